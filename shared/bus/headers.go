@@ -1,0 +1,83 @@
+package bus
+
+import (
+	"context"
+	"strings"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+// CloudEvents NATS-binding header names, and the hub's own.
+const (
+	HeaderSpecVersion = "ce-specversion"
+	HeaderID          = "ce-id"
+	HeaderType        = "ce-type"
+	HeaderSource      = "ce-source"
+	HeaderTime        = "ce-time"
+	HeaderSubject     = "ce-subject"
+	HeaderContentType = "content-type"
+	HeaderTenant      = "inthub-tenant"
+	HeaderMsgID       = "Nats-Msg-Id"
+
+	// Dead-letter headers.
+	HeaderDLQReason   = "inthub-dlq-reason"
+	HeaderDLQSubject  = "inthub-dlq-original-subject"
+	HeaderDLQStream   = "inthub-dlq-original-stream"
+	HeaderDLQHandler  = "inthub-dlq-handler"
+	HeaderDLQAttempts = "inthub-dlq-deliveries"
+	HeaderDLQTime     = "inthub-dlq-time"
+
+	// metadata keys the subscriber adds; never published.
+	metaSubject   = "_inthub_subject"
+	metaDelivered = "_inthub_delivered"
+	metaStream    = "_inthub_stream"
+	metaSequence  = "_inthub_sequence"
+)
+
+// propagator carries W3C trace context (traceparent, tracestate).
+var propagator = propagation.TraceContext{}
+
+// MapCarrier adapts a string map (watermill metadata, headers) to otel.
+type MapCarrier map[string]string
+
+// Get implements propagation.TextMapCarrier.
+func (c MapCarrier) Get(k string) string { return c[k] }
+
+// Set implements propagation.TextMapCarrier.
+func (c MapCarrier) Set(k, v string) { c[k] = v }
+
+// Keys implements propagation.TextMapCarrier.
+func (c MapCarrier) Keys() []string {
+	out := make([]string, 0, len(c))
+	for k := range c {
+		out = append(out, k)
+	}
+	return out
+}
+
+// InjectTrace writes ctx's trace context into m.
+func InjectTrace(ctx context.Context, m map[string]string) {
+	propagator.Inject(ctx, MapCarrier(m))
+	// Also honour a globally configured propagator (baggage, say).
+	otel.GetTextMapPropagator().Inject(ctx, MapCarrier(m))
+}
+
+// ExtractTrace returns ctx carrying the trace context found in m.
+func ExtractTrace(ctx context.Context, m map[string]string) context.Context {
+	return propagator.Extract(ctx, MapCarrier(m))
+}
+
+// headerSafe makes a value fit a NATS header: one line, bounded.
+func headerSafe(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, v)
+	if len(v) > 1024 {
+		v = v[:1024]
+	}
+	return v
+}

@@ -1,0 +1,252 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Message is what a handler receives.
+type Message struct {
+	Subject   string
+	ID        string
+	Type      string
+	TenantID  string
+	Headers   map[string]string
+	Data      []byte
+	Delivered uint64
+	Stream    string
+	Sequence  uint64
+}
+
+// HandlerFunc handles one message. Returning nil acks it; an error makes
+// JetStream redeliver it later, until MaxDeliver, then it is dead-lettered.
+// Wrap an error with Permanent to dead-letter at once.
+type HandlerFunc func(ctx context.Context, m *Message) error
+
+// Route says which messages a handler takes.
+type Route struct {
+	// Name names the handler in logs and the DLQ headers.
+	Name string
+	// Stream is StreamCommands or StreamEvents.
+	Stream string
+	// Subject is the filter subject (wildcards allowed).
+	Subject string
+	// Durable is the consumer name; replicas sharing it share the work.
+	Durable string
+	// Concurrency is how many messages this process handles at once.
+	Concurrency int
+	// DeliverNew starts a new durable at the end of the stream instead of
+	// its start (event subscribers that only care about what comes next).
+	DeliverNew bool
+}
+
+// Router runs handlers on durable, explicit-ack JetStream consumers through a
+// Watermill router (recovery, correlation id, tracing, timeout, dead letters).
+type Router struct {
+	bus    *Bus
+	router *message.Router
+	logger *slog.Logger
+	subs   []*wmjs.Subscriber
+	conns  []*nats.Conn
+}
+
+// NewRouter returns a router bound to b.
+func (b *Bus) NewRouter() (*Router, error) {
+	wl := watermill.NewSlogLoggerWithLevelMapping(b.logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wl)
+	if err != nil {
+		return nil, fmt.Errorf("new router: %w", err)
+	}
+	r.AddMiddleware(
+		middleware.Recoverer,
+		middleware.CorrelationID,
+	)
+	return &Router{bus: b, router: r, logger: b.logger}, nil
+}
+
+// Handle registers h on route.
+func (r *Router) Handle(route Route, h HandlerFunc) error {
+	if route.Name == "" || route.Durable == "" || route.Subject == "" || route.Stream == "" {
+		return errors.New("bus: route needs name, stream, subject and durable")
+	}
+	n := route.Concurrency
+	if n < 1 {
+		n = 1
+	}
+	cfg := r.bus.cfg
+	for i := 0; i < n; i++ {
+		// The Watermill subscriber drains its connection on close, so each
+		// one gets its own rather than sharing the bus's.
+		nc, err := r.bus.dial(fmt.Sprintf("%s-%s-%d", cfg.Name, route.Name, i))
+		if err != nil {
+			return err
+		}
+		r.conns = append(r.conns, nc)
+		sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
+			Conn:                nc,
+			Logger:              watermill.NewSlogLogger(r.logger.With("handler", route.Name)),
+			AckWaitTimeout:      cfg.AckWait,
+			ResourceInitializer: durableConsumer(route, cfg),
+			NakDelay:            backoffDelay{first: cfg.RedeliveryDelay, max: cfg.MaxRedeliveryDelay},
+			Unmarshaler:         unmarshaler{},
+		})
+		if err != nil {
+			return fmt.Errorf("subscriber for %s: %w", route.Name, err)
+		}
+		r.subs = append(r.subs, sub)
+		name := route.Name
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", route.Name, i)
+		}
+		handler := r.router.AddConsumerHandler(name, route.Subject, sub, adapt(h))
+		handler.AddMiddleware(
+			r.deadLetter(route),
+			traced(route.Name),
+			middleware.Timeout(cfg.HandlerTimeout),
+		)
+	}
+	return nil
+}
+
+// Run runs the handlers until ctx ends.
+func (r *Router) Run(ctx context.Context) error {
+	err := r.router.Run(ctx)
+	for _, nc := range r.conns {
+		nc.Close()
+	}
+	return err
+}
+
+// Running is closed once every handler is subscribed.
+func (r *Router) Running() chan struct{} { return r.router.Running() }
+
+// Close stops the router.
+func (r *Router) Close() error { return r.router.Close() }
+
+// durableConsumer creates (or updates) the route's durable consumer. The
+// server's MaxDeliver is one above ours: the dead-letter middleware moves a
+// message at our limit, and the spare delivery catches a worker killed during
+// the last one, so nothing is left stuck and unacked.
+func durableConsumer(route Route, cfg Config) wmjs.ResourceInitializer {
+	return func(ctx context.Context, js jetstream.JetStream, topic string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
+		policy := jetstream.DeliverAllPolicy
+		if route.DeliverNew {
+			policy = jetstream.DeliverNewPolicy
+		}
+		c, err := js.CreateOrUpdateConsumer(ctx, route.Stream, jetstream.ConsumerConfig{
+			Durable:       route.Durable,
+			FilterSubject: topic,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.AckWait,
+			MaxDeliver:    cfg.MaxDeliver + 1,
+			DeliverPolicy: policy,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("consumer %s on %s: %w", route.Durable, route.Stream, err)
+		}
+		return c, nil, nil
+	}
+}
+
+// backoffDelay doubles the redelivery delay per attempt, capped.
+type backoffDelay struct{ first, max time.Duration }
+
+func (d backoffDelay) WaitTime(n uint64) time.Duration {
+	w := d.first
+	for i := uint64(1); i < n && w < d.max; i++ {
+		w *= 2
+	}
+	return min(w, d.max)
+}
+
+// unmarshaler keeps the payload as bytes and every header as metadata; it
+// never fails, so a body that does not decode reaches the handler (which
+// dead-letters it) instead of looping in the subscriber.
+type unmarshaler struct{}
+
+func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
+	md := message.Metadata{}
+	for k, v := range msg.Headers() {
+		if len(v) > 0 {
+			md.Set(k, v[0])
+		}
+	}
+	id := md.Get(HeaderID)
+	if id == "" {
+		id = md.Get(HeaderMsgID)
+	}
+	if id == "" {
+		id = watermill.NewUUID()
+	}
+	md.Set(metaSubject, msg.Subject())
+	if meta, err := msg.Metadata(); err == nil {
+		md.Set(metaDelivered, strconv.FormatUint(meta.NumDelivered, 10))
+		md.Set(metaStream, meta.Stream)
+		md.Set(metaSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+	}
+	wm := message.NewMessage(id, msg.Data())
+	wm.Metadata = md
+	return wm, nil
+}
+
+// adapt turns a HandlerFunc into a Watermill handler.
+func adapt(h HandlerFunc) message.NoPublishHandlerFunc {
+	return func(wm *message.Message) error {
+		return h(wm.Context(), toMessage(wm))
+	}
+}
+
+func toMessage(wm *message.Message) *Message {
+	m := &Message{
+		ID: wm.UUID, Data: wm.Payload, Headers: map[string]string{},
+		Subject: wm.Metadata.Get(metaSubject), Stream: wm.Metadata.Get(metaStream),
+		Type: wm.Metadata.Get(HeaderType), TenantID: wm.Metadata.Get(HeaderTenant),
+	}
+	m.Delivered, _ = strconv.ParseUint(wm.Metadata.Get(metaDelivered), 10, 64)
+	m.Sequence, _ = strconv.ParseUint(wm.Metadata.Get(metaSequence), 10, 64)
+	for k, v := range wm.Metadata {
+		if len(k) > 0 && k[0] != '_' {
+			m.Headers[k] = v
+		}
+	}
+	return m
+}
+
+// traced continues the publisher's trace in a consumer span.
+func traced(handler string) message.HandlerMiddleware {
+	tracer := otel.Tracer("github.com/stella-ops/inthub/shared/bus")
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(wm *message.Message) ([]*message.Message, error) {
+			ctx := ExtractTrace(wm.Context(), wm.Metadata)
+			ctx, span := tracer.Start(ctx, "consume "+wm.Metadata.Get(metaSubject),
+				trace.WithSpanKind(trace.SpanKindConsumer),
+				trace.WithAttributes(
+					attribute.String("messaging.system", "nats"),
+					attribute.String("messaging.destination.name", wm.Metadata.Get(metaSubject)),
+					attribute.String("messaging.message.id", wm.UUID),
+					attribute.String("inthub.handler", handler),
+				))
+			defer span.End()
+			wm.SetContext(ctx)
+			out, err := h(wm)
+			if err != nil {
+				span.RecordError(err)
+			}
+			return out, err
+		}
+	}
+}

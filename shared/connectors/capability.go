@@ -1,0 +1,87 @@
+package connectors
+
+import (
+	"context"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// Instance is what a factory gets to build a connector for one integration
+// revision.
+type Instance struct {
+	Integration contracts.Integration
+	// Credentials resolves the integration's credential reference on demand;
+	// connectors never keep what it returns beyond the call that needs it.
+	Credentials CredentialSource
+}
+
+// CredentialSource gives a connector its secret values when it needs them.
+type CredentialSource interface {
+	// Resolve returns the secret values behind ref (keys by credential type,
+	// e.g. "username"/"password" for basic).
+	Resolve(ctx context.Context, ref string) (map[string]string, error)
+}
+
+// Connector is a provider's live client for one integration revision.
+type Connector interface {
+	// Close releases what the connector holds (idle connections, tokens).
+	Close() error
+}
+
+// Checker runs the spec's three health check levels.
+type Checker interface {
+	CheckConnectivity(ctx context.Context) error
+	CheckAuthentication(ctx context.Context) error
+	CheckFunctionality(ctx context.Context) error
+}
+
+// Discoverer lists resources of a type.
+type Discoverer interface {
+	Discover(ctx context.Context, q DiscoveryQuery) (DiscoveryPage, error)
+}
+
+// DiscoveryQuery asks for one page of resources.
+type DiscoveryQuery struct {
+	ResourceType string
+	Filter       contracts.DiscoveryFilter
+	// Cursor is the provider's own continuation token; empty for the first page.
+	Cursor string
+	// PageSize is a hint.
+	PageSize int
+}
+
+// DiscoveryPage is one page of resources and the cursor of the next.
+type DiscoveryPage struct {
+	Items      []contracts.Resource
+	NextCursor string
+}
+
+// Notifier delivers a message.
+type Notifier interface {
+	Notify(ctx context.Context, m Message) (providerMessageID string, err error)
+}
+
+// Message is a notification to deliver.
+type Message struct {
+	Channel   string
+	Severity  string
+	Title     string
+	Text      string
+	ThreadKey string
+	Data      map[string]any
+}
+
+// Triggerer starts a pipeline or job.
+type Triggerer interface {
+	Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (runID string, err error)
+}
+
+// MetricsQuerier evaluates a metrics query.
+type MetricsQuerier interface {
+	Query(ctx context.Context, expr string) (float64, error)
+}
+
+// SecretReader reads a secret from a secret store.
+type SecretReader interface {
+	ReadSecret(ctx context.Context, path string) (map[string]string, error)
+}

@@ -1,0 +1,26 @@
+// Package webhook is the generic webhook provider: JSON payloads delivered to
+// a URL, signed with HMAC-SHA256 when a signing secret is configured.
+package webhook
+
+import (
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// Spec declares the provider.
+var Spec = &connectors.Spec{
+	ID:          "webhook",
+	Name:        "Generic Webhook",
+	Description: "JSON payloads POSTed to a URL, HMAC-SHA256 signed.",
+	Category:    connectors.CategoryNotification,
+	Fields: []connectors.Field{
+		{Name: "url", Type: connectors.TypeURL, Required: true, Description: "Endpoint receiving the JSON payloads."},
+		{Name: "signingSecretRef", Type: connectors.TypeString, Secret: true,
+			Description: "Credential reference to the HMAC-SHA256 signing secret."},
+		{Name: "signatureHeader", Type: connectors.TypeString, Default: "X-Inthub-Signature", MaxLength: 128,
+			Description: "Header carrying 'sha256=<hex hmac>' of '<timestamp>.<body>'."},
+	},
+	CredentialTypes: []string{connectors.CredToken, connectors.CredAPIKey, connectors.CredBasic},
+	CheckLevels:     contracts.CheckTypes,
+	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
+}

@@ -1,0 +1,186 @@
+// Package inmemory is the test-only provider: a registry that lives in the
+// integration's config, whose failure modes a test sets through that config.
+// It is hidden from GET /providers unless includeTestOnly is asked for.
+package inmemory
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// Failure modes a test can set in config.failureMode.
+const (
+	FailNone              = "none"
+	FailConnectionRefused = "connection-refused"
+	FailAuthentication    = "auth-failed"
+	FailRateLimited       = "rate-limited"
+	FailTimeout           = "timeout"
+	FailFunctionality     = "functionality-failed"
+)
+
+// Spec declares the provider.
+var Spec = &connectors.Spec{
+	ID:          "inmemory",
+	Name:        "InMemory",
+	Description: "Test-only registry held in the integration's config; failure modes are settable.",
+	Category:    connectors.CategoryRegistry,
+	Fields: []connectors.Field{
+		{Name: "failureMode", Type: connectors.TypeEnum, Default: FailNone,
+			Enum:        []string{FailNone, FailConnectionRefused, FailAuthentication, FailRateLimited, FailTimeout, FailFunctionality},
+			Description: "Which failure every check returns."},
+		{Name: "latencyMs", Type: connectors.TypeInt, Min: 0, Max: 60000, Default: 0, Description: "Artificial latency of each call."},
+		{Name: "retryAfterSeconds", Type: connectors.TypeInt, Min: 0, Max: 3600, Default: 1, Description: "Retry-After of the rate-limited mode."},
+		{Name: "repositories", Type: connectors.TypeStringList, Description: "Repository names discovery returns."},
+		{Name: "tags", Type: connectors.TypeStringList, Description: "Tags every repository has."},
+		{Name: "token", Type: connectors.TypeString, Secret: true, Description: "A secret field, to exercise reference validation."},
+	},
+	CredentialTypes: []string{connectors.CredToken, connectors.CredBasic},
+	CheckLevels:     contracts.CheckTypes,
+	ResourceTypes:   []string{"repositories", "tags"},
+	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapDiscover},
+	TestOnly:        true,
+	New:             New,
+}
+
+// Connector is the inmemory connector.
+type Connector struct {
+	mode         string
+	latency      time.Duration
+	retryAfter   time.Duration
+	repositories []string
+	tags         []string
+}
+
+// New builds a connector from the integration's config.
+func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
+	cfg := in.Integration.Config
+	c := &Connector{mode: FailNone, retryAfter: time.Second}
+	if s, ok := cfg["failureMode"].(string); ok {
+		c.mode = s
+	}
+	if n, ok := cfg["latencyMs"].(float64); ok {
+		c.latency = time.Duration(n) * time.Millisecond
+	}
+	if n, ok := cfg["retryAfterSeconds"].(float64); ok {
+		c.retryAfter = time.Duration(n) * time.Second
+	}
+	c.repositories = strings(cfg["repositories"])
+	c.tags = strings(cfg["tags"])
+	return c, nil
+}
+
+func strings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Close does nothing: the connector holds no resources.
+func (c *Connector) Close() error { return nil }
+
+func (c *Connector) call(ctx context.Context, level contracts.CheckType) error {
+	if c.latency > 0 {
+		t := time.NewTimer(c.latency)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return resilience.Wrap(resilience.Timeout, ctx.Err(), "inmemory %s check", level)
+		case <-t.C:
+		}
+	}
+	switch c.mode {
+	case FailConnectionRefused:
+		return resilience.New(resilience.ConnectionRefused, "inmemory: connection refused (failure mode)")
+	case FailAuthentication:
+		if level != contracts.CheckConnectivity {
+			return resilience.New(resilience.AuthenticationFailed, "inmemory: credentials rejected (failure mode)")
+		}
+	case FailRateLimited:
+		return &resilience.Error{Code: resilience.RateLimited, Message: "inmemory: rate limited (failure mode)", RetryAfter: c.retryAfter}
+	case FailTimeout:
+		<-ctx.Done()
+		return resilience.Wrap(resilience.Timeout, ctx.Err(), "inmemory: no answer (failure mode)")
+	case FailFunctionality:
+		if level == contracts.CheckFunctionality {
+			return resilience.New(resilience.UpstreamError, "inmemory: operation failed (failure mode)")
+		}
+	}
+	return nil
+}
+
+// CheckConnectivity implements connectors.Checker.
+func (c *Connector) CheckConnectivity(ctx context.Context) error {
+	return c.call(ctx, contracts.CheckConnectivity)
+}
+
+// CheckAuthentication implements connectors.Checker.
+func (c *Connector) CheckAuthentication(ctx context.Context) error {
+	return c.call(ctx, contracts.CheckAuthentication)
+}
+
+// CheckFunctionality implements connectors.Checker.
+func (c *Connector) CheckFunctionality(ctx context.Context) error {
+	return c.call(ctx, contracts.CheckFunctionality)
+}
+
+// Discover implements connectors.Discoverer over the configured names, with
+// the cursor being the index of the next item.
+func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
+	if err := c.call(ctx, contracts.CheckFunctionality); err != nil {
+		return connectors.DiscoveryPage{}, err
+	}
+	var names []string
+	switch q.ResourceType {
+	case "repositories":
+		names = c.repositories
+	case "tags":
+		if q.Filter.Repository == "" {
+			return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository")
+		}
+		if !slices.Contains(c.repositories, q.Filter.Repository) {
+			return connectors.DiscoveryPage{}, resilience.New(resilience.ResourceNotFound, "repository %q not found", q.Filter.Repository)
+		}
+		names = c.tags
+	default:
+		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported, "resource type %q", q.ResourceType)
+	}
+	start := 0
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil || n < 0 || n > len(names) {
+			return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "bad cursor")
+		}
+		start = n
+	}
+	size := q.PageSize
+	if size <= 0 {
+		size = 100
+	}
+	var page connectors.DiscoveryPage
+	i := start
+	for ; i < len(names) && len(page.Items) < size; i++ {
+		if q.Filter.NamePattern != "" {
+			if ok, _ := path.Match(q.Filter.NamePattern, names[i]); !ok {
+				continue
+			}
+		}
+		page.Items = append(page.Items, contracts.Resource{Type: q.ResourceType, Name: names[i]})
+	}
+	if i < len(names) {
+		page.NextCursor = fmt.Sprint(i)
+	}
+	return page, nil
+}

@@ -1,0 +1,184 @@
+package contracts
+
+import "time"
+
+// LifecycleEvent is the body of integration.created, integration.updated and
+// integration.deleted. It carries the integration as stored (references only,
+// never secrets); on delete, the last stored version.
+type LifecycleEvent struct {
+	EventID     string      `json:"eventId"`
+	TenantID    string      `json:"tenantId"`
+	Integration Integration `json:"integration"`
+	OccurredAt  time.Time   `json:"occurredAt"`
+}
+
+// CheckType is one of the spec's three health check levels.
+type CheckType string
+
+// The three check levels and their default frequencies (spec, "Health Check
+// Types").
+const (
+	CheckConnectivity   CheckType = "connectivity"
+	CheckAuthentication CheckType = "authentication"
+	CheckFunctionality  CheckType = "functionality"
+)
+
+// CheckTypes lists the levels in the order a test runs them.
+var CheckTypes = []CheckType{CheckConnectivity, CheckAuthentication, CheckFunctionality}
+
+// HealthCheckRequested is the command integration.health.check.requested: one
+// scheduled check slot. Its message id is <integrationId>:<checkType>:<slot>.
+type HealthCheckRequested struct {
+	TenantID      string    `json:"tenantId"`
+	IntegrationID string    `json:"integrationId"`
+	CheckType     CheckType `json:"checkType"`
+	Slot          int64     `json:"slot"`
+	ScheduledAt   time.Time `json:"scheduledAt"`
+}
+
+// HealthCheckResult is the spec's HealthCheckResult.
+type HealthCheckResult struct {
+	IntegrationID string       `json:"integrationId"`
+	CheckType     CheckType    `json:"checkType"`
+	Status        HealthStatus `json:"status"`
+	LatencyMs     int64        `json:"latencyMs"`
+	ErrorCode     string       `json:"errorCode,omitempty"`
+	Message       string       `json:"message,omitempty"`
+	CheckedAt     time.Time    `json:"checkedAt"`
+}
+
+// HealthChecked is the event integration.health.checked: one check's result.
+type HealthChecked struct {
+	TenantID string            `json:"tenantId"`
+	Result   HealthCheckResult `json:"result"`
+}
+
+// HealthChanged is the event integration.health.changed, published only on a
+// transition of the integration's overall status.
+type HealthChanged struct {
+	TenantID      string            `json:"tenantId"`
+	IntegrationID string            `json:"integrationId"`
+	TypeID        string            `json:"typeId"`
+	Name          string            `json:"name"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Previous      HealthStatus      `json:"previous"`
+	Current       HealthStatus      `json:"current"`
+	Reason        string            `json:"reason,omitempty"`
+	ErrorCode     string            `json:"errorCode,omitempty"`
+	ChangedAt     time.Time         `json:"changedAt"`
+}
+
+// TestRequested is the command integration.test.requested.
+type TestRequested struct {
+	RequestID     string `json:"requestId"`
+	TenantID      string `json:"tenantId"`
+	IntegrationID string `json:"integrationId"`
+}
+
+// TestStep is the outcome of one level of an on-demand test.
+type TestStep struct {
+	Status    string `json:"status"` // passed | failed | skipped
+	LatencyMs int64  `json:"latencyMs"`
+	ErrorCode string `json:"errorCode,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// TestResultData is the spec's data object of a test response.
+type TestResultData struct {
+	ConnectivityTest   TestStep `json:"connectivityTest"`
+	AuthenticationTest TestStep `json:"authenticationTest"`
+	FunctionalityTest  TestStep `json:"functionalityTest"`
+}
+
+// TestCompleted is the event integration.test.completed.
+type TestCompleted struct {
+	RequestID     string         `json:"requestId"`
+	TenantID      string         `json:"tenantId"`
+	IntegrationID string         `json:"integrationId"`
+	Success       bool           `json:"success"`
+	Data          TestResultData `json:"data"`
+	CompletedAt   time.Time      `json:"completedAt"`
+}
+
+// TestResponse is the spec's body of POST /integrations/{id}/test.
+type TestResponse struct {
+	Success bool           `json:"success"`
+	Data    TestResultData `json:"data"`
+}
+
+// DiscoveryFilter narrows a discovery call.
+type DiscoveryFilter struct {
+	NamePattern string `json:"namePattern,omitempty"`
+	Repository  string `json:"repository,omitempty"`
+}
+
+// DiscoveryRequest is the body of POST /integrations/{id}/discover.
+type DiscoveryRequest struct {
+	ResourceType string          `json:"resourceType"`
+	Filter       DiscoveryFilter `json:"filter,omitempty"`
+	Limit        int             `json:"limit,omitempty"`
+	Cursor       string          `json:"cursor,omitempty"`
+	Refresh      bool            `json:"refresh,omitempty"`
+}
+
+// DiscoveryRequested is the command integration.discovery.requested.
+type DiscoveryRequested struct {
+	RequestID     string           `json:"requestId"`
+	TenantID      string           `json:"tenantId"`
+	IntegrationID string           `json:"integrationId"`
+	Request       DiscoveryRequest `json:"request"`
+}
+
+// Resource is one discovered thing. Attributes hold the per-type fields
+// (a tag's digest and time, a pipeline's ref, ...).
+type Resource struct {
+	Type       string         `json:"type"`
+	Name       string         `json:"name"`
+	ID         string         `json:"id,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// DiscoveryResult is the body of a discovery answer.
+type DiscoveryResult struct {
+	ResourceType string     `json:"resourceType"`
+	Items        []Resource `json:"items"`
+	NextCursor   string     `json:"nextCursor,omitempty"`
+	CacheHit     bool       `json:"cacheHit"`
+	AgeSeconds   int64      `json:"ageSeconds"`
+	DiscoveredAt time.Time  `json:"discoveredAt"`
+}
+
+// DiscoveryCompleted is the event integration.discovery.completed.
+type DiscoveryCompleted struct {
+	RequestID     string           `json:"requestId"`
+	TenantID      string           `json:"tenantId"`
+	IntegrationID string           `json:"integrationId"`
+	Result        *DiscoveryResult `json:"result,omitempty"`
+	Error         *ErrorBody       `json:"error,omitempty"`
+}
+
+// NotificationSendRequested is the command notification.send.requested.
+type NotificationSendRequested struct {
+	RequestID     string         `json:"requestId"`
+	TenantID      string         `json:"tenantId"`
+	IntegrationID string         `json:"integrationId,omitempty"`
+	RuleID        string         `json:"ruleId,omitempty"`
+	Channel       string         `json:"channel,omitempty"`
+	Severity      string         `json:"severity"`
+	Title         string         `json:"title"`
+	Body          string         `json:"body,omitempty"`
+	Template      string         `json:"template,omitempty"`
+	Data          map[string]any `json:"data,omitempty"`
+	ThreadKey     string         `json:"threadKey,omitempty"`
+}
+
+// NotificationOutcome is the body of notification.sent and notification.failed.
+type NotificationOutcome struct {
+	RequestID         string     `json:"requestId"`
+	TenantID          string     `json:"tenantId"`
+	IntegrationID     string     `json:"integrationId"`
+	Channel           string     `json:"channel,omitempty"`
+	ProviderMessageID string     `json:"providerMessageId,omitempty"`
+	Error             *ErrorBody `json:"error,omitempty"`
+	OccurredAt        time.Time  `json:"occurredAt"`
+}

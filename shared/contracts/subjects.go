@@ -1,0 +1,51 @@
+package contracts
+
+import "strings"
+
+// Subject prefixes: the spec's names. Tenant and integration follow, as in
+// integration.health.changed.<tenantId>.<integrationId>.
+const (
+	SubjectCreated             = "integration.created"
+	SubjectUpdated             = "integration.updated"
+	SubjectDeleted             = "integration.deleted"
+	SubjectTestRequested       = "integration.test.requested"
+	SubjectTestCompleted       = "integration.test.completed"
+	SubjectHealthCheckRequest  = "integration.health.check.requested"
+	SubjectHealthChecked       = "integration.health.checked"
+	SubjectHealthChanged       = "integration.health.changed"
+	SubjectDiscoveryRequested  = "integration.discovery.requested"
+	SubjectDiscoveryCompleted  = "integration.discovery.completed"
+	SubjectNotificationRequest = "notification.send.requested"
+	SubjectNotificationSent    = "notification.sent"
+	SubjectNotificationFailed  = "notification.failed"
+)
+
+// CommandSubjects are the prefixes carried by INTHUB_COMMANDS.
+var CommandSubjects = []string{
+	SubjectTestRequested, SubjectHealthCheckRequest, SubjectDiscoveryRequested, SubjectNotificationRequest,
+}
+
+// EventSubjects are the prefixes carried by INTHUB_EVENTS.
+var EventSubjects = []string{
+	SubjectCreated, SubjectUpdated, SubjectDeleted, SubjectTestCompleted, SubjectHealthChecked,
+	SubjectHealthChanged, SubjectDiscoveryCompleted, SubjectNotificationSent, SubjectNotificationFailed,
+}
+
+// Subject builds <prefix>.<tenantId>.<integrationId>.
+func Subject(prefix, tenantID, integrationID string) string {
+	return prefix + "." + tenantID + "." + integrationID
+}
+
+// PrefixOf returns the known prefix of a full subject, or "" if none fits.
+func PrefixOf(subject string) string {
+	best := ""
+	for _, p := range append(append([]string{}, CommandSubjects...), EventSubjects...) {
+		if strings.HasPrefix(subject, p+".") && len(p) > len(best) {
+			best = p
+		}
+	}
+	return best
+}
+
+// EventType is the CloudEvents type of a subject prefix: "inthub." + prefix.
+func EventType(prefix string) string { return "inthub." + prefix }
