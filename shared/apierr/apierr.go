@@ -21,6 +21,8 @@ const (
 	MalformedJSON           = "MALFORMED_JSON"
 	UnknownProvider         = "UNKNOWN_PROVIDER"
 	UnknownConfigField      = "UNKNOWN_CONFIG_FIELD"
+	UnknownField            = "UNKNOWN_FIELD"
+	InvalidTenant           = "INVALID_TENANT"
 	MissingRequiredField    = "MISSING_REQUIRED_FIELD"
 	InvalidFieldType        = "INVALID_FIELD_TYPE"
 	InvalidFieldValue       = "INVALID_FIELD_VALUE"

@@ -79,3 +79,16 @@ type ErrorBody struct {
 	Message string         `json:"message"`
 	Details map[string]any `json:"details,omitempty"`
 }
+
+// IntegrationHealth is the health-scheduler's record of one integration, in
+// KV bucket "health" under <tenantId>.<integrationId>; the manager joins it
+// into reads.
+type IntegrationHealth struct {
+	TenantID      string                          `json:"tenantId"`
+	IntegrationID string                          `json:"integrationId"`
+	Status        HealthStatus                    `json:"status"`
+	LastCheck     *time.Time                      `json:"lastCheck,omitempty"`
+	Checks        map[CheckType]HealthCheckResult `json:"checks,omitempty"`
+	// Breaker is the circuit breaker's state: closed, open or half-open.
+	Breaker string `json:"breaker,omitempty"`
+}

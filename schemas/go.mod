@@ -1,0 +1,3 @@
+module github.com/stella-ops/inthub/schemas
+
+go 1.26

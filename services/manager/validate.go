@@ -1,0 +1,130 @@
+package manager
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
+)
+
+// Limits of an integration's fields.
+const (
+	maxNameLen        = 200
+	maxDescriptionLen = 2000
+	maxLabels         = 64
+)
+
+var (
+	labelKeyRe   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	labelValueRe = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
+)
+
+// validTenant refuses tenant ids that are not UUIDs: they become NATS
+// subject tokens and KV keys, where dots or wildcards would cross tenants.
+func validTenant(id string) error {
+	if _, err := uuid.Parse(id); err != nil || strings.ContainsAny(id, ".*> ") || len(id) != 36 {
+		return apierr.New(http.StatusBadRequest, apierr.InvalidTenant, "tenant id must be a UUID")
+	}
+	return nil
+}
+
+// validID answers 404 for anything that is not one of our ids, so probing
+// with odd ids learns nothing and never reaches the store's key syntax.
+func validID(id string) error {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return apierr.New(http.StatusNotFound, apierr.NotFound, "integration not found")
+	}
+	return nil
+}
+
+// validateInput checks everything of an input against its provider's spec
+// and returns that spec. typeId may be an alias; the caller stores spec.ID.
+func validateInput(reg *connectors.Registry, in contracts.IntegrationInput) (*connectors.Spec, error) {
+	if in.TypeID == "" {
+		return nil, apierr.BadRequest(apierr.MissingRequiredField, "typeId is required").With("field", "typeId")
+	}
+	spec, ok := reg.Lookup(in.TypeID)
+	if !ok {
+		return nil, apierr.BadRequest(apierr.UnknownProvider, "provider %q is not loaded; GET /api/v1/integrations/providers lists them", truncate(in.TypeID, 64)).With("field", "typeId")
+	}
+	if err := validateName(in.Name); err != nil {
+		return nil, err
+	}
+	if len(in.Description) > maxDescriptionLen {
+		return nil, apierr.BadRequest(apierr.InvalidFieldValue, "description is longer than %d characters", maxDescriptionLen).With("field", "description")
+	}
+	if in.Config == nil {
+		in.Config = map[string]any{}
+	}
+	if err := spec.ValidateConfig(in.Config); err != nil {
+		return nil, err
+	}
+	if err := validateCredentialRef(spec, in.CredentialRef); err != nil {
+		return nil, err
+	}
+	if err := validateLabels(in.Labels); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+func validateName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return apierr.BadRequest(apierr.MissingRequiredField, "name is required").With("field", "name")
+	}
+	if len([]rune(name)) > maxNameLen {
+		return apierr.BadRequest(apierr.InvalidFieldValue, "name is longer than %d characters", maxNameLen).With("field", "name")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return apierr.BadRequest(apierr.InvalidFieldValue, "name must not contain control characters").With("field", "name")
+		}
+	}
+	return nil
+}
+
+func validateCredentialRef(spec *connectors.Spec, ref string) error {
+	if ref == "" {
+		if spec.CredentialRequired {
+			return apierr.BadRequest(apierr.MissingRequiredField, "provider %q needs a credentialRef", spec.ID).With("field", "credentialRef")
+		}
+		return nil
+	}
+	if len(spec.CredentialTypes) == 0 {
+		return apierr.BadRequest(apierr.InvalidCredentialRef, "provider %q takes no credentials", spec.ID).With("field", "credentialRef")
+	}
+	if _, err := credentials.ParseRef(ref); err != nil {
+		// The parser's reason never repeats the value.
+		return apierr.BadRequest(apierr.InvalidCredentialRef, "credentialRef: %s", err.Error()).With("field", "credentialRef")
+	}
+	return nil
+}
+
+func validateLabels(labels map[string]string) error {
+	if len(labels) > maxLabels {
+		return apierr.BadRequest(apierr.InvalidLabel, "at most %d labels", maxLabels).With("field", "labels")
+	}
+	for k, v := range labels {
+		if len(k) > 253 || !labelKeyRe.MatchString(k) {
+			return apierr.BadRequest(apierr.InvalidLabel, "label key %q is not a valid key (letters, digits, - _ . and an optional dns/ prefix, at most 63 characters)", truncate(k, 80)).With("field", "labels")
+		}
+		if !labelValueRe.MatchString(v) {
+			return apierr.BadRequest(apierr.InvalidLabel, "label %q has an invalid value (letters, digits, - _ ., at most 63 characters)", truncate(k, 80)).With("field", "labels")
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,69 @@
+// Package catalog is the manager's request-reply contract on the bus
+// (inthub.manager.*, served with the nats micro package) and the client the
+// ingress and the orchestrator use to call it. No HTTP needed.
+package catalog
+
+import (
+	"encoding/json"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// Subjects of the manager's endpoints.
+const (
+	ServiceName     = "inthub-manager"
+	SubjectPrefix   = "inthub.manager"
+	SubjectCreate   = SubjectPrefix + ".integrations.create"
+	SubjectGet      = SubjectPrefix + ".integrations.get"
+	SubjectList     = SubjectPrefix + ".integrations.list"
+	SubjectReplace  = SubjectPrefix + ".integrations.replace"
+	SubjectPatch    = SubjectPrefix + ".integrations.patch"
+	SubjectDelete   = SubjectPrefix + ".integrations.delete"
+	SubjectProvider = SubjectPrefix + ".providers.list"
+)
+
+// CreateRequest creates an integration.
+type CreateRequest struct {
+	TenantID string                     `json:"tenantId"`
+	Input    contracts.IntegrationInput `json:"input"`
+}
+
+// GetRequest reads one integration.
+type GetRequest struct {
+	TenantID string `json:"tenantId"`
+	ID       string `json:"id"`
+}
+
+// ListRequest lists a tenant's integrations.
+type ListRequest struct {
+	TenantID string              `json:"tenantId"`
+	Query    contracts.ListQuery `json:"query"`
+}
+
+// ReplaceRequest replaces an integration's mutable fields (PUT).
+type ReplaceRequest struct {
+	TenantID string                     `json:"tenantId"`
+	ID       string                     `json:"id"`
+	IfMatch  uint64                     `json:"ifMatch,omitempty"`
+	Input    contracts.IntegrationInput `json:"input"`
+}
+
+// PatchRequest applies a JSON merge patch (RFC 7386).
+type PatchRequest struct {
+	TenantID string          `json:"tenantId"`
+	ID       string          `json:"id"`
+	IfMatch  uint64          `json:"ifMatch,omitempty"`
+	Patch    json.RawMessage `json:"patch"`
+}
+
+// DeleteRequest deletes an integration.
+type DeleteRequest struct {
+	TenantID string `json:"tenantId"`
+	ID       string `json:"id"`
+	IfMatch  uint64 `json:"ifMatch,omitempty"`
+}
+
+// ProvidersRequest lists providers.
+type ProvidersRequest struct {
+	IncludeTestOnly bool `json:"includeTestOnly"`
+}
