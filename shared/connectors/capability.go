@@ -4,22 +4,28 @@ import (
 	"context"
 
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
 )
 
 // Instance is what a factory gets to build a connector for one integration
 // revision.
 type Instance struct {
 	Integration contracts.Integration
-	// Credentials resolves the integration's credential reference on demand;
-	// connectors never keep what it returns beyond the call that needs it.
+	// Credentials resolves references on demand; connectors fetch what they
+	// need per call and keep it no longer than a cache the resolver controls.
 	Credentials CredentialSource
+	// HTTP is the guarded client built from the integration's timeout and TLS
+	// fields and the operator's address policy. Every outbound call uses it
+	// (or its HTTPClient() handed to an SDK).
+	HTTP *httpx.Client
 }
 
 // CredentialSource gives a connector its secret values when it needs them.
 type CredentialSource interface {
-	// Resolve returns the secret values behind ref (keys by credential type,
-	// e.g. "username"/"password" for basic).
-	Resolve(ctx context.Context, ref string) (map[string]string, error)
+	// Resolve returns the secret behind ref (the integration's credentialRef
+	// or a secret config field), e.g. keys username/password for basic.
+	Resolve(ctx context.Context, ref string) (credentials.Secret, error)
 }
 
 // Connector is a provider's live client for one integration revision.

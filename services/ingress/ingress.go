@@ -1,0 +1,184 @@
+// Package ingress is the hub's thin HTTP API: it authenticates a bearer
+// token to a tenant and turns /api/v1 calls into the manager's request-replies
+// and bus commands. It keeps no state of its own, so it scales out freely.
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/catalog"
+)
+
+// Config configures the ingress.
+type Config struct {
+	// Addr to listen on, ":8080" by default; ignored when Listener is set.
+	Addr     string
+	Listener net.Listener
+	Bus      bus.Config
+	Tokens   *Tokens
+	// BodyLimit bounds request bodies (default 1 MiB).
+	BodyLimit int64
+	// CallTimeout bounds a call to the manager (default 10s).
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+	Metrics     prometheus.Registerer
+	// Gatherer, if set, is served at /metrics.
+	Gatherer prometheus.Gatherer
+	// Ready, if set, receives the listening address once serving.
+	Ready chan<- string
+}
+
+func (c Config) readyTimeout() time.Duration { return time.Second }
+
+// PortTakenError says the listen address is in use, and how to choose another.
+type PortTakenError struct{ Addr string }
+
+func (e *PortTakenError) Error() string {
+	return fmt.Sprintf("address %s is already in use: stop what listens there, or choose another with INTHUB_ADDR (for example INTHUB_ADDR=:8081 make run)", e.Addr)
+}
+
+type server struct {
+	cfg     Config
+	tokens  *Tokens
+	catalog *catalog.Client
+	nc      *nats.Conn
+	logger  *slog.Logger
+	metrics *httpMetrics
+	extra   map[string]http.Handler
+}
+
+// Run serves the API until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Tokens == nil {
+		return errors.New("ingress: no API tokens configured")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return &PortTakenError{Addr: cfg.Addr}
+			}
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+	}
+	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer b.Close()
+	s := &server{
+		cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
+		nc: b.Conn(), logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
+	}
+	handler := s.routes()
+	if cfg.Gatherer != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metricsHandler(cfg.Gatherer))
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.logger.Info("ingress listening", "addr", ln.Addr().String())
+	if cfg.Ready != nil {
+		cfg.Ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// observe wraps every request: recovery, a server span continuing the
+// caller's trace, one log line, and metrics by route pattern (never by raw
+// path, which would blow up label cardinality).
+func (s *server) observe(next http.Handler) http.Handler {
+	tracer := otel.Tracer("github.com/stella-ops/inthub/services/ingress")
+	prop := propagation.TraceContext{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+		defer span.End()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				writeError(rec, apierr.New(http.StatusInternalServerError, apierr.Internal, "internal error"))
+			}
+			span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+			route := r.Pattern
+			if route == "" {
+				route = "other"
+			}
+			s.metrics.observe(r.Method, route, rec.status, time.Since(start))
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			s.logger.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"duration_ms", time.Since(start).Milliseconds(), "tenant_id", principalOf(r.Context()).TenantID)
+		}()
+		next.ServeHTTP(rec, r.WithContext(ctx))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets streaming handlers flush through the recorder.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,0 +1,271 @@
+package ingress
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/stella-ops/inthub/schemas"
+	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+type principalKey struct{}
+
+func principalOf(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// routes builds the API's handler. Paths are matched without a method so a
+// wrong method gets the API's JSON 405 rather than the mux's plain text.
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/readyz", s.readyz)
+	mux.HandleFunc("/api/v1/openapi.json", s.openapi)
+	mux.Handle("/api/v1/integrations/providers", s.authed(methods{http.MethodGet: s.providers}))
+	mux.Handle("/api/v1/integrations", s.authed(methods{http.MethodGet: s.list, http.MethodPost: s.create}))
+	mux.Handle("/api/v1/integrations/{id}", s.authed(methods{
+		http.MethodGet: s.get, http.MethodPut: s.replace, http.MethodPatch: s.patch, http.MethodDelete: s.delete,
+	}))
+	for path, h := range s.extra {
+		mux.Handle(path, s.authed(h))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, apierr.New(http.StatusNotFound, apierr.RouteNotFound, "no such endpoint: %s", r.URL.Path))
+	})
+	return s.observe(mux)
+}
+
+// methods dispatches on the request method.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, ok := m[r.Method]
+	if !ok {
+		allow := ""
+		for k := range m {
+			if allow != "" {
+				allow += ", "
+			}
+			allow += k
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, apierr.New(http.StatusMethodNotAllowed, apierr.MethodNotAllowed, "%s is not allowed here (allowed: %s)", r.Method, allow))
+		return
+	}
+	h(w, r)
+}
+
+// authed requires a valid bearer token and puts its principal in the context.
+func (s *server) authed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const prefix = "Bearer "
+		h := r.Header.Get("Authorization")
+		if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+			writeError(w, apierr.New(http.StatusUnauthorized, apierr.Unauthorized, "a bearer token is required (Authorization: Bearer <token>)"))
+			return
+		}
+		p, ok := s.tokens.Lookup(h[len(prefix):])
+		if !ok {
+			writeError(w, apierr.New(http.StatusUnauthorized, apierr.Unauthorized, "the bearer token is not valid"))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is ready when the bus is connected and the catalog answers.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*s.cfg.readyTimeout())
+	defer cancel()
+	if !s.nc.IsConnected() {
+		writeError(w, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "not connected to NATS"))
+		return
+	}
+	if _, err := s.catalog.Providers(ctx, catalog.ProvidersRequest{}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *server) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(schemas.OpenAPI())
+}
+
+func (s *server) providers(w http.ResponseWriter, r *http.Request) {
+	include, err := boolParam(r, "includeTestOnly")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := s.catalog.Providers(r.Context(), catalog.ProvidersRequest{IncludeTestOnly: include})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, apierr.BadRequest(apierr.InvalidQuery, "%s must be true or false", name)
+	}
+	return b, nil
+}
+
+func (s *server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	query := contracts.ListQuery{
+		TypeID: q.Get("typeId"), Category: q.Get("category"), LabelSelector: q.Get("labelSelector"),
+		HealthStatus: contracts.HealthStatus(q.Get("healthStatus")), Cursor: q.Get("cursor"),
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, apierr.BadRequest(apierr.InvalidQuery, "limit must be a whole number from 1 to 500"))
+			return
+		}
+		query.Limit = n
+	}
+	out, err := s.catalog.List(r.Context(), catalog.ListRequest{TenantID: principalOf(r.Context()).TenantID, Query: query})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) create(w http.ResponseWriter, r *http.Request) {
+	var in contracts.IntegrationInput
+	if err := decodeBody(w, r, s.cfg.BodyLimit, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	it, err := s.catalog.Create(r.Context(), catalog.CreateRequest{TenantID: principalOf(r.Context()).TenantID, Input: in})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(it.Revision))
+	w.Header().Set("Location", "/api/v1/integrations/"+it.ID)
+	writeJSON(w, http.StatusCreated, it)
+}
+
+func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	it, err := s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id")})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(it.Revision))
+	writeJSON(w, http.StatusOK, it)
+}
+
+func (s *server) replace(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var in contracts.IntegrationInput
+	if err := decodeBody(w, r, s.cfg.BodyLimit, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	it, err := s.catalog.Replace(r.Context(), catalog.ReplaceRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Input: in})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(it.Revision))
+	writeJSON(w, http.StatusOK, it)
+}
+
+// patchBody is what PATCH accepts: the mutable fields, each optional, null
+// deleting (RFC 7386). Decoding into it first refuses unknown fields early.
+type patchBody struct {
+	TypeID        *string            `json:"typeId"`
+	Name          *string            `json:"name"`
+	Description   *string            `json:"description"`
+	Config        map[string]any     `json:"config"`
+	CredentialRef *string            `json:"credentialRef"`
+	Labels        map[string]*string `json:"labels"`
+}
+
+func (s *server) patch(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var raw []byte
+	var shape patchBody
+	if err := decodeBody(w, r, s.cfg.BodyLimit, &rawCapture{dst: &shape, raw: &raw}, "application/merge-patch+json", "application/json"); err != nil {
+		writeError(w, err)
+		return
+	}
+	it, err := s.catalog.Patch(r.Context(), catalog.PatchRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Patch: raw})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(it.Revision))
+	writeJSON(w, http.StatusOK, it)
+}
+
+// rawCapture decodes into dst (for validation) and keeps the raw bytes.
+type rawCapture struct {
+	dst any
+	raw *[]byte
+}
+
+func (c *rawCapture) UnmarshalJSON(b []byte) error {
+	*c.raw = append([]byte(nil), b...)
+	return DecodeJSON(b, c.dst)
+}
+
+func (s *server) delete(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

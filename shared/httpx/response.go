@@ -1,0 +1,134 @@
+package httpx
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// epochThreshold separates X-RateLimit-Reset spellings: GitHub and Twitter
+// send a Unix time, others a delay in seconds. No delay is 30 years long.
+const (
+	epochThreshold   = 1e9  // 2001-09-09 in Unix seconds
+	epochMillisStart = 1e12 // beyond year 33000 in seconds: must be milliseconds
+)
+
+// RetryAfter returns how long the server asks us to wait, from Retry-After
+// (seconds or HTTP-date), RateLimit-Reset (seconds), X-RateLimit-Reset or
+// X-Rate-Limit-Reset (Unix time, or seconds when small), in that order. A
+// reset time already past gives 0, true.
+func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if d, ok := parseSeconds(v); ok {
+			return d, true
+		}
+		if at, err := http.ParseTime(v); err == nil {
+			return max(at.Sub(now), 0), true
+		}
+	}
+	if d, ok := parseSeconds(h.Get("RateLimit-Reset")); ok {
+		return d, true
+	}
+	for _, name := range []string{"X-RateLimit-Reset", "X-Rate-Limit-Reset"} {
+		if d, ok := parseReset(h.Get(name), now); ok {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// parseSeconds reads a non-negative delay in (possibly fractional) seconds.
+func parseSeconds(v string) (time.Duration, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f >= epochThreshold {
+		return 0, false
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// parseReset reads an X-RateLimit-Reset value: a delay when small, else a
+// Unix time in seconds (or milliseconds, as a few APIs send).
+func parseReset(v string, now time.Time) (time.Duration, bool) {
+	if d, ok := parseSeconds(v); ok {
+		return d, true
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < epochThreshold {
+		return 0, false
+	}
+	if f >= epochMillisStart {
+		f /= 1000
+	}
+	if f >= epochMillisStart { // not a time any API means
+		return 0, false
+	}
+	sec, frac := math.Modf(f)
+	at := time.Unix(int64(sec), int64(frac*float64(time.Second)))
+	return max(at.Sub(now), 0), true
+}
+
+// CheckResponse turns an HTTP error status into a *resilience.Error (nil for
+// 1xx, 2xx and 3xx). Its message names method, host, path and status, plus a
+// short sanitized snippet of the body; the body stays readable in full.
+func CheckResponse(resp *http.Response, now time.Time) error {
+	if resp == nil {
+		return resilience.New(resilience.UpstreamError, "no HTTP response")
+	}
+	if resp.StatusCode < 400 {
+		return nil
+	}
+	code, retryAfter := statusCode(resp, now)
+	hide := false
+	if resp.Request != nil {
+		hide, _ = resp.Request.Context().Value(hidePathKey{}).(bool)
+	}
+	msg := fmt.Sprintf("%s: HTTP %d %s", describe(resp.Request, hide), resp.StatusCode, http.StatusText(resp.StatusCode))
+	if retryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", retryAfter)
+	}
+	if s := bodySnippet(resp); s != "" {
+		msg += ": " + strconv.Quote(s)
+	}
+	return &resilience.Error{Code: code, Message: msg, RetryAfter: retryAfter}
+}
+
+// statusCode maps a status to the hub's code and the server's requested
+// delay.
+func statusCode(resp *http.Response, now time.Time) (resilience.Code, time.Duration) {
+	h := resp.Header
+	switch s := resp.StatusCode; {
+	case s == http.StatusUnauthorized:
+		return resilience.AuthenticationFailed, 0
+	case s == http.StatusForbidden:
+		// GitHub answers an exhausted quota (primary: Remaining 0; secondary:
+		// Retry-After) with 403, not 429.
+		if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) == "0" || h.Get("Retry-After") != "" {
+			d, _ := RetryAfter(h, now)
+			return resilience.RateLimited, d
+		}
+		return resilience.PermissionDenied, 0
+	case s == http.StatusNotFound, s == http.StatusGone:
+		return resilience.ResourceNotFound, 0
+	case s == http.StatusRequestTimeout, s == http.StatusGatewayTimeout:
+		return resilience.Timeout, 0
+	case s == http.StatusTooManyRequests:
+		d, _ := RetryAfter(h, now)
+		return resilience.RateLimited, d
+	case s == http.StatusServiceUnavailable:
+		// Retry-After on 503 is the server shedding load: wait as asked.
+		if h.Get("Retry-After") != "" {
+			if d, ok := RetryAfter(h, now); ok {
+				return resilience.RateLimited, d
+			}
+		}
+		return resilience.UpstreamError, 0
+	case s >= 500:
+		return resilience.UpstreamError, 0
+	}
+	return resilience.InvalidConfig, 0
+}
