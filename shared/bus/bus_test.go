@@ -233,4 +233,3 @@ func TestDeadLetters(t *testing.T) {
 		})
 	}
 }
-

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+const (
+	benchTenant       = "bench"
+	benchIntegrations = 16
+)
+
+// hubPhase measures command -> handler -> event through shared/bus: an
+// "ingress" bus publishes integration.test.requested commands, a "worker"
+// bus's Router handles them and publishes integration.test.completed, and the
+// ingress reads the events back with an ordered consumer. Two buses, as two
+// services would have.
+func hubPhase(ctx context.Context, url string, o options) (phaseResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	logger := slog.New(slog.DiscardHandler)
+	cfg := bus.DefaultConfig()
+	cfg.URL = url
+	cfg.Name = "busbench-worker"
+	worker, err := bus.Open(ctx, cfg, logger)
+	if err != nil {
+		return phaseResult{}, err
+	}
+	defer worker.Close()
+	cfg.Name = "busbench-ingress"
+	ingress, err := bus.Open(ctx, cfg, logger)
+	if err != nil {
+		return phaseResult{}, err
+	}
+	defer ingress.Close()
+
+	stopRouter, err := startWorker(ctx, worker, o.concurrency)
+	if err != nil {
+		return phaseResult{}, err
+	}
+	defer stopRouter()
+
+	t := newTracker(o.n, o.inflight)
+	fail := newErrSink()
+	events, err := ingress.JetStream().OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{contracts.SubjectTestCompleted + ".>"},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return phaseResult{}, err
+	}
+	cc, err := events.Consume(func(m jetstream.Msg) {
+		var ev contracts.TestCompleted
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			fail.report(fmt.Errorf("decode event: %w", err))
+			return
+		}
+		i, _ := strconv.Atoi(ev.RequestID)
+		sent, ok := t.sentTime(i)
+		if !ok {
+			fail.report(fmt.Errorf("event for unknown request %q", ev.RequestID))
+			return
+		}
+		t.receive(i, sent)
+	})
+	if err != nil {
+		return phaseResult{}, err
+	}
+	defer cc.Stop()
+
+	t.begin()
+	go func() {
+		if err := publishCommands(ctx, ingress.Publisher(), t, fail); err != nil && ctx.Err() == nil {
+			fail.report(err)
+		}
+	}()
+	res, err := finish(ctx, t, "hub round trip", fail)
+	if err != nil || res.TimedOut {
+		return res, err
+	}
+	return res, checkDrained(ctx, ingress.JetStream())
+}
+
+// startWorker runs a Router whose handler answers each test command with a
+// test-completed event, as the manager does; the returned func stops it.
+func startWorker(ctx context.Context, b *bus.Bus, concurrency int) (stop func(), err error) {
+	r, err := b.NewRouter()
+	if err != nil {
+		return nil, err
+	}
+	route := bus.Route{
+		Name: "busbench-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>",
+		Durable: "busbench-test", Concurrency: concurrency,
+	}
+	if err := r.Handle(route, completeTest(b.Publisher())); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(runCtx) }()
+	stop = func() { cancel(); <-done }
+	select {
+	case <-r.Running():
+		return stop, nil
+	case <-done:
+		cancel()
+		return nil, errors.New("router stopped before it ran")
+	case <-ctx.Done():
+		stop()
+		return nil, ctx.Err()
+	}
+}
+
+// completeTest is the benchmark's handler: decode the command, publish its
+// completion (deduplicated on the command's id), ack by returning nil.
+func completeTest(p *bus.Publisher) bus.HandlerFunc {
+	return func(ctx context.Context, m *bus.Message) error {
+		req, err := bus.Decode[contracts.TestRequested](m)
+		if err != nil {
+			return err
+		}
+		_, err = p.Publish(ctx, bus.Event{
+			ID:          "completed-" + m.ID,
+			Subject:     contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
+			TenantID:    req.TenantID,
+			DataSubject: req.IntegrationID,
+			Data: contracts.TestCompleted{
+				RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID,
+				Success: true, CompletedAt: time.Now().UTC(),
+			},
+		})
+		return err
+	}
+}
+
+// publishCommands publishes t's commands with PublishAsync, keeping t's
+// window; every publish ack is checked and a failed one reported to fail.
+func publishCommands(ctx context.Context, p *bus.Publisher, t *tracker, fail *errSink) error {
+	acks := make(chan jetstream.PubAckFuture, 1024)
+	defer close(acks)
+	go awaitAcks(ctx, acks, fail)
+	for i := 0; i < t.n; i++ {
+		if _, err := t.acquire(ctx, i); err != nil {
+			return err
+		}
+		integration := "i" + strconv.Itoa(i%benchIntegrations)
+		ev := bus.Event{
+			Subject:     contracts.Subject(contracts.SubjectTestRequested, benchTenant, integration),
+			TenantID:    benchTenant,
+			DataSubject: integration,
+			Data:        contracts.TestRequested{RequestID: strconv.Itoa(i), TenantID: benchTenant, IntegrationID: integration},
+		}
+		fut, err := p.PublishAsync(ctx, ev)
+		for errors.Is(err, jetstream.ErrTooManyStalledMsgs) && ctx.Err() == nil {
+			fut, err = p.PublishAsync(ctx, ev)
+		}
+		if err != nil {
+			return fmt.Errorf("publish command %d: %w", i, err)
+		}
+		acks <- fut
+	}
+	return nil
+}
+
+// awaitAcks reports the first publish the stream did not store, then only
+// drains acks so the publisher never blocks on it.
+func awaitAcks(ctx context.Context, acks <-chan jetstream.PubAckFuture, fail *errSink) {
+	for fut := range acks {
+		select {
+		case <-fut.Ok():
+		case err := <-fut.Err():
+			fail.report(fmt.Errorf("publish ack of %s: %w", fut.Msg().Subject, err))
+			for range acks {
+			}
+			return
+		case <-ctx.Done():
+			for range acks {
+			}
+			return
+		}
+	}
+}
+
+// checkDrained confirms the run kept the bus's promises: every command acked
+// (the work-queue stream empties) and no dead letters.
+func checkDrained(ctx context.Context, js jetstream.JetStream) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cmds, err := streamMsgs(ctx, js, bus.StreamCommands)
+		if err != nil {
+			return err
+		}
+		dlq, err := streamMsgs(ctx, js, bus.StreamDLQ)
+		if err != nil {
+			return err
+		}
+		switch {
+		case dlq > 0:
+			return fmt.Errorf("%d dead letters", dlq)
+		case cmds == 0:
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("%d commands still unacked", cmds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func streamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}

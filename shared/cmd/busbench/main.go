@@ -1,0 +1,138 @@
+// Command busbench is the bus part of `make bench`. On one embedded
+// nats-server (JetStream, file store, loopback only) it measures raw
+// JetStream publish+consume, then the hub's command -> handler -> event round
+// trip through shared/bus, and prints both with their ratio.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// options are the command-line settings.
+type options struct {
+	n           int
+	concurrency int
+	inflight    int
+	timeout     time.Duration
+	json        bool
+	cpuProfile  string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 20000, "messages per phase")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "bus.Route Concurrency of the hub handler")
+	flag.IntVar(&o.inflight, "inflight", 256, "messages published but not yet received, per phase (0 = unbounded burst)")
+	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "time limit of each phase")
+	flag.BoolVar(&o.json, "json", false, "print a JSON summary instead of text")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the hub round-trip phase to this file")
+	flag.Parse()
+	if o.n < 1 || o.concurrency < 1 || o.inflight < 0 || o.timeout <= 0 {
+		fmt.Fprintln(os.Stderr, "busbench: -n and -concurrency must be at least 1, -inflight at least 0, -timeout positive")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "busbench:", err)
+		os.Exit(1)
+	}
+}
+
+// summary is everything one run measured; it is also the -json output.
+type summary struct {
+	Machine     machine     `json:"machine"`
+	NATSServer  string      `json:"natsServer"`
+	Messages    int         `json:"messages"`
+	Inflight    int         `json:"inflight"`
+	Concurrency int         `json:"concurrency"`
+	Raw         phaseResult `json:"raw"`
+	Hub         phaseResult `json:"hub"`
+	// HubRawRatio is hub msgs/s divided by raw msgs/s.
+	HubRawRatio float64 `json:"hubRawThroughputRatio"`
+}
+
+func run(ctx context.Context, o options, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "busbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	s, err := startServer(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+
+	sum := summary{Machine: describeMachine(), NATSServer: server.VERSION,
+		Messages: o.n, Inflight: o.inflight, Concurrency: o.concurrency}
+	if sum.Raw, err = rawPhase(ctx, s.ClientURL(), o); err != nil {
+		return fmt.Errorf("raw phase: %w", err)
+	}
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	sum.Hub, err = hubPhase(ctx, s.ClientURL(), o)
+	stopProfile()
+	if err != nil {
+		return fmt.Errorf("hub phase: %w", err)
+	}
+	if sum.Raw.MsgsPerSec > 0 {
+		sum.HubRawRatio = sum.Hub.MsgsPerSec / sum.Raw.MsgsPerSec
+	}
+	if o.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	return printText(w, sum)
+}
+
+// startServer runs nats-server with JetStream on a random loopback port and a
+// file store in dir, as production stores streams on file.
+func startServer(dir string) (*server.Server, error) {
+	s, err := server.NewServer(&server.Options{
+		Host:      "127.0.0.1",
+		Port:      -1,
+		JetStream: true,
+		StoreDir:  dir,
+		NoLog:     true,
+		NoSigs:    true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("nats server not ready")
+	}
+	return s, nil
+}
+
+// startProfile starts a CPU profile to path, if any; the returned func stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
