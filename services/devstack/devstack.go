@@ -29,6 +29,7 @@ import (
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/httpx"
 )
 
 // DevTenantID is the tenant of the dev token.
@@ -53,6 +54,10 @@ type Config struct {
 	Logger   *slog.Logger
 	// Bus tunes the bus; URL and Name are set by the stack.
 	Bus bus.Config
+	// Policy is the outbound address policy (INTHUB_ALLOW_PRIVATE_NETWORKS).
+	Policy httpx.GuardPolicy
+	// Intervals of the health checks (zero: the spec's 1/5/15 minutes).
+	Intervals healthscheduler.Intervals
 	// Ready receives what the stack listens on, once everything serves.
 	Ready chan<- Info
 }
@@ -142,7 +147,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return manager.Run(ctx, manager.Config{Bus: busFor("manager"), Registry: cfg.Registry, Logger: cfg.Logger.With("service", "manager"), Metrics: scoped("manager"), Ready: managerReady})
 	})
 	start("health-scheduler", func(ctx context.Context) error {
-		return healthscheduler.Run(ctx, healthscheduler.Config{Bus: busFor("health-scheduler"), Logger: cfg.Logger.With("service", "health-scheduler"), Metrics: scoped("health-scheduler")})
+		return healthscheduler.Run(ctx, healthscheduler.Config{
+			Bus: busFor("health-scheduler"), Logger: cfg.Logger.With("service", "health-scheduler"), Metrics: scoped("health-scheduler"),
+			Registry: cfg.Registry, Policy: cfg.Policy, Intervals: cfg.Intervals,
+		})
 	})
 	start("discovery-worker", func(ctx context.Context) error {
 		return discoveryworker.Run(ctx, discoveryworker.Config{Bus: busFor("discovery-worker"), Logger: cfg.Logger.With("service", "discovery-worker"), Metrics: scoped("discovery-worker")})

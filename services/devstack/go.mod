@@ -12,6 +12,9 @@ require (
 	github.com/stella-ops/inthub/services/manager v0.0.0
 	github.com/stella-ops/inthub/services/notifier v0.0.0
 	github.com/stella-ops/inthub/shared v0.0.0
+	go.opentelemetry.io/otel v1.47.0
+	go.opentelemetry.io/otel/sdk v1.47.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
@@ -41,11 +44,9 @@ require (
 	github.com/sony/gobreaker v1.0.0 // indirect
 	github.com/stella-ops/inthub/schemas v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
-	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/stdout/stdouttrace v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
-	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

@@ -1,40 +1,377 @@
-// Package healthscheduler is the health-scheduler service (health checks and on-demand tests).
+// Package healthscheduler is the health-scheduler service: it keeps a
+// schedule of the spec's three check levels for every integration (from a
+// watch on the integrations bucket), publishes each check slot once as a
+// command, runs checks and on-demand tests on whichever replica pulls them,
+// records results in the "health" bucket and announces status transitions.
 package healthscheduler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/runtime"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/resilience/breakermetrics"
 )
 
-// Config configures the service.
+// Config configures the service. Zero values take the defaults.
 type Config struct {
-	Bus     bus.Config
-	Logger  *slog.Logger
-	Metrics prometheus.Registerer
+	Bus      bus.Config
+	Logger   *slog.Logger
+	Metrics  prometheus.Registerer
+	Registry *connectors.Registry
+	Resolver *credentials.Resolver
+	// Policy is the operator's outbound address policy.
+	Policy    httpx.GuardPolicy
+	Intervals Intervals
+	// FlapThreshold is how many agreeing results flip a check's status (2).
+	FlapThreshold int
+	// Workers is how many checks this replica runs at once (16).
+	Workers int
+	// CheckTimeout bounds one attempt of one check (10s).
+	CheckTimeout time.Duration
+	Retry        resilience.Policy
+	Breaker      resilience.BreakerConfig
+	// DisableSchedule runs this replica as a worker only (no publishing).
+	DisableSchedule bool
+	Clock           func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
 }
 
-// Run connects to the bus (creating the streams if needed) and serves until
-// ctx ends. Its handlers arrive with the issue that fills this service in.
-func Run(ctx context.Context, cfg Config) error {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
-	b, err := bus.Open(ctx, cfg.Bus, logger)
+	if c.Resolver == nil {
+		c.Resolver = &credentials.Resolver{}
+	}
+	if c.Intervals == (Intervals{}) {
+		c.Intervals = DefaultIntervals()
+	}
+	if c.FlapThreshold <= 0 {
+		c.FlapThreshold = 2
+	}
+	if c.Workers <= 0 {
+		c.Workers = 16
+	}
+	if c.CheckTimeout <= 0 {
+		c.CheckTimeout = 10 * time.Second
+	}
+	if c.Retry == (resilience.Policy{}) {
+		c.Retry = resilience.Policy{InitialInterval: 500 * time.Millisecond, MaxInterval: 5 * time.Second, MaxElapsed: 20 * time.Second,
+			MaxAttempts: 3, Multiplier: 2, RandomizationFactor: 0.5, MaxRetryAfter: 20 * time.Second}
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+}
+
+// Durable consumer names: replicas sharing them share the work.
+const (
+	durableChecks = "health-checks"
+	durableTests  = "integration-tests"
+)
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.defaults()
+	if cfg.Registry == nil {
+		return errors.New("health-scheduler: no provider registry")
+	}
+	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	logger.Info("health-scheduler ready")
+	js := b.JetStream()
+	integrations, err := js.CreateOrUpdateKeyValue(ctx, catalog.IntegrationsBucket(b.Config().Replicas))
+	if err != nil {
+		return fmt.Errorf("integrations bucket: %w", err)
+	}
+	healthKV, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(b.Config().Replicas))
+	if err != nil {
+		return fmt.Errorf("health bucket: %w", err)
+	}
+	m := newMetrics(cfg.Metrics)
+	breakers := resilience.NewBreakers(cfg.Breaker, cfg.Clock)
+	if cfg.Metrics != nil {
+		bm, err := breakermetrics.New(cfg.Metrics)
+		if err != nil {
+			return err
+		}
+		bm.Attach(breakers)
+	}
+	pool := runtime.NewPool(cfg.Registry, cfg.Resolver, cfg.Policy, nil)
+	defer pool.Close()
+	svc := &service{
+		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
+		view:  &catalogView{items: map[string]contracts.Integration{}},
+		store: &healthStore{kv: healthKV, threshold: cfg.FlapThreshold},
+		run:   &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock},
+		pool:  pool, breakers: breakers,
+	}
+
+	router, err := b.NewRouter()
+	if err != nil {
+		return err
+	}
+	if err := router.Handle(bus.Route{Name: "health-check", Stream: bus.StreamCommands, Subject: contracts.SubjectHealthCheckRequest + ".>",
+		Durable: durableChecks, Concurrency: cfg.Workers}, svc.handleCheck); err != nil {
+		return err
+	}
+	if err := router.Handle(bus.Route{Name: "integration-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>",
+		Durable: durableTests, Concurrency: 4}, svc.handleTest); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes := make(chan change, 1024)
+	initial := make(chan struct{})
+	errc := make(chan error, 2)
+	routerDone := make(chan error, 1)
+	go func() { errc <- svc.view.watch(ctx, integrations, changes, initial) }()
+	go func() { errc <- svc.scheduleLoop(ctx, changes) }()
+	go func() { routerDone <- router.Run(ctx) }()
+	// On the way out, let the router finish the checks it took (and ack
+	// them) before the connection closes.
+	defer func() { cancel(); <-routerDone }()
+	select {
+	case <-router.Running():
+	case err := <-routerDone:
+		routerDone <- err
+		return err
+	}
+	select {
+	case <-initial:
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+	cfg.Logger.Info("health-scheduler ready", "integrations", svc.view.len(), "workers", cfg.Workers)
 	if cfg.Ready != nil {
 		close(cfg.Ready)
 	}
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	case err := <-routerDone:
+		routerDone <- err
+		return err
+	}
+}
+
+// service holds the running parts.
+type service struct {
+	cfg      Config
+	bus      *bus.Bus
+	logger   *slog.Logger
+	metrics  *metrics
+	view     *catalogView
+	store    *healthStore
+	run      *runner
+	pool     *runtime.Pool
+	breakers *resilience.Breakers
+}
+
+// levels is what the schedule plans for an integration.
+func (s *service) levels(it contracts.Integration) []contracts.CheckType {
+	spec, ok := s.cfg.Registry.Lookup(it.TypeID)
+	if !ok || spec.New == nil {
+		return nil
+	}
+	return spec.CheckLevels
+}
+
+// scheduleLoop owns the schedule: applies catalog changes and publishes due
+// slots. Every replica runs it; JetStream's dedupe on the slot id keeps one
+// command per slot.
+func (s *service) scheduleLoop(ctx context.Context, changes <-chan change) error {
+	sched := newSchedule(s.cfg.Intervals)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := s.cfg.Clock()
+		if !s.cfg.DisableSchedule {
+			for _, j := range sched.due(now) {
+				s.publishCheck(ctx, j.key, j.checkType, fmt.Sprintf("%d", j.slot), j.slot, j.due, now)
+			}
+		}
+		s.metrics.scheduled.Set(float64(sched.size()))
+		wait := time.Hour
+		if next := sched.next(); !next.IsZero() {
+			wait = max(next.Sub(s.cfg.Clock()), time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-changes:
+			s.apply(ctx, sched, c)
+			// Drain what else is queued before recomputing the timer.
+			for drained := false; !drained; {
+				select {
+				case c := <-changes:
+					s.apply(ctx, sched, c)
+				default:
+					drained = true
+				}
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// apply updates the schedule, the pool and the breakers for one change. A
+// live create or update is checked at once (slot "r<revision>", deduped
+// across replicas like any slot) instead of waiting for its first slot.
+func (s *service) apply(ctx context.Context, sched *schedule, c change) {
+	tenant, id, _ := strings.Cut(c.key, ".")
+	if c.deleted {
+		sched.remove(c.key)
+		s.pool.Remove(tenant, id)
+		s.breakers.Remove(id)
+		if err := s.store.remove(ctx, c.key); err != nil {
+			s.logger.Warn("health record not removed", "integration_id", id, "error", err.Error())
+		}
+		return
+	}
+	s.breakers.Remove(id) // a changed integration starts with a closed breaker
+	levels := s.levels(c.it)
+	sched.set(c.it, levels, s.cfg.Clock())
+	if c.live && !s.cfg.DisableSchedule {
+		for _, ct := range levels {
+			s.publishCheck(ctx, c.key, ct, fmt.Sprintf("r%d", c.it.Revision), 0, s.cfg.Clock(), s.cfg.Clock())
+		}
+	}
+}
+
+// publishCheck publishes one check command with its slot id as Nats-Msg-Id.
+func (s *service) publishCheck(ctx context.Context, key string, ct contracts.CheckType, slotID string, slot int64, due, now time.Time) {
+	tenant, id, _ := strings.Cut(key, ".")
+	cmd := contracts.HealthCheckRequested{TenantID: tenant, IntegrationID: id, CheckType: ct, Slot: slot, ScheduledAt: due.UTC()}
+	_, err := s.bus.Publisher().PublishAsync(ctx, bus.Event{
+		ID:      id + ":" + string(ct) + ":" + slotID,
+		Subject: contracts.Subject(contracts.SubjectHealthCheckRequest, tenant, id), TenantID: tenant, DataSubject: id, Data: cmd,
+	})
+	if err != nil {
+		s.logger.Warn("check not published", "integration_id", id, "check", ct, "error", err.Error())
+		return
+	}
+	s.metrics.published.Inc()
+	s.metrics.lag.Observe(now.Sub(due).Seconds())
+}
+
+// handleCheck runs one scheduled check and records it.
+func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
+	cmd, err := bus.Decode[contracts.HealthCheckRequested](m)
+	if err != nil {
+		return err
+	}
+	it, ok := s.view.get(cmd.TenantID, cmd.IntegrationID)
+	if !ok {
+		return nil // deleted since it was scheduled
+	}
+	res, _ := s.run.scheduledCheck(ctx, it, cmd.CheckType)
+	s.metrics.checks.WithLabelValues(string(cmd.CheckType), string(res.Status)).Inc()
+	tr, err := s.store.record(ctx, it, res, s.breakers.Get(it.ID).State().String(), func() bool {
+		_, ok := s.view.get(it.TenantID, it.ID)
+		return ok
+	})
+	if err != nil {
+		return err
+	}
+	pub := s.bus.Publisher()
+	slot := m.ID
+	if _, err := pub.Publish(ctx, bus.Event{
+		ID: slot + ":checked", Subject: contracts.Subject(contracts.SubjectHealthChecked, it.TenantID, it.ID),
+		TenantID: it.TenantID, DataSubject: it.ID, Data: contracts.HealthChecked{TenantID: it.TenantID, Result: res},
+	}); err != nil {
+		return err
+	}
+	if tr.previous == tr.current {
+		return nil
+	}
+	s.logger.InfoContext(ctx, "integration health changed", "tenant_id", it.TenantID, "integration_id", it.ID,
+		"provider", it.TypeID, "from", tr.previous, "to", tr.current, "error_code", tr.cause.ErrorCode)
+	_, err = pub.Publish(ctx, bus.Event{
+		ID: fmt.Sprintf("%s:changed:%d", it.ID, tr.revision), Subject: contracts.Subject(contracts.SubjectHealthChanged, it.TenantID, it.ID),
+		TenantID: it.TenantID, DataSubject: it.ID,
+		Data: contracts.HealthChanged{
+			TenantID: it.TenantID, IntegrationID: it.ID, TypeID: it.TypeID, Name: it.Name, Labels: it.Labels,
+			Previous: tr.previous, Current: tr.current, Reason: tr.cause.Message, ErrorCode: tr.cause.ErrorCode, ChangedAt: res.CheckedAt,
+		},
+	})
+	return err
+}
+
+// handleTest runs an on-demand test and publishes its result.
+func (s *service) handleTest(ctx context.Context, m *bus.Message) error {
+	req, err := bus.Decode[contracts.TestRequested](m)
+	if err != nil {
+		return err
+	}
+	done := contracts.TestCompleted{RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID}
+	it, ok := s.view.get(req.TenantID, req.IntegrationID)
+	if !ok {
+		// Maybe created a moment ago and not yet in the view: redeliver.
+		if m.Delivered < 3 {
+			return fmt.Errorf("integration %s not in the catalog view yet", req.IntegrationID)
+		}
+		msg := "integration not found"
+		done.Data.ConnectivityTest = contracts.TestStep{Status: "failed", ErrorCode: string(resilience.IntegrationNotFound), Message: msg}
+		done.Data.AuthenticationTest = contracts.TestStep{Status: "skipped"}
+		done.Data.FunctionalityTest = contracts.TestStep{Status: "skipped"}
+	} else {
+		done.Data, done.Success = s.run.test(ctx, it)
+	}
+	done.CompletedAt = s.cfg.Clock().UTC()
+	s.metrics.tests.WithLabelValues(fmt.Sprint(done.Success)).Inc()
+	_, err = s.bus.Publisher().Publish(ctx, bus.Event{
+		ID: "test:" + req.RequestID, Subject: contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
+		TenantID: req.TenantID, DataSubject: req.IntegrationID, Data: done,
+	})
+	return err
+}
+
+type metrics struct {
+	published prometheus.Counter
+	lag       prometheus.Histogram
+	scheduled prometheus.Gauge
+	checks    *prometheus.CounterVec
+	tests     *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "inthub_health_checks_scheduled_total", Help: "Check commands published by this replica."}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inthub_health_schedule_lag_seconds", Help: "Delay between a slot's due time and its publish.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		scheduled: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inthub_health_schedule_jobs", Help: "Check jobs in the schedule."}),
+		checks:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_checks_total", Help: "Checks run, by type and status."}, []string{"check", "status"}),
+		tests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_integration_tests_total", Help: "On-demand tests run, by success."}, []string{"success"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.tests)
+	}
+	return m
 }

@@ -14,14 +14,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
-)
-
-// Bucket names. The manager is the only writer of BucketIntegrations; it
-// only reads BucketHealth, which the health-scheduler owns.
-const (
-	BucketIntegrations = "integrations"
-	BucketHealth       = "health"
 )
 
 // errConflict is a revision mismatch on write.
@@ -38,13 +32,7 @@ type kvStore struct {
 
 // openStore creates the integrations bucket if needed.
 func openStore(ctx context.Context, js jetstream.JetStream, replicas int) (*kvStore, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      BucketIntegrations,
-		Description: "Integration Hub catalog: integrations by <tenantId>.<integrationId>",
-		History:     5,
-		Replicas:    replicas,
-		Storage:     jetstream.FileStorage,
-	})
+	kv, err := js.CreateOrUpdateKeyValue(ctx, catalog.IntegrationsBucket(replicas))
 	if err != nil {
 		return nil, fmt.Errorf("integrations bucket: %w", err)
 	}
@@ -143,7 +131,7 @@ func (s *kvStore) healthOf(ctx context.Context, it *contracts.Integration) {
 	it.HealthStatus = contracts.HealthUnknown
 	s.mu.Lock()
 	if s.health == nil {
-		if kv, err := s.js.KeyValue(ctx, BucketHealth); err == nil {
+		if kv, err := s.js.KeyValue(ctx, catalog.BucketHealth); err == nil {
 			s.health = kv
 		}
 	}

@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -60,8 +58,6 @@ type Router struct {
 	bus    *Bus
 	router *message.Router
 	logger *slog.Logger
-	subs   []*wmjs.Subscriber
-	conns  []*nats.Conn
 }
 
 // NewRouter returns a router bound to b.
@@ -83,84 +79,24 @@ func (r *Router) Handle(route Route, h HandlerFunc) error {
 	if route.Name == "" || route.Durable == "" || route.Subject == "" || route.Stream == "" {
 		return errors.New("bus: route needs name, stream, subject and durable")
 	}
-	n := route.Concurrency
-	if n < 1 {
-		n = 1
-	}
-	cfg := r.bus.cfg
-	for i := 0; i < n; i++ {
-		// The Watermill subscriber drains its connection on close, so each
-		// one gets its own rather than sharing the bus's.
-		nc, err := r.bus.dial(fmt.Sprintf("%s-%s-%d", cfg.Name, route.Name, i))
-		if err != nil {
-			return err
-		}
-		r.conns = append(r.conns, nc)
-		sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
-			Conn:                nc,
-			Logger:              watermill.NewSlogLogger(r.logger.With("handler", route.Name)),
-			AckWaitTimeout:      cfg.AckWait,
-			ResourceInitializer: durableConsumer(route, cfg),
-			NakDelay:            backoffDelay{first: cfg.RedeliveryDelay, max: cfg.MaxRedeliveryDelay},
-			Unmarshaler:         unmarshaler{},
-		})
-		if err != nil {
-			return fmt.Errorf("subscriber for %s: %w", route.Name, err)
-		}
-		r.subs = append(r.subs, sub)
-		name := route.Name
-		if n > 1 {
-			name = fmt.Sprintf("%s-%d", route.Name, i)
-		}
-		handler := r.router.AddConsumerHandler(name, route.Subject, sub, adapt(h))
-		handler.AddMiddleware(
-			r.deadLetter(route),
-			traced(route.Name),
-			middleware.Timeout(cfg.HandlerTimeout),
-		)
-	}
+	sub := newSubscriber(r.bus.js, route, r.bus.cfg, r.logger.With("handler", route.Name))
+	handler := r.router.AddConsumerHandler(route.Name, route.Subject, sub, adapt(h))
+	handler.AddMiddleware(
+		r.deadLetter(route),
+		traced(route.Name),
+		middleware.Timeout(r.bus.cfg.HandlerTimeout),
+	)
 	return nil
 }
 
 // Run runs the handlers until ctx ends.
-func (r *Router) Run(ctx context.Context) error {
-	err := r.router.Run(ctx)
-	for _, nc := range r.conns {
-		nc.Close()
-	}
-	return err
-}
+func (r *Router) Run(ctx context.Context) error { return r.router.Run(ctx) }
 
 // Running is closed once every handler is subscribed.
 func (r *Router) Running() chan struct{} { return r.router.Running() }
 
 // Close stops the router.
 func (r *Router) Close() error { return r.router.Close() }
-
-// durableConsumer creates (or updates) the route's durable consumer. The
-// server's MaxDeliver is one above ours: the dead-letter middleware moves a
-// message at our limit, and the spare delivery catches a worker killed during
-// the last one, so nothing is left stuck and unacked.
-func durableConsumer(route Route, cfg Config) wmjs.ResourceInitializer {
-	return func(ctx context.Context, js jetstream.JetStream, topic string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
-		policy := jetstream.DeliverAllPolicy
-		if route.DeliverNew {
-			policy = jetstream.DeliverNewPolicy
-		}
-		c, err := js.CreateOrUpdateConsumer(ctx, route.Stream, jetstream.ConsumerConfig{
-			Durable:       route.Durable,
-			FilterSubject: topic,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       cfg.AckWait,
-			MaxDeliver:    cfg.MaxDeliver + 1,
-			DeliverPolicy: policy,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("consumer %s on %s: %w", route.Durable, route.Stream, err)
-		}
-		return c, nil, nil
-	}
-}
 
 // backoffDelay doubles the redelivery delay per attempt, capped.
 type backoffDelay struct{ first, max time.Duration }
@@ -173,12 +109,10 @@ func (d backoffDelay) WaitTime(n uint64) time.Duration {
 	return min(w, d.max)
 }
 
-// unmarshaler keeps the payload as bytes and every header as metadata; it
+// toWatermill keeps the payload as bytes and every header as metadata; it
 // never fails, so a body that does not decode reaches the handler (which
 // dead-letters it) instead of looping in the subscriber.
-type unmarshaler struct{}
-
-func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
+func toWatermill(msg jetstream.Msg) *message.Message {
 	md := message.Metadata{}
 	for k, v := range msg.Headers() {
 		if len(v) > 0 {
@@ -200,7 +134,7 @@ func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
 	}
 	wm := message.NewMessage(id, msg.Data())
 	wm.Metadata = md
-	return wm, nil
+	return wm
 }
 
 // adapt turns a HandlerFunc into a Watermill handler.

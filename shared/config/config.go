@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
@@ -130,4 +131,37 @@ func durationEnv(name string, def time.Duration, errs *[]error) time.Duration {
 		return def
 	}
 	return d
+}
+
+// Health is the health-scheduler's own settings.
+type Health struct {
+	Policy                                      httpx.GuardPolicy
+	Connectivity, Authentication, Functionality time.Duration
+	Workers, FlapThreshold                      int
+}
+
+// HealthFromEnv reads INTHUB_CHECK_*_INTERVAL, INTHUB_CHECK_WORKERS,
+// INTHUB_FLAP_THRESHOLD and the outbound policy.
+func HealthFromEnv() (Health, error) {
+	var errs []error
+	h := Health{
+		Connectivity:   durationEnv("INTHUB_CHECK_CONNECTIVITY_INTERVAL", time.Minute, &errs),
+		Authentication: durationEnv("INTHUB_CHECK_AUTHENTICATION_INTERVAL", 5*time.Minute, &errs),
+		Functionality:  durationEnv("INTHUB_CHECK_FUNCTIONALITY_INTERVAL", 15*time.Minute, &errs),
+		Workers:        intEnv("INTHUB_CHECK_WORKERS", 16, &errs),
+		FlapThreshold:  intEnv("INTHUB_FLAP_THRESHOLD", 2, &errs),
+	}
+	p, err := PolicyFromEnv()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	h.Policy = p
+	return h, errors.Join(errs...)
+}
+
+// PolicyFromEnv reads the outbound address policy: INTHUB_ALLOW_PRIVATE_NETWORKS
+// (true lifts the guard against loopback, link-local and private targets) and
+// INTHUB_ALLOWED_CIDRS (comma-separated ranges allowed despite it).
+func PolicyFromEnv() (httpx.GuardPolicy, error) {
+	return httpx.ParseGuardPolicy(os.Getenv("INTHUB_ALLOW_PRIVATE_NETWORKS"), os.Getenv("INTHUB_ALLOWED_CIDRS"))
 }

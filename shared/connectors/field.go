@@ -59,6 +59,9 @@ var CommonFields = []Field{
 	{Name: "caCert", Type: TypeString, MaxLength: 65536, Description: "PEM CA certificate(s) trusted in addition to the system roots."},
 	{Name: "clientCert", Type: TypeString, MaxLength: 65536, Description: "PEM client certificate for mutual TLS."},
 	{Name: "clientKeyRef", Type: TypeString, Secret: true, Description: "Credential reference to the PEM key of clientCert."},
+	{Name: "connectivityCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Connectivity check period for this integration (default 60)."},
+	{Name: "authenticationCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Authentication check period for this integration (default 300)."},
+	{Name: "functionalityCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Functionality check period for this integration (default 900)."},
 }
 
 // ValidateConfig checks cfg against the spec: unknown fields, missing

@@ -54,3 +54,12 @@ func (s Secret) APIKey() (string, error) {
 	}
 	return "", fmt.Errorf("%w: api-key credentials need key apiKey (or value)", ErrShape)
 }
+
+// PEM returns a PEM value (a client key): key "pem", "key", "privateKey" or
+// "value".
+func (s Secret) PEM() (string, error) {
+	if v := s.first("pem", "key", "privateKey", "private_key", "value"); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: certificate keys need key pem (or value)", ErrShape)
+}

@@ -6,64 +6,108 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 )
 
-// Media types of the images Push writes.
+// Media types of the images Push writes (OCI image manifests).
 const (
-	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	mediaTypeDockerConfig   = "application/vnd.docker.container.image.v1+json"
-	mediaTypeDockerLayer    = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+	MediaTypeOCIManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaTypeOCIConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaTypeOCILayer    = "application/vnd.oci.image.layer.v1.tar+gzip"
 )
 
 // pushClient talks to the test's own registry only.
 var pushClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
 
-// Push writes a small image to repo under each tag through the registry
-// HTTP API (monolithic blob uploads: POST then PUT, then a manifest PUT) and
-// returns each tag's manifest digest. Every tag gets its own config, hence
-// its own digest. It authenticates as the registry's first user (basic), or
+// Push writes a small OCI image to repo under each tag through the registry
+// HTTP API (monolithic blob uploads: POST then PUT, then a manifest PUT per
+// tag) and returns each tag's manifest digest; every tag has its own. It authenticates as the registry's first user (basic), or
 // with a token minted for repo (token auth).
 func (r *Registry) Push(t testing.TB, repo string, tags ...string) map[string]string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	return r.PushAll(t, []string{repo}, tags...)[repo]
+}
+
+// PushAll pushes every repository with the same tags, a few at a time (the
+// registry takes some milliseconds per write), and returns repository ->
+// tag -> digest.
+func (r *Registry) PushAll(t testing.TB, repos []string, tags ...string) map[string]map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	var (
+		mu   sync.Mutex
+		out  = make(map[string]map[string]string, len(repos))
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, pushConcurrency)
+	)
+	for _, repo := range repos {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			digests, err := r.push(ctx, repo, tags)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			out[repo] = digests
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	return out
+}
+
+// pushConcurrency is how many repositories PushAll writes at once.
+const pushConcurrency = 8
+
+func (r *Registry) push(ctx context.Context, repo string, tags []string) (map[string]string, error) {
 	p := pusher{reg: r, repo: repo}
 	layer := []byte("testsvc layer of " + repo)
-	if err := p.uploadBlob(ctx, layer); err != nil {
-		t.Fatalf("testsvc: push %s: layer: %v", repo, err)
+	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	for _, blob := range [][]byte{layer, cfg} {
+		if err := p.uploadBlob(ctx, blob); err != nil {
+			return nil, fmt.Errorf("push %s: blob: %w", repo, err)
+		}
 	}
 	digests := make(map[string]string, len(tags))
 	for _, tag := range tags {
-		cfg := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","config":{"Labels":{"tag":%q}},"rootfs":{"type":"layers","diff_ids":[]}}`, repo+":"+tag))
-		if err := p.uploadBlob(ctx, cfg); err != nil {
-			t.Fatalf("testsvc: push %s:%s: config: %v", repo, tag, err)
-		}
+		// The annotation gives every tag its own manifest, hence digest.
 		manifest, err := json.Marshal(map[string]any{
 			"schemaVersion": 2,
-			"mediaType":     MediaTypeDockerManifest,
-			"config":        descriptor(mediaTypeDockerConfig, cfg),
-			"layers":        []any{descriptor(mediaTypeDockerLayer, layer)},
+			"mediaType":     MediaTypeOCIManifest,
+			"config":        descriptor(mediaTypeOCIConfig, cfg),
+			"layers":        []any{descriptor(mediaTypeOCILayer, layer)},
+			"annotations":   map[string]string{"org.opencontainers.image.ref.name": repo + ":" + tag},
 		})
 		if err != nil {
-			t.Fatalf("testsvc: push %s:%s: %v", repo, tag, err)
+			return nil, err
 		}
-		resp, err := p.send(ctx, http.MethodPut, r.URL+"/v2/"+repo+"/manifests/"+tag, MediaTypeDockerManifest, manifest)
+		resp, err := p.send(ctx, http.MethodPut, r.URL+"/v2/"+repo+"/manifests/"+tag, MediaTypeOCIManifest, manifest)
 		if err != nil {
-			t.Fatalf("testsvc: push %s:%s: manifest: %v", repo, tag, err)
+			return nil, fmt.Errorf("push %s:%s: manifest: %w", repo, tag, err)
 		}
 		want := digestOf(manifest)
 		if got := resp.Header.Get("Docker-Content-Digest"); got != want {
-			t.Fatalf("testsvc: push %s:%s: registry says digest %q, want %q", repo, tag, got, want)
+			return nil, fmt.Errorf("push %s:%s: registry says digest %q, want %q", repo, tag, got, want)
 		}
 		digests[tag] = want
 	}
-	return digests
+	return digests, nil
 }
 
 // pusher is one repository's upload session.

@@ -30,6 +30,9 @@ type RegistryOptions struct {
 	TokenAuth bool
 	// TokenTTL is the expires_in of issued tokens; 0 means 5 minutes.
 	TokenTTL time.Duration
+	// TokenGrant restricts what the token server grants (see
+	// TokenServerOptions.Grant).
+	TokenGrant func(subject string, requested Access) bool
 }
 
 // Registry is a running docker-registry.
@@ -46,7 +49,7 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	t.Helper()
 	r := &Registry{users: opts.Users}
 	if opts.TokenAuth {
-		r.Token = StartTokenServer(t, TokenServerOptions{Users: opts.Users, TTL: opts.TokenTTL})
+		r.Token = StartTokenServer(t, TokenServerOptions{Users: opts.Users, TTL: opts.TokenTTL, Grant: opts.TokenGrant})
 	}
 	r.Server = start(t, serverSpec{
 		name: "docker-registry", bin: RegistryBinary, install: "docker-registry",

@@ -28,6 +28,9 @@ type TokenServerOptions struct {
 	Users map[string]string
 	// TTL is the expires_in of issued tokens; 0 means 5 minutes.
 	TTL time.Duration
+	// Grant decides whether an authenticated subject gets a requested
+	// access; nil grants every request of a known user.
+	Grant func(subject string, requested Access) bool
 }
 
 // Access is one grant of a token: a resource and the actions allowed on it.
@@ -50,6 +53,7 @@ type TokenServer struct {
 	srv     *httptest.Server
 	users   map[string]string
 	ttl     time.Duration
+	grant   func(string, Access) bool
 	key     *ecdsa.PrivateKey
 	certDER []byte
 
@@ -61,7 +65,7 @@ type TokenServer struct {
 // StartTokenServer runs a token server on a loopback port until t ends.
 func StartTokenServer(t testing.TB, opts TokenServerOptions) *TokenServer {
 	t.Helper()
-	ts := &TokenServer{Service: "testsvc-registry", Issuer: "testsvc-token-issuer", users: opts.Users, ttl: opts.TTL}
+	ts := &TokenServer{Service: "testsvc-registry", Issuer: "testsvc-token-issuer", users: opts.Users, ttl: opts.TTL, grant: opts.Grant}
 	if ts.ttl <= 0 {
 		ts.ttl = 5 * time.Minute
 	}
@@ -136,7 +140,7 @@ func (ts *TokenServer) serveToken(w http.ResponseWriter, r *http.Request) {
 	var grants []Access
 	for _, scope := range q["scope"] {
 		for _, s := range strings.Fields(scope) {
-			if a, ok := parseScope(s); ok && subject != "" {
+			if a, ok := parseScope(s); ok && subject != "" && (ts.grant == nil || ts.grant(subject, a)) {
 				grants = append(grants, a)
 			}
 		}

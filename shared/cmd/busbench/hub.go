@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -28,7 +29,9 @@ const (
 func hubPhase(ctx context.Context, url string, o options) (phaseResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	logger := slog.New(slog.DiscardHandler)
+	// A service's logger: JSON at info, as telemetry.NewLogger makes it,
+	// writing nowhere, so what the bus logs per message is paid for here too.
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := bus.DefaultConfig()
 	cfg.URL = url
 	cfg.Name = "busbench-worker"

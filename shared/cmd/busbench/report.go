@@ -54,14 +54,14 @@ func printText(w io.Writer, s summary) error {
 	fmt.Fprintf(tw, "nats-server\t%s embedded, JetStream file store, loopback\n", s.NATSServer)
 	fmt.Fprintf(tw, "load\t%d messages per phase, in flight %s, hub handler concurrency %d\n", s.Messages, inflight, s.Concurrency)
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "phase\tmsgs\tseconds\tmsgs/s\tp50 ms\tp99 ms\tmax ms\t")
+	fmt.Fprintln(tw, "phase\tmsgs\tseconds\tmsgs/s\tp50 ms\tp99 ms\tmax ms\tCPU µs/msg\t")
 	for _, p := range []phaseResult{s.Raw, s.Hub} {
 		name := p.Name
 		if p.TimedOut {
 			name += " (timed out)"
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t\n",
-			name, p.Received, s.Messages, p.Seconds, p.MsgsPerSec, p.P50Ms, p.P99Ms, p.MaxMs)
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.0f\t\n",
+			name, p.Received, s.Messages, p.Seconds, p.MsgsPerSec, p.P50Ms, p.P99Ms, p.MaxMs, p.CPUPerMsgUs)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "hub/raw throughput ratio\t%.3f\n", s.HubRawRatio)

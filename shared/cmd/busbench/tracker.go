@@ -20,7 +20,11 @@ type phaseResult struct {
 	P50Ms      float64 `json:"p50Ms"`
 	P99Ms      float64 `json:"p99Ms"`
 	MaxMs      float64 `json:"maxMs"`
-	TimedOut   bool    `json:"timedOut"`
+	// CPUPerMsgUs is the process's CPU time (client and embedded server)
+	// per message received: a cost that other load on the machine does
+	// not inflate the way it does wall-clock throughput.
+	CPUPerMsgUs float64 `json:"cpuPerMsgUs"`
+	TimedOut    bool    `json:"timedOut"`
 }
 
 // tracker follows one phase's n messages from publish to receipt. Its window
@@ -32,6 +36,7 @@ type tracker struct {
 	sentAt []atomic.Int64
 	sent   atomic.Int64
 	start  time.Time
+	cpu0   time.Duration
 	done   chan struct{}
 
 	mu       sync.Mutex
@@ -56,7 +61,7 @@ func newTracker(n, inflight int) *tracker {
 }
 
 // begin starts the clock; call it just before the first publish.
-func (t *tracker) begin() { t.start = time.Now() }
+func (t *tracker) begin() { t.start, t.cpu0 = time.Now(), processCPU() }
 
 // acquire waits for room in the window, then stamps message i as sent now and
 // returns the stamp.
@@ -121,6 +126,7 @@ func (t *tracker) result(name string, timedOut bool) phaseResult {
 	r.P50Ms = ms(percentile(lat, 0.50))
 	r.P99Ms = ms(percentile(lat, 0.99))
 	r.MaxMs = ms(lat[len(lat)-1])
+	r.CPUPerMsgUs = float64((processCPU() - t.cpu0).Microseconds()) / float64(r.Received)
 	return r
 }
 

@@ -4,7 +4,10 @@ package all
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/metrics/prometheus"
 	"github.com/stella-ops/inthub/shared/connectors/notify/webhook"
+	"github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
+	"github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 )
 
@@ -12,7 +15,10 @@ import (
 func Specs() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
+		dockerregistry.Spec,
+		prometheus.Spec,
 		webhook.Spec,
+		s3compatible.Spec,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/stella-ops/inthub/services/devstack"
+	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
@@ -41,6 +42,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	health, err := config.HealthFromEnv()
+	if err != nil {
+		fail(err)
+	}
 	ready := make(chan devstack.Info, 1)
 	go func() {
 		info, ok := <-ready
@@ -62,7 +67,11 @@ func main() {
 		RedisURL: os.Getenv("REDIS_URL"),
 		Logger:   telemetry.NewLogger(logOut, config.Env("LOG_LEVEL", "info"), "devstack"),
 		Bus:      busCfg,
-		Ready:    ready,
+		Policy:   health.Policy,
+		Intervals: healthscheduler.Intervals{
+			Connectivity: health.Connectivity, Authentication: health.Authentication, Functionality: health.Functionality,
+		},
+		Ready: ready,
 	})
 	if err != nil {
 		// A taken port already says how to choose another (INTHUB_ADDR).

@@ -10,6 +10,7 @@ import (
 
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/config"
+	"github.com/stella-ops/inthub/shared/connectors/all"
 )
 
 func main() {
@@ -21,7 +22,17 @@ func main() {
 		os.Exit(2)
 	}
 	defer common.Close()
-	if err := healthscheduler.Run(ctx, healthscheduler.Config{Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics}); err != nil {
+	hc, err := config.HealthFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "health-scheduler:", err)
+		os.Exit(2)
+	}
+	err = healthscheduler.Run(ctx, healthscheduler.Config{
+		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics, Registry: all.Registry(),
+		Policy: hc.Policy, Workers: hc.Workers, FlapThreshold: hc.FlapThreshold,
+		Intervals: healthscheduler.Intervals{Connectivity: hc.Connectivity, Authentication: hc.Authentication, Functionality: hc.Functionality},
+	})
+	if err != nil {
 		common.Logger.Error("health-scheduler stopped", "error", err.Error())
 		os.Exit(1)
 	}

@@ -1,0 +1,55 @@
+# Integration Hub — the two commands a newcomer runs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+PKGS := github.com/stella-ops/inthub/...
+STATICCHECK_VERSION ?= v0.8.2
+GOBIN := $(shell $(GO) env GOPATH)/bin
+
+.PHONY: run test test-deps unit fuzz lint fmt vet staticcheck bench build schemas clean
+
+## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
+run:
+	@$(GO) run ./services/devstack/cmd/devstack
+
+## test: install what the tests need, then lint, the whole suite and short fuzz runs
+test: test-deps lint unit fuzz
+	@echo "make test: all passed"
+
+test-deps:
+	@scripts/test-deps.sh
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRef$$' -fuzztime 10s ./shared/credentials
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime 10s ./services/ingress
+
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l shared services schemas); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck $(PKGS)
+
+## bench: figures for the README (bus throughput, round trip, ...)
+bench:
+	$(GO) run ./shared/cmd/busbench
+
+build:
+	@mkdir -p bin
+	@for s in ingress manager health-scheduler discovery-worker notifier devstack stella; do \
+		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
+		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
+
+## schemas: refresh openapi.json's component copies after editing a schema file
+schemas:
+	cd schemas && $(GO) generate ./...
+
+clean:
+	rm -rf bin .data

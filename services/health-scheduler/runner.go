@@ -1,0 +1,117 @@
+package healthscheduler
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/runtime"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// runner runs check levels against an integration's connector. It has no
+// bus in it: the handlers feed it and publish what it returns.
+type runner struct {
+	pool     *runtime.Pool
+	breakers *resilience.Breakers
+	retry    resilience.Policy
+	timeout  time.Duration
+	now      func() time.Time
+}
+
+// levelFunc returns the Checker method of a level.
+func levelFunc(c connectors.Checker, ct contracts.CheckType) func(context.Context) error {
+	switch ct {
+	case contracts.CheckConnectivity:
+		return c.CheckConnectivity
+	case contracts.CheckAuthentication:
+		return c.CheckAuthentication
+	default:
+		return c.CheckFunctionality
+	}
+}
+
+// checker returns the integration's Checker, or a coded error.
+func (r *runner) checker(ctx context.Context, it contracts.Integration) (connectors.Checker, *connectors.Spec, error) {
+	conn, spec, err := r.pool.Get(ctx, it)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, ok := conn.(connectors.Checker)
+	if !ok {
+		return nil, spec, resilience.New(resilience.NotSupported, "provider %s has no health checks", spec.ID)
+	}
+	return c, spec, nil
+}
+
+// scheduledCheck runs one scheduled check: through the integration's circuit
+// breaker (an open breaker answers at once, sparing the remote), with retries
+// by error code inside it.
+func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, ct contracts.CheckType) (contracts.HealthCheckResult, error) {
+	start := r.now()
+	err := r.breakers.Get(it.ID).Do(ctx, func(ctx context.Context) error {
+		c, spec, err := r.checker(ctx, it)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(spec.CheckLevels, ct) {
+			return nil
+		}
+		fn := levelFunc(c, ct)
+		return resilience.Do(ctx, r.retry, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, r.timeout)
+			defer cancel()
+			return fn(ctx)
+		})
+	})
+	return r.result(it, ct, start, err), err
+}
+
+// result builds the spec's HealthCheckResult of one outcome.
+func (r *runner) result(it contracts.Integration, ct contracts.CheckType, start time.Time, err error) contracts.HealthCheckResult {
+	res := contracts.HealthCheckResult{
+		IntegrationID: it.ID, CheckType: ct, Status: statusOf(err),
+		LatencyMs: r.now().Sub(start).Milliseconds(), CheckedAt: r.now().UTC(),
+	}
+	if err != nil {
+		res.ErrorCode = string(resilience.CodeOf(err))
+		res.Message = err.Error()
+	}
+	return res
+}
+
+// test runs the three levels once each, in order, for an on-demand test: no
+// retries and no breaker, because an operator asking wants the remote's
+// answer now. A level after a failed one is skipped.
+func (r *runner) test(ctx context.Context, it contracts.Integration) (contracts.TestResultData, bool) {
+	steps := map[contracts.CheckType]*contracts.TestStep{}
+	var data contracts.TestResultData
+	steps[contracts.CheckConnectivity] = &data.ConnectivityTest
+	steps[contracts.CheckAuthentication] = &data.AuthenticationTest
+	steps[contracts.CheckFunctionality] = &data.FunctionalityTest
+	c, spec, err := r.checker(ctx, it)
+	failed := err != nil
+	for _, ct := range contracts.CheckTypes {
+		step := steps[ct]
+		switch {
+		case err != nil && ct == contracts.CheckConnectivity:
+			*step = contracts.TestStep{Status: "failed", ErrorCode: string(resilience.CodeOf(err)), Message: err.Error()}
+			continue
+		case failed || !slices.Contains(spec.CheckLevels, ct):
+			*step = contracts.TestStep{Status: "skipped"}
+			continue
+		}
+		start := r.now()
+		cctx, cancel := context.WithTimeout(ctx, r.timeout)
+		cerr := levelFunc(c, ct)(cctx)
+		cancel()
+		*step = contracts.TestStep{Status: "passed", LatencyMs: r.now().Sub(start).Milliseconds()}
+		if cerr != nil {
+			failed = true
+			step.Status, step.ErrorCode, step.Message = "failed", string(resilience.CodeOf(cerr)), cerr.Error()
+		}
+	}
+	return data, !failed
+}

@@ -1,0 +1,165 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// subscriber is a Watermill subscriber over one durable JetStream consumer.
+//
+// It replaces watermill-nats' beta jetstream subscriber, which closes its
+// output channel while a consume callback may still send on it (a "send on
+// closed channel" panic at shutdown) and handles one message at a time with
+// a synchronous double ack. Here each worker goroutine owns its sends, and
+// the output channel is closed only after every worker has returned.
+type subscriber struct {
+	js      jetstream.JetStream
+	route   Route
+	cfg     Config
+	logger  *slog.Logger
+	closing chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+}
+
+var _ message.Subscriber = (*subscriber)(nil)
+
+func newSubscriber(js jetstream.JetStream, route Route, cfg Config, logger *slog.Logger) *subscriber {
+	return &subscriber{js: js, route: route, cfg: cfg, logger: logger, closing: make(chan struct{})}
+}
+
+// Subscribe starts route.Concurrency workers pulling from the durable
+// consumer filtered on topic; messages are handed out one per worker until
+// acked or nacked.
+func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	consumer, err := s.consumer(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	n := max(s.route.Concurrency, 1)
+	it, err := consumer.Messages(jetstream.PullMaxMessages(max(2*n, 16)))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", s.route.Durable, err)
+	}
+	out := make(chan *message.Message)
+	var workers sync.WaitGroup
+	stop := make(chan struct{})
+	for i := 0; i < n; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			s.work(ctx, it, out, stop)
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.closing:
+		}
+		close(stop)
+		it.Stop()
+		workers.Wait()
+		close(out)
+	}()
+	return out, nil
+}
+
+func (s *subscriber) consumer(ctx context.Context, topic string) (jetstream.Consumer, error) {
+	policy := jetstream.DeliverAllPolicy
+	if s.route.DeliverNew {
+		policy = jetstream.DeliverNewPolicy
+	}
+	// The server's MaxDeliver is one above ours: the dead-letter middleware
+	// moves a message at our limit, and the spare delivery catches a worker
+	// killed during the last one, so nothing stays stuck unacked.
+	c, err := s.js.CreateOrUpdateConsumer(ctx, s.route.Stream, jetstream.ConsumerConfig{
+		Durable:       s.route.Durable,
+		FilterSubject: topic,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.cfg.AckWait,
+		MaxDeliver:    s.cfg.MaxDeliver + 1,
+		MaxAckPending: max(1000, 4*s.route.Concurrency),
+		DeliverPolicy: policy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", s.route.Durable, s.route.Stream, err)
+	}
+	return c, nil
+}
+
+// work hands messages to the router one at a time and settles each.
+func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out chan<- *message.Message, stop <-chan struct{}) {
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				continue
+			}
+		}
+		wm := toWatermill(msg)
+		// A message taken is finished even during shutdown (the router waits
+		// for its handlers), so the handler's context does not end with ctx;
+		// the timeout middleware bounds it.
+		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		wm.SetContext(mctx)
+		select {
+		case out <- wm:
+		case <-stop:
+			cancel()
+			return // not acked: redelivered after AckWait
+		}
+		s.settle(msg, wm)
+		cancel()
+	}
+}
+
+// settle acks or nacks msg as the handler decided. A nack asks for a delayed
+// redelivery that grows with the delivery count.
+func (s *subscriber) settle(msg jetstream.Msg, wm *message.Message) {
+	timer := time.NewTimer(s.cfg.AckWait)
+	defer timer.Stop()
+	select {
+	case <-wm.Acked():
+		if err := msg.Ack(); err != nil {
+			s.logger.Warn("ack failed; the message will be redelivered", "subject", msg.Subject(), "error", err.Error())
+		}
+	case <-wm.Nacked():
+		delay := s.cfg.RedeliveryDelay
+		if meta, err := msg.Metadata(); err == nil {
+			delay = backoffDelay{first: s.cfg.RedeliveryDelay, max: s.cfg.MaxRedeliveryDelay}.WaitTime(meta.NumDelivered)
+		}
+		if err := msg.NakWithDelay(delay); err != nil {
+			s.logger.Warn("nak failed; the message will be redelivered after ack wait", "subject", msg.Subject(), "error", err.Error())
+		}
+	case <-timer.C:
+		// Neither: the server redelivers after AckWait.
+	}
+}
+
+// Close stops every subscription and waits for them.
+func (s *subscriber) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(15 * time.Second):
+		return errors.New("bus: subscriber did not stop in 15s")
+	}
+}

@@ -1,0 +1,339 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// Payload types.
+const (
+	// TypeNotification is the type of a Notify delivery.
+	TypeNotification = "inthub.notification"
+	// TypeTest is the type of the health checks' test deliveries; receivers
+	// should answer 2xx and otherwise ignore them.
+	TypeTest = "inthub.test"
+)
+
+// Payload is the JSON body of a delivery.
+type Payload struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Severity  string         `json:"severity,omitempty"`
+	Title     string         `json:"title,omitempty"`
+	Text      string         `json:"text,omitempty"`
+	Channel   string         `json:"channel,omitempty"`
+	ThreadKey string         `json:"threadKey,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
+	// Timestamp is the signing time (HeaderTimestamp), in RFC 3339.
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// Connector is the webhook connector of one integration revision. It keeps
+// no secret: each delivery resolves them and drops them when sent.
+type Connector struct {
+	url              string
+	healthURL        string
+	signatureHeader  string
+	signingSecretRef string
+	credentialRef    string
+	credentials      connectors.CredentialSource
+	http             *httpx.Client
+	ownsHTTP         bool
+	now              func() time.Time
+}
+
+var (
+	_ connectors.Checker  = (*Connector)(nil)
+	_ connectors.Notifier = (*Connector)(nil)
+)
+
+// New builds a connector from the integration's config; a config that
+// cannot work is an INVALID_CONFIG error.
+func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
+	cfg := connectors.Config(in.Integration.Config)
+	target, err := parseURL("url", cfg.String("url", ""))
+	if err != nil {
+		return nil, err
+	}
+	health := target
+	if raw := cfg.String("healthUrl", ""); raw != "" {
+		if health, err = parseURL("healthUrl", raw); err != nil {
+			return nil, err
+		}
+	}
+	header := http.CanonicalHeaderKey(cfg.String("signatureHeader", DefaultSignatureHeader))
+	if !validHeaderName(header) {
+		return nil, resilience.New(resilience.InvalidConfig, "config field \"signatureHeader\" is not a valid header name")
+	}
+	c := &Connector{
+		url: target, healthURL: health, signatureHeader: header,
+		signingSecretRef: cfg.String("signingSecretRef", ""), credentialRef: in.Integration.CredentialRef,
+		credentials: in.Credentials, http: in.HTTP, now: time.Now,
+	}
+	if c.http == nil {
+		// The runtime always hands one over; without it, the strict default
+		// policy (no internal addresses) is the safe choice.
+		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
+			return nil, err
+		}
+		c.ownsHTTP = true
+	}
+	return c, nil
+}
+
+// parseURL accepts an absolute http(s) URL without user info or fragment.
+func parseURL(field, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return "", resilience.New(resilience.InvalidConfig, "config field %q is required", field)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		return "", resilience.New(resilience.InvalidConfig, "config field %q must be an absolute http or https URL", field)
+	case u.User != nil:
+		return "", resilience.New(resilience.InvalidConfig, "config field %q must not carry user info: use credentialRef", field)
+	case u.Fragment != "":
+		return "", resilience.New(resilience.InvalidConfig, "config field %q must not carry a fragment", field)
+	}
+	return u.String(), nil
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the connector's own HTTP client, if it built one.
+func (c *Connector) Close() error {
+	if c.ownsHTTP {
+		c.http.CloseIdleConnections()
+	}
+	return nil
+}
+
+// CheckConnectivity sends HEAD to the health URL (url unless healthUrl is
+// set), and GET when HEAD is not allowed: any HTTP answer proves the
+// receiver is reachable.
+func (c *Connector) CheckConnectivity(ctx context.Context) error {
+	status, err := c.probe(ctx, http.MethodHead)
+	if err == nil && (status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented) {
+		_, err = c.probe(ctx, http.MethodGet)
+	}
+	if err != nil {
+		return fmt.Errorf("reach the webhook receiver: %w", err)
+	}
+	return nil
+}
+
+func (c *Connector) probe(ctx context.Context, method string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.healthURL, nil)
+	if err != nil {
+		return 0, resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	drain(resp)
+	return resp.StatusCode, nil
+}
+
+// CheckAuthentication resolves the signing secret and the credential (a
+// failure is CREDENTIAL_FETCH_FAILED) and sends a signed test delivery:
+// only a 401 or 403 answer says the receiver refused them. Other failures
+// of the delivery are the functionality check's to report.
+func (c *Connector) CheckAuthentication(ctx context.Context) error {
+	_, resp, err := c.deliver(ctx, Payload{Type: TypeTest})
+	if err != nil {
+		return fmt.Errorf("authenticate to the webhook receiver: %w", err)
+	}
+	defer drain(resp)
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		msg := "the webhook receiver refused the test delivery's signature or credentials"
+		var answer *resilience.Error
+		if errors.As(httpx.CheckResponse(resp, c.now()), &answer) {
+			msg += ": " + answer.Message
+		}
+		return resilience.New(resilience.AuthenticationFailed, "%s", msg)
+	case http.StatusTooManyRequests:
+		return fmt.Errorf("authenticate to the webhook receiver: %w", httpx.CheckResponse(resp, c.now()))
+	}
+	return nil
+}
+
+// CheckFunctionality sends a signed test delivery that must be accepted
+// (2xx).
+func (c *Connector) CheckFunctionality(ctx context.Context) error {
+	_, resp, err := c.deliver(ctx, Payload{Type: TypeTest})
+	if err != nil {
+		return fmt.Errorf("deliver a test payload: %w", err)
+	}
+	defer drain(resp)
+	if err := accepted(resp, c.now()); err != nil {
+		return fmt.Errorf("deliver a test payload: %w", err)
+	}
+	return nil
+}
+
+// Notify delivers m and returns the delivery id.
+func (c *Connector) Notify(ctx context.Context, m connectors.Message) (string, error) {
+	id, resp, err := c.deliver(ctx, Payload{
+		Type: TypeNotification, Severity: m.Severity, Title: m.Title, Text: m.Text,
+		Channel: m.Channel, ThreadKey: m.ThreadKey, Data: m.Data,
+	})
+	if err != nil {
+		return "", fmt.Errorf("deliver the notification: %w", err)
+	}
+	defer drain(resp)
+	if err := accepted(resp, c.now()); err != nil {
+		return "", fmt.Errorf("deliver the notification: %w", err)
+	}
+	return id, nil
+}
+
+// accepted is nil for a 2xx answer and a coded error otherwise.
+func accepted(resp *http.Response, now time.Time) error {
+	if resp.Request != nil && resp.Request.Method != http.MethodPost {
+		// A 301/302/303 turned the POST into a GET without a body: whatever
+		// answered did not get the payload.
+		return resilience.New(resilience.InvalidConfig,
+			"the receiver redirected the delivery and the payload was dropped on the way: configure the final URL")
+	}
+	if err := httpx.CheckResponse(resp, now); err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resilience.New(resilience.UpstreamError, "the receiver answered HTTP %d, not 2xx", resp.StatusCode)
+	}
+	return nil
+}
+
+// deliver signs and POSTs p with a fresh id and timestamp. It returns the
+// response whatever its status; the caller drains it.
+func (c *Connector) deliver(ctx context.Context, p Payload) (string, *http.Response, error) {
+	signingSecret, authorization, err := c.secrets(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	now := c.now()
+	p.ID, p.Timestamp = uuid.NewString(), now.UTC().Truncate(time.Second)
+	body, err := json.Marshal(p)
+	if err != nil {
+		// Message.Data holds something JSON cannot carry (a channel, a func).
+		return "", nil, resilience.Wrap(resilience.InvalidConfig, err, "encode the payload")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return "", nil, resilience.Wrap(resilience.InvalidConfig, err, "build the delivery request")
+	}
+	timestamp := strconv.FormatInt(now.Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderTimestamp, timestamp)
+	req.Header.Set(HeaderDelivery, p.ID)
+	if signingSecret != "" {
+		req.Header.Set(c.signatureHeader, Sign(signingSecret, timestamp, body))
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.ID, resp, nil
+}
+
+// secrets resolves the signing secret and the Authorization header value,
+// each empty when its reference is not set.
+func (c *Connector) secrets(ctx context.Context) (signingSecret, authorization string, err error) {
+	if c.signingSecretRef != "" {
+		s, err := c.resolve(ctx, c.signingSecretRef, "signing secret")
+		if err != nil {
+			return "", "", err
+		}
+		if signingSecret = firstOf(s, "value", "secret", "signingSecret", "signing_secret"); signingSecret == "" {
+			return "", "", resilience.New(resilience.InvalidConfig, "the signing secret needs a value (or key secret)")
+		}
+	}
+	if c.credentialRef != "" {
+		s, err := c.resolve(ctx, c.credentialRef, "credentials")
+		if err != nil {
+			return "", "", err
+		}
+		if authorization, err = authorizationOf(s); err != nil {
+			return "", "", err
+		}
+	}
+	return signingSecret, authorization, nil
+}
+
+func (c *Connector) resolve(ctx context.Context, ref, what string) (credentials.Secret, error) {
+	if c.credentials == nil {
+		return nil, resilience.New(resilience.CredentialFetchFailed, "resolve the webhook %s: no credential source is configured", what)
+	}
+	s, err := c.credentials.Resolve(ctx, ref)
+	if err != nil {
+		return nil, resilience.Wrap(resilience.CredentialFetchFailed, err, "resolve the webhook %s", what)
+	}
+	return s, nil
+}
+
+// authorizationOf renders a credential as an Authorization value: Basic for
+// keys username and password, else Bearer for a token or API key (keys
+// token, apiKey, … or a plain value).
+func authorizationOf(s credentials.Secret) (string, error) {
+	if firstOf(s, "username", "user") != "" {
+		user, password, err := s.Basic()
+		if err != nil {
+			return "", resilience.Wrap(resilience.InvalidConfig, err, "webhook credentials")
+		}
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)), nil
+	}
+	if token, err := s.Token(); err == nil {
+		return "Bearer " + token, nil
+	}
+	if key, err := s.APIKey(); err == nil {
+		return "Bearer " + key, nil
+	}
+	return "", resilience.New(resilience.InvalidConfig,
+		"the webhook credentials hold neither username and password (basic) nor a token or API key")
+}
+
+func firstOf(s credentials.Secret, keys ...string) string {
+	for _, k := range keys {
+		if v := s[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// drain reads what is left of a small body so the connection is reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}

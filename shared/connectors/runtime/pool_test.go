@@ -1,0 +1,76 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
+)
+
+// countingSpec builds connectors that count builds and closes.
+func countingSpec(built, closed *atomic.Int64) *connectors.Spec {
+	return &connectors.Spec{
+		ID: "counting", Category: connectors.CategoryRegistry,
+		New: func(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
+			built.Add(1)
+			if in.HTTP == nil || in.Credentials == nil {
+				panic("instance without HTTP client or credentials")
+			}
+			return closer{closed}, nil
+		},
+	}
+}
+
+type closer struct{ n *atomic.Int64 }
+
+func (c closer) Close() error { c.n.Add(1); return nil }
+
+func TestPoolBuildsOncePerRevisionAndClosesOldOnes(t *testing.T) {
+	t.Parallel()
+	var built, closed atomic.Int64
+	p := NewPool(connectors.NewRegistry(countingSpec(&built, &closed)), &credentials.Resolver{}, httpx.GuardPolicy{}, nil)
+	it := contracts.Integration{ID: "i1", TenantID: "t1", TypeID: "counting", Revision: 1, Config: map[string]any{}}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := p.Get(ctx, it); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if built.Load()-closed.Load() != 1 || p.Len() != 1 {
+		t.Fatalf("built %d closed %d live %d, want one live connector", built.Load(), closed.Load(), p.Len())
+	}
+	reused := built.Load()
+	if _, _, err := p.Get(ctx, it); err != nil || built.Load() != reused {
+		t.Fatalf("same revision rebuilt: %v", err)
+	}
+	it.Revision = 2
+	if _, _, err := p.Get(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	if built.Load() != reused+1 || closed.Load() != reused {
+		t.Fatalf("new revision: built %d closed %d", built.Load(), closed.Load())
+	}
+	p.Remove("t1", "i1")
+	if p.Len() != 0 || closed.Load() != built.Load() {
+		t.Fatalf("remove: live %d, built %d closed %d", p.Len(), built.Load(), closed.Load())
+	}
+}
+
+func TestPoolRefusesUnknownProviders(t *testing.T) {
+	t.Parallel()
+	p := NewPool(connectors.NewRegistry(), &credentials.Resolver{}, httpx.GuardPolicy{}, nil)
+	if _, _, err := p.Get(context.Background(), contracts.Integration{ID: "i", TenantID: "t", TypeID: "nope"}); err == nil {
+		t.Fatal("unknown provider built")
+	}
+}
