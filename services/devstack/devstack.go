@@ -58,6 +58,8 @@ type Config struct {
 	Policy httpx.GuardPolicy
 	// Intervals of the health checks (zero: the spec's 1/5/15 minutes).
 	Intervals healthscheduler.Intervals
+	// TestTimeout bounds POST /integrations/{id}/test (zero: 30s).
+	TestTimeout time.Duration
 	// Ready receives what the stack listens on, once everything serves.
 	Ready chan<- Info
 }
@@ -168,7 +170,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return ingress.Run(ctx, ingress.Config{
 			Listener: ln, Bus: busFor("ingress"), Tokens: tokens, Logger: cfg.Logger.With("service", "ingress"),
-			Metrics: scoped("ingress"), Gatherer: reg, Ready: httpReady,
+			Metrics: scoped("ingress"), Gatherer: reg, Ready: httpReady, TestTimeout: cfg.TestTimeout,
 		})
 	})
 	select {

@@ -122,17 +122,26 @@ func (s *stack) call(method, path, token string, body any, headers ...string) re
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// eventCount is the number of messages in INTHUB_EVENTS.
+// eventCount is the number of lifecycle events (created, updated, deleted)
+// in INTHUB_EVENTS; health events come and go on their own schedule.
 func (s *stack) eventCount() uint64 {
 	st, err := s.js.Stream(context.Background(), bus.StreamEvents)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	info, err := st.Info(context.Background())
+	info, err := st.Info(context.Background(), jetstream.WithSubjectFilter("integration.*.>"))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return info.State.Msgs
+	var n uint64
+	for subject, count := range info.State.Subjects {
+		for _, p := range []string{contracts.SubjectCreated, contracts.SubjectUpdated, contracts.SubjectDeleted} {
+			if strings.HasPrefix(subject, p+".") {
+				n += count
+			}
+		}
+	}
+	return n
 }
 
 func webhook(name string) map[string]any {
@@ -407,4 +416,79 @@ func TestOperationalEndpoints(t *testing.T) {
 	if !strings.Contains(string(m.body), "inthub_ingress_requests_total") || !strings.Contains(string(m.body), "inthub_manager_requests_total") {
 		t.Fatalf("metrics lack the services' series")
 	}
+}
+
+func TestOnDemandTestOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	tok := s.info.Token
+	mem := func(cfg map[string]any) string {
+		r := s.call("POST", "/api/v1/integrations", tok, map[string]any{"typeId": "inmemory", "name": "mem", "config": cfg})
+		var it contracts.Integration
+		r.decode(&it)
+		if r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		return it.ID
+	}
+	tests := []struct {
+		name    string
+		config  map[string]any
+		success bool
+		steps   [3]string
+		code    string
+	}{
+		{"passes", map[string]any{"latencyMs": 20}, true, [3]string{"passed", "passed", "passed"}, ""},
+		{"bad credentials", map[string]any{"failureMode": "auth-failed"}, false, [3]string{"passed", "failed", "skipped"}, "AUTHENTICATION_FAILED"},
+		{"operations fail", map[string]any{"failureMode": "functionality-failed"}, false, [3]string{"passed", "passed", "failed"}, "UPSTREAM_ERROR"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := mem(tc.config)
+			r := s.call("POST", "/api/v1/integrations/"+id+"/test", tok, nil)
+			if r.status != 200 {
+				t.Fatalf("test: %d %s", r.status, r.body)
+			}
+			var res contracts.TestResponse
+			r.decode(&res)
+			d := res.Data
+			got := [3]string{d.ConnectivityTest.Status, d.AuthenticationTest.Status, d.FunctionalityTest.Status}
+			if res.Success != tc.success || got != tc.steps {
+				t.Fatalf("got %s", r.body)
+			}
+			if tc.success && d.ConnectivityTest.LatencyMs < 20 {
+				t.Fatalf("latency %dms below the configured 20ms", d.ConnectivityTest.LatencyMs)
+			}
+			for _, st := range []contracts.TestStep{d.ConnectivityTest, d.AuthenticationTest, d.FunctionalityTest} {
+				if st.Status == "failed" && (st.ErrorCode != tc.code || st.Message == "") {
+					t.Fatalf("failed step %+v, want %s", st, tc.code)
+				}
+			}
+		})
+	}
+	if r := s.call("POST", "/api/v1/integrations/"+mem(nil)+"/test", tokenB, nil); r.status != 404 {
+		t.Fatalf("another tenant's test: %d", r.status)
+	}
+}
+
+func TestOnDemandTestTimesOutWith504(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan devstack.Info, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- devstack.Run(ctx, devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, TestTimeout: 300 * time.Millisecond})
+	}()
+	info := <-ready
+	s := &stack{t: t, base: "http://" + info.HTTPAddr, info: info}
+	r := s.call("POST", "/api/v1/integrations", info.Token, map[string]any{"typeId": "inmemory", "name": "slow", "config": map[string]any{"latencyMs": 3000}})
+	var it contracts.Integration
+	r.decode(&it)
+	r = s.call("POST", "/api/v1/integrations/"+it.ID+"/test", info.Token, nil)
+	if r.status != http.StatusGatewayTimeout || r.code() != "TIMEOUT" {
+		t.Fatalf("slow test: %d %s", r.status, r.body)
+	}
+	cancel()
+	<-done
 }

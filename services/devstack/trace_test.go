@@ -54,7 +54,7 @@ func TestOneTraceFromIngressThroughBusToManager(t *testing.T) {
 	if !sawIngress || !sawManager {
 		t.Fatalf("trace %s: ingress span %v, manager span %v", traceID, sawIngress, sawManager)
 	}
-	c, err := s.js.OrderedConsumer(context.Background(), bus.StreamEvents, jetstream.OrderedConsumerConfig{})
+	c, err := s.js.OrderedConsumer(context.Background(), bus.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"integration.created.>"}})
 	if err != nil {
 		t.Fatal(err)
 	}

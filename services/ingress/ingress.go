@@ -38,6 +38,8 @@ type Config struct {
 	BodyLimit int64
 	// CallTimeout bounds a call to the manager (default 10s).
 	CallTimeout time.Duration
+	// TestTimeout bounds the wait for an on-demand test (default 30s).
+	TestTimeout time.Duration
 	Logger      *slog.Logger
 	Metrics     prometheus.Registerer
 	// Gatherer, if set, is served at /metrics.
@@ -60,6 +62,7 @@ type server struct {
 	tokens  *Tokens
 	catalog *catalog.Client
 	nc      *nats.Conn
+	bus     *bus.Bus
 	logger  *slog.Logger
 	metrics *httpMetrics
 	extra   map[string]http.Handler
@@ -73,6 +76,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
+	cfg.TestTimeout = cfg.testTimeout()
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
@@ -97,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer b.Close()
 	s := &server{
 		cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
-		nc: b.Conn(), logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
+		nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 	}
 	handler := s.routes()
 	if cfg.Gatherer != nil {

@@ -30,6 +30,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/api/v1/integrations/{id}", s.authed(methods{
 		http.MethodGet: s.get, http.MethodPut: s.replace, http.MethodPatch: s.patch, http.MethodDelete: s.delete,
 	}))
+	mux.Handle("/api/v1/integrations/{id}/test", s.authed(methods{http.MethodPost: s.test}))
 	for path, h := range s.extra {
 		mux.Handle(path, s.authed(h))
 	}

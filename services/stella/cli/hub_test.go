@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,53 +22,90 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-const (
-	tenantB = "0193a0b4-0000-7000-8000-00000000000b"
-	tokenB  = "token-of-tenant-b-0123456789abcdef"
-)
+// tenantCount is how many tenants the test hub knows: each test takes its
+// own, so tests that count integrations run in parallel on one hub.
+const tenantCount = 16
 
-// hub is a real devstack running in the test process.
-type hub struct {
-	info   devstack.Info
-	server string
+// testHub is the package's one devstack (STYLE: embedded JetStream per test
+// package), started by TestMain.
+var testHub struct {
+	server  string
+	tokens  []string
+	devInfo devstack.Info
+	next    atomic.Int32
 }
 
-// startHub runs a devstack on a free port with its own data folder and stops
-// it when the test ends.
-func startHub(t *testing.T) *hub {
-	t.Helper()
+func TestMain(m *testing.M) { os.Exit(runWithHub(m)) }
+
+// runWithHub runs a real devstack on a free port with its own data folder
+// around the tests.
+func runWithHub(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "stella-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	var extra []ingress.TokenEntry
+	for i := range tenantCount {
+		token := fmt.Sprintf("token-of-test-tenant-%02d-0123456789abcdef", i)
+		testHub.tokens = append(testHub.tokens, token)
+		extra = append(extra, ingress.TokenEntry{
+			Principal: ingress.Principal{Name: fmt.Sprintf("tenant-%02d", i), TenantID: fmt.Sprintf("0193a0b4-0000-7000-8000-%012d", i+1)},
+			SHA256:    ingress.HashToken(token),
+		})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
-			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
+			DataDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, ExtraTokens: extra,
 		})
 	}()
-	var info devstack.Info
 	select {
-	case info = <-ready:
+	case testHub.devInfo = <-ready:
 	case err := <-done:
 		cancel()
-		t.Fatalf("devstack: %v", err)
+		fmt.Fprintf(os.Stderr, "devstack: %v\n", err)
+		return 1
 	case <-time.After(30 * time.Second):
 		cancel()
-		t.Fatal("devstack did not start")
+		fmt.Fprintln(os.Stderr, "devstack did not start")
+		return 1
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devstack: %v", err)
-		}
-	})
-	return &hub{info: info, server: "http://" + info.HTTPAddr}
+	testHub.server = "http://" + testHub.devInfo.HTTPAddr
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintf(os.Stderr, "devstack: %v\n", err)
+		return 1
+	}
+	return code
 }
 
-// env is an environment naming this hub and its dev token, plus extra
+// hub is the test hub as one tenant sees it.
+type hub struct {
+	server string
+	token  string
+	// otherToken is another tenant's.
+	otherToken string
+}
+
+// hubFor gives the test a tenant of its own on the test hub.
+func hubFor(t *testing.T) *hub {
+	t.Helper()
+	n := int(testHub.next.Add(2))
+	if n > tenantCount {
+		t.Fatalf("more tests than test tenants: raise tenantCount")
+	}
+	return &hub{server: testHub.server, token: testHub.tokens[n-2], otherToken: testHub.tokens[n-1]}
+}
+
+// env is an environment naming the hub and the tenant's token, plus extra
 // KEY=VALUE pairs. HOME is unset so no developer's config file is read.
 func (h *hub) env(extra ...string) func(string) string {
-	m := map[string]string{"STELLA_SERVER": h.server, "STELLA_TOKEN": h.info.Token}
+	m := map[string]string{"STELLA_SERVER": h.server, "STELLA_TOKEN": h.token}
 	for _, kv := range extra {
 		k, v, _ := strings.Cut(kv, "=")
 		m[k] = v
@@ -175,7 +214,7 @@ func (h *hub) has(t *testing.T, need string) bool {
 func (h *hub) call(t *testing.T, method, path string, out any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, h.server+path, strings.NewReader(`{"resourceType":"repositories"}`))
-	req.Header.Set("Authorization", "Bearer "+h.info.Token)
+	req.Header.Set("Authorization", "Bearer "+h.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // Lines that need other engineers' work skip while the hub lacks it.
 func TestSpecLines(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	env := h.env()
 	// Integrations the spec lines act on, made before the lines that need them.
 	ids := map[string]string{}
@@ -100,7 +100,7 @@ func TestSpecLines(t *testing.T) {
 // whose failures the test chooses.
 func TestTestAndDiscover(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	env := h.env()
 	ok := create(t, env, "--name", "ok", "--provider", "inmemory", "--config", `repositories=["app-a","app-b","other"]`)
 	refused := create(t, env, "--name", "refused", "--provider", "inmemory", "--config", "failureMode=connection-refused")

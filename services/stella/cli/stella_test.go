@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -14,7 +15,7 @@ import (
 
 func TestProviders(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	tests := []struct {
 		name        string
 		args        []string
@@ -62,7 +63,7 @@ func TestProviders(t *testing.T) {
 // steps run in order and share what they created.
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	env := h.env()
 	var hook, mem contracts.Integration
 	steps := []struct {
@@ -100,7 +101,7 @@ func TestRoundTrip(t *testing.T) {
 			if r.code != 0 || len(lines) != 4 || strings.Join(strings.Fields(lines[0]), " ") != "ID NAME PROVIDER CATEGORY HEALTH LABELS" {
 				t.Fatalf("%s", r)
 			}
-			for _, want := range []string{hook.ID, "Prod hooks", "notification", "environment=production,team=release", mem.ID, "registry", "unknown"} {
+			for _, want := range []string{hook.ID, "Prod hooks", "notification", "environment=production,team=release", mem.ID, "registry"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("list lacks %q:\n%s", want, r.stdout)
 				}
@@ -118,9 +119,18 @@ func TestRoundTrip(t *testing.T) {
 			if len(list.Items) != 1 || list.Items[0].ID != mem.ID {
 				t.Fatalf("--type registry: %+v", list.Items)
 			}
-			list = mustJSON[contracts.IntegrationList](t, stella(t, env, "config", "integrations", "list", "--provider", "webhook", "--label-selector", "team=release", "--health", "unknown", "-o", "json"))
+			list = mustJSON[contracts.IntegrationList](t, stella(t, env, "config", "integrations", "list", "--provider", "webhook", "--label-selector", "team=release", "-o", "json"))
 			if len(list.Items) != 1 || list.Items[0].ID != hook.ID {
 				t.Fatalf("--provider webhook --label-selector team=release: %+v", list.Items)
+			}
+			// Health changes as the scheduler checks: only check the filter holds.
+			for _, health := range []string{"unknown", "healthy", "unhealthy"} {
+				list = mustJSON[contracts.IntegrationList](t, stella(t, env, "config", "integrations", "list", "--health", health, "-o", "json"))
+				for _, it := range list.Items {
+					if string(it.HealthStatus) != health {
+						t.Fatalf("--health %s listed %+v", health, it)
+					}
+				}
 			}
 		}},
 		{"list pages", func(t *testing.T) {
@@ -212,7 +222,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestErrorsAndExitCodes(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	hook := create(t, h.env(), "--name", "hooks", "--provider", "webhook", "--endpoint", "https://hooks.example.com")
 	badFile := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(badFile, []byte("- a list\n- not an object\n"), 0o600); err != nil {
@@ -227,7 +237,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 	}{
 		{"wrong token", h.env("STELLA_TOKEN=not-a-token"), []string{"config", "integrations", "list"}, cli.ExitUnauthorized, "UNAUTHORIZED: "},
 		{"no token", h.env("STELLA_TOKEN="), []string{"config", "integrations", "providers"}, cli.ExitUnauthorized, "UNAUTHORIZED: "},
-		{"another tenant's token cannot see it", h.env("STELLA_TOKEN=" + tokenB), []string{"config", "integrations", "get", hook.ID}, cli.ExitNotFound, "INTEGRATION_NOT_FOUND: "},
+		{"another tenant's token cannot see it", h.env("STELLA_TOKEN=" + h.otherToken), []string{"config", "integrations", "get", hook.ID}, cli.ExitNotFound, "INTEGRATION_NOT_FOUND: "},
 		{"unknown id", h.env(), []string{"config", "integrations", "get", "00000000-0000-4000-8000-0000000000aa"}, cli.ExitNotFound, "INTEGRATION_NOT_FOUND: "},
 		{"unknown id on update", h.env(), []string{"config", "integrations", "update", "00000000-0000-4000-8000-0000000000aa", "--name", "x"}, cli.ExitNotFound, "INTEGRATION_NOT_FOUND: "},
 		{"unknown id on delete", h.env(), []string{"config", "integrations", "delete", "00000000-0000-4000-8000-0000000000aa"}, cli.ExitNotFound, "INTEGRATION_NOT_FOUND: "},
@@ -265,7 +275,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 			if r.stdout != "" {
 				t.Fatalf("stdout on error: %s", r)
 			}
-			if strings.Contains(r.stderr, h.info.Token) {
+			if strings.Contains(r.stderr, h.token) {
 				t.Fatal("the token is printed")
 			}
 		})
@@ -274,9 +284,8 @@ func TestErrorsAndExitCodes(t *testing.T) {
 
 func TestDeprecatedAlias(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	hook := create(t, h.env(), "--name", "hooks", "--provider", "webhook", "--endpoint", "https://hooks.example.com", "--label", "a=b")
-	const notice = "stella integrations is deprecated; use stella config integrations\n"
 	tests := []struct {
 		name string
 		args []string
@@ -294,28 +303,25 @@ func TestDeprecatedAlias(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Not parallel: update changes what the next case reads.
-			canonical := stella(t, h.env(), append([]string{"config", "integrations"}, tc.args...)...)
-			alias := stella(t, h.env(), append([]string{"integrations"}, tc.args...)...)
+			canonicalArgs := append([]string{"config", "integrations"}, tc.args...)
+			aliasArgs := append([]string{"integrations"}, tc.args...)
 			if tc.name == "flags before the command" {
-				canonical = stella(t, h.env(), "--output", "json", "config", "integrations", "list")
-				alias = stella(t, h.env(), "--output", "json", "integrations", "list")
+				canonicalArgs = []string{"--output", "json", "config", "integrations", "list"}
+				aliasArgs = []string{"--output", "json", "integrations", "list"}
 			}
-			if !strings.HasPrefix(alias.stderr, notice) || strings.Count(alias.stderr, "deprecated") != 1 {
-				t.Fatalf("alias stderr should start with the one notice: %q", alias.stderr)
-			}
-			if strings.Contains(canonical.stderr, "deprecated") {
-				t.Fatalf("canonical command printed the notice: %q", canonical.stderr)
-			}
-			want, got := canonical, alias
-			got.stderr = strings.TrimPrefix(got.stderr, notice)
 			if tc.name == "update" {
 				// Each run bumps the revision and updatedAt; compare the rest.
+				want, got := stella(t, h.env(), canonicalArgs...), stella(t, h.env(), aliasArgs...)
+				checkNotice(t, want, got)
 				a, b := mustJSON[contracts.Integration](t, want), mustJSON[contracts.Integration](t, got)
 				if a.Labels["c"] != b.Labels["c"] || a.Name != b.Name || want.code != got.code {
 					t.Fatalf("canonical %s\nalias %s", want, got)
 				}
 				return
 			}
+			want, got := sameState(t, h.env(), canonicalArgs, aliasArgs)
+			checkNotice(t, want, got)
+			got.stderr = strings.TrimPrefix(got.stderr, deprecationNotice)
 			if tc.name == "help" {
 				got.stdout = strings.ReplaceAll(got.stdout, "stella integrations", "stella config integrations")
 			}
@@ -325,17 +331,47 @@ func TestDeprecatedAlias(t *testing.T) {
 		})
 	}
 	t.Run("list prints exactly one notice line and the same stdout", func(t *testing.T) {
-		canonical := stella(t, h.env(), "config", "integrations", "list")
-		alias := stella(t, h.env(), "integrations", "list")
-		if alias.stderr != notice || canonical.stderr != "" || alias.stdout != canonical.stdout || alias.code != 0 {
+		canonical, alias := sameState(t, h.env(), []string{"config", "integrations", "list"}, []string{"integrations", "list"})
+		if alias.stderr != deprecationNotice || canonical.stderr != "" || alias.stdout != canonical.stdout || alias.code != 0 {
 			t.Fatalf("canonical %s\nalias %s", canonical, alias)
 		}
 	})
 }
 
+const deprecationNotice = "stella integrations is deprecated; use stella config integrations\n"
+
+// sameState runs the canonical command, the alias, and the canonical command
+// again, until the two canonical runs agree: the health scheduler may change
+// an integration's health between runs.
+func sameState(t *testing.T, env func(string) string, canonicalArgs, aliasArgs []string) (canonical, alias result) {
+	t.Helper()
+	for range 10 {
+		canonical = stella(t, env, canonicalArgs...)
+		alias = stella(t, env, aliasArgs...)
+		if again := stella(t, env, canonicalArgs...); again == canonical {
+			return canonical, alias
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%v never gave the same answer twice", canonicalArgs)
+	return
+}
+
+// checkNotice: the alias starts stderr with the one notice, the canonical
+// command never prints it.
+func checkNotice(t *testing.T, canonical, alias result) {
+	t.Helper()
+	if !strings.HasPrefix(alias.stderr, deprecationNotice) || strings.Count(alias.stderr, "deprecated") != 1 {
+		t.Fatalf("alias stderr should start with the one notice: %q", alias.stderr)
+	}
+	if strings.Contains(canonical.stderr, "deprecated") {
+		t.Fatalf("canonical command printed the notice: %q", canonical.stderr)
+	}
+}
+
 func TestSettingsPrecedence(t *testing.T) {
 	t.Parallel()
-	h := startHub(t)
+	h := hubFor(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	write := func(path, content string) {
@@ -343,7 +379,7 @@ func TestSettingsPrecedence(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(good, "server: "+h.server+"\ntoken: "+h.info.Token+"\n")
+	write(good, "server: "+h.server+"\ntoken: "+h.token+"\n")
 	badToken := filepath.Join(dir, "bad-token.yaml")
 	write(badToken, "server: "+h.server+"\ntoken: wrong\n")
 	typo := filepath.Join(dir, "typo.yaml")
@@ -352,7 +388,7 @@ func TestSettingsPrecedence(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(home, ".config", "stella"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	write(filepath.Join(home, ".config", "stella", "config.yaml"), "server: "+h.server+"\ntoken: "+h.info.Token+"\n")
+	write(filepath.Join(home, ".config", "stella", "config.yaml"), "server: "+h.server+"\ntoken: "+h.token+"\n")
 	closed := "http://" + closedAddr(t)
 	env := func(kv ...string) func(string) string {
 		m := map[string]string{}
@@ -375,10 +411,10 @@ func TestSettingsPrecedence(t *testing.T) {
 		{"default file under XDG_CONFIG_HOME", env("XDG_CONFIG_HOME=" + filepath.Join(home, ".config")), nil, cli.ExitOK},
 		{"env token beats the file", env("STELLA_TOKEN=wrong"), []string{"--config", good}, cli.ExitUnauthorized},
 		{"env server beats the file", env("STELLA_SERVER=" + closed), []string{"--config", good}, cli.ExitUnreachable},
-		{"flag token beats env and file", env("STELLA_TOKEN=wrong"), []string{"--config", badToken, "--token", h.info.Token}, cli.ExitOK},
-		{"flag server beats env", env("STELLA_SERVER="+closed, "STELLA_TOKEN="+h.info.Token), []string{"--server", h.server}, cli.ExitOK},
+		{"flag token beats env and file", env("STELLA_TOKEN=wrong"), []string{"--config", badToken, "--token", h.token}, cli.ExitOK},
+		{"flag server beats env", env("STELLA_SERVER="+closed, "STELLA_TOKEN="+h.token), []string{"--server", h.server}, cli.ExitOK},
 		{"--config beats STELLA_CONFIG", env("STELLA_CONFIG=" + badToken), []string{"--config", good}, cli.ExitOK},
-		{"default server when nothing is set", env("STELLA_TOKEN=" + h.info.Token), []string{"--timeout", "2s"}, -1},
+		{"default server when nothing is set", env("STELLA_TOKEN=" + h.token), []string{"--timeout", "2s"}, -1},
 		{"missing --config file", env(), []string{"--config", filepath.Join(dir, "none.yaml")}, cli.ExitInvalidInput},
 		{"unknown key in the file", env(), []string{"--config", typo}, cli.ExitInvalidInput},
 	}
