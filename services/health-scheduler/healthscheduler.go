@@ -120,8 +120,9 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
 		view:  &catalogView{items: map[string]contracts.Integration{}},
 		store: &healthStore{kv: healthKV, threshold: cfg.FlapThreshold},
-		run:   &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock},
-		pool:  pool, breakers: breakers, revisions: map[string]string{},
+		run: &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock,
+			onRetry: func(code resilience.Code, _ time.Duration) { m.retries.WithLabelValues(string(code)).Inc() }},
+		pool: pool, breakers: breakers, revisions: map[string]string{},
 	}
 
 	router, err := b.NewRouter()
@@ -375,6 +376,7 @@ type metrics struct {
 	lag       prometheus.Histogram
 	scheduled prometheus.Gauge
 	checks    *prometheus.CounterVec
+	retries   *prometheus.CounterVec
 	tests     *prometheus.CounterVec
 }
 
@@ -385,10 +387,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		scheduled: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inthub_health_schedule_jobs", Help: "Check jobs in the schedule."}),
 		checks:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_checks_total", Help: "Checks run, by type and status."}, []string{"check", "status"}),
+		retries:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_check_retries_total", Help: "Check attempts retried, by error code."}, []string{"code"}),
 		tests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_integration_tests_total", Help: "On-demand tests run, by success."}, []string{"success"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.tests)
+		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.retries, m.tests)
 	}
 	return m
 }

@@ -14,6 +14,8 @@ import (
 // runner runs check levels against an integration's connector. It has no
 // bus in it: the handlers feed it and publish what it returns.
 type runner struct {
+	// onRetry is told of every retry (code, wait) for metrics.
+	onRetry  func(code resilience.Code, wait time.Duration)
 	pool     *runtime.Pool
 	breakers *resilience.Breakers
 	retry    resilience.Policy
@@ -64,7 +66,11 @@ func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, c
 			ctx, cancel := context.WithTimeout(ctx, r.timeout)
 			defer cancel()
 			return fn(ctx)
-		})
+		}, resilience.WithNotify(func(err error, wait time.Duration) {
+			if r.onRetry != nil {
+				r.onRetry(resilience.CodeOf(err), wait)
+			}
+		}))
 	})
 	return r.result(it, ct, start, err), err
 }
