@@ -83,7 +83,7 @@ func (r *runner) result(it contracts.Integration, ct contracts.CheckType, start 
 	}
 	if err != nil {
 		res.ErrorCode = string(resilience.CodeOf(err))
-		res.Message = err.Error()
+		res.Message = resilience.MessageOf(err)
 	}
 	return res
 }
@@ -103,7 +103,7 @@ func (r *runner) test(ctx context.Context, it contracts.Integration) (contracts.
 		step := steps[ct]
 		switch {
 		case err != nil && ct == contracts.CheckConnectivity:
-			*step = contracts.TestStep{Status: "failed", ErrorCode: string(resilience.CodeOf(err)), Message: err.Error()}
+			*step = contracts.TestStep{Status: "failed", ErrorCode: string(resilience.CodeOf(err)), Message: resilience.MessageOf(err)}
 			continue
 		case failed || !slices.Contains(spec.CheckLevels, ct):
 			*step = contracts.TestStep{Status: "skipped"}
@@ -116,7 +116,7 @@ func (r *runner) test(ctx context.Context, it contracts.Integration) (contracts.
 		*step = contracts.TestStep{Status: "passed", LatencyMs: r.now().Sub(start).Milliseconds()}
 		if cerr != nil {
 			failed = true
-			step.Status, step.ErrorCode, step.Message = "failed", string(resilience.CodeOf(cerr)), cerr.Error()
+			step.Status, step.ErrorCode, step.Message = "failed", string(resilience.CodeOf(cerr)), resilience.MessageOf(cerr)
 		}
 	}
 	return data, !failed

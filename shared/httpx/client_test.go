@@ -244,11 +244,11 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	for _, s := range ended {
 		texts = append(texts, "span name: "+s.Name(), "span status: "+s.Status().Description)
 		for _, kv := range s.Attributes() {
-			texts = append(texts, fmt.Sprintf("span attribute %s=%s", kv.Key, kv.Value.Emit()))
+			texts = append(texts, fmt.Sprintf("span attribute %s=%s", kv.Key, kv.Value.String()))
 		}
 		for _, ev := range s.Events() {
 			for _, kv := range ev.Attributes {
-				texts = append(texts, fmt.Sprintf("span event %s %s=%s", ev.Name, kv.Key, kv.Value.Emit()))
+				texts = append(texts, fmt.Sprintf("span event %s %s=%s", ev.Name, kv.Key, kv.Value.String()))
 			}
 		}
 	}
@@ -311,7 +311,7 @@ func TestHidePath(t *testing.T) {
 	}
 	for _, s := range spans.Ended() {
 		for _, kv := range s.Attributes() {
-			if strings.Contains(kv.Value.Emit(), "XyZsecret") {
+			if strings.Contains(kv.Value.String(), "XyZsecret") {
 				t.Errorf("span attribute %s leaks the path", kv.Key)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -121,4 +122,17 @@ func RetryAfterOf(err error) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// MessageOf returns err's text without its leading code, for bodies that
+// carry the code in a field of its own.
+func MessageOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if c := CodeOf(err); c != "" {
+		s = strings.TrimPrefix(s, string(c)+": ")
+	}
+	return s
 }

@@ -61,15 +61,7 @@ failed one is skipped. Exits 1 when any check failed.`,
 }
 
 // stepError is "CODE: message", or whichever of the two is set.
-func stepError(s contracts.TestStep) string {
-	switch {
-	case s.ErrorCode != "" && s.Message != "":
-		return s.ErrorCode + ": " + s.Message
-	case s.ErrorCode != "":
-		return s.ErrorCode
-	}
-	return s.Message
-}
+func stepError(s contracts.TestStep) string { return codeMessage(s.ErrorCode, s.Message) }
 
 // discoverFlags are discover's flags.
 type discoverFlags struct {

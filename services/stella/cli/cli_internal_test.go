@@ -172,3 +172,18 @@ func TestNormalizeServer(t *testing.T) {
 		}
 	}
 }
+
+func TestCodeMessage(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ code, message, want string }{
+		{"INTEGRATION_NOT_FOUND", "integration not found", "INTEGRATION_NOT_FOUND: integration not found"},
+		{"AUTHENTICATION_FAILED", "AUTHENTICATION_FAILED: rejected", "AUTHENTICATION_FAILED: rejected"},
+		{"TIMEOUT", "", "TIMEOUT"},
+		{"", "no code", "no code"},
+	}
+	for _, tc := range tests {
+		if got := codeMessage(tc.code, tc.message); got != tc.want {
+			t.Errorf("codeMessage(%q, %q) = %q, want %q", tc.code, tc.message, got, tc.want)
+		}
+	}
+}

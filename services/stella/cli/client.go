@@ -43,7 +43,21 @@ type apiError struct {
 	Body   contracts.ErrorBody
 }
 
-func (e *apiError) Error() string { return e.Body.Code + ": " + e.Body.Message }
+func (e *apiError) Error() string { return codeMessage(e.Body.Code, e.Body.Message) }
+
+// codeMessage is "CODE: message", or whichever of the two is set; a message
+// that already starts with its code is not prefixed twice.
+func codeMessage(code, message string) string {
+	switch {
+	case code == "":
+		return message
+	case message == "":
+		return code
+	case strings.HasPrefix(message, code+":"):
+		return message
+	}
+	return code + ": " + message
+}
 
 func (e *apiError) exitCode() int {
 	switch e.Status {
