@@ -81,7 +81,7 @@ func (s *subscriber) consumer(ctx context.Context, topic string) (jetstream.Cons
 	// The server's MaxDeliver is one above ours: the dead-letter middleware
 	// moves a message at our limit, and the spare delivery catches a worker
 	// killed during the last one, so nothing stays stuck unacked.
-	c, err := s.js.CreateOrUpdateConsumer(ctx, s.route.Stream, jetstream.ConsumerConfig{
+	want := jetstream.ConsumerConfig{
 		Durable:       s.route.Durable,
 		FilterSubject: topic,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -89,7 +89,17 @@ func (s *subscriber) consumer(ctx context.Context, topic string) (jetstream.Cons
 		MaxDeliver:    s.cfg.MaxDeliver + 1,
 		MaxAckPending: max(1000, 4*s.route.Concurrency),
 		DeliverPolicy: policy,
-	})
+	}
+	// Replicas start with the same definition: reuse the consumer when it
+	// already matches instead of updating it from every replica at once.
+	if c, err := s.js.Consumer(ctx, s.route.Stream, s.route.Durable); err == nil {
+		have := c.CachedInfo().Config
+		if have.FilterSubject == want.FilterSubject && have.AckWait == want.AckWait && have.MaxDeliver == want.MaxDeliver &&
+			have.MaxAckPending == want.MaxAckPending && have.DeliverPolicy == want.DeliverPolicy {
+			return c, nil
+		}
+	}
+	c, err := s.js.CreateOrUpdateConsumer(ctx, s.route.Stream, want)
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", s.route.Durable, s.route.Stream, err)
 	}
