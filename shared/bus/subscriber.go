@@ -44,7 +44,10 @@ func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		return nil, err
 	}
 	n := max(s.route.Concurrency, 1)
-	it, err := consumer.Messages(jetstream.PullMaxMessages(max(2*n, 16)))
+	// Buffer no more than the workers take: the server starts a message's
+	// AckWait when it delivers it, so a message waiting in a client buffer
+	// behind slow handlers could be redelivered while still unhandled.
+	it, err := consumer.Messages(jetstream.PullMaxMessages(n))
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", s.route.Durable, err)
 	}
@@ -121,6 +124,8 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 				continue
 			}
 		}
+		// Restart the AckWait clock now that a worker has it.
+		_ = msg.InProgress()
 		wm := toWatermill(msg)
 		// A message taken is finished even during shutdown (the router waits
 		// for its handlers), so the handler's context does not end with ctx;
