@@ -1,0 +1,530 @@
+package githubactions
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeGitHub is the part of GitHub's REST API the connector uses, as
+// docs.github.com documents it (rest/authentication, rest/using-the-rest-api
+// rate-limits-for-the-rest-api, troubleshooting-the-rest-api,
+// using-pagination-in-the-rest-api, rest/actions/workflows, workflow-runs,
+// workflow-jobs) and the 2026-02-19 changelog (return_run_details):
+//
+//   - Authorization "Bearer <t>" or "token <t>"; an unknown or malformed
+//     one is 401 {"message":"Bad credentials",...} everywhere; no token is
+//     anonymous: /user 401 "Requires authentication", a private repository
+//     404 "Not Found"; a GitHub App installation token gets 403 "Resource
+//     not accessible by integration" on /user;
+//   - a request without User-Agent is 403; an X-GitHub-Api-Version GitHub
+//     does not know is 400;
+//   - every answer carries x-ratelimit-limit/remaining/reset/used/resource;
+//     scripted limits answer as GitHub does: primary (403 or 429,
+//     remaining 0, reset in epoch seconds), secondary (403 or 429 with
+//     Retry-After, or 403 with only the message);
+//   - per_page (default 30, max 100) and page, Link rel next/prev/first/last
+//     naming /repositories/{id}/... as GitHub's links do;
+//   - dispatch: JSON {ref, inputs, return_run_details}; 422 for an unknown
+//     ref, unexpected inputs or a workflow without workflow_dispatch; 204,
+//     or 200 with the run's ids when return_run_details is true; needs
+//     write access (403 "Resource not accessible by personal access token").
+//
+// It counts calls per route.
+type fakeGitHub struct {
+	srv *httptest.Server
+	now time.Time
+
+	mu          sync.Mutex
+	tokens      map[string]fakeToken
+	workflows   []fakeWorkflow
+	runs        []fakeRun // newest first
+	branches    []string
+	calls       map[string]int
+	limits      map[string][]limit
+	apiVersions []string
+	auths       []string
+	dispatches  []dispatch
+}
+
+type fakeToken struct {
+	installation bool // a GitHub App installation token: no user
+	noRepoAccess bool // valid, but the repository is not visible to it
+	readOnly     bool
+}
+
+type fakeWorkflow struct {
+	id       int64
+	name     string
+	file     string
+	dispatch bool     // has a workflow_dispatch trigger
+	inputs   []string // its declared inputs
+}
+
+type fakeRun struct {
+	id, workflow int64
+	jobs         int
+}
+
+// limit is a scripted rate-limit answer.
+type limit struct {
+	status     int
+	primary    bool // remaining 0 and a reset time
+	retryAfter int  // seconds; 0 = no Retry-After
+	resetIn    int  // seconds from now to x-ratelimit-reset
+}
+
+type dispatch struct {
+	workflow string
+	ref      string
+	inputs   map[string]string
+	details  bool
+}
+
+// The fake's tokens.
+const (
+	userToken    = "ghp_user0123456789abcdefghijklmnopqrstu"
+	installToken = "ghs_install0123456789abcdefghijklmnopq"
+	otherToken   = "ghp_other0123456789abcdefghijklmnopqrs"
+	readToken    = "github_pat_read0123456789abcdefghijklm"
+	wrongToken   = "ghp_wrong0123456789abcdefghijklmnopqrs"
+)
+
+const (
+	fakeOwner  = "acme"
+	fakeRepo   = "app"
+	fakeRepoID = 123456789
+)
+
+func newFakeGitHub(t *testing.T) *fakeGitHub {
+	t.Helper()
+	f := &fakeGitHub{
+		now: time.Unix(1_760_000_000, 0),
+		tokens: map[string]fakeToken{
+			userToken: {}, installToken: {installation: true}, otherToken: {noRepoAccess: true}, readToken: {readOnly: true},
+		},
+		branches: []string{"main", "release"},
+		calls:    map[string]int{}, limits: map[string][]limit{},
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// addWorkflows adds n workflows: ci.yml, deploy.yml (dispatchable, inputs
+// target and dry_run), then wf-002.yml … named "Workflow 002" … (every
+// tenth a "deploy-…" one).
+func (f *fakeGitHub) addWorkflows(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range n {
+		w := fakeWorkflow{id: int64(10_000 + i), name: fmt.Sprintf("Workflow %03d", i), file: fmt.Sprintf("wf-%03d.yml", i)}
+		switch {
+		case i == 0:
+			w.name, w.file = "CI", "ci.yml"
+		case i == 1:
+			w.name, w.file, w.dispatch, w.inputs = "Deploy", "deploy.yml", true, []string{"target", "dry_run"}
+		case i%10 == 0:
+			w.name = fmt.Sprintf("deploy-%03d", i)
+		}
+		f.workflows = append(f.workflows, w)
+	}
+}
+
+// addRun adds a run of a workflow with n jobs; the last added is the newest.
+func (f *fakeGitHub) addRun(workflow int64, jobs int) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := int64(7_000_000 + len(f.runs))
+	f.runs = append([]fakeRun{{id: id, workflow: workflow, jobs: jobs}}, f.runs...)
+	return id
+}
+
+// limitNext makes the next answer of route a rate-limit answer.
+func (f *fakeGitHub) limitNext(route string, l limit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limits[route] = append(f.limits[route], l)
+}
+
+func (f *fakeGitHub) count(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[route]
+}
+
+func (f *fakeGitHub) seen() (versions, auths []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.apiVersions), slices.Clone(f.auths)
+}
+
+func (f *fakeGitHub) dispatched() []dispatch {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.dispatches)
+}
+
+type ghCaller struct{ token *fakeToken }
+
+func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	route, params := routeOf(r.Method, r.URL.EscapedPath())
+	f.calls[route]++
+	f.apiVersions = append(f.apiVersions, r.Header.Get("X-GitHub-Api-Version"))
+	f.auths = append(f.auths, strings.SplitN(r.Header.Get("Authorization"), " ", 2)[0])
+	if r.Header.Get("User-Agent") == "" {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n")
+		return
+	}
+	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && v != "2022-11-28" && v != "2026-03-10" {
+		ghError(w, http.StatusBadRequest, "API version "+v+" is not supported.")
+		return
+	}
+	who, ok := f.authenticate(r)
+	if !ok {
+		f.rateHeaders(w, 5000, 4999)
+		ghError(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	if q := f.limits[route]; len(q) > 0 {
+		f.limits[route] = q[1:]
+		f.rateLimited(w, q[0])
+		return
+	}
+	if who.token == nil {
+		f.rateHeaders(w, 60, 59)
+	} else {
+		f.rateHeaders(w, 5000, 4990)
+	}
+	switch {
+	case route == "GET /":
+		writeJSON(w, http.StatusOK, map[string]any{"current_user_url": f.srv.URL + "/user", "repository_url": f.srv.URL + "/repos/{owner}/{repo}"})
+		return
+	case route == "GET /user":
+		switch {
+		case who.token == nil:
+			ghError(w, http.StatusUnauthorized, "Requires authentication")
+		case who.token.installation:
+			ghError(w, http.StatusForbidden, "Resource not accessible by integration")
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"login": "octocat", "id": 1, "type": "User"})
+		}
+		return
+	case strings.HasPrefix(route, "GET /repos/") || strings.HasPrefix(route, "POST /repos/"):
+	default:
+		ghError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	// The repository is private: visible to tokens that have access only.
+	if params["owner"] != fakeOwner || params["repo"] != fakeRepo || who.token == nil || who.token.noRepoAccess {
+		ghError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	f.repoRoute(w, r, route, params, who)
+}
+
+// routeOf names a route by its pattern and returns its parameters.
+func routeOf(method, escaped string) (string, map[string]string) {
+	segs := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
+	for i, s := range segs {
+		if u, err := url.PathUnescape(s); err == nil {
+			segs[i] = u
+		}
+	}
+	params := map[string]string{}
+	if len(segs) >= 3 && segs[0] == "repos" {
+		params["owner"], params["repo"] = segs[1], segs[2]
+		rest := segs[3:]
+		pattern := []string{"repos", "{owner}", "{repo}"}
+		for i, s := range rest {
+			switch {
+			case i == 2 && len(rest) > 2 && rest[0] == "actions" && rest[1] == "workflows":
+				params["workflow_id"] = s
+				pattern = append(pattern, "{workflow_id}")
+			case i == 2 && len(rest) > 2 && rest[0] == "actions" && rest[1] == "runs":
+				params["run_id"] = s
+				pattern = append(pattern, "{run_id}")
+			default:
+				pattern = append(pattern, s)
+			}
+		}
+		return method + " /" + strings.Join(pattern, "/"), params
+	}
+	return method + " " + escaped, params
+}
+
+func (f *fakeGitHub) authenticate(r *http.Request) (ghCaller, bool) {
+	v := r.Header.Get("Authorization")
+	if v == "" {
+		return ghCaller{}, true
+	}
+	scheme, token, _ := strings.Cut(v, " ")
+	t, ok := f.tokens[token]
+	if !ok || (!strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "token")) {
+		return ghCaller{}, false
+	}
+	return ghCaller{&t}, true
+}
+
+func (f *fakeGitHub) rateHeaders(w http.ResponseWriter, limit, remaining int) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.now.Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+func (f *fakeGitHub) rateLimited(w http.ResponseWriter, l limit) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.now.Add(time.Duration(l.resetIn)*time.Second).Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+	if l.primary {
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Used", "5000")
+		ghError(w, l.status, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
+		return
+	}
+	h.Set("X-RateLimit-Remaining", "4000")
+	h.Set("X-RateLimit-Used", "1000")
+	if l.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(l.retryAfter))
+	}
+	ghError(w, l.status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
+}
+
+func ghError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]any{"message": message,
+		"documentation_url": "https://docs.github.com/rest", "status": strconv.Itoa(status)})
+}
+
+func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string, params map[string]string, who ghCaller) {
+	switch route {
+	case "GET /repos/{owner}/{repo}":
+		writeJSON(w, http.StatusOK, map[string]any{"id": fakeRepoID, "name": fakeRepo, "full_name": fakeOwner + "/" + fakeRepo,
+			"private": true, "default_branch": "main"})
+	case "GET /repos/{owner}/{repo}/actions/workflows":
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/workflows", len(f.workflows), "workflows", func(i int) any {
+			wf := f.workflows[i]
+			return map[string]any{"id": wf.id, "node_id": fmt.Sprintf("W_kwDO%d", wf.id), "name": wf.name, "path": ".github/workflows/" + wf.file,
+				"state": "active", "html_url": fmt.Sprintf("https://github.com/%s/%s/blob/main/.github/workflows/%s", fakeOwner, fakeRepo, wf.file),
+				"badge_url": fmt.Sprintf("https://github.com/%s/%s/workflows/%s/badge.svg", fakeOwner, fakeRepo, url.PathEscape(wf.name))}
+		})
+	case "GET /repos/{owner}/{repo}/actions/runs", "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs":
+		runs := f.runs
+		if id, ok := params["workflow_id"]; ok {
+			wf := f.workflow(id)
+			if wf == nil {
+				ghError(w, http.StatusNotFound, "Not Found")
+				return
+			}
+			runs = slices.DeleteFunc(slices.Clone(runs), func(run fakeRun) bool { return run.workflow != wf.id })
+		}
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs", len(runs), "workflow_runs", func(i int) any {
+			return map[string]any{"id": runs[i].id, "workflow_id": runs[i].workflow, "status": "completed", "conclusion": "success"}
+		})
+	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs":
+		var run *fakeRun
+		for i := range f.runs {
+			if strconv.FormatInt(f.runs[i].id, 10) == params["run_id"] {
+				run = &f.runs[i]
+			}
+		}
+		if run == nil {
+			ghError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs/"+params["run_id"]+"/jobs", run.jobs, "jobs", func(i int) any {
+			return map[string]any{"id": run.id*1000 + int64(i), "run_id": run.id, "run_attempt": 1, "name": fmt.Sprintf("job-%03d", i),
+				"workflow_name": "CI", "head_branch": "main", "status": "completed", "conclusion": "success",
+				"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d/job/%d", fakeOwner, fakeRepo, run.id, run.id*1000+int64(i))}
+		})
+	case "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches":
+		f.dispatch(w, r, params["workflow_id"], who)
+	default:
+		ghError(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+func (f *fakeGitHub) workflow(idOrFile string) *fakeWorkflow {
+	for i, wf := range f.workflows {
+		if strconv.FormatInt(wf.id, 10) == idOrFile || wf.file == idOrFile {
+			return &f.workflows[i]
+		}
+	}
+	return nil
+}
+
+func (f *fakeGitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who ghCaller) {
+	if who.token.readOnly {
+		ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+		return
+	}
+	wf := f.workflow(id)
+	if wf == nil {
+		ghError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	var body struct {
+		Ref              string            `json:"ref"`
+		Inputs           map[string]string `json:"inputs"`
+		ReturnRunDetails bool              `json:"return_run_details"`
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		ghError(w, http.StatusUnsupportedMediaType, "Unsupported 'Content-Type' header value")
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		ghError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	switch {
+	case body.Ref == "":
+		ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.")
+		return
+	case !wf.dispatch:
+		ghError(w, http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger")
+		return
+	case !slices.Contains(f.branches, body.Ref):
+		ghError(w, http.StatusUnprocessableEntity, "No ref found for: "+body.Ref)
+		return
+	}
+	var unexpected []string
+	for k := range body.Inputs {
+		if !slices.Contains(wf.inputs, k) {
+			unexpected = append(unexpected, strconv.Quote(k))
+		}
+	}
+	if len(unexpected) > 0 {
+		slices.Sort(unexpected)
+		ghError(w, http.StatusUnprocessableEntity, "Unexpected inputs provided: ["+strings.Join(unexpected, ", ")+"]")
+		return
+	}
+	f.dispatches = append(f.dispatches, dispatch{workflow: id, ref: body.Ref, inputs: body.Inputs, details: body.ReturnRunDetails})
+	if !body.ReturnRunDetails {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	run := int64(8_000_000 + len(f.dispatches))
+	writeJSON(w, http.StatusOK, map[string]any{"workflow_run_id": run,
+		"run_url":  fmt.Sprintf("%s/repos/%s/%s/actions/runs/%d", f.srv.URL, fakeOwner, fakeRepo, run),
+		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", fakeOwner, fakeRepo, run)})
+}
+
+// paginate serves page of n items under key with GitHub's Link header.
+func (f *fakeGitHub) paginate(w http.ResponseWriter, r *http.Request, linkPath string, n int, key string, item func(int) any) {
+	q := r.URL.Query()
+	perPage, page := 30, 1
+	if s := q.Get("per_page"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'per_page', \""+s+"\" is not an integer.")
+			return
+		}
+		perPage = min(max(v, 1), 100)
+	}
+	if s := q.Get("page"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'page', \""+s+"\" is not an integer.")
+			return
+		}
+		page = max(v, 1)
+	}
+	last := max(1, (n+perPage-1)/perPage)
+	link := func(p int, rel string) string {
+		lq := cloneValues(q)
+		lq.Set("per_page", strconv.Itoa(perPage))
+		lq.Set("page", strconv.Itoa(p))
+		return "<" + f.srv.URL + linkPath + "?" + lq.Encode() + `>; rel="` + rel + `"`
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, link(page-1, "prev"))
+	}
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	start, end := min((page-1)*perPage, n), min(page*perPage, n)
+	items := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		items = append(items, item(i))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": n, key: items})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// TestFakeRejectsWhatGitHubRejects sends the fake requests GitHub refuses.
+func TestFakeRejectsWhatGitHubRejects(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	f.addWorkflows(3)
+	bearer := http.Header{"Authorization": {"Bearer " + userToken}}
+	tests := []struct {
+		name, method, path string
+		header             http.Header
+		body               string
+		status             int
+		want               string
+	}{
+		{"no User-Agent", "GET", "/user", http.Header{"Authorization": {"Bearer " + userToken}, "User-Agent": {""}}, "", 403, "User-Agent"},
+		{"an API version GitHub does not know", "GET", "/user", http.Header{"Authorization": {"Bearer " + userToken}, "X-Github-Api-Version": {"2019-01-01"}}, "", 400, "is not supported"},
+		{"Basic credentials", "GET", "/user", http.Header{"Authorization": {"Basic " + userToken}}, "", 401, "Bad credentials"},
+		{"a wrong token on a public endpoint", "GET", "/", http.Header{"Authorization": {"token " + wrongToken}}, "", 401, "Bad credentials"},
+		{"anonymous /user", "GET", "/user", nil, "", 401, "Requires authentication"},
+		{"a private repository to anonymous", "GET", "/repos/acme/app/actions/workflows", nil, "", 404, "Not Found"},
+		{"an installation token on /user", "GET", "/user", http.Header{"Authorization": {"token " + installToken}}, "", 403, "Resource not accessible by integration"},
+		{"a dispatch as a form", "POST", "/repos/acme/app/actions/workflows/deploy.yml/dispatches",
+			http.Header{"Authorization": {"Bearer " + userToken}, "Content-Type": {"application/x-www-form-urlencoded"}}, "ref=main", 415, "Content-Type"},
+		{"a dispatch without ref", "POST", "/repos/acme/app/actions/workflows/deploy.yml/dispatches",
+			http.Header{"Authorization": {"Bearer " + userToken}, "Content-Type": {"application/json"}}, `{}`, 422, "ref"},
+		{"per_page not a number", "GET", "/repos/acme/app/actions/workflows?per_page=x", bearer, "", 422, "per_page"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, strings.NewReader(tc.body))
+			for k, v := range tc.header {
+				req.Header[k] = v
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+				t.Fatalf("HTTP %d %s, want %d with %s", resp.StatusCode, b, tc.status, tc.want)
+			}
+			if resp.Header.Get("X-RateLimit-Limit") == "" && tc.status != 403 && tc.status != 400 {
+				t.Fatalf("no x-ratelimit headers")
+			}
+		})
+	}
+}

@@ -1,0 +1,321 @@
+package githubactions
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func level(l contracts.CheckType, c *Connector) func(context.Context) error {
+	switch l {
+	case contracts.CheckConnectivity:
+		return c.CheckConnectivity
+	case contracts.CheckAuthentication:
+		return c.CheckAuthentication
+	}
+	return c.CheckFunctionality
+}
+
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		level  contracts.CheckType
+		secret string
+		config map[string]any
+		noRef  bool
+		want   resilience.Code
+		route  string
+		calls  int
+		auth   string // the Authorization scheme the fake saw ("" = none)
+	}{
+		{name: "connectivity reads the API root without a token", level: contracts.CheckConnectivity, secret: userToken, route: "GET /", calls: 1},
+		{name: "authentication of a user token", level: contracts.CheckAuthentication, secret: userToken, route: "GET /user", calls: 1, auth: "Bearer"},
+		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: `{"token":"` + installToken + `"}`,
+			route: "GET /user", calls: 1, auth: "Bearer"},
+		{name: "wrong token", level: contracts.CheckAuthentication, secret: wrongToken, want: resilience.AuthenticationFailed,
+			route: "GET /user", calls: 1, auth: "Bearer"},
+		{name: "no token", level: contracts.CheckAuthentication, noRef: true, want: resilience.AuthenticationFailed, route: "GET /user", calls: 1},
+		{name: "unset variable", level: contracts.CheckAuthentication, want: resilience.CredentialFetchFailed, route: "GET /user", calls: 0},
+		{name: "functionality lists a workflow", level: contracts.CheckFunctionality, secret: userToken,
+			route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
+		{name: "functionality with a wrong token", level: contracts.CheckFunctionality, secret: wrongToken, want: resilience.AuthenticationFailed,
+			route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
+		{name: "functionality without access to the repository", level: contracts.CheckFunctionality, secret: otherToken,
+			want: resilience.ResourceNotFound, route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
+		{name: "functionality of another repository", level: contracts.CheckFunctionality, secret: userToken, config: map[string]any{"repo": "nope"},
+			want: resilience.ResourceNotFound, route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.addWorkflows(3)
+			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret, noRef: tc.noRef})
+			timer, err := retry(t, level(tc.level, c))
+			checkCode(t, err, tc.want)
+			if n := f.count(tc.route); n != tc.calls {
+				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
+			}
+			if tc.want == resilience.AuthenticationFailed && len(timer.Waits()) != 0 {
+				t.Fatalf("an authentication failure was retried after %v", timer.Waits())
+			}
+			versions, auths := f.seen()
+			for i := range versions {
+				if versions[i] != APIVersion || auths[i] != tc.auth {
+					t.Fatalf("request %d: X-GitHub-Api-Version %q, Authorization scheme %q; want %q and %q", i, versions[i], auths[i], APIVersion, tc.auth)
+				}
+			}
+		})
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	t.Parallel()
+	type query = connectors.DiscoveryQuery
+	type filter = contracts.DiscoveryFilter
+	tests := []struct {
+		name     string
+		q        query
+		runs     func(f *fakeGitHub)
+		want     []string // nil: count only
+		count    int
+		pages    []int
+		route    string
+		requests int
+		code     resilience.Code
+	}{
+		{name: "workflows in pages of 100", q: query{ResourceType: ResourcePipelines}, count: 250, pages: []int{100, 100, 50},
+			route: "GET /repos/{owner}/{repo}/actions/workflows", requests: 3},
+		{name: "deploy workflows by name", q: query{ResourceType: ResourcePipelines, PageSize: 10, Filter: filter{NamePattern: "deploy-*"}},
+			count: 24, pages: []int{10, 10, 4}, route: "GET /repos/{owner}/{repo}/actions/workflows", requests: 5},
+		{name: "a workflow by file name", q: query{ResourceType: ResourcePipelines, Filter: filter{NamePattern: "deploy.yml"}},
+			want: []string{"Deploy"}, pages: []int{1}, route: "GET /repos/{owner}/{repo}/actions/workflows", requests: 3},
+		{name: "jobs of the latest run", runs: func(f *fakeGitHub) { f.addRun(10_000, 5); f.addRun(10_001, 130) },
+			q: query{ResourceType: ResourceJobs}, count: 130, pages: []int{100, 30},
+			route: "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs", requests: 2},
+		{name: "jobs of the latest run of ci.yml", runs: func(f *fakeGitHub) { f.addRun(10_000, 5); f.addRun(10_001, 130) },
+			q: query{ResourceType: ResourceJobs, Filter: filter{Repository: "ci.yml", NamePattern: "job-00?"}}, count: 5, pages: []int{5},
+			route: "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", requests: 1},
+		{name: "no run yet: no jobs", q: query{ResourceType: ResourceJobs}, pages: []int{0},
+			route: "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs", requests: 0},
+		{name: "an unknown workflow", q: query{ResourceType: ResourceJobs, Filter: filter{Repository: "nope.yml"}}, code: resilience.ResourceNotFound},
+		{name: "a repository instead of a workflow", q: query{ResourceType: ResourceJobs, Filter: filter{Repository: "acme/app"}}, code: resilience.InvalidConfig},
+		{name: "unknown resource type", q: query{ResourceType: "repositories"}, code: resilience.NotSupported},
+		{name: "bad cursor", q: query{ResourceType: ResourcePipelines, Cursor: "e30"}, code: resilience.InvalidConfig},
+		{name: "bad pattern", q: query{ResourceType: ResourcePipelines, Filter: filter{NamePattern: "["}}, code: resilience.InvalidConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.addWorkflows(250)
+			if tc.runs != nil {
+				tc.runs(f)
+			}
+			c := newConnector(t, f, setup{secret: userToken})
+			got, err := discoverAll(t, c, tc.q)
+			checkCode(t, err, tc.code)
+			if tc.code != "" {
+				return
+			}
+			if tc.want != nil && !slices.Equal(got.names, tc.want) {
+				t.Fatalf("discovered %v, want %v", got.names, tc.want)
+			}
+			if tc.want == nil && len(got.names) != tc.count {
+				t.Fatalf("discovered %d, want %d", len(got.names), tc.count)
+			}
+			if !slices.Equal(got.pageSizes, tc.pages) {
+				t.Fatalf("page sizes %v, want %v", got.pageSizes, tc.pages)
+			}
+			if n := f.count(tc.route); n != tc.requests {
+				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.requests)
+			}
+			ids := map[string]bool{}
+			for _, r := range got.resources {
+				if r.Type != tc.q.ResourceType || ids[r.ID] {
+					t.Fatalf("resource %+v: wrong type or a duplicate", r)
+				}
+				ids[r.ID] = true
+			}
+		})
+	}
+	t.Run("shapes", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeGitHub(t)
+		f.addWorkflows(2)
+		run := f.addRun(10_000, 1)
+		c := newConnector(t, f, setup{secret: userToken})
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourcePipelines, PageSize: 1})
+		checkCode(t, err, "")
+		if w := page.Items[0]; w.Name != "CI" || w.ID != "10000" || w.Attributes["file"] != "ci.yml" || w.Attributes["path"] != ".github/workflows/ci.yml" {
+			t.Fatalf("workflow %+v", w)
+		}
+		page, err = c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceJobs})
+		checkCode(t, err, "")
+		if j := page.Items[0]; j.Name != "job-000" || j.Attributes["runId"] != fmt.Sprint(run) || j.Attributes["conclusion"] != "success" {
+			t.Fatalf("job %+v", j)
+		}
+	})
+}
+
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	const route = "GET /repos/{owner}/{repo}/actions/workflows"
+	tests := []struct {
+		name  string
+		limit limit
+		wait  time.Duration
+	}{
+		{"primary limit as 403", limit{status: 403, primary: true, resetIn: 42}, 42 * time.Second},
+		{"primary limit as 429", limit{status: 429, primary: true, resetIn: 42}, 42 * time.Second},
+		{"429 with Retry-After", limit{status: 429, retryAfter: 7, resetIn: 3000}, 7 * time.Second},
+		{"secondary limit as 403 with Retry-After", limit{status: 403, retryAfter: 30, resetIn: 3000}, 30 * time.Second},
+		{"secondary limit with its message only", limit{status: 403, resetIn: 3000}, time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.addWorkflows(3)
+			c := newConnector(t, f, setup{secret: userToken})
+
+			f.limitNext(route, tc.limit)
+			err := c.CheckFunctionality(ctxT(t))
+			checkCode(t, err, resilience.RateLimited)
+			if d := resilience.RetryAfterOf(err); d != tc.wait {
+				t.Fatalf("retry after %s, want %s", d, tc.wait)
+			}
+
+			f.limitNext(route, tc.limit)
+			timer, err := retry(t, c.CheckFunctionality)
+			checkCode(t, err, "")
+			if w := timer.Waits(); !slices.Equal(w, []time.Duration{tc.wait}) {
+				t.Fatalf("waits %v, want exactly %s", w, tc.wait)
+			}
+			if n := f.count(route); n != 3 {
+				t.Fatalf("%d calls, want 3", n)
+			}
+		})
+	}
+	t.Run("a plain 403 is no rate limit", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeGitHub(t)
+		f.addWorkflows(2)
+		c := newConnector(t, f, setup{secret: readToken})
+		_, err := c.Trigger(ctxT(t), "deploy.yml", "main", nil)
+		checkCode(t, err, resilience.PermissionDenied)
+	})
+}
+
+func TestTrigger(t *testing.T) {
+	t.Parallel()
+	const route = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+	tests := []struct {
+		name     string
+		config   map[string]any
+		secret   string
+		workflow string
+		ref      string
+		params   map[string]string
+		want     resilience.Code
+		runID    string
+		wantRef  string
+		calls    int
+	}{
+		{name: "with run details", workflow: "deploy.yml", ref: "release", params: map[string]string{"target": "prod"},
+			secret: userToken, runID: "8000001", wantRef: "release", calls: 1},
+		{name: "by workflow id, on the default branch", workflow: "10001", secret: userToken, runID: "8000001", wantRef: "main", calls: 1},
+		{name: "without run details", config: map[string]any{"returnRunDetails": false}, workflow: "deploy.yml", ref: "main",
+			secret: installToken, runID: "", wantRef: "main", calls: 1},
+		{name: "unknown ref", workflow: "deploy.yml", ref: "nope", secret: userToken, want: resilience.InvalidConfig, calls: 1},
+		{name: "unexpected input", workflow: "deploy.yml", ref: "main", params: map[string]string{"colour": "blue"}, secret: userToken,
+			want: resilience.InvalidConfig, calls: 1},
+		{name: "a workflow without workflow_dispatch", workflow: "ci.yml", ref: "main", secret: userToken, want: resilience.InvalidConfig, calls: 1},
+		{name: "unknown workflow", workflow: "nope.yml", ref: "main", secret: userToken, want: resilience.ResourceNotFound, calls: 1},
+		{name: "wrong token", workflow: "deploy.yml", ref: "main", secret: wrongToken, want: resilience.AuthenticationFailed, calls: 1},
+		{name: "no workflow", ref: "main", secret: userToken, want: resilience.InvalidConfig, calls: 0},
+		{name: "a path as workflow", workflow: "../../x.yml", ref: "main", secret: userToken, want: resilience.InvalidConfig, calls: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.addWorkflows(3)
+			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret})
+			id, err := c.Trigger(ctxT(t), tc.workflow, tc.ref, tc.params)
+			checkCode(t, err, tc.want)
+			if n := f.count(route); n != tc.calls {
+				t.Fatalf("%d dispatches sent, want %d", n, tc.calls)
+			}
+			if tc.want != "" {
+				return
+			}
+			d := f.dispatched()
+			if id != tc.runID || len(d) != 1 || d[0].ref != tc.wantRef || !maps.Equal(d[0].inputs, tc.params) || d[0].details != (tc.runID != "") {
+				t.Fatalf("run %q, dispatches %+v; want run %q on %s with %v", id, d, tc.runID, tc.wantRef, tc.params)
+			}
+		})
+	}
+}
+
+func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config map[string]any
+	}{
+		{"no owner", map[string]any{"repo": "app"}},
+		{"no repo", map[string]any{"owner": "acme"}},
+		{"bad owner", map[string]any{"owner": "ac me", "repo": "app"}},
+		{"dot repo", map[string]any{"owner": "acme", "repo": ".."}},
+		{"ftp url", map[string]any{"url": "ftp://api.github.com", "owner": "acme", "repo": "app"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.config}})
+			checkCode(t, err, resilience.InvalidConfig)
+		})
+	}
+	c, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"owner": "acme", "repo": "app"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.(*Connector).api.String() + c.(*Connector).repoPath; got != "https://api.github.com/repos/acme/app" {
+		t.Fatalf("default API root: %s", got)
+	}
+}
+
+func TestSpec(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config map[string]any
+		ok     bool
+	}{
+		{"github.com", map[string]any{"owner": "acme", "repo": "app"}, true},
+		{"GitHub Enterprise Server", map[string]any{"url": "https://ghe.example.com/api/v3", "owner": "acme", "repo": "app", "returnRunDetails": false}, true},
+		{"no owner", map[string]any{"repo": "app"}, false},
+		{"unknown field", map[string]any{"owner": "acme", "repo": "app", "workflow": "ci.yml"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
+				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	if s, ok := connectors.NewRegistry(Spec).Lookup("GitHub-Actions"); !ok || s != Spec || s.Category != connectors.CategoryCICD {
+		t.Fatal("lookup")
+	}
+}

@@ -1,0 +1,80 @@
+// Package githubactions is the GitHub Actions provider (github.com and GitHub
+// Enterprise Server, REST API version 2022-11-28) for one repository:
+// health checks, discovery of its workflows and of the jobs of its latest
+// run, and workflow_dispatch triggers.
+//
+// Every request carries Accept: application/vnd.github+json,
+// X-GitHub-Api-Version: 2022-11-28 and, when the integration has a
+// credential, Authorization: Bearer <token> (a personal access token, a
+// fine-grained token, or a GitHub App installation token).
+//
+// Resources:
+//
+//   - pipelines: the repository's workflows (GET
+//     /repos/{owner}/{repo}/actions/workflows): name the workflow's name, id
+//     its numeric id, attributes path, file (e.g. ci.yml), state, htmlUrl.
+//   - jobs: the jobs of one workflow run (GET
+//     /repos/{owner}/{repo}/actions/runs/{run_id}/jobs?filter=latest): the
+//     latest run of the workflow filter.repository names (a workflow file
+//     name such as ci.yml, or a workflow id), else the latest run of the
+//     repository. Name the job's name, id its numeric id, attributes runId,
+//     workflowName, status, conclusion, headBranch, htmlUrl. No run yet: no
+//     jobs.
+//
+// Listings page with per_page=100 and the Link rel="next" query. namePattern
+// is a path.Match glob on the name (workflows: also on the file name).
+//
+// Rate limits: GitHub answers an exhausted primary limit with 403 or 429 and
+// X-RateLimit-Remaining: 0; the wait is X-RateLimit-Reset (Unix time) minus
+// now. A secondary limit is 403 or 429 with Retry-After, or, without any
+// header, a message saying so: GitHub asks for at least a minute then.
+// All of them are RATE_LIMITED carrying the wait.
+//
+// It is hand-written over httpx rather than built on go-github: six
+// endpoints, each call resolving its token and carrying the hub's error
+// codes; go-github's rate-limit handling (its own error types, sleeping
+// inside the client) would compete with the hub's retry table.
+package githubactions
+
+import (
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// ProviderID is the spec's type id.
+const ProviderID = "github-actions"
+
+// The discoverable resource types.
+const (
+	ResourcePipelines = "pipelines"
+	ResourceJobs      = "jobs"
+)
+
+// DefaultURL is github.com's API root; GitHub Enterprise Server's is
+// https://HOST/api/v3.
+const DefaultURL = "https://api.github.com"
+
+// APIVersion is the REST API version every request asks for.
+const APIVersion = "2022-11-28"
+
+// Spec declares the provider.
+var Spec = &connectors.Spec{
+	ID:          ProviderID,
+	Name:        "GitHub Actions",
+	Description: "GitHub Actions workflows and jobs of a repository (github.com or GitHub Enterprise Server); triggers workflow_dispatch.",
+	Category:    connectors.CategoryCICD,
+	Fields: []connectors.Field{
+		{Name: "url", Type: connectors.TypeURL, Default: DefaultURL,
+			Description: "API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."},
+		{Name: "owner", Type: connectors.TypeString, Required: true, MaxLength: 39, Description: "Repository owner (user or organization)."},
+		{Name: "repo", Type: connectors.TypeString, Required: true, MaxLength: 100, Description: "Repository name."},
+		{Name: "returnRunDetails", Type: connectors.TypeBool, Default: true,
+			Description: "Ask the dispatch API for the created run's id (github.com since 2026-02); turn off for servers that refuse the parameter."},
+	},
+	CredentialTypes:    []string{connectors.CredToken, connectors.CredOAuth2},
+	CredentialRequired: true,
+	CheckLevels:        contracts.CheckTypes,
+	ResourceTypes:      []string{ResourcePipelines, ResourceJobs},
+	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
+	New:                New,
+}

@@ -1,0 +1,524 @@
+package jenkins
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeJenkins is a Jenkins controller's remote access API as jenkins.io
+// documents it (doc/book/using/remote-access-api, system-administration/
+// authenticating-scripted-clients, security/csrf-protection) and its source
+// answers (jenkins.security.BasicHeaderProcessor, the CSRF CrumbFilter):
+//
+//   - every answer carries X-Jenkins;
+//   - Basic credentials are checked on every request: a wrong password or
+//     token is 401 "Invalid password/token for user: NAME" with
+//     WWW-Authenticate: Basic realm="Jenkins"; a header without ':' is 401
+//     "Malformed HTTP basic Authorization header"; no (or a non-Basic)
+//     header is anonymous;
+//   - no negotiation: a caller without Overall/Read gets 403 with
+//     X-You-Are-Authenticated-As and X-Required-Permission;
+//   - the tree parameter selects fields, nested with [...]: children of a
+//     folder appear only when the tree asks for them; _class always;
+//   - CSRF: POSTs authenticated by password or anonymous need the crumb
+//     (Jenkins-Crumb header) of the web session whose JSESSIONID cookie
+//     they send, else 403 "No valid crumb was included in the request";
+//     API token requests are exempt; /crumbIssuer/api/json is 404 when CSRF
+//     protection is off;
+//   - /build on a parameterized job without a form is 400 "Nothing is
+//     submitted"; builds answer 201 with Location …/queue/item/N/.
+//
+// A reverse proxy in front of it may answer 429 with Retry-After (Jenkins
+// itself has no rate limit). It counts calls per route.
+type fakeJenkins struct {
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	users     map[string]fakeUser
+	anonRead  bool
+	csrf      bool
+	root      []*fakeItem
+	sessions  map[string]string // JSESSIONID -> crumb
+	calls     map[string]int
+	throttles map[string][]int
+	queued    []queuedBuild
+}
+
+type fakeUser struct {
+	password, apiToken string
+	read, build        bool
+}
+
+type fakeItem struct {
+	class, name, color string
+	params             []string
+	children           []*fakeItem // a container when non-nil
+}
+
+type queuedBuild struct {
+	job    string // full name
+	params url.Values
+}
+
+const (
+	classFolder    = "com.cloudbees.hudson.plugins.folder.Folder"
+	classFreestyle = "hudson.model.FreeStyleProject"
+)
+
+// The fake's users.
+const (
+	aliceToken    = "11a6e0c9f2d84b1c9e5f7a3b2c1d0e9f8a"
+	alicePassword = "alice-correct-horse"
+	bobToken      = "11bb0c9f2d84b1c9e5f7a3b2c1d0e9f8bb"
+)
+
+func newFakeJenkins(t *testing.T) *fakeJenkins {
+	t.Helper()
+	f := &fakeJenkins{
+		users: map[string]fakeUser{
+			"alice": {password: alicePassword, apiToken: aliceToken, read: true, build: true},
+			"bob":   {apiToken: bobToken, read: true},
+			"carol": {apiToken: "11cc0c9f2d84b1c9e5f7a3b2c1d0e9f8cc"},
+		},
+		csrf: true, sessions: map[string]string{}, calls: map[string]int{}, throttles: map[string][]int{},
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func folder(name string, children ...*fakeItem) *fakeItem {
+	return &fakeItem{class: classFolder, name: name, children: append([]*fakeItem{}, children...)}
+}
+
+// addStandardTree adds 250 buildable jobs: app-000…app-099 at the root
+// (app-099 disabled), team-a/svc-00…59 Pipelines (svc-00 takes TARGET,
+// svc-01 TARGET and BRANCH), 40 freestyle jobs four folders deep under
+// team-b, and the multibranch Pipeline mono with 50 branch jobs; plus an
+// empty folder.
+func (f *fakeJenkins) addStandardTree() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range 100 {
+		it := &fakeItem{class: classFreestyle, name: fmt.Sprintf("app-%03d", i), color: "blue"}
+		if i == 99 {
+			it.color = "disabled"
+		}
+		f.root = append(f.root, it)
+	}
+	teamA := folder("team-a")
+	for i := range 60 {
+		it := &fakeItem{class: classWorkflowJob, name: fmt.Sprintf("svc-%02d", i), color: "red"}
+		switch i {
+		case 0:
+			it.params = []string{"TARGET"}
+		case 1:
+			it.params = []string{"TARGET", "BRANCH"}
+		}
+		teamA.children = append(teamA.children, it)
+	}
+	deepest := folder("deepest")
+	for i := range 40 {
+		deepest.children = append(deepest.children, &fakeItem{class: classFreestyle, name: fmt.Sprintf("job-%02d", i), color: "notbuilt"})
+	}
+	mono := &fakeItem{class: classWorkflowMultiBranch, name: "mono", children: []*fakeItem{}}
+	mono.children = append(mono.children, &fakeItem{class: classWorkflowJob, name: "main", color: "blue"})
+	for i := range 49 {
+		mono.children = append(mono.children, &fakeItem{class: classWorkflowJob, name: fmt.Sprintf("feature%%2Fx-%02d", i), color: "blue"})
+	}
+	f.root = append(f.root, teamA, folder("team-b", folder("nested", folder("deeper", deepest))), mono, folder("empty"))
+}
+
+func (f *fakeJenkins) throttle(route string, retryAfter int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.throttles[route] = append(f.throttles[route], retryAfter)
+}
+
+func (f *fakeJenkins) count(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[route]
+}
+
+func (f *fakeJenkins) builds() []queuedBuild {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.queued)
+}
+
+func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("X-Jenkins", "2.479.1")
+	w.Header().Set("X-Jenkins-Session", "7f3a2b1c")
+	item, fullName, action, ok := f.resolve(r.URL.EscapedPath())
+	route := r.Method + " " + action
+	if fullName != "" {
+		route = r.Method + " /job/*" + action
+	}
+	f.calls[route]++
+	if q := f.throttles[route]; len(q) > 0 {
+		f.throttles[route] = q[1:]
+		w.Header().Set("Retry-After", strconv.Itoa(q[0]))
+		htmlError(w, http.StatusTooManyRequests, "429 Too Many Requests")
+		return
+	}
+	user, viaToken, authOK := f.authenticate(w, r)
+	if !authOK {
+		return
+	}
+	if !f.mayRead(user) {
+		f.forbidden(w, user, "hudson.model.Hudson.Read", fmt.Sprintf("%s is missing the Overall/Read permission", orAnonymous(user)))
+		return
+	}
+	if !ok {
+		htmlError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	switch route {
+	case "GET /api/json":
+		f.renderJSON(w, r, map[string]any{"_class": "hudson.model.Hudson", "mode": "NORMAL", "nodeDescription": "the built-in node",
+			"jobs": f.itemsJSON(f.root, "")}, "jobs[name,url,color]")
+	case "GET /job/*/api/json":
+		f.renderJSON(w, r, f.itemJSON(item, fullName), "")
+	case "GET /me/api/json":
+		f.renderJSON(w, r, map[string]any{"_class": "hudson.model.User", "id": orAnonymous(user), "fullName": orAnonymous(user)}, "")
+	case "GET /crumbIssuer/api/json":
+		if !f.csrf {
+			htmlError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		session := fmt.Sprintf("node0%d", len(f.sessions)+1)
+		f.sessions[session] = fmt.Sprintf("crumb%x", len(f.sessions)*7919+1)
+		http.SetCookie(w, &http.Cookie{Name: "JSESSIONID.7f3a2b1c", Value: session, Path: "/", HttpOnly: true})
+		f.renderJSON(w, r, map[string]any{"_class": "hudson.security.csrf.DefaultCrumbIssuer", "crumb": f.sessions[session], "crumbRequestField": "Jenkins-Crumb"}, "")
+	case "POST /job/*/build", "POST /job/*/buildWithParameters":
+		f.build(w, r, user, viaToken, item, fullName, action)
+	default:
+		htmlError(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// resolve walks /job/a/job/b/<action>: the item, its full name and the
+// action ("/api/json", "/build"…); ok false when a job does not exist.
+func (f *fakeJenkins) resolve(escaped string) (*fakeItem, string, string, bool) {
+	segs := strings.Split(strings.Trim(escaped, "/"), "/")
+	var item *fakeItem
+	var names []string
+	items := f.root
+	for len(segs) >= 2 && segs[0] == "job" {
+		name, err := url.PathUnescape(segs[1])
+		if err != nil {
+			return nil, "x", "/", false
+		}
+		i := slices.IndexFunc(items, func(it *fakeItem) bool { return it.name == name })
+		names = append(names, name)
+		if i < 0 {
+			return nil, strings.Join(names, "/"), "/" + strings.Join(segs[2:], "/"), false
+		}
+		item, items, segs = items[i], items[i].children, segs[2:]
+	}
+	return item, strings.Join(names, "/"), "/" + strings.Join(segs, "/"), true
+}
+
+// authenticate applies BasicHeaderProcessor; false when it answered 401.
+func (f *fakeJenkins) authenticate(w http.ResponseWriter, r *http.Request) (string, bool, bool) {
+	h := r.Header.Get("Authorization")
+	if !strings.HasPrefix(h, "Basic ") {
+		return "", false, true
+	}
+	raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(h, "Basic "))
+	name, secret, ok := strings.Cut(string(raw), ":")
+	w.Header().Set("WWW-Authenticate", `Basic realm="Jenkins"`)
+	if !ok {
+		htmlError(w, http.StatusUnauthorized, "Malformed HTTP basic Authorization header")
+		return "", false, false
+	}
+	u, known := f.users[name]
+	switch {
+	case known && secret == u.apiToken:
+		w.Header().Del("WWW-Authenticate")
+		return name, true, true
+	case known && u.password != "" && secret == u.password:
+		w.Header().Del("WWW-Authenticate")
+		return name, false, true
+	}
+	htmlError(w, http.StatusUnauthorized, "Invalid password/token for user: "+name)
+	return "", false, false
+}
+
+func (f *fakeJenkins) mayRead(user string) bool {
+	if user == "" {
+		return f.anonRead
+	}
+	return f.users[user].read
+}
+
+func orAnonymous(user string) string {
+	if user == "" {
+		return "anonymous"
+	}
+	return user
+}
+
+func (f *fakeJenkins) forbidden(w http.ResponseWriter, user, permission, message string) {
+	h := w.Header()
+	h.Set("X-You-Are-Authenticated-As", orAnonymous(user))
+	h.Set("X-You-Are-In-Group-Disabled", "JENKINS-39402: use -Dhudson.security.AccessDeniedException2.REPORT_GROUP_HEADERS=true or use /whoAmI to diagnose")
+	h.Set("X-Required-Permission", permission)
+	h.Add("X-Permission-Implied-By", "hudson.model.Hudson.Administer")
+	if user == "" {
+		message = "Authentication required"
+	}
+	htmlError(w, http.StatusForbidden, message)
+}
+
+func (f *fakeJenkins) build(w http.ResponseWriter, r *http.Request, user string, viaToken bool, item *fakeItem, fullName, action string) {
+	if user == "" || !f.users[user].build {
+		f.forbidden(w, user, "hudson.model.Item.Build", orAnonymous(user)+" is missing the Job/Build permission")
+		return
+	}
+	if f.csrf && !viaToken {
+		ck, err := r.Cookie("JSESSIONID.7f3a2b1c")
+		if err != nil || f.sessions[ck.Value] == "" || r.Header.Get("Jenkins-Crumb") != f.sessions[ck.Value] {
+			htmlError(w, http.StatusForbidden, "No valid crumb was included in the request")
+			return
+		}
+	}
+	if item.children != nil || item.color == "disabled" {
+		htmlError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		htmlError(w, http.StatusBadRequest, "Bad form")
+		return
+	}
+	switch {
+	case action == "/build" && len(item.params) > 0 && r.PostForm.Get("json") == "":
+		htmlError(w, http.StatusBadRequest, "Nothing is submitted")
+		return
+	case action == "/buildWithParameters" && len(item.params) == 0:
+		htmlError(w, http.StatusInternalServerError, "java.lang.IllegalStateException: This build is not parameterized!")
+		return
+	}
+	params := url.Values{}
+	for k, v := range r.Form {
+		if slices.Contains(item.params, k) {
+			params[k] = v
+		}
+	}
+	f.queued = append(f.queued, queuedBuild{job: fullName, params: params})
+	w.Header().Set("Location", fmt.Sprintf("%s/queue/item/%d/", f.srv.URL, 100+len(f.queued)))
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (f *fakeJenkins) itemsJSON(items []*fakeItem, parent string) []any {
+	out := make([]any, 0, len(items))
+	for _, it := range items {
+		full := it.name
+		if parent != "" {
+			full = parent + "/" + it.name
+		}
+		out = append(out, f.itemJSON(it, full))
+	}
+	return out
+}
+
+// itemJSON is an item with every property the fake knows.
+func (f *fakeJenkins) itemJSON(it *fakeItem, fullName string) map[string]any {
+	var p strings.Builder
+	for _, seg := range strings.Split(fullName, "/") {
+		p.WriteString("/job/" + url.PathEscape(seg))
+	}
+	m := map[string]any{"_class": it.class, "name": it.name, "fullName": fullName, "url": f.srv.URL + p.String() + "/"}
+	if it.children != nil {
+		m["jobs"] = f.itemsJSON(it.children, fullName)
+		return m
+	}
+	m["color"], m["buildable"] = it.color, it.color != "disabled"
+	props := []any{}
+	if len(it.params) > 0 {
+		defs := []any{}
+		for _, name := range it.params {
+			defs = append(defs, map[string]any{"_class": "hudson.model.StringParameterDefinition", "name": name, "defaultParameterValue": map[string]any{"value": ""}})
+		}
+		props = append(props, map[string]any{"_class": "hudson.model.ParametersDefinitionProperty", "parameterDefinitions": defs})
+	}
+	m["property"] = props
+	return m
+}
+
+// renderJSON writes v filtered by the request's tree (def when it has
+// none; "" = everything). A malformed tree is 400.
+func (f *fakeJenkins) renderJSON(w http.ResponseWriter, r *http.Request, v map[string]any, def string) {
+	spec := r.URL.Query().Get("tree")
+	if spec == "" {
+		spec = def
+	}
+	out := any(v)
+	if spec != "" {
+		nodes, err := parseTree(spec)
+		if err != nil {
+			htmlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		out = applyTree(v, nodes)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// treeNode is one field of a tree parameter; sub is nil for a leaf.
+type treeNode struct {
+	name string
+	sub  []treeNode
+}
+
+// parseTree reads `a,b[c,d[e]]`. Range suffixes ({M,N}) are not needed by
+// the connector and are refused.
+func parseTree(s string) ([]treeNode, error) {
+	nodes, rest, err := parseTreeList(s)
+	if err == nil && rest != "" {
+		err = fmt.Errorf("unexpected %q in tree", rest)
+	}
+	return nodes, err
+}
+
+func parseTreeList(s string) ([]treeNode, string, error) {
+	var nodes []treeNode
+	for {
+		i := strings.IndexAny(s, ",[]{}")
+		if i < 0 {
+			i = len(s)
+		}
+		n := treeNode{name: strings.TrimSpace(s[:i])}
+		if n.name == "" {
+			return nil, s, fmt.Errorf("empty field in tree")
+		}
+		s = s[i:]
+		if strings.HasPrefix(s, "[") {
+			sub, rest, err := parseTreeList(s[1:])
+			if err != nil {
+				return nil, rest, err
+			}
+			if !strings.HasPrefix(rest, "]") {
+				return nil, rest, fmt.Errorf("unclosed [ in tree")
+			}
+			n.sub, s = sub, rest[1:]
+		}
+		nodes = append(nodes, n)
+		if !strings.HasPrefix(s, ",") {
+			return nodes, s, nil
+		}
+		s = s[1:]
+	}
+}
+
+// applyTree keeps the fields nodes select (and _class) of objects, through
+// arrays.
+func applyTree(v any, nodes []treeNode) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = applyTree(e, nodes)
+		}
+		return out
+	case map[string]any:
+		out := map[string]any{}
+		if c, ok := x["_class"]; ok {
+			out["_class"] = c
+		}
+		for _, n := range nodes {
+			val, ok := x[n.name]
+			switch {
+			case !ok:
+			case n.sub != nil:
+				out[n.name] = applyTree(val, n.sub)
+			default:
+				out[n.name] = applyTree(val, nil)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+func htmlError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "text/html;charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<html><head><title>Error %d %s</title></head><body><h2>HTTP ERROR %d %s</h2></body></html>\n",
+		status, message, status, message)
+}
+
+// TestFakeRejectsWhatJenkinsRejects sends the fake requests Jenkins refuses.
+func TestFakeRejectsWhatJenkinsRejects(t *testing.T) {
+	t.Parallel()
+	f := newFakeJenkins(t)
+	f.addStandardTree()
+	basicOf := func(user, secret string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+secret))
+	}
+	// A session and its crumb, as a password client gets them.
+	req, _ := http.NewRequest("GET", f.srv.URL+"/crumbIssuer/api/json", nil)
+	req.Header.Set("Authorization", basicOf("alice", alicePassword))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issued struct{ Crumb string }
+	_ = json.NewDecoder(resp.Body).Decode(&issued)
+	resp.Body.Close()
+	session := resp.Cookies()[0]
+
+	tests := []struct {
+		name, method, path string
+		header             http.Header
+		cookie             *http.Cookie
+		status             int
+		want               string
+	}{
+		{"anonymous", "GET", "/api/json", nil, nil, 403, "Authentication required"},
+		{"a wrong token", "GET", "/api/json", http.Header{"Authorization": {basicOf("alice", "nope")}}, nil, 401, "Invalid password/token for user: alice"},
+		{"Basic without a colon", "GET", "/api/json", http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("alice"))}}, nil, 401, "Malformed"},
+		{"a password POST without crumb", "POST", "/job/app-000/build", http.Header{"Authorization": {basicOf("alice", alicePassword)}}, session, 403, "No valid crumb"},
+		{"a crumb without its session", "POST", "/job/app-000/build",
+			http.Header{"Authorization": {basicOf("alice", alicePassword)}, "Jenkins-Crumb": {issued.Crumb}}, nil, 403, "No valid crumb"},
+		{"a parameterized job built without form", "POST", "/job/team-a/job/svc-00/build", http.Header{"Authorization": {basicOf("alice", aliceToken)}}, nil, 400, "Nothing is submitted"},
+		{"an unknown job", "GET", "/job/nope/api/json", http.Header{"Authorization": {basicOf("bob", bobToken)}}, nil, 404, "Not Found"},
+		{"a shallow tree lists no grandchildren", "GET", "/api/json?tree=jobs%5Bname%5D", http.Header{"Authorization": {basicOf("bob", bobToken)}}, nil, 200, `"name":"team-a"}`},
+		{"a malformed tree", "GET", "/api/json?tree=jobs%5Bname", http.Header{"Authorization": {basicOf("bob", bobToken)}}, nil, 400, "unclosed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, nil)
+			for k, v := range tc.header {
+				req.Header[k] = v
+			}
+			if tc.cookie != nil {
+				req.AddCookie(tc.cookie)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) || resp.Header.Get("X-Jenkins") == "" {
+				t.Fatalf("HTTP %d %s, want %d with %s and X-Jenkins", resp.StatusCode, b, tc.status, tc.want)
+			}
+		})
+	}
+}

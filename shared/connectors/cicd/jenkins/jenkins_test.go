@@ -1,0 +1,317 @@
+package jenkins
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func level(l contracts.CheckType, c *Connector) func(context.Context) error {
+	switch l {
+	case contracts.CheckConnectivity:
+		return c.CheckConnectivity
+	case contracts.CheckAuthentication:
+		return c.CheckAuthentication
+	}
+	return c.CheckFunctionality
+}
+
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		level    contracts.CheckType
+		secret   string
+		noRef    bool
+		anonRead bool
+		want     resilience.Code
+		route    string
+		calls    int
+	}{
+		{name: "connectivity: anonymous gets 403 from Jenkins", level: contracts.CheckConnectivity, secret: basic("alice", "wrong-token-123456"),
+			route: "GET /api/json", calls: 1},
+		{name: "authentication with an API token", level: contracts.CheckAuthentication, secret: basic("alice", aliceToken), route: "GET /me/api/json", calls: 1},
+		{name: "authentication with user:token", level: contracts.CheckAuthentication, secret: "alice:" + aliceToken, route: "GET /me/api/json", calls: 1},
+		{name: "authentication with a password", level: contracts.CheckAuthentication, secret: basic("alice", alicePassword), route: "GET /me/api/json", calls: 1},
+		{name: "wrong token", level: contracts.CheckAuthentication, secret: basic("alice", "wrong-token-123456"),
+			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
+		{name: "unknown user", level: contracts.CheckAuthentication, secret: basic("mallory", aliceToken),
+			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
+		{name: "no credentials: 403 to anonymous", level: contracts.CheckAuthentication, noRef: true,
+			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
+		{name: "no credentials where anonymous may read", level: contracts.CheckAuthentication, noRef: true, anonRead: true,
+			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
+		{name: "a user without Overall/Read", level: contracts.CheckAuthentication, secret: basic("carol", "11cc0c9f2d84b1c9e5f7a3b2c1d0e9f8cc"),
+			want: resilience.PermissionDenied, route: "GET /me/api/json", calls: 1},
+		{name: "a token alone is not basic credentials", level: contracts.CheckAuthentication, secret: `{"token":"x"}`,
+			want: resilience.InvalidConfig, route: "GET /me/api/json", calls: 0},
+		{name: "functionality", level: contracts.CheckFunctionality, secret: basic("bob", bobToken), route: "GET /api/json", calls: 1},
+		{name: "functionality with a wrong token", level: contracts.CheckFunctionality, secret: basic("bob", "wrong-token-123456"),
+			want: resilience.AuthenticationFailed, route: "GET /api/json", calls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJenkins(t)
+			f.anonRead = tc.anonRead
+			f.addStandardTree()
+			c := newConnector(t, f, setup{secret: tc.secret, noRef: tc.noRef})
+			timer, err := retry(t, level(tc.level, c))
+			checkCode(t, err, tc.want)
+			if n := f.count(tc.route); n != tc.calls {
+				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
+			}
+			if tc.want == resilience.AuthenticationFailed && len(timer.Waits()) != 0 {
+				t.Fatalf("an authentication failure was retried after %v", timer.Waits())
+			}
+		})
+	}
+}
+
+func TestConnectivityRefusesWhatIsNotJenkins(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		want   resilience.Code
+	}{
+		{"a web server", http.StatusOK, resilience.InvalidConfig},
+		{"a login wall", http.StatusForbidden, resilience.InvalidConfig},
+		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
+		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
+			t.Cleanup(srv.Close)
+			c := newConn(t, setup{spec: Spec, url: srv.URL, noRef: true}).(*Connector)
+			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
+		})
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	t.Parallel()
+	type query = connectors.DiscoveryQuery
+	type filter = contracts.DiscoveryFilter
+	tests := []struct {
+		name   string
+		config map[string]any
+		q      query
+		count  int
+		first  string // the first name
+		pages  []int
+		walks  int // GET /api/json calls (one per page)
+		deep   int // GET /job/*/api/json calls (folders beyond three levels)
+		code   resilience.Code
+	}{
+		{name: "jobs in pages of 100", q: query{ResourceType: ResourceJobs}, count: 250, first: "app-000",
+			pages: []int{100, 100, 50}, walks: 3, deep: 3},
+		{name: "pipelines: Pipeline jobs and multibranch projects", q: query{ResourceType: ResourcePipelines}, count: 111, first: "mono",
+			pages: []int{100, 11}, walks: 2, deep: 2},
+		{name: "jobs of a folder", q: query{ResourceType: ResourceJobs, PageSize: 50, Filter: filter{NamePattern: "team-a/*"}},
+			count: 60, first: "team-a/svc-00", pages: []int{50, 10}, walks: 2, deep: 2},
+		{name: "jobs four folders deep", q: query{ResourceType: ResourceJobs, Filter: filter{NamePattern: "team-b/nested/deeper/deepest/*"}},
+			count: 40, first: "team-b/nested/deeper/deepest/job-00", pages: []int{40}, walks: 1, deep: 1},
+		{name: "branch jobs by their last segment", q: query{ResourceType: ResourcePipelines, Filter: filter{NamePattern: "main"}},
+			count: 1, first: "mono/main", pages: []int{1}, walks: 1, deep: 1},
+		{name: "discovery from a folder", config: map[string]any{"folder": "team-b"}, q: query{ResourceType: ResourceJobs},
+			count: 40, first: "team-b/nested/deeper/deepest/job-00", pages: []int{40}, walks: 0, deep: 2},
+		{name: "an unknown folder", config: map[string]any{"folder": "nope"}, q: query{ResourceType: ResourceJobs}, code: resilience.ResourceNotFound},
+		{name: "unknown resource type", q: query{ResourceType: "repositories"}, code: resilience.NotSupported},
+		{name: "bad cursor", q: query{ResourceType: ResourceJobs, Cursor: "eyJvIjotMX0"}, code: resilience.InvalidConfig},
+		{name: "bad pattern", q: query{ResourceType: ResourceJobs, Filter: filter{NamePattern: "["}}, code: resilience.InvalidConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJenkins(t)
+			f.addStandardTree()
+			c := newConnector(t, f, setup{config: tc.config, secret: basic("bob", bobToken)})
+			got, err := discoverAll(t, c, tc.q)
+			checkCode(t, err, tc.code)
+			if tc.code != "" {
+				return
+			}
+			if len(got.names) != tc.count || got.names[0] != tc.first || !slices.IsSorted(got.names) {
+				t.Fatalf("discovered %d names starting %q (sorted: %v), want %d starting %q", len(got.names), got.names[0], slices.IsSorted(got.names), tc.count, tc.first)
+			}
+			if !slices.Equal(got.pageSizes, tc.pages) {
+				t.Fatalf("page sizes %v, want %v", got.pageSizes, tc.pages)
+			}
+			if w, d := f.count("GET /api/json"), f.count("GET /job/*/api/json"); w != tc.walks || d != tc.deep {
+				t.Fatalf("%d root and %d folder requests, want %d and %d", w, d, tc.walks, tc.deep)
+			}
+			for _, r := range got.resources {
+				class, _ := r.Attributes["class"].(string)
+				if r.Type != tc.q.ResourceType || r.ID != r.Name || class == classFolder ||
+					(tc.q.ResourceType == ResourcePipelines && class != classWorkflowJob && class != classWorkflowMultiBranch) {
+					t.Fatalf("resource %+v does not belong", r)
+				}
+			}
+		})
+	}
+	t.Run("shapes", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeJenkins(t)
+		f.addStandardTree()
+		c := newConnector(t, f, setup{secret: basic("bob", bobToken)})
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourcePipelines, Filter: contracts.DiscoveryFilter{NamePattern: "feature%2Fx-00"}})
+		checkCode(t, err, "")
+		r := page.Items[0]
+		if r.Name != "mono/feature%2Fx-00" || r.Attributes["folder"] != "mono" || r.Attributes["color"] != "blue" ||
+			r.Attributes["url"] != f.srv.URL+"/job/mono/job/feature%252Fx-00/" {
+			t.Fatalf("branch job %+v", r)
+		}
+	})
+}
+
+func TestRateLimitedByAProxy(t *testing.T) {
+	t.Parallel()
+	f := newFakeJenkins(t)
+	f.addStandardTree()
+	c := newConnector(t, f, setup{secret: basic("alice", aliceToken)})
+	f.throttle("GET /api/json", 12)
+	err := c.CheckFunctionality(ctxT(t))
+	checkCode(t, err, resilience.RateLimited)
+	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
+		t.Fatalf("retry after %s, want 12s", d)
+	}
+	f.throttle("GET /api/json", 12)
+	timer, err := retry(t, func(ctx context.Context) error {
+		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceJobs, PageSize: 5})
+		return err
+	})
+	checkCode(t, err, "")
+	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
+		t.Fatalf("waits %v, want exactly 12s", w)
+	}
+	if n := f.count("GET /api/json"); n != 3 {
+		t.Fatalf("%d calls, want 3", n)
+	}
+}
+
+func TestTrigger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		config     map[string]any
+		secret     string
+		noCSRF     bool
+		job, ref   string
+		params     map[string]string
+		want       resilience.Code
+		wantJob    string
+		wantParams url.Values
+		posts      int
+	}{
+		{name: "a freestyle job with an API token", job: "app-000", secret: basic("alice", aliceToken), wantJob: "app-000", wantParams: url.Values{}, posts: 1},
+		{name: "with a password: crumb and session", job: "app-000", secret: basic("alice", alicePassword), wantJob: "app-000", wantParams: url.Values{}, posts: 1},
+		{name: "with a password, CSRF protection off", noCSRF: true, job: "app-000", secret: basic("alice", alicePassword),
+			wantJob: "app-000", wantParams: url.Values{}, posts: 1},
+		{name: "parameters", job: "team-a/svc-00", params: map[string]string{"TARGET": "prod"}, secret: basic("alice", alicePassword),
+			wantJob: "team-a/svc-00", wantParams: url.Values{"TARGET": {"prod"}}, posts: 1},
+		{name: "a parameterized job with its defaults", job: "team-a/svc-00", secret: basic("alice", aliceToken),
+			wantJob: "team-a/svc-00", wantParams: url.Values{}, posts: 1},
+		{name: "ref as a parameter", config: map[string]any{"refParameter": "BRANCH"}, job: "team-a/svc-01", ref: "release/1.0",
+			params: map[string]string{"TARGET": "qa"}, secret: basic("alice", aliceToken),
+			wantJob: "team-a/svc-01", wantParams: url.Values{"TARGET": {"qa"}, "BRANCH": {"release/1.0"}}, posts: 1},
+		{name: "ref as a multibranch branch", job: "mono", ref: "feature/x-03", secret: basic("alice", aliceToken),
+			wantJob: "mono/feature%2Fx-03", wantParams: url.Values{}, posts: 1},
+		{name: "a multibranch project without ref", job: "mono", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
+		{name: "parameters to a job without", job: "app-000", params: map[string]string{"X": "1"}, secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
+		{name: "a disabled job", job: "app-099", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
+		{name: "a folder", job: "team-a", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
+		{name: "an unknown job", job: "team-a/nope", secret: basic("alice", aliceToken), want: resilience.ResourceNotFound},
+		{name: "without Job/Build", job: "app-000", secret: basic("bob", bobToken), want: resilience.PermissionDenied, posts: 1},
+		{name: "wrong token", job: "app-000", secret: basic("alice", "wrong-token-123456"), want: resilience.AuthenticationFailed},
+		{name: "a job name that climbs", job: "team-a/../app-000", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJenkins(t)
+			f.csrf = !tc.noCSRF
+			f.addStandardTree()
+			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret})
+			id, err := c.Trigger(ctxT(t), tc.job, tc.ref, tc.params)
+			checkCode(t, err, tc.want)
+			posts := f.count("POST /job/*/build") + f.count("POST /job/*/buildWithParameters")
+			if posts != tc.posts {
+				t.Fatalf("%d POSTs, want %d", posts, tc.posts)
+			}
+			if tc.want != "" {
+				return
+			}
+			b := f.builds()
+			if id != "queue:101" || len(b) != 1 || b[0].job != tc.wantJob || b[0].params.Encode() != tc.wantParams.Encode() {
+				t.Fatalf("queued %+v as %q, want %s with %v", b, id, tc.wantJob, tc.wantParams)
+			}
+		})
+	}
+}
+
+func TestQueueItem(t *testing.T) {
+	t.Parallel()
+	for loc, want := range map[string]string{
+		"https://ci.example/queue/item/42/":       "queue:42",
+		"https://ci.example/jenkins/queue/item/7": "queue:7",
+		"https://ci.example/job/x/":               "",
+		"":                                        "",
+		"https://ci.example/queue/item/42/?x=y#top": "queue:42",
+	} {
+		if got := queueItem(loc); got != want {
+			t.Errorf("queueItem(%q) = %q, want %q", loc, got, want)
+		}
+	}
+}
+
+func TestTreeSpec(t *testing.T) {
+	t.Parallel()
+	if got := treeSpec(3); got != "jobs[name,url,color,_class,jobs[name,url,color,_class,jobs[name,url,color,_class]]]" {
+		t.Fatalf("treeSpec(3) = %s", got)
+	}
+	if _, err := parseTree(treeSpec(3)); err != nil {
+		t.Fatalf("the fake cannot parse our tree: %v", err)
+	}
+	if got := jobPath("a b/feature%2Fx"); got != "/job/a%20b/job/feature%252Fx" {
+		t.Fatalf("jobPath = %s", got)
+	}
+	if !strings.HasPrefix(Spec.ID, "jenkins") {
+		t.Fatal("spec id")
+	}
+}
+
+func TestSpec(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config map[string]any
+		ok     bool
+	}{
+		{"url", map[string]any{"url": "https://jenkins.example.com/"}, true},
+		{"every field", map[string]any{"url": "https://ci.example.com/jenkins", "folder": "team-a", "refParameter": "BRANCH"}, true},
+		{"no url", map[string]any{"folder": "x"}, false},
+		{"unknown field", map[string]any{"url": "https://ci.example.com", "job": "x"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
+				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://ci.example", "folder": "a/../b"}}})
+	checkCode(t, err, resilience.InvalidConfig)
+}
