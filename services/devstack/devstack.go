@@ -29,6 +29,7 @@ import (
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	Policy httpx.GuardPolicy
 	// Intervals of the health checks (zero: the spec's 1/5/15 minutes).
 	Intervals healthscheduler.Intervals
+	// Resolver resolves credential references (nil: env:// and file://
+	// unrestricted, for tests); each service adds the secret stores.
+	Resolver *credentials.Resolver
 	// TestTimeout bounds POST /integrations/{id}/test (zero: 30s).
 	TestTimeout time.Duration
 	// Ready receives what the stack listens on, once everything serves.
@@ -151,14 +155,20 @@ func Run(ctx context.Context, cfg Config) error {
 	start("health-scheduler", func(ctx context.Context) error {
 		return healthscheduler.Run(ctx, healthscheduler.Config{
 			Bus: busFor("health-scheduler"), Logger: cfg.Logger.With("service", "health-scheduler"), Metrics: scoped("health-scheduler"),
-			Registry: cfg.Registry, Policy: cfg.Policy, Intervals: cfg.Intervals,
+			Registry: cfg.Registry, Policy: cfg.Policy, Intervals: cfg.Intervals, Resolver: cfg.Resolver,
 		})
 	})
 	start("discovery-worker", func(ctx context.Context) error {
-		return discoveryworker.Run(ctx, discoveryworker.Config{Bus: busFor("discovery-worker"), Logger: cfg.Logger.With("service", "discovery-worker"), Metrics: scoped("discovery-worker")})
+		return discoveryworker.Run(ctx, discoveryworker.Config{
+			Bus: busFor("discovery-worker"), Logger: cfg.Logger.With("service", "discovery-worker"), Metrics: scoped("discovery-worker"),
+			Registry: cfg.Registry, Policy: cfg.Policy, RedisURL: cfg.RedisURL,
+		})
 	})
 	start("notifier", func(ctx context.Context) error {
-		return notifier.Run(ctx, notifier.Config{Bus: busFor("notifier"), Logger: cfg.Logger.With("service", "notifier"), Metrics: scoped("notifier")})
+		return notifier.Run(ctx, notifier.Config{
+			Bus: busFor("notifier"), Logger: cfg.Logger.With("service", "notifier"), Metrics: scoped("notifier"),
+			Registry: cfg.Registry, Policy: cfg.Policy, Resolver: cfg.Resolver,
+		})
 	})
 	httpReady := make(chan string, 1)
 	start("ingress", func(ctx context.Context) error {

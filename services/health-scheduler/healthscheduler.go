@@ -10,15 +10,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/runtime"
+	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -49,6 +53,12 @@ type Config struct {
 	Clock           func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
+	// OnPublished, if set, is called by the schedule loop after each check
+	// command is handed to the bus, with the slot's due time and the time
+	// of the publish: schedbench measures scheduling lag with it, exactly
+	// rather than from histogram buckets. It runs on the loop, so it must
+	// be quick.
+	OnPublished func(due, published time.Time)
 }
 
 func (c *Config) defaults() {
@@ -114,12 +124,27 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		bm.Attach(breakers)
 	}
-	pool := runtime.NewPool(cfg.Registry, cfg.Resolver, cfg.Policy, nil)
+	// References into secret-store integrations (vault://, authref://)
+	// resolve through this service's own view of the catalog; the resolver
+	// is copied so a shared one (devstack) is never mutated.
+	resolver := *cfg.Resolver
+	view := &catalogView{items: map[string]contracts.Integration{}}
+	stores := &credentials.Stores{
+		Lookup: func(_ context.Context, tenantID, store string) (contracts.Integration, bool) {
+			view.mu.RLock()
+			defer view.mu.RUnlock()
+			return credentials.FindStore(maps.Values(view.items), tenantID, store)
+		},
+		Clock: cfg.Clock, Logger: cfg.Logger,
+	}
+	resolver.Stores = stores
+	pool := runtime.NewPool(cfg.Registry, &resolver, cfg.Policy, nil)
 	defer pool.Close()
+	stores.Pool = secrets.Readers{Pool: pool}
 	svc := &service{
 		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
-		view:  &catalogView{items: map[string]contracts.Integration{}},
-		store: &healthStore{kv: healthKV, threshold: cfg.FlapThreshold},
+		view:  view, stores: stores,
+		store: newHealthStore(healthKV, cfg.FlapThreshold),
 		run: &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock,
 			onRetry: func(code resilience.Code, _ time.Duration) { m.retries.WithLabelValues(string(code)).Inc() }},
 		pool: pool, breakers: breakers, revisions: map[string]string{},
@@ -192,12 +217,15 @@ type service struct {
 	run      *runner
 	pool     *runtime.Pool
 	breakers *resilience.Breakers
+	stores   *credentials.Stores
 	// revisions is the last revision applied per key (schedule loop only).
 	revisions map[string]string
 }
 
 // breakerKey names an integration revision's circuit breaker.
-func breakerKey(it contracts.Integration) string { return fmt.Sprintf("%s:%d", it.ID, it.Revision) }
+func breakerKey(it contracts.Integration) string {
+	return it.ID + ":" + strconv.FormatUint(it.Revision, 10)
+}
 
 // levels is what the schedule plans for an integration.
 func (s *service) levels(it contracts.Integration) []contracts.CheckType {
@@ -219,7 +247,7 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan change) error
 		now := s.cfg.Clock()
 		if !s.cfg.DisableSchedule {
 			for _, j := range sched.due(now) {
-				s.publishCheck(ctx, j.key, j.checkType, fmt.Sprintf("%d", j.slot), j.slot, j.due, now)
+				s.publishCheck(ctx, j.key, j.checkType, strconv.FormatInt(j.slot, 10), j.slot, j.due)
 			}
 		}
 		s.metrics.scheduled.Set(float64(sched.size()))
@@ -255,6 +283,8 @@ func (s *service) apply(ctx context.Context, sched *schedule, c change) {
 	if old, ok := s.revisions[c.key]; ok {
 		s.breakers.Remove(id + ":" + old)
 	}
+	// A changed or deleted secret store drops the values read through it.
+	s.stores.Invalidate(id)
 	if c.deleted {
 		delete(s.revisions, c.key)
 		sched.remove(c.key)
@@ -270,25 +300,38 @@ func (s *service) apply(ctx context.Context, sched *schedule, c change) {
 	sched.set(c.it, levels, s.cfg.Clock())
 	if c.live && !s.cfg.DisableSchedule {
 		for _, ct := range levels {
-			s.publishCheck(ctx, c.key, ct, fmt.Sprintf("r%d", c.it.Revision), 0, s.cfg.Clock(), s.cfg.Clock())
+			s.publishCheck(ctx, c.key, ct, fmt.Sprintf("r%d", c.it.Revision), 0, s.cfg.Clock())
 		}
 	}
 }
 
 // publishCheck publishes one check command with its slot id as Nats-Msg-Id.
-func (s *service) publishCheck(ctx context.Context, key string, ct contracts.CheckType, slotID string, slot int64, due, now time.Time) {
+func (s *service) publishCheck(ctx context.Context, key string, ct contracts.CheckType, slotID string, slot int64, due time.Time) {
 	tenant, id, _ := strings.Cut(key, ".")
 	cmd := contracts.HealthCheckRequested{TenantID: tenant, IntegrationID: id, CheckType: ct, Slot: slot, ScheduledAt: due.UTC()}
-	_, err := s.bus.Publisher().PublishAsync(ctx, bus.Event{
+	ev := bus.Event{
 		ID:      id + ":" + string(ct) + ":" + slotID,
 		Subject: contracts.Subject(contracts.SubjectHealthCheckRequest, tenant, id), TenantID: tenant, DataSubject: id, Data: cmd,
-	})
+	}
+	_, err := s.bus.Publisher().PublishAsync(ctx, ev)
+	// A full window of unacknowledged publishes means the stream stores
+	// slower than we schedule: wait for room (the lag shows it) rather
+	// than drop the slot.
+	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) && ctx.Err() == nil {
+		_, err = s.bus.Publisher().PublishAsync(ctx, ev)
+	}
 	if err != nil {
 		s.logger.Warn("check not published", "integration_id", id, "check", ct, "error", err.Error())
 		return
 	}
+	// Lag is taken after the publish, not at the loop's wake-up: a slot late
+	// because the ones before it in the same batch were slow is late.
+	published := s.cfg.Clock()
 	s.metrics.published.Inc()
-	s.metrics.lag.Observe(now.Sub(due).Seconds())
+	s.metrics.lag.Observe(published.Sub(due).Seconds())
+	if s.cfg.OnPublished != nil {
+		s.cfg.OnPublished(due, published)
+	}
 }
 
 // handleCheck runs one scheduled check and records it.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
@@ -164,4 +165,19 @@ func HealthFromEnv() (Health, error) {
 // INTHUB_ALLOWED_CIDRS (comma-separated ranges allowed despite it).
 func PolicyFromEnv() (httpx.GuardPolicy, error) {
 	return httpx.ParseGuardPolicy(os.Getenv("INTHUB_ALLOW_PRIVATE_NETWORKS"), os.Getenv("INTHUB_ALLOWED_CIDRS"))
+}
+
+// LocalSecretsFromEnv returns the resolver of env:// and file:// references
+// limited as the operator says: env names must start with
+// INTHUB_LOCAL_SECRET_ENV_PREFIX (default INTHUB_SECRET_) and files must be
+// in INTHUB_LOCAL_SECRET_DIR (default /run/secrets/inthub), so a tenant
+// cannot point a reference at the hub's own environment or files.
+func LocalSecretsFromEnv(defaultDir string) credentials.LocalResolver {
+	if defaultDir == "" {
+		defaultDir = "/run/secrets/inthub"
+	}
+	return credentials.LocalResolver{
+		EnvPrefix: Env("INTHUB_LOCAL_SECRET_ENV_PREFIX", "INTHUB_SECRET_"),
+		FileDir:   Env("INTHUB_LOCAL_SECRET_DIR", defaultDir),
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -17,6 +19,13 @@ type LocalResolver struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile defaults to os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// EnvPrefix, when set, is the prefix every env:// name must have, and
+	// FileDir the folder every file:// path must be in. Without them any
+	// tenant could point a reference at the hub's own environment or files
+	// and have the value sent to an endpoint it controls; services set both
+	// from INTHUB_LOCAL_SECRET_ENV_PREFIX and INTHUB_LOCAL_SECRET_DIR.
+	EnvPrefix string
+	FileDir   string
 }
 
 // Resolve implements the resolution of env:// and file:// references.
@@ -27,6 +36,9 @@ func (l LocalResolver) Resolve(_ context.Context, ref Ref) (Secret, error) {
 	}
 	if read == nil {
 		read = os.ReadFile
+	}
+	if err := l.allowed(ref); err != nil {
+		return nil, err
 	}
 	switch ref.Scheme {
 	case SchemeEnv:
@@ -71,4 +83,18 @@ func trimNewline(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// allowed applies the operator's limits on local references.
+func (l LocalResolver) allowed(ref Ref) error {
+	switch {
+	case ref.Scheme == SchemeEnv && l.EnvPrefix != "" && !strings.HasPrefix(ref.Path, l.EnvPrefix):
+		return resilience.New(resilience.InvalidConfig, "env:// references on this hub must name variables starting with %s", l.EnvPrefix)
+	case ref.Scheme == SchemeFile && l.FileDir != "":
+		dir := strings.TrimSuffix(filepath.Clean(l.FileDir), "/") + "/"
+		if !strings.HasPrefix(filepath.Clean(ref.Path), dir) {
+			return resilience.New(resilience.InvalidConfig, "file:// references on this hub must point into %s", dir)
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"github.com/stella-ops/inthub/services/devstack"
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/config"
+	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
@@ -68,6 +70,7 @@ func main() {
 		Logger:   telemetry.NewLogger(logOut, config.Env("LOG_LEVEL", "info"), "devstack"),
 		Bus:      busCfg,
 		Policy:   health.Policy,
+		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv(filepath.Join(config.Env("INTHUB_DATA_DIR", ".data"), "secrets"))},
 		Intervals: healthscheduler.Intervals{
 			Connectivity: health.Connectivity, Authentication: health.Authentication, Functionality: health.Functionality,
 		},

@@ -11,6 +11,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 func main() {
@@ -30,6 +31,7 @@ func main() {
 	err = healthscheduler.Run(ctx, healthscheduler.Config{
 		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics, Registry: all.Registry(),
 		Policy: hc.Policy, Workers: hc.Workers, FlapThreshold: hc.FlapThreshold,
+		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
 		Intervals: healthscheduler.Intervals{Connectivity: hc.Connectivity, Authentication: hc.Authentication, Functionality: hc.Functionality},
 	})
 	if err != nil {
