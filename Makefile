@@ -40,6 +40,7 @@ staticcheck:
 ## bench: figures for the README (bus throughput, round trip, ...)
 bench:
 	$(GO) run ./shared/cmd/busbench
+	$(GO) run ./services/devstack/cmd/discobench
 
 build:
 	@mkdir -p bin

@@ -305,13 +305,21 @@ func (s *service) apply(ctx context.Context, sched *schedule, c change) {
 	}
 }
 
+// The CloudEvents types of the two events published per check, set rather
+// than derived from the subject on every publish.
+var (
+	typeCheckRequested = contracts.EventType(contracts.SubjectHealthCheckRequest)
+	typeChecked        = contracts.EventType(contracts.SubjectHealthChecked)
+)
+
 // publishCheck publishes one check command with its slot id as Nats-Msg-Id.
 func (s *service) publishCheck(ctx context.Context, key string, ct contracts.CheckType, slotID string, slot int64, due time.Time) {
 	tenant, id, _ := strings.Cut(key, ".")
 	cmd := contracts.HealthCheckRequested{TenantID: tenant, IntegrationID: id, CheckType: ct, Slot: slot, ScheduledAt: due.UTC()}
 	ev := bus.Event{
 		ID:      id + ":" + string(ct) + ":" + slotID,
-		Subject: contracts.Subject(contracts.SubjectHealthCheckRequest, tenant, id), TenantID: tenant, DataSubject: id, Data: cmd,
+		Subject: contracts.Subject(contracts.SubjectHealthCheckRequest, tenant, id), Type: typeCheckRequested,
+		TenantID: tenant, DataSubject: id, Data: cmd,
 	}
 	_, err := s.bus.Publisher().PublishAsync(ctx, ev)
 	// A full window of unacknowledged publishes means the stream stores
@@ -364,7 +372,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	pub := s.bus.Publisher()
 	slot := m.ID
 	if _, err := pub.Publish(ctx, bus.Event{
-		ID: slot + ":checked", Subject: contracts.Subject(contracts.SubjectHealthChecked, it.TenantID, it.ID),
+		ID: slot + ":checked", Subject: contracts.Subject(contracts.SubjectHealthChecked, it.TenantID, it.ID), Type: typeChecked,
 		TenantID: it.TenantID, DataSubject: it.ID, Data: contracts.HealthChecked{TenantID: it.TenantID, Result: res},
 	}); err != nil {
 		return err

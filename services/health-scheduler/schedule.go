@@ -62,21 +62,21 @@ type job struct {
 	slot      int64
 	due       time.Time
 	interval  time.Duration
-	index     int
 }
 
-// jobHeap orders jobs by due time.
-type jobHeap []*job
+// jobHeap orders jobs by due time. It holds them by value, so re-planning a
+// due job for its next slot (in place, then heap.Fix) allocates nothing.
+type jobHeap []job
 
 func (h jobHeap) Len() int           { return len(h) }
 func (h jobHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h jobHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].index = i; h[j].index = j }
-func (h *jobHeap) Push(x any)        { j := x.(*job); j.index = len(*h); *h = append(*h, j) }
+func (h jobHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *jobHeap) Push(x any)        { *h = append(*h, x.(job)) }
 func (h *jobHeap) Pop() any {
 	old := *h
 	n := len(old)
 	j := old[n-1]
-	old[n-1] = nil
+	old[n-1] = job{}
 	*h = old[:n-1]
 	return j
 }
@@ -87,6 +87,7 @@ type schedule struct {
 	heap      jobHeap
 	gens      map[string]uint64
 	intervals Intervals
+	batch     []job // due's result, reused
 }
 
 func newSchedule(iv Intervals) *schedule {
@@ -104,28 +105,29 @@ func (s *schedule) set(it contracts.Integration, levels []contracts.CheckType, n
 			continue
 		}
 		slot, due := nextSlot(now, iv, phase(it.ID, ct, iv))
-		heap.Push(&s.heap, &job{key: key, checkType: ct, gen: gen, slot: slot, due: due, interval: iv})
+		heap.Push(&s.heap, job{key: key, checkType: ct, gen: gen, slot: slot, due: due, interval: iv})
 	}
 }
 
 // remove drops an integration's plan.
 func (s *schedule) remove(key string) { delete(s.gens, key) }
 
-// due pops every job due at now (skipping stale ones), re-plans each for its
-// next slot and returns them.
+// due returns every job due at now (skipping stale ones) and re-plans each
+// for its next slot. The slice is valid until the next call.
 func (s *schedule) due(now time.Time) []job {
-	var out []job
+	out := s.batch[:0]
 	for s.heap.Len() > 0 && !s.heap[0].due.After(now) {
-		j := heap.Pop(&s.heap).(*job)
+		j := &s.heap[0]
 		if g, ok := s.gens[j.key]; !ok || g != j.gen {
+			heap.Pop(&s.heap)
 			continue
 		}
 		out = append(out, *j)
-		next := *j
-		next.slot++
-		next.due = j.due.Add(j.interval)
-		heap.Push(&s.heap, &next)
+		j.slot++
+		j.due = j.due.Add(j.interval)
+		heap.Fix(&s.heap, 0)
 	}
+	s.batch = out
 	return out
 }
 

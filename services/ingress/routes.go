@@ -31,6 +31,20 @@ func (s *server) routes() http.Handler {
 		http.MethodGet: s.get, http.MethodPut: s.replace, http.MethodPatch: s.patch, http.MethodDelete: s.delete,
 	}))
 	mux.Handle("/api/v1/integrations/{id}/test", s.authed(methods{http.MethodPost: s.test}))
+	mux.Handle("/api/v1/integrations/{id}/discover", s.authed(newDiscoverEndpoint(s)))
+	// Operator endpoints (operator.go): cross-tenant, operator role only.
+	op := func(m methods) http.Handler { return s.authed(s.operatorOnly(m)) }
+	mux.Handle("/api/v1/operator/events", op(methods{http.MethodGet: s.opEvents}))
+	mux.Handle("/api/v1/operator/events/stream", op(methods{http.MethodGet: s.opEventStream}))
+	mux.Handle("/api/v1/operator/events/replay", op(methods{http.MethodPost: s.opReplay}))
+	mux.Handle("/api/v1/operator/dlq", op(methods{http.MethodGet: s.opDeadLetters}))
+	mux.Handle("/api/v1/operator/dlq/purge", op(methods{http.MethodPost: s.opPurge}))
+	mux.Handle("/api/v1/operator/dlq/{seq}", op(methods{http.MethodGet: s.opDeadLetter, http.MethodDelete: s.opDeleteDeadLetter}))
+	mux.Handle("/api/v1/operator/dlq/{seq}/redrive", op(methods{http.MethodPost: s.opRedrive}))
+	// Notification rules (notification_rules.go), kept by the notifier.
+	rules := newNotificationRules(s)
+	mux.Handle("/api/v1/notification-rules", s.authed(rules.collection()))
+	mux.Handle("/api/v1/notification-rules/{id}", s.authed(rules.item()))
 	for path, h := range s.extra {
 		mux.Handle(path, s.authed(h))
 	}

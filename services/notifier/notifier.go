@@ -1,40 +1,302 @@
-// Package notifier is the notifier service (notifications).
+// Package notifier is the notifier service: it routes integration health
+// transitions and the orchestrator's notification.send.requested commands
+// to notification integrations (Slack, Teams, email, webhooks, PagerDuty,
+// OpsGenie) by the tenants' notification rules, and publishes
+// notification.sent or notification.failed for every delivery.
+//
+// It owns three KV buckets: notification-rules (the rules, served for CRUD
+// on inthub.notifier.rules.* and validated whole on save),
+// notification-deliveries (one record per <event>:<rule>:<target>, so a
+// redelivered event never sends twice) and notification-threads (provider
+// thread ids, so follow-ups of one alert stay in one thread).
 package notifier
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/runtime"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// Config configures the service.
+// Config configures the service. Zero values take the defaults.
 type Config struct {
 	Bus     bus.Config
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
-	// Ready, if set, is closed once the service consumes.
+	// Ready, if set, is closed once the service consumes and serves.
 	Ready chan<- struct{}
+	// Registry of providers; required.
+	Registry *connectors.Registry
+	// Resolver resolves the integrations' credential references.
+	Resolver *credentials.Resolver
+	// Policy is the operator's outbound address policy.
+	Policy httpx.GuardPolicy
+	// Retry bounds the retries of one delivery inside one handler call;
+	// what is still failing after them goes back to the bus.
+	Retry resilience.Policy
+	// ChannelRate and ChannelBurst are the per-channel token bucket (1/s, 3).
+	ChannelRate  rate.Limit
+	ChannelBurst int
+	// DeliveryTTL is how long idempotency records live (7 days).
+	DeliveryTTL time.Duration
+	// ThreadTTL is how long a thread stays open without a resolve (30 days).
+	ThreadTTL time.Duration
+	// Workers is how many events this replica handles at once (8).
+	Workers int
+	Clock   func() time.Time
+
+	// started, if set, sees the engine once built (tests wait on its views).
+	started func(*engine)
 }
 
-// Run connects to the bus (creating the streams if needed) and serves until
-// ctx ends. Its handlers arrive with the issue that fills this service in.
-func Run(ctx context.Context, cfg Config) error {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
-	b, err := bus.Open(ctx, cfg.Bus, logger)
+	if c.Resolver == nil {
+		c.Resolver = &credentials.Resolver{}
+	}
+	if c.Retry == (resilience.Policy{}) {
+		c.Retry = resilience.Policy{InitialInterval: 500 * time.Millisecond, MaxInterval: 5 * time.Second, MaxElapsed: 30 * time.Second,
+			MaxAttempts: 3, Multiplier: 2, RandomizationFactor: 0.5, MaxRetryAfter: 20 * time.Second}
+	}
+	if c.ChannelRate == 0 {
+		c.ChannelRate = 1
+	}
+	if c.ChannelBurst <= 0 {
+		c.ChannelBurst = 3
+	}
+	if c.DeliveryTTL <= 0 {
+		c.DeliveryTTL = 7 * 24 * time.Hour
+	}
+	if c.ThreadTTL <= 0 {
+		c.ThreadTTL = 30 * 24 * time.Hour
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+}
+
+// Durable consumer names: replicas sharing them share the work.
+const (
+	durableHealth   = "notifier-health"
+	durableRequests = "notifier-requests"
+)
+
+// Run serves until ctx ends: it consumes integration.health.changed and
+// notification.send.requested, publishes notification.sent and
+// notification.failed, and serves the rule endpoints.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.defaults()
+	if cfg.Registry == nil {
+		return errors.New("notifier: no provider registry")
+	}
+	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	logger.Info("notifier ready")
+	replicas := b.Config().Replicas
+	js := b.JetStream()
+	buckets := map[string]jetstream.KeyValue{}
+	for _, kvc := range []jetstream.KeyValueConfig{
+		catalog.IntegrationsBucket(replicas), rulesBucket(replicas),
+		deliveriesBucket(replicas, cfg.DeliveryTTL), threadsBucket(replicas, cfg.ThreadTTL),
+	} {
+		kv, err := js.CreateOrUpdateKeyValue(ctx, kvc)
+		if err != nil {
+			return fmt.Errorf("%s bucket: %w", kvc.Bucket, err)
+		}
+		buckets[kvc.Bucket] = kv
+	}
+	m := newMetrics(cfg.Metrics)
+	pool := runtime.NewPool(cfg.Registry, cfg.Resolver, cfg.Policy, nil)
+	defer pool.Close()
+	view := newCatalogView()
+	view.onDelete = pool.Remove
+	rules := newRuleView()
+	rules.onBroken = func(key string, err error) {
+		cfg.Logger.Error("stored notification rule ignored", "key", key, "error", err.Error())
+	}
+	integrations := buckets[catalog.BucketIntegrations]
+	store := &ruleStore{kv: buckets[BucketRules], now: cfg.Clock, validator: &validator{
+		registry: cfg.Registry, lookup: kvLookup(integrations),
+	}}
+	eng := &engine{
+		view: view, lookup: kvLookup(integrations), rules: rules, pool: pool, pub: b.Publisher(), retry: cfg.Retry,
+		deliveries: &deliveryStore{kv: buckets[BucketDeliveries], staleAfter: b.Config().AckWait, now: cfg.Clock},
+		threads:    &threadStore{kv: buckets[BucketThreads], now: cfg.Clock},
+		limits:     newChannelLimits(cfg.ChannelRate, cfg.ChannelBurst),
+		maxDeliver: uint64(b.Config().MaxDeliver), now: cfg.Clock, logger: cfg.Logger, metrics: m,
+	}
+	h := &handlers{engine: eng}
+	if cfg.started != nil {
+		cfg.started(eng)
+	}
+
+	router, err := b.NewRouter()
+	if err != nil {
+		return err
+	}
+	// Health events: a new durable starts at the end of the stream, so a
+	// first start does not notify about a week of history.
+	if err := router.Handle(bus.Route{Name: "notify-health", Stream: bus.StreamEvents, Subject: contracts.SubjectHealthChanged + ".>",
+		Durable: durableHealth, Concurrency: cfg.Workers, DeliverNew: true}, h.healthChanged); err != nil {
+		return err
+	}
+	if err := router.Handle(bus.Route{Name: "notification-send", Stream: bus.StreamCommands, Subject: contracts.SubjectNotificationRequest + ".>",
+		Durable: durableRequests, Concurrency: cfg.Workers}, h.sendRequested); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	catalogReady, rulesReady := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 2)
+	routerDone := make(chan error, 1)
+	go func() { errc <- watchBucket(ctx, integrations, view.put, view.del, catalogReady) }()
+	go func() { errc <- watchBucket(ctx, buckets[BucketRules], rules.put, rules.del, rulesReady) }()
+	go func() { routerDone <- router.Run(ctx) }()
+	// On the way out, let the router finish what it took before the
+	// connection closes.
+	defer func() { cancel(); <-routerDone }()
+	for _, ready := range []<-chan struct{}{catalogReady, rulesReady} {
+		select {
+		case <-ready:
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	select {
+	case <-router.Running():
+	case err := <-routerDone:
+		routerDone <- err
+		return err
+	}
+	svc, err := serveRules(b, store, m, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = svc.Stop() }()
+	m.rules.Set(float64(rules.count()))
+	cfg.Logger.Info("notifier ready", "rules", rules.count(), "workers", cfg.Workers)
 	if cfg.Ready != nil {
 		close(cfg.Ready)
 	}
-	<-ctx.Done()
-	return nil
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			m.rules.Set(float64(rules.count()))
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case err := <-routerDone:
+			routerDone <- err
+			return err
+		}
+	}
+}
+
+// kvLookup reads an integration straight from the catalog's store: a rule
+// saved right after its target was created must not race the watch.
+func kvLookup(kv jetstream.KeyValue) integrationLookup {
+	return func(ctx context.Context, tenantID, id string) (contracts.Integration, bool, error) {
+		var it contracts.Integration
+		e, err := kv.Get(ctx, tenantID+"."+id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return it, false, nil
+		}
+		if err != nil {
+			return it, false, storeError(err)
+		}
+		if err := json.Unmarshal(e.Value(), &it); err != nil {
+			return it, false, fmt.Errorf("decode integration %s: %w", id, err)
+		}
+		it.Revision = e.Revision()
+		return it, it.TenantID == tenantID, nil
+	}
+}
+
+// handlers adapt bus messages to notices.
+type handlers struct{ engine *engine }
+
+func (h *handlers) healthChanged(ctx context.Context, m *bus.Message) error {
+	ev, err := bus.Decode[contracts.HealthChanged](m)
+	if err != nil {
+		return err
+	}
+	if ev.TenantID == "" || ev.IntegrationID == "" {
+		return bus.Permanent(fmt.Errorf("health event %s names no tenant or integration", m.ID))
+	}
+	return h.engine.handle(ctx, m, healthNotice(m.ID, ev))
+}
+
+func (h *handlers) sendRequested(ctx context.Context, m *bus.Message) error {
+	req, err := bus.Decode[contracts.NotificationSendRequested](m)
+	if err != nil {
+		return err
+	}
+	if req.TenantID == "" || req.RequestID == "" {
+		return bus.Permanent(fmt.Errorf("notification request %s names no tenant or request id", m.ID))
+	}
+	n, err := requestNotice(req)
+	if err != nil {
+		return bus.Permanent(err)
+	}
+	return h.engine.handle(ctx, m, n)
+}
+
+type metrics struct {
+	deliveries      *prometheus.CounterVec
+	retries         *prometheus.CounterVec
+	unrouted        *prometheus.CounterVec
+	rules           prometheus.Gauge
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_deliveries_total",
+			Help: "Deliveries by provider and outcome (sent, failed, retry, duplicate)."}, []string{"provider", "outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_retries_total",
+			Help: "Provider calls retried within a delivery, by provider and error code."}, []string{"provider", "code"}),
+		unrouted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_unrouted_total",
+			Help: "Events no rule took, by event type."}, []string{"event_type"}),
+		rules: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inthub_notifier_rules", Help: "Notification rules loaded."}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_rule_requests_total",
+			Help: "Rule API requests by endpoint and result code."}, []string{"endpoint", "code"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "inthub_notifier_rule_request_duration_seconds",
+			Help: "Rule API latency.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"endpoint"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.deliveries, m.retries, m.unrouted, m.rules, m.requests, m.requestDuration)
+	}
+	return m
 }

@@ -19,6 +19,10 @@ type Instance struct {
 	// fields and the operator's address policy. Every outbound call uses it
 	// (or its HTTPClient() handed to an SDK).
 	HTTP *httpx.Client
+	// Policy is the operator's outbound address policy HTTP was built with;
+	// connectors that open their own connections (SMTP) or build their own
+	// client (to hide a secret path) judge addresses with it too.
+	Policy httpx.GuardPolicy
 }
 
 // CredentialSource gives a connector its secret values when it needs them.

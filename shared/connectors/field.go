@@ -62,6 +62,7 @@ var CommonFields = []Field{
 	{Name: "connectivityCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Connectivity check period for this integration (default 60)."},
 	{Name: "authenticationCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Authentication check period for this integration (default 300)."},
 	{Name: "functionalityCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Functionality check period for this integration (default 900)."},
+	{Name: "discoveryCacheTTLSeconds", Type: TypeInt, Min: 0, Max: 86400, Description: "Discovery cache TTL for every resource type of this integration, in seconds; 0 turns its cache off (default: per resource type, e.g. repositories 3600, tags 300)."},
 }
 
 // ValidateConfig checks cfg against the spec: unknown fields, missing

@@ -170,6 +170,8 @@ type NotificationSendRequested struct {
 	Template      string         `json:"template,omitempty"`
 	Data          map[string]any `json:"data,omitempty"`
 	ThreadKey     string         `json:"threadKey,omitempty"`
+	// Attachments go with the message where the provider takes files (email).
+	Attachments []NotificationAttachment `json:"attachments,omitempty"`
 }
 
 // NotificationOutcome is the body of notification.sent and notification.failed.

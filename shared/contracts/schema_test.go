@@ -149,6 +149,32 @@ func minimalProvider() ProviderInfo {
 	}
 }
 
+func sampleMatch() NotificationMatch {
+	return NotificationMatch{
+		EventTypes: []string{"integration.health.changed"}, Severities: []string{"critical", "warning"},
+		LabelSelector: "environment=production,team!=qa",
+	}
+}
+
+func sampleTemplate() NotificationTemplate {
+	return NotificationTemplate{
+		Title: "{{.Integration.Name}} is {{.Data.current}}", Text: "{{.Event.Text}}",
+		HTML:    "<p><b>{{.Integration.Name}}</b> is {{.Data.current}}</p>",
+		Slack:   `[{"type":"section","text":{"type":"mrkdwn","text":"*{{.Integration.Name}}* is {{.Data.current}}"}}]`,
+		Teams:   `{"type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"{{.Event.Title}}"}]}`,
+		Webhook: `{"integration":"{{.Integration.ID}}","status":"{{.Data.current}}"}`,
+	}
+}
+
+func sampleRule() NotificationRule {
+	tmpl := sampleTemplate()
+	return NotificationRule{
+		ID: intID, TenantID: tenantID, Name: "Production outages", Description: "Page on-call.", Disabled: true,
+		Match: sampleMatch(), Targets: []NotificationTarget{{IntegrationID: otherID, Channel: "#releases"}},
+		Template: &tmpl, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0, Revision: 4,
+	}
+}
+
 // --- the table ---------------------------------------------------------------
 
 // deleted marks a member an invalid case removes.
@@ -482,10 +508,81 @@ func schemaCases() []schemaCase {
 				Channel: "#releases", Severity: "critical", Title: "Production Registry is unhealthy",
 				Body: "authentication failed 3 times", Template: "health-changed",
 				Data: map[string]any{"integrationId": intID, "previous": "healthy"}, ThreadKey: intID,
+				Attachments: []NotificationAttachment{{Filename: "report.txt", ContentType: "text/plain", ContentBase64: "b2s="}},
 			},
 			minimal: NotificationSendRequested{RequestID: "r", TenantID: tenantID, Severity: "info", Title: "t"},
 			invalid: []invalidCase{
 				missing("title"), missing("severity"), unknown(), wrongType("data", "x"), badEnum("severity", "fatal"),
+				bad("attachment without content", "attachments.0.contentBase64", deleted{}, "required"),
+			},
+		},
+		{
+			file: "notification-attachment.schema.json", typ: typeOf[NotificationAttachment](),
+			full:    NotificationAttachment{Filename: "release-notes.pdf", ContentType: "application/pdf", ContentBase64: "JVBERi0xLjcK"},
+			minimal: NotificationAttachment{Filename: "a.txt", ContentBase64: ""},
+			invalid: []invalidCase{
+				missing("filename"), missing("contentBase64"), unknown(),
+				bad("content not base64", "contentBase64", "not base64!", "pattern"),
+				bad("empty filename", "filename", "", "minLength"),
+			},
+		},
+		{
+			file: "notification-match.schema.json", typ: typeOf[NotificationMatch](),
+			full:    sampleMatch(),
+			minimal: NotificationMatch{EventTypes: []string{"notification.send.requested"}},
+			invalid: []invalidCase{
+				missing("eventTypes"), unknown(), badEnum("eventTypes.0", "integration.created"),
+				badEnum("severities.0", "fatal"), bad("no event type", "eventTypes", []any{}, "minItems"),
+			},
+		},
+		{
+			file: "notification-target.schema.json", typ: typeOf[NotificationTarget](),
+			full:    NotificationTarget{IntegrationID: otherID, Channel: "#releases"},
+			minimal: NotificationTarget{IntegrationID: otherID},
+			invalid: []invalidCase{
+				missing("integrationId"), unknown(), bad("integrationId not a uuid", "integrationId", "slack-1", "format"),
+			},
+		},
+		{
+			file: "notification-template.schema.json", typ: typeOf[NotificationTemplate](),
+			full:    sampleTemplate(),
+			minimal: NotificationTemplate{},
+			invalid: []invalidCase{
+				unknown(), wrongType("slack", []any{}), bad("huge text", "text", strings.Repeat("t", 16385), "maxLength"),
+			},
+		},
+		{
+			file: "notification-rule-input.schema.json", typ: typeOf[NotificationRuleInput](),
+			full: NotificationRuleInput{
+				Name: "Production outages", Description: "Page on-call when a production integration breaks.", Disabled: true,
+				Match: sampleMatch(), Targets: []NotificationTarget{{IntegrationID: otherID, Channel: "#releases"}, {IntegrationID: intID}},
+				Template: func() *NotificationTemplate { t := sampleTemplate(); return &t }(),
+			},
+			minimal: NotificationRuleInput{Name: "n", Match: NotificationMatch{EventTypes: []string{"integration.health.changed"}}, Targets: []NotificationTarget{{IntegrationID: otherID}}},
+			invalid: []invalidCase{
+				missing("targets"), missing("match"), unknown(),
+				bad("no target", "targets", []any{}, "minItems"),
+				bad("server-owned id", "id", intID, "additionalProperties"),
+				bad("target breaks its schema", "targets.0.integrationId", deleted{}, "required"),
+			},
+		},
+		{
+			file: "notification-rule.schema.json", typ: typeOf[NotificationRule](),
+			full: sampleRule(),
+			minimal: NotificationRule{ID: intID, TenantID: tenantID, Name: "n", Match: NotificationMatch{EventTypes: []string{"integration.health.changed"}},
+				Targets: []NotificationTarget{{IntegrationID: otherID}}, CreatedAt: t0, UpdatedAt: t0, Revision: 1},
+			invalid: []invalidCase{
+				missing("revision"), missing("tenantId"), unknown(), bad("revision 0", "revision", 0, "minimum"),
+				bad("id not a uuid", "id", "rule-1", "format"), bad("targets null (a nil Go slice)", "targets", nil, "type"),
+			},
+		},
+		{
+			file: "notification-rule-list.schema.json", typ: typeOf[NotificationRuleList](),
+			full:    NotificationRuleList{Items: []NotificationRule{sampleRule()}},
+			minimal: NotificationRuleList{Items: []NotificationRule{}},
+			invalid: []invalidCase{
+				missing("items"), unknown(), bad("items null (a nil Go slice)", "items", nil, "type"),
+				bad("item breaks its schema", "items.0.match.eventTypes", []any{}, "minItems"),
 			},
 		},
 		{
@@ -1177,6 +1274,8 @@ func TestOpenAPI(t *testing.T) {
 			"/api/v1/integrations/providers":     {"get"},
 			"/api/v1/integrations/{id}/test":     {"post"},
 			"/api/v1/integrations/{id}/discover": {"post"},
+			"/api/v1/notification-rules":         {"get", "post"},
+			"/api/v1/notification-rules/{id}":    {"get", "put", "delete"},
 			"/healthz":                           {"get"},
 			"/readyz":                            {"get"},
 			"/api/v1/openapi.json":               {"get"},
@@ -1279,6 +1378,7 @@ func TestOpenAPI(t *testing.T) {
 			"PAYLOAD_TOO_LARGE": "413", "UNSUPPORTED_MEDIA_TYPE": "415", "PRECONDITION_FAILED": "412",
 			"IMMUTABLE_FIELD": "400", "UNSUPPORTED_RESOURCE_TYPE": "400", "TIMEOUT": "504",
 			"UNAVAILABLE": "503", "INTERNAL": "500",
+			"INVALID_TEMPLATE": "400", "INVALID_TARGET": "400", "NOTIFICATION_RULE_NOT_FOUND": "404",
 		}
 		found := map[string]string{} // code -> status it is documented under
 		eachOperation(doc, func(path, method string, op map[string]any) {

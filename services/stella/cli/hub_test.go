@@ -33,7 +33,12 @@ var testHub struct {
 	tokens  []string
 	devInfo devstack.Info
 	next    atomic.Int32
+	// operatorToken holds the operator role (events and dlq commands).
+	operatorToken string
 }
+
+// operatorTenant is the operator token's tenant.
+const operatorTenant = "0193a0b4-0000-7000-8000-0000000000ff"
 
 func TestMain(m *testing.M) { os.Exit(runWithHub(m)) }
 
@@ -55,6 +60,11 @@ func runWithHub(m *testing.M) int {
 			SHA256:    ingress.HashToken(token),
 		})
 	}
+	testHub.operatorToken = "token-of-the-test-operator-0123456789abcdef"
+	extra = append(extra, ingress.TokenEntry{
+		Principal: ingress.Principal{Name: "operator", TenantID: operatorTenant, Roles: []string{ingress.RoleOperator}},
+		SHA256:    ingress.HashToken(testHub.operatorToken),
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)

@@ -101,6 +101,7 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 		Integration: it,
 		Credentials: tenantSource{tenant: it.TenantID, resolver: p.resolver},
 		HTTP:        client,
+		Policy:      p.policy,
 	})
 	if err != nil {
 		client.CloseIdleConnections()

@@ -10,6 +10,8 @@ import (
 
 	notifier "github.com/stella-ops/inthub/services/notifier"
 	"github.com/stella-ops/inthub/shared/config"
+	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 func main() {
@@ -21,7 +23,17 @@ func main() {
 		os.Exit(2)
 	}
 	defer common.Close()
-	if err := notifier.Run(ctx, notifier.Config{Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics}); err != nil {
+	policy, err := config.PolicyFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "notifier:", err)
+		os.Exit(2)
+	}
+	err = notifier.Run(ctx, notifier.Config{
+		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics,
+		Registry: all.Registry(), Policy: policy,
+		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
+	})
+	if err != nil {
 		common.Logger.Error("notifier stopped", "error", err.Error())
 		os.Exit(1)
 	}

@@ -1,0 +1,282 @@
+// Command discobench is the discovery part of `make bench`. Against a real
+// Docker Registry (Debian's docker-registry on loopback) holding 200
+// repositories of 3 tags each, it measures:
+//
+//   - cold discovery of every repository through the hub (HTTP ingress ->
+//     bus -> discovery-worker -> registry -> cache -> bus -> HTTP, with
+//     refresh=true so each call lists the registry) against listing the same
+//     registry directly with go-containerregistry, and their ratio;
+//   - cache-hit latency through the ingress at 50 concurrent clients, with
+//     the in-process cache of `make run` and with Redis.
+//
+// It lives beside devstack because it runs the whole hub in one process, as
+// `make run` does; services themselves never import each other.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/testsvc"
+)
+
+// options are the command-line settings.
+type options struct {
+	repos, tags  int
+	coldRuns     int
+	clients      int
+	hitsDuration time.Duration
+	clientRate   float64
+	noRedis      bool
+	cpuProfile   string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.repos, "repos", 200, "repositories in the registry")
+	flag.IntVar(&o.tags, "tags", 3, "tags per repository")
+	flag.IntVar(&o.coldRuns, "cold-runs", 30, "cold discoveries (and direct listings) measured")
+	flag.IntVar(&o.clients, "clients", 50, "concurrent clients of the cache-hit phase")
+	flag.DurationVar(&o.hitsDuration, "hits-duration", 5*time.Second, "length of each cache-hit phase")
+	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced cache-hit phases")
+	flag.BoolVar(&o.noRedis, "no-redis", false, "skip the Redis cache-hit phase")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process cache-hit phase to this file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	tb := &benchTB{}
+	err := tb.run(func() error { return run(ctx, tb, o, os.Stdout) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "discobench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
+	reg := testsvc.StartRegistry(tb, testsvc.RegistryOptions{})
+	repos := make([]string, o.repos)
+	for i := range repos {
+		repos[i] = fmt.Sprintf("team/service-%03d", i)
+	}
+	tags := make([]string, o.tags)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("v1.%d.0", i)
+	}
+	fmt.Fprintf(os.Stderr, "discobench: pushing %d repositories x %d tags ...\n", o.repos, o.tags)
+	reg.PushAll(tb, repos, tags...)
+
+	direct, err := directListing(ctx, reg.URL, o)
+	if err != nil {
+		return err
+	}
+	hub, err := startHub(ctx, tb, "")
+	if err != nil {
+		return err
+	}
+	id, err := hub.createRegistry(reg.URL)
+	if err != nil {
+		return err
+	}
+	cold, err := hub.cold(ctx, id, o)
+	if err != nil {
+		return err
+	}
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	hits, err := hub.hitPhases(ctx, id, "in-process", o)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	hub.stop()
+	if !o.noRedis {
+		redis := testsvc.StartRedis(tb)
+		rhub, err := startHub(ctx, tb, redis.URL)
+		if err != nil {
+			return err
+		}
+		rid, err := rhub.createRegistry(reg.URL)
+		if err != nil {
+			return err
+		}
+		more, err := rhub.hitPhases(ctx, rid, "redis", o)
+		if err != nil {
+			return err
+		}
+		hits = append(hits, more...)
+		rhub.stop()
+	}
+	return report(w, o, direct, cold, hits)
+}
+
+// directTimes are the direct listings with go-containerregistry.
+type directTimes struct {
+	fresh, reused []time.Duration
+}
+
+// directListing lists the registry with go-containerregistry: once per run
+// with a fresh remote.Catalog (ping, then the catalog), and with one Puller
+// reused across runs (its ping cached), the fastest client there is.
+func directListing(ctx context.Context, registryURL string, o options) (directTimes, error) {
+	var out directTimes
+	reg, err := name.NewRegistry(strings.TrimPrefix(registryURL, "http://"), name.Insecure)
+	if err != nil {
+		return out, err
+	}
+	puller, err := remote.NewPuller(remote.WithPageSize(1000))
+	if err != nil {
+		return out, err
+	}
+	for i := 0; i < o.coldRuns+1; i++ {
+		start := time.Now()
+		fresh, err := remote.Catalog(ctx, reg, remote.WithPageSize(1000))
+		if err != nil {
+			return out, fmt.Errorf("go-containerregistry catalog: %w", err)
+		}
+		d := time.Since(start)
+		start = time.Now()
+		reused, err := puller.Catalog(ctx, reg)
+		if err != nil {
+			return out, fmt.Errorf("go-containerregistry catalog: %w", err)
+		}
+		if len(fresh) != o.repos || len(reused) != o.repos {
+			return out, fmt.Errorf("go-containerregistry listed %d and %d repositories, want %d", len(fresh), len(reused), o.repos)
+		}
+		if i > 0 { // the first run warms the registry's own caches
+			out.fresh, out.reused = append(out.fresh, d), append(out.reused, time.Since(start))
+		}
+	}
+	return out, nil
+}
+
+// hitPhases runs the closed-loop and the paced cache-hit phases.
+func (h *hub) hitPhases(ctx context.Context, id, name string, o options) ([]hitPhase, error) {
+	closed, err := h.hits(ctx, id, name, 0, o)
+	if err != nil {
+		return nil, err
+	}
+	paced, err := h.hits(ctx, id, name, time.Duration(float64(time.Second)/o.clientRate), o)
+	if err != nil {
+		return nil, err
+	}
+	return []hitPhase{closed, paced}, nil
+}
+
+// hub is a running devstack and an HTTP client for it.
+type hub struct {
+	base   string
+	token  string
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startHub(ctx context.Context, tb *benchTB, redisURL string) (*hub, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan devstack.Info, 1)
+	h := &hub{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		h.done <- devstack.Run(ctx, devstack.Config{
+			DataDir: tb.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
+			Policy: httpx.GuardPolicy{AllowPrivate: true}, RedisURL: redisURL,
+		})
+	}()
+	select {
+	case info := <-ready:
+		h.base, h.token = "http://"+info.HTTPAddr, info.Token
+	case err := <-h.done:
+		cancel()
+		return nil, fmt.Errorf("devstack: %w", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		return nil, fmt.Errorf("devstack did not start")
+	}
+	h.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		Proxy: nil, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+	}}
+	return h, nil
+}
+
+func (h *hub) stop() {
+	h.cancel()
+	<-h.done
+	h.client.CloseIdleConnections()
+}
+
+// startProfile writes a CPU profile to path until the returned func is
+// called; "" profiles nothing.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// runtimeInfo says where the figures were taken.
+func runtimeInfo() string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}
+
+// percentile returns the p-th percentile (0..100) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func report(w io.Writer, o options, direct directTimes, cold []time.Duration, hits []hitPhase) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "machine\t%s\n", runtimeInfo())
+	fmt.Fprintf(tw, "registry\tdocker-registry (Debian) on loopback, %d repositories x %d tags\n", o.repos, o.tags)
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "cold discovery of %d repositories (median of %d)\tms\t\n", o.repos, o.coldRuns)
+	dFresh, dReused, hubCold := percentile(direct.fresh, 50), percentile(direct.reused, 50), percentile(cold, 50)
+	fmt.Fprintf(tw, "  go-containerregistry remote.Catalog, new client each time\t%.2f\t\n", ms(dFresh))
+	fmt.Fprintf(tw, "  go-containerregistry Puller.Catalog, client reused\t%.2f\t\n", ms(dReused))
+	fmt.Fprintf(tw, "  hub: POST /discover?refresh=true through ingress, bus, worker\t%.2f\t(p99 %.2f)\n", ms(hubCold), ms(percentile(cold, 99)))
+	fmt.Fprintf(tw, "  ratio hub / direct (new client)\t%.2f\t\n", float64(hubCold)/float64(dFresh))
+	fmt.Fprintf(tw, "  ratio hub / direct (reused client)\t%.2f\t\n", float64(hubCold)/float64(dReused))
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "cache hits through the ingress, %d concurrent clients, %s per phase, 100 of %d repositories per answer\n", o.clients, o.hitsDuration, o.repos)
+	fmt.Fprintln(tw, "  cache\tclients ask\trequests\treq/s\tp50 ms\tp99 ms\tmax ms\t")
+	for _, h := range hits {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t\n", h.name, h.mode, len(h.latencies), h.perSecond,
+			ms(percentile(h.latencies, 50)), ms(percentile(h.latencies, 99)), ms(percentile(h.latencies, 100)))
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(tw, "load average at the end\t%s", load)
+	return tw.Flush()
+}

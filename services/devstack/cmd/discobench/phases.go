@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// call posts body to path and decodes a 2xx answer into out.
+func (h *hub) call(ctx context.Context, method, path string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// createRegistry creates a docker-registry integration of url.
+func (h *hub) createRegistry(url string) (string, error) {
+	var it contracts.Integration
+	err := h.call(context.Background(), http.MethodPost, "/api/v1/integrations",
+		contracts.IntegrationInput{TypeID: "docker-registry", Name: "bench registry", Config: map[string]any{"url": url}}, &it)
+	return it.ID, err
+}
+
+// cold measures discoveries that list the registry (refresh=true) one at a
+// time, after a warm-up call.
+func (h *hub) cold(ctx context.Context, id string, o options) ([]time.Duration, error) {
+	req := contracts.DiscoveryRequest{ResourceType: "repositories", Limit: 1000}
+	path := "/api/v1/integrations/" + id + "/discover?refresh=true"
+	var out []time.Duration
+	for i := 0; i < o.coldRuns+1; i++ {
+		var res contracts.DiscoveryResult
+		start := time.Now()
+		if err := h.call(ctx, http.MethodPost, path, req, &res); err != nil {
+			return nil, err
+		}
+		d := time.Since(start)
+		if res.CacheHit || len(res.Items) != o.repos {
+			return nil, fmt.Errorf("cold discovery: hit %v, %d repositories, want a miss of %d", res.CacheHit, len(res.Items), o.repos)
+		}
+		if i > 0 {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// hitPhase is what one cache-hit phase measured.
+type hitPhase struct {
+	name      string
+	mode      string
+	latencies []time.Duration
+	perSecond float64
+}
+
+// hits runs o.clients clients asking the same cached page for
+// o.hitsDuration, after a warm-up second. With interval 0 each client asks
+// again as soon as it has its answer (closed loop: the hub's capacity);
+// otherwise each asks once per interval, and a latency counts from the
+// scheduled time, so an answer late enough to delay the next request is
+// not hidden (no coordinated omission).
+func (h *hub) hits(ctx context.Context, id, name string, interval time.Duration, o options) (hitPhase, error) {
+	path := "/api/v1/integrations/" + id + "/discover"
+	req := contracts.DiscoveryRequest{ResourceType: "repositories"}
+	if err := h.call(ctx, http.MethodPost, path, req, nil); err != nil { // fill
+		return hitPhase{}, err
+	}
+	warmup := time.Now().Add(time.Second)
+	end := warmup.Add(o.hitsDuration)
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	for i := range o.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			next := time.Now()
+			if interval > 0 { // spread the clients over one interval
+				next = next.Add(interval * time.Duration(i) / time.Duration(o.clients))
+			}
+			for next.Before(end) && ctx.Err() == nil {
+				if wait := time.Until(next); wait > 0 {
+					time.Sleep(wait)
+				}
+				start := next
+				if interval == 0 {
+					start = time.Now()
+				}
+				var res contracts.DiscoveryResult
+				err := h.call(ctx, http.MethodPost, path, req, &res)
+				d := time.Since(start)
+				if err == nil && !res.CacheHit {
+					err = errors.New("a cache-hit phase answer was not a hit")
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				if start.After(warmup) {
+					mine = append(mine, d)
+				}
+				if interval > 0 {
+					next = next.Add(interval)
+				} else {
+					next = time.Now()
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return hitPhase{}, firstErr
+	}
+	mode := "closed loop"
+	if interval > 0 {
+		mode = fmt.Sprintf("%.0f req/s each", time.Second.Seconds()/interval.Seconds())
+	}
+	return hitPhase{name: name, mode: mode, latencies: latencies, perSecond: float64(len(latencies)) / o.hitsDuration.Seconds()}, nil
+}

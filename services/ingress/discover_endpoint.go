@@ -1,0 +1,350 @@
+package ingress
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+const (
+	// discoverTimeout bounds the wait for a discovery's answer: above the
+	// worker's own bound on a provider walk (30s), below the server's write
+	// timeout.
+	discoverTimeout = 40 * time.Second
+	// providersTTL is how long the provider specs read from the catalog are
+	// reused: they change only when the manager is redeployed.
+	providersTTL = time.Minute
+
+	maxDiscoverLimit   = 1000
+	maxNamePattern     = 512
+	maxCursorLength    = 256
+	maxRepositoryField = 255
+)
+
+var resourceTypeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+
+// discoverEndpoint serves POST /api/v1/integrations/{id}/discover: it checks
+// the request against the provider's spec, publishes
+// integration.discovery.requested and answers with the matching
+// integration.discovery.completed. It keeps no state beyond the requests in
+// flight and a short-lived copy of the provider specs.
+type discoverEndpoint struct {
+	s         *server
+	waiters   *completionWaiters
+	mu        sync.Mutex
+	providers map[string]contracts.ProviderInfo
+	fetched   time.Time
+}
+
+func newDiscoverEndpoint(s *server) methods {
+	d := &discoverEndpoint{s: s, waiters: &completionWaiters{nc: s.nc, subs: map[string]*completionSub{}}}
+	return methods{http.MethodPost: d.serve}
+}
+
+func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	tenant, id := principalOf(r.Context()).TenantID, r.PathValue("id")
+	refresh, err := boolParam(r, "refresh")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var req contracts.DiscoveryRequest
+	if err := decodeBody(w, r, d.s.cfg.BodyLimit, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	req.Refresh = req.Refresh || refresh
+	if err := validateDiscovery(req); err != nil {
+		writeError(w, err)
+		return
+	}
+	it, err := d.s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: tenant, ID: id})
+	if err != nil {
+		writeError(w, err) // another tenant's integration is 404 here too
+		return
+	}
+	info, known, err := d.provider(r.Context(), it.TypeID)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if known && !slices.Contains(info.SupportedResourceTypes, req.ResourceType) {
+		writeError(w, unsupportedType(info, req.ResourceType))
+		return
+	}
+	reqID := uuid.NewString()
+	// Subscribe before publishing: on one connection, NATS keeps the order.
+	answer, release, err := d.waiters.wait(contracts.Subject(contracts.SubjectDiscoveryCompleted, tenant, id), reqID)
+	if err != nil {
+		writeError(w, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the bus cannot be reached"))
+		return
+	}
+	defer release()
+	if _, err := d.s.bus.Publisher().Publish(r.Context(), bus.Event{
+		ID: "discovery-request:" + reqID, Subject: contracts.Subject(contracts.SubjectDiscoveryRequested, tenant, id),
+		TenantID: tenant, DataSubject: id,
+		Data: contracts.DiscoveryRequested{RequestID: reqID, TenantID: tenant, IntegrationID: id, Request: req},
+	}); err != nil {
+		writeError(w, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the discovery could not be queued"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), discoverTimeout)
+	defer cancel()
+	select {
+	case data := <-answer:
+		d.respond(w, data, info)
+	case <-ctx.Done():
+		if r.Context().Err() != nil {
+			return // the caller left
+		}
+		writeError(w, apierr.New(http.StatusGatewayTimeout, apierr.Timeout,
+			"no discovery result arrived within %s; it will still be published as integration.discovery.completed", discoverTimeout).
+			With("requestId", reqID))
+	}
+}
+
+// validateDiscovery checks what the ingress can without the provider.
+func validateDiscovery(req contracts.DiscoveryRequest) error {
+	invalid := func(field, format string, args ...any) error {
+		return apierr.BadRequest(apierr.ValidationFailed, format, args...).With("field", field)
+	}
+	switch {
+	case req.ResourceType == "":
+		return apierr.BadRequest(apierr.MissingRequiredField, "resourceType is required (e.g. repositories, tags)").With("field", "resourceType")
+	case !resourceTypeName.MatchString(req.ResourceType) || len(req.ResourceType) > 64:
+		return invalid("resourceType", "resourceType must be a resource type name such as repositories or tags")
+	case req.Limit < 0 || req.Limit > maxDiscoverLimit:
+		return invalid("limit", "limit must be from 1 to %d", maxDiscoverLimit)
+	case len(req.Filter.NamePattern) > maxNamePattern:
+		return invalid("filter.namePattern", "filter.namePattern is longer than %d characters", maxNamePattern)
+	case len(req.Filter.Repository) > maxRepositoryField:
+		return invalid("filter.repository", "filter.repository is longer than %d characters", maxRepositoryField)
+	case len(req.Cursor) > maxCursorLength:
+		return apierr.BadRequest(apierr.InvalidCursor, "the cursor is not a nextCursor of this discovery")
+	}
+	if _, err := path.Match(req.Filter.NamePattern, ""); err != nil {
+		return invalid("filter.namePattern", "filter.namePattern is not a valid glob (* ? [a-z] and \\ escapes)")
+	}
+	return nil
+}
+
+// unsupportedType is the 400 listing what the provider discovers.
+func unsupportedType(info contracts.ProviderInfo, resourceType string) error {
+	supported := info.SupportedResourceTypes
+	if supported == nil {
+		supported = []string{}
+	}
+	e := apierr.BadRequest(apierr.UnsupportedResourceType, "%s cannot discover %q (it discovers %v)", info.ID, resourceType, supported)
+	if len(supported) == 0 {
+		e = apierr.BadRequest(apierr.UnsupportedResourceType, "%s does not support discovery", info.ID)
+	}
+	return e.With("resourceType", resourceType).With("supportedResourceTypes", supported)
+}
+
+// provider returns the spec of a provider id, from a copy of the catalog's
+// provider list refreshed every providersTTL (or when an id is missing).
+func (d *discoverEndpoint) provider(ctx context.Context, typeID string) (contracts.ProviderInfo, bool, error) {
+	d.mu.Lock()
+	info, ok := d.providers[typeID]
+	fresh := time.Since(d.fetched) < providersTTL
+	d.mu.Unlock()
+	if ok && fresh {
+		return info, true, nil
+	}
+	list, err := d.s.catalog.Providers(ctx, catalog.ProvidersRequest{IncludeTestOnly: true})
+	if err != nil {
+		return contracts.ProviderInfo{}, false, err
+	}
+	byID := make(map[string]contracts.ProviderInfo, len(list.Items))
+	for _, p := range list.Items {
+		byID[p.ID] = p
+	}
+	d.mu.Lock()
+	d.providers, d.fetched = byID, time.Now()
+	d.mu.Unlock()
+	info, ok = byID[typeID]
+	return info, ok, nil
+}
+
+// completion is the part of integration.discovery.completed the ingress
+// reads; the result is passed through as the worker encoded it.
+type completion struct {
+	RequestID string               `json:"requestId"`
+	Result    json.RawMessage      `json:"result"`
+	Error     *contracts.ErrorBody `json:"error"`
+}
+
+// respond maps a completion to the HTTP answer: the result as is, or the
+// error with the status its code calls for.
+func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info contracts.ProviderInfo) {
+	var c completion
+	if err := json.Unmarshal(data, &c); err != nil || (c.Error == nil && len(c.Result) == 0) {
+		writeError(w, apierr.New(http.StatusInternalServerError, apierr.Internal, "the discovery answer could not be read"))
+		return
+	}
+	if c.Error == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(c.Result, '\n'))
+		return
+	}
+	if c.Error.Code == "RATE_LIMITED" {
+		if s, ok := c.Error.Details["retryAfterSeconds"].(float64); ok && s > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(s)))
+		}
+	}
+	writeError(w, discoveryError(*c.Error, info))
+}
+
+// discoveryError gives a worker's error code its HTTP status: refusals of
+// the request are 400, a missing thing 404, the provider's rate limit 429,
+// its silence 504, and any other failure of the remote system 502.
+func discoveryError(b contracts.ErrorBody, info contracts.ProviderInfo) *apierr.Error {
+	status := http.StatusBadGateway
+	switch b.Code {
+	case apierr.UnsupportedResourceType, "NOT_SUPPORTED":
+		if _, ok := b.Details["supportedResourceTypes"]; !ok {
+			supported := info.SupportedResourceTypes
+			if supported == nil {
+				supported = []string{}
+			}
+			b.Details = map[string]any{"supportedResourceTypes": supported}
+		}
+		b.Code, status = apierr.UnsupportedResourceType, http.StatusBadRequest
+	case apierr.ValidationFailed, apierr.InvalidCursor, "INVALID_CONFIG":
+		status = http.StatusBadRequest
+	case apierr.NotFound, "RESOURCE_NOT_FOUND":
+		status = http.StatusNotFound
+	case "RATE_LIMITED":
+		status = http.StatusTooManyRequests
+	case "TIMEOUT":
+		status = http.StatusGatewayTimeout
+	}
+	return apierr.FromBody(status, b)
+}
+
+// completionLinger keeps an integration's completion subscription this long
+// after its last waiter, so a stream of discoveries does not subscribe and
+// unsubscribe for each one.
+const completionLinger = 30 * time.Second
+
+// completionWaiters hands each completion to the request waiting for it.
+// Requests for one integration share one subscription to its completion
+// subject, so an answer reaches this process once, however many callers
+// wait on that integration.
+type completionWaiters struct {
+	nc   *nats.Conn
+	mu   sync.Mutex
+	subs map[string]*completionSub
+}
+
+type completionSub struct {
+	sub     *nats.Subscription
+	waiting map[string]chan []byte
+	// idleSince is when the last waiter left (zero while some wait).
+	idleSince time.Time
+}
+
+// wait registers requestID on subject; release must be called when done.
+func (c *completionWaiters) wait(subject, requestID string) (<-chan []byte, func(), error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs := c.subs[subject]
+	if cs == nil {
+		cs = &completionSub{waiting: map[string]chan []byte{}}
+		sub, err := c.nc.Subscribe(subject, func(m *nats.Msg) { c.deliver(subject, m.Data) })
+		if err != nil {
+			return nil, nil, err
+		}
+		cs.sub = sub
+		c.subs[subject] = cs
+	}
+	ch := make(chan []byte, 1)
+	cs.waiting[requestID] = ch
+	cs.idleSince = time.Time{}
+	return ch, func() { c.release(subject, requestID) }, nil
+}
+
+func (c *completionWaiters) release(subject, requestID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs := c.subs[subject]
+	if cs == nil {
+		return
+	}
+	delete(cs.waiting, requestID)
+	if len(cs.waiting) == 0 {
+		cs.idleSince = time.Now()
+		time.AfterFunc(completionLinger, func() { c.expire(subject) })
+	}
+}
+
+// expire drops a subscription idle for completionLinger.
+func (c *completionWaiters) expire(subject string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs := c.subs[subject]
+	if cs == nil || len(cs.waiting) > 0 || cs.idleSince.IsZero() || time.Since(cs.idleSince) < completionLinger {
+		return
+	}
+	_ = cs.sub.Unsubscribe()
+	delete(c.subs, subject)
+}
+
+func (c *completionWaiters) deliver(subject string, data []byte) {
+	id := requestIDOf(data)
+	c.mu.Lock()
+	var ch chan []byte
+	if cs := c.subs[subject]; cs != nil {
+		ch = cs.waiting[id]
+	}
+	c.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- data:
+		default: // a duplicate answer
+		}
+	}
+}
+
+// requestIDOf reads requestId, the first member the worker writes, without
+// decoding the rest of a possibly large answer.
+func requestIDOf(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key == "requestId" {
+			var id string
+			if dec.Decode(&id) != nil {
+				return ""
+			}
+			return id
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
+}

@@ -1,0 +1,103 @@
+package ingress
+
+import (
+	"net/http"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/notifyrules"
+)
+
+// notificationRules serves /api/v1/notification-rules: the caller's
+// tenant's routing rules, kept and validated by the notifier, reached over
+// its request-reply endpoints. Nothing is checked here that the notifier
+// checks again: it is the one judge of a rule.
+type notificationRules struct {
+	s      *server
+	client *notifyrules.Client
+}
+
+func newNotificationRules(s *server) *notificationRules {
+	return &notificationRules{s: s, client: notifyrules.NewClient(s.nc, s.cfg.CallTimeout)}
+}
+
+// collection is GET (list) and POST (create).
+func (n *notificationRules) collection() methods {
+	return methods{http.MethodGet: n.list, http.MethodPost: n.create}
+}
+
+// item is GET, PUT and DELETE of one rule.
+func (n *notificationRules) item() methods {
+	return methods{http.MethodGet: n.get, http.MethodPut: n.replace, http.MethodDelete: n.delete}
+}
+
+func (n *notificationRules) list(w http.ResponseWriter, r *http.Request) {
+	out, err := n.client.List(r.Context(), notifyrules.ListRequest{TenantID: principalOf(r.Context()).TenantID})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (n *notificationRules) create(w http.ResponseWriter, r *http.Request) {
+	var in contracts.NotificationRuleInput
+	if err := decodeBody(w, r, n.s.cfg.BodyLimit, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	rule, err := n.client.Create(r.Context(), notifyrules.CreateRequest{TenantID: principalOf(r.Context()).TenantID, Input: in})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(rule.Revision))
+	w.Header().Set("Location", "/api/v1/notification-rules/"+rule.ID)
+	writeJSON(w, http.StatusCreated, rule)
+}
+
+func (n *notificationRules) get(w http.ResponseWriter, r *http.Request) {
+	rule, err := n.client.Get(r.Context(), notifyrules.GetRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id")})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(rule.Revision))
+	writeJSON(w, http.StatusOK, rule)
+}
+
+func (n *notificationRules) replace(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var in contracts.NotificationRuleInput
+	if err := decodeBody(w, r, n.s.cfg.BodyLimit, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	rule, err := n.client.Replace(r.Context(), notifyrules.ReplaceRequest{
+		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Input: in,
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(rule.Revision))
+	writeJSON(w, http.StatusOK, rule)
+}
+
+func (n *notificationRules) delete(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := n.client.Delete(r.Context(), notifyrules.DeleteRequest{
+		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev,
+	}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,124 @@
+// Package cache is the discovery cache: the full result of one discovery
+// (tenant, integration, resource type, filter) kept for a TTL declared per
+// resource type, filled once however many callers miss it at the same time,
+// and emptied per integration when the integration changes.
+//
+// Two implementations pass one test suite (cachetest): Redis, shared by every
+// discovery-worker replica (single flight across replicas through a lock in
+// Redis), and Memory, the in-process cache of `make run`. When Redis cannot
+// be reached, Redis answers uncached and says so in its metrics and log.
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// KeyPrefix starts every entry key:
+// inthub:discovery:<tenant>:<integrationId>:<resourceType>:<filterHash>.
+const KeyPrefix = "inthub:discovery:"
+
+// Key names one discovery result.
+type Key struct {
+	TenantID      string
+	IntegrationID string
+	ResourceType  string
+	Filter        contracts.DiscoveryFilter
+	// Revision is the integration revision the result is for: an entry
+	// discovered with another revision's configuration is a miss, even in
+	// the moment before that revision's invalidation has run.
+	Revision uint64
+}
+
+// String is the storage key (ARCHITECTURE.md, "Caching"). The revision is
+// not part of it: a new revision replaces the entry instead of adding one.
+func (k Key) String() string {
+	return KeyPrefix + k.TenantID + ":" + k.IntegrationID + ":" + k.ResourceType + ":" + FilterHash(k.Filter)
+}
+
+// integration names the key's integration for invalidation.
+func (k Key) integration() string { return k.TenantID + ":" + k.IntegrationID }
+
+// FilterHash is a short stable hash of a filter: 16 hex digits of the
+// SHA-256 of its JSON (fields in declaration order, empty ones omitted).
+func FilterHash(f contracts.DiscoveryFilter) string {
+	b, _ := json.Marshal(f) // a struct of strings always encodes
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Entry is one cached discovery result. Callers share it: they must not
+// modify Items.
+type Entry struct {
+	Items        []contracts.Resource `json:"items"`
+	DiscoveredAt time.Time            `json:"discoveredAt"`
+	ExpiresAt    time.Time            `json:"expiresAt"`
+	Revision     uint64               `json:"revision"`
+}
+
+// Age is how old the entry is at now, never negative.
+func (e Entry) Age(now time.Time) time.Duration { return max(now.Sub(e.DiscoveredAt), 0) }
+
+// valid reports whether e answers key at now.
+func (e Entry) valid(key Key, now time.Time) bool {
+	return e.Revision == key.Revision && now.Before(e.ExpiresAt)
+}
+
+// Outcome says where an answer came from; it is the result label of
+// inthub_discovery_cache_requests_total.
+type Outcome string
+
+// The outcomes of a Fetch.
+const (
+	// Hit: answered from the cache.
+	Hit Outcome = "hit"
+	// Miss: not cached (or expired, or of another revision); filled now.
+	// Callers that waited for another caller's fill miss too.
+	Miss Outcome = "miss"
+	// Bypass: the caller asked for a refresh, or caching is off (TTL 0).
+	Bypass Outcome = "bypass"
+	// Error: the cache could not be used (Redis down); answered uncached.
+	Error Outcome = "error"
+)
+
+// Outcomes lists every outcome, for pre-created metric series.
+var Outcomes = []Outcome{Hit, Miss, Bypass, Error}
+
+// FillFunc discovers the result of a key on a miss. It runs with a context
+// that keeps the first caller's values but not its cancellation, since other
+// callers wait for the same fill: it must bound its own time.
+type FillFunc func(ctx context.Context) ([]contracts.Resource, error)
+
+// Options tune one Fetch.
+type Options struct {
+	// TTL of a result filled now; 0 or less turns caching off for this call.
+	TTL time.Duration
+	// Refresh skips the cached entry, fills and stores a new one.
+	Refresh bool
+}
+
+// Cache is the discovery cache.
+type Cache interface {
+	// Fetch returns the entry of key, calling fill on a miss. Concurrent
+	// misses of one key call fill once (across replicas for Redis); a failed
+	// fill is returned, not cached.
+	Fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error)
+	// Invalidate empties every entry of one integration; a fill running
+	// meanwhile does not store its (now stale) result.
+	Invalidate(ctx context.Context, tenantID, integrationID string) error
+	// Close releases connections.
+	Close() error
+}
+
+// newEntry stamps a fresh result.
+func newEntry(items []contracts.Resource, key Key, now time.Time, ttl time.Duration) Entry {
+	if items == nil {
+		items = []contracts.Resource{}
+	}
+	return Entry{Items: items, DiscoveredAt: now, ExpiresAt: now.Add(ttl), Revision: key.Revision}
+}

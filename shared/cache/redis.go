@@ -1,0 +1,600 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisOptions configures NewRedis. Zero durations take the defaults.
+type RedisOptions struct {
+	// URL is redis://[user:password@]host:port[/db] (rediss:// for TLS).
+	URL string
+	// Clock is the time source of TTLs, ages and the outage probe (time.Now
+	// if nil). Redis also expires entries on its own clock (PX = TTL).
+	Clock   func() time.Time
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// LockTTL is how long a fill's lock lives without renewal (10s): the
+	// holder renews it every LockTTL/3 while it fills, so only a crashed
+	// holder's lock runs out, and waiters then take over.
+	LockTTL time.Duration
+	// MaxWait bounds how long a caller waits for another replica's fill
+	// (60s) before it fills itself.
+	MaxWait time.Duration
+	// PollInterval is the first wait between looks at another replica's
+	// fill (2ms); it grows by half each time, up to 50ms.
+	PollInterval time.Duration
+	// OpTimeout bounds each Redis command (500ms), so an unreachable Redis
+	// costs a discovery call no more than that before it answers uncached.
+	OpTimeout time.Duration
+	// RetryAfter is how long a Redis found unreachable is left alone before
+	// the next call tries it again (1s).
+	RetryAfter time.Duration
+}
+
+func (o *RedisOptions) defaults() {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = 10 * time.Second
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 60 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Millisecond
+	}
+	if o.OpTimeout <= 0 {
+		o.OpTimeout = 500 * time.Millisecond
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = time.Second
+	}
+}
+
+const maxPollInterval = 50 * time.Millisecond
+
+// Redis is the discovery cache in Redis, shared by every discovery-worker
+// replica. Besides the entries it keeps, per integration, a generation
+// counter and an index of its entry keys, so Invalidate is one atomic script
+// that bumps the generation and deletes the indexed keys; a fill stores its
+// result only if the generation it read when it took the lock is unchanged.
+//
+// Keys (the entry key is ARCHITECTURE.md's; the others live beside it):
+//
+//	inthub:discovery:<tenant>:<id>:<type>:<filterHash>  entry, PX = TTL
+//	inthub:discovery-lock:<tenant>:<id>:<type>:<filterHash>  fill lock (token, PX = LockTTL)
+//	inthub:discovery-gen:<tenant>:<id>    generation (INCR on invalidation)
+//	inthub:discovery-index:<tenant>:<id>  set of the integration's entry keys
+//
+// The scripts touch several keys of one integration; on Redis Cluster these
+// would need a hash tag on <tenant>:<id>, which the documented key format
+// does not have (a single Redis or a primary with replicas is assumed).
+type Redis struct {
+	opts   RedisOptions
+	client *redis.Client
+	flight flight
+
+	mu        sync.Mutex
+	down      bool
+	nextProbe time.Time
+}
+
+var _ Cache = (*Redis)(nil)
+
+// NewRedis returns a cache on the Redis at opts.URL. It does not need Redis
+// to be up: until it is, discovery answers uncached.
+func NewRedis(opts RedisOptions) (*Redis, error) {
+	opts.defaults()
+	ro, err := redis.ParseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = opts.OpTimeout, opts.OpTimeout, opts.OpTimeout
+	ro.PoolTimeout = opts.OpTimeout
+	ro.MaxRetries = -1 // no retries: a failure answers uncached at once
+	ro.DialerRetries = 1
+	ro.DisableIdentity = true
+	quietOnce.Do(func() { redis.SetLogger(debugLogger{opts.Logger}) })
+	return &Redis{opts: opts, client: redis.NewClient(ro)}, nil
+}
+
+// quietOnce routes go-redis's own log lines (a global of go-redis) to the
+// first cache's logger at debug: the cache logs an outage once itself.
+var quietOnce sync.Once
+
+type debugLogger struct{ logger *slog.Logger }
+
+func (l debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+// Client is the underlying go-redis client (tests inspect keys through it).
+func (r *Redis) Client() *redis.Client { return r.client }
+
+// Close implements Cache.
+func (r *Redis) Close() error { return r.client.Close() }
+
+func lockKey(key Key) string {
+	return "inthub:discovery-lock:" + key.TenantID + ":" + key.IntegrationID + ":" + key.ResourceType + ":" + FilterHash(key.Filter)
+}
+
+func genKey(tenantID, integrationID string) string {
+	return "inthub:discovery-gen:" + tenantID + ":" + integrationID
+}
+
+func indexKey(tenantID, integrationID string) string {
+	return "inthub:discovery-index:" + tenantID + ":" + integrationID
+}
+
+// Fetch implements Cache.
+func (r *Redis) Fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error) {
+	e, o, err := r.fetch(ctx, key, opts, fill)
+	r.opts.Metrics.observe(o)
+	return e, o, err
+}
+
+func (r *Redis) fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error) {
+	ks := key.String()
+	fk := flightKey(ks, key, opts)
+	if opts.TTL <= 0 {
+		e, err := r.uncached(ctx, fk, key, fill, Bypass)
+		return e, Bypass, err
+	}
+	if !r.available() {
+		e, err := r.uncached(ctx, fk, key, fill, Error)
+		return e, Error, err
+	}
+	if !opts.Refresh {
+		e, ok, err := r.get(ctx, ks, key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Entry{}, Miss, ctx.Err()
+			}
+			r.markDown(err)
+			e, err := r.uncached(ctx, fk, key, fill, Error)
+			return e, Error, err
+		}
+		if ok {
+			return e, Hit, nil
+		}
+	}
+	res, err := r.flight.do(ctx, fk, func(ctx context.Context) (result, error) {
+		if opts.Refresh {
+			return r.refresh(ctx, ks, key, opts.TTL, fill)
+		}
+		return r.fillOnce(ctx, ks, key, opts.TTL, fill)
+	})
+	if err != nil {
+		return Entry{}, failedOutcome(res, opts), err
+	}
+	return res.entry, res.outcome, nil
+}
+
+// uncached fills without Redis, still once per key in this process.
+func (r *Redis) uncached(ctx context.Context, fk string, key Key, fill FillFunc, outcome Outcome) (Entry, error) {
+	res, err := r.flight.do(ctx, fk+"|"+string(outcome), func(ctx context.Context) (result, error) {
+		items, err := fill(ctx)
+		return result{entry: newEntry(items, key, r.opts.Clock(), 0), outcome: outcome}, err
+	})
+	return res.entry, err
+}
+
+// fillOnce is the single flight across replicas: whoever takes the key's
+// lock fills and stores; the others wait for the entry, or take over when
+// the lock goes away without one (the holder failed or crashed).
+func (r *Redis) fillOnce(ctx context.Context, ks string, key Key, ttl time.Duration, fill FillFunc) (result, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, r.opts.MaxWait)
+	defer cancel()
+	for {
+		token := newToken()
+		c, err := r.claim(ctx, ks, key, token)
+		if err != nil {
+			return r.fallback(ctx, key, fill, err)
+		}
+		switch {
+		case c.found:
+			return result{entry: c.entry, outcome: Hit}, nil
+		case c.corrupt:
+			// An entry this version cannot read: drop it and claim again.
+			_ = r.call(ctx, func(ctx context.Context) error { return r.client.Del(ctx, ks).Err() })
+			continue
+		}
+		if c.locked {
+			return r.fillLocked(ctx, ks, key, ttl, token, c.gen, fill)
+		}
+		e, found, err := r.wait(waitCtx, ks, key)
+		switch {
+		case found:
+			return result{entry: e, outcome: Miss}, nil
+		case waitCtx.Err() != nil:
+			// The other fill takes too long: answer from our own.
+			items, err := fill(ctx)
+			return result{entry: newEntry(items, key, r.opts.Clock(), 0), outcome: Miss}, err
+		case err != nil:
+			return r.fallback(ctx, key, fill, err)
+		}
+		// The lock went away without an entry: try to take it.
+	}
+}
+
+// fallback marks Redis down and fills uncached.
+func (r *Redis) fallback(ctx context.Context, key Key, fill FillFunc, err error) (result, error) {
+	r.markDown(err)
+	items, ferr := fill(ctx)
+	return result{entry: newEntry(items, key, r.opts.Clock(), 0), outcome: Error}, ferr
+}
+
+// fillLocked runs fill while holding the lock (renewing it) and stores the
+// result if no invalidation happened since gen was read.
+func (r *Redis) fillLocked(ctx context.Context, ks string, key Key, ttl time.Duration, token, gen string, fill FillFunc) (result, error) {
+	stop := r.renew(lockKey(key), token)
+	items, err := fill(ctx)
+	stop()
+	if err != nil {
+		r.release(ctx, key, token)
+		return result{}, err
+	}
+	e := newEntry(items, key, r.opts.Clock(), ttl)
+	if err := r.store(ctx, ks, key, gen, token, e, ttl); err != nil {
+		r.markDown(err)
+		return result{entry: e, outcome: Error}, nil
+	}
+	return result{entry: e, outcome: Miss}, nil
+}
+
+// refresh fills without looking at the entry and stores the result.
+func (r *Redis) refresh(ctx context.Context, ks string, key Key, ttl time.Duration, fill FillFunc) (result, error) {
+	gen, err := r.generation(ctx, key)
+	if err != nil {
+		return r.fallback(ctx, key, fill, err)
+	}
+	items, err := fill(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	e := newEntry(items, key, r.opts.Clock(), ttl)
+	if err := r.store(ctx, ks, key, gen, "", e, ttl); err != nil {
+		r.markDown(err)
+		return result{entry: e, outcome: Error}, nil
+	}
+	return result{entry: e, outcome: Bypass}, nil
+}
+
+// available reports whether Redis should be tried: always, except within
+// RetryAfter of finding it unreachable.
+func (r *Redis) available() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.down || !r.opts.Clock().Before(r.nextProbe)
+}
+
+// markDown records a failed Redis call: the metric and one log line when the
+// cache becomes unavailable.
+func (r *Redis) markDown(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.nextProbe = r.opts.Clock().Add(r.opts.RetryAfter)
+	if r.down {
+		return
+	}
+	r.down = true
+	r.opts.Metrics.setUnavailable(true)
+	r.opts.Logger.Warn("discovery cache unavailable: answering uncached until Redis is back", "error", err.Error())
+}
+
+// markUp records a successful Redis call.
+func (r *Redis) markUp() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.down {
+		return
+	}
+	r.down = false
+	r.opts.Metrics.setUnavailable(false)
+	r.opts.Logger.Info("discovery cache available again")
+}
+
+// call runs one Redis command with OpTimeout and keeps the availability
+// state; redis.Nil is a successful "no value".
+func (r *Redis) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.OpTimeout)
+	defer cancel()
+	err := fn(ctx)
+	if err == nil || errors.Is(err, redis.Nil) {
+		r.markUp()
+		return nil
+	}
+	return err
+}
+
+// Entries are stored as "<revision>:<expiresAtUnixMs>:<JSON entry>", so the
+// scripts judge an entry without decoding it.
+func encodeEntry(e Entry) ([]byte, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode discovery cache entry: %w", err)
+	}
+	head := strconv.FormatUint(e.Revision, 10) + ":" + strconv.FormatInt(e.ExpiresAt.UnixMilli(), 10) + ":"
+	return append([]byte(head), body...), nil
+}
+
+func decodeEntry(raw []byte) (Entry, error) {
+	var e Entry
+	i := bytes.IndexByte(raw, ':')
+	if i < 0 {
+		return e, errors.New("discovery cache entry without header")
+	}
+	j := bytes.IndexByte(raw[i+1:], ':')
+	if j < 0 {
+		return e, errors.New("discovery cache entry without header")
+	}
+	if err := json.Unmarshal(raw[i+1+j+1:], &e); err != nil {
+		return e, fmt.Errorf("decode discovery cache entry: %w", err)
+	}
+	return e, nil
+}
+
+// get reads a valid entry.
+func (r *Redis) get(ctx context.Context, ks string, key Key) (Entry, bool, error) {
+	var raw []byte
+	err := r.call(ctx, func(ctx context.Context) error {
+		var err error
+		raw, err = r.client.Get(ctx, ks).Bytes()
+		return err
+	})
+	if err != nil || raw == nil {
+		return Entry{}, false, err
+	}
+	return r.validEntry(raw, key)
+}
+
+// validEntry decodes raw; an entry that does not decode (a format from
+// another version) is a miss, overwritten by the fill.
+func (r *Redis) validEntry(raw []byte, key Key) (Entry, bool, error) {
+	e, err := decodeEntry(raw)
+	if err != nil || !e.valid(key, r.opts.Clock()) {
+		return Entry{}, false, nil
+	}
+	return e, true, nil
+}
+
+// corrupt reports whether raw cannot be decoded at all.
+func corrupt(raw []byte) bool {
+	_, err := decodeEntry(raw)
+	return err != nil
+}
+
+// entryValid is the Lua test of an entry header against ARGV revision and
+// now (ms): the revision must match and the entry must not have expired.
+const entryValid = `
+local function valid(v, rev, now)
+  if not v then return false end
+  local r, exp = string.match(v, '^(%d+):(%d+):')
+  return r == rev and tonumber(exp) > tonumber(now)
+end
+`
+
+// claimScript returns a valid entry, or takes the lock if it is free; with
+// the lock it returns the integration's generation.
+// KEYS: entry, lock, gen. ARGV: token, lockTTL ms, revision, now ms.
+var claimScript = redis.NewScript(entryValid + `
+local v = redis.call('GET', KEYS[1])
+if valid(v, ARGV[3], ARGV[4]) then return {v, 0, ''} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {false, 1, redis.call('GET', KEYS[3]) or '0'}
+end
+return {false, 0, ''}
+`)
+
+// peekScript returns a valid entry, or whether the lock is still held.
+// KEYS: entry, lock. ARGV: revision, now ms.
+var peekScript = redis.NewScript(entryValid + `
+local v = redis.call('GET', KEYS[1])
+if valid(v, ARGV[1], ARGV[2]) then return {v, 1} end
+return {false, redis.call('EXISTS', KEYS[2])}
+`)
+
+// storeScript stores the entry and indexes it if the generation is still
+// the one read with the lock, then releases the lock if we hold it.
+// KEYS: entry, gen, index, lock. ARGV: value, ttl ms, generation, token,
+// index ttl ms.
+var storeScript = redis.NewScript(`
+local stored = 0
+if (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SADD', KEYS[3], KEYS[1])
+  if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+  stored = 1
+end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
+return stored
+`)
+
+// releaseScript deletes the lock if we still hold it. KEYS: lock. ARGV: token.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// renewScript extends the lock if we still hold it. KEYS: lock. ARGV: token, ttl ms.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+// invalidateScript bumps the generation and deletes the indexed entries.
+// KEYS: gen, index. ARGV: generation ttl ms.
+var invalidateScript = redis.NewScript(`
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local keys = redis.call('SMEMBERS', KEYS[2])
+for i = 1, #keys, 500 do
+  redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+end
+redis.call('DEL', KEYS[2])
+return #keys
+`)
+
+// claimed is the answer of claimScript.
+type claimed struct {
+	found   bool
+	entry   Entry
+	corrupt bool
+	locked  bool
+	gen     string
+}
+
+func (r *Redis) claim(ctx context.Context, ks string, key Key, token string) (claimed, error) {
+	var out []any
+	err := r.call(ctx, func(ctx context.Context) error {
+		v, err := claimScript.Run(ctx, r.client, []string{ks, lockKey(key), genKey(key.TenantID, key.IntegrationID)},
+			token, r.opts.LockTTL.Milliseconds(), key.Revision, r.opts.Clock().UnixMilli()).Slice()
+		out = v
+		return err
+	})
+	if err != nil {
+		return claimed{}, err
+	}
+	if len(out) != 3 {
+		return claimed{}, fmt.Errorf("discovery cache claim: unexpected answer %v", out)
+	}
+	if raw, ok := out[0].(string); ok {
+		if e, ok, _ := r.validEntry([]byte(raw), key); ok {
+			return claimed{found: true, entry: e}, nil
+		}
+		return claimed{corrupt: corrupt([]byte(raw))}, nil
+	}
+	locked, _ := out[1].(int64)
+	gen, _ := out[2].(string)
+	return claimed{locked: locked == 1, gen: gen}, nil
+}
+
+// wait polls for another replica's fill: it returns the entry once stored,
+// or found=false once the lock is gone without one.
+func (r *Redis) wait(ctx context.Context, ks string, key Key) (Entry, bool, error) {
+	interval := r.opts.PollInterval
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return Entry{}, false, ctx.Err()
+		case <-timer.C:
+		}
+		var out []any
+		err := r.call(ctx, func(ctx context.Context) error {
+			v, err := peekScript.Run(ctx, r.client, []string{ks, lockKey(key)}, key.Revision, r.opts.Clock().UnixMilli()).Slice()
+			out = v
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return Entry{}, false, ctx.Err()
+			}
+			return Entry{}, false, err
+		}
+		if len(out) == 2 {
+			if raw, ok := out[0].(string); ok {
+				if e, ok, _ := r.validEntry([]byte(raw), key); ok {
+					return e, true, nil
+				}
+			}
+			if held, _ := out[1].(int64); held == 0 {
+				return Entry{}, false, nil
+			}
+		}
+		interval = min(interval*3/2, maxPollInterval)
+		timer.Reset(interval)
+	}
+}
+
+func (r *Redis) generation(ctx context.Context, key Key) (string, error) {
+	gen := "0"
+	err := r.call(ctx, func(ctx context.Context) error {
+		g, err := r.client.Get(ctx, genKey(key.TenantID, key.IntegrationID)).Result()
+		if err == nil {
+			gen = g
+		}
+		return err
+	})
+	return gen, err
+}
+
+func (r *Redis) store(ctx context.Context, ks string, key Key, gen, token string, e Entry, ttl time.Duration) error {
+	value, err := encodeEntry(e)
+	if err != nil {
+		return err
+	}
+	return r.call(ctx, func(ctx context.Context) error {
+		return storeScript.Run(ctx, r.client,
+			[]string{ks, genKey(key.TenantID, key.IntegrationID), indexKey(key.TenantID, key.IntegrationID), lockKey(key)},
+			value, ttl.Milliseconds(), gen, token, ttl.Milliseconds()).Err()
+	})
+}
+
+func (r *Redis) release(ctx context.Context, key Key, token string) {
+	err := r.call(ctx, func(ctx context.Context) error {
+		return releaseScript.Run(ctx, r.client, []string{lockKey(key)}, token).Err()
+	})
+	if err != nil {
+		r.markDown(err) // the lock then expires on its own
+	}
+}
+
+// renew extends the lock every LockTTL/3 until the returned stop is called.
+func (r *Redis) renew(lock, token string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(r.opts.LockTTL / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = r.call(context.Background(), func(ctx context.Context) error {
+					return renewScript.Run(ctx, r.client, []string{lock}, token, r.opts.LockTTL.Milliseconds()).Err()
+				})
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// Invalidate implements Cache.
+func (r *Redis) Invalidate(ctx context.Context, tenantID, integrationID string) error {
+	err := r.call(ctx, func(ctx context.Context) error {
+		return invalidateScript.Run(ctx, r.client, []string{genKey(tenantID, integrationID), indexKey(tenantID, integrationID)},
+			(2 * MaxTTL).Milliseconds()).Err()
+	})
+	if err != nil {
+		r.markDown(err)
+		return fmt.Errorf("invalidate the discovery cache of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// newToken is a lock owner's random token.
+func newToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

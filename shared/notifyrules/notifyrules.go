@@ -1,0 +1,165 @@
+// Package notifyrules is the notifier's request-reply contract for its
+// notification rules (inthub.notifier.rules.*, served with the nats micro
+// package) and the client the ingress calls it with. Like the catalog's,
+// every request names its tenant and errors travel as the API's ErrorBody.
+package notifyrules
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// Subjects of the notifier's rule endpoints.
+const (
+	ServiceName    = "inthub-notifier"
+	SubjectPrefix  = "inthub.notifier"
+	SubjectCreate  = SubjectPrefix + ".rules.create"
+	SubjectGet     = SubjectPrefix + ".rules.get"
+	SubjectList    = SubjectPrefix + ".rules.list"
+	SubjectReplace = SubjectPrefix + ".rules.replace"
+	SubjectDelete  = SubjectPrefix + ".rules.delete"
+)
+
+// Error codes of the rule endpoints beyond apierr's.
+const (
+	// RuleNotFound: no such rule in the caller's tenant (404).
+	RuleNotFound = "NOTIFICATION_RULE_NOT_FOUND"
+	// InvalidTemplate: a template does not parse or render (400).
+	InvalidTemplate = "INVALID_TEMPLATE"
+	// InvalidTarget: a target is not a notification integration of the
+	// tenant, or its channel does not fit the provider (400).
+	InvalidTarget = "INVALID_TARGET"
+)
+
+// CreateRequest creates a rule.
+type CreateRequest struct {
+	TenantID string                          `json:"tenantId"`
+	Input    contracts.NotificationRuleInput `json:"input"`
+}
+
+// GetRequest reads one rule.
+type GetRequest struct {
+	TenantID string `json:"tenantId"`
+	ID       string `json:"id"`
+}
+
+// ListRequest lists a tenant's rules.
+type ListRequest struct {
+	TenantID string `json:"tenantId"`
+}
+
+// ReplaceRequest replaces a rule (PUT); IfMatch 0 is unconditional.
+type ReplaceRequest struct {
+	TenantID string                          `json:"tenantId"`
+	ID       string                          `json:"id"`
+	IfMatch  uint64                          `json:"ifMatch,omitempty"`
+	Input    contracts.NotificationRuleInput `json:"input"`
+}
+
+// DeleteRequest deletes a rule; IfMatch 0 is unconditional.
+type DeleteRequest struct {
+	TenantID string `json:"tenantId"`
+	ID       string `json:"id"`
+	IfMatch  uint64 `json:"ifMatch,omitempty"`
+}
+
+// Client calls the notifier over NATS request-reply.
+type Client struct {
+	nc      *nats.Conn
+	timeout time.Duration
+}
+
+// NewClient returns a client; timeout bounds each call (default 10s).
+func NewClient(nc *nats.Conn, timeout time.Duration) *Client {
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return &Client{nc: nc, timeout: timeout}
+}
+
+// Create validates and stores a rule.
+func (c *Client) Create(ctx context.Context, r CreateRequest) (contracts.NotificationRule, error) {
+	var out contracts.NotificationRule
+	return out, c.call(ctx, SubjectCreate, r, &out)
+}
+
+// Get reads one rule.
+func (c *Client) Get(ctx context.Context, r GetRequest) (contracts.NotificationRule, error) {
+	var out contracts.NotificationRule
+	return out, c.call(ctx, SubjectGet, r, &out)
+}
+
+// List lists the tenant's rules.
+func (c *Client) List(ctx context.Context, r ListRequest) (contracts.NotificationRuleList, error) {
+	var out contracts.NotificationRuleList
+	return out, c.call(ctx, SubjectList, r, &out)
+}
+
+// Replace validates and replaces a rule.
+func (c *Client) Replace(ctx context.Context, r ReplaceRequest) (contracts.NotificationRule, error) {
+	var out contracts.NotificationRule
+	return out, c.call(ctx, SubjectReplace, r, &out)
+}
+
+// Delete deletes a rule and returns its last version.
+func (c *Client) Delete(ctx context.Context, r DeleteRequest) (contracts.NotificationRule, error) {
+	var out contracts.NotificationRule
+	return out, c.call(ctx, SubjectDelete, r, &out)
+}
+
+// call sends req with the caller's trace context and decodes the reply; a
+// micro error reply becomes the *apierr.Error it carries.
+func (c *Client) call(ctx context.Context, subject string, req, out any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", subject, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	h := map[string]string{}
+	bus.InjectTrace(ctx, h)
+	for k, v := range h {
+		msg.Header.Set(k, v)
+	}
+	reply, err := c.nc.RequestMsgWithContext(ctx, msg)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the notifier is not running")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return apierr.New(http.StatusGatewayTimeout, apierr.Timeout, "the notifier did not answer in time")
+	case err != nil:
+		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the notifier cannot be reached")
+	}
+	if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
+		status, _ := strconv.Atoi(code)
+		var eb contracts.ErrorBody
+		if json.Unmarshal(reply.Data, &eb) != nil || eb.Code == "" {
+			eb = contracts.ErrorBody{Code: apierr.Internal, Message: reply.Header.Get(micro.ErrorHeader)}
+		}
+		if status < 400 || status > 599 {
+			status = http.StatusInternalServerError
+		}
+		return apierr.FromBody(status, eb)
+	}
+	if err := json.Unmarshal(reply.Data, out); err != nil {
+		return fmt.Errorf("decode %s reply: %w", subject, err)
+	}
+	return nil
+}
