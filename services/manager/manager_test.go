@@ -60,7 +60,7 @@ func startManager(t *testing.T) (*catalog.Client, jetstream.JetStream) {
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	return catalog.NewClient(nc, 5*time.Second), js
+	return catalog.NewClient(nc, 20*time.Second), js
 }
 
 func input(name string) contracts.IntegrationInput {

@@ -281,7 +281,11 @@ func (a *app) printError(cmd *cobra.Command, err error, code int) {
 			fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 	case ExitUnauthorized:
-		fmt.Fprintln(a.stderr, "hint: give a valid token with --token, STELLA_TOKEN or the config file's token key")
+		if api != nil && api.Body.Code == "FORBIDDEN" {
+			fmt.Fprintln(a.stderr, "hint: this command needs a token with the operator role")
+		} else {
+			fmt.Fprintln(a.stderr, "hint: give a valid token with --token, STELLA_TOKEN or the config file's token key")
+		}
 	case ExitNotFound:
 		if api != nil && api.Body.Code == "NOT_FOUND" {
 			fmt.Fprintln(a.stderr, "hint: the server does not offer this endpoint; it may be older than this CLI")
