@@ -41,6 +41,7 @@ staticcheck:
 bench:
 	$(GO) run ./shared/cmd/busbench
 	$(GO) run ./services/devstack/cmd/discobench
+	$(GO) run ./services/health-scheduler/cmd/schedbench
 
 build:
 	@mkdir -p bin

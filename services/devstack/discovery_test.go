@@ -195,9 +195,9 @@ func TestDiscoveryOfARealRegistryOverHTTP(t *testing.T) {
 		}
 	}
 
-	// An update of the integration empties its cache; with a TTL of one
-	// second (discoveryCacheTTLSeconds), a tag pushed after it is seen.
-	r := s.call("PATCH", "/api/v1/integrations/"+it.ID, s.info.Token, `{"config":{"discoveryCacheTTLSeconds":1}}`,
+	// An update of the integration empties its cache; with a TTL of two
+	// seconds (discoveryCacheTTLSeconds), a tag pushed after it is seen.
+	r := s.call("PATCH", "/api/v1/integrations/"+it.ID, s.info.Token, `{"config":{"discoveryCacheTTLSeconds":2}}`,
 		"Content-Type", "application/merge-patch+json")
 	if r.status != 200 {
 		t.Fatalf("patch: %d %s", r.status, r.body)
@@ -208,6 +208,7 @@ func TestDiscoveryOfARealRegistryOverHTTP(t *testing.T) {
 	if res = s.discover(it.ID, tags); res.CacheHit {
 		t.Fatal("tags hit after the update")
 	}
+	filled := res.DiscoveredAt
 	if res = s.discover(it.ID, tags); !res.CacheHit {
 		t.Fatal("tags missed right after a fill")
 	}
@@ -215,7 +216,7 @@ func TestDiscoveryOfARealRegistryOverHTTP(t *testing.T) {
 	if res = s.discover(it.ID, tags); !res.CacheHit || len(res.Items) != 2 {
 		t.Fatalf("within the TTL: hit %v, %v", res.CacheHit, resourceNames(res.Items))
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(time.Until(filled.Add(2100 * time.Millisecond)))
 	if res = s.discover(it.ID, tags); res.CacheHit || !slices.Equal(resourceNames(res.Items), []string{"v1", "v2", "v3"}) {
 		t.Fatalf("after the TTL: hit %v, %v", res.CacheHit, resourceNames(res.Items))
 	}

@@ -92,6 +92,9 @@ const (
 	durableDeleted  = "discovery-cache-deleted"
 )
 
+// publishTimeout bounds the publish of one answer.
+const publishTimeout = 5 * time.Second
+
 // envelopeBytes is kept free in a bus message for the headers and the
 // completion event around a page of items.
 const envelopeBytes = 64 << 10
@@ -277,7 +280,11 @@ func (s *service) handleDiscover(ctx context.Context, m *bus.Message) error {
 		log.Log(ctx, level, "discovery failed", "error_code", done.Error.Code, "error", done.Error.Message)
 	}
 	s.metrics.requests.WithLabelValues(errorCode(derr)).Inc()
-	_, err = s.bus.Publisher().Publish(ctx, bus.Event{
+	// The answer goes out even when the handler's time ran out (it then
+	// says TIMEOUT): the caller is waiting for it.
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	_, err = s.bus.Publisher().Publish(pubCtx, bus.Event{
 		ID: "discovery:" + cmd.RequestID, Subject: contracts.Subject(contracts.SubjectDiscoveryCompleted, cmd.TenantID, cmd.IntegrationID),
 		TenantID: cmd.TenantID, DataSubject: cmd.IntegrationID, Data: done,
 	})

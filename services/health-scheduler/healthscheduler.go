@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 	stores.Pool = secrets.Readers{Pool: pool}
 	svc := &service{
 		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
-		view:  view, stores: stores,
+		view: view, stores: stores,
 		store: newHealthStore(healthKV, cfg.FlapThreshold),
 		run: &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock,
 			onRetry: func(code resilience.Code, _ time.Duration) { m.retries.WithLabelValues(string(code)).Inc() }},

@@ -52,7 +52,7 @@ type discoverEndpoint struct {
 }
 
 func newDiscoverEndpoint(s *server) methods {
-	d := &discoverEndpoint{s: s, waiters: &completionWaiters{nc: s.nc, subs: map[string]*completionSub{}}}
+	d := &discoverEndpoint{s: s, waiters: newCompletionWaiters(s.nc, completionLinger)}
 	return methods{http.MethodPost: d.serve}
 }
 
@@ -248,9 +248,14 @@ const completionLinger = 30 * time.Second
 // subject, so an answer reaches this process once, however many callers
 // wait on that integration.
 type completionWaiters struct {
-	nc   *nats.Conn
-	mu   sync.Mutex
-	subs map[string]*completionSub
+	nc     *nats.Conn
+	linger time.Duration
+	mu     sync.Mutex
+	subs   map[string]*completionSub
+}
+
+func newCompletionWaiters(nc *nats.Conn, linger time.Duration) *completionWaiters {
+	return &completionWaiters{nc: nc, linger: linger, subs: map[string]*completionSub{}}
 }
 
 type completionSub struct {
@@ -258,6 +263,9 @@ type completionSub struct {
 	waiting map[string]chan []byte
 	// idleSince is when the last waiter left (zero while some wait).
 	idleSince time.Time
+	// expiry, when set, will look at the subscription once it may have
+	// been idle for the linger time; one timer per subscription.
+	expiry *time.Timer
 }
 
 // wait registers requestID on subject; release must be called when done.
@@ -290,20 +298,28 @@ func (c *completionWaiters) release(subject, requestID string) {
 	delete(cs.waiting, requestID)
 	if len(cs.waiting) == 0 {
 		cs.idleSince = time.Now()
-		time.AfterFunc(completionLinger, func() { c.expire(subject) })
+		if cs.expiry == nil {
+			cs.expiry = time.AfterFunc(c.linger, func() { c.expire(subject) })
+		}
 	}
 }
 
-// expire drops a subscription idle for completionLinger.
+// expire drops a subscription idle for the linger time, or looks again
+// when it may be.
 func (c *completionWaiters) expire(subject string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cs := c.subs[subject]
-	if cs == nil || len(cs.waiting) > 0 || cs.idleSince.IsZero() || time.Since(cs.idleSince) < completionLinger {
-		return
+	switch {
+	case cs == nil:
+	case len(cs.waiting) > 0 || cs.idleSince.IsZero():
+		cs.expiry = nil // busy: the next release schedules a look
+	case time.Since(cs.idleSince) < c.linger:
+		cs.expiry.Reset(c.linger - time.Since(cs.idleSince))
+	default:
+		_ = cs.sub.Unsubscribe()
+		delete(c.subs, subject)
 	}
-	_ = cs.sub.Unsubscribe()
-	delete(c.subs, subject)
 }
 
 func (c *completionWaiters) deliver(subject string, data []byte) {

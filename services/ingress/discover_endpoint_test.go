@@ -6,9 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/natstest"
 )
 
 func TestDiscoveryErrorStatus(t *testing.T) {
@@ -97,5 +101,56 @@ func TestRequestIDOfReadsOnlyTheHead(t *testing.T) {
 		if got := requestIDOf([]byte(body)); got != want {
 			t.Errorf("requestIDOf(%.40s) = %q, want %q", body, got, want)
 		}
+	}
+}
+
+func TestCompletionWaitersShareOneSubscription(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	w := newCompletionWaiters(nc, 50*time.Millisecond)
+	const subject = "integration.discovery.completed.t.i"
+	a, releaseA, err := w.wait(subject, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, releaseB, _ := w.wait(subject, "b")
+	if n := nc.NumSubscriptions(); n != 1 {
+		t.Fatalf("%d subscriptions for one integration, want 1", n)
+	}
+	for _, id := range []string{"b", "someone-else", "a"} {
+		if err := nc.Publish(subject, []byte(`{"requestId":"`+id+`","result":{}}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, ch := range map[string]<-chan []byte{"a": a, "b": b} {
+		select {
+		case got := <-ch:
+			if requestIDOf(got) != id {
+				t.Fatalf("waiter %s got %s", id, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("waiter %s got nothing", id)
+		}
+	}
+	releaseA()
+	releaseB()
+	// Idle past the linger time, the subscription goes.
+	deadline := time.Now().Add(5 * time.Second)
+	for nc.NumSubscriptions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle subscription stayed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Busy again: a new one.
+	_, release, _ := w.wait(subject, "c")
+	defer release()
+	if n := nc.NumSubscriptions(); n != 1 {
+		t.Fatalf("%d subscriptions, want 1", n)
 	}
 }

@@ -54,7 +54,7 @@ func main() {
 	flag.IntVar(&o.tags, "tags", 3, "tags per repository")
 	flag.IntVar(&o.coldRuns, "cold-runs", 30, "cold discoveries (and direct listings) measured")
 	flag.IntVar(&o.clients, "clients", 50, "concurrent clients of the cache-hit phase")
-	flag.DurationVar(&o.hitsDuration, "hits-duration", 5*time.Second, "length of each cache-hit phase")
+	flag.DurationVar(&o.hitsDuration, "hits-duration", 8*time.Second, "length of each cache-hit phase")
 	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced cache-hit phases")
 	flag.BoolVar(&o.noRedis, "no-redis", false, "skip the Redis cache-hit phase")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process cache-hit phase to this file")

@@ -31,7 +31,7 @@ func main() {
 	err = healthscheduler.Run(ctx, healthscheduler.Config{
 		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics, Registry: all.Registry(),
 		Policy: hc.Policy, Workers: hc.Workers, FlapThreshold: hc.FlapThreshold,
-		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
+		Resolver:  &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
 		Intervals: healthscheduler.Intervals{Connectivity: hc.Connectivity, Authentication: hc.Authentication, Functionality: hc.Functionality},
 	})
 	if err != nil {

@@ -175,16 +175,6 @@ func (f *fakeGitLab) count(route string) int {
 	return f.calls[route]
 }
 
-func (f *fakeGitLab) total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, c := range f.calls {
-		n += c
-	}
-	return n
-}
-
 func (f *fakeGitLab) pipelinesCreated() []createdPipeline {
 	f.mu.Lock()
 	defer f.mu.Unlock()
