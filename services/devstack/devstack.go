@@ -161,7 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 	start("discovery-worker", func(ctx context.Context) error {
 		return discoveryworker.Run(ctx, discoveryworker.Config{
 			Bus: busFor("discovery-worker"), Logger: cfg.Logger.With("service", "discovery-worker"), Metrics: scoped("discovery-worker"),
-			Registry: cfg.Registry, Policy: cfg.Policy, RedisURL: cfg.RedisURL,
+			Registry: cfg.Registry, Policy: cfg.Policy, RedisURL: cfg.RedisURL, Resolver: cfg.Resolver,
 		})
 	})
 	start("notifier", func(ctx context.Context) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/runtime"
+	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -124,10 +125,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer c.Close()
 	m := newMetrics(cfg.Metrics)
-	pool := runtime.NewPool(cfg.Registry, cfg.Resolver, cfg.Policy, nil)
+	view := newCatalogView()
+	pool, _ := secrets.NewPool(secrets.PoolConfig{
+		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
+		FindStore: view.findStore, Clock: cfg.Clock, Logger: cfg.Logger,
+	})
 	defer pool.Close()
 	svc := &service{
-		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m, view: newCatalogView(), cache: c, pool: pool,
+		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m, view: view, cache: c, pool: pool,
 		disc: &discoverer{
 			registry: cfg.Registry, pool: pool, cache: c, ttls: cfg.CacheTTLs, retry: cfg.Retry, timeout: cfg.Timeout,
 			maxItems: cfg.MaxItems, maxBytes: max(int(b.Conn().MaxPayload())-envelopeBytes, envelopeBytes),

@@ -3,6 +3,7 @@ package discoveryworker
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 // catalogView is the worker's read model of the integrations bucket, kept
@@ -27,6 +29,13 @@ func newCatalogView() *catalogView {
 }
 
 func viewKey(tenantID, id string) string { return tenantID + "." + id }
+
+// findStore finds a secret-store integration by id or unique name.
+func (v *catalogView) findStore(tenantID, store string) (contracts.Integration, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return credentials.FindStore(maps.Values(v.items), tenantID, store)
+}
 
 func (v *catalogView) len() int {
 	v.mu.RLock()

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -124,23 +123,12 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		bm.Attach(breakers)
 	}
-	// References into secret-store integrations (vault://, authref://)
-	// resolve through this service's own view of the catalog; the resolver
-	// is copied so a shared one (devstack) is never mutated.
-	resolver := *cfg.Resolver
 	view := &catalogView{items: map[string]contracts.Integration{}}
-	stores := &credentials.Stores{
-		Lookup: func(_ context.Context, tenantID, store string) (contracts.Integration, bool) {
-			view.mu.RLock()
-			defer view.mu.RUnlock()
-			return credentials.FindStore(maps.Values(view.items), tenantID, store)
-		},
-		Clock: cfg.Clock, Logger: cfg.Logger,
-	}
-	resolver.Stores = stores
-	pool := runtime.NewPool(cfg.Registry, &resolver, cfg.Policy, nil)
+	pool, stores := secrets.NewPool(secrets.PoolConfig{
+		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
+		FindStore: view.findStore, Clock: cfg.Clock, Logger: cfg.Logger,
+	})
 	defer pool.Close()
-	stores.Pool = secrets.Readers{Pool: pool}
 	svc := &service{
 		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
 		view: view, stores: stores,

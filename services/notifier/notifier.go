@@ -26,7 +26,7 @@ import (
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/connectors/runtime"
+	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -128,9 +128,12 @@ func Run(ctx context.Context, cfg Config) error {
 		buckets[kvc.Bucket] = kv
 	}
 	m := newMetrics(cfg.Metrics)
-	pool := runtime.NewPool(cfg.Registry, cfg.Resolver, cfg.Policy, nil)
-	defer pool.Close()
 	view := newCatalogView()
+	pool, _ := secrets.NewPool(secrets.PoolConfig{
+		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
+		FindStore: view.findStore, Clock: cfg.Clock, Logger: cfg.Logger,
+	})
+	defer pool.Close()
 	view.onDelete = pool.Remove
 	rules := newRuleView()
 	rules.onBroken = func(key string, err error) {

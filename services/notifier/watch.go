@@ -3,12 +3,14 @@ package notifier
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 // watchBucket replays a bucket and then follows it, calling put for each
@@ -63,6 +65,13 @@ func (v *catalogView) get(tenantID, id string) (contracts.Integration, bool) {
 	defer v.mu.RUnlock()
 	it, ok := v.items[tenantID+"."+id]
 	return it, ok
+}
+
+// findStore finds a secret-store integration by id or unique name.
+func (v *catalogView) findStore(tenantID, store string) (contracts.Integration, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return credentials.FindStore(maps.Values(v.items), tenantID, store)
 }
 
 func (v *catalogView) put(key string, value []byte, rev uint64) {

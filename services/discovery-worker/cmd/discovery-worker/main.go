@@ -21,6 +21,7 @@ import (
 	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 func main() {
@@ -62,5 +63,6 @@ func fromEnv() (discoveryworker.Config, error) {
 	}
 	return discoveryworker.Config{
 		Registry: all.Registry(), Policy: policy, RedisURL: os.Getenv("REDIS_URL"), CacheTTLs: ttls, Workers: workers,
+		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
 	}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -269,6 +270,11 @@ var severityEmoji = map[string]string{
 // blocks renders m as Block Kit: a header for the title, a section for the
 // text, a context line for the severity.
 func blocks(m connectors.Message) []any {
+	// A rule's Slack template, already rendered and checked by the
+	// notifier, replaces the default blocks.
+	if rendered, ok := m.Data[notify.KeySlackBlocks].([]any); ok && len(rendered) > 0 {
+		return rendered
+	}
 	var out []any
 	if t := strings.TrimSpace(m.Title); t != "" {
 		out = append(out, map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": truncate(t, maxHeader), "emoji": true}})

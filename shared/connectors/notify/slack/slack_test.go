@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -393,5 +394,21 @@ func TestSpec(t *testing.T) {
 	checkCode(t, err, resilience.InvalidConfig)
 	if s, ok := connectors.NewRegistry(Spec).Lookup("Slack"); !ok || s.Category != connectors.CategoryNotification {
 		t.Fatal("lookup")
+	}
+}
+
+// TestNotifyUsesTheRulesRenderedBlocks: a rule's Slack template, rendered by
+// the notifier into Data[notify.KeySlackBlocks], is what Slack receives.
+func TestNotifyUsesTheRulesRenderedBlocks(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	f.addChannels(10)
+	c := newConnector(t, f, setup{secret: botToken, config: map[string]any{"defaultChannel": "#releases"}})
+	rendered := []any{map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": "*registry* is unhealthy"}}}
+	_, err := c.Notify(ctxT(t), connectors.Message{Title: "ignored title", Text: "fallback", Data: map[string]any{notify.KeySlackBlocks: rendered}})
+	checkCode(t, err, "")
+	got := f.channel("C0RELEASES").messages[0].blocks
+	if len(got) != 1 || got[0]["type"] != "section" || got[0]["text"].(map[string]any)["text"] != "*registry* is unhealthy" {
+		t.Fatalf("Slack received blocks %+v, not the rule's", got)
 	}
 }
