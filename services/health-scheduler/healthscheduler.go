@@ -340,7 +340,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	if !ok {
 		return nil // deleted since it was scheduled
 	}
-	res, _ := s.run.scheduledCheck(ctx, it, cmd.CheckType)
+	res, checkErr := s.run.scheduledCheck(ctx, it, cmd.CheckType)
 	s.metrics.checks.WithLabelValues(string(cmd.CheckType), string(res.Status)).Inc()
 	// A result is recorded only for the revision that is still current: the
 	// result of a config that was just replaced says nothing about the new one.
@@ -348,7 +348,8 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 		now, ok := s.view.get(it.TenantID, it.ID)
 		return ok && now.Revision == it.Revision
 	}
-	tr, err := s.store.record(ctx, it, res, s.breakers.Get(breakerKey(it)).State().String(), current)
+	refused := errors.Is(checkErr, resilience.ErrCircuitOpen)
+	tr, err := s.store.record(ctx, it, res, s.breakers.Get(breakerKey(it)).State().String(), current, refused)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,12 @@ func newHealthStore(kv jetstream.KeyValue, threshold int) *healthStore {
 // record folds res into the integration's record.
 // exists reports whether the integration is still in the catalog; a result
 // that arrives after its integration was deleted is dropped, not recorded.
-func (s *healthStore) record(ctx context.Context, it contracts.Integration, res contracts.HealthCheckResult, breaker string, exists func() bool) (transition, error) {
+//
+// refused marks a result the circuit breaker produced without contacting
+// the remote: it says nothing new about the remote (the failures that opened
+// the breaker were recorded already), so it updates the breaker state and
+// the time of the last check but neither the check's result nor the status.
+func (s *healthStore) record(ctx context.Context, it contracts.Integration, res contracts.HealthCheckResult, breaker string, exists func() bool, refused bool) (transition, error) {
 	key := it.TenantID + "." + it.ID
 	for attempt := 0; attempt < 20; attempt++ {
 		// The first attempt trusts what we wrote last; a retry reads.
@@ -81,12 +86,17 @@ func (s *healthStore) record(ctx context.Context, it contracts.Integration, res 
 			rec.Checks = map[contracts.CheckType]contracts.HealthCheckResult{}
 		}
 		rec.TenantID, rec.IntegrationID = it.TenantID, it.ID
-		rec.Checks[res.CheckType] = res
-		rec.Flap = rec.Flap.observe(overall(rec.Checks), s.threshold)
+		if !refused {
+			rec.Checks[res.CheckType] = res
+			rec.Flap = rec.Flap.observe(overall(rec.Checks), s.threshold)
+		}
 		checked := res.CheckedAt
 		rec.LastCheck = &checked
 		rec.Breaker = breaker
 		rec.Status = rec.Flap.Confirmed
+		if rec.Status == "" {
+			rec.Status = contracts.HealthUnknown
+		}
 		b, _ := json.Marshal(rec)
 		if !exists() {
 			return transition{previous: prev, current: prev}, nil

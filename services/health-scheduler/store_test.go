@@ -54,7 +54,7 @@ func TestHealthStoreReplicasNeverLoseAResult(t *testing.T) {
 		{"b's memory is current", b, result(contracts.CheckFunctionality, contracts.HealthHealthy, 5), contracts.HealthUnhealthy},
 	}
 	for _, step := range steps {
-		tr, err := step.store.record(ctx, it, step.res, "closed", exists)
+		tr, err := step.store.record(ctx, it, step.res, "closed", exists, false)
 		if err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
@@ -80,7 +80,7 @@ func TestHealthStoreReplicasNeverLoseAResult(t *testing.T) {
 	if err := b.remove(ctx, "t1.i1"); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := b.record(ctx, it, result(contracts.CheckConnectivity, contracts.HealthHealthy, 6), "closed", exists)
+	tr, err := b.record(ctx, it, result(contracts.CheckConnectivity, contracts.HealthHealthy, 6), "closed", exists, false)
 	if err != nil || tr.previous != contracts.HealthUnknown || tr.current != contracts.HealthHealthy {
 		t.Fatalf("after remove: %+v, %v", tr, err)
 	}
