@@ -20,6 +20,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/labels"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -126,7 +127,7 @@ func (c *Catalog) List(ctx context.Context, r catalog.ListRequest) (contracts.In
 	case limit < 0 || limit > maxPageSize:
 		return out, apierr.BadRequest(apierr.InvalidQuery, "limit must be between 1 and %d", maxPageSize)
 	}
-	sel, err := parseSelector(q.LabelSelector)
+	sel, err := labels.Parse(q.LabelSelector)
 	if err != nil {
 		return out, err
 	}
@@ -177,7 +178,7 @@ func (c *Catalog) List(ctx context.Context, r catalog.ListRequest) (contracts.In
 	return out, nil
 }
 
-func (c *Catalog) matches(ctx context.Context, it *contracts.Integration, typeID, category string, sel selector, health contracts.HealthStatus) bool {
+func (c *Catalog) matches(ctx context.Context, it *contracts.Integration, typeID, category string, sel labels.Selector, health contracts.HealthStatus) bool {
 	if typeID != "" && it.TypeID != typeID {
 		return false
 	}
@@ -187,7 +188,7 @@ func (c *Catalog) matches(ctx context.Context, it *contracts.Integration, typeID
 			return false
 		}
 	}
-	if !sel.matches(it.Labels) {
+	if !sel.Matches(it.Labels) {
 		return false
 	}
 	c.store.healthOf(ctx, it)

@@ -2,7 +2,6 @@ package manager
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/labels"
 )
 
 // Limits of an integration's fields.
@@ -19,11 +19,6 @@ const (
 	maxNameLen        = 200
 	maxDescriptionLen = 2000
 	maxLabels         = 64
-)
-
-var (
-	labelKeyRe   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
-	labelValueRe = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
 )
 
 // validTenant refuses tenant ids that are not UUIDs: they become NATS
@@ -107,15 +102,15 @@ func validateCredentialRef(spec *connectors.Spec, ref string) error {
 	return nil
 }
 
-func validateLabels(labels map[string]string) error {
-	if len(labels) > maxLabels {
+func validateLabels(set map[string]string) error {
+	if len(set) > maxLabels {
 		return apierr.BadRequest(apierr.InvalidLabel, "at most %d labels", maxLabels).With("field", "labels")
 	}
-	for k, v := range labels {
-		if len(k) > 253 || !labelKeyRe.MatchString(k) {
+	for k, v := range set {
+		if len(k) > 253 || !labels.ValidKey(k) {
 			return apierr.BadRequest(apierr.InvalidLabel, "label key %q is not a valid key (letters, digits, - _ . and an optional dns/ prefix, at most 63 characters)", truncate(k, 80)).With("field", "labels")
 		}
-		if !labelValueRe.MatchString(v) {
+		if !labels.ValidValue(v) {
 			return apierr.BadRequest(apierr.InvalidLabel, "label %q has an invalid value (letters, digits, - _ ., at most 63 characters)", truncate(k, 80)).With("field", "labels")
 		}
 	}

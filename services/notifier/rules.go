@@ -20,6 +20,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/labels"
 	"github.com/stella-ops/inthub/shared/notifyrules"
 )
 
@@ -38,12 +39,12 @@ var ruleEventTypes = []string{contracts.SubjectHealthChanged, contracts.SubjectN
 // compiledRule is a stored rule ready to match and render.
 type compiledRule struct {
 	rule contracts.NotificationRule
-	sel  selector
+	sel  labels.Selector
 	tmpl *templates
 }
 
 func compileRule(r contracts.NotificationRule) (*compiledRule, error) {
-	sel, err := parseSelector(r.Match.LabelSelector)
+	sel, err := parseLabelSelector(r.Match.LabelSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (r *compiledRule) matches(n *notice) bool {
 	case len(m.Severities) > 0 && !slices.Contains(m.Severities, n.matchSeverity):
 		return false
 	}
-	return r.sel.matches(n.labels)
+	return r.sel.Matches(n.labels)
 }
 
 // integrationLookup reads an integration of a tenant from the catalog.
@@ -73,6 +74,15 @@ type integrationLookup func(ctx context.Context, tenantID, id string) (contracts
 type validator struct {
 	registry *connectors.Registry
 	lookup   integrationLookup
+}
+
+// parseLabelSelector parses a rule's label selector; a bad one names its field.
+func parseLabelSelector(s string) (labels.Selector, error) {
+	sel, err := labels.Parse(s)
+	if err != nil {
+		return nil, apierr.From(err).With("field", "match.labelSelector")
+	}
+	return sel, nil
 }
 
 func invalid(field, format string, args ...any) error {
@@ -144,7 +154,7 @@ func validateMatch(m contracts.NotificationMatch) error {
 			return invalid(fmt.Sprintf("match.severities[%d]", i), "severity %q is not one of %s", truncate(s, 40), strings.Join(notify.Severities, ", "))
 		}
 	}
-	_, err := parseSelector(m.LabelSelector)
+	_, err := parseLabelSelector(m.LabelSelector)
 	return err
 }
 
@@ -414,4 +424,11 @@ func preconditionFailed(current uint64) error {
 func isWrongRevision(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

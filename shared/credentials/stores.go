@@ -175,7 +175,10 @@ func (s *Stores) ResolveStore(ctx context.Context, tenantID string, ref Ref) (Se
 	store, ok := s.Lookup(ctx, tenantID, ref.Store)
 	if !ok || store.TenantID != tenantID {
 		s.stats.errors.Add(1)
-		return nil, resilience.New(resilience.IntegrationNotFound,
+		// The integration itself exists; what cannot be had is its
+		// credential, so this is a credential failure (retried: the store
+		// may be created in a moment), not a 404 of the caller's integration.
+		return nil, resilience.New(resilience.CredentialFetchFailed,
 			"credential reference names secret store %q, which is neither the id nor the unique name of an integration of this tenant", ref.Store)
 	}
 	if resolving(ctx, store.ID) {

@@ -301,7 +301,7 @@ func TestDistinctErrors(t *testing.T) {
 			it := h.get("vault-1")
 			it.TenantID = "tenant-b"
 			h.put(it)
-		}, code: resilience.IntegrationNotFound, phrase: "vault-1", store: contracts.HealthHealthy},
+		}, code: resilience.CredentialFetchFailed, phrase: "vault-1", store: contracts.HealthHealthy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -68,6 +68,9 @@ func printHeader(w io.Writer, s summary, o options) error {
 }
 
 func printRow(w io.Writer, st sizeStats) error {
+	if st.Dropped > 0 {
+		fmt.Fprintf(os.Stderr, "schedbench: %d integrations: the check-lag subscriptions dropped %d messages; its percentiles miss them\n", st.Integrations, st.Dropped)
+	}
 	cpuPct, others := 0.0, "?"
 	if st.WindowSec > 0 {
 		cpuPct = st.CPUSec / st.WindowSec * 100

@@ -143,16 +143,16 @@ func TestDiscovery(t *testing.T) {
 			if tc.code != "" {
 				return
 			}
-			if len(got.names) != tc.count || got.names[0] != tc.first || !slices.IsSorted(got.names) {
-				t.Fatalf("discovered %d names starting %q (sorted: %v), want %d starting %q", len(got.names), got.names[0], slices.IsSorted(got.names), tc.count, tc.first)
+			if len(got.Names) != tc.count || got.Names[0] != tc.first || !slices.IsSorted(got.Names) {
+				t.Fatalf("discovered %d names starting %q (sorted: %v), want %d starting %q", len(got.Names), got.Names[0], slices.IsSorted(got.Names), tc.count, tc.first)
 			}
-			if !slices.Equal(got.pageSizes, tc.pages) {
-				t.Fatalf("page sizes %v, want %v", got.pageSizes, tc.pages)
+			if !slices.Equal(got.PageSizes, tc.pages) {
+				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
 			}
 			if w, d := f.count("GET /api/json"), f.count("GET /job/*/api/json"); w != tc.walks || d != tc.deep {
 				t.Fatalf("%d root and %d folder requests, want %d and %d", w, d, tc.walks, tc.deep)
 			}
-			for _, r := range got.resources {
+			for _, r := range got.Resources {
 				class, _ := r.Attributes["class"].(string)
 				if r.Type != tc.q.ResourceType || r.ID != r.Name || class == classFolder ||
 					(tc.q.ResourceType == ResourcePipelines && class != classWorkflowJob && class != classWorkflowMultiBranch) {

@@ -194,22 +194,22 @@ func TestDiscovery(t *testing.T) {
 					want = append(want, ch.name)
 				}
 			}
-			if !slices.Equal(got.names, want) {
-				t.Fatalf("discovered %d channels, want %d", len(got.names), len(want))
+			if !slices.Equal(got.Names, want) {
+				t.Fatalf("discovered %d channels, want %d", len(got.Names), len(want))
 			}
 			size := tc.q.PageSize
 			if size == 0 {
 				size = defaultPageSize
 			}
-			for i, n := range got.pageSizes {
-				if n > size || (i < len(got.pageSizes)-1 && n == 0) {
-					t.Fatalf("page sizes %v: over %d, or empty before the end", got.pageSizes, size)
+			for i, n := range got.PageSizes {
+				if n > size || (i < len(got.PageSizes)-1 && n == 0) {
+					t.Fatalf("page sizes %v: over %d, or empty before the end", got.PageSizes, size)
 				}
 			}
-			if tc.q.Filter.NamePattern == "" && got.pageSizes[0] != size {
-				t.Fatalf("first page %d, want a full %d (short Slack pages are followed)", got.pageSizes[0], size)
+			if tc.q.Filter.NamePattern == "" && got.PageSizes[0] != size {
+				t.Fatalf("first page %d, want a full %d (short Slack pages are followed)", got.PageSizes[0], size)
 			}
-			for _, r := range got.resources {
+			for _, r := range got.Resources {
 				if r.Type != ResourceChannels || !strings.HasPrefix(r.ID, "C") || r.Attributes["isArchived"] != false {
 					t.Fatalf("resource %+v", r)
 				}

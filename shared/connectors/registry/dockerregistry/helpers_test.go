@@ -2,25 +2,22 @@ package dockerregistry
 
 import (
 	"context"
-	"errors"
-	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
-// credRef is the reference every test integration holds; each test gives
-// it its own value through testsvc.EnvCredentials.
-const credRef = "env://REGISTRY_CREDENTIALS"
+// credEnv names the variable holding the credential of every test
+// integration; each test gives it its own value through
+// testsvc.EnvCredentials.
+const credEnv = "REGISTRY_CREDENTIALS"
 
 // setup is one test integration.
 type setup struct {
@@ -35,40 +32,14 @@ type requestCounter struct{ n atomic.Int64 }
 
 func (r *requestCounter) ObserveRequest(_, _ string, _ time.Duration) { r.n.Add(1) }
 
-// newConnector builds the connector as the runtime does: config validated
-// against the spec, a guarded client allowing loopback, env credentials.
+// newConnector builds the connector as the runtime does
+// (connectortest.NewConnector), counting the requests it makes.
 func newConnector(t *testing.T, s setup) (*Connector, *requestCounter) {
 	t.Helper()
-	cfg := map[string]any{"url": s.url, "timeout": float64(10)}
-	maps.Copy(cfg, s.config)
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
 	counter := &requestCounter{}
-	opts := connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil)
-	opts.Metrics = counter
-	hc, err := httpx.New(opts)
-	if err != nil {
-		t.Fatalf("httpx.New: %v", err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
-	env := map[string]string{}
-	if s.secret != "" {
-		env["REGISTRY_CREDENTIALS"] = s.secret
-	}
-	in := connectors.Instance{
-		Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: cfg},
-		Credentials: testsvc.EnvCredentials(env),
-		HTTP:        hc,
-	}
-	if !s.noRef {
-		in.Integration.CredentialRef = credRef
-	}
-	conn, err := Spec.New(context.Background(), in)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := connectortest.NewConnector(t, connectortest.Setup{
+		Spec: Spec, URL: s.url, Config: s.config, EnvVar: credEnv, Secret: s.secret, NoRef: s.noRef, Metrics: counter,
+	})
 	return conn.(*Connector), counter
 }
 
@@ -78,24 +49,10 @@ func basicSecret(user, password string) string {
 }
 
 // checkCode fails unless err carries want ("" = no error), and makes sure
-// no error text ever holds a secret.
+// no error text ever holds one of secrets.
 func checkCode(t *testing.T, err error, want resilience.Code, secrets ...string) {
 	t.Helper()
-	if got := resilience.CodeOf(err); got != want {
-		t.Fatalf("error %v has code %q, want %q", err, got, want)
-	}
-	if err == nil {
-		return
-	}
-	for _, s := range secrets {
-		if s != "" && strings.Contains(err.Error(), s) {
-			t.Fatalf("error text holds a secret: %v", err)
-		}
-	}
-	var coded *resilience.Error
-	if !errors.As(err, &coded) {
-		t.Fatalf("error %v carries no resilience code", err)
-	}
+	connectortest.CheckCode(t, err, want, secrets...)
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -174,20 +174,20 @@ func TestDiscovery(t *testing.T) {
 			if tc.code != "" {
 				return
 			}
-			if tc.want != nil && !slices.Equal(got.names, tc.want) {
-				t.Fatalf("discovered %d names %v…, want %d", len(got.names), got.names[:min(5, len(got.names))], len(tc.want))
+			if tc.want != nil && !slices.Equal(got.Names, tc.want) {
+				t.Fatalf("discovered %d names %v…, want %d", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
 			}
-			if tc.want == nil && len(got.names) != tc.count {
-				t.Fatalf("discovered %d, want %d", len(got.names), tc.count)
+			if tc.want == nil && len(got.Names) != tc.count {
+				t.Fatalf("discovered %d, want %d", len(got.Names), tc.count)
 			}
-			if !slices.Equal(got.pageSizes, tc.pages) {
-				t.Fatalf("page sizes %v, want %v", got.pageSizes, tc.pages)
+			if !slices.Equal(got.PageSizes, tc.pages) {
+				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
 			}
 			if n := f.count(tc.route); n != tc.requests {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.requests)
 			}
 			ids := map[string]bool{}
-			for _, r := range got.resources {
+			for _, r := range got.Resources {
 				if r.Type != tc.q.ResourceType || r.ID == "" || ids[r.ID] {
 					t.Fatalf("resource %+v: wrong type, no id or a duplicate", r)
 				}
