@@ -1,6 +1,8 @@
 package credentials
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -58,13 +60,20 @@ func TestParseRef(t *testing.T) {
 // FuzzParseRef checks that no input panics, that accepted references round
 // trip through String, and that errors never echo the input.
 func FuzzParseRef(f *testing.F) {
-	for _, s := range []string{"vault://vault-1/a/b#k", "authref://vault/gitlab#access-token", "env://X", "file:///a/b#c", "hunter2", "vault://a@b/c"} {
+	// The parser's own wording: an input that merely spells part of a fixed
+	// hint ("authref:") is not an echo.
+	src, err := os.ReadFile("ref.go")
+	if err != nil {
+		f.Fatal(err)
+	}
+	wording := strings.Join(regexp.MustCompile(`"[^"\n]*"`).FindAllString(string(src), -1), "\n")
+	for _, s := range []string{"vault://vault-1/a/b#k", "authref://vault/gitlab#access-token", "env://X", "file:///a/b#c", "hunter2", "vault://a@b/c", "authref:"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := ParseRef(s)
 		if err != nil {
-			if len(s) >= 8 && strings.Contains(err.Error(), s) {
+			if len(s) >= 8 && strings.Contains(err.Error(), s) && !strings.Contains(wording, s) {
 				t.Fatalf("error echoes input %q", s)
 			}
 			return
