@@ -6,17 +6,10 @@ package notifyrules
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 
-	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -119,47 +112,7 @@ func (c *Client) Delete(ctx context.Context, r DeleteRequest) (contracts.Notific
 	return out, c.call(ctx, SubjectDelete, r, &out)
 }
 
-// call sends req with the caller's trace context and decodes the reply; a
-// micro error reply becomes the *apierr.Error it carries.
+// call is one request-reply to the service.
 func (c *Client) call(ctx context.Context, subject string, req, out any) error {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", subject, err)
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	msg := nats.NewMsg(subject)
-	msg.Data = body
-	h := map[string]string{}
-	bus.InjectTrace(ctx, h)
-	for k, v := range h {
-		msg.Header.Set(k, v)
-	}
-	reply, err := c.nc.RequestMsgWithContext(ctx, msg)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the notifier is not running")
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return apierr.New(http.StatusGatewayTimeout, apierr.Timeout, "the notifier did not answer in time")
-	case err != nil:
-		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the notifier cannot be reached")
-	}
-	if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
-		status, _ := strconv.Atoi(code)
-		var eb contracts.ErrorBody
-		if json.Unmarshal(reply.Data, &eb) != nil || eb.Code == "" {
-			eb = contracts.ErrorBody{Code: apierr.Internal, Message: reply.Header.Get(micro.ErrorHeader)}
-		}
-		if status < 400 || status > 599 {
-			status = http.StatusInternalServerError
-		}
-		return apierr.FromBody(status, eb)
-	}
-	if err := json.Unmarshal(reply.Data, out); err != nil {
-		return fmt.Errorf("decode %s reply: %w", subject, err)
-	}
-	return nil
+	return bus.Request(ctx, c.nc, "notifier", subject, c.timeout, req, out)
 }
