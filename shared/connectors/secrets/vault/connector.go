@@ -37,6 +37,8 @@ type Connector struct {
 	// request cannot send a stale token along.
 	vc, login *api.Client
 	session   session
+	edition   editionCheck
+	recent    readPaths
 	opts      options
 }
 

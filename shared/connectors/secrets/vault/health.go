@@ -33,7 +33,7 @@ func (c *Connector) CheckConnectivity(ctx context.Context) error {
 		return &resilience.Error{Code: resilience.CredentialFetchFailed, Err: ErrNotServing,
 			Message: "this Vault node was removed from its cluster"}
 	}
-	return nil
+	return namespaceSupport(c.namespace, h.Enterprise)
 }
 
 // CheckAuthentication proves the credentials now: it logs in if needed and
@@ -64,8 +64,12 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 }
 
 // CheckFunctionality checks that the mount is a KV engine of the configured
-// version, then reads the canary secret (canaryPath) or, without one, asks
-// whether the token may read anything under the mount.
+// version (which also proves the token may use something under it), then
+// reads the canary secret (canaryPath) or, without one, asks whether the
+// token may read the paths this store was recently asked to read. It never
+// judges the mount's root: a least-privilege token allowed only
+// secret/data/app/* has no capability there, yet serves every reference
+// under app/.
 func (c *Connector) CheckFunctionality(ctx context.Context) error {
 	if err := c.checkMount(ctx); err != nil {
 		return err
@@ -74,14 +78,25 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 		_, err := c.read(ctx, c.canary)
 		return err
 	}
-	prefix := c.mount + "/"
+	for _, p := range c.recent.list() {
+		if err := c.mayRead(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mayRead asks sys/capabilities-self whether the token may read the secret
+// at p (a path under the mount, as references name it).
+func (c *Connector) mayRead(ctx context.Context, p string) error {
+	full := c.mount + "/" + p
 	if c.kv2 {
-		prefix = c.mount + "/data/"
+		full = c.mount + "/data/" + p
 	}
 	var caps []string
-	err := c.call(ctx, "ask the token's capabilities on "+prefix, func(ctx context.Context) error {
+	err := c.call(ctx, "ask the token's capabilities on "+full, func(ctx context.Context) error {
 		var err error
-		caps, err = c.vc.Sys().CapabilitiesSelfWithContext(ctx, prefix)
+		caps, err = c.vc.Sys().CapabilitiesSelfWithContext(ctx, full)
 		return err
 	})
 	if err != nil {
@@ -89,7 +104,7 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 	}
 	if !slices.Contains(caps, "read") && !slices.Contains(caps, "root") {
 		return &resilience.Error{Code: resilience.PermissionDenied, Err: ErrPermissionDenied,
-			Message: fmt.Sprintf("the Vault token may not read under %s (capabilities %v); set canaryPath to check a path it may read", prefix, caps)}
+			Message: fmt.Sprintf("the Vault token may not read %s, which a credential reference names (capabilities %v)", full, caps)}
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ func (c *Connector) read(ctx context.Context, path string) (credentials.StoreSec
 	if err := checkPath("secret path", path); err != nil {
 		return credentials.StoreSecret{}, err
 	}
+	c.recent.add(path)
 	var kv *api.KVSecret
 	err := c.call(ctx, fmt.Sprintf("read %s/%s", c.mount, path), func(ctx context.Context) error {
 		var err error

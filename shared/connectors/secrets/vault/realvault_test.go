@@ -95,6 +95,10 @@ func TestRealVault(t *testing.T) {
 		{name: "approle", config: approleCfg, env: map[string]string{"SECRET_ID": secretID.Data["secret_id"].(string)}, path: "docker/registry"},
 		{name: "approle wrong secret", config: approleCfg, env: map[string]string{"SECRET_ID": "wrong"}, path: "docker/registry",
 			code: resilience.AuthenticationFailed, cause: ErrLoginRefused},
+		{name: "approle at a mount that does not exist", config: map[string]any{"mountPath": kv2, "authMethod": "approle",
+			"authMountPath": "no-such-" + approle, "roleId": roleID.Data["role_id"], "secretIdRef": "env://SECRET_ID"},
+			env: map[string]string{"SECRET_ID": secretID.Data["secret_id"].(string)}, path: "docker/registry",
+			code: resilience.AuthenticationFailed, cause: ErrLoginRefused},
 		{name: "approle policy denies", config: approleCfg, env: map[string]string{"SECRET_ID": secretID.Data["secret_id"].(string)}, path: "other/x",
 			code: resilience.PermissionDenied, cause: ErrPermissionDenied},
 	}
@@ -127,6 +131,9 @@ func TestRealVault(t *testing.T) {
 			if tc.code == "" {
 				checkErr(t, c.CheckConnectivity(ctx), "", nil)
 				checkErr(t, c.CheckAuthentication(ctx), "", nil)
+				// A least-privilege token (AppRole: docker/* only) is
+				// healthy: only the paths read are judged.
+				checkErr(t, c.CheckFunctionality(ctx), "", nil)
 			}
 		})
 	}

@@ -56,6 +56,9 @@ func (s *session) set(token string, ttl time.Duration, renewable bool) {
 // expired: it logs in when there is none, renews one in the last third of
 // its TTL, and logs in again when renewal is refused or the token expired.
 func (c *Connector) authorize(ctx context.Context) error {
+	if err := c.ensureNamespaces(ctx); err != nil {
+		return err
+	}
 	s := &c.session
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -149,13 +152,18 @@ func (c *Connector) loginWith(ctx context.Context, body map[string]any) error {
 
 // loginError names a refused login. Vault answers a wrong AppRole secret
 // ID with 400 "invalid role or secret ID", an unknown Kubernetes role with
-// 400 and a refused service-account token with 403.
+// 400, and both a refused service-account token and a login at a mount
+// where no auth method is enabled with 403 "permission denied" — so a 403
+// names the mount as a possible cause too.
 func (c *Connector) loginError(err error) error {
 	var re *api.ResponseError
 	if errors.As(err, &re) && (re.StatusCode == 400 || re.StatusCode == 403) {
 		what := "role ID or secret ID"
 		if c.auth.method == AuthKubernetes {
 			what = "Kubernetes role or service-account token"
+		}
+		if re.StatusCode == 403 {
+			what = fmt.Sprintf("authMountPath (is the %s auth method enabled at auth/%s?) and the %s", c.auth.method, c.auth.mount, what)
 		}
 		return &resilience.Error{Code: resilience.AuthenticationFailed, Err: ErrLoginRefused,
 			Message: fmt.Sprintf("Vault refused the %s login at auth/%s (HTTP %d: %s): check the %s",

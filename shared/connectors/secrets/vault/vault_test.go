@@ -2,6 +2,7 @@ package vault
 
 import (
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ func TestReadKV(t *testing.T) {
 		"nested": map[string]any{"a": "b"}})
 	fake.EnableKV("", "kv1", 1)
 	fake.Put("", "kv1", "ci/gitlab", map[string]any{"token": "s3cr3t-value", "ttl": "90s"})
+	fake.SetEnterprise(true) // namespaces are an Enterprise feature
 	fake.EnableKV("team-a", "secret", 2)
 	fake.AddToken("team-a", "ns-token", vaultfake.TokenOptions{Policies: []string{"secret/data/app/"}})
 	fake.Put("team-a", "secret", "app/db", map[string]any{"password": "s3cr3t-value"})
@@ -296,5 +298,54 @@ func TestConfigRefused(t *testing.T) {
 		cfg := map[string]any{"url": fake.URL, "mountPath": "secret", "authMethod": "kubernetes", "kubernetesRole": "r"}
 		_, err := newConnector(instance(cfg, ""), options{now: time.Now, allowAmbient: func() bool { return false }})
 		checkErr(t, err, resilience.InvalidConfig, nil)
+	})
+}
+
+// TestFakeLikeRealVault pins what real Vault 1.21 and OpenBao 2.6 answer
+// where an earlier fake was kinder, and what the connector makes of it.
+func TestFakeLikeRealVault(t *testing.T) {
+	t.Parallel()
+	fake := rootFake(t)
+	fake.Put("", "secret", "app/db", map[string]any{"password": "s3cr3t-value"})
+	fake.Put("", "secret", "other/db", map[string]any{"password": "s3cr3t-value"})
+	fake.AddToken("", "least", vaultfake.TokenOptions{Policies: []string{"secret/data/app/"}})
+	fake.AddAppRole("", "approle", "role-1", appSecret, vaultfake.TokenOptions{Policies: []string{"root"}, TTL: time.Hour})
+	least := map[string]string{"VAULT_TOKEN": "least"}
+
+	t.Run("least-privilege token is healthy without canaryPath", func(t *testing.T) {
+		t.Parallel()
+		c := testConnector(t, fake, setup{env: least})
+		if _, err := c.ReadSecret(ctxT(t), "app/db"); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		checkErr(t, c.CheckFunctionality(ctxT(t)), "", nil)
+	})
+	t.Run("a referenced path the policy denies makes functionality fail", func(t *testing.T) {
+		t.Parallel()
+		c := testConnector(t, fake, setup{env: least})
+		_, err := c.ReadSecret(ctxT(t), "other/db")
+		checkErr(t, err, resilience.PermissionDenied, ErrPermissionDenied)
+		err = c.CheckFunctionality(ctxT(t))
+		checkErr(t, err, resilience.PermissionDenied, ErrPermissionDenied)
+		if !strings.Contains(err.Error(), "secret/data/other/db") {
+			t.Fatalf("error %q does not name the denied path", err)
+		}
+	})
+	t.Run("AppRole login at a mount that does not exist is 403 and names authMountPath", func(t *testing.T) {
+		t.Parallel()
+		c := testConnector(t, fake, setup{config: map[string]any{"authMethod": "approle", "authMountPath": "no-such-approle",
+			"roleId": "role-1", "secretIdRef": "env://SECRET_ID"}, env: map[string]string{"SECRET_ID": appSecret}})
+		_, err := c.ReadSecret(ctxT(t), "app/db")
+		checkErr(t, err, resilience.AuthenticationFailed, ErrLoginRefused)
+		if !strings.Contains(err.Error(), "authMountPath") || !strings.Contains(err.Error(), "HTTP 403") {
+			t.Fatalf("error %q does not point at authMountPath", err)
+		}
+	})
+	t.Run("a namespace on a server without namespaces is refused", func(t *testing.T) {
+		t.Parallel()
+		c := testConnector(t, fake, setup{config: map[string]any{"namespace": "team-a"}, env: tokenEnv()})
+		_, err := c.ReadSecret(ctxT(t), "app/db")
+		checkErr(t, err, resilience.InvalidConfig, ErrNamespaceUnsupported)
+		checkErr(t, c.CheckConnectivity(ctxT(t)), resilience.InvalidConfig, ErrNamespaceUnsupported)
 	})
 }

@@ -3,8 +3,12 @@
 // and v2 (versions, soft delete, destroy), AppRole and Kubernetes login,
 // token lookup-self and renew-self with TTLs and max TTLs on an injected
 // clock, sys/health with its status codes and query overrides, namespaces
-// (X-Vault-Namespace), sealed, standby and throttled states, and Vault's
-// {"errors":[...]} bodies with its status codes. No Vault server can be
+// (X-Vault-Namespace, honoured only by an Enterprise server: the free
+// edition ignores the header and serves the root namespace), sealed,
+// standby and throttled states, and Vault's {"errors":[...]} bodies with
+// its status codes. Where the fake was found kinder than Vault 1.21 and
+// OpenBao 2.6 it was corrected: capabilities are those of the exact path
+// asked, and a login at an auth mount that does not exist is 403. No Vault server can be
 // installed here and Vault's in-process test cluster does not build from
 // the published modules, so the vault package's tests drive this fake
 // through the real github.com/hashicorp/vault/api client.
@@ -44,6 +48,7 @@ type Server struct {
 	standby    bool
 	perfSb     bool
 	drSecond   bool
+	enterprise bool
 	throttle   int
 	retryAfter int
 	calls      map[string]int
@@ -165,6 +170,10 @@ func (s *Server) Requests() []Request {
 
 // Seal seals (true) or unseals the fake.
 func (s *Server) Seal(sealed bool) { s.set(func() { s.sealed = sealed }) }
+
+// SetEnterprise makes the fake an Enterprise server, which honours
+// X-Vault-Namespace; the default is the free edition, which ignores it.
+func (s *Server) SetEnterprise(v bool) { s.set(func() { s.enterprise = v }) }
 
 // SetInitialized marks the fake (un)initialised.
 func (s *Server) SetInitialized(v bool) { s.set(func() { s.uninit = !v }) }
@@ -341,6 +350,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w, status: 200}
 	p := strings.TrimPrefix(r.URL.Path, "/v1/")
 	ns := strings.Trim(r.Header.Get("X-Vault-Namespace"), "/")
+	if !s.enterprise {
+		ns = Root // the free edition ignores X-Vault-Namespace
+	}
 	s.calls[p]++
 	defer func() {
 		s.requests = append(s.requests, Request{Method: r.Method, Path: p, Namespace: ns,
@@ -440,7 +452,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		"performance_standby": s.perfSb, "replication_performance_mode": "disabled",
 		"replication_dr_mode": dr, "server_time_utc": s.now.Unix(), "version": "1.21.4",
 		"cluster_name": "vault-cluster-fake", "cluster_id": "00000000-0000-0000-0000-000000000000",
-		"enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
+		"enterprise": s.enterprise, "echo_duration_ms": 0, "clock_skew_ms": 0,
 	})
 }
 
@@ -492,7 +504,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ns string, n *nam
 		s.writeAuth(w, s.issueLocked(ns, "", role.opts), map[string]string{"role": name})
 		return
 	}
-	writeErrors(w, http.StatusNotFound, fmt.Sprintf("no handler for route %q. route entry not found.", "auth/"+authMount+"/login"))
+	// An unauthenticated request to a path no mount serves is refused by
+	// the ACL check before routing: Vault and OpenBao answer 403, not 404.
+	writeErrors(w, http.StatusForbidden, "permission denied")
 }
 
 func (s *Server) writeAuth(w http.ResponseWriter, t *token, meta map[string]string) {
@@ -589,8 +603,10 @@ func (s *Server) capabilities(w http.ResponseWriter, r *http.Request, t *token) 
 		switch {
 		case slices.Contains(t.opts.Policies, "root"):
 			caps = []string{"root"}
-		case t.mayRead(p) || s.anyPolicyUnder(t, p):
-			caps = []string{"list", "read"}
+		case t.mayRead(p):
+			// Only policies matching this exact path count: a token allowed
+			// secret/data/app/* has no capability on secret/data/ itself.
+			caps = []string{"read"}
 		}
 		out[p] = caps
 		all = caps
