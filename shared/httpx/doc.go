@@ -2,8 +2,10 @@
 //
 // Every connector talks to the outside world through a Client so that the
 // same rules hold everywhere: a per-integration timeout and TLS settings, a
-// guard that refuses loopback, link-local (cloud metadata), private and other
-// internal addresses unless the operator allows them, error codes from
+// guard that refuses every address IANA's special-purpose registries do not
+// mark globally reachable (loopback, link-local cloud metadata, private,
+// documentation, ...), multicast and this machine's own addresses unless the
+// operator allows them (NewDialer applies it to other protocols), error codes from
 // shared/resilience, Retry-After parsing, OpenTelemetry spans and optional
 // logs and metrics that never carry a credential.
 //

@@ -108,3 +108,11 @@ func (g *dialGuard) dialContext(ctx context.Context, network, hostport string) (
 	}
 	return conn, err
 }
+
+// NewDialer returns a dial function for protocols other than HTTP (SMTP)
+// that goes through the same guard as Client: the policy judges every
+// address actually connected to, after DNS, and a refusal is a
+// DESTINATION_BLOCKED *resilience.Error naming the host.
+func NewDialer(policy GuardPolicy, timeout time.Duration) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return newDialGuard(policy, timeout, nil).dialContext
+}

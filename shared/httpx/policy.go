@@ -12,54 +12,32 @@ import (
 // value refuses every internal address, which is the safe default for a hub
 // whose integration URLs are typed in by tenants.
 type GuardPolicy struct {
-	// AllowPrivate lifts the guard entirely, for hubs whose integrations all
-	// live on an internal network.
+	// AllowPrivate lifts the guard entirely (private, loopback, link-local,
+	// documentation and benchmarking ranges, multicast and this machine's own
+	// addresses alike), for hubs whose integrations all live on an internal
+	// network or a lab numbered from a documentation or benchmarking range.
 	AllowPrivate bool
 	// AllowCIDRs lifts the guard for these ranges only (a registry's subnet,
-	// a single on-premises host).
+	// a single on-premises host), whatever they hold: a range holding one of
+	// this machine's addresses opens the hub's own services too.
 	AllowCIDRs []netip.Prefix
-}
 
-// blockedRange is an address range refused by default, with the phrase an
-// operator reads in the error ("127.0.0.1 is a loopback address").
-type blockedRange struct {
-	prefix netip.Prefix
-	what   string
+	// machine is this machine's address list; nil means thisMachine. Tests
+	// give their own.
+	machine *machineAddrs
 }
-
-// blockedRanges is checked in order; the first match names the refusal.
-var blockedRanges = []blockedRange{
-	{netip.MustParsePrefix("0.0.0.0/8"), "an unspecified address"},
-	{netip.MustParsePrefix("10.0.0.0/8"), "a private address"},
-	{netip.MustParsePrefix("100.64.0.0/10"), "a carrier-grade NAT address"},
-	{netip.MustParsePrefix("127.0.0.0/8"), "a loopback address"},
-	{netip.MustParsePrefix("169.254.0.0/16"), "a link-local (cloud metadata) address"},
-	{netip.MustParsePrefix("172.16.0.0/12"), "a private address"},
-	{netip.MustParsePrefix("192.168.0.0/16"), "a private address"},
-	{netip.MustParsePrefix("224.0.0.0/4"), "a multicast address"},
-	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved or broadcast address"},
-	{netip.MustParsePrefix("::/128"), "an unspecified address"},
-	{netip.MustParsePrefix("::1/128"), "a loopback address"},
-	// IPv4-compatible addresses are deprecated; nothing public uses them.
-	{netip.MustParsePrefix("::/96"), "an IPv4-compatible address"},
-	{netip.MustParsePrefix("fc00::/7"), "a unique local address (incl. fd00:ec2::254 cloud metadata)"},
-	{netip.MustParsePrefix("fe80::/10"), "a link-local address"},
-	{netip.MustParsePrefix("fec0::/10"), "a site-local address"},
-	{netip.MustParsePrefix("ff00::/8"), "a multicast address"},
-}
-
-// Prefixes whose addresses carry an IPv4 address that a gateway will dial.
-var (
-	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour   = netip.MustParsePrefix("2002::/16")
-)
 
 // Permits reports whether the guard lets a connection be opened to addr; an
 // IPv4-mapped IPv6 address is judged as the IPv4 address it maps.
 func (p GuardPolicy) Permits(addr netip.Addr) bool { return p.refusal(addr) == "" }
 
-// refusal says what addr is when the policy refuses it ("a loopback
-// address"), or returns "" when addr may be dialled.
+// refusal says what addr is when the policy refuses it ("in 127.0.0.0/8
+// (Loopback)"), or returns "" when addr may be dialled. By default it
+// refuses every address IANA's special-purpose registries do not mark
+// globally reachable, multicast, the anycast services a local box answers,
+// NAT64, 6to4 and Teredo forms of a refused IPv4 address, and this
+// machine's own addresses (special.go and machine.go); the operator's
+// AllowPrivate and AllowCIDRs lift all of that.
 func (p GuardPolicy) refusal(addr netip.Addr) string {
 	addr = addr.Unmap().WithZone("")
 	if !addr.IsValid() {
@@ -73,33 +51,27 @@ func (p GuardPolicy) refusal(addr netip.Addr) string {
 			return ""
 		}
 	}
-	for _, r := range blockedRanges {
-		if r.prefix.Contains(addr) {
-			return r.what
+	if r, ok := specialRangeOf(addr); ok {
+		switch r.verdict {
+		case refused:
+			return r.phrase()
+		case judgeEmbedded:
+			// The gateway connects to the embedded address: judge that one.
+			for _, v4 := range r.embedded(addr) {
+				if what := p.refusal(v4); what != "" {
+					return "a " + r.note + " form of " + v4.String() + ", " + what
+				}
+			}
 		}
 	}
-	// A NAT64 or 6to4 gateway would connect to the embedded IPv4 address.
-	if v4, ok := embeddedIPv4(addr); ok {
-		if what := p.refusal(v4); what != "" {
-			return "a NAT64/6to4 form of " + v4.String() + ", " + what
-		}
+	machine := p.machine
+	if machine == nil {
+		machine = thisMachine
+	}
+	if machine.contains(addr) {
+		return "an address of this machine"
 	}
 	return ""
-}
-
-// embeddedIPv4 extracts the IPv4 address of a NAT64 (64:ff9b::/96) or 6to4
-// (2002::/16) address.
-func embeddedIPv4(addr netip.Addr) (netip.Addr, bool) {
-	b := addr.As16()
-	switch {
-	case !addr.Is6():
-		return netip.Addr{}, false
-	case nat64Prefix.Contains(addr):
-		return netip.AddrFrom4([4]byte(b[12:16])), true
-	case sixToFour.Contains(addr):
-		return netip.AddrFrom4([4]byte(b[2:6])), true
-	}
-	return netip.Addr{}, false
 }
 
 // normalizePrefix turns an IPv4-mapped prefix (::ffff:10.0.0.0/104) into its

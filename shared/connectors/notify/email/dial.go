@@ -8,44 +8,22 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"net/textproto"
 	"os"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// refusedAddr is the guard's refusal of one resolved address.
-type refusedAddr struct{ addr string }
-
-func (r *refusedAddr) Error() string { return r.addr + " is not allowed by the outbound policy" }
-
-// guardedDialer opens TCP connections only to addresses the policy
-// permits. The check runs in Control, after DNS resolution, for every
-// address tried, as httpx's dialer does: a name that resolves (or rebinds)
-// to an internal address is refused.
-func guardedDialer(policy httpx.GuardPolicy, timeout time.Duration) *net.Dialer {
-	return &net.Dialer{
-		Timeout: timeout,
-		Control: func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !policy.Permits(ap.Addr()) {
-				return &refusedAddr{addr: address}
-			}
-			return nil
-		},
-	}
-}
-
 // dial connects to host:port through the guard; with implicit TLS it also
 // completes the handshake.
 func (c *Connector) dial(ctx context.Context) (net.Conn, error) {
 	addr := net.JoinHostPort(c.host, fmt.Sprint(c.port))
-	conn, err := guardedDialer(c.policy, c.timeout).DialContext(ctx, "tcp", addr)
+	// httpx's guarded dialer: the policy judges every address actually
+	// connected to, after DNS, and a refusal is DESTINATION_BLOCKED.
+	conn, err := httpx.NewDialer(c.policy, c.timeout)(ctx, "tcp", addr)
 	if err != nil {
 		return nil, c.classify("connect to", err)
 	}
@@ -70,7 +48,6 @@ func (c *Connector) classify(step string, err error) error {
 		return err
 	}
 	where := fmt.Sprintf("%s %s:%d", step, c.host, c.port)
-	var refused *refusedAddr
 	var proto *textproto.Error
 	var dns *net.DNSError
 	var unknownCA x509.UnknownAuthorityError
@@ -78,8 +55,6 @@ func (c *Connector) classify(step string, err error) error {
 	var invalid x509.CertificateInvalidError
 	var tlsRecord tls.RecordHeaderError
 	switch {
-	case errors.As(err, &refused):
-		return resilience.New(resilience.DestinationBlocked, "%s: refusing %s", where, refused.Error())
 	case errors.As(err, &proto):
 		return smtpError(where, proto)
 	case errors.As(err, &dns):

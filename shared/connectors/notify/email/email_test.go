@@ -347,6 +347,16 @@ func TestGuardRefusesInternalAddresses(t *testing.T) {
 	s.config["host"] = "localhost"
 	byName := newConnector(t, s)
 	wantCode(t, "by name", byName.CheckConnectivity(context.Background()), resilience.DestinationBlocked)
+	// Special-purpose ranges are refused with the reason, by the same guard
+	// as HTTP.
+	for _, host := range []string{"192.0.2.25", "198.18.0.25", "224.0.0.251"} {
+		s.config["host"] = host
+		err := newConnector(t, s).CheckConnectivity(context.Background())
+		wantCode(t, host, err, resilience.DestinationBlocked)
+		if !strings.Contains(err.Error(), host+" is in ") {
+			t.Errorf("%s: error %q does not say why", host, err)
+		}
+	}
 	if sessions, _, _ := srv.Stats(); sessions != 0 {
 		t.Errorf("%d sessions got through the guard", sessions)
 	}

@@ -245,6 +245,30 @@ func TestGuardBlocksLoopbackByDefault(t *testing.T) {
 	}
 }
 
+// An endpoint in a special-purpose range is refused through the SDK too,
+// as DESTINATION_BLOCKED, which is never retried.
+func TestGuardBlocksSpecialPurposeEndpoints(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	for _, host := range []string{"169.254.169.254", "198.51.100.7", "198.18.0.1"} {
+		t.Run(host, func(t *testing.T) {
+			t.Parallel()
+			c, _ := newConnector(t, setup{config: map[string]any{"url": "https://" + host, "bucket": "any"},
+				credentialRef: "env://S3_KEYS", env: keysEnv(g), policy: &httpx.GuardPolicy{}})
+			for _, ch := range checks {
+				err := ch.run(c, context.Background())
+				wantCode(t, string(ch.level), err, resilience.DestinationBlocked)
+				if !strings.Contains(err.Error(), host) {
+					t.Errorf("%s: error %q does not name %s", ch.level, err, host)
+				}
+				if s := resilience.StrategyFor(resilience.CodeOf(err)); s != resilience.NoRetry {
+					t.Errorf("%s: retry strategy %s, want no-retry", ch.level, s)
+				}
+			}
+		})
+	}
+}
+
 func TestCredentialProblems(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t)

@@ -3,6 +3,7 @@ package awssm
 import (
 	"context"
 	"maps"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -26,12 +27,18 @@ func keysJSON(id, secret string) string {
 
 func newTestConnector(t *testing.T, f *fakeAWS, config map[string]any, creds string) *Connector {
 	t.Helper()
+	return newGuardedConnector(t, f, httpx.GuardPolicy{AllowPrivate: true}, config, creds)
+}
+
+// newGuardedConnector is newTestConnector under the given outbound policy.
+func newGuardedConnector(t *testing.T, f *fakeAWS, policy httpx.GuardPolicy, config map[string]any, creds string) *Connector {
+	t.Helper()
 	cfg := map[string]any{"region": f.region, "url": f.srv.URL, "timeout": float64(5)}
 	maps.Copy(cfg, config)
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,3 +256,74 @@ func TestConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+// An endpoint the outbound guard refuses (the Secrets Manager url, or the
+// STS endpoint of assumeRole) is DESTINATION_BLOCKED through the AWS SDK's
+// wrapping, for every check and a read, and is not retried.
+func TestEndpointBlocked(t *testing.T) {
+	t.Parallel()
+	f := startAWS(t)
+	f.addKey(keyID, keySecret)
+	f.roles["arn:aws:iam::123456789012:role/hub-reader"] = ""
+	f.put("ci/token", value)
+	port := f.srv.URL[strings.LastIndex(f.srv.URL, ":")+1:]
+	fakeOnly := httpx.GuardPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	assume := map[string]any{"authMethod": "assumeRole", "roleArn": "arn:aws:iam::123456789012:role/hub-reader"}
+	tests := []struct {
+		name   string
+		config map[string]any
+		ops    []string
+		want   string
+	}{
+		{name: "url at cloud metadata", config: map[string]any{"url": "http://169.254.169.254"},
+			ops: []string{"connectivity", "authentication", "functionality", "read"}, want: "169.254.169.254"},
+		{name: "url at a documentation address", config: map[string]any{"url": "https://192.0.2.10"},
+			ops: []string{"connectivity", "authentication", "functionality", "read"}, want: "192.0.2.10"},
+		{name: "stsUrl at another loopback address", config: with(assume, "stsUrl", "http://127.0.0.2:"+port),
+			ops: []string{"authentication", "functionality", "read"}, want: "127.0.0.2"},
+		{name: "stsUrl at a benchmarking address", config: with(assume, "stsUrl", "https://198.18.0.1"),
+			ops: []string{"authentication", "read"}, want: "198.18.0.1"},
+	}
+	for _, tc := range tests {
+		for _, op := range tc.ops {
+			t.Run(tc.name+" "+op, func(t *testing.T) {
+				t.Parallel()
+				c := newGuardedConnector(t, f, fakeOnly, tc.config, keysJSON(keyID, keySecret))
+				calls := 0
+				err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
+					calls++
+					switch op {
+					case "connectivity":
+						return c.CheckConnectivity(ctx)
+					case "authentication":
+						return c.CheckAuthentication(ctx)
+					case "functionality":
+						return c.CheckFunctionality(ctx)
+					}
+					_, err := c.ReadSecret(ctx, "ci/token")
+					return err
+				})
+				checkCode(t, err, resilience.DestinationBlocked)
+				if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "outbound policy") {
+					t.Errorf("error %q does not name %s and the outbound policy", err, tc.want)
+				}
+				if calls != 1 {
+					t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
+				}
+			})
+		}
+	}
+	if n := f.count("AssumeRole"); n != 0 {
+		t.Errorf("the fake's STS was reached %d times", n)
+	}
+}
+
+// with is a copy of m with k set to v.
+func with(m map[string]any, k string, v any) map[string]any {
+	out := maps.Clone(m)
+	out[k] = v
+	return out
+}
+
+// fastRetry retries as the hub does, without the waits.
+var fastRetry = resilience.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3, Multiplier: 1}

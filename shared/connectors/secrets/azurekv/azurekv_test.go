@@ -3,6 +3,7 @@ package azurekv
 import (
 	"context"
 	"maps"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -22,13 +23,19 @@ const (
 
 func newTestConnector(t *testing.T, f *fakeAzure, config map[string]any, secret string) *Connector {
 	t.Helper()
+	return newGuardedConnector(t, f, httpx.GuardPolicy{AllowPrivate: true}, config, secret)
+}
+
+// newGuardedConnector is newTestConnector under the given outbound policy.
+func newGuardedConnector(t *testing.T, f *fakeAzure, policy httpx.GuardPolicy, config map[string]any, secret string) *Connector {
+	t.Helper()
 	cfg := map[string]any{"url": f.srv.URL, "authorityHost": f.srv.URL, "tenantId": fakeTenant, "clientId": clientID,
 		"caCert": f.caPEM(), "skipChallengeResourceVerification": true, "timeout": float64(5)}
 	maps.Copy(cfg, config)
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +118,6 @@ func TestReadSecret(t *testing.T) {
 			got, err := c.ReadSecretLease(ctxT(t), tc.path)
 			checkCode(t, err, tc.code)
 			if tc.code != "" {
-				t.Log(err)
 				return
 			}
 			if !maps.Equal(got.Data, tc.want) || (tc.version != "" && got.Version != tc.version) {
@@ -194,7 +200,6 @@ func TestChecks(t *testing.T) {
 			}
 			checkCode(t, err, tc.code)
 			if err != nil {
-				t.Log(err)
 			}
 		})
 	}
@@ -217,5 +222,93 @@ func TestConfigRefused(t *testing.T) {
 			_, err := newConnector(connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}}, func() bool { return false })
 			checkCode(t, err, resilience.InvalidConfig)
 		})
+	}
+}
+
+// An authorityHost the outbound guard refuses is DESTINATION_BLOCKED (not
+// retried, cause named), whether the check or a read asks for the token:
+// the SDK's MSAL client flattens transport errors into text, so the code
+// must come from the guard itself.
+func TestAuthorityHostBlocked(t *testing.T) {
+	t.Parallel()
+	f := startAzure(t)
+	f.addClient(clientID, clientSecret)
+	f.put("token", value)
+	port := f.srv.URL[strings.LastIndex(f.srv.URL, ":")+1:]
+	vaultOnly := httpx.GuardPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	tests := []struct {
+		name, authority, want string
+	}{
+		{"cloud metadata", "https://169.254.169.254", "169.254.169.254"},
+		{"other loopback address", "https://127.0.0.2:" + port, "127.0.0.2"},
+		{"benchmarking address", "https://198.18.0.1", "198.18.0.1"},
+	}
+	for _, tc := range tests {
+		for _, op := range []string{"authentication check", "read"} {
+			t.Run(tc.name+" "+op, func(t *testing.T) {
+				t.Parallel()
+				c := newGuardedConnector(t, f, vaultOnly, map[string]any{"authorityHost": tc.authority}, clientSecret)
+				calls := 0
+				err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
+					calls++
+					if op == "read" {
+						_, err := c.ReadSecret(ctx, "token")
+						return err
+					}
+					return c.CheckAuthentication(ctx)
+				})
+				checkCode(t, err, resilience.DestinationBlocked)
+				if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "outbound policy") {
+					t.Errorf("error %q does not name %s and the outbound policy", err, tc.want)
+				}
+				if calls != 1 {
+					t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
+				}
+			})
+		}
+	}
+	if n := f.count("token"); n != 0 {
+		t.Errorf("the fake's token endpoint was reached %d times", n)
+	}
+}
+
+// fastRetry retries as the hub does, without the waits.
+var fastRetry = resilience.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3, Multiplier: 1}
+
+// A vault url the outbound guard refuses is DESTINATION_BLOCKED through the
+// SDK's pipeline, for every check and a read, and is not retried.
+func TestVaultURLBlocked(t *testing.T) {
+	t.Parallel()
+	f := startAzure(t)
+	f.addClient(clientID, clientSecret)
+	fakeOnly := httpx.GuardPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	ops := map[string]func(*Connector, context.Context) error{
+		"connectivity":   (*Connector).CheckConnectivity,
+		"authentication": (*Connector).CheckAuthentication,
+		"functionality":  (*Connector).CheckFunctionality,
+		"read": func(c *Connector, ctx context.Context) error {
+			_, err := c.ReadSecret(ctx, "token")
+			return err
+		},
+	}
+	for _, host := range []string{"169.254.169.254", "192.0.2.10"} {
+		for name, op := range ops {
+			t.Run(host+" "+name, func(t *testing.T) {
+				t.Parallel()
+				c := newGuardedConnector(t, f, fakeOnly, map[string]any{"url": "https://" + host}, clientSecret)
+				calls := 0
+				err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
+					calls++
+					return op(c, ctx)
+				})
+				checkCode(t, err, resilience.DestinationBlocked)
+				if !strings.Contains(err.Error(), host) || !strings.Contains(err.Error(), "outbound policy") {
+					t.Errorf("error %q does not name %s and the outbound policy", err, host)
+				}
+				if calls != 1 {
+					t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
+				}
+			})
+		}
 	}
 }

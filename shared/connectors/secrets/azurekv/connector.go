@@ -102,7 +102,7 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 		if err := secrets.CheckLocalRef("credentialRef", ref); err != nil {
 			return nil, err
 		}
-		c.cred = &clientSecretCredential{tenantID: tenantID, clientID: clientID, ref: ref, source: in.Credentials, options: client}
+		c.cred = &clientSecretCredential{tenantID: tenantID, clientID: clientID, ref: ref, source: in.Credentials, options: client, http: c.http}
 	case AuthManagedIdentity:
 		if !ambient() {
 			return nil, resilience.New(resilience.InvalidConfig,
@@ -141,6 +141,7 @@ type clientSecretCredential struct {
 	tenantID, clientID, ref string
 	source                  connectors.CredentialSource
 	options                 azcore.ClientOptions
+	http                    *httpx.Client
 }
 
 // GetToken implements azcore.TokenCredential.
@@ -153,8 +154,13 @@ func (s *clientSecretCredential) GetToken(ctx context.Context, opts policy.Token
 	if value == "" {
 		return azcore.AccessToken{}, resilience.New(resilience.InvalidConfig, "the Azure credentials hold no clientSecret (or value)")
 	}
+	// MSAL flattens a transport error into text: the recorder keeps its code
+	// (DESTINATION_BLOCKED for an authorityHost the guard refuses).
+	hc, rec := s.http.Recording()
+	options := s.options
+	options.Transport = hc
 	cred, err := azidentity.NewClientSecretCredential(s.tenantID, s.clientID, value, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: s.options,
+		ClientOptions: options,
 		// The authority is the configured one; asking login.microsoft.com
 		// to vouch for it would be an extra call outside the operator's host.
 		DisableInstanceDiscovery: true,
@@ -162,7 +168,12 @@ func (s *clientSecretCredential) GetToken(ctx context.Context, opts policy.Token
 	if err != nil {
 		return azcore.AccessToken{}, resilience.New(resilience.InvalidConfig, "Azure client secret credential: %s", secrets.Detail(err.Error()))
 	}
-	return cred.GetToken(ctx, opts)
+	tok, err := cred.GetToken(ctx, opts)
+	if coded := rec.Failure(); err != nil && coded != nil {
+		return azcore.AccessToken{}, &resilience.Error{Code: coded.Code, Message: "obtain a Microsoft Entra token: " + coded.Message,
+			RetryAfter: coded.RetryAfter, Err: coded.Err}
+	}
+	return tok, err
 }
 
 // vault returns the shared SDK client (its pipeline caches the token).

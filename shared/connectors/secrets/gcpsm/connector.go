@@ -171,10 +171,13 @@ func (c *Connector) accessToken(ctx context.Context, fresh bool) (string, error)
 	}
 	conf := &jwt.Config{Email: key.ClientEmail, PrivateKey: []byte(key.PrivateKey), PrivateKeyID: key.PrivateKeyID,
 		Scopes: []string{Scope}, TokenURL: tokenURL}
-	tctx := context.WithValue(ctx, oauth2.HTTPClient, c.http.HTTPClient())
+	// x/oauth2 flattens a transport error into text: the recorder keeps its
+	// code (DESTINATION_BLOCKED, TIMEOUT, ...) for tokenError.
+	hc, rec := c.http.Recording()
+	tctx := context.WithValue(ctx, oauth2.HTTPClient, hc)
 	tok, err := conf.TokenSource(tctx).Token()
 	if err != nil {
-		return "", tokenError(err)
+		return "", tokenError(err, rec.Failure())
 	}
 	c.token = tok
 	return tok.AccessToken, nil
@@ -182,8 +185,10 @@ func (c *Connector) accessToken(ctx context.Context, fresh bool) (string, error)
 
 // tokenError classifies a failed token exchange: the token endpoint's
 // refusal (invalid_grant: an unknown or disabled key, a bad signature) is
-// AUTHENTICATION_FAILED; a transport failure keeps its code.
-func tokenError(err error) error {
+// AUTHENTICATION_FAILED; a transport failure (the guard's refusal, a
+// timeout), recorded by the client because x/oauth2 drops it from the
+// chain, keeps its code.
+func tokenError(err error, transport *resilience.Error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		code := resilience.AuthenticationFailed
@@ -210,8 +215,11 @@ func tokenError(err error) error {
 		return resilience.New(code, "the OAuth2 token endpoint refused the service-account key (HTTP %d %s: %s)",
 			status, secrets.Detail(errCode), secrets.Detail(desc))
 	}
-	var coded *resilience.Error
-	if errors.As(err, &coded) {
+	coded := transport
+	if coded == nil {
+		errors.As(err, &coded)
+	}
+	if coded != nil {
 		return &resilience.Error{Code: coded.Code, Message: "obtain a GCP access token: " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
 	if strings.Contains(err.Error(), "private key") || strings.Contains(err.Error(), "PEM") {

@@ -2,6 +2,7 @@ package gcpsm
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"strings"
 	"testing"
@@ -18,12 +19,18 @@ const value = "LEAK-gcp-secret-value-3c9e"
 
 func newTestConnector(t *testing.T, f *fakeGCP, config map[string]any, key string) *Connector {
 	t.Helper()
+	return newGuardedConnector(t, f, httpx.GuardPolicy{AllowPrivate: true}, config, key)
+}
+
+// newGuardedConnector is newTestConnector under the given outbound policy.
+func newGuardedConnector(t *testing.T, f *fakeGCP, policy httpx.GuardPolicy, config map[string]any, key string) *Connector {
+	t.Helper()
 	cfg := map[string]any{"project": f.project, "url": f.srv.URL, "timeout": float64(5)}
 	maps.Copy(cfg, config)
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,3 +217,74 @@ func TestConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+// withTokenURI is a key file's JSON with its token_uri replaced.
+func withTokenURI(t *testing.T, key, uri string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(key), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["token_uri"] = uri
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A token endpoint the outbound guard refuses, from the config's tokenUrl or
+// the key's token_uri, is DESTINATION_BLOCKED (not retried, cause named):
+// x/oauth2 flattens the transport's error into text, so the code must come
+// from the guard itself, not from the message.
+func TestTokenEndpointBlocked(t *testing.T) {
+	t.Parallel()
+	f := startGCP(t)
+	key := f.addAccount(t, "hub@hub-project.iam.gserviceaccount.com")
+	port := f.srv.URL[strings.LastIndex(f.srv.URL, ":")+1:]
+	deny := httpx.GuardPolicy{}
+	tests := []struct {
+		name   string
+		config map[string]any
+		key    string
+		want   string // in the message
+	}{
+		{name: "tokenUrl at cloud metadata", config: map[string]any{"tokenUrl": "http://169.254.169.254/token"},
+			want: "169.254.169.254"},
+		{name: "tokenUrl naming loopback", config: map[string]any{"tokenUrl": "http://localhost:" + port + "/token"},
+			want: "localhost:" + port},
+		{name: "tokenUrl at a benchmarking address", config: map[string]any{"tokenUrl": "http://198.18.0.1/token"},
+			want: "198.18.0.1"},
+		{name: "key token_uri at loopback", key: withTokenURI(t, key, f.srv.URL+"/token"), want: "127.0.0.1"},
+		{name: "key token_uri naming loopback", key: withTokenURI(t, key, "http://localhost:"+port+"/token"),
+			want: "localhost:" + port},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			k := tc.key
+			if k == "" {
+				k = key
+			}
+			c := newGuardedConnector(t, f, deny, tc.config, k)
+			calls := 0
+			err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
+				calls++
+				return c.CheckAuthentication(ctx)
+			})
+			checkCode(t, err, resilience.DestinationBlocked)
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "outbound policy") {
+				t.Errorf("error %q does not name %s and the outbound policy", err, tc.want)
+			}
+			if calls != 1 {
+				t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
+			}
+			if n := f.count("token"); n != 0 {
+				t.Errorf("the token endpoint was reached %d times", n)
+			}
+		})
+	}
+}
+
+// fastRetry retries as the hub does, without the waits.
+var fastRetry = resilience.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3, Multiplier: 1}

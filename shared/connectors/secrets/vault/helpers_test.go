@@ -29,6 +29,7 @@ type setup struct {
 	env    map[string]string
 	ref    string // credentialRef; "" = env://VAULT_TOKEN when env has it
 	files  map[string]string
+	policy *httpx.GuardPolicy // nil: every address allowed
 }
 
 func testConnector(t *testing.T, fake *vaultfake.Server, s setup) *Connector {
@@ -38,7 +39,11 @@ func testConnector(t *testing.T, fake *vaultfake.Server, s setup) *Connector {
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
+	policy := httpx.GuardPolicy{AllowPrivate: true}
+	if s.policy != nil {
+		policy = *s.policy
+	}
+	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
