@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 		return nil
 	}
-	cfg.Logger.Info("health-scheduler ready", "integrations", svc.view.len(), "workers", cfg.Workers)
+	cfg.Logger.Info("health-scheduler ready", "integrations", svc.view.len(), "workers", cfg.Workers, "flap_threshold", cfg.FlapThreshold)
 	if cfg.Ready != nil {
 		close(cfg.Ready)
 	}
