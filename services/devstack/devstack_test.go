@@ -437,6 +437,10 @@ func TestMetricsAreOnlyOnTheirOwnListener(t *testing.T) {
 		if s.info.MetricsAddr == "" || s.info.MetricsAddr == s.info.HTTPAddr {
 			t.Fatalf("metrics address %q (API %q)", s.info.MetricsAddr, s.info.HTTPAddr)
 		}
+		// One request through the ingress to the manager, so both count.
+		if r := s.call("GET", "/api/v1/integrations/providers", s.info.Token, nil); r.status != http.StatusOK {
+			t.Fatalf("providers: %d", r.status)
+		}
 		body := s.scrape()
 		for _, series := range []string{"inthub_ingress_requests_total", "inthub_manager_requests_total"} {
 			if !strings.Contains(body, series) {
