@@ -4,6 +4,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,65 +32,76 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/all"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
 // DevTenantID is the tenant of the dev token.
 const DevTenantID = "00000000-0000-4000-8000-000000000001"
 
-// Config configures the dev stack.
+// Config configures the dev stack. Services holds each service's own
+// settings as its ConfigFromEnv loads them (SettingsFromEnv fills it); Run
+// overrides only what the all-in-one must. The fields after Ready are
+// knobs for tests and tools, applied to every service that has the setting.
 type Config struct {
 	// DataDir holds the JetStream store and the dev token (default .data).
 	DataDir string
-	// Addr is the ingress address (default :8080).
+	// Addr is the ingress address (default: Services.Ingress.Addr, then :8080).
 	Addr string
+	// MetricsAddr is where /metrics is served, on a listener of its own
+	// (empty: not served). The API port never serves metrics.
+	MetricsAddr string
 	// NATSURL, when set, uses that server instead of an embedded one.
 	NATSURL string
 	// NATSPort of the embedded server; 0 picks a free port.
 	NATSPort int
+	// Services are the services' settings; each service's bus URL and
+	// client name, logger and metrics registerer are set by the stack, the
+	// ingress listens on Addr, and the dev token is added to its tokens.
+	Services Services
+	Logger   *slog.Logger
+	// Ready receives what the stack listens on, once everything serves.
+	Ready chan<- Info
+
 	// RedisURL, when set, backs the discovery cache with Redis.
 	RedisURL string
 	// ExtraTokens are added to the dev token (tests use a second tenant).
 	ExtraTokens []ingress.TokenEntry
 	// Registry of providers (default: every shipped provider).
 	Registry *connectors.Registry
-	Logger   *slog.Logger
-	// Bus tunes the bus; URL and Name are set by the stack.
-	Bus bus.Config
-	// Policy is the outbound address policy (INTHUB_ALLOW_PRIVATE_NETWORKS).
+	// Policy, when not zero, is every service's outbound address policy.
 	Policy httpx.GuardPolicy
-	// Intervals of the health checks (zero: the spec's 1/5/15 minutes).
+	// Intervals, when not zero, are the health checks' periods.
 	Intervals healthscheduler.Intervals
-	// Resolver resolves credential references (nil: env:// and file://
-	// unrestricted, for tests); each service adds the secret stores.
+	// Resolver, when set, resolves credential references in every service
+	// (with none here or in Services, env:// and file:// are unrestricted,
+	// for tests); each service adds the secret stores.
 	Resolver *credentials.Resolver
 	// TestTimeout bounds POST /integrations/{id}/test (zero: 30s).
 	TestTimeout time.Duration
-	// Ready receives what the stack listens on, once everything serves.
-	Ready chan<- Info
+}
+
+// Services are the configurations of the services the stack runs.
+type Services struct {
+	Ingress         ingress.Config
+	Manager         manager.Config
+	HealthScheduler healthscheduler.Config
+	DiscoveryWorker discoveryworker.Config
+	Notifier        notifier.Config
 }
 
 // Info tells where the stack listens.
 type Info struct {
 	HTTPAddr string
-	NATSURL  string
-	TenantID string
-	Token    string
+	// MetricsAddr is the metrics listener's address, empty when off.
+	MetricsAddr string
+	NATSURL     string
+	TenantID    string
+	Token       string
 }
 
 // Run starts everything and blocks until ctx ends or a service fails.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.DataDir == "" {
-		cfg.DataDir = ".data"
-	}
-	if cfg.Addr == "" {
-		cfg.Addr = ":8080"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Registry == nil {
-		cfg.Registry = all.Registry()
-	}
+	cfg = cfg.withDefaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
 	}
@@ -100,6 +112,17 @@ func Run(ctx context.Context, cfg Config) error {
 			return &ingress.PortTakenError{Addr: cfg.Addr}
 		}
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	reg := prometheus.NewRegistry()
+	metricsAddr := ""
+	if cfg.MetricsAddr != "" {
+		addr, stop, err := telemetry.ServeMetrics(cfg.MetricsAddr, reg)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener %s: %w (choose another with METRICS_ADDR, e.g. METRICS_ADDR=127.0.0.1:9465 make run, or METRICS_ADDR=off)", cfg.MetricsAddr, err)
+		}
+		defer stop()
+		metricsAddr = addr
 	}
 	natsURL := cfg.NATSURL
 	if natsURL == "" {
@@ -116,24 +139,13 @@ func Run(ctx context.Context, cfg Config) error {
 		ln.Close()
 		return err
 	}
-	tokens, err := ingress.NewTokens(append([]ingress.TokenEntry{{
-		Principal: ingress.Principal{Name: "dev", TenantID: DevTenantID, Roles: []string{ingress.RoleOperator}},
-		SHA256:    ingress.HashToken(token),
-	}}, cfg.ExtraTokens...))
+	tokens, err := cfg.tokens(token)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	svc := cfg.compose(natsURL, reg, tokens)
 
-	reg := prometheus.NewRegistry()
-	busFor := func(name string) bus.Config {
-		b := cfg.Bus
-		b.URL, b.Name = natsURL, name
-		return b
-	}
-	scoped := func(service string) prometheus.Registerer {
-		return prometheus.WrapRegistererWith(prometheus.Labels{"service": service}, reg)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -149,28 +161,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	managerReady := make(chan struct{})
-	start("manager", func(ctx context.Context) error {
-		return manager.Run(ctx, manager.Config{Bus: busFor("manager"), Registry: cfg.Registry, Logger: cfg.Logger.With("service", "manager"), Metrics: scoped("manager"), Ready: managerReady})
-	})
-	start("health-scheduler", func(ctx context.Context) error {
-		return healthscheduler.Run(ctx, healthscheduler.Config{
-			Bus: busFor("health-scheduler"), Logger: cfg.Logger.With("service", "health-scheduler"), Metrics: scoped("health-scheduler"),
-			Registry: cfg.Registry, Policy: cfg.Policy, Intervals: cfg.Intervals, Resolver: cfg.Resolver,
-		})
-	})
-	start("discovery-worker", func(ctx context.Context) error {
-		return discoveryworker.Run(ctx, discoveryworker.Config{
-			Bus: busFor("discovery-worker"), Logger: cfg.Logger.With("service", "discovery-worker"), Metrics: scoped("discovery-worker"),
-			Registry: cfg.Registry, Policy: cfg.Policy, RedisURL: cfg.RedisURL, Resolver: cfg.Resolver,
-		})
-	})
-	start("notifier", func(ctx context.Context) error {
-		return notifier.Run(ctx, notifier.Config{
-			Bus: busFor("notifier"), Logger: cfg.Logger.With("service", "notifier"), Metrics: scoped("notifier"),
-			Registry: cfg.Registry, Policy: cfg.Policy, Resolver: cfg.Resolver,
-		})
-	})
+	svc.Manager.Ready = managerReady
+	start("manager", func(ctx context.Context) error { return manager.Run(ctx, svc.Manager) })
+	start("health-scheduler", func(ctx context.Context) error { return healthscheduler.Run(ctx, svc.HealthScheduler) })
+	start("discovery-worker", func(ctx context.Context) error { return discoveryworker.Run(ctx, svc.DiscoveryWorker) })
+	start("notifier", func(ctx context.Context) error { return notifier.Run(ctx, svc.Notifier) })
 	httpReady := make(chan string, 1)
+	svc.Ingress.Listener, svc.Ingress.Ready = ln, httpReady
 	start("ingress", func(ctx context.Context) error {
 		select {
 		case <-managerReady:
@@ -178,15 +175,12 @@ func Run(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return nil
 		}
-		return ingress.Run(ctx, ingress.Config{
-			Listener: ln, Bus: busFor("ingress"), Tokens: tokens, Logger: cfg.Logger.With("service", "ingress"),
-			Metrics: scoped("ingress"), Gatherer: reg, Ready: httpReady, TestTimeout: cfg.TestTimeout,
-		})
+		return ingress.Run(ctx, svc.Ingress)
 	})
 	select {
 	case addr := <-httpReady:
 		if cfg.Ready != nil {
-			cfg.Ready <- Info{HTTPAddr: addr, NATSURL: natsURL, TenantID: DevTenantID, Token: token}
+			cfg.Ready <- Info{HTTPAddr: addr, MetricsAddr: metricsAddr, NATSURL: natsURL, TenantID: DevTenantID, Token: token}
 		}
 	case err := <-errc:
 		cancel()
@@ -202,6 +196,89 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// withDefaults fills what cfg leaves unset.
+func (cfg Config) withDefaults() Config {
+	cfg.DataDir = cmp.Or(cfg.DataDir, ".data")
+	cfg.Addr = cmp.Or(cfg.Addr, cfg.Services.Ingress.Addr, ":8080")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = all.Registry()
+	}
+	return cfg
+}
+
+// tokens are the ingress's: the configured ones (INTHUB_TOKENS,
+// INTHUB_TOKENS_FILE), which keep working as in production, the dev token
+// (an operator of DevTenantID) and ExtraTokens.
+func (cfg Config) tokens(devToken string) (*ingress.Tokens, error) {
+	return cfg.Services.Ingress.Tokens.With(append([]ingress.TokenEntry{{
+		Principal: ingress.Principal{Name: "dev", TenantID: DevTenantID, Roles: []string{ingress.RoleOperator}},
+		SHA256:    ingress.HashToken(devToken),
+	}}, cfg.ExtraTokens...)...)
+}
+
+// compose returns what each service runs with: its own settings from
+// cfg.Services, with the stack's bus, logger, metrics and tokens, and the
+// test knobs of cfg where set. Nothing else is decided here, so a setting a
+// service's ConfigFromEnv reads reaches it under `make run` too.
+func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ingress.Tokens) Services {
+	s := cfg.Services
+	busFor := func(b bus.Config, name string) bus.Config {
+		b.URL, b.Name = natsURL, name
+		return b
+	}
+	scoped := func(service string) prometheus.Registerer {
+		return prometheus.WrapRegistererWith(prometheus.Labels{"service": service}, reg)
+	}
+	logger := func(service string) *slog.Logger { return cfg.Logger.With("service", service) }
+	policy := func(p *httpx.GuardPolicy) {
+		if cfg.Policy.AllowPrivate || len(cfg.Policy.AllowCIDRs) > 0 {
+			*p = cfg.Policy
+		}
+	}
+	resolver := func(r **credentials.Resolver) {
+		if cfg.Resolver != nil {
+			*r = cfg.Resolver
+		}
+	}
+
+	s.Ingress.Bus, s.Ingress.Logger, s.Ingress.Metrics = busFor(s.Ingress.Bus, "ingress"), logger("ingress"), scoped("ingress")
+	s.Ingress.Tokens = tokens
+	if cfg.TestTimeout > 0 {
+		s.Ingress.TestTimeout = cfg.TestTimeout
+	}
+
+	s.Manager.Bus, s.Manager.Logger, s.Manager.Metrics = busFor(s.Manager.Bus, "manager"), logger("manager"), scoped("manager")
+	s.Manager.Registry = cfg.Registry
+
+	h := &s.HealthScheduler
+	h.Bus, h.Logger, h.Metrics = busFor(h.Bus, "health-scheduler"), logger("health-scheduler"), scoped("health-scheduler")
+	h.Registry = cfg.Registry
+	policy(&h.Policy)
+	resolver(&h.Resolver)
+	if cfg.Intervals != (healthscheduler.Intervals{}) {
+		h.Intervals = cfg.Intervals
+	}
+
+	d := &s.DiscoveryWorker
+	d.Bus, d.Logger, d.Metrics = busFor(d.Bus, "discovery-worker"), logger("discovery-worker"), scoped("discovery-worker")
+	d.Registry = cfg.Registry
+	policy(&d.Policy)
+	resolver(&d.Resolver)
+	if cfg.RedisURL != "" {
+		d.RedisURL = cfg.RedisURL
+	}
+
+	n := &s.Notifier
+	n.Bus, n.Logger, n.Metrics = busFor(n.Bus, "notifier"), logger("notifier"), scoped("notifier")
+	n.Registry = cfg.Registry
+	policy(&n.Policy)
+	resolver(&n.Resolver)
+	return s
 }
 
 // startNATS runs the embedded JetStream server with its store in the data

@@ -41,7 +41,7 @@ func startStack(t *testing.T) *stack {
 	done := make(chan error, 1)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
+			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
 			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 		})
 	}()
@@ -401,7 +401,7 @@ func TestProvidersHideTestOnlyUnlessAsked(t *testing.T) {
 func TestOperationalEndpoints(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
-	for _, path := range []string{"/healthz", "/readyz", "/api/v1/openapi.json", "/metrics"} {
+	for _, path := range []string{"/healthz", "/readyz", "/api/v1/openapi.json"} {
 		r := s.call("GET", path, "", nil)
 		if r.status != 200 {
 			t.Errorf("%s: %d %s", path, r.status, r.body)
@@ -412,10 +412,57 @@ func TestOperationalEndpoints(t *testing.T) {
 	if doc["openapi"] != "3.1.0" {
 		t.Fatalf("openapi %v", doc["openapi"])
 	}
-	m := s.call("GET", "/metrics", "", nil)
-	if !strings.Contains(string(m.body), "inthub_ingress_requests_total") || !strings.Contains(string(m.body), "inthub_manager_requests_total") {
-		t.Fatalf("metrics lack the services' series")
+}
+
+// Metrics name every tenant's integrations, so the API port, which anyone
+// can reach, does not serve them: they are on a listener of their own.
+func TestMetricsAreOnlyOnTheirOwnListener(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"without a token", ""},
+		{"with an operator token", s.info.Token},
 	}
+	for _, tc := range tests {
+		t.Run("API port "+tc.name, func(t *testing.T) {
+			if r := s.call("GET", "/metrics", tc.token, nil); r.status != http.StatusNotFound || strings.Contains(string(r.body), "inthub_") {
+				t.Fatalf("GET /metrics on the API port: %d %.200s, want 404 without metrics", r.status, r.body)
+			}
+		})
+	}
+	t.Run("metrics listener", func(t *testing.T) {
+		if s.info.MetricsAddr == "" || s.info.MetricsAddr == s.info.HTTPAddr {
+			t.Fatalf("metrics address %q (API %q)", s.info.MetricsAddr, s.info.HTTPAddr)
+		}
+		// One request through the ingress to the manager, so both count.
+		if r := s.call("GET", "/api/v1/integrations/providers", s.info.Token, nil); r.status != http.StatusOK {
+			t.Fatalf("providers: %d", r.status)
+		}
+		body := s.scrape()
+		for _, series := range []string{"inthub_ingress_requests_total", "inthub_manager_requests_total"} {
+			if !strings.Contains(body, series) {
+				t.Errorf("metrics lack %s", series)
+			}
+		}
+	})
+}
+
+// scrape returns the text of the stack's metrics listener.
+func (s *stack) scrape() string {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.info.MetricsAddr + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func TestOnDemandTestOverHTTP(t *testing.T) {

@@ -37,7 +37,7 @@ func startDiscoveryStack(t *testing.T, redisURL string) *stack {
 	done := make(chan error, 1)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
+			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
 			Policy: httpx.GuardPolicy{AllowPrivate: true}, RedisURL: redisURL,
 			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 		})
@@ -112,7 +112,7 @@ func resourceNames(items []contracts.Resource) []string {
 // `inthub_discovery_cache_unavailable{service="discovery-worker"}`.
 func (s *stack) metric(series string) float64 {
 	s.t.Helper()
-	body := string(s.call("GET", "/metrics", "", nil).body)
+	body := s.scrape()
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(body)
 	if m == nil {
 		s.t.Fatalf("no series %s in /metrics", series)

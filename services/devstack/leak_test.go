@@ -68,7 +68,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Ready: ready,
+			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Ready: ready,
 			Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			Policy:   httpx.GuardPolicy{AllowPrivate: true},
 			Resolver: &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { return vaultToken, k == "INTHUB_SECRET_VAULT" }}},
@@ -142,7 +142,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	call("GET", "/api/v1/integrations/"+registry.ID, nil)
 	time.Sleep(500 * time.Millisecond) // let the immediate checks after the change land
 
-	metrics, err := http.Get("http://" + info.HTTPAddr + "/metrics")
+	metrics, err := http.Get("http://" + info.MetricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

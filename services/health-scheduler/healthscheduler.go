@@ -133,9 +133,9 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
 		view: view, stores: stores,
 		store: newHealthStore(healthKV, cfg.FlapThreshold),
-		run: &runner{pool: pool, breakers: breakers, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock,
+		run: &runner{pool: pool, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock,
 			onRetry: func(code resilience.Code, _ time.Duration) { m.retries.WithLabelValues(string(code)).Inc() }},
-		pool: pool, breakers: breakers, revisions: map[string]string{},
+		pool: pool, breakers: breakers,
 	}
 
 	router, err := b.NewRouter()
@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 		return nil
 	}
-	cfg.Logger.Info("health-scheduler ready", "integrations", svc.view.len(), "workers", cfg.Workers)
+	cfg.Logger.Info("health-scheduler ready", "integrations", svc.view.len(), "workers", cfg.Workers, "flap_threshold", cfg.FlapThreshold)
 	if cfg.Ready != nil {
 		close(cfg.Ready)
 	}
@@ -196,23 +196,19 @@ func Run(ctx context.Context, cfg Config) error {
 
 // service holds the running parts.
 type service struct {
-	cfg      Config
-	bus      *bus.Bus
-	logger   *slog.Logger
-	metrics  *metrics
-	view     *catalogView
-	store    *healthStore
-	run      *runner
-	pool     *runtime.Pool
+	cfg     Config
+	bus     *bus.Bus
+	logger  *slog.Logger
+	metrics *metrics
+	view    *catalogView
+	store   *healthStore
+	run     *runner
+	pool    *runtime.Pool
+	// breakers hold one circuit breaker per integration, keyed by its id
+	// (never by revision, so the metric series stay one per integration):
+	// a new revision starts closed, a deleted integration's is dropped.
 	breakers *resilience.Breakers
 	stores   *credentials.Stores
-	// revisions is the last revision applied per key (schedule loop only).
-	revisions map[string]string
-}
-
-// breakerKey names an integration revision's circuit breaker.
-func breakerKey(it contracts.Integration) string {
-	return it.ID + ":" + strconv.FormatUint(it.Revision, 10)
 }
 
 // levels is what the schedule plans for an integration.
@@ -268,13 +264,12 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan change) error
 // across replicas like any slot) instead of waiting for its first slot.
 func (s *service) apply(ctx context.Context, sched *schedule, c change) {
 	tenant, id, _ := strings.Cut(c.key, ".")
-	if old, ok := s.revisions[c.key]; ok {
-		s.breakers.Remove(id + ":" + old)
-	}
 	// A changed or deleted secret store drops the values read through it.
 	s.stores.Invalidate(id)
 	if c.deleted {
-		delete(s.revisions, c.key)
+		// Its breaker goes, and with it its metric series; a check still
+		// running drops it again when it ends (handleCheck).
+		s.breakers.Remove(id)
 		sched.remove(c.key)
 		s.pool.Remove(tenant, id)
 		if err := s.store.remove(ctx, c.key); err != nil {
@@ -282,8 +277,8 @@ func (s *service) apply(ctx context.Context, sched *schedule, c change) {
 		}
 		return
 	}
-	// Breakers are per revision: a changed integration starts closed.
-	s.revisions[c.key] = fmt.Sprint(c.it.Revision)
+	// The breaker is not touched here: the first check of the new revision
+	// replaces it with a closed one (Breakers.At).
 	levels := s.levels(c.it)
 	sched.set(c.it, levels, s.cfg.Clock())
 	if c.live && !s.cfg.DisableSchedule {
@@ -340,7 +335,15 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	if !ok {
 		return nil // deleted since it was scheduled
 	}
-	res, checkErr := s.run.scheduledCheck(ctx, it, cmd.CheckType)
+	breaker := s.breakers.At(it.ID, it.Revision)
+	// A check that began before its integration was deleted may have made
+	// the breaker again after the delete dropped it: drop it once more.
+	defer func() {
+		if _, ok := s.view.get(it.TenantID, it.ID); !ok {
+			s.breakers.Remove(it.ID)
+		}
+	}()
+	res, checkErr := s.run.scheduledCheck(ctx, it, cmd.CheckType, breaker)
 	s.metrics.checks.WithLabelValues(string(cmd.CheckType), string(res.Status)).Inc()
 	// A result is recorded only for the revision that is still current: the
 	// result of a config that was just replaced says nothing about the new one.
@@ -349,7 +352,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 		return ok && now.Revision == it.Revision
 	}
 	refused := errors.Is(checkErr, resilience.ErrCircuitOpen)
-	tr, err := s.store.record(ctx, it, res, s.breakers.Get(breakerKey(it)).State().String(), current, refused)
+	tr, err := s.store.record(ctx, it, res, breaker.State().String(), current, refused)
 	if err != nil {
 		return err
 	}

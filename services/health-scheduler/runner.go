@@ -15,12 +15,11 @@ import (
 // bus in it: the handlers feed it and publish what it returns.
 type runner struct {
 	// onRetry is told of every retry (code, wait) for metrics.
-	onRetry  func(code resilience.Code, wait time.Duration)
-	pool     *runtime.Pool
-	breakers *resilience.Breakers
-	retry    resilience.Policy
-	timeout  time.Duration
-	now      func() time.Time
+	onRetry func(code resilience.Code, wait time.Duration)
+	pool    *runtime.Pool
+	retry   resilience.Policy
+	timeout time.Duration
+	now     func() time.Time
 }
 
 // levelFunc returns the Checker method of a level.
@@ -51,9 +50,9 @@ func (r *runner) checker(ctx context.Context, it contracts.Integration) (connect
 // scheduledCheck runs one scheduled check: through the integration's circuit
 // breaker (an open breaker answers at once, sparing the remote), with retries
 // by error code inside it.
-func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, ct contracts.CheckType) (contracts.HealthCheckResult, error) {
+func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, ct contracts.CheckType, breaker *resilience.Breaker) (contracts.HealthCheckResult, error) {
 	start := r.now()
-	err := r.breakers.Get(breakerKey(it)).Do(ctx, func(ctx context.Context) error {
+	err := breaker.Do(ctx, func(ctx context.Context) error {
 		c, spec, err := r.checker(ctx, it)
 		if err != nil {
 			return err

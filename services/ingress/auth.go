@@ -59,6 +59,21 @@ func NewTokens(entries []TokenEntry) (*Tokens, error) {
 	return t, nil
 }
 
+// With returns the tokens of t (none when t is nil) and entries, validated
+// as NewTokens does: the devstack adds its dev token to the configured ones.
+func (t *Tokens) With(entries ...TokenEntry) (*Tokens, error) {
+	out, err := NewTokens(entries)
+	if err != nil || t == nil {
+		return out, err
+	}
+	for hash, p := range t.byHash {
+		if _, taken := out.byHash[hash]; !taken {
+			out.byHash[hash] = p
+		}
+	}
+	return out, nil
+}
+
 // HashToken returns the hex SHA-256 of a token, as the configuration holds it.
 func HashToken(token string) string {
 	h := sha256.Sum256([]byte(token))

@@ -41,9 +41,9 @@ type Config struct {
 	// TestTimeout bounds the wait for an on-demand test (default 30s).
 	TestTimeout time.Duration
 	Logger      *slog.Logger
-	Metrics     prometheus.Registerer
-	// Gatherer, if set, is served at /metrics.
-	Gatherer prometheus.Gatherer
+	// Metrics registers the ingress's series. They are not served on the
+	// API port: the process serves them on its own metrics listener.
+	Metrics prometheus.Registerer
 	// Ready, if set, receives the listening address once serving.
 	Ready chan<- string
 }
@@ -71,14 +71,14 @@ type server struct {
 // Run serves the API until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Tokens == nil {
-		return errors.New("ingress: no API tokens configured")
+		return errors.New("ingress: no API tokens configured: set INTHUB_TOKENS or INTHUB_TOKENS_FILE")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
 	cfg.TestTimeout = cfg.testTimeout()
 	if cfg.BodyLimit <= 0 {
-		cfg.BodyLimit = 1 << 20
+		cfg.BodyLimit = DefaultBodyLimit
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -103,15 +103,8 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
 		nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 	}
-	handler := s.routes()
-	if cfg.Gatherer != nil {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", metricsHandler(cfg.Gatherer))
-		mux.Handle("/", handler)
-		handler = mux
-	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,

@@ -1,7 +1,14 @@
 // Package config reads what every service shares from the environment: the
-// bus, logging, tracing and the metrics endpoint. Each service adds its own
-// fields; defaults live here, in one place, and are documented in
-// docs/configuration.md.
+// bus, logging, tracing, the metrics listener, the outbound address policy
+// and the local secret limits. Each service's ConfigFromEnv adds its own
+// variables through a Reader; defaults live in these loaders, in one place,
+// and every variable is in the README's configuration table (a test in the
+// devstack keeps the two equal).
+//
+// Loaders take the lookup as a Getenv rather than calling os.Getenv, so a
+// main passes os.Getenv, the devstack passes the same lookup to every
+// service's loader, and tests pass a map without touching the process
+// environment.
 package config
 
 import (
@@ -10,10 +17,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,9 +30,132 @@ import (
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
-// Common is the shared part of every service's configuration.
+// Getenv returns the value of one environment variable, empty when unset.
+type Getenv func(name string) string
+
+// Reader reads typed settings through a Getenv and collects every bad value,
+// so one start names all of them; each error names its variable.
+type Reader struct {
+	getenv Getenv
+	errs   []error
+}
+
+// NewReader returns a Reader over getenv (os.Getenv when nil).
+func NewReader(getenv Getenv) *Reader {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return &Reader{getenv: getenv}
+}
+
+// Getenv returns the lookup the Reader reads through.
+func (r *Reader) Getenv() Getenv { return r.getenv }
+
+// Fail records an error about a value the caller parsed itself.
+func (r *Reader) Fail(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
+// Err returns every error recorded so far, joined, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// String returns the variable, or def when it is unset or empty.
+func (r *Reader) String(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Int returns the variable as a whole number of at least lowest, or def
+// when unset.
+func (r *Reader) Int(name string, def, lowest int) int {
+	v := r.String(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lowest {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a whole number of at least %d", name, v, lowest))
+		return def
+	}
+	return n
+}
+
+// Duration returns the variable as a positive duration, or def when unset.
+func (r *Reader) Duration(name string, def time.Duration) time.Duration {
+	v := r.String(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a positive duration like 30s or 168h", name, v))
+		return def
+	}
+	return d
+}
+
+// WithDefaults returns a Getenv that answers defaults[name] for a variable
+// getenv leaves unset: the devstack's own defaults (a secrets folder in its
+// data folder) without a second copy of the services' loaders.
+func WithDefaults(getenv Getenv, defaults map[string]string) Getenv {
+	return func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return defaults[name]
+	}
+}
+
+// Process is how a service's process logs, traces and exposes metrics.
+type Process struct {
+	// LogLevel is LOG_LEVEL: debug, info, warn or error.
+	LogLevel string
+	// MetricsAddr is METRICS_ADDR, the listener of /metrics; empty: none.
+	MetricsAddr string
+	// TracesFile is OTEL_TRACES_FILE: spans are written there as JSON.
+	TracesFile string
+}
+
+// ProcessFromEnv reads LOG_LEVEL, METRICS_ADDR (empty or "off": no metrics
+// listener) and OTEL_TRACES_FILE.
+func ProcessFromEnv(getenv Getenv) (Process, error) {
+	r := NewReader(getenv)
+	p := Process{
+		LogLevel:    r.String("LOG_LEVEL", "info"),
+		MetricsAddr: r.String("METRICS_ADDR", ""),
+		TracesFile:  r.String("OTEL_TRACES_FILE", ""),
+	}
+	switch strings.ToLower(p.LogLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		r.Fail(fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", p.LogLevel))
+	}
+	if strings.EqualFold(p.MetricsAddr, "off") {
+		p.MetricsAddr = ""
+	}
+	return p, r.Err()
+}
+
+// Load is a standalone service's start: it reads the process settings and
+// the service's own with load (its ConfigFromEnv), naming every bad value
+// at once, then starts logging, tracing and the metrics listener.
+func Load[C any](service string, getenv Getenv, load func(Getenv) (C, error)) (C, *Common, error) {
+	cfg, err := load(getenv)
+	proc, perr := ProcessFromEnv(getenv)
+	if err := errors.Join(err, perr); err != nil {
+		return cfg, nil, err
+	}
+	common, err := proc.Start(service)
+	return cfg, common, err
+}
+
+// Common is what a running service process holds: its logger, its metrics
+// registry (served on METRICS_ADDR) and what to close on the way out.
 type Common struct {
-	Bus     bus.Config
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	closers []func()
@@ -39,132 +168,104 @@ func (c *Common) Close() {
 	}
 }
 
-// FromEnv reads the common configuration for service, starts its metrics
-// endpoint (METRICS_ADDR, empty disables) and tracing.
-func FromEnv(service string) (*Common, error) {
+// Start sets up logging to stderr, tracing and the metrics listener of a
+// standalone service.
+func (p Process) Start(service string) (*Common, error) {
 	c := &Common{Metrics: telemetry.NewRegistry()}
-	c.Logger = telemetry.NewLogger(os.Stderr, Env("LOG_LEVEL", "info"), service)
-	b, err := BusFromEnv(service)
+	c.Logger = telemetry.NewLogger(os.Stderr, p.LogLevel, service)
+	stop, err := p.StartTracing(service)
 	if err != nil {
 		return nil, err
 	}
-	c.Bus = b
-	var traceOut io.Writer
-	if path := os.Getenv("OTEL_TRACES_FILE"); path != "" {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	c.closers = append(c.closers, stop)
+	if p.MetricsAddr != "" {
+		addr, stop, err := telemetry.ServeMetrics(p.MetricsAddr, c.Metrics)
 		if err != nil {
-			return nil, fmt.Errorf("OTEL_TRACES_FILE: %w", err)
+			c.Close()
+			return nil, fmt.Errorf("METRICS_ADDR %s: %w (set METRICS_ADDR to another address, or empty to disable)", p.MetricsAddr, err)
 		}
-		traceOut = f
-		c.closers = append(c.closers, func() { _ = f.Close() })
-	}
-	shutdown, err := telemetry.SetupTracing(service, traceOut)
-	if err != nil {
-		return nil, err
-	}
-	c.closers = append(c.closers, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = shutdown(ctx)
-	})
-	if addr := Env("METRICS_ADDR", ""); addr != "" {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, fmt.Errorf("METRICS_ADDR %s: %w (set METRICS_ADDR to another address, or empty to disable)", addr, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", telemetry.MetricsHandler(c.Metrics))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		c.closers = append(c.closers, func() { _ = srv.Close() })
-		c.Logger.Info("metrics listening", "addr", ln.Addr().String())
+		c.closers = append(c.closers, stop)
+		c.Logger.Info("metrics listening", "addr", addr)
 	}
 	return c, nil
 }
 
-// BusFromEnv reads the bus settings.
-func BusFromEnv(name string) (bus.Config, error) {
+// StartTracing installs the tracer of service, exporting to TracesFile when
+// set; the returned function flushes and closes it.
+func (p Process) StartTracing(service string) (func(), error) {
+	var out io.Writer
+	var f *os.File
+	if p.TracesFile != "" {
+		var err error
+		if f, err = os.OpenFile(p.TracesFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
+			return nil, fmt.Errorf("OTEL_TRACES_FILE: %w", err)
+		}
+		out = f
+	}
+	shutdown, err := telemetry.SetupTracing(service, out)
+	if err != nil {
+		if f != nil {
+			_ = f.Close()
+		}
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdown(ctx)
+		if f != nil {
+			_ = f.Close()
+		}
+	}, nil
+}
+
+// BusFromEnv reads the bus settings of the client called name.
+func BusFromEnv(r *Reader, name string) bus.Config {
 	b := bus.DefaultConfig()
-	b.URL = Env("NATS_URL", b.URL)
+	b.URL = r.String("NATS_URL", b.URL)
 	b.Name = name
-	var errs []error
-	b.Replicas = intEnv("INTHUB_STREAM_REPLICAS", b.Replicas, &errs)
-	b.MaxDeliver = intEnv("INTHUB_MAX_DELIVER", b.MaxDeliver, &errs)
-	b.EventsMaxAge = durationEnv("INTHUB_EVENTS_MAX_AGE", b.EventsMaxAge, &errs)
-	b.DLQMaxAge = durationEnv("INTHUB_DLQ_MAX_AGE", b.DLQMaxAge, &errs)
-	b.AckWait = durationEnv("INTHUB_ACK_WAIT", b.AckWait, &errs)
-	b.HandlerTimeout = durationEnv("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout, &errs)
-	if err := errors.Join(errs...); err != nil {
-		return b, err
+	b.Replicas = r.Int("INTHUB_STREAM_REPLICAS", b.Replicas, 1)
+	b.MaxDeliver = r.Int("INTHUB_MAX_DELIVER", b.MaxDeliver, 1)
+	b.EventsMaxAge = r.Duration("INTHUB_EVENTS_MAX_AGE", b.EventsMaxAge)
+	b.DLQMaxAge = r.Duration("INTHUB_DLQ_MAX_AGE", b.DLQMaxAge)
+	b.AckWait = r.Duration("INTHUB_ACK_WAIT", b.AckWait)
+	b.HandlerTimeout = r.Duration("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout)
+	if b.Replicas > 5 {
+		r.Fail(fmt.Errorf("INTHUB_STREAM_REPLICAS=%d: want 1 to 5", b.Replicas))
 	}
-	return b, b.Validate()
-}
-
-// Env returns the variable or def when unset or empty.
-func Env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+	if b.HandlerTimeout >= b.AckWait {
+		r.Fail(fmt.Errorf("INTHUB_HANDLER_TIMEOUT (%s) must be below INTHUB_ACK_WAIT (%s), or a slow handler's message is redelivered while it still runs", b.HandlerTimeout, b.AckWait))
 	}
-	return def
-}
-
-func intEnv(name string, def int, errs *[]error) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s=%q is not a whole number", name, v))
-		return def
-	}
-	return n
-}
-
-func durationEnv(name string, def time.Duration, errs *[]error) time.Duration {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s=%q is not a duration like 30s or 168h", name, v))
-		return def
-	}
-	return d
+	return b
 }
 
 // Health is the health-scheduler's own settings.
 type Health struct {
-	Policy                                      httpx.GuardPolicy
 	Connectivity, Authentication, Functionality time.Duration
 	Workers, FlapThreshold                      int
 }
 
-// HealthFromEnv reads INTHUB_CHECK_*_INTERVAL, INTHUB_CHECK_WORKERS,
-// INTHUB_FLAP_THRESHOLD and the outbound policy.
-func HealthFromEnv() (Health, error) {
-	var errs []error
-	h := Health{
-		Connectivity:   durationEnv("INTHUB_CHECK_CONNECTIVITY_INTERVAL", time.Minute, &errs),
-		Authentication: durationEnv("INTHUB_CHECK_AUTHENTICATION_INTERVAL", 5*time.Minute, &errs),
-		Functionality:  durationEnv("INTHUB_CHECK_FUNCTIONALITY_INTERVAL", 15*time.Minute, &errs),
-		Workers:        intEnv("INTHUB_CHECK_WORKERS", 16, &errs),
-		FlapThreshold:  intEnv("INTHUB_FLAP_THRESHOLD", 2, &errs),
+// HealthFromEnv reads INTHUB_CHECK_*_INTERVAL, INTHUB_CHECK_WORKERS and
+// INTHUB_FLAP_THRESHOLD.
+func HealthFromEnv(r *Reader) Health {
+	return Health{
+		Connectivity:   r.Duration("INTHUB_CHECK_CONNECTIVITY_INTERVAL", time.Minute),
+		Authentication: r.Duration("INTHUB_CHECK_AUTHENTICATION_INTERVAL", 5*time.Minute),
+		Functionality:  r.Duration("INTHUB_CHECK_FUNCTIONALITY_INTERVAL", 15*time.Minute),
+		Workers:        r.Int("INTHUB_CHECK_WORKERS", 16, 1),
+		FlapThreshold:  r.Int("INTHUB_FLAP_THRESHOLD", 2, 1),
 	}
-	p, err := PolicyFromEnv()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	h.Policy = p
-	return h, errors.Join(errs...)
 }
 
 // PolicyFromEnv reads the outbound address policy: INTHUB_ALLOW_PRIVATE_NETWORKS
 // (true lifts the guard against loopback, link-local and private targets) and
 // INTHUB_ALLOWED_CIDRS (comma-separated ranges allowed despite it).
-func PolicyFromEnv() (httpx.GuardPolicy, error) {
-	return httpx.ParseGuardPolicy(os.Getenv("INTHUB_ALLOW_PRIVATE_NETWORKS"), os.Getenv("INTHUB_ALLOWED_CIDRS"))
+func PolicyFromEnv(r *Reader) httpx.GuardPolicy {
+	p, err := httpx.ParseGuardPolicy(r.String("INTHUB_ALLOW_PRIVATE_NETWORKS", ""), r.String("INTHUB_ALLOWED_CIDRS", ""))
+	if err != nil {
+		r.Fail(fmt.Errorf("INTHUB_ALLOW_PRIVATE_NETWORKS / INTHUB_ALLOWED_CIDRS: %w", err))
+	}
+	return p
 }
 
 // LocalSecretsFromEnv returns the resolver of env:// and file:// references
@@ -172,12 +273,9 @@ func PolicyFromEnv() (httpx.GuardPolicy, error) {
 // INTHUB_LOCAL_SECRET_ENV_PREFIX (default INTHUB_SECRET_) and files must be
 // in INTHUB_LOCAL_SECRET_DIR (default /run/secrets/inthub), so a tenant
 // cannot point a reference at the hub's own environment or files.
-func LocalSecretsFromEnv(defaultDir string) credentials.LocalResolver {
-	if defaultDir == "" {
-		defaultDir = "/run/secrets/inthub"
-	}
+func LocalSecretsFromEnv(r *Reader) credentials.LocalResolver {
 	return credentials.LocalResolver{
-		EnvPrefix: Env("INTHUB_LOCAL_SECRET_ENV_PREFIX", "INTHUB_SECRET_"),
-		FileDir:   Env("INTHUB_LOCAL_SECRET_DIR", defaultDir),
+		EnvPrefix: r.String("INTHUB_LOCAL_SECRET_ENV_PREFIX", "INTHUB_SECRET_"),
+		FileDir:   r.String("INTHUB_LOCAL_SECRET_DIR", "/run/secrets/inthub"),
 	}
 }

@@ -235,28 +235,48 @@ func outcomeOf(err error) outcome {
 }
 
 // Breakers holds one breaker per integration id, so a changed or deleted
-// integration can drop its breaker and start afresh. It is safe for
-// concurrent use.
+// integration can drop its breaker and start afresh, and what reports the
+// breakers (metrics) has one entry per integration however often it
+// changes. It is safe for concurrent use.
 type Breakers struct {
 	cfg   BreakerConfig
 	clock func() time.Time
 
 	mu    sync.Mutex
-	byID  map[string]*Breaker
+	byID  map[string]revisioned
 	hooks atomic.Pointer[[]func(id string, from, to BreakerState)] // copy on write; read by breakers under their own lock
+}
+
+// revisioned is a breaker and the integration revision it was made for.
+type revisioned struct {
+	*Breaker
+	rev uint64
 }
 
 // NewBreakers returns an empty registry whose breakers use cfg and clock.
 func NewBreakers(cfg BreakerConfig, clock func() time.Time) *Breakers {
-	return &Breakers{cfg: cfg, clock: clock, byID: map[string]*Breaker{}}
+	return &Breakers{cfg: cfg, clock: clock, byID: map[string]revisioned{}}
 }
 
-// Get returns the breaker of integration id, creating a closed one on first use.
-func (r *Breakers) Get(id string) *Breaker {
+// Get returns the breaker of integration id, creating a closed one on first
+// use; it is At(id, 0), for callers that do not track revisions.
+func (r *Breakers) Get(id string) *Breaker { return r.At(id, 0) }
+
+// At returns the breaker of integration id at revision rev. The first use
+// of a newer revision replaces the breaker with a closed one, since a changed
+// config says nothing of the old one's failures. A caller still holding an
+// older revision gets a closed breaker that the registry does not keep, so
+// a late result of a replaced config neither trips the current breaker nor
+// brings a stale entry back.
+func (r *Breakers) At(id string, rev uint64) *Breaker {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if b, ok := r.byID[id]; ok {
-		return b
+	cur, ok := r.byID[id]
+	switch {
+	case ok && cur.rev == rev:
+		return cur.Breaker
+	case ok && cur.rev > rev:
+		return NewBreaker(r.cfg, r.clock)
 	}
 	b := NewBreaker(r.cfg, r.clock)
 	b.OnStateChange(func(from, to BreakerState) {
@@ -266,12 +286,12 @@ func (r *Breakers) Get(id string) *Breaker {
 			}
 		}
 	})
-	r.byID[id] = b
+	r.byID[id] = revisioned{Breaker: b, rev: rev}
 	return b
 }
 
 // Remove drops the breaker of integration id, so the next Get starts closed.
-// Call it when the integration is changed or deleted.
+// Call it when the integration is deleted.
 func (r *Breakers) Remove(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -283,7 +303,7 @@ func (r *Breakers) States() map[string]BreakerState {
 	r.mu.Lock()
 	snapshot := make(map[string]*Breaker, len(r.byID))
 	for id, b := range r.byID {
-		snapshot[id] = b
+		snapshot[id] = b.Breaker
 	}
 	r.mu.Unlock()
 

@@ -340,3 +340,36 @@ func TestBreakersRegistry(t *testing.T) {
 		t.Errorf("hook saw %v, want %v", seen, want)
 	}
 }
+
+// One breaker per integration however often it changes: a newer revision
+// replaces it with a closed one, an older revision (a check of a config
+// that was just replaced) gets one the registry does not keep.
+func TestBreakersAtRevision(t *testing.T) {
+	t.Parallel()
+	reg := NewBreakers(BreakerConfig{FailureThreshold: 1}, newFakeClock().Now)
+	steps := []struct {
+		name string
+		act  func()
+		want map[string]BreakerState
+	}{
+		{"revision 1 fails", func() { reg.At("a", 1).Record(errRefused) }, map[string]BreakerState{"a": Open}},
+		{"revision 1 again is the same breaker", func() { reg.At("a", 1).Record(nil) }, map[string]BreakerState{"a": Open}},
+		{"revision 2 starts closed in its place", func() { reg.At("a", 2) }, map[string]BreakerState{"a": Closed}},
+		{"a late result of revision 1 trips nothing kept", func() { reg.At("a", 1).Record(errRefused) }, map[string]BreakerState{"a": Closed}},
+		{"revisions 3 to 100 keep one entry", func() {
+			for rev := uint64(3); rev <= 100; rev++ {
+				reg.At("a", rev).Record(nil)
+			}
+		}, map[string]BreakerState{"a": Closed}},
+		{"a removed integration has none", func() { reg.Remove("a") }, map[string]BreakerState{}},
+	}
+	// Steps build on each other, so they run in order.
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			s.act()
+			if got := reg.States(); !maps.Equal(got, s.want) {
+				t.Errorf("States = %v, want %v", got, s.want)
+			}
+		})
+	}
+}

@@ -3,86 +3,74 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/stella-ops/inthub/services/devstack"
-	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/config"
-	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logFile := config.Env("INTHUB_LOG_FILE", ".data/devstack.log")
-	if err := os.MkdirAll(config.Env("INTHUB_DATA_DIR", ".data"), 0o700); err != nil {
-		fail(err)
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		// A taken port already says how to choose another (INTHUB_ADDR).
+		fmt.Fprintln(os.Stderr, "inthub:", err)
+		os.Exit(1)
 	}
-	logOut, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+}
+
+// run is `make run` with its environment and output passed in, so a test
+// can run it without touching the process environment.
+func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
+	s, err := devstack.SettingsFromEnv(getenv)
 	if err != nil {
-		fail(err)
+		return err
+	}
+	for _, dir := range []string{s.Config.DataDir, filepath.Dir(s.LogFile)} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	logOut, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
 	}
 	defer logOut.Close()
-	shutdown, err := telemetry.SetupTracing("inthub-devstack", nil)
+	stopTracing, err := s.Process.StartTracing("inthub-devstack")
 	if err != nil {
-		fail(err)
+		return err
 	}
-	defer func() { _ = shutdown(context.Background()) }()
-	natsPort, err := strconv.Atoi(config.Env("INTHUB_NATS_PORT", "0"))
-	if err != nil {
-		fail(errors.New("INTHUB_NATS_PORT must be a port number (0 picks a free one)"))
-	}
-	busCfg, err := config.BusFromEnv("devstack")
-	if err != nil {
-		fail(err)
-	}
-	health, err := config.HealthFromEnv()
-	if err != nil {
-		fail(err)
-	}
+	defer stopTracing()
 	ready := make(chan devstack.Info, 1)
 	go func() {
 		info, ok := <-ready
 		if !ok {
 			return
 		}
-		host := info.HTTPAddr
-		if strings.HasPrefix(host, "[::]:") || strings.HasPrefix(host, "0.0.0.0:") {
-			host = "localhost" + host[strings.LastIndex(host, ":"):]
+		metrics := "metrics off"
+		if info.MetricsAddr != "" {
+			metrics = "metrics http://" + info.MetricsAddr + "/metrics"
 		}
-		fmt.Printf("Integration Hub listening on http://%s  (NATS %s, tenant %s, token %s; logs in %s; Ctrl-C stops)\n",
-			host, info.NATSURL, info.TenantID, info.Token, logFile)
+		fmt.Fprintf(out, "Integration Hub listening on http://%s  (%s, NATS %s, tenant %s, token %s; logs in %s; Ctrl-C stops)\n",
+			localhost(info.HTTPAddr), metrics, info.NATSURL, info.TenantID, info.Token, s.LogFile)
 	}()
-	err = devstack.Run(ctx, devstack.Config{
-		DataDir:  config.Env("INTHUB_DATA_DIR", ".data"),
-		Addr:     config.Env("INTHUB_ADDR", ":8080"),
-		NATSURL:  os.Getenv("NATS_URL"),
-		NATSPort: natsPort,
-		RedisURL: os.Getenv("REDIS_URL"),
-		Logger:   telemetry.NewLogger(logOut, config.Env("LOG_LEVEL", "info"), "devstack"),
-		Bus:      busCfg,
-		Policy:   health.Policy,
-		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv(filepath.Join(config.Env("INTHUB_DATA_DIR", ".data"), "secrets"))},
-		Intervals: healthscheduler.Intervals{
-			Connectivity: health.Connectivity, Authentication: health.Authentication, Functionality: health.Functionality,
-		},
-		Ready: ready,
-	})
-	if err != nil {
-		// A taken port already says how to choose another (INTHUB_ADDR).
-		fail(err)
-	}
+	cfg := s.Config
+	cfg.Logger = telemetry.NewLogger(logOut, s.Process.LogLevel, "devstack")
+	cfg.Ready = ready
+	return devstack.Run(ctx, cfg)
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "inthub:", err)
-	os.Exit(1)
+// localhost names a wildcard listener by a host a browser can open.
+func localhost(addr string) string {
+	if strings.HasPrefix(addr, "[::]:") || strings.HasPrefix(addr, "0.0.0.0:") {
+		return "localhost" + addr[strings.LastIndex(addr, ":"):]
+	}
+	return addr
 }

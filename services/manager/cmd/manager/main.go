@@ -16,16 +16,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	common, err := config.FromEnv("manager")
+	cfg, common, err := config.Load("manager", os.Getenv, manager.ConfigFromEnv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(2)
 	}
 	defer common.Close()
-	err = manager.Run(ctx, manager.Config{
-		Bus: common.Bus, Registry: all.Registry(), Logger: common.Logger, Metrics: common.Metrics,
-	})
-	if err != nil {
+	cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), common.Logger, common.Metrics
+	if err := manager.Run(ctx, cfg); err != nil {
 		common.Logger.Error("manager stopped", "error", err.Error())
 		os.Exit(1)
 	}

@@ -11,29 +11,19 @@ import (
 	notifier "github.com/stella-ops/inthub/services/notifier"
 	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/connectors/all"
-	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	common, err := config.FromEnv("notifier")
+	cfg, common, err := config.Load("notifier", os.Getenv, notifier.ConfigFromEnv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "notifier:", err)
 		os.Exit(2)
 	}
 	defer common.Close()
-	policy, err := config.PolicyFromEnv()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "notifier:", err)
-		os.Exit(2)
-	}
-	err = notifier.Run(ctx, notifier.Config{
-		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics,
-		Registry: all.Registry(), Policy: policy,
-		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
-	})
-	if err != nil {
+	cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), common.Logger, common.Metrics
+	if err := notifier.Run(ctx, cfg); err != nil {
 		common.Logger.Error("notifier stopped", "error", err.Error())
 		os.Exit(1)
 	}

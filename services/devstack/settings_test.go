@@ -1,0 +1,383 @@
+package devstack
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	discoveryworker "github.com/stella-ops/inthub/services/discovery-worker"
+	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
+	"github.com/stella-ops/inthub/services/ingress"
+	"github.com/stella-ops/inthub/services/manager"
+	"github.com/stella-ops/inthub/services/notifier"
+	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/cache"
+	"github.com/stella-ops/inthub/shared/config"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
+)
+
+// readmeVariables returns the variables of the README's configuration
+// table (the one headed "| variable | default | meaning |"); a row may name
+// several ("`INTHUB_EVENTS_MAX_AGE` / `INTHUB_DLQ_MAX_AGE`").
+func readmeVariables(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	name := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+	var vars []string
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "| variable | default | meaning |"):
+			in = true
+		case in && strings.HasPrefix(line, "|---"):
+		case in && strings.HasPrefix(line, "|"):
+			first := strings.SplitN(strings.Trim(line, "|"), "|", 2)[0]
+			for _, m := range name.FindAllStringSubmatch(first, -1) {
+				vars = append(vars, m[1])
+			}
+		case in:
+			in = false
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(vars) == 0 {
+		t.Fatal("README.md has no configuration table headed | variable | default | meaning |")
+	}
+	return vars
+}
+
+// recorder is a Getenv over a map that records every name asked for.
+type recorder struct {
+	env  map[string]string
+	mu   sync.Mutex
+	read map[string]bool
+}
+
+func newRecorder(env map[string]string) *recorder {
+	return &recorder{env: env, read: map[string]bool{}}
+}
+
+func (r *recorder) getenv(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.read[name] = true
+	return r.env[name]
+}
+
+// loaded is what every loader makes of one environment: each service's
+// ConfigFromEnv on its own (as its main calls it), the process settings,
+// and the devstack's settings with the configurations Run would hand the
+// services.
+type loaded struct {
+	standalone Services
+	process    config.Process
+	devstack   Settings
+	composed   Services
+	errs       map[string]error
+}
+
+func load(t *testing.T, getenv config.Getenv) loaded {
+	t.Helper()
+	var l loaded
+	l.errs = map[string]error{}
+	l.standalone.Ingress, l.errs["ingress"] = ingress.ConfigFromEnv(getenv)
+	l.standalone.Manager, l.errs["manager"] = manager.ConfigFromEnv(getenv)
+	l.standalone.HealthScheduler, l.errs["health-scheduler"] = healthscheduler.ConfigFromEnv(getenv)
+	l.standalone.DiscoveryWorker, l.errs["discovery-worker"] = discoveryworker.ConfigFromEnv(getenv)
+	l.standalone.Notifier, l.errs["notifier"] = notifier.ConfigFromEnv(getenv)
+	l.process, l.errs["process"] = config.ProcessFromEnv(getenv)
+	l.devstack, l.errs["devstack"] = SettingsFromEnv(getenv)
+	cfg := l.devstack.Config.withDefaults()
+	tokens, err := cfg.tokens("dev-token-for-the-settings-test")
+	if err != nil {
+		tokens = nil
+	}
+	l.composed = cfg.compose(cmp.Or(cfg.NATSURL, "nats://127.0.0.1:1"), prometheus.NewRegistry(), tokens)
+	return l
+}
+
+// field reads one setting of one service from a Services.
+type field struct {
+	service string
+	get     func(Services) any
+}
+
+func busField(get func(bus.Config) any) []field {
+	return []field{
+		{"ingress", func(s Services) any { return get(s.Ingress.Bus) }},
+		{"manager", func(s Services) any { return get(s.Manager.Bus) }},
+		{"health-scheduler", func(s Services) any { return get(s.HealthScheduler.Bus) }},
+		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Bus) }},
+		{"notifier", func(s Services) any { return get(s.Notifier.Bus) }},
+	}
+}
+
+// outboundField reads the services that call out: the health-scheduler,
+// discovery-worker and notifier.
+func outboundField(policy func(httpx.GuardPolicy) any, local func(credentials.LocalResolver) any) []field {
+	get := func(p httpx.GuardPolicy, r *credentials.Resolver) any {
+		if policy != nil {
+			return policy(p)
+		}
+		if r == nil {
+			return nil
+		}
+		return local(r.Local)
+	}
+	return []field{
+		{"health-scheduler", func(s Services) any { return get(s.HealthScheduler.Policy, s.HealthScheduler.Resolver) }},
+		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Policy, s.DiscoveryWorker.Resolver) }},
+		{"notifier", func(s Services) any { return get(s.Notifier.Policy, s.Notifier.Resolver) }},
+	}
+}
+
+func one(service string, get func(Services) any) []field { return []field{{service, get}} }
+
+// probe is how the test sets one variable and where the value must arrive.
+type probe struct {
+	value string
+	want  any
+	// services are the services reading it, checked both standalone and in
+	// the devstack's composition.
+	services []field
+	// process reads it from the process settings (standalone and devstack).
+	process func(config.Process) any
+	// devstack reads it from the devstack's own settings.
+	devstack func(Settings) any
+	// bad, if set, is a value every loader reading the variable refuses,
+	// naming the variable.
+	bad string
+}
+
+// probes has one entry per variable any loader reads.
+func probes(t *testing.T) map[string]probe {
+	dir := t.TempDir()
+	tenant := "0193a0b4-0000-7000-8000-0000000000c1"
+	tokensFile := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokensFile, []byte(`{"tokens":[{"name":"from-file","tenantId":"`+tenant+`","sha256":"`+ingress.HashToken("file-token")+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	principal := func(token string) func(Services) any {
+		return func(s Services) any {
+			if s.Ingress.Tokens == nil {
+				return nil
+			}
+			p, ok := s.Ingress.Tokens.Lookup(token)
+			if !ok {
+				return nil
+			}
+			return p.Name + "/" + strings.Join(p.Roles, "+")
+		}
+	}
+	ttls, err := cache.ParseTTLs("tags=2m,repositories=30m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := func(get func(healthscheduler.Config) any) []field {
+		return one("health-scheduler", func(s Services) any { return get(s.HealthScheduler) })
+	}
+	discovery := func(get func(discoveryworker.Config) any) []field {
+		return one("discovery-worker", func(s Services) any { return get(s.DiscoveryWorker) })
+	}
+	return map[string]probe{
+		"NATS_URL": {value: "nats://10.9.8.7:4333", want: "nats://10.9.8.7:4333",
+			services: busField(func(b bus.Config) any { return b.URL }), devstack: func(s Settings) any { return s.Config.NATSURL }},
+		"INTHUB_STREAM_REPLICAS": {value: "3", want: 3, bad: "6", services: busField(func(b bus.Config) any { return b.Replicas })},
+		"INTHUB_MAX_DELIVER":     {value: "9", want: 9, bad: "0", services: busField(func(b bus.Config) any { return b.MaxDeliver })},
+		"INTHUB_EVENTS_MAX_AGE":  {value: "100h", want: 100 * time.Hour, bad: "a week", services: busField(func(b bus.Config) any { return b.EventsMaxAge })},
+		"INTHUB_DLQ_MAX_AGE":     {value: "900h", want: 900 * time.Hour, bad: "-1h", services: busField(func(b bus.Config) any { return b.DLQMaxAge })},
+		"INTHUB_ACK_WAIT":        {value: "90s", want: 90 * time.Second, bad: "10s", services: busField(func(b bus.Config) any { return b.AckWait })},
+		"INTHUB_HANDLER_TIMEOUT": {value: "50s", want: 50 * time.Second, bad: "2m", services: busField(func(b bus.Config) any { return b.HandlerTimeout })},
+		"LOG_LEVEL":              {value: "debug", want: "debug", bad: "loud", process: func(p config.Process) any { return p.LogLevel }},
+		"METRICS_ADDR": {value: "127.0.0.1:9999", want: "127.0.0.1:9999", process: func(p config.Process) any { return p.MetricsAddr },
+			devstack: func(s Settings) any { return s.Config.MetricsAddr }},
+		"OTEL_TRACES_FILE": {value: "/var/log/inthub/spans.json", want: "/var/log/inthub/spans.json", process: func(p config.Process) any { return p.TracesFile }},
+		"INTHUB_ADDR": {value: "127.0.0.1:8181", want: "127.0.0.1:8181",
+			services: one("ingress", func(s Services) any { return s.Ingress.Addr })},
+		"INTHUB_TOKENS": {value: "ops:" + tenant + ":" + ingress.HashToken("env-token") + ":operator", want: "ops/operator", bad: "ops:not-a-tenant:00",
+			services: one("ingress", principal("env-token"))},
+		"INTHUB_TOKENS_FILE": {value: tokensFile, want: "from-file/", bad: filepath.Join(dir, "missing.json"),
+			services: one("ingress", principal("file-token"))},
+		"INTHUB_BODY_LIMIT": {value: "4096", want: int64(4096), bad: "1MB",
+			services: one("ingress", func(s Services) any { return s.Ingress.BodyLimit })},
+		"INTHUB_DATA_DIR":  {value: "/srv/inthub", want: "/srv/inthub", devstack: func(s Settings) any { return s.Config.DataDir }},
+		"INTHUB_NATS_PORT": {value: "4299", want: 4299, bad: "70000", devstack: func(s Settings) any { return s.Config.NATSPort }},
+		"INTHUB_LOG_FILE":  {value: "/var/log/inthub.log", want: "/var/log/inthub.log", devstack: func(s Settings) any { return s.LogFile }},
+		"REDIS_URL": {value: "redis://10.0.0.5:6379/2", want: "redis://10.0.0.5:6379/2",
+			services: discovery(func(c discoveryworker.Config) any { return c.RedisURL })},
+		"INTHUB_DISCOVERY_CACHE_TTLS": {value: "tags=2m,repositories=30m", want: ttls, bad: "tags=soon",
+			services: discovery(func(c discoveryworker.Config) any { return c.CacheTTLs })},
+		"INTHUB_DISCOVERY_WORKERS": {value: "7", want: 7, bad: "0",
+			services: discovery(func(c discoveryworker.Config) any { return c.Workers })},
+		"INTHUB_CHECK_CONNECTIVITY_INTERVAL": {value: "2m", want: 2 * time.Minute, bad: "0s",
+			services: health(func(c healthscheduler.Config) any { return c.Intervals.Connectivity })},
+		"INTHUB_CHECK_AUTHENTICATION_INTERVAL": {value: "7m", want: 7 * time.Minute, bad: "7",
+			services: health(func(c healthscheduler.Config) any { return c.Intervals.Authentication })},
+		"INTHUB_CHECK_FUNCTIONALITY_INTERVAL": {value: "20m", want: 20 * time.Minute, bad: "never",
+			services: health(func(c healthscheduler.Config) any { return c.Intervals.Functionality })},
+		"INTHUB_CHECK_WORKERS": {value: "33", want: 33, bad: "many",
+			services: health(func(c healthscheduler.Config) any { return c.Workers })},
+		"INTHUB_FLAP_THRESHOLD": {value: "4", want: 4, bad: "-1",
+			services: health(func(c healthscheduler.Config) any { return c.FlapThreshold })},
+		"INTHUB_ALLOW_PRIVATE_NETWORKS": {value: "true", want: true, bad: "sometimes",
+			services: outboundField(func(p httpx.GuardPolicy) any { return p.AllowPrivate }, nil)},
+		"INTHUB_ALLOWED_CIDRS": {value: "10.20.0.0/16", want: "[10.20.0.0/16]", bad: "10.20.0.1/16",
+			services: outboundField(func(p httpx.GuardPolicy) any { return fmt.Sprint(p.AllowCIDRs) }, nil)},
+		"INTHUB_LOCAL_SECRET_ENV_PREFIX": {value: "HUB_SECRET_", want: "HUB_SECRET_",
+			services: outboundField(nil, func(l credentials.LocalResolver) any { return l.EnvPrefix })},
+		"INTHUB_LOCAL_SECRET_DIR": {value: "/srv/secrets", want: "/srv/secrets",
+			services: outboundField(nil, func(l credentials.LocalResolver) any { return l.FileDir })},
+	}
+}
+
+// Every variable of the README's table is read by some loader, and every
+// variable a loader reads is in the table.
+func TestReadmeTableListsExactlyWhatTheLoadersRead(t *testing.T) {
+	t.Parallel()
+	documented := readmeVariables(t)
+	rec := newRecorder(nil)
+	load(t, rec.getenv)
+	read := slices.Sorted(maps.Keys(rec.read))
+	for _, v := range documented {
+		if !rec.read[v] {
+			t.Errorf("README documents %s, but no service's loader reads it", v)
+		}
+	}
+	for _, v := range read {
+		if !slices.Contains(documented, v) {
+			t.Errorf("a loader reads %s, but the README's configuration table does not list it", v)
+		}
+	}
+	known := probes(t)
+	for _, v := range read {
+		if _, ok := known[v]; !ok {
+			t.Errorf("%s has no probe in this test: add where its value must arrive", v)
+		}
+	}
+}
+
+// Each README variable, set alone to a value that is not its default,
+// reaches every service that reads it: started on its own (its main calls
+// the same ConfigFromEnv) and in `make run`'s composition.
+func TestEveryReadmeVariableReachesItsServices(t *testing.T) {
+	t.Parallel()
+	all := probes(t)
+	for _, name := range readmeVariables(t) {
+		p, ok := all[name]
+		if !ok {
+			t.Errorf("README variable %s has no probe", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := load(t, newRecorder(map[string]string{name: p.value}).getenv)
+			for who, err := range l.errs {
+				if err != nil {
+					t.Fatalf("%s=%q: %s loader: %v", name, p.value, who, err)
+				}
+			}
+			check := func(where string, got any) {
+				t.Helper()
+				if !reflect.DeepEqual(got, p.want) {
+					t.Errorf("%s=%q: %s holds %#v, want %#v", name, p.value, where, got, p.want)
+				}
+			}
+			for _, f := range p.services {
+				check(f.service, f.get(l.standalone))
+				check("make run's "+f.service, f.get(l.composed))
+			}
+			if p.process != nil {
+				check("a service's process settings", p.process(l.process))
+				check("make run's process settings", p.process(l.devstack.Process))
+			}
+			if p.devstack != nil {
+				check("make run's settings", p.devstack(l.devstack))
+			}
+			if len(p.services) == 0 && p.process == nil && p.devstack == nil {
+				t.Fatalf("probe of %s checks nothing", name)
+			}
+		})
+	}
+}
+
+// A bad value stops every loader that reads the variable, with an error
+// that names it.
+func TestBadValuesAreRefusedByName(t *testing.T) {
+	t.Parallel()
+	for name, p := range probes(t) {
+		if p.bad == "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := load(t, newRecorder(map[string]string{name: p.bad}).getenv)
+			readers := []string{"devstack"}
+			for _, f := range p.services {
+				readers = append(readers, f.service)
+			}
+			if p.process != nil {
+				readers = append(readers, "process")
+			}
+			for _, who := range readers {
+				err := l.errs[who]
+				if err == nil || !strings.Contains(err.Error(), name) {
+					t.Errorf("%s=%q: %s loader says %v, want an error naming %s", name, p.bad, who, err, name)
+				}
+			}
+		})
+	}
+}
+
+// `make run` differs from a service started on its own only where the
+// all-in-one must: metrics on a loopback listener, local secret files in
+// its data folder, and its own bus client names.
+func TestDevstackDefaults(t *testing.T) {
+	t.Parallel()
+	l := load(t, newRecorder(map[string]string{"INTHUB_DATA_DIR": "/srv/hub"}).getenv)
+	for who, err := range l.errs {
+		if err != nil {
+			t.Fatalf("%s loader: %v", who, err)
+		}
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"service metrics listener", l.process.MetricsAddr, ""},
+		{"make run metrics listener", l.devstack.Config.MetricsAddr, DefaultMetricsAddr},
+		{"service secret folder", l.standalone.HealthScheduler.Resolver.Local.FileDir, "/run/secrets/inthub"},
+		{"make run secret folder", l.composed.Notifier.Resolver.Local.FileDir, filepath.Join("/srv/hub", "secrets")},
+		{"make run log file", l.devstack.LogFile, filepath.Join("/srv/hub", "devstack.log")},
+		{"make run tokens without INTHUB_TOKENS", l.composed.Ingress.Tokens != nil, true},
+		{"make run bus client name", l.composed.DiscoveryWorker.Bus.Name, "discovery-worker"},
+		{"body limit", l.composed.Ingress.BodyLimit, int64(ingress.DefaultBodyLimit)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tc.got, tc.want) {
+				t.Errorf("%#v, want %#v", tc.got, tc.want)
+			}
+		})
+	}
+}

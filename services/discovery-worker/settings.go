@@ -1,0 +1,32 @@
+package discoveryworker
+
+import (
+	"fmt"
+
+	"github.com/stella-ops/inthub/shared/cache"
+	"github.com/stella-ops/inthub/shared/config"
+	"github.com/stella-ops/inthub/shared/credentials"
+)
+
+// ConfigFromEnv reads every variable the discovery-worker documents: the
+// bus, REDIS_URL (the discovery cache; the in-process cache when empty, for
+// a single replica only), INTHUB_DISCOVERY_CACHE_TTLS (per resource type
+// overrides, e.g. "tags=2m,repositories=30m"), INTHUB_DISCOVERY_WORKERS
+// (discoveries at once, default 64), the outbound address policy and the
+// local secret limits. Registry, Logger and Metrics are the caller's.
+func ConfigFromEnv(getenv config.Getenv) (Config, error) {
+	r := config.NewReader(getenv)
+	cfg := Config{
+		Bus:      config.BusFromEnv(r, "discovery-worker"),
+		Policy:   config.PolicyFromEnv(r),
+		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv(r)},
+		RedisURL: r.String("REDIS_URL", ""),
+		Workers:  r.Int("INTHUB_DISCOVERY_WORKERS", 0, 1), // 0: the service's default, 64
+	}
+	ttls, err := cache.ParseTTLs(r.String("INTHUB_DISCOVERY_CACHE_TTLS", ""))
+	if err != nil {
+		r.Fail(fmt.Errorf("INTHUB_DISCOVERY_CACHE_TTLS: %w", err))
+	}
+	cfg.CacheTTLs = ttls
+	return cfg, r.Err()
+}
