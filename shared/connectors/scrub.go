@@ -6,6 +6,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
 )
 
 // Reactor adds an emoji reaction to a message (Slack marks a resolved
@@ -30,6 +31,17 @@ type Scrubbing struct {
 // Scrub wraps c so that its errors and returned texts pass through s.
 func Scrub(c Connector, s *credentials.Scrubber) *Scrubbing {
 	return &Scrubbing{inner: c, scrubber: s}
+}
+
+// WithScrubber returns o reporting every credential its client sends to s
+// and value-scrubbing error bodies with s before the snippet's patterns; a
+// nil s leaves o as it is.
+func WithScrubber(o httpx.Options, s *credentials.Scrubber) httpx.Options {
+	if s != nil {
+		o.OnCredential = func(v string) { s.Add(v) }
+		o.Scrub = s.String
+	}
+	return o
 }
 
 // Unwrap returns the wrapped connector.

@@ -80,7 +80,7 @@ func (s *Scrubber) Add(values ...string) {
 		if len(v) < ScrubMinLen {
 			continue
 		}
-		s.add("v\x00"+v, valueForms(v))
+		s.add("v\x00"+v, func() []string { return valueForms(v) })
 	}
 }
 
@@ -107,28 +107,31 @@ func (s *Scrubber) AddPair(user, pass string) {
 	if user == "" || pass == "" {
 		return
 	}
-	var forms []string
-	forms = append(forms, valueForms(user+":"+pass)...)
-	for _, blob := range []string{"\x00" + user + "\x00" + pass, user + "\x00" + user + "\x00" + pass} {
-		forms = append(forms, base64Forms(blob)...)
-	}
-	if len(user) >= ScrubMinLen {
-		forms = append(forms, base64Forms(user)...)
-	}
-	s.add("p\x00"+user+"\x00"+pass, forms)
+	s.add("p\x00"+user+"\x00"+pass, func() []string {
+		forms := valueForms(user + ":" + pass)
+		for _, blob := range []string{"\x00" + user + "\x00" + pass, user + "\x00" + user + "\x00" + pass} {
+			forms = append(forms, base64Forms(blob)...)
+		}
+		if len(user) >= ScrubMinLen {
+			forms = append(forms, base64Forms(user)...)
+		}
+		return forms
+	})
 }
 
-// add records an entry under key, moving a known one to the newest place.
-func (s *Scrubber) add(key string, forms []string) {
+// add records an entry under key. A known one is moved to the newest place
+// only when it is in the older half, so that values sent with every request
+// do not rebuild the forms every time yet are never the next to go.
+func (s *Scrubber) add(key string, forms func() []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i := slices.IndexFunc(s.entries, func(e scrubEntry) bool { return e.key == key }); i >= 0 {
-		if i == len(s.entries)-1 {
+		if i >= len(s.entries)/2 {
 			return
 		}
 		s.entries = slices.Delete(s.entries, i, i+1)
 	}
-	s.entries = append(s.entries, scrubEntry{key: key, forms: forms})
+	s.entries = append(s.entries, scrubEntry{key: key, forms: forms()})
 	if len(s.entries) > s.max {
 		s.entries = slices.Delete(s.entries, 0, len(s.entries)-s.max)
 	}

@@ -98,8 +98,7 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 	}
 	opts := connectors.HTTPOptions(cfg, p.policy, clientKey)
 	opts.Metrics = p.metrics
-	opts.OnCredential = func(v string) { scrubber.Add(v) }
-	opts.Scrub = scrubber.String
+	opts = connectors.WithScrubber(opts, scrubber)
 	client, err := httpx.New(opts)
 	if err != nil {
 		return nil, resilience.Wrap(resilience.InvalidConfig, err, "HTTP client of %s", it.ID)
@@ -109,6 +108,7 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 		Credentials: tenantSource{tenant: it.TenantID, resolver: p.resolver, scrubber: scrubber},
 		HTTP:        client,
 		Policy:      p.policy,
+		Scrubber:    scrubber,
 	})
 	if err != nil {
 		client.CloseIdleConnections()
