@@ -31,11 +31,13 @@ func (everything) Discover(context.Context, connectors.DiscoveryQuery) (connecto
 		Attributes: map[string]any{"k": leaked, leaked: []any{leaked, 1.5}, "s": struct{ V string }{leaked}},
 	}}}, nil
 }
-func (everything) Notify(context.Context, connectors.Message) (string, error) { return "id-" + leaked, nil }
+func (everything) Notify(context.Context, connectors.Message) (string, error) {
+	return "id-" + leaked, nil
+}
 func (everything) Trigger(context.Context, string, string, map[string]string) (string, error) {
 	return "run-" + leaked, nil
 }
-func (e everything) Query(context.Context, string) (float64, error)       { return 0, e.fail() }
+func (e everything) Query(context.Context, string) (float64, error)      { return 0, e.fail() }
 func (e everything) React(context.Context, string, string, string) error { return e.fail() }
 func (everything) ReadSecret(context.Context, string) (map[string]string, error) {
 	return map[string]string{"value": leaked}, nil
