@@ -40,6 +40,8 @@ var truncationMarks = []string{"…", "..."}
 // combinations that carry the password (user:pass and its encodings).
 var notSecretAlone = map[string]bool{
 	"username": true, "user": true,
+	// An AWS access key id names the key; the secret key is the secret.
+	"accessKeyId": true, "access_key_id": true, "aws_access_key_id": true, "accessKey": true,
 	// The identifying fields of a Google service-account key.
 	"type": true, "project_id": true, "client_email": true, "client_id": true,
 	"auth_uri": true, "token_uri": true, "auth_provider_x509_cert_url": true,

@@ -143,3 +143,22 @@ func TestScrubberIsSafeForConcurrentUse(t *testing.T) {
 		t.Fatalf("Len = %d, want 8", s.Len())
 	}
 }
+
+// BenchmarkScrubberString measures a typical connector's scrubber (a basic
+// credential and the headers it sent) on a short resource name and on a
+// 1 KiB error message.
+func BenchmarkScrubberString(b *testing.B) {
+	s := NewScrubber(0)
+	s.AddSecret(Secret{"username": "deploy-bot", "password": "s3cr/et pass"})
+	s.Add("Basic "+b64("deploy-bot:s3cr/et pass"), "Bearer eyJhbGciOiJIUzI1NiJ9.e30.derived-registry-token")
+	for _, tc := range []struct{ name, text string }{
+		{"name", "team/service-api"},
+		{"message", strings.Repeat("GET /v2/team/service-api/tags/list: HTTP 401 Unauthorized ", 17) + "…"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				_ = s.String(tc.text)
+			}
+		})
+	}
+}
