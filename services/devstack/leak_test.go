@@ -3,10 +3,12 @@ package devstack_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/devstack"
+	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/secrets/vault/vaultfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
@@ -146,6 +150,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if metrics.StatusCode != http.StatusOK {
+		t.Fatalf("metrics answered %d: the leak check would read nothing", metrics.StatusCode)
+	}
 	mb, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
 
@@ -178,6 +185,198 @@ func TestSecretsNeverLeak(t *testing.T) {
 		for _, secret := range secrets {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s contain a secret (%s…)", where, secret[:12])
+			}
+		}
+	}
+}
+
+// echoResolver resolves the echo test's env:// references from env only:
+// the one place that knows how references are resolved in that test.
+func echoResolver(env map[string]string) *credentials.Resolver {
+	return &credentials.Resolver{Local: credentials.LocalResolver{
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		EnvPrefix: "INTHUB_SECRET_",
+	}}
+}
+
+// TestEchoedSecretsNeverLeak points a registry, a GitLab, a webhook and an
+// email integration at servers that echo the credentials they receive (an
+// HTTP server quoting headers and body, an SMTP server quoting the AUTH
+// line), runs tests, discoveries, scheduled checks and notifications through
+// the running hub, and searches its answers, events (INTHUB_EVENTS and the
+// whole bus), the health KV bucket, logs and metrics for every secret form.
+func TestEchoedSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	echo := connectortest.StartEchoHTTP(t)
+	smtpEcho := connectortest.StartEchoSMTP(t, echo)
+	secret := func(n int) string { return fmt.Sprintf("Ec/ho s%d+&LeakCore%02d=\"z", n, n) }
+	basic := func(n int) string {
+		b, _ := json.Marshal(map[string]string{"username": "echo-user", "password": secret(n)})
+		return string(b)
+	}
+	env := map[string]string{
+		"INTHUB_SECRET_REGISTRY": basic(11),
+		"INTHUB_SECRET_GITLAB":   `{"token":` + strconv.Quote(secret(12)) + `}`,
+		"INTHUB_SECRET_HOOK":     secret(13),
+		"INTHUB_SECRET_SIGNING":  secret(14),
+		"INTHUB_SECRET_SMTP":     basic(15),
+	}
+
+	logs := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan devstack.Info, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- devstack.Run(ctx, devstack.Config{
+			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Ready: ready,
+			Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Policy:   httpx.GuardPolicy{AllowPrivate: true},
+			Resolver: echoResolver(env),
+			Intervals: healthscheduler.Intervals{Connectivity: 300 * time.Millisecond, Authentication: 400 * time.Millisecond,
+				Functionality: 500 * time.Millisecond},
+		})
+	}()
+	info := <-ready
+	t.Cleanup(func() { cancel(); <-done })
+
+	nc, err := nats.Connect(info.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var busMu sync.Mutex
+	var bus []string
+	if _, err := nc.Subscribe(">", func(m *nats.Msg) {
+		busMu.Lock()
+		defer busMu.Unlock()
+		bus = append(bus, fmt.Sprintf("%s %v %s", m.Subject, m.Header, m.Data))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	busHas := func(prefix string) bool {
+		busMu.Lock()
+		defer busMu.Unlock()
+		for _, m := range bus {
+			if strings.HasPrefix(m, prefix) {
+				return true
+			}
+		}
+		return false
+	}
+
+	s := &stack{t: t, base: "http://" + info.HTTPAddr, info: info}
+	var responses []string
+	call := func(method, path string, body any) response {
+		r := s.call(method, path, info.Token, body)
+		responses = append(responses, fmt.Sprintf("%d %v %s", r.status, r.header, r.body))
+		return r
+	}
+	labels := map[string]string{"leak": "echo"}
+	create := func(body map[string]any) contracts.Integration {
+		t.Helper()
+		body["labels"] = labels
+		r := call("POST", "/api/v1/integrations", body)
+		if r.status != http.StatusCreated {
+			t.Fatalf("create %v: %d %s", body["typeId"], r.status, r.body)
+		}
+		var it contracts.Integration
+		r.decode(&it)
+		return it
+	}
+	registry := create(map[string]any{"typeId": "docker-registry", "name": "echo registry",
+		"config": map[string]any{"url": echo.URL, "caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_REGISTRY"})
+	gitlab := create(map[string]any{"typeId": "gitlab", "name": "echo gitlab",
+		"config": map[string]any{"url": echo.URL, "caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_GITLAB"})
+	hook := create(map[string]any{"typeId": "webhook", "name": "echo hook",
+		"config":        map[string]any{"url": echo.URL + "/hook", "caCert": echo.CAPEM, "signingSecretRef": "env://INTHUB_SECRET_SIGNING"},
+		"credentialRef": "env://INTHUB_SECRET_HOOK"})
+	mail := create(map[string]any{"typeId": "email", "name": "echo mail",
+		"config": map[string]any{"host": smtpEcho.Host, "port": smtpEcho.Port, "from": "bot@inthub.test", "to": []string{"oncall@inthub.test"},
+			"caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_SMTP"})
+	eventually(t, "the notification-rules endpoint", func() bool {
+		return s.call("GET", "/api/v1/notification-rules", info.Token, nil).status != http.StatusServiceUnavailable
+	})
+	if r := call("POST", "/api/v1/notification-rules", map[string]any{
+		"name":    "echo outages",
+		"match":   map[string]any{"eventTypes": []string{"integration.health.changed"}, "labelSelector": "leak=echo"},
+		"targets": []map[string]any{{"integrationId": hook.ID}, {"integrationId": mail.ID}},
+	}); r.status != http.StatusCreated {
+		t.Fatalf("create rule: %d %s", r.status, r.body)
+	}
+
+	for _, mode := range connectortest.EchoModes {
+		echo.SetMode(mode)
+		smtpEcho.AcceptAuth(mode.Status == http.StatusOK)
+		for _, it := range []contracts.Integration{registry, gitlab, hook, mail} {
+			call("POST", "/api/v1/integrations/"+it.ID+"/test", nil)
+		}
+		call("POST", "/api/v1/integrations/"+registry.ID+"/discover", map[string]any{"resourceType": "repositories"})
+		call("POST", "/api/v1/integrations/"+registry.ID+"/discover", map[string]any{"resourceType": "tags", "filter": map[string]any{"repository": "echo/repo"}})
+		call("POST", "/api/v1/integrations/"+gitlab.ID+"/discover", map[string]any{"resourceType": "projects"})
+	}
+	echo.SetMode(connectortest.EchoModes[0])
+	smtpEcho.AcceptAuth(false)
+	eventually(t, "health changes and failed notifications", func() bool {
+		return busHas("integration.health.changed.") && busHas("notification.failed.")
+	})
+	time.Sleep(500 * time.Millisecond) // let retried deliveries and late checks land
+	call("GET", "/api/v1/integrations", nil)
+
+	metrics, err := http.Get("http://" + info.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metrics.StatusCode != http.StatusOK {
+		t.Fatalf("metrics answered %d: the leak check would read nothing", metrics.StatusCode)
+	}
+	mb, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+
+	js, _ := jetstream.New(nc)
+	var kvDump []string
+	if kv, err := js.KeyValue(context.Background(), "health"); err == nil {
+		keys, _ := kv.ListKeys(context.Background())
+		for k := range keys.Keys() {
+			if e, err := kv.Get(context.Background(), k); err == nil {
+				kvDump = append(kvDump, string(e.Value()))
+			}
+		}
+	}
+	var events []string
+	cons, err := js.OrderedConsumer(context.Background(), "INTHUB_EVENTS", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.FetchNoWait(100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		events = append(events, fmt.Sprintf("%s %v %s", m.Subject(), m.Headers(), m.Data()))
+	}
+
+	busMu.Lock()
+	busText := strings.Join(bus, "\n")
+	busMu.Unlock()
+	places := map[string]string{
+		"logs": logs.String(), "bus": busText, "INTHUB_EVENTS": strings.Join(events, "\n"),
+		"HTTP responses": strings.Join(responses, "\n"), "health KV": strings.Join(kvDump, "\n"), "metrics": string(mb),
+	}
+	for where, text := range places {
+		if text == "" {
+			t.Fatalf("the scenario produced no %s to search", where)
+		}
+	}
+	// The echo did reach the hub: the servers' answers are quoted.
+	if !strings.Contains(places["HTTP responses"], "echo-user") || !strings.Contains(places["INTHUB_EVENTS"], "AUTH") {
+		t.Fatalf("the echo servers' answers never reached the hub's texts:\n%s", places["HTTP responses"])
+	}
+	forms := connectortest.SecretForms(env)
+	for where, text := range places {
+		for _, form := range forms {
+			if len(form) >= credentials.ScrubMinLen && strings.Contains(text, form) {
+				i := strings.Index(text, form)
+				t.Errorf("%s contain secret form %q: …%s…", where, form, text[max(0, i-80):min(len(text), i+len(form)+20)])
 			}
 		}
 	}

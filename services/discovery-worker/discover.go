@@ -163,7 +163,7 @@ func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *c
 	if err != nil {
 		return nil, err
 	}
-	disc, ok := conn.(connectors.Discoverer)
+	disc, ok := connectors.AsDiscoverer(conn)
 	if !ok {
 		return nil, unsupported(&connectors.Spec{ID: spec.ID}, req.ResourceType)
 	}

@@ -40,7 +40,7 @@ func (r *runner) checker(ctx context.Context, it contracts.Integration) (connect
 	if err != nil {
 		return nil, nil, err
 	}
-	c, ok := conn.(connectors.Checker)
+	c, ok := connectors.AsChecker(conn)
 	if !ok {
 		return nil, spec, resilience.New(resilience.NotSupported, "provider %s has no health checks", spec.ID)
 	}

@@ -245,7 +245,7 @@ func (e *engine) send(ctx context.Context, n *notice, p plan, log *slog.Logger) 
 	if err != nil {
 		return "", it.TypeID, err
 	}
-	notifier, ok := conn.(connectors.Notifier)
+	notifier, ok := connectors.AsNotifier(conn)
 	if !ok {
 		return "", spec.ID, resilience.New(resilience.NotSupported, "provider %s does not send notifications", spec.ID)
 	}
@@ -293,7 +293,7 @@ func (e *engine) followThread(ctx context.Context, n *notice, it contracts.Integ
 	defer cancel()
 	switch {
 	case n.action == notify.ActionResolve && hasThread:
-		if r, ok := conn.(reactor); ok {
+		if r, ok := connectors.AsReactor(conn); ok {
 			if ch, ts, ok := strings.Cut(threadID, ":"); ok {
 				if err := r.React(bctx, ch, ts, "white_check_mark"); err != nil {
 					log.InfoContext(ctx, "resolved thread not marked", "error", err.Error())
@@ -308,12 +308,6 @@ func (e *engine) followThread(ctx context.Context, n *notice, it contracts.Integ
 			log.WarnContext(ctx, "thread not kept; follow-ups start a new one", "error", err.Error())
 		}
 	}
-}
-
-// reactor is a provider that can add an emoji reaction to a message
-// (Slack).
-type reactor interface {
-	React(ctx context.Context, channel, ts, name string) error
 }
 
 // message renders n for one plan and provider.

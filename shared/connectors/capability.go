@@ -23,6 +23,10 @@ type Instance struct {
 	// connectors that open their own connections (SMTP) or build their own
 	// client (to hide a secret path) judge addresses with it too.
 	Policy httpx.GuardPolicy
+	// Scrubber is the connector's scrubber (nil outside the runtime): a
+	// connector that builds its own HTTP client passes its options through
+	// WithScrubber so derived credentials are scrubbed too.
+	Scrubber *credentials.Scrubber
 }
 
 // CredentialSource gives a connector its secret values when it needs them.

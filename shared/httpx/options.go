@@ -45,6 +45,15 @@ type Options struct {
 	// never carry it), for providers whose path is a credential (Slack and
 	// Discord webhooks, Telegram's /bot<token>/).
 	HidePath bool
+	// OnCredential, when set, is told every credential the client actually
+	// sends (credential header values, the value after their scheme,
+	// credential query values, a hidden path), so the caller can scrub
+	// them, derived tokens included, from whatever the server echoes.
+	OnCredential func(value string)
+	// Scrub, when set, removes known secret values from an error body
+	// before the snippet's pattern-based redaction and cutting, which could
+	// otherwise split a secret and leave part of it readable.
+	Scrub func(text string) string
 
 	// Logger, when set, gets one debug line per request (method, host, path,
 	// status, duration: never headers, query strings or bodies).

@@ -84,14 +84,16 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	}
 	code, retryAfter := statusCode(resp, now)
 	hide := false
+	var scrub func(string) string
 	if resp.Request != nil {
 		hide, _ = resp.Request.Context().Value(hidePathKey{}).(bool)
+		scrub, _ = resp.Request.Context().Value(scrubKey{}).(func(string) string)
 	}
 	msg := fmt.Sprintf("%s: HTTP %d %s", describe(resp.Request, hide), resp.StatusCode, http.StatusText(resp.StatusCode))
 	if retryAfter > 0 {
 		msg += fmt.Sprintf(" (retry after %s)", retryAfter)
 	}
-	if s := bodySnippet(resp); s != "" {
+	if s := bodySnippet(resp, scrub); s != "" {
 		msg += ": " + strconv.Quote(s)
 	}
 	return &resilience.Error{Code: code, Message: msg, RetryAfter: retryAfter}

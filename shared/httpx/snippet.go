@@ -35,8 +35,9 @@ type replayBody struct {
 }
 
 // bodySnippet peeks at a textual error body and returns a short, sanitized
-// excerpt; the response body is left readable from its start.
-func bodySnippet(resp *http.Response) string {
+// excerpt (scrub, when not nil, runs first); the response body is left
+// readable from its start.
+func bodySnippet(resp *http.Response, scrub func(string) string) string {
 	if resp.Body == nil || resp.Body == http.NoBody || !textual(resp.Header.Get("Content-Type")) {
 		return ""
 	}
@@ -44,7 +45,7 @@ func bodySnippet(resp *http.Response) string {
 	n, _ := io.ReadFull(resp.Body, buf)
 	buf = buf[:n]
 	resp.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(buf), resp.Body), Closer: resp.Body}
-	return sanitize(buf, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html"))
+	return sanitize(buf, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html"), scrub)
 }
 
 // textual reports whether a Content-Type is worth quoting in a message.
@@ -62,7 +63,8 @@ func textual(contentType string) bool {
 
 // sanitize makes body bytes fit for an error message: text only, one line,
 // credentials redacted (before cutting, so half a token never shows), short.
-func sanitize(b []byte, html bool) string {
+// scrub, the caller's value-based redaction, runs before the patterns.
+func sanitize(b []byte, html bool, scrub func(string) string) string {
 	if len(b) == 0 {
 		return ""
 	}
@@ -74,6 +76,9 @@ func sanitize(b []byte, html bool) string {
 		return ""
 	}
 	s := string(b)
+	if scrub != nil {
+		s = scrub(s)
+	}
 	if html {
 		s = htmlTag.ReplaceAllString(s, " ")
 	}

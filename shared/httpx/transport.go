@@ -25,6 +25,9 @@ const tracerName = "github.com/stella-ops/inthub/shared/httpx"
 // the response, also keeps a secret path out of its message.
 type hidePathKey struct{}
 
+// scrubKey carries Options.Scrub to CheckResponse the same way.
+type scrubKey struct{}
+
 // transport guards, traces, logs and measures every hop, redirects
 // included, before handing it to the pooled *http.Transport.
 type transport struct {
@@ -32,6 +35,8 @@ type transport struct {
 	policy    GuardPolicy
 	userAgent string
 	hidePath  bool
+	onCred    func(string)
+	scrub     func(string) string
 	logger    *slog.Logger
 	metrics   Metrics
 	tracers   trace.TracerProvider
@@ -40,7 +45,7 @@ type transport struct {
 
 func newTransport(base http.RoundTripper, o Options) *transport {
 	return &transport{
-		base: base, policy: o.Policy, userAgent: o.UserAgent, hidePath: o.HidePath,
+		base: base, policy: o.Policy, userAgent: o.UserAgent, hidePath: o.HidePath, onCred: o.OnCredential, scrub: o.Scrub,
 		logger: o.Logger, metrics: o.Metrics, tracers: o.TracerProvider, propagate: o.Propagator,
 	}
 }
@@ -57,6 +62,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	defer span.End()
 	if t.hidePath {
 		ctx = context.WithValue(ctx, hidePathKey{}, true)
+	}
+	if t.scrub != nil {
+		ctx = context.WithValue(ctx, scrubKey{}, t.scrub)
 	}
 
 	resp, err := t.send(ctx, req)
@@ -81,6 +89,9 @@ func (t *transport) send(ctx context.Context, req *http.Request) (*http.Response
 		p = otel.GetTextMapPropagator()
 	}
 	p.Inject(ctx, propagation.HeaderCarrier(out.Header))
+	if t.onCred != nil {
+		reportCredentials(out, t.hidePath, t.onCred)
+	}
 	resp, err := t.base.RoundTrip(out)
 	var coded *resilience.Error
 	switch {

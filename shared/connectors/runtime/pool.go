@@ -42,7 +42,10 @@ func NewPool(reg *connectors.Registry, resolver *credentials.Resolver, policy ht
 func poolKey(it contracts.Integration) string { return it.TenantID + "." + it.ID }
 
 // Get returns the connector of it's current revision, building it on first
-// use and replacing (and closing) one built for an older revision.
+// use and replacing (and closing) one built for an older revision. The
+// connector is a *connectors.Scrubbing: every secret resolved for it, and
+// every credential its HTTP client sends, is removed from the texts it
+// returns; reach its capabilities with connectors.AsChecker and the like.
 func (p *Pool) Get(ctx context.Context, it contracts.Integration) (connectors.Connector, *connectors.Spec, error) {
 	k := poolKey(it)
 	p.mu.Lock()
@@ -79,12 +82,14 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 		return nil, resilience.New(resilience.NotSupported, "provider %q has no connector in this build", spec.ID)
 	}
 	cfg := connectors.Config(it.Config)
+	scrubber := credentials.NewScrubber(credentials.DefaultScrubValues)
 	var clientKey []byte
 	if ref := cfg.String("clientKeyRef", ""); ref != "" && cfg.String("clientCert", "") != "" {
 		s, err := p.resolver.Resolve(ctx, it.TenantID, ref)
 		if err != nil {
 			return nil, err
 		}
+		scrubber.AddSecret(s)
 		pem, err := s.PEM()
 		if err != nil {
 			return nil, resilience.Wrap(resilience.InvalidConfig, err, "clientKeyRef")
@@ -93,21 +98,23 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 	}
 	opts := connectors.HTTPOptions(cfg, p.policy, clientKey)
 	opts.Metrics = p.metrics
+	opts = connectors.WithScrubber(opts, scrubber)
 	client, err := httpx.New(opts)
 	if err != nil {
 		return nil, resilience.Wrap(resilience.InvalidConfig, err, "HTTP client of %s", it.ID)
 	}
 	conn, err := spec.New(ctx, connectors.Instance{
 		Integration: it,
-		Credentials: tenantSource{tenant: it.TenantID, resolver: p.resolver},
+		Credentials: tenantSource{tenant: it.TenantID, resolver: p.resolver, scrubber: scrubber},
 		HTTP:        client,
 		Policy:      p.policy,
+		Scrubber:    scrubber,
 	})
 	if err != nil {
 		client.CloseIdleConnections()
-		return nil, fmt.Errorf("build %s connector: %w", spec.ID, err)
+		return nil, scrubber.Error(fmt.Errorf("build %s connector: %w", spec.ID, err))
 	}
-	return &entry{revision: it.Revision, conn: conn, spec: spec, client: client}, nil
+	return &entry{revision: it.Revision, conn: connectors.Scrub(conn, scrubber), spec: spec, client: client}, nil
 }
 
 // Remove closes and forgets the connector of an integration (deleted).
@@ -144,12 +151,18 @@ func closeEntry(e *entry) {
 }
 
 // tenantSource resolves references for one tenant only: a connector can never
-// reach another tenant's secret store.
+// reach another tenant's secret store. Every secret it hands out is added to
+// the connector's scrubber first.
 type tenantSource struct {
 	tenant   string
 	resolver *credentials.Resolver
+	scrubber *credentials.Scrubber
 }
 
 func (s tenantSource) Resolve(ctx context.Context, ref string) (credentials.Secret, error) {
-	return s.resolver.Resolve(ctx, s.tenant, ref)
+	sec, err := s.resolver.Resolve(ctx, s.tenant, ref)
+	if err == nil {
+		s.scrubber.AddSecret(sec)
+	}
+	return sec, err
 }

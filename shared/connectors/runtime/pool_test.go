@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"encoding/base64"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // countingSpec builds connectors that count builds and closes.
@@ -72,5 +75,66 @@ func TestPoolRefusesUnknownProviders(t *testing.T) {
 	p := NewPool(connectors.NewRegistry(), &credentials.Resolver{}, httpx.GuardPolicy{}, nil)
 	if _, _, err := p.Get(context.Background(), contracts.Integration{ID: "i", TenantID: "t", TypeID: "nope"}); err == nil {
 		t.Fatal("unknown provider built")
+	}
+}
+
+// echoSpec builds connectors whose checks fail with the secret they resolved
+// and whatever credential a server answered with, as a hostile endpoint's
+// error would.
+func echoSpec() *connectors.Spec {
+	return &connectors.Spec{
+		ID: "echo", Category: connectors.CategoryRegistry,
+		New: func(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
+			return echoConn{in}, nil
+		},
+	}
+}
+
+type echoConn struct{ in connectors.Instance }
+
+func (echoConn) Close() error { return nil }
+
+func (c echoConn) CheckConnectivity(ctx context.Context) error {
+	s, err := c.in.Credentials.Resolve(ctx, c.in.Integration.CredentialRef)
+	if err != nil {
+		return err
+	}
+	return resilience.New(resilience.AuthenticationFailed, "server said: bad password %s (Basic %s)",
+		s["password"], base64.StdEncoding.EncodeToString([]byte(s["username"]+":"+s["password"])))
+}
+
+func (c echoConn) CheckAuthentication(context.Context) error { return nil }
+func (c echoConn) CheckFunctionality(context.Context) error  { return nil }
+
+func TestPoolConnectorsScrubTheSecretsTheyResolve(t *testing.T) {
+	t.Parallel()
+	const password = "pa ss/word"
+	env := map[string]string{"INTHUB_SECRET_ECHO": `{"username":"bot","password":"` + password + `"}`}
+	resolver := &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}}
+	p := NewPool(connectors.NewRegistry(echoSpec()), resolver, httpx.GuardPolicy{}, nil)
+	t.Cleanup(p.Close)
+	it := contracts.Integration{ID: "i1", TenantID: "t1", TypeID: "echo", Revision: 1, Config: map[string]any{}, CredentialRef: "env://INTHUB_SECRET_ECHO"}
+	conn, _, err := p.Get(context.Background(), it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, isRaw := conn.(connectors.Checker); isRaw {
+		t.Fatal("the pool handed out the unwrapped connector")
+	}
+	c, ok := connectors.AsChecker(conn)
+	if !ok {
+		t.Fatal("AsChecker found no checks")
+	}
+	err = c.CheckConnectivity(context.Background())
+	if resilience.CodeOf(err) != resilience.AuthenticationFailed {
+		t.Fatalf("code %s", resilience.CodeOf(err))
+	}
+	for _, leak := range []string{password, base64.StdEncoding.EncodeToString([]byte("bot:" + password))} {
+		if strings.Contains(err.Error(), leak) {
+			t.Fatalf("secret form %q in %q", leak, err)
+		}
+	}
+	if _, ok := connectors.AsDiscoverer(conn); ok {
+		t.Fatal("AsDiscoverer invented a capability the connector lacks")
 	}
 }

@@ -44,7 +44,7 @@ func (r Readers) StoreReader(ctx context.Context, store contracts.Integration) (
 			"integration %q is a %s (%s), not a secret store: credential references must name a secret-store integration",
 			store.ID, spec.Category, spec.ID)
 	}
-	sr, ok := conn.(connectors.SecretReader)
+	sr, ok := connectors.AsSecretReader(conn)
 	if !ok {
 		return nil, resilience.New(resilience.NotSupported, "secret store provider %s cannot read secrets", spec.ID)
 	}

@@ -146,7 +146,7 @@ func (h *hub) check(t *testing.T, id string, level contracts.CheckType) (contrac
 	defer cancel()
 	conn, _, err := h.pool.Get(ctx, h.get(id))
 	if err == nil {
-		c := conn.(connectors.Checker)
+		c, _ := connectors.AsChecker(conn)
 		switch level {
 		case contracts.CheckConnectivity:
 			err = c.CheckConnectivity(ctx)

@@ -64,7 +64,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if ref == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"webhookUrlRef\" is required")
 	}
-	opts := connectors.HTTPOptions(cfg, in.Policy, nil)
+	opts := connectors.WithScrubber(connectors.HTTPOptions(cfg, in.Policy, nil), in.Scrubber)
 	opts.HidePath = true
 	opts.MaxRedirects = -1 // a redirected POST would lose its card
 	hc, err := httpx.New(opts)
