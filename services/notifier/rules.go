@@ -127,6 +127,9 @@ func (v *validator) validate(ctx context.Context, tenantID string, in contracts.
 	if err != nil {
 		return in, nil, err
 	}
+	if err := cr.tmpl.checkWork(); err != nil {
+		return in, nil, err
+	}
 	// A template must render on every kind of event the rule takes, with
 	// realistic data, so a broken one is refused now, not when an alert fires.
 	for _, d := range sampleRenderData(tenantID, in.Match.EventTypes) {
