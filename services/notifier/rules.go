@@ -22,6 +22,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/labels"
 	"github.com/stella-ops/inthub/shared/notifyrules"
+	"github.com/stella-ops/inthub/shared/safetext"
 )
 
 // Limits of a rule.
@@ -101,6 +102,12 @@ func (v *validator) validate(ctx context.Context, tenantID string, in contracts.
 	}
 	if len([]rune(in.Description)) > maxRuleDescription {
 		return in, nil, invalid("description", "description must be at most %d characters", maxRuleDescription)
+	}
+	if err := safetext.Field("name", in.Name, false); err != nil {
+		return in, nil, err
+	}
+	if err := safetext.Field("description", in.Description, true); err != nil {
+		return in, nil, err
 	}
 	if err := validateMatch(in.Match); err != nil {
 		return in, nil, err
