@@ -137,9 +137,6 @@ func (c *costTree) scanBranch(b *parse.BranchNode) {
 	}
 }
 
-// errTooMuchWork is returned by work when the bound is passed.
-var errTooMuchWork = errors.New("over the bound")
-
 // work returns the units of work one execution of the root template can
 // take under b, or an error for recursion or a printf that allocates too
 // much.
