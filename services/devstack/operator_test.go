@@ -36,8 +36,8 @@ var operatorEndpoints = []struct {
 	{"GET", "/api/v1/operator/dlq/1", nil},
 	{"DELETE", "/api/v1/operator/dlq/1", nil},
 	{"POST", "/api/v1/operator/dlq/1/redrive", nil},
-	{"POST", "/api/v1/operator/dlq/purge", nil},
-	{"POST", "/api/v1/operator/dlq/purge?subject=integration.test.requested.>", nil},
+	{"POST", "/api/v1/operator/dlq/purge", map[string]any{"all": true, "dryRun": true}},
+	{"POST", "/api/v1/operator/dlq/purge", map[string]any{"subject": "integration.test.requested.>"}},
 	{"PUT", "/api/v1/operator/dlq/1", nil}, // a wrong method is still forbidden first
 }
 
@@ -281,19 +281,22 @@ func TestPoisonCommandIsListedShownAndPurged(t *testing.T) {
 	tok := s.info.Token
 	id := uuid.NewString()
 	subject := contracts.Subject(contracts.SubjectTestRequested, devstack.DevTenantID, id)
-	if _, err := s.js.Publish(context.Background(), subject, []byte("{not json")); err != nil {
-		t.Fatal(err)
+	other := contracts.Subject(contracts.SubjectTestRequested, devstack.DevTenantID, uuid.NewString())
+	for _, sub := range []string{subject, other} {
+		if _, err := s.js.Publish(context.Background(), sub, []byte("{not json")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var dlq ops.DLQPage
 	deadline := time.Now().Add(20 * time.Second)
-	for len(dlq.Items) == 0 {
+	for len(dlq.Items) < 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("the poison command was not dead-lettered")
 		}
 		time.Sleep(50 * time.Millisecond)
 		s.call("GET", "/api/v1/operator/dlq?tenantId="+devstack.DevTenantID, tok, nil).decode(&dlq)
 	}
-	d := dlq.Items[0]
+	d := dlq.Items[slices.IndexFunc(dlq.Items, func(d ops.DeadLetter) bool { return d.OriginalSubject == subject })]
 	if d.OriginalSubject != subject || d.Handler != "integration-test" || !strings.Contains(d.Reason, "decode") || d.OriginalStream != bus.StreamCommands {
 		t.Fatalf("listed %+v", d)
 	}
@@ -303,12 +306,27 @@ func TestPoisonCommandIsListedShownAndPurged(t *testing.T) {
 	if r.status != 200 || detail.DataText != "{not json" || detail.Headers[bus.HeaderDLQSubject] != subject {
 		t.Fatalf("show: %d %s", r.status, r.body)
 	}
-	r = s.call("POST", "/api/v1/operator/dlq/purge?subject="+url.QueryEscape(subject), tok, nil)
-	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"purged":1}` {
+	// The filter is honoured: a dry run counts, the purge removes that dead
+	// letter and leaves the other one.
+	r = s.call("POST", "/api/v1/operator/dlq/purge", tok, map[string]any{"subject": subject, "dryRun": true})
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"purged":0,"matching":1}` {
+		t.Fatalf("dry run: %d %s", r.status, r.body)
+	}
+	r = s.call("POST", "/api/v1/operator/dlq/purge", tok, map[string]any{"subject": subject})
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"purged":1,"matching":1}` {
 		t.Fatalf("purge: %d %s", r.status, r.body)
 	}
 	if r := s.call("GET", fmt.Sprintf("/api/v1/operator/dlq/%d", d.Sequence), tok, nil); r.status != 404 {
 		t.Fatalf("after purge: %d %s", r.status, r.body)
+	}
+	s.call("GET", "/api/v1/operator/dlq?tenantId="+devstack.DevTenantID, tok, nil).decode(&dlq)
+	if len(dlq.Items) != 1 || dlq.Items[0].OriginalSubject != other {
+		t.Fatalf("the purge of one subject removed others: %+v", dlq.Items)
+	}
+	// Everything only with all, alone.
+	r = s.call("POST", "/api/v1/operator/dlq/purge", tok, map[string]any{"all": true})
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"purged":1,"matching":1}` {
+		t.Fatalf("purge all: %d %s", r.status, r.body)
 	}
 }
 
@@ -346,8 +364,12 @@ func TestOperatorParametersAreValidated(t *testing.T) {
 		{"dlq missing seq", "GET", "/api/v1/operator/dlq/424242", nil, 404, "MESSAGE_NOT_FOUND"},
 		{"dlq delete missing seq", "DELETE", "/api/v1/operator/dlq/424242", nil, 404, "MESSAGE_NOT_FOUND"},
 		{"dlq bad after", "GET", "/api/v1/operator/dlq?after=-1", nil, 400, "INVALID_QUERY"},
-		{"purge with a misspelt filter", "POST", "/api/v1/operator/dlq/purge?subjet=integration.test.requested.%3E", nil, 400, "INVALID_QUERY"},
-		{"purge of a foreign subject", "POST", "/api/v1/operator/dlq/purge?subject=inthub.manager.%3E", nil, 400, "INVALID_QUERY"},
+		{"purge with a misspelt filter", "POST", "/api/v1/operator/dlq/purge", map[string]any{"subjet": "integration.test.requested.>"}, 400, "UNKNOWN_FIELD"},
+		{"purge of a foreign subject", "POST", "/api/v1/operator/dlq/purge", map[string]any{"subject": "inthub.manager.>"}, 400, "INVALID_FIELD_VALUE"},
+		{"purge with the filter in the query", "POST", "/api/v1/operator/dlq/purge?subject=integration.test.requested.%3E", nil, 400, "INVALID_QUERY"},
+		{"purge without a body", "POST", "/api/v1/operator/dlq/purge", nil, 400, "INVALID_FIELD_VALUE"},
+		{"purge with an empty filter", "POST", "/api/v1/operator/dlq/purge", map[string]any{"subject": ""}, 400, "INVALID_FIELD_VALUE"},
+		{"purge of all and a filter", "POST", "/api/v1/operator/dlq/purge", map[string]any{"all": true, "tenantId": devstack.DevTenantID}, 400, "INVALID_FIELD_VALUE"},
 		{"wrong method", "GET", "/api/v1/operator/dlq/purge", nil, 405, "METHOD_NOT_ALLOWED"},
 	}
 	for _, tc := range tests {

@@ -140,6 +140,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 		ctx, span := tracer.Start(ctx, r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 		defer span.End()
+		ctx, caller := withRequestCaller(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
@@ -156,8 +157,12 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			s.logger.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"duration_ms", time.Since(start).Milliseconds(), "tenant_id", principalOf(r.Context()).TenantID)
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}
+			if caller.ok {
+				// The token's name, never the token.
+				attrs = append(attrs, "tenant_id", caller.principal.TenantID, "token", caller.principal.Name)
+			}
+			s.logger.Log(ctx, level, "http request", attrs...)
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})

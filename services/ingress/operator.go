@@ -385,25 +385,50 @@ func (s *server) opDeleteDeadLetter(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// purgeResult is the answer of a purge.
-type purgeResult struct {
-	Purged uint64 `json:"purged"`
+// purgeRequest is the body of POST /api/v1/operator/dlq/purge: a filter
+// (the list's subject and tenantId), or all alone.
+type purgeRequest struct {
+	Subject  string `json:"subject"`
+	TenantID string `json:"tenantId"`
+	All      bool   `json:"all"`
+	DryRun   bool   `json:"dryRun"`
 }
 
-// opPurge answers POST /api/v1/operator/dlq/purge: every dead letter, or
-// those of a subject filter and tenant.
+// purgeResult is the answer of a purge: matching is what the selection held,
+// purged what was removed (0 for a dry run).
+type purgeResult struct {
+	Purged   uint64 `json:"purged"`
+	Matching uint64 `json:"matching"`
+}
+
+// opPurge answers POST /api/v1/operator/dlq/purge: the dead letters of a
+// subject filter and/or tenant, or every one with {"all": true}. The filter
+// is in the JSON body; an empty body purges nothing.
 func (s *server) opPurge(w http.ResponseWriter, r *http.Request) {
-	q, err := queryParams(r, "subject", "tenantId")
-	if err != nil {
-		writeError(w, err)
+	if r.URL.RawQuery != "" {
+		writeError(w, apierr.BadRequest(apierr.InvalidQuery,
+			`purge takes its filter in the JSON body ({"subject": ..., "tenantId": ...} or {"all": true}), not in the query`).With("parameter", "query"))
 		return
 	}
-	n, err := s.operations().Purge(r.Context(), ops.DLQQuery{Subject: q.Get("subject"), TenantID: q.Get("tenantId")})
+	var in purgeRequest
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		if err := decodeBody(w, r, s.cfg.BodyLimit, &in); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	n, err := s.operations().Purge(r.Context(), ops.PurgeQuery{Subject: in.Subject, TenantID: in.TenantID, All: in.All, DryRun: in.DryRun})
 	if err != nil {
-		writeError(w, s.opsError(r.Context(), err, false))
+		writeError(w, s.opsError(r.Context(), err, true))
+		return
+	}
+	out := purgeResult{Purged: n, Matching: n}
+	if in.DryRun {
+		out.Purged = 0
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	s.logger.InfoContext(r.Context(), "operator purged dead letters", "operator", principalOf(r.Context()).Name,
-		"subject", q.Get("subject"), "tenant_id", q.Get("tenantId"), "purged", n)
-	writeJSON(w, http.StatusOK, purgeResult{Purged: n})
+		"subject", in.Subject, "filter_tenant_id", in.TenantID, "all", in.All, "purged", n)
+	writeJSON(w, http.StatusOK, out)
 }

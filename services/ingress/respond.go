@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/stella-ops/inthub/shared/apierr"
 )
@@ -31,15 +32,21 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // decodeBody reads a JSON body into v: the content type must be JSON (or
-// merge-patch+json where allowed), the size is bounded, unknown fields and
-// trailing data are refused. Errors never echo the body.
+// merge-patch+json where allowed) in UTF-8, the size is bounded, unknown
+// fields and trailing data are refused. Errors never echo the body.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, mediaTypes ...string) error {
 	if len(mediaTypes) == 0 {
 		mediaTypes = []string{"application/json"}
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !contains(mediaTypes, mt) {
 		return apierr.New(http.StatusUnsupportedMediaType, apierr.UnsupportedMediaType, "Content-Type must be %s", strings.Join(mediaTypes, " or "))
+	}
+	// JSON is UTF-8 (RFC 8259): a body declared in another charset would be
+	// read as UTF-8 all the same and stored as something else.
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return apierr.New(http.StatusUnsupportedMediaType, apierr.UnsupportedMediaType,
+			"Content-Type charset must be utf-8 (or left out), not %q", truncateRunes(cs, 40))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
@@ -52,8 +59,17 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, medi
 	return DecodeJSON(body, v)
 }
 
-// DecodeJSON decodes one JSON value strictly into v.
+// DecodeJSON decodes one JSON value strictly into v. Text the API could
+// not give back as sent is refused rather than silently replaced by U+FFFD,
+// as encoding/json would: bytes that are not UTF-8 and \u escapes of
+// unpaired UTF-16 surrogates.
 func DecodeJSON(body []byte, v any) error {
+	if at := invalidUTF8At(body); at >= 0 {
+		return apierr.BadRequest(apierr.MalformedJSON, "request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", at)
+	}
+	if at := unpairedSurrogateAt(body); at >= 0 {
+		return apierr.BadRequest(apierr.MalformedJSON, "request body holds an unpaired UTF-16 surrogate escape (at byte %d): it is no character and cannot be stored", at)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -66,6 +82,79 @@ func DecodeJSON(body []byte, v any) error {
 		return apierr.BadRequest(apierr.MalformedJSON, "request body holds data after its JSON value")
 	}
 	return nil
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not UTF-8, or -1.
+func invalidUTF8At(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// unpairedSurrogateAt is the offset of the first \uXXXX escape in b of a
+// UTF-16 surrogate that is not half of a high-low pair, or -1. Outside
+// strings a backslash is a syntax error anyway, so b is not parsed.
+func unpairedSurrogateAt(b []byte) int {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if b[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(b, i+2)
+		switch {
+		case !ok || r < 0xD800 || r > 0xDFFF:
+		case r >= 0xDC00:
+			return i // a low surrogate first
+		default:
+			low, ok := hex4(b, i+8)
+			if !ok || b[i+6] != '\\' || b[i+7] != 'u' || low < 0xDC00 || low > 0xDFFF {
+				return i
+			}
+			i += 6
+		}
+		i += 5
+	}
+	return -1
+}
+
+// hex4 reads four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// truncateRunes cuts s to n runes, for echoing a header value.
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 func classifyDecodeError(err error) error {

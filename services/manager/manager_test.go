@@ -290,3 +290,58 @@ func TestListFiltersAndPages(t *testing.T) {
 		}
 	}
 }
+
+func TestTextThatCannotRoundTripIsRefused(t *testing.T) {
+	t.Parallel()
+	c, js := startManager(t)
+	nc := js.Conn()
+	// Raw request bodies, as any bus client may send them: encoding/json
+	// would turn the invalid byte into U+FFFD on the way in and store that.
+	raw := func(name, description string) json.RawMessage {
+		return json.RawMessage(`{"tenantId":"` + tenantA + `","input":{"typeId":"webhook","name":"` + name +
+			`","description":"` + description + `","config":{"url":"https://hooks.example.com/inthub"}}}`)
+	}
+	tests := []struct {
+		name  string
+		body  json.RawMessage
+		field string // "" : accepted
+	}{
+		{"plain", raw("Release hooks", "hooks of the train\\nsecond line"), ""},
+		{"right-to-left script and emoji", raw("خطافات الإصدار \U0001F469\u200D\U0001F4BB", ""), ""},
+		{"invalid UTF-8 in the name", raw("prod\xff", ""), "name"},
+		{"unpaired surrogate escape in the name", raw("prod\\ud800", ""), "name"},
+		{"bidi override in the name", raw("invoice\u202egpj.exe", ""), "name"},
+		{"bidi override escaped in the name", raw("invoice\\u202egpj", ""), "name"},
+		{"isolate in the name", raw("a\u2066b", ""), "name"},
+		{"zero-width space in the name", raw("pro\u200bd", ""), "name"},
+		{"invalid UTF-8 in the description", raw("ok", "bad\xfe"), "description"},
+		{"bidi mark in the description", raw("ok", "a\u200fb"), "description"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out contracts.Integration
+			err := bus.Request(context.Background(), nc, "catalog", catalog.SubjectCreate, 10*time.Second, tc.body, &out)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ae *apierr.Error
+			if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != apierr.InvalidFieldValue || ae.Details["field"] != tc.field {
+				t.Fatalf("got %v (%+v), want 400 INVALID_FIELD_VALUE on %s", err, ae, tc.field)
+			}
+		})
+	}
+	// A rename through a merge patch is checked the same way.
+	it, err := c.Create(context.Background(), catalog.CreateRequest{TenantID: tenantA, Input: input("patch me")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Patch(context.Background(), catalog.PatchRequest{TenantID: tenantA, ID: it.ID, Patch: json.RawMessage(`{"name":"a\u202eb"}`)})
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || ae.Code != apierr.InvalidFieldValue || ae.Details["field"] != "name" {
+		t.Fatalf("patch: %v", err)
+	}
+}

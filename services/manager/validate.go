@@ -3,7 +3,6 @@ package manager
 import (
 	"net/http"
 	"strings"
-	"unicode"
 
 	"github.com/google/uuid"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/labels"
+	"github.com/stella-ops/inthub/shared/safetext"
 )
 
 // Limits of an integration's fields.
@@ -55,6 +55,9 @@ func validateInput(reg *connectors.Registry, in contracts.IntegrationInput) (*co
 	if len(in.Description) > maxDescriptionLen {
 		return nil, apierr.BadRequest(apierr.InvalidFieldValue, "description is longer than %d characters", maxDescriptionLen).With("field", "description")
 	}
+	if err := safetext.Field("description", in.Description, true); err != nil {
+		return nil, err
+	}
 	if in.Config == nil {
 		in.Config = map[string]any{}
 	}
@@ -77,12 +80,9 @@ func validateName(name string) error {
 	if len([]rune(name)) > maxNameLen {
 		return apierr.BadRequest(apierr.InvalidFieldValue, "name is longer than %d characters", maxNameLen).With("field", "name")
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return apierr.BadRequest(apierr.InvalidFieldValue, "name must not contain control characters").With("field", "name")
-		}
-	}
-	return nil
+	// Invalid UTF-8 reaches here as U+FFFD from the JSON decoder (the bus
+	// path); safetext refuses both, and bidi and other invisible characters.
+	return safetext.Field("name", name, false)
 }
 
 func validateCredentialRef(spec *connectors.Spec, ref string) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/labels"
 	"github.com/stella-ops/inthub/shared/notifyrules"
+	"github.com/stella-ops/inthub/shared/safetext"
 )
 
 // Limits of a rule.
@@ -102,6 +103,12 @@ func (v *validator) validate(ctx context.Context, tenantID string, in contracts.
 	if len([]rune(in.Description)) > maxRuleDescription {
 		return in, nil, invalid("description", "description must be at most %d characters", maxRuleDescription)
 	}
+	if err := safetext.Field("name", in.Name, false); err != nil {
+		return in, nil, err
+	}
+	if err := safetext.Field("description", in.Description, true); err != nil {
+		return in, nil, err
+	}
 	if err := validateMatch(in.Match); err != nil {
 		return in, nil, err
 	}
@@ -125,6 +132,9 @@ func (v *validator) validate(ctx context.Context, tenantID string, in contracts.
 	}
 	cr, err := compileRule(contracts.NotificationRule{TenantID: tenantID, Name: in.Name, Match: in.Match, Targets: in.Targets, Template: in.Template})
 	if err != nil {
+		return in, nil, err
+	}
+	if err := cr.tmpl.checkWork(); err != nil {
 		return in, nil, err
 	}
 	// A template must render on every kind of event the rule takes, with

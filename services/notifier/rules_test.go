@@ -80,6 +80,9 @@ func TestRulesAreValidatedWholeBeforeStoring(t *testing.T) {
 		{"bad event type", tenantA, with(func(in *contracts.NotificationRuleInput) { in.Match.EventTypes = []string{"integration.created"} }), 400, apierr.ValidationFailed, "match.eventTypes[0]"},
 		{"no event type", tenantA, with(func(in *contracts.NotificationRuleInput) { in.Match.EventTypes = nil }), 400, apierr.ValidationFailed, "match.eventTypes"},
 		{"no name", tenantA, with(func(in *contracts.NotificationRuleInput) { in.Name = "  " }), 400, apierr.ValidationFailed, "name"},
+		{"bidi override in the name", tenantA, with(func(in *contracts.NotificationRuleInput) { in.Name = "page \u202eon-call" }), 400, apierr.InvalidFieldValue, "name"},
+		{"invalid UTF-8 in the name", tenantA, with(func(in *contracts.NotificationRuleInput) { in.Name = "page\xff" }), 400, apierr.InvalidFieldValue, "name"},
+		{"zero-width space in the description", tenantA, with(func(in *contracts.NotificationRuleInput) { in.Description = "pages\u200bon-call" }), 400, apierr.InvalidFieldValue, "description"},
 		{"tenant not a UUID", "acme.eu", with(func(*contracts.NotificationRuleInput) {}), 400, apierr.InvalidTenant, ""},
 	}
 	for _, tc := range tests {

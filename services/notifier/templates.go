@@ -10,6 +10,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -56,6 +57,8 @@ type templates struct {
 	title, text           *texttemplate.Template
 	html                  *htmltemplate.Template
 	slack, teams, webhook *texttemplate.Template
+	// work holds each field's trees for the work bound (templatecost.go).
+	work []*costTree
 }
 
 // Escapers appended to every printing action of a template whose output is
@@ -80,6 +83,7 @@ func funcs() texttemplate.FuncMap {
 			}
 			return v
 		},
+		"printf":   safePrintf,
 		"upper":    func(v any) string { return strings.ToUpper(plain(v)) },
 		"lower":    func(v any) string { return strings.ToLower(plain(v)) },
 		"truncate": func(n int, v any) string { return truncateRunes(plain(v), n) },
@@ -167,6 +171,7 @@ func compileTemplates(t *contracts.NotificationTemplate) (*templates, error) {
 			return nil
 		}
 		autoEscape(tt, esc)
+		out.work = append(out.work, newCostTree(field, field, treesOf(tt)))
 		return tt
 	}
 	out.title = text(fieldTitle, t.Title, escPlain)
@@ -182,8 +187,35 @@ func compileTemplates(t *contracts.NotificationTemplate) (*templates, error) {
 		if err != nil {
 			return nil, templateError(fieldHTML, "%s", cleanTemplateError(err))
 		}
+		// html/template rewrites its trees at the first execution, under a
+		// lock of its own: the work bound reads a second parse, never run.
+		shadow, err := texttemplate.New(fieldHTML).Funcs(funcs()).Parse(t.HTML)
+		if err != nil {
+			return nil, templateError(fieldHTML, "%s", cleanTemplateError(err))
+		}
+		out.work = append(out.work, newCostTree(fieldHTML, fieldHTML, treesOf(shadow)))
 	}
 	return out, nil
+}
+
+// treesOf returns the parse trees of a template set by name.
+func treesOf(t *texttemplate.Template) map[string]*parse.Tree {
+	m := map[string]*parse.Tree{}
+	for _, tt := range t.Templates() {
+		m[tt.Name()] = tt.Tree
+	}
+	return m
+}
+
+// checkWork refuses templates whose work on the data a rule is designed
+// for passes the bound (at save, before anything runs).
+func (t *templates) checkWork() error {
+	for _, c := range t.work {
+		if err := c.check(c.designBounds()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cleanTemplateError drops the template package's "template: <name>:"
@@ -241,21 +273,35 @@ func escapeList(l *parse.ListNode, esc string) {
 	}
 }
 
-// boundedBuffer refuses output beyond maxRendered.
-type boundedBuffer struct{ bytes.Buffer }
+// boundedBuffer refuses output beyond maxRendered, and any output after
+// its deadline.
+type boundedBuffer struct {
+	bytes.Buffer
+	deadline time.Time
+}
 
-var errTooLong = fmt.Errorf("output is longer than %d bytes", maxRendered)
+var (
+	errTooLong = fmt.Errorf("output is longer than %d bytes", maxRendered)
+	errTooSlow = fmt.Errorf("rendering took longer than %s", maxRenderTime)
+)
+
+func newBoundedBuffer() *boundedBuffer {
+	return &boundedBuffer{deadline: time.Now().Add(maxRenderTime)}
+}
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > maxRendered {
 		return 0, errTooLong
 	}
+	if time.Now().After(b.deadline) {
+		return 0, errTooSlow
+	}
 	return b.Buffer.Write(p)
 }
 
 func execText(t *texttemplate.Template, d renderData) (string, error) {
-	var b boundedBuffer
-	if err := t.Execute(&b, d); err != nil {
+	b := newBoundedBuffer()
+	if err := t.Execute(b, d); err != nil {
 		return "", errors.New(cleanTemplateError(err))
 	}
 	return b.String(), nil
@@ -269,10 +315,16 @@ type rendered struct {
 	webhookData       map[string]any
 }
 
-// render runs every template the rule has. Errors are INVALID_TEMPLATE
-// refusals naming the field.
+// render runs every template the rule has, after checking their work on
+// d against the bound (a rule stored before the bound existed is checked
+// here too). Errors are INVALID_TEMPLATE refusals naming the field.
 func (t *templates) render(d renderData) (rendered, error) {
 	out := rendered{title: d.Event.Title, text: d.Event.Text}
+	for _, c := range t.work {
+		if err := c.check(c.boundsFor(d)); err != nil {
+			return out, err
+		}
+	}
 	var err error
 	if t.title != nil {
 		if out.title, err = execText(t.title, d); err != nil {
@@ -286,8 +338,8 @@ func (t *templates) render(d renderData) (rendered, error) {
 		}
 	}
 	if t.html != nil {
-		var b boundedBuffer
-		if err := t.html.Execute(&b, d); err != nil {
+		b := newBoundedBuffer()
+		if err := t.html.Execute(b, d); err != nil {
 			return out, templateError(fieldHTML, "%s", cleanTemplateError(err))
 		}
 		out.html = b.String()

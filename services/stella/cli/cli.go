@@ -41,7 +41,7 @@ const aliasAnnotation = "stella/deprecated-alias"
 func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return RunContext(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 }
 
 // Run runs stella with args (without the program name) and returns its exit
@@ -51,12 +51,22 @@ func Run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	return RunContext(context.Background(), args, stdout, stderr, getenv)
 }
 
-// RunContext is Run with a context that cancels the command.
+// RunContext is Run with a context that cancels the command. It has no
+// standard input, so commands that would ask for a confirmation need their
+// flag (--yes) instead.
 func RunContext(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return run(ctx, args, nil, stdout, stderr, getenv)
+}
+
+// run is RunContext with the process's standard input, when it has one.
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer, getenv func(string) string) int {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
 	a := &app{stdout: stdout, stderr: stderr, getenv: getenv, isTerminal: isTerminal}
+	if stdin != nil {
+		a.stdin, a.stdinTerminal = stdin, term.IsTerminal(int(stdin.Fd()))
+	}
 	root := a.newRoot()
 	root.SetArgs(args)
 	if cmd, _, err := root.Find(args); err == nil && isDeprecatedAlias(cmd) {
@@ -76,6 +86,10 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	isTerminal     func(io.Writer) bool
+	// stdin answers confirmations; it is asked only when stdinTerminal
+	// says a person is there to answer.
+	stdin         io.Reader
+	stdinTerminal bool
 
 	// Global flags.
 	server     string

@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,14 +83,27 @@ func (c *client) DeleteDeadLetter(ctx context.Context, seq uint64) error {
 	return err
 }
 
-// PurgeDeadLetters removes the dead letters of a filter (all without one).
-func (c *client) PurgeDeadLetters(ctx context.Context, q url.Values) (*response, uint64, error) {
-	var out struct {
-		Purged uint64 `json:"purged"`
-	}
-	r := request{method: http.MethodPost, path: "/api/v1/operator/dlq/purge", query: q}
+// purgeSelection is the body of POST /operator/dlq/purge: a filter, or all.
+type purgeSelection struct {
+	Subject  string `json:"subject,omitempty"`
+	TenantID string `json:"tenantId,omitempty"`
+	All      bool   `json:"all,omitempty"`
+	DryRun   bool   `json:"dryRun,omitempty"`
+}
+
+// purgeResult is its answer.
+type purgeResult struct {
+	Purged   uint64 `json:"purged"`
+	Matching uint64 `json:"matching"`
+}
+
+// PurgeDeadLetters removes the dead letters of a selection, or with
+// DryRun counts them.
+func (c *client) PurgeDeadLetters(ctx context.Context, sel purgeSelection) (*response, purgeResult, error) {
+	var out purgeResult
+	r := request{method: http.MethodPost, path: "/api/v1/operator/dlq/purge", body: sel}
 	resp, err := c.doJSON(ctx, r, &out)
-	return resp, out.Purged, err
+	return resp, out, err
 }
 
 // seqArg parses a dead letter's sequence argument.
@@ -306,16 +322,17 @@ a second redrive of the same sequence exits 3.`,
 
 func (a *app) newDLQPurgeCmd() *cobra.Command {
 	var subject, tenant string
-	var yes bool
+	var all, yes bool
 	cmd := &cobra.Command{
 		Use:   "purge [<seq>]",
 		Short: "Delete dead letters for good",
 		Long: `Delete one dead letter (by its sequence), the dead letters of a subject filter
-and/or tenant, or, with neither, every dead letter. Nothing can bring them
-back, so --yes is required.`,
-		Example: `  stella dlq purge 42 --yes
+and/or tenant, or, with --all, every dead letter. Nothing can bring them back:
+on a terminal stella asks "Purge N dead letters? [y/N]" first; elsewhere (a
+script, a pipe) --yes is required.`,
+		Example: `  stella dlq purge 42
   stella dlq purge --subject integration.test.requested --yes
-  stella dlq purge --yes    # every dead letter`,
+  stella dlq purge --all --yes    # every dead letter`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErr("%s takes at most one dead letter's sequence, got %d arguments", cmd.CommandPath(), len(args))
@@ -325,40 +342,87 @@ back, so --yes is required.`,
 	}
 	cmd.Flags().StringVar(&subject, "subject", "", "only dead letters of this original subject filter")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "only dead letters of this tenant id")
-	cmd.Flags().BoolVar(&yes, "yes", false, "confirm: the dead letters are deleted for good")
+	cmd.Flags().BoolVar(&all, "all", false, "every dead letter (alone: not with a sequence or a filter)")
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm without asking: the dead letters are deleted for good")
 	cmd.RunE = a.action(func(cmd *cobra.Command, args []string) error {
-		if len(args) == 1 && (subject != "" || tenant != "") {
-			return usageErr("give a sequence or --subject/--tenant, not both")
-		}
-		if !yes {
-			return usageErr("purge deletes dead letters for good: add --yes to confirm")
+		filtered := subject != "" || tenant != ""
+		switch {
+		case len(args) == 1 && (filtered || all):
+			return usageErr("give a sequence, --subject/--tenant or --all, not several")
+		case all && filtered:
+			return usageErr("--all purges every dead letter: it cannot be combined with --subject or --tenant")
+		case len(args) == 0 && !filtered && !all:
+			return usageErr("say what to purge: a sequence, --subject and/or --tenant, or --all for every dead letter")
+		case !yes && !a.stdinTerminal:
+			return usageErr("purge deletes dead letters for good and stdin is not a terminal to ask: add --yes to confirm")
 		}
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
+		var seq uint64
 		if len(args) == 1 {
-			seq, err := seqArg(args[0])
-			if err != nil {
+			if seq, err = seqArg(args[0]); err != nil {
 				return err
 			}
+		}
+		sel := purgeSelection{Subject: subject, TenantID: tenant, All: all}
+		if !yes {
+			n := uint64(1)
+			if seq == 0 {
+				dry := sel
+				dry.DryRun = true
+				if _, res, err := c.PurgeDeadLetters(cmd.Context(), dry); err != nil {
+					return err
+				} else if n = res.Matching; n == 0 {
+					return a.emitValue(purgeResult{}, func(w io.Writer) { fmt.Fprintln(w, "no dead letters match: nothing to purge") })
+				}
+			}
+			if ok, err := a.confirm(fmt.Sprintf("Purge %d dead letter%s?", n, plural(n))); err != nil || !ok {
+				return err
+			}
+		}
+		if seq != 0 {
 			if err := c.DeleteDeadLetter(cmd.Context(), seq); err != nil {
 				return err
 			}
-			return a.emitValue(map[string]uint64{"purged": 1}, func(w io.Writer) {
+			return a.emitValue(purgeResult{Purged: 1, Matching: 1}, func(w io.Writer) {
 				fmt.Fprintf(w, "deleted dead letter %d\n", seq)
 			})
 		}
-		q := url.Values{}
-		setIf(q, "subject", subject)
-		setIf(q, "tenantId", tenant)
-		resp, n, err := c.PurgeDeadLetters(cmd.Context(), q)
+		resp, res, err := c.PurgeDeadLetters(cmd.Context(), sel)
 		if err != nil {
 			return err
 		}
 		return a.emit(resp.body, func(w io.Writer) {
-			fmt.Fprintf(w, "purged %d dead letters\n", n)
+			fmt.Fprintf(w, "purged %d dead letters\n", res.Purged)
 		})
 	})
 	return cmd
+}
+
+func plural(n uint64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// errCancelled is a confirmation answered no: nothing was done.
+var errCancelled = &exitError{code: ExitError, err: errors.New("cancelled: nothing was deleted")}
+
+// confirm asks question on stderr and reads the answer from stdin: only y
+// or yes (any case) is a yes; anything else, or no answer, cancels.
+func (a *app) confirm(question string) (bool, error) {
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(a.stderr)
+		return false, errCancelled
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, errCancelled
 }

@@ -102,7 +102,7 @@ func TestOperatorCommandsNeedTheOperatorRole(t *testing.T) {
 		{"dlq", "list"},
 		{"dlq", "show", "1"},
 		{"dlq", "redrive", "1"},
-		{"dlq", "purge", "--yes"},
+		{"dlq", "purge", "--all", "--yes"},
 		{"dlq", "purge", "1", "--yes"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -292,6 +292,9 @@ func TestDLQCommands(t *testing.T) {
 	first := deadLetter(t, js, id, "{not json")
 	second := deadLetter(t, js, id, `{"requestId":"r-2"}`)
 	third := deadLetter(t, js, id, `{"requestId":"r-3"}`)
+	otherID := uuid.NewString()
+	otherFilter := contracts.SubjectTestRequested + ".*." + otherID
+	deadLetter(t, js, otherID, `{"requestId":"r-other"}`)
 
 	r := stella(t, operatorEnv(), "dlq", "list", "--subject", filter)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -336,6 +339,13 @@ func TestDLQCommands(t *testing.T) {
 	if r := stella(t, operatorEnv(), "dlq", "purge", "--subject", filter); r.code != cli.ExitInvalidInput || !strings.Contains(r.stderr, "--yes") {
 		t.Fatalf("purge without --yes: %s", r)
 	}
+	// Everything needs --all: no selection purges nothing.
+	if r := stella(t, operatorEnv(), "dlq", "purge", "--yes"); r.code != cli.ExitInvalidInput || !strings.Contains(r.stderr, "--all") {
+		t.Fatalf("purge without a selection: %s", r)
+	}
+	if r := stella(t, operatorEnv(), "dlq", "list", "--subject", otherFilter, "-o", "json"); len(mustJSON[struct{ Items []any }](t, r).Items) != 1 {
+		t.Fatalf("a purge without a selection removed dead letters: %s", r)
+	}
 	if r := stella(t, operatorEnv(), "dlq", "purge", strconv.FormatUint(first, 10), "--yes"); r.code != 0 || !strings.Contains(r.stdout, "deleted dead letter") {
 		t.Fatalf("purge one: %s", r)
 	}
@@ -345,6 +355,12 @@ func TestDLQCommands(t *testing.T) {
 	}
 	if r := stella(t, operatorEnv(), "dlq", "list", "--subject", filter, "-o", "json"); len(mustJSON[struct{ Items []any }](t, r).Items) != 0 {
 		t.Fatalf("left after purge: %s", r)
+	}
+	if r := stella(t, operatorEnv(), "dlq", "list", "--subject", otherFilter, "-o", "json"); len(mustJSON[struct{ Items []any }](t, r).Items) != 1 {
+		t.Fatalf("the purge by subject removed another subject's dead letter: %s", r)
+	}
+	if r := stella(t, operatorEnv(), "dlq", "purge", "--subject", otherFilter, "--yes"); r.code != 0 || !strings.Contains(r.stdout, "purged 1 dead letters") {
+		t.Fatalf("purge of the other: %s", r)
 	}
 	if r := stella(t, operatorEnv(), "dlq", "show", strconv.FormatUint(third, 10)); r.code != cli.ExitNotFound {
 		t.Fatalf("show of a purged dead letter: %s", r)

@@ -229,12 +229,39 @@ func (s *Service) deleteDeadLetter(ctx context.Context, seq uint64) error {
 	return nil
 }
 
-// Purge removes the dead letters q's subject and tenant select (all of them
-// when both are empty) that are in the stream when it starts, and returns
-// how many it removed (counted just before; a dead letter redriven at the
-// same moment may be counted though another call removed it). After and
-// Limit are not used.
-func (s *Service) Purge(ctx context.Context, q DLQQuery) (uint64, error) {
+// PurgeQuery selects the dead letters Purge removes. An empty filter never
+// means "all": All must say so, alone.
+type PurgeQuery struct {
+	// Subject filters on the original subject, as DLQQuery.Subject.
+	Subject string
+	// TenantID narrows the filter to one tenant's subjects.
+	TenantID string
+	// All purges every dead letter; it cannot be combined with a filter.
+	All bool
+	// DryRun counts what would be purged and removes nothing.
+	DryRun bool
+}
+
+// checkPurge refuses a purge that does not say what it removes.
+func checkPurge(q PurgeQuery) error {
+	hasFilter := q.Subject != "" || q.TenantID != ""
+	switch {
+	case q.All && hasFilter:
+		return invalid("all", "cannot be combined with subject or tenantId: give a filter, or all alone to purge every dead letter")
+	case !q.All && !hasFilter:
+		return invalid("all", "is required to purge every dead letter: give a filter (subject and/or tenantId), or all: true")
+	}
+	return nil
+}
+
+// Purge removes the dead letters q selects that are in the stream when it
+// starts, and returns how many it removed (counted just before; a dead
+// letter redriven at the same moment may be counted though another call
+// removed it); with q.DryRun it only counts them.
+func (s *Service) Purge(ctx context.Context, q PurgeQuery) (uint64, error) {
+	if err := checkPurge(q); err != nil {
+		return 0, err
+	}
 	filters, err := dlqFilters(q.Subject, q.TenantID)
 	if err != nil {
 		return 0, err
@@ -247,9 +274,9 @@ func (s *Service) Purge(ctx context.Context, q DLQQuery) (uint64, error) {
 	// saw: purge below the sequence after the last one now.
 	state := st.CachedInfo().State
 	upTo := state.LastSeq + 1
-	if len(filters) == 0 {
-		if state.Msgs == 0 {
-			return 0, nil
+	if q.All {
+		if state.Msgs == 0 || q.DryRun {
+			return state.Msgs, nil
 		}
 		if err := st.Purge(ctx, jetstream.WithPurgeSequence(upTo)); err != nil {
 			return 0, fmt.Errorf("purge %s: %w", bus.StreamDLQ, err)
@@ -269,8 +296,10 @@ func (s *Service) Purge(ctx context.Context, q DLQQuery) (uint64, error) {
 		if n == 0 {
 			continue
 		}
-		if err := st.Purge(ctx, jetstream.WithPurgeSubject(f), jetstream.WithPurgeSequence(upTo)); err != nil {
-			return purged, fmt.Errorf("purge %s: %w", f, err)
+		if !q.DryRun {
+			if err := st.Purge(ctx, jetstream.WithPurgeSubject(f), jetstream.WithPurgeSequence(upTo)); err != nil {
+				return purged, fmt.Errorf("purge %s: %w", f, err)
+			}
 		}
 		purged += n
 	}

@@ -251,21 +251,40 @@ func TestDeadLettersPageFilterDeleteAndPurge(t *testing.T) {
 	if err := f.ops.DeleteDeadLetter(ctx, seqs[0]); !errors.Is(err, ops.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
-	n, err := f.ops.Purge(ctx, ops.DLQQuery{Subject: contracts.SubjectTestRequested + ".>"})
+	// A purge that says neither what nor "all" removes nothing.
+	var inv *ops.InvalidError
+	for _, q := range []ops.PurgeQuery{{}, {DryRun: true}, {All: true, Subject: contracts.SubjectTestRequested + ".>"}, {All: true, TenantID: tenantA}} {
+		if _, err := f.ops.Purge(ctx, q); !errors.As(err, &inv) || inv.Field != "all" {
+			t.Fatalf("purge %+v: %v, want an invalid all", q, err)
+		}
+	}
+	if f.dlqCount() != 5 {
+		t.Fatalf("%d dead letters left after refused purges, want 5", f.dlqCount())
+	}
+	n, err := f.ops.Purge(ctx, ops.PurgeQuery{Subject: contracts.SubjectTestRequested + ".>", DryRun: true})
+	if err != nil || n != 4 || f.dlqCount() != 5 {
+		t.Fatalf("dry run by subject: %d, %v, %d left", n, err, f.dlqCount())
+	}
+	if n, err := f.ops.Purge(ctx, ops.PurgeQuery{TenantID: tenantB, DryRun: true}); err != nil || n != 1 {
+		t.Fatalf("dry run by tenant: %d, %v", n, err)
+	}
+	n, err = f.ops.Purge(ctx, ops.PurgeQuery{Subject: contracts.SubjectTestRequested + ".>"})
 	if err != nil || n != 4 {
 		t.Fatalf("purge by subject: %d, %v", n, err)
 	}
 	if f.dlqCount() != 1 {
 		t.Fatalf("%d dead letters left, want the poison one", f.dlqCount())
 	}
-	var inv *ops.InvalidError
-	if _, err := f.ops.Purge(ctx, ops.DLQQuery{Subject: "inthub.manager.>"}); !errors.As(err, &inv) {
+	if _, err := f.ops.Purge(ctx, ops.PurgeQuery{Subject: "inthub.manager.>"}); !errors.As(err, &inv) {
 		t.Fatalf("purge of a foreign subject: %v", err)
 	}
-	if n, err := f.ops.Purge(ctx, ops.DLQQuery{}); err != nil || n != 1 || f.dlqCount() != 0 {
+	if n, err := f.ops.Purge(ctx, ops.PurgeQuery{All: true, DryRun: true}); err != nil || n != 1 || f.dlqCount() != 1 {
+		t.Fatalf("dry run of all: %d, %v", n, err)
+	}
+	if n, err := f.ops.Purge(ctx, ops.PurgeQuery{All: true}); err != nil || n != 1 || f.dlqCount() != 0 {
 		t.Fatalf("purge all: %d, %v", n, err)
 	}
-	if n, err := f.ops.Purge(ctx, ops.DLQQuery{}); err != nil || n != 0 {
+	if n, err := f.ops.Purge(ctx, ops.PurgeQuery{All: true}); err != nil || n != 0 {
 		t.Fatalf("purge of an empty DLQ: %d, %v", n, err)
 	}
 	if p, err := f.ops.DeadLetters(ctx, ops.DLQQuery{}); err != nil || len(p.Items) != 0 {
