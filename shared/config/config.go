@@ -168,16 +168,16 @@ func PolicyFromEnv() (httpx.GuardPolicy, error) {
 }
 
 // LocalSecretsFromEnv returns the resolver of env:// and file:// references
-// limited as the operator says: env names must start with
-// INTHUB_LOCAL_SECRET_ENV_PREFIX (default INTHUB_SECRET_) and files must be
-// in INTHUB_LOCAL_SECRET_DIR (default /run/secrets/inthub), so a tenant
-// cannot point a reference at the hub's own environment or files.
-func LocalSecretsFromEnv(defaultDir string) credentials.LocalResolver {
-	if defaultDir == "" {
-		defaultDir = "/run/secrets/inthub"
+// with the operator's policy (credentials.LocalPolicy): each tenant listed
+// in INTHUB_LOCAL_SECRET_TENANTS (<tenantId>=<NAME>,…; defaultTenants when
+// unset) may read the variables INTHUB_LOCAL_SECRET_ENV_PREFIX<NAME>_* and
+// the files in INTHUB_LOCAL_SECRET_DIR/<name>/ (defaults INTHUB_SECRET_ and
+// defaultDir, else /run/secrets/inthub); other tenants none.
+func LocalSecretsFromEnv(defaultDir, defaultTenants string) (credentials.LocalResolver, error) {
+	p, err := credentials.ParseLocalPolicy(Env("INTHUB_LOCAL_SECRET_TENANTS", defaultTenants),
+		os.Getenv("INTHUB_LOCAL_SECRET_ENV_PREFIX"), Env("INTHUB_LOCAL_SECRET_DIR", defaultDir))
+	if err != nil {
+		return credentials.LocalResolver{}, fmt.Errorf("INTHUB_LOCAL_SECRET_*: %w", err)
 	}
-	return credentials.LocalResolver{
-		EnvPrefix: Env("INTHUB_LOCAL_SECRET_ENV_PREFIX", "INTHUB_SECRET_"),
-		FileDir:   Env("INTHUB_LOCAL_SECRET_DIR", defaultDir),
-	}
+	return credentials.LocalResolver{Policy: p}, nil
 }

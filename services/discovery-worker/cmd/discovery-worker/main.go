@@ -61,8 +61,12 @@ func fromEnv() (discoveryworker.Config, error) {
 			return discoveryworker.Config{}, errors.New("INTHUB_DISCOVERY_WORKERS must be a whole number of at least 1")
 		}
 	}
+	local, err := config.LocalSecretsFromEnv("", "")
+	if err != nil {
+		return discoveryworker.Config{}, err
+	}
 	return discoveryworker.Config{
 		Registry: all.Registry(), Policy: policy, RedisURL: os.Getenv("REDIS_URL"), CacheTTLs: ttls, Workers: workers,
-		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
+		Resolver: &credentials.Resolver{Local: local},
 	}, nil
 }

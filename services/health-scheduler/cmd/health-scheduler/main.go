@@ -28,10 +28,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "health-scheduler:", err)
 		os.Exit(2)
 	}
+	local, err := config.LocalSecretsFromEnv("", "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "health-scheduler:", err)
+		os.Exit(2)
+	}
 	err = healthscheduler.Run(ctx, healthscheduler.Config{
 		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics, Registry: all.Registry(),
 		Policy: hc.Policy, Workers: hc.Workers, FlapThreshold: hc.FlapThreshold,
-		Resolver:  &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
+		Resolver:  &credentials.Resolver{Local: local},
 		Intervals: healthscheduler.Intervals{Connectivity: hc.Connectivity, Authentication: hc.Authentication, Functionality: hc.Functionality},
 	})
 	if err != nil {

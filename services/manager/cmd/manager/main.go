@@ -22,8 +22,14 @@ func main() {
 		os.Exit(2)
 	}
 	defer common.Close()
+	local, err := config.LocalSecretsFromEnv("", "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(2)
+	}
 	err = manager.Run(ctx, manager.Config{
 		Bus: common.Bus, Registry: all.Registry(), Logger: common.Logger, Metrics: common.Metrics,
+		LocalPolicy: local.Policy,
 	})
 	if err != nil {
 		common.Logger.Error("manager stopped", "error", err.Error())

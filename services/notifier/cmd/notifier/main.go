@@ -28,10 +28,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "notifier:", err)
 		os.Exit(2)
 	}
+	local, err := config.LocalSecretsFromEnv("", "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "notifier:", err)
+		os.Exit(2)
+	}
 	err = notifier.Run(ctx, notifier.Config{
 		Bus: common.Bus, Logger: common.Logger, Metrics: common.Metrics,
 		Registry: all.Registry(), Policy: policy,
-		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv("")},
+		Resolver: &credentials.Resolver{Local: local},
 	})
 	if err != nil {
 		common.Logger.Error("notifier stopped", "error", err.Error())
