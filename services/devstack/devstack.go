@@ -36,6 +36,12 @@ import (
 // DevTenantID is the tenant of the dev token.
 const DevTenantID = "00000000-0000-4000-8000-000000000001"
 
+// DevLocalSecrets is the operator's local-secret grant `make run` uses when
+// INTHUB_LOCAL_SECRET_TENANTS is not set: the dev tenant has the name DEV, so
+// its env:// references are INTHUB_SECRET_DEV_* and its file:// references
+// are in .data/secrets/dev/.
+const DevLocalSecrets = DevTenantID + "=DEV"
+
 // Config configures the dev stack.
 type Config struct {
 	// DataDir holds the JetStream store and the dev token (default .data).
@@ -59,9 +65,11 @@ type Config struct {
 	Policy httpx.GuardPolicy
 	// Intervals of the health checks (zero: the spec's 1/5/15 minutes).
 	Intervals healthscheduler.Intervals
-	// Resolver resolves credential references (nil: env:// and file://
-	// unrestricted, for tests); each service adds the secret stores.
-	Resolver *credentials.Resolver
+	// Local reads env:// and file:// references within its Policy: the
+	// manager refuses to save a reference outside it and every other
+	// service to resolve one (each adds the secret stores). The zero value
+	// lets no tenant use local references.
+	Local credentials.LocalResolver
 	// TestTimeout bounds POST /integrations/{id}/test (zero: 30s).
 	TestTimeout time.Duration
 	// Ready receives what the stack listens on, once everything serves.
@@ -150,24 +158,24 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	managerReady := make(chan struct{})
 	start("manager", func(ctx context.Context) error {
-		return manager.Run(ctx, manager.Config{Bus: busFor("manager"), Registry: cfg.Registry, Logger: cfg.Logger.With("service", "manager"), Metrics: scoped("manager"), Ready: managerReady})
+		return manager.Run(ctx, manager.Config{Bus: busFor("manager"), Registry: cfg.Registry, Logger: cfg.Logger.With("service", "manager"), Metrics: scoped("manager"), LocalPolicy: cfg.Local.Policy, Ready: managerReady})
 	})
 	start("health-scheduler", func(ctx context.Context) error {
 		return healthscheduler.Run(ctx, healthscheduler.Config{
 			Bus: busFor("health-scheduler"), Logger: cfg.Logger.With("service", "health-scheduler"), Metrics: scoped("health-scheduler"),
-			Registry: cfg.Registry, Policy: cfg.Policy, Intervals: cfg.Intervals, Resolver: cfg.Resolver,
+			Registry: cfg.Registry, Policy: cfg.Policy, Intervals: cfg.Intervals, Resolver: &credentials.Resolver{Local: cfg.Local},
 		})
 	})
 	start("discovery-worker", func(ctx context.Context) error {
 		return discoveryworker.Run(ctx, discoveryworker.Config{
 			Bus: busFor("discovery-worker"), Logger: cfg.Logger.With("service", "discovery-worker"), Metrics: scoped("discovery-worker"),
-			Registry: cfg.Registry, Policy: cfg.Policy, RedisURL: cfg.RedisURL, Resolver: cfg.Resolver,
+			Registry: cfg.Registry, Policy: cfg.Policy, RedisURL: cfg.RedisURL, Resolver: &credentials.Resolver{Local: cfg.Local},
 		})
 	})
 	start("notifier", func(ctx context.Context) error {
 		return notifier.Run(ctx, notifier.Config{
 			Bus: busFor("notifier"), Logger: cfg.Logger.With("service", "notifier"), Metrics: scoped("notifier"),
-			Registry: cfg.Registry, Policy: cfg.Policy, Resolver: cfg.Resolver,
+			Registry: cfg.Registry, Policy: cfg.Policy, Resolver: &credentials.Resolver{Local: cfg.Local},
 		})
 	})
 	httpReady := make(chan string, 1)

@@ -18,7 +18,6 @@ import (
 	"github.com/stella-ops/inthub/services/devstack"
 	"github.com/stella-ops/inthub/shared/connectors/secrets/vault/vaultfake"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
@@ -62,6 +61,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	vf.AddToken("", vaultToken, vaultfake.TokenOptions{Policies: []string{"root"}, TTL: time.Hour, Renewable: true})
 	vf.Put("", "secret", "docker/registry", map[string]any{"username": "ci", "password": regPassword})
 
+	local, _ := localSecrets(t, map[string]string{"INTHUB_SECRET_DEV_VAULT": vaultToken})
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
@@ -69,9 +69,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
 			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Ready: ready,
-			Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Policy:   httpx.GuardPolicy{AllowPrivate: true},
-			Resolver: &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { return vaultToken, k == "INTHUB_SECRET_VAULT" }}},
+			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Policy: httpx.GuardPolicy{AllowPrivate: true},
+			Local:  local,
 		})
 	}()
 	info := <-ready
@@ -103,7 +103,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	r := call("POST", "/api/v1/integrations", map[string]any{
 		"typeId": "hashicorp-vault", "name": "vault-1",
 		"config":        map[string]any{"url": vf.URL, "mountPath": "secret", "kvVersion": "2", "authMethod": "token", "canaryPath": "docker/registry"},
-		"credentialRef": "env://INTHUB_SECRET_VAULT",
+		"credentialRef": "env://INTHUB_SECRET_DEV_VAULT",
 	})
 	var store contracts.Integration
 	r.decode(&store)

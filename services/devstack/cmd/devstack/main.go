@@ -15,7 +15,6 @@ import (
 	"github.com/stella-ops/inthub/services/devstack"
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/config"
-	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
@@ -48,6 +47,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	local, err := config.LocalSecretsFromEnv(filepath.Join(config.Env("INTHUB_DATA_DIR", ".data"), "secrets"), devstack.DevLocalSecrets)
+	if err != nil {
+		fail(err)
+	}
 	ready := make(chan devstack.Info, 1)
 	go func() {
 		info, ok := <-ready
@@ -70,7 +73,7 @@ func main() {
 		Logger:   telemetry.NewLogger(logOut, config.Env("LOG_LEVEL", "info"), "devstack"),
 		Bus:      busCfg,
 		Policy:   health.Policy,
-		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv(filepath.Join(config.Env("INTHUB_DATA_DIR", ".data"), "secrets"))},
+		Local:    local,
 		Intervals: healthscheduler.Intervals{
 			Connectivity: health.Connectivity, Authentication: health.Authentication, Functionality: health.Functionality,
 		},
