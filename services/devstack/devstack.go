@@ -38,6 +38,12 @@ import (
 // DevTenantID is the tenant of the dev token.
 const DevTenantID = "00000000-0000-4000-8000-000000000001"
 
+// DevLocalSecrets is the operator's local-secret grant `make run` uses when
+// INTHUB_LOCAL_SECRET_TENANTS is not set: the dev tenant has the name DEV, so
+// its env:// references are INTHUB_SECRET_DEV_* and its file:// references
+// are in .data/secrets/dev/.
+const DevLocalSecrets = DevTenantID + "=DEV"
+
 // Config configures the dev stack. Services holds each service's own
 // settings as its ConfigFromEnv loads them (SettingsFromEnv fills it); Run
 // overrides only what the all-in-one must. The fields after Ready are
@@ -72,10 +78,13 @@ type Config struct {
 	Policy httpx.GuardPolicy
 	// Intervals, when not zero, are the health checks' periods.
 	Intervals healthscheduler.Intervals
-	// Resolver, when set, resolves credential references in every service
-	// (with none here or in Services, env:// and file:// are unrestricted,
-	// for tests); each service adds the secret stores.
-	Resolver *credentials.Resolver
+	// Local, when set, reads env:// and file:// references in every service
+	// within its Policy: the manager refuses to save a reference outside it
+	// and every other service to resolve one (each adds the secret stores).
+	// Unset, each service's own settings decide (SettingsFromEnv: the
+	// operator's INTHUB_LOCAL_SECRET_* variables); with neither, no tenant
+	// may use local references.
+	Local *credentials.LocalResolver
 	// TestTimeout bounds POST /integrations/{id}/test (zero: 30s).
 	TestTimeout time.Duration
 }
@@ -241,8 +250,8 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 		}
 	}
 	resolver := func(r **credentials.Resolver) {
-		if cfg.Resolver != nil {
-			*r = cfg.Resolver
+		if cfg.Local != nil {
+			*r = &credentials.Resolver{Local: *cfg.Local}
 		}
 	}
 
@@ -254,6 +263,9 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 
 	s.Manager.Bus, s.Manager.Logger, s.Manager.Metrics = busFor(s.Manager.Bus, "manager"), logger("manager"), scoped("manager")
 	s.Manager.Registry = cfg.Registry
+	if cfg.Local != nil {
+		s.Manager.LocalPolicy = cfg.Local.Policy
+	}
 
 	h := &s.HealthScheduler
 	h.Bus, h.Logger, h.Metrics = busFor(h.Bus, "health-scheduler"), logger("health-scheduler"), scoped("health-scheduler")

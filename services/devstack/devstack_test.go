@@ -19,6 +19,7 @@ import (
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 const (
@@ -32,6 +33,23 @@ type stack struct {
 	base string
 	info devstack.Info
 	js   jetstream.JetStream
+	// secrets is the base folder of the tenants' file:// secrets (see
+	// localSecrets): the dev tenant's are in secrets/dev, B's in secrets/b.
+	secrets string
+}
+
+// localSecrets is the test stacks' local-secret policy, set as an operator
+// would: the dev tenant has the name DEV (as in make run: INTHUB_SECRET_DEV_*
+// and <dir>/dev/), tenant B the name B. env:// values come from env, never
+// from the process's environment. It returns the resolver and <dir>.
+func localSecrets(t *testing.T, env map[string]string) (credentials.LocalResolver, string) {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := credentials.ParseLocalPolicy(devstack.DevLocalSecrets+","+tenantB+"=B", "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return credentials.LocalResolver{Policy: p, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}, dir
 }
 
 func startStack(t *testing.T) *stack {
@@ -39,9 +57,10 @@ func startStack(t *testing.T) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
+	local, secrets := localSecrets(t, nil)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
+			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, Local: &local,
 			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 		})
 	}()
@@ -67,7 +86,7 @@ func startStack(t *testing.T) *stack {
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js}
+	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js, secrets: secrets}
 }
 
 // response is a decoded API answer.
@@ -147,8 +166,8 @@ func (s *stack) eventCount() uint64 {
 func webhook(name string) map[string]any {
 	return map[string]any{
 		"typeId": "webhook", "name": name,
-		"config":        map[string]any{"url": "https://hooks.example.com/inthub", "signingSecretRef": "env://HOOK_SECRET"},
-		"credentialRef": "vault://vault-1/hooks/prod#token",
+		"config":        map[string]any{"url": "https://hooks.example.com/inthub", "signingSecretRef": "env://INTHUB_SECRET_DEV_HOOK"},
+		"credentialRef": "env://INTHUB_SECRET_DEV_HOOK_TOKEN",
 		"labels":        map[string]string{"environment": "production"},
 	}
 }

@@ -35,10 +35,11 @@ func startDiscoveryStack(t *testing.T, redisURL string) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
+	local, secrets := localSecrets(t, nil)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
 			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
-			Policy: httpx.GuardPolicy{AllowPrivate: true}, RedisURL: redisURL,
+			Policy: httpx.GuardPolicy{AllowPrivate: true}, RedisURL: redisURL, Local: &local,
 			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 		})
 	}()
@@ -64,7 +65,7 @@ func startDiscoveryStack(t *testing.T, redisURL string) *stack {
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js}
+	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js, secrets: secrets}
 }
 
 // createIntegration creates one and returns it.
@@ -227,7 +228,7 @@ func TestDiscoveryRefusalsAndErrorsOverHTTP(t *testing.T) {
 	s := startDiscoveryStack(t, "")
 	tok := s.info.Token
 	mem := s.createIntegration("inmemory", map[string]any{"repositories": []any{"a", "b"}, "tags": []any{"v1"}})
-	hook := s.createIntegration("webhook", map[string]any{"url": "https://hooks.example.com/x", "signingSecretRef": "env://HOOK_SECRET"})
+	hook := s.createIntegration("webhook", map[string]any{"url": "https://hooks.example.com/x", "signingSecretRef": "env://INTHUB_SECRET_DEV_HOOK"})
 	limited := s.createIntegration("inmemory", map[string]any{"failureMode": "rate-limited", "retryAfterSeconds": 120})
 	denied := s.createIntegration("inmemory", map[string]any{"failureMode": "auth-failed"})
 	repositories := map[string]any{"resourceType": "repositories"}

@@ -66,6 +66,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	vf.AddToken("", vaultToken, vaultfake.TokenOptions{Policies: []string{"root"}, TTL: time.Hour, Renewable: true})
 	vf.Put("", "secret", "docker/registry", map[string]any{"username": "ci", "password": regPassword})
 
+	local, _ := localSecrets(t, map[string]string{"INTHUB_SECRET_DEV_VAULT": vaultToken})
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
@@ -73,9 +74,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
 			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Ready: ready,
-			Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Policy:   httpx.GuardPolicy{AllowPrivate: true},
-			Resolver: &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { return vaultToken, k == "INTHUB_SECRET_VAULT" }}},
+			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Policy: httpx.GuardPolicy{AllowPrivate: true},
+			Local:  &local,
 		})
 	}()
 	info := <-ready
@@ -107,7 +108,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	r := call("POST", "/api/v1/integrations", map[string]any{
 		"typeId": "hashicorp-vault", "name": "vault-1",
 		"config":        map[string]any{"url": vf.URL, "mountPath": "secret", "kvVersion": "2", "authMethod": "token", "canaryPath": "docker/registry"},
-		"credentialRef": "env://INTHUB_SECRET_VAULT",
+		"credentialRef": "env://INTHUB_SECRET_DEV_VAULT",
 	})
 	var store contracts.Integration
 	r.decode(&store)
@@ -190,15 +191,6 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 }
 
-// echoResolver resolves the echo test's env:// references from env only:
-// the one place that knows how references are resolved in that test.
-func echoResolver(env map[string]string) *credentials.Resolver {
-	return &credentials.Resolver{Local: credentials.LocalResolver{
-		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		EnvPrefix: "INTHUB_SECRET_",
-	}}
-}
-
 // TestEchoedSecretsNeverLeak points a registry, a GitLab, a webhook and an
 // email integration at servers that echo the credentials they receive (an
 // HTTP server quoting headers and body, an SMTP server quoting the AUTH
@@ -215,13 +207,14 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 		return string(b)
 	}
 	env := map[string]string{
-		"INTHUB_SECRET_REGISTRY": basic(11),
-		"INTHUB_SECRET_GITLAB":   `{"token":` + strconv.Quote(secret(12)) + `}`,
-		"INTHUB_SECRET_HOOK":     secret(13),
-		"INTHUB_SECRET_SIGNING":  secret(14),
-		"INTHUB_SECRET_SMTP":     basic(15),
+		"INTHUB_SECRET_DEV_REGISTRY": basic(11),
+		"INTHUB_SECRET_DEV_GITLAB":   `{"token":` + strconv.Quote(secret(12)) + `}`,
+		"INTHUB_SECRET_DEV_HOOK":     secret(13),
+		"INTHUB_SECRET_DEV_SIGNING":  secret(14),
+		"INTHUB_SECRET_DEV_SMTP":     basic(15),
 	}
 
+	local, _ := localSecrets(t, env)
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
@@ -229,9 +222,9 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
 			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Ready: ready,
-			Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Policy:   httpx.GuardPolicy{AllowPrivate: true},
-			Resolver: echoResolver(env),
+			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Policy: httpx.GuardPolicy{AllowPrivate: true},
+			Local:  &local,
 			Intervals: healthscheduler.Intervals{Connectivity: 300 * time.Millisecond, Authentication: 400 * time.Millisecond,
 				Functionality: 500 * time.Millisecond},
 		})
@@ -284,15 +277,15 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 		return it
 	}
 	registry := create(map[string]any{"typeId": "docker-registry", "name": "echo registry",
-		"config": map[string]any{"url": echo.URL, "caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_REGISTRY"})
+		"config": map[string]any{"url": echo.URL, "caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_DEV_REGISTRY"})
 	gitlab := create(map[string]any{"typeId": "gitlab", "name": "echo gitlab",
-		"config": map[string]any{"url": echo.URL, "caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_GITLAB"})
+		"config": map[string]any{"url": echo.URL, "caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_DEV_GITLAB"})
 	hook := create(map[string]any{"typeId": "webhook", "name": "echo hook",
-		"config":        map[string]any{"url": echo.URL + "/hook", "caCert": echo.CAPEM, "signingSecretRef": "env://INTHUB_SECRET_SIGNING"},
-		"credentialRef": "env://INTHUB_SECRET_HOOK"})
+		"config":        map[string]any{"url": echo.URL + "/hook", "caCert": echo.CAPEM, "signingSecretRef": "env://INTHUB_SECRET_DEV_SIGNING"},
+		"credentialRef": "env://INTHUB_SECRET_DEV_HOOK"})
 	mail := create(map[string]any{"typeId": "email", "name": "echo mail",
 		"config": map[string]any{"host": smtpEcho.Host, "port": smtpEcho.Port, "from": "bot@inthub.test", "to": []string{"oncall@inthub.test"},
-			"caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_SMTP"})
+			"caCert": echo.CAPEM}, "credentialRef": "env://INTHUB_SECRET_DEV_SMTP"})
 	eventually(t, "the notification-rules endpoint", func() bool {
 		return s.call("GET", "/api/v1/notification-rules", info.Token, nil).status != http.StatusServiceUnavailable
 	})

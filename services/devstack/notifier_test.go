@@ -137,10 +137,14 @@ func (s *slackAPI) messages() []slackMessage {
 	return append([]slackMessage(nil), s.posts...)
 }
 
-// writeSecret writes a secret file and returns its file:// reference.
+// writeSecret writes a secret file into dir (made if missing) and returns
+// its file:// reference.
 func writeSecret(t *testing.T, dir, name, value string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(value), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -154,10 +158,12 @@ func startNotifyStack(t *testing.T) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
+	local, secrets := localSecrets(t, nil)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
 			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
 			Policy:      httpx.GuardPolicy{AllowPrivate: true},
+			Local:       &local,
 			Intervals:   healthscheduler.Intervals{Connectivity: 300 * time.Millisecond, Authentication: 400 * time.Millisecond, Functionality: 500 * time.Millisecond},
 			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 		})
@@ -184,7 +190,7 @@ func startNotifyStack(t *testing.T) *stack {
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js}
+	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js, secrets: secrets}
 }
 
 // quiet keeps the health checks of a notification integration slow, so the
@@ -216,8 +222,8 @@ func TestNotificationsOfAnOutageEndToEnd(t *testing.T) {
 	pd := pagerdutyfake.New(t, e2eRoutingKey, "")
 	og := opsgeniefake.New(t, e2eGenieKey)
 	smtp := smtptest.Start(t, smtptest.Options{Username: e2eSMTPUser, Password: e2eSMTPPass})
-	secrets := t.TempDir()
 	s := startNotifyStack(t)
+	secrets, secretsOfB := filepath.Join(s.secrets, "dev"), filepath.Join(s.secrets, "b")
 	tok := s.info.Token
 
 	create := func(token string, body map[string]any) contracts.Integration {
@@ -243,7 +249,7 @@ func TestNotificationsOfAnOutageEndToEnd(t *testing.T) {
 			"to": []string{"oncall@inthub.test"}, "caCert": smtp.CAPEM}),
 		"credentialRef": writeSecret(t, secrets, "smtp", fmt.Sprintf(`{"username":%q,"password":%q}`, e2eSMTPUser, e2eSMTPPass))})
 	foreign := create(tokenB, map[string]any{"typeId": "pagerduty", "name": "B's pager",
-		"config": withQuiet(map[string]any{"routingKeyRef": writeSecret(t, secrets, "pd-b", e2eRoutingKey), "eventsUrl": pd.URL})})
+		"config": withQuiet(map[string]any{"routingKeyRef": writeSecret(t, secretsOfB, "pd-b", e2eRoutingKey), "eventsUrl": pd.URL})})
 
 	rule := map[string]any{
 		"name": "production outages",

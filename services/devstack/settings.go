@@ -32,8 +32,9 @@ type Settings struct {
 // INTHUB_NATS_PORT, INTHUB_LOG_FILE, NATS_URL) and loads every service's
 // settings with that service's own ConfigFromEnv, so a variable a service
 // reads on its own is honoured by `make run` too. Only defaults differ: the
-// metrics listener is on (DefaultMetricsAddr) and local secret files live
-// in <data dir>/secrets.
+// metrics listener is on (DefaultMetricsAddr), local secret files live in
+// <data dir>/secrets, and the dev tenant is granted local references
+// (DevLocalSecrets) unless INTHUB_LOCAL_SECRET_TENANTS says otherwise.
 func SettingsFromEnv(getenv config.Getenv) (Settings, error) {
 	r := config.NewReader(getenv)
 	dataDir := r.String("INTHUB_DATA_DIR", ".data")
@@ -51,6 +52,9 @@ func SettingsFromEnv(getenv config.Getenv) (Settings, error) {
 	getenv = config.WithDefaults(r.Getenv(), map[string]string{
 		"METRICS_ADDR":            DefaultMetricsAddr,
 		"INTHUB_LOCAL_SECRET_DIR": filepath.Join(dataDir, "secrets"),
+		// The dev tenant's own local secrets: INTHUB_SECRET_DEV_* and
+		// <data dir>/secrets/dev/.
+		"INTHUB_LOCAL_SECRET_TENANTS": DevLocalSecrets,
 	})
 	var errs []error
 	load := func(err error) { errs = append(errs, err) }

@@ -152,6 +152,26 @@ func outboundField(policy func(httpx.GuardPolicy) any, local func(credentials.Lo
 	}
 }
 
+// localField reads the local-reference policy of every service that has
+// one: the manager checks references when saved, the others when resolved.
+func localField(get func(credentials.LocalPolicy) any) []field {
+	resolver := func(r *credentials.Resolver) any {
+		if r == nil {
+			return nil
+		}
+		return get(r.Local.Policy)
+	}
+	return []field{
+		{"manager", func(s Services) any { return get(s.Manager.LocalPolicy) }},
+		{"health-scheduler", func(s Services) any { return resolver(s.HealthScheduler.Resolver) }},
+		{"discovery-worker", func(s Services) any { return resolver(s.DiscoveryWorker.Resolver) }},
+		{"notifier", func(s Services) any { return resolver(s.Notifier.Resolver) }},
+	}
+}
+
+// opsTenant is a tenant the INTHUB_LOCAL_SECRET_TENANTS probe grants.
+const opsTenant = "00000000-0000-4000-8000-0000000000aa"
+
 func one(service string, get func(Services) any) []field { return []field{{service, get}} }
 
 // probe is how the test sets one variable and where the value must arrive.
@@ -244,10 +264,12 @@ func probes(t *testing.T) map[string]probe {
 			services: outboundField(func(p httpx.GuardPolicy) any { return p.AllowPrivate }, nil)},
 		"INTHUB_ALLOWED_CIDRS": {value: "10.20.0.0/16", want: "[10.20.0.0/16]", bad: "10.20.0.1/16",
 			services: outboundField(func(p httpx.GuardPolicy) any { return fmt.Sprint(p.AllowCIDRs) }, nil)},
-		"INTHUB_LOCAL_SECRET_ENV_PREFIX": {value: "HUB_SECRET_", want: "HUB_SECRET_",
-			services: outboundField(nil, func(l credentials.LocalResolver) any { return l.EnvPrefix })},
+		"INTHUB_LOCAL_SECRET_ENV_PREFIX": {value: "HUB_SECRET_", want: "HUB_SECRET_", bad: "9LIVES",
+			services: localField(func(p credentials.LocalPolicy) any { envBase, _ := p.Bases(); return envBase })},
 		"INTHUB_LOCAL_SECRET_DIR": {value: "/srv/secrets", want: "/srv/secrets",
-			services: outboundField(nil, func(l credentials.LocalResolver) any { return l.FileDir })},
+			services: localField(func(p credentials.LocalPolicy) any { _, dir := p.Bases(); return dir })},
+		"INTHUB_LOCAL_SECRET_TENANTS": {value: opsTenant + "=OPS", want: "INTHUB_SECRET_OPS_", bad: opsTenant + "=ops_team",
+			services: localField(func(p credentials.LocalPolicy) any { prefix, _, _ := p.Grant(opsTenant); return prefix })},
 	}
 }
 
@@ -366,8 +388,11 @@ func TestDevstackDefaults(t *testing.T) {
 	}{
 		{"service metrics listener", l.process.MetricsAddr, ""},
 		{"make run metrics listener", l.devstack.Config.MetricsAddr, DefaultMetricsAddr},
-		{"service secret folder", l.standalone.HealthScheduler.Resolver.Local.FileDir, "/run/secrets/inthub"},
-		{"make run secret folder", l.composed.Notifier.Resolver.Local.FileDir, filepath.Join("/srv/hub", "secrets")},
+		{"service secret folder", second(l.standalone.HealthScheduler.Resolver.Local.Policy.Bases()), "/run/secrets/inthub"},
+		{"make run secret folder", second(l.composed.Notifier.Resolver.Local.Policy.Bases()), filepath.Join("/srv/hub", "secrets")},
+		{"service grants no tenant", third(l.standalone.Manager.LocalPolicy.Grant(DevTenantID)), false},
+		{"make run grants the dev tenant its own names", first(l.composed.Manager.LocalPolicy.Grant(DevTenantID)), "INTHUB_SECRET_DEV_"},
+		{"make run grants the dev tenant its own folder", second3(l.composed.Notifier.Resolver.Local.Policy.Grant(DevTenantID)), filepath.Join("/srv/hub", "secrets", "dev")},
 		{"make run log file", l.devstack.LogFile, filepath.Join("/srv/hub", "devstack.log")},
 		{"make run tokens without INTHUB_TOKENS", l.composed.Ingress.Tokens != nil, true},
 		{"make run bus client name", l.composed.DiscoveryWorker.Bus.Name, "discovery-worker"},
@@ -381,3 +406,8 @@ func TestDevstackDefaults(t *testing.T) {
 		})
 	}
 }
+
+func second(_, b string) string          { return b }
+func first(a, _ string, _ bool) string   { return a }
+func second3(_, b string, _ bool) string { return b }
+func third(_, _ string, ok bool) bool    { return ok }

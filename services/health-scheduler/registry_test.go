@@ -29,8 +29,12 @@ func TestRealRegistryOutageAndRecovery(t *testing.T) {
 	reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{Users: map[string]string{"ci": "right-password"}})
 	e := newEnv(t)
 	secrets := map[string]string{
-		"REG_GOOD": `{"username":"ci","password":"right-password"}`,
-		"REG_BAD":  `{"username":"ci","password":"wrong-password"}`,
+		"INTHUB_SECRET_HS_REG_GOOD": `{"username":"ci","password":"right-password"}`,
+		"INTHUB_SECRET_HS_REG_BAD":  `{"username":"ci","password":"wrong-password"}`,
+	}
+	local, err := credentials.ParseLocalPolicy(tenant+"=HS", "", "")
+	if err != nil {
+		t.Fatal(err)
 	}
 	metrics := prometheus.NewRegistry()
 	cfg := fastConfig(connectors.NewRegistry(dockerregistry.Spec))
@@ -39,12 +43,12 @@ func TestRealRegistryOutageAndRecovery(t *testing.T) {
 	cfg.Policy = httpx.GuardPolicy{AllowPrivate: true}
 	cfg.Retry = resilience.Policy{InitialInterval: 20 * time.Millisecond, MaxInterval: 100 * time.Millisecond, MaxAttempts: 3, Multiplier: 2, MaxElapsed: 2 * time.Second}
 	cfg.Breaker = resilience.BreakerConfig{FailureThreshold: 5, SuccessThreshold: 3, OpenTimeout: 500 * time.Millisecond}
-	cfg.Resolver = &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }}}
+	cfg.Resolver = &credentials.Resolver{Local: credentials.LocalResolver{Policy: local, LookupEnv: func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }}}
 	e.start(cfg)
 
 	integration := func(ref string) contracts.Integration {
 		return e.put(contracts.Integration{ID: uuid.NewString(), TenantID: tenant, TypeID: "docker-registry", Name: ref,
-			Config: map[string]any{"url": reg.URL}, CredentialRef: "env://" + ref})
+			Config: map[string]any{"url": reg.URL}, CredentialRef: "env://INTHUB_SECRET_HS_" + ref})
 	}
 	good, bad := integration("REG_GOOD"), integration("REG_BAD")
 

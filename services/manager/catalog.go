@@ -20,6 +20,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/labels"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -35,6 +36,7 @@ const (
 // lifecycle events.
 type Catalog struct {
 	registry *connectors.Registry
+	local    credentials.LocalPolicy
 	store    *kvStore
 	pub      *bus.Publisher
 	logger   *slog.Logger
@@ -61,6 +63,9 @@ func (c *Catalog) Create(ctx context.Context, r catalog.CreateRequest) (contract
 	}
 	spec, err := validateInput(c.registry, r.Input)
 	if err != nil {
+		return contracts.Integration{}, err
+	}
+	if err := c.checkRefs(ctx, r.TenantID, spec, r.Input); err != nil {
 		return contracts.Integration{}, err
 	}
 	now := c.now().UTC().Truncate(time.Millisecond)
@@ -291,6 +296,9 @@ func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64,
 		}
 		if spec.ID != cur.TypeID {
 			return cur, apierr.BadRequest(apierr.ImmutableField, "typeId cannot change (%s); create a new integration", cur.TypeID).With("field", "typeId")
+		}
+		if err := c.checkRefs(ctx, tenant, spec, in); err != nil {
+			return cur, err
 		}
 		next := cur
 		apply(&next, spec, in)

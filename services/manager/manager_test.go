@@ -18,6 +18,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors/all"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/natstest"
 )
 
@@ -36,7 +37,7 @@ func startManager(t *testing.T) (*catalog.Client, jetstream.JetStream) {
 	done := make(chan error, 1)
 	go func() {
 		done <- manager.Run(ctx, manager.Config{
-			Bus: natstest.Config(s, "manager"), Registry: all.Registry(),
+			Bus: natstest.Config(s, "manager"), Registry: all.Registry(), LocalPolicy: testPolicy(t),
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Ready: ready,
 		})
 	}()
@@ -63,11 +64,22 @@ func startManager(t *testing.T) (*catalog.Client, jetstream.JetStream) {
 	return catalog.NewClient(nc, 20*time.Second), js
 }
 
+// testPolicy grants tenant A the local secrets of name A and tenant B those
+// of name B (INTHUB_SECRET_A_*, /run/secrets/inthub/a/, ...).
+func testPolicy(t *testing.T) credentials.LocalPolicy {
+	t.Helper()
+	p, err := credentials.ParseLocalPolicy(tenantA+"=A,"+tenantB+"=B", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func input(name string) contracts.IntegrationInput {
 	return contracts.IntegrationInput{
 		TypeID: "webhook", Name: name,
-		Config:        map[string]any{"url": "https://hooks.example.com/inthub", "signingSecretRef": "env://WEBHOOK_SECRET"},
-		CredentialRef: "vault://vault-1/hooks/prod#token",
+		Config:        map[string]any{"url": "https://hooks.example.com/inthub", "signingSecretRef": "env://INTHUB_SECRET_A_WEBHOOK"},
+		CredentialRef: "file:///run/secrets/inthub/a/hooks.json#token",
 		Labels:        map[string]string{"environment": "production"},
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 // Version is the service version reported by nats micro discovery.
@@ -37,6 +38,10 @@ type Config struct {
 	Registry *connectors.Registry
 	Logger   *slog.Logger
 	Metrics  prometheus.Registerer
+	// LocalPolicy says which env:// and file:// references each tenant may
+	// save (the same policy the resolving services enforce); the zero
+	// policy lets no tenant save any.
+	LocalPolicy credentials.LocalPolicy
 	// Ready, if set, is closed once the endpoints are being served.
 	Ready chan<- struct{}
 }
@@ -59,7 +64,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cat := &Catalog{registry: cfg.Registry, store: store, pub: b.Publisher(), logger: logger, now: time.Now}
+	cat := &Catalog{registry: cfg.Registry, local: cfg.LocalPolicy, store: store, pub: b.Publisher(), logger: logger, now: time.Now}
 	svc, err := serve(b, cat, newMetrics(cfg.Metrics), logger)
 	if err != nil {
 		return err

@@ -3,9 +3,11 @@ package manager
 import "github.com/stella-ops/inthub/shared/config"
 
 // ConfigFromEnv reads every variable the manager documents: the bus
-// settings. Registry, Logger and Metrics are the caller's.
+// settings and the operator's policy on local credential references, which
+// the manager enforces when an integration is saved. Registry, Logger and
+// Metrics are the caller's.
 func ConfigFromEnv(getenv config.Getenv) (Config, error) {
 	r := config.NewReader(getenv)
-	cfg := Config{Bus: config.BusFromEnv(r, "manager")}
+	cfg := Config{Bus: config.BusFromEnv(r, "manager"), LocalPolicy: config.LocalSecretsFromEnv(r).Policy}
 	return cfg, r.Err()
 }

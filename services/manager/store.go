@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
@@ -152,5 +153,48 @@ func (s *kvStore) healthOf(ctx context.Context, it *contracts.Integration) {
 	if h.LastCheck != nil {
 		t := h.LastCheck.UTC().Truncate(time.Millisecond)
 		it.LastHealthCheck = &t
+	}
+}
+
+// tenantIntegrations yields the tenant's integrations for
+// credentials.FindStore: the one whose id is first (if any) before the
+// others, so that a reference naming its store by id costs one read (FindStore
+// stops at an id match); one by name reads them all, as it must to know the
+// name is unique. A failed read stops the sequence and is left in *errp.
+func (s *kvStore) tenantIntegrations(ctx context.Context, tenant, first string, errp *error) iter.Seq[contracts.Integration] {
+	return func(yield func(contracts.Integration) bool) {
+		if validID(first) == nil {
+			it, err := s.get(ctx, tenant, first)
+			switch {
+			case err == nil:
+				if !yield(it) {
+					return
+				}
+			case apierr.From(err).Status != http.StatusNotFound:
+				*errp = err
+				return
+			}
+		}
+		ids, err := s.ids(ctx, tenant)
+		if err != nil {
+			*errp = err
+			return
+		}
+		for _, id := range ids {
+			if id == first {
+				continue
+			}
+			it, err := s.get(ctx, tenant, id)
+			if apierr.From(err).Status == http.StatusNotFound {
+				continue // deleted since we listed the keys
+			}
+			if err != nil {
+				*errp = err
+				return
+			}
+			if !yield(it) {
+				return
+			}
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -122,4 +124,57 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// refField is one credential reference of an input and the field it is in.
+type refField struct{ field, raw string }
+
+// refsOf lists an input's credential references: credentialRef and every
+// config field the provider declares secret.
+func refsOf(spec *connectors.Spec, in contracts.IntegrationInput) []refField {
+	var out []refField
+	if in.CredentialRef != "" {
+		out = append(out, refField{"credentialRef", in.CredentialRef})
+	}
+	for _, f := range spec.AllFields() {
+		if s, _ := in.Config[f.Name].(string); f.Secret && s != "" {
+			out = append(out, refField{f.Name, s})
+		}
+	}
+	return out
+}
+
+// checkRefs checks every reference of an input the way it will be resolved,
+// so that a reference that can never work for this tenant is refused when
+// saved rather than found out at the first check: env:// and file:// must be
+// inside the tenant's grant (the resolvers' own credentials.LocalPolicy
+// check), vault:// and authref:// must name a secret-store integration of
+// the same tenant (by id, or by unique name: credentials.FindStore, the
+// resolvers' rule). The resolvers check again when they resolve. A store of
+// another tenant gets the same answer as a store that does not exist.
+func (c *Catalog) checkRefs(ctx context.Context, tenant string, spec *connectors.Spec, in contracts.IntegrationInput) error {
+	for _, rf := range refsOf(spec, in) {
+		ref, err := credentials.ParseRef(rf.raw)
+		if err != nil {
+			return apierr.BadRequest(apierr.InvalidCredentialRef, "%s: %s", rf.field, err.Error()).With("field", rf.field)
+		}
+		switch ref.Scheme {
+		case credentials.SchemeEnv, credentials.SchemeFile:
+			if err := c.local.Check(tenant, ref); err != nil {
+				return apierr.BadRequest(apierr.CredentialRefNotAllowed, "%s: %s", rf.field, err.Error()).With("field", rf.field)
+			}
+		case credentials.SchemeVault, credentials.SchemeAuthRef:
+			var lookupErr error
+			store, found := credentials.FindStore(c.store.tenantIntegrations(ctx, tenant, ref.Store, &lookupErr), tenant, ref.Store)
+			if lookupErr != nil {
+				return fmt.Errorf("look up secret store: %w", lookupErr)
+			}
+			if s, ok := c.registry.Lookup(store.TypeID); !found || !ok || s.Category != connectors.CategorySecretStore {
+				return apierr.BadRequest(apierr.InvalidCredentialRef,
+					"%s: the store of this reference is neither the id nor the unique name of a secret-store integration of this tenant", rf.field).
+					With("field", rf.field)
+			}
+		}
+	}
+	return nil
 }

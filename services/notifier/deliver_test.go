@@ -44,11 +44,11 @@ func newIncidentSetup(t *testing.T) *incidentSetup {
 	s := &incidentSetup{h: h, pd: pagerdutyfake.New(t, pdRoutingKey, ""), og: opsgeniefake.New(t, ogKey),
 		smtp: smtptest.Start(t, smtptest.Options{Username: smtpUser, Password: smtpPassword})}
 	s.registry = h.addIntegration(tenantA, "inmemory", map[string]any{}, "", map[string]string{"environment": "production"})
-	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY", "eventsUrl": s.pd.URL}, "", nil)
-	ogIt := h.addIntegration(tenantA, "opsgenie", map[string]any{"url": s.og.URL}, "env://OG_KEY", nil)
+	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": s.pd.URL}, "", nil)
+	ogIt := h.addIntegration(tenantA, "opsgenie", map[string]any{"url": s.og.URL}, "env://INTHUB_SECRET_A_OG_KEY", nil)
 	mailIt := h.addIntegration(tenantA, "email", map[string]any{
 		"host": s.smtp.Host, "port": s.smtp.Port, "from": "Release Bot <bot@inthub.test>", "to": []any{"oncall@inthub.test"}, "caCert": s.smtp.CAPEM,
-	}, "env://SMTP_CREDS", nil)
+	}, "env://INTHUB_SECRET_A_SMTP_CREDS", nil)
 	s.rule = h.mustCreateRule(tenantA, healthRule("production outages",
 		contracts.NotificationTarget{IntegrationID: pdIt.ID}, contracts.NotificationTarget{IntegrationID: ogIt.ID},
 		contracts.NotificationTarget{IntegrationID: mailIt.ID}))
@@ -162,7 +162,7 @@ func TestRateLimitedIsRetriedAfterItsDelay(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
 	pd := pagerdutyfake.New(t, pdRoutingKey, "")
-	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
+	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
 	pd.Force(http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, `{"status":"throttle event","message":"Requests for this service are arriving too quickly. Please retry later."}`)
 	out := h.watchOutcomes()
 	start := time.Now()
@@ -188,7 +188,7 @@ func TestInvalidRequestGoesToTheDLQWithoutRetry(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
 	pd := pagerdutyfake.New(t, pdRoutingKey, "")
-	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
+	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
 	pd.Force(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
 		`{"status":"invalid event","message":"Event object is invalid","errors":["'payload.summary' is missing or blank"]}`)
 	out := h.watchOutcomes()
@@ -215,7 +215,7 @@ func TestFailingProviderIsRedeliveredThenDeadLettered(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
 	pd := pagerdutyfake.New(t, pdRoutingKey, "")
-	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
+	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
 	for range 20 {
 		pd.Force(http.StatusServiceUnavailable, nil, "")
 	}
@@ -242,7 +242,7 @@ func TestRequestThroughARuleWithTemplatesAndAttachments(t *testing.T) {
 	smtp := smtptest.Start(t, smtptest.Options{Username: smtpUser, Password: smtpPassword})
 	mailIt := h.addIntegration(tenantA, "email", map[string]any{
 		"host": smtp.Host, "port": smtp.Port, "from": "bot@inthub.test", "to": []any{"oncall@inthub.test"}, "caCert": smtp.CAPEM,
-	}, "env://SMTP_CREDS", nil)
+	}, "env://INTHUB_SECRET_A_SMTP_CREDS", nil)
 	rule := h.mustCreateRule(tenantA, contracts.NotificationRuleInput{
 		Name:    "releases",
 		Match:   contracts.NotificationMatch{EventTypes: []string{contracts.SubjectNotificationRequest}, LabelSelector: "team=platform"},
@@ -296,7 +296,7 @@ func TestUnknownTemplateAndRuleAreDeadLettered(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
 	pd := pagerdutyfake.New(t, pdRoutingKey, "")
-	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
+	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
 	h.request(contracts.NotificationSendRequested{RequestID: "r1", TenantID: tenantA, IntegrationID: pdIt.ID, Severity: "info", Title: "x", Template: "no-such"})
 	h.request(contracts.NotificationSendRequested{RequestID: "r2", TenantID: tenantA, RuleID: "11111111-2222-4333-8444-555555555555", Severity: "info", Title: "x"})
 	h.request(contracts.NotificationSendRequested{RequestID: "r3", TenantID: tenantA, IntegrationID: pdIt.ID, Severity: "info", Title: "x",

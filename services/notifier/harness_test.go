@@ -66,13 +66,19 @@ func start(t *testing.T, tweak func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"PD_ROUTING_KEY": pdRoutingKey, "OG_KEY": ogKey, "SMTP_CREDS": smtpUser + ":" + smtpPassword, "SLACK_TOKEN": slackToken,
+		"INTHUB_SECRET_A_PD_ROUTING_KEY": pdRoutingKey, "INTHUB_SECRET_A_OG_KEY": ogKey,
+		"INTHUB_SECRET_A_SMTP_CREDS": smtpUser + ":" + smtpPassword, "INTHUB_SECRET_A_SLACK_TOKEN": slackToken,
+		"INTHUB_SECRET_B_PD_ROUTING_KEY": pdRoutingKey,
+	}
+	local, err := credentials.ParseLocalPolicy(tenantA+"=A,"+tenantB+"=B", "", "")
+	if err != nil {
+		t.Fatal(err)
 	}
 	h := &harness{t: t, ns: ns, bus: client, js: js, integrations: kv, rules: notifyrules.NewClient(client.Conn(), 5*time.Second)}
 	cfg := Config{
 		Bus: bc, Logger: slog.New(slog.DiscardHandler), Registry: registry(),
 		Policy:   httpx.GuardPolicy{AllowPrivate: true},
-		Resolver: &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}},
+		Resolver: &credentials.Resolver{Local: credentials.LocalResolver{Policy: local, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}},
 		Retry: resilience.Policy{InitialInterval: 20 * time.Millisecond, MaxInterval: 100 * time.Millisecond, MaxElapsed: 3 * time.Second,
 			MaxAttempts: 3, Multiplier: 2, MaxRetryAfter: 2 * time.Second},
 		ChannelRate: rate.Inf,

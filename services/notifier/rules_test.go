@@ -32,11 +32,11 @@ func apiError(t *testing.T, err error) *apierr.Error {
 func TestRulesAreValidatedWholeBeforeStoring(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
-	pd := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY"}, "", nil)
+	pd := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY"}, "", nil)
 	mail := h.addIntegration(tenantA, "email", map[string]any{"host": "smtp.example.com", "from": "bot@example.com", "to": []any{"ops@example.com"}}, "", nil)
 	hook := h.addIntegration(tenantA, "webhook", map[string]any{"url": "https://hooks.example.com/x"}, "", nil)
 	registryIt := h.addIntegration(tenantA, "inmemory", map[string]any{}, "", nil)
-	foreign := h.addIntegration(tenantB, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY"}, "", nil)
+	foreign := h.addIntegration(tenantB, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_B_PD_ROUTING_KEY"}, "", nil)
 	good := h.mustCreateRule(tenantA, healthRule("existing", contracts.NotificationTarget{IntegrationID: pd.ID}))
 
 	with := func(mut func(*contracts.NotificationRuleInput)) contracts.NotificationRuleInput {
@@ -132,7 +132,7 @@ func TestRuleCRUD(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
 	ctx := context.Background()
-	pd := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://PD_ROUTING_KEY"}, "", nil)
+	pd := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY"}, "", nil)
 	created := h.mustCreateRule(tenantA, healthRule("page on-call", contracts.NotificationTarget{IntegrationID: pd.ID}))
 	if created.TenantID != tenantA || created.Revision == 0 || created.CreatedAt.IsZero() {
 		t.Fatalf("created %+v", created)

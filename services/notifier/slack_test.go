@@ -182,7 +182,7 @@ func TestSlackThreadsRetriesAndDeadLetters(t *testing.T) {
 	h := start(t, withSlack)
 	f := newFakeSlack(t)
 	registry := h.addIntegration(tenantA, "inmemory", map[string]any{}, "", map[string]string{"environment": "production"})
-	sl := h.addIntegration(tenantA, "slack", map[string]any{"url": f.srv.URL + "/api"}, "env://SLACK_TOKEN", nil)
+	sl := h.addIntegration(tenantA, "slack", map[string]any{"url": f.srv.URL + "/api"}, "env://INTHUB_SECRET_A_SLACK_TOKEN", nil)
 	h.mustCreateRule(tenantA, healthRule("outages to Slack", contracts.NotificationTarget{IntegrationID: sl.ID, Channel: "#alerts"}))
 
 	// The first post is throttled: it is retried after Slack's delay.

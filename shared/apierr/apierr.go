@@ -29,6 +29,7 @@ const (
 	InvalidURL              = "INVALID_URL"
 	LiteralSecret           = "LITERAL_SECRET"
 	InvalidCredentialRef    = "INVALID_CREDENTIAL_REF"
+	CredentialRefNotAllowed = "CREDENTIAL_REF_NOT_ALLOWED"
 	InvalidLabel            = "INVALID_LABEL"
 	InvalidLabelSelector    = "INVALID_LABEL_SELECTOR"
 	InvalidCursor           = "INVALID_CURSOR"

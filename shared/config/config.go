@@ -269,13 +269,22 @@ func PolicyFromEnv(r *Reader) httpx.GuardPolicy {
 }
 
 // LocalSecretsFromEnv returns the resolver of env:// and file:// references
-// limited as the operator says: env names must start with
-// INTHUB_LOCAL_SECRET_ENV_PREFIX (default INTHUB_SECRET_) and files must be
-// in INTHUB_LOCAL_SECRET_DIR (default /run/secrets/inthub), so a tenant
-// cannot point a reference at the hub's own environment or files.
+// with the operator's policy (credentials.LocalPolicy): each tenant listed
+// in INTHUB_LOCAL_SECRET_TENANTS (<tenantId>=<NAME>,…) may read the
+// variables INTHUB_LOCAL_SECRET_ENV_PREFIX<NAME>_* (prefix default
+// INTHUB_SECRET_) and the files in INTHUB_LOCAL_SECRET_DIR/<name>/ (default
+// /run/secrets/inthub); other tenants none, so no tenant can point a
+// reference at the hub's own environment or files, or at another tenant's.
 func LocalSecretsFromEnv(r *Reader) credentials.LocalResolver {
-	return credentials.LocalResolver{
-		EnvPrefix: r.String("INTHUB_LOCAL_SECRET_ENV_PREFIX", "INTHUB_SECRET_"),
-		FileDir:   r.String("INTHUB_LOCAL_SECRET_DIR", "/run/secrets/inthub"),
+	p, err := credentials.ParseLocalPolicy(r.String("INTHUB_LOCAL_SECRET_TENANTS", ""),
+		r.String("INTHUB_LOCAL_SECRET_ENV_PREFIX", "INTHUB_SECRET_"), r.String("INTHUB_LOCAL_SECRET_DIR", "/run/secrets/inthub"))
+	switch {
+	case errors.Is(err, credentials.ErrLocalEnvBase):
+		r.Fail(fmt.Errorf("INTHUB_LOCAL_SECRET_ENV_PREFIX: %w", err))
+	case errors.Is(err, credentials.ErrLocalDirBase):
+		r.Fail(fmt.Errorf("INTHUB_LOCAL_SECRET_DIR: %w", err))
+	case err != nil:
+		r.Fail(fmt.Errorf("INTHUB_LOCAL_SECRET_TENANTS: %w", err))
 	}
+	return credentials.LocalResolver{Policy: p}
 }

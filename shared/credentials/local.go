@@ -5,31 +5,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// LocalResolver resolves the local-development references env:// and
-// file://. A file holds a JSON object of string values, or a plain string
-// (then its value is under "value"); #key selects one value.
+// LocalResolver resolves the local references env:// and file:// of one
+// tenant at a time, within what Policy grants that tenant. A file holds a
+// JSON object of string values, or a plain string (then its value is under
+// "value"); #key selects one value.
 type LocalResolver struct {
+	// Policy says which names and files each tenant may read; the zero
+	// Policy lets no tenant read any. Services set it from
+	// INTHUB_LOCAL_SECRET_TENANTS (see config.LocalSecretsFromEnv).
+	Policy LocalPolicy
 	// LookupEnv defaults to os.LookupEnv; tests replace it.
 	LookupEnv func(string) (string, bool)
 	// ReadFile defaults to os.ReadFile.
 	ReadFile func(string) ([]byte, error)
-	// EnvPrefix, when set, is the prefix every env:// name must have, and
-	// FileDir the folder every file:// path must be in. Without them any
-	// tenant could point a reference at the hub's own environment or files
-	// and have the value sent to an endpoint it controls; services set both
-	// from INTHUB_LOCAL_SECRET_ENV_PREFIX and INTHUB_LOCAL_SECRET_DIR.
-	EnvPrefix string
-	FileDir   string
 }
 
-// Resolve implements the resolution of env:// and file:// references.
-func (l LocalResolver) Resolve(_ context.Context, ref Ref) (Secret, error) {
+// Resolve resolves an env:// or file:// reference of tenantID. A reference
+// outside the tenant's grant is INVALID_CONFIG, whatever the manager
+// accepted when it was saved (the policy may have changed since).
+func (l LocalResolver) Resolve(_ context.Context, tenantID string, ref Ref) (Secret, error) {
+	if ref.Scheme != SchemeEnv && ref.Scheme != SchemeFile {
+		return nil, resilience.New(resilience.InvalidConfig, "%s references are not resolved locally", ref.Scheme)
+	}
+	if err := l.Policy.Check(tenantID, ref); err != nil {
+		return nil, resilience.Wrap(resilience.InvalidConfig, err, "credential reference")
+	}
 	lookup, read := l.LookupEnv, l.ReadFile
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -37,36 +41,37 @@ func (l LocalResolver) Resolve(_ context.Context, ref Ref) (Secret, error) {
 	if read == nil {
 		read = os.ReadFile
 	}
-	if err := l.allowed(ref); err != nil {
-		return nil, err
-	}
-	switch ref.Scheme {
-	case SchemeEnv:
+	if ref.Scheme == SchemeEnv {
 		v, ok := lookup(ref.Path)
 		if !ok || v == "" {
 			return nil, resilience.New(resilience.CredentialFetchFailed, "environment variable %s is not set", ref.Path)
 		}
-		return parseValue(v), nil
-	case SchemeFile:
-		b, err := read(ref.Path)
-		if err != nil {
-			return nil, resilience.New(resilience.CredentialFetchFailed, "credential file %s cannot be read", ref.Path)
-		}
-		s := parseValue(string(b))
-		if ref.Key == "" {
-			return s, nil
-		}
-		v, ok := s[ref.Key]
-		if !ok {
-			return nil, resilience.New(resilience.ResourceNotFound, "credential file %s has no key %q", ref.Path, ref.Key)
-		}
-		return Secret{"value": v, ref.Key: v}, nil
+		return SecretFromText(v), nil
 	}
-	return nil, resilience.New(resilience.InvalidConfig, "%s references are not resolved locally", ref.Scheme)
+	if l.ReadFile == nil {
+		// The real file system: follow links before trusting the path.
+		if err := l.Policy.checkRealPath(tenantID, ref.Path); err != nil {
+			return nil, resilience.Wrap(resilience.InvalidConfig, err, "credential reference")
+		}
+	}
+	b, err := read(ref.Path)
+	if err != nil {
+		return nil, resilience.New(resilience.CredentialFetchFailed, "credential file %s cannot be read", ref.Path)
+	}
+	s := SecretFromText(string(b))
+	if ref.Key == "" {
+		return s, nil
+	}
+	v, ok := s[ref.Key]
+	if !ok {
+		return nil, resilience.New(resilience.ResourceNotFound, "credential file %s has no key %q", ref.Path, ref.Key)
+	}
+	return Secret{"value": v, ref.Key: v}, nil
 }
 
-// parseValue reads a JSON object of strings, or keeps the text as "value".
-func parseValue(v string) Secret {
+// SecretFromText reads a local secret's text: a JSON object of strings, or
+// else the text itself (trailing newlines dropped) as "value".
+func SecretFromText(v string) Secret {
 	var m map[string]any
 	if json.Unmarshal([]byte(v), &m) == nil && m != nil {
 		s := Secret{}
@@ -83,18 +88,4 @@ func trimNewline(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// allowed applies the operator's limits on local references.
-func (l LocalResolver) allowed(ref Ref) error {
-	switch {
-	case ref.Scheme == SchemeEnv && l.EnvPrefix != "" && !strings.HasPrefix(ref.Path, l.EnvPrefix):
-		return resilience.New(resilience.InvalidConfig, "env:// references on this hub must name variables starting with %s", l.EnvPrefix)
-	case ref.Scheme == SchemeFile && l.FileDir != "":
-		dir := strings.TrimSuffix(filepath.Clean(l.FileDir), "/") + "/"
-		if !strings.HasPrefix(filepath.Clean(ref.Path), dir) {
-			return resilience.New(resilience.InvalidConfig, "file:// references on this hub must point into %s", dir)
-		}
-	}
-	return nil
 }

@@ -27,7 +27,7 @@ func (r *Resolver) Resolve(ctx context.Context, tenantID, raw string) (Secret, e
 	}
 	switch ref.Scheme {
 	case SchemeEnv, SchemeFile:
-		return r.Local.Resolve(ctx, ref)
+		return r.Local.Resolve(ctx, tenantID, ref)
 	}
 	if r.Stores == nil {
 		return nil, resilience.New(resilience.CredentialFetchFailed, "no secret store resolver is configured for %s references", ref.Scheme)

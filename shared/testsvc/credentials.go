@@ -8,23 +8,30 @@ import (
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// EnvCredentials is a connectors.CredentialSource resolving env:// and
-// file:// references with credentials.LocalResolver, its environment being
-// vars: parallel tests each get their own instead of mutating the process's.
+// EnvCredentials is a connectors.CredentialSource for connector tests:
+// env://NAME is vars[NAME], read as the hub reads a local secret
+// (credentials.SecretFromText); every other reference is INVALID_CONFIG.
+// Parallel tests each get their own variables instead of mutating the
+// process's. It stands for the tenant-bound resolver a connector gets in the
+// services, whose policy (credentials.LocalPolicy) is tested on its own.
 func EnvCredentials(vars map[string]string) connectors.CredentialSource {
-	return localSource{credentials.LocalResolver{LookupEnv: func(name string) (string, bool) {
-		v, ok := vars[name]
-		return v, ok
-	}}}
+	return envSource(vars)
 }
 
-type localSource struct{ r credentials.LocalResolver }
+type envSource map[string]string
 
 // Resolve implements connectors.CredentialSource.
-func (s localSource) Resolve(ctx context.Context, raw string) (credentials.Secret, error) {
+func (s envSource) Resolve(_ context.Context, raw string) (credentials.Secret, error) {
 	ref, err := credentials.ParseRef(raw)
 	if err != nil {
 		return nil, resilience.Wrap(resilience.InvalidConfig, err, "credential reference")
 	}
-	return s.r.Resolve(ctx, ref)
+	if ref.Scheme != credentials.SchemeEnv {
+		return nil, resilience.New(resilience.InvalidConfig, "the test credentials resolve env:// references only")
+	}
+	v, ok := s[ref.Path]
+	if !ok || v == "" {
+		return nil, resilience.New(resilience.CredentialFetchFailed, "environment variable %s is not set", ref.Path)
+	}
+	return credentials.SecretFromText(v), nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/stella/cli"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
 )
 
 // tenantCount is how many tenants the test hub knows: each test takes its
@@ -52,7 +53,9 @@ func runWithHub(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	var extra []ingress.TokenEntry
+	var grants []string // tenant i may use the local secrets INTHUB_SECRET_T<i>_*
 	for i := range tenantCount {
+		grants = append(grants, fmt.Sprintf("0193a0b4-0000-7000-8000-%012d=T%02d", i+1, i))
 		token := fmt.Sprintf("token-of-test-tenant-%02d-0123456789abcdef", i)
 		testHub.tokens = append(testHub.tokens, token)
 		extra = append(extra, ingress.TokenEntry{
@@ -65,12 +68,19 @@ func runWithHub(m *testing.M) int {
 		Principal: ingress.Principal{Name: "operator", TenantID: operatorTenant, Roles: []string{ingress.RoleOperator}},
 		SHA256:    ingress.HashToken(testHub.operatorToken),
 	})
+	policy, err := credentials.ParseLocalPolicy(strings.Join(grants, ","), "", "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Every local secret a test names has this one value.
+	local := credentials.LocalResolver{Policy: policy, LookupEnv: func(string) (string, bool) { return "s.test-local-secret", true }}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, ExtraTokens: extra,
+			DataDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, ExtraTokens: extra, Local: &local,
 		})
 	}()
 	select {
@@ -100,6 +110,8 @@ type hub struct {
 	token  string
 	// otherToken is another tenant's.
 	otherToken string
+	// localPrefix starts the names of the tenant's env:// secrets.
+	localPrefix string
 }
 
 // hubFor gives the test a tenant of its own on the test hub.
@@ -109,7 +121,7 @@ func hubFor(t *testing.T) *hub {
 	if n > tenantCount {
 		t.Fatalf("more tests than test tenants: raise tenantCount")
 	}
-	return &hub{server: testHub.server, token: testHub.tokens[n-2], otherToken: testHub.tokens[n-1]}
+	return &hub{server: testHub.server, token: testHub.tokens[n-2], otherToken: testHub.tokens[n-1], localPrefix: fmt.Sprintf("INTHUB_SECRET_T%02d_", n-2)}
 }
 
 // env is an environment naming the hub and the tenant's token, plus extra

@@ -20,6 +20,10 @@ func TestSpecLines(t *testing.T) {
 	ids := map[string]string{}
 	mem := create(t, env, "--name", "fake registry", "--provider", "inmemory", "--config", `repositories=["app-a","app-b","app-c"]`)
 	ids["inmemory"] = mem.ID
+	// The spec's gitlab line names its token authref://vault/...: a
+	// reference is saved only if its store is a secret store of the tenant.
+	create(t, env, "--name", "vault", "--provider", "hashicorp-vault", "--endpoint", "http://"+closedAddr(t), "--config", "mountPath=secret",
+		"--authref", "env://"+h.localPrefix+"VAULT")
 
 	tests := []struct {
 		name  string

@@ -201,11 +201,20 @@ func serviceAccountJSON(tokenURL string) string {
 // echoResolver resolves env:// references from env only. It is the one
 // place that knows how the test's references are resolved.
 func echoResolver(env map[string]string) *credentials.Resolver {
+	// The tenant is granted the name SECRET on the base INTHUB_, so its
+	// env:// names are INTHUB_SECRET_*.
+	policy, err := credentials.ParseLocalPolicy(echoTenant+"=SECRET", "INTHUB_", "/nonexistent")
+	if err != nil {
+		panic(err)
+	}
 	return &credentials.Resolver{Local: credentials.LocalResolver{
+		Policy:    policy,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		EnvPrefix: "INTHUB_SECRET_",
 	}}
 }
+
+// echoTenant owns every echo integration.
+const echoTenant = "00000000-0000-4000-8000-00000000ec40"
 
 // takesCredential reports whether a provider takes a credential: a
 // credential type or a secret field of its own.
@@ -320,7 +329,7 @@ func TestEchoedSecretsNeverLeaveAConnector(t *testing.T) {
 						if err := spec.ValidateConfig(cfg); err != nil {
 							t.Fatalf("config refused: %v", err)
 						}
-						it := contracts.Integration{ID: "echo-1", TenantID: "tenant-1", TypeID: spec.ID, Revision: 1, Config: cfg, CredentialRef: tc.credentialRef}
+						it := contracts.Integration{ID: "echo-1", TenantID: echoTenant, TypeID: spec.ID, Revision: 1, Config: cfg, CredentialRef: tc.credentialRef}
 						var texts []string
 						conn, _, err := pool.Get(context.Background(), it)
 						if err != nil {

@@ -110,10 +110,16 @@ func TestPoolConnectorsScrubTheSecretsTheyResolve(t *testing.T) {
 	t.Parallel()
 	const password = "pa ss/word"
 	env := map[string]string{"INTHUB_SECRET_ECHO": `{"username":"bot","password":"` + password + `"}`}
-	resolver := &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}}
+	const tenant = "00000000-0000-4000-8000-0000000000e1"
+	policy, err := credentials.ParseLocalPolicy(tenant+"=ECHO", "INTHUB_SECRET_", "/nonexistent") // INTHUB_SECRET_ECHO_*
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = map[string]string{"INTHUB_SECRET_ECHO_A": env["INTHUB_SECRET_ECHO"]}
+	resolver := &credentials.Resolver{Local: credentials.LocalResolver{Policy: policy, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}}
 	p := NewPool(connectors.NewRegistry(echoSpec()), resolver, httpx.GuardPolicy{}, nil)
 	t.Cleanup(p.Close)
-	it := contracts.Integration{ID: "i1", TenantID: "t1", TypeID: "echo", Revision: 1, Config: map[string]any{}, CredentialRef: "env://INTHUB_SECRET_ECHO"}
+	it := contracts.Integration{ID: "i1", TenantID: tenant, TypeID: "echo", Revision: 1, Config: map[string]any{}, CredentialRef: "env://INTHUB_SECRET_ECHO_A"}
 	conn, _, err := p.Get(context.Background(), it)
 	if err != nil {
 		t.Fatal(err)

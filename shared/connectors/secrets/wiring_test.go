@@ -34,7 +34,8 @@ const (
 	registryPassword = "LEAK-registry-password-c41d"
 	appRoleSecretID  = "LEAK-approle-secret-id-92be"
 	registryUser     = "alice"
-	tenant           = "tenant-a"
+	tenant           = "0193a0b4-0000-7000-8000-00000000000a"
+	otherTenant      = "0193a0b4-0000-7000-8000-00000000000b"
 	ttl              = time.Minute
 )
 
@@ -91,9 +92,19 @@ func newHub(t *testing.T, reg *testsvc.Registry, env map[string]string) *hub {
 	vaultSpec := *vault.Spec
 	vaultSpec.New = vault.Factory(h.fake.Now)
 	specs := connectors.NewRegistry(dockerregistry.Spec, &vaultSpec)
-	resolver := &credentials.Resolver{Local: credentials.LocalResolver{LookupEnv: func(k string) (string, bool) {
-		v, ok := env[k]
-		return v, ok
+	// Each tenant's local names are env's keys behind its own prefix.
+	policy, err := credentials.ParseLocalPolicy(tenant+"=WIRING,"+otherTenant+"=WIRINGB", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := &credentials.Resolver{Local: credentials.LocalResolver{Policy: policy, LookupEnv: func(k string) (string, bool) {
+		for _, prefix := range []string{"INTHUB_SECRET_WIRING_", "INTHUB_SECRET_WIRINGB_"} {
+			if name, ok := strings.CutPrefix(k, prefix); ok {
+				v, ok := env[name]
+				return v, ok
+			}
+		}
+		return "", false
 	}}}
 	m, err := httpx.NewPrometheusMetrics(h.metrics)
 	if err != nil {
@@ -114,7 +125,7 @@ func newHub(t *testing.T, reg *testsvc.Registry, env map[string]string) *hub {
 		Logger: logger,
 	}
 	resolver.Stores = h.stores
-	h.put(contracts.Integration{ID: "vault-1", TenantID: tenant, TypeID: vault.ProviderID, Name: "vault", CredentialRef: "env://VAULT_TOKEN",
+	h.put(contracts.Integration{ID: "vault-1", TenantID: tenant, TypeID: vault.ProviderID, Name: "vault", CredentialRef: "env://INTHUB_SECRET_WIRING_VAULT_TOKEN",
 		Config: map[string]any{"url": h.fake.URL, "mountPath": "secret", "canaryPath": "inthub/canary"}})
 	h.put(contracts.Integration{ID: "registry-1", TenantID: tenant, TypeID: dockerregistry.ProviderID, Name: "registry",
 		CredentialRef: "vault://vault-1/docker/registry#credentials", Config: map[string]any{"url": reg.URL}})
@@ -299,7 +310,7 @@ func TestDistinctErrors(t *testing.T) {
 		}, code: resilience.InvalidConfig, phrase: "neither username and password", store: contracts.HealthHealthy},
 		{name: "store of another tenant", prepare: func(_ *testing.T, h *hub) {
 			it := h.get("vault-1")
-			it.TenantID = "tenant-b"
+			it.TenantID, it.CredentialRef = otherTenant, "env://INTHUB_SECRET_WIRINGB_VAULT_TOKEN"
 			h.put(it)
 		}, code: resilience.CredentialFetchFailed, phrase: "vault-1", store: contracts.HealthHealthy},
 	}
@@ -338,7 +349,7 @@ func TestDistinctErrors(t *testing.T) {
 func (h *hub) useAppRole() {
 	it := h.get("vault-1")
 	it.CredentialRef = ""
-	it.Config = map[string]any{"url": h.fake.URL, "mountPath": "secret", "authMethod": "approle", "roleId": "role-1", "secretIdRef": "env://SECRET_ID"}
+	it.Config = map[string]any{"url": h.fake.URL, "mountPath": "secret", "authMethod": "approle", "roleId": "role-1", "secretIdRef": "env://INTHUB_SECRET_WIRING_SECRET_ID"}
 	h.put(it)
 }
 

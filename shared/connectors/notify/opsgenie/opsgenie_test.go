@@ -14,6 +14,7 @@ import (
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 const genieKey = "eb243592-faa2-4ba2-a551q-1afdf565c889"
@@ -21,14 +22,7 @@ const genieKey = "eb243592-faa2-4ba2-a551q-1afdf565c889"
 type envSource map[string]string
 
 func (e envSource) Resolve(ctx context.Context, raw string) (credentials.Secret, error) {
-	ref, err := credentials.ParseRef(raw)
-	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "credential reference")
-	}
-	return credentials.LocalResolver{LookupEnv: func(name string) (string, bool) {
-		v, ok := e[name]
-		return v, ok
-	}}.Resolve(ctx, ref)
+	return testsvc.EnvCredentials(e).Resolve(ctx, raw)
 }
 
 func newConnector(t *testing.T, og *opsgeniefake.Server, extra map[string]any, env envSource) *Connector {

@@ -13,19 +13,13 @@ import (
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 type envSource map[string]string
 
 func (e envSource) Resolve(ctx context.Context, raw string) (credentials.Secret, error) {
-	ref, err := credentials.ParseRef(raw)
-	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "credential reference")
-	}
-	return credentials.LocalResolver{LookupEnv: func(name string) (string, bool) {
-		v, ok := e[name]
-		return v, ok
-	}}.Resolve(ctx, ref)
+	return testsvc.EnvCredentials(e).Resolve(ctx, raw)
 }
 
 func newConnector(t *testing.T, w *workflow, webhookURL string, extra map[string]any, policy httpx.GuardPolicy) *Connector {
