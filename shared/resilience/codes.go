@@ -99,6 +99,22 @@ func Wrap(code Code, err error, format string, args ...any) error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
+// WrapDefault attaches context to err, keeping the code (and Retry-After) err
+// already carries, and attaching code only to an error without one: a
+// credential reference refused as INVALID_CONFIG must stay a configuration
+// error, not become a retried CREDENTIAL_FETCH_FAILED on its way up.
+func WrapDefault(code Code, err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var coded *Error
+	if errors.As(err, &coded) {
+		code = coded.Code
+		return &Error{Code: code, Message: fmt.Sprintf(format, args...), RetryAfter: coded.RetryAfter, Err: err}
+	}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
 // CodeOf returns the code an error carries. Context deadline errors are
 // TIMEOUT; an error without a code is UPSTREAM_ERROR.
 func CodeOf(err error) Code {

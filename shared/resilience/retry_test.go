@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -338,5 +339,33 @@ func TestDoDoesNotCallWithEndedContext(t *testing.T) {
 	err := Do(ctx, DefaultPolicy(), func(context.Context) error { called = true; return nil }, WithTimer(newFakeTimer()))
 	if !errors.Is(err, context.Canceled) || called {
 		t.Errorf("err = %v, called = %v; want context.Canceled without a call", err, called)
+	}
+}
+
+func TestWrapDefaultKeepsTheCodeOfACodedError(t *testing.T) {
+	t.Parallel()
+	refused := &Error{Code: InvalidConfig, Message: "credential reference: not allowed"}
+	limited := &Error{Code: RateLimited, RetryAfter: 7 * time.Second}
+	tests := []struct {
+		name  string
+		err   error
+		code  Code
+		after time.Duration
+	}{
+		{"uncoded error gets the default", errors.New("dial"), CredentialFetchFailed, 0},
+		{"coded error keeps its code", refused, InvalidConfig, 0},
+		{"coded error wrapped by fmt keeps its code", fmt.Errorf("resolve: %w", refused), InvalidConfig, 0},
+		{"Retry-After survives", limited, RateLimited, 7 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := WrapDefault(CredentialFetchFailed, tc.err, "resolve the %s", "key")
+			if CodeOf(err) != tc.code || RetryAfterOf(err) != tc.after || !errors.Is(err, tc.err) {
+				t.Fatalf("got %v (code %s, after %s)", err, CodeOf(err), RetryAfterOf(err))
+			}
+		})
+	}
+	if WrapDefault(CredentialFetchFailed, nil, "x") != nil {
+		t.Fatal("nil error wrapped")
 	}
 }

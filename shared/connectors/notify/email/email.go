@@ -285,7 +285,7 @@ func (c *Connector) basic(ctx context.Context) (*basic, error) {
 	}
 	s, err := c.credentials.Resolve(ctx, c.credentialRef)
 	if err != nil {
-		return nil, resilience.Wrap(resilience.CredentialFetchFailed, err, "resolve the SMTP credentials")
+		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the SMTP credentials")
 	}
 	user, password, err := s.Basic()
 	if err != nil {

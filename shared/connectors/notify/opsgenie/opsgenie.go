@@ -347,7 +347,7 @@ func (c *Connector) apiKey(ctx context.Context) (string, error) {
 	}
 	s, err := c.credentials.Resolve(ctx, c.credentialRef)
 	if err != nil {
-		return "", resilience.Wrap(resilience.CredentialFetchFailed, err, "resolve the OpsGenie API key")
+		return "", resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the OpsGenie API key")
 	}
 	k, err := s.APIKey()
 	if err != nil {

@@ -178,7 +178,7 @@ func (c *Connector) webhook(ctx context.Context) (*url.URL, error) {
 	}
 	s, err := c.credentials.Resolve(ctx, c.webhookRef)
 	if err != nil {
-		return nil, resilience.Wrap(resilience.CredentialFetchFailed, err, "resolve the Teams webhook URL")
+		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the Teams webhook URL")
 	}
 	raw := strings.TrimSpace(s.First("url", "webhookUrl", "value"))
 	u, err := url.Parse(raw)

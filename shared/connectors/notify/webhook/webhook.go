@@ -297,7 +297,7 @@ func (c *Connector) resolve(ctx context.Context, ref, what string) (credentials.
 	}
 	s, err := c.credentials.Resolve(ctx, ref)
 	if err != nil {
-		return nil, resilience.Wrap(resilience.CredentialFetchFailed, err, "resolve the webhook %s", what)
+		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the webhook %s", what)
 	}
 	return s, nil
 }

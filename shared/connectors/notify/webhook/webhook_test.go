@@ -314,17 +314,20 @@ func TestCredentialFetchFailed(t *testing.T) {
 	tests := []struct {
 		name string
 		s    setup
+		want resilience.Code
 	}{
-		{"signing secret not set", setup{config: map[string]any{"url": r.srv.URL, "signingSecretRef": "env://NOT_SET"}, env: envSource{}}},
-		{"credential not set", setup{config: map[string]any{"url": r.srv.URL}, credentialRef: "env://NOT_SET", env: envSource{}}},
-		{"store not reachable here", setup{config: map[string]any{"url": r.srv.URL, "signingSecretRef": "vault://vault-1/hooks#secret"}, env: envSource{}}},
+		{"signing secret not set", setup{config: map[string]any{"url": r.srv.URL, "signingSecretRef": "env://NOT_SET"}, env: envSource{}}, resilience.CredentialFetchFailed},
+		{"credential not set", setup{config: map[string]any{"url": r.srv.URL}, credentialRef: "env://NOT_SET", env: envSource{}}, resilience.CredentialFetchFailed},
+		// The source's own code survives: a reference it refuses is a
+		// configuration error, not a fetch to retry.
+		{"reference the source refuses", setup{config: map[string]any{"url": r.srv.URL, "signingSecretRef": "vault://vault-1/hooks#secret"}, env: envSource{}}, resilience.InvalidConfig},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newConnector(t, tc.s)
-			wantCode(t, "authentication", c.CheckAuthentication(context.Background()), resilience.CredentialFetchFailed)
-			wantCode(t, "notify", notify(c), resilience.CredentialFetchFailed)
+			wantCode(t, "authentication", c.CheckAuthentication(context.Background()), tc.want)
+			wantCode(t, "notify", notify(c), tc.want)
 		})
 	}
 	if n := r.count(http.MethodPost); n != 0 {

@@ -246,7 +246,7 @@ func (c *Connector) client(ctx context.Context) (*s3.Client, error) {
 	}
 	secret, err := c.credentials.Resolve(ctx, c.credentialRef)
 	if err != nil {
-		return nil, resilience.Wrap(resilience.CredentialFetchFailed, err, "resolve the S3 access keys")
+		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the S3 access keys")
 	}
 	keys, err := accessKeys(secret)
 	if err != nil {

@@ -273,7 +273,7 @@ func TestCredentialProblems(t *testing.T) {
 		want resilience.Code
 	}{
 		{"variable not set", "env://S3_KEYS", envSource{}, resilience.CredentialFetchFailed},
-		{"bad reference", "vault://store/path#k", envSource{}, resilience.CredentialFetchFailed},
+		{"reference the source refuses", "vault://store/path#k", envSource{}, resilience.InvalidConfig},
 		{"wrong shape", "env://S3_KEYS", envSource{"S3_KEYS": `{"token":"abc"}`}, resilience.InvalidConfig},
 	}
 	for _, tc := range tests {
