@@ -82,7 +82,7 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	if resp.StatusCode < 400 {
 		return nil
 	}
-	code, retryAfter := statusCode(resp, now)
+	code, retryAfter := StatusCode(resp.StatusCode, resp.Header, now)
 	hide := false
 	var scrub func(string) string
 	if resp.Request != nil {
@@ -99,11 +99,13 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	return &resilience.Error{Code: code, Message: msg, RetryAfter: retryAfter}
 }
 
-// statusCode maps a status to the hub's code and the server's requested
-// delay.
-func statusCode(resp *http.Response, now time.Time) (resilience.Code, time.Duration) {
-	h := resp.Header
-	switch s := resp.StatusCode; {
+// StatusCode maps an HTTP error status (and its rate-limit headers, h may
+// be nil) to the hub's code and the delay the server asked for. It is the
+// one status table: CheckResponse uses it, and so do SDK-based connectors
+// whose client hands them only a status and headers. A status below 400 is
+// INVALID_CONFIG: a redirect or informational answer nobody followed.
+func StatusCode(status int, h http.Header, now time.Time) (resilience.Code, time.Duration) {
+	switch s := status; {
 	case s == http.StatusUnauthorized:
 		return resilience.AuthenticationFailed, 0
 	case s == http.StatusForbidden:

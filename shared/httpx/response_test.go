@@ -174,3 +174,30 @@ func TestCheckResponseNil(t *testing.T) {
 		t.Errorf("code = %s, want UPSTREAM_ERROR", code)
 	}
 }
+
+func TestStatusCodeWithoutAResponse(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		status int
+		h      http.Header
+		want   resilience.Code
+		wait   time.Duration
+	}{
+		{http.StatusUnauthorized, nil, resilience.AuthenticationFailed, 0},
+		{http.StatusForbidden, nil, resilience.PermissionDenied, 0},
+		{http.StatusNotFound, nil, resilience.ResourceNotFound, 0},
+		{http.StatusTooManyRequests, http.Header{"Retry-After": {"9"}}, resilience.RateLimited, 9 * time.Second},
+		{http.StatusServiceUnavailable, nil, resilience.UpstreamError, 0},
+		{http.StatusMovedPermanently, nil, resilience.InvalidConfig, 0},
+	}
+	for _, tc := range tests {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			t.Parallel()
+			code, wait := StatusCode(tc.status, tc.h, now)
+			if code != tc.want || wait != tc.wait {
+				t.Fatalf("StatusCode(%d) = %s, %s; want %s, %s", tc.status, code, wait, tc.want, tc.wait)
+			}
+		})
+	}
+}

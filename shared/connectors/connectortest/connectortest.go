@@ -40,15 +40,7 @@ func NewConnector(t testing.TB, s Setup) connectors.Connector {
 	if err := s.Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	opts := connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil)
-	if s.Metrics != nil {
-		opts.Metrics = s.Metrics
-	}
-	hc, err := httpx.New(opts)
-	if err != nil {
-		t.Fatalf("httpx.New: %v", err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
+	hc := HTTP(t, cfg, s.Metrics)
 	env := map[string]string{}
 	if s.Secret != "" {
 		env[s.EnvVar] = s.Secret
@@ -67,6 +59,22 @@ func NewConnector(t testing.TB, s Setup) connectors.Connector {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return conn
+}
+
+// HTTP is the guarded client the runtime would build for cfg (nil: the
+// defaults), allowing loopback for test servers; metrics may be nil. It is
+// the one way tests hand a connector its client: factories refuse to build
+// without one. Its idle connections are closed at the test's end.
+func HTTP(t testing.TB, cfg map[string]any, metrics httpx.Metrics) *httpx.Client {
+	t.Helper()
+	opts := connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil)
+	opts.Metrics = metrics
+	hc, err := httpx.New(opts)
+	if err != nil {
+		t.Fatalf("httpx.New: %v", err)
+	}
+	t.Cleanup(hc.CloseIdleConnections)
+	return hc
 }
 
 // CheckCode fails unless err carries want ("" = no error), and makes sure
