@@ -73,7 +73,9 @@ func TestFromSecret(t *testing.T) {
 
 type failingSource struct{ err error }
 
-func (f failingSource) Resolve(context.Context, string) (credentials.Secret, error) { return nil, f.err }
+func (f failingSource) Resolve(context.Context, string) (credentials.Secret, error) {
+	return nil, f.err
+}
 
 func TestCredentialResolution(t *testing.T) {
 	t.Parallel()
