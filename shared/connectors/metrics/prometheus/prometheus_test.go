@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
@@ -30,11 +30,7 @@ func newConnector(t *testing.T, url, secret string) *Connector {
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
-	if err != nil {
-		t.Fatalf("httpx.New: %v", err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
+	hc := connectortest.HTTP(t, cfg, nil)
 	in := connectors.Instance{
 		Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: maps.Clone(cfg)},
 		Credentials: testsvc.EnvCredentials(map[string]string{"PROMETHEUS_CREDENTIALS": secret}),

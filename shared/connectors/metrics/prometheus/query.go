@@ -11,13 +11,11 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 const (
-	// maxBody bounds an API answer read into memory.
-	maxBody = 16 << 20
 	// maxQueryLength bounds an expression sent in a form body.
 	maxQueryLength = 64 << 10
 	// maxErrorText bounds Prometheus's error text quoted in a message.
@@ -112,13 +110,13 @@ type apiAnswer struct {
 // api calls an /api/v1 endpoint and decodes its data into out. An error
 // answer gets the code of its errorType; statuses without one (401 from
 // basic auth, 429 from a proxy) get httpx's.
-func (c *Connector) api(ctx context.Context, method, path string, form url.Values, auth string, out any) error {
-	resp, err := c.do(ctx, method, path, form, auth)
+func (c *Connector) api(ctx context.Context, method, path string, form url.Values, auth kit.Auth, out any) error {
+	resp, err := c.hc.Send(ctx, kit.Request{Method: method, URL: kit.Endpoint(c.base, path, nil), Form: form, Auth: auth})
 	if err != nil {
 		return err
 	}
-	defer drain(resp)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	defer kit.Drain(resp)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, kit.DefaultMaxBody))
 	if err != nil {
 		return resilience.Wrap(resilience.UpstreamError, err, "read the answer")
 	}
@@ -130,7 +128,7 @@ func (c *Connector) api(ctx context.Context, method, path string, form url.Value
 	case decodeErr == nil && answer.Status == "error" && answer.ErrorType != "" && !authOrLimit(resp.StatusCode):
 		return apiError(resp.StatusCode, answer)
 	case resp.StatusCode >= 400:
-		return httpx.CheckResponse(resp, c.now())
+		return c.hc.Check(resp)
 	case decodeErr != nil:
 		return malformed(decodeErr)
 	case answer.Status != "success":

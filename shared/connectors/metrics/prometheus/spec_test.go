@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -27,7 +28,7 @@ func TestSpecAndConfig(t *testing.T) {
 			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
 				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
 			}
-			c, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.config}})
+			c, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.config}, HTTP: connectortest.HTTP(t, nil, nil)})
 			if !tc.ok {
 				if resilience.CodeOf(err) != resilience.InvalidConfig {
 					t.Fatalf("New: %v, want INVALID_CONFIG", err)

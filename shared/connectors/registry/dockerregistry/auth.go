@@ -2,16 +2,12 @@ package dockerregistry
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -28,16 +24,16 @@ type credential struct {
 
 // authorization is the Authorization header of a first attempt: a cached
 // registry token, else the static token, else Basic, else nothing.
-func (c credential) authorization(cachedToken string) string {
+func (c credential) authorization(cachedToken string) kit.Auth {
 	switch {
 	case cachedToken != "":
-		return "Bearer " + cachedToken
+		return kit.Bearer(cachedToken)
 	case c.token != "":
-		return "Bearer " + c.token
+		return kit.Bearer(c.token)
 	case c.user != "":
-		return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.password))
+		return kit.Basic(c.user, c.password)
 	}
-	return ""
+	return kit.Auth{}
 }
 
 // request is one registry API call.
@@ -61,7 +57,7 @@ func (c *Connector) send(ctx context.Context, cred credential, r request) (*http
 	key := c.tokens.key(r.scope, cred)
 	cached := ""
 	if !r.fresh {
-		cached = c.tokens.get(key, c.now())
+		cached = c.tokens.get(key, c.hc.Now())
 	}
 	resp, err := c.attempt(ctx, r, cred.authorization(cached))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
@@ -71,11 +67,11 @@ func (c *Connector) send(ctx context.Context, cred credential, r request) (*http
 		// A static token is the credential itself: nothing to exchange.
 		return refused(resp, cred, r)
 	}
-	ch, ok := bearerChallenge(resp.Header)
+	ch, ok := kit.BearerChallenge(resp.Header)
 	if !ok {
 		return resp, nil // a Basic challenge: the credentials were refused
 	}
-	drain(resp)
+	kit.Drain(resp)
 	if cached != "" {
 		c.tokens.drop(key) // expired or revoked early
 	}
@@ -83,8 +79,8 @@ func (c *Connector) send(ctx context.Context, cred credential, r request) (*http
 	if err != nil {
 		return nil, err
 	}
-	c.tokens.put(key, token, c.now(), lifetime)
-	resp, err = c.attempt(ctx, r, "Bearer "+token)
+	c.tokens.put(key, token, c.hc.Now(), lifetime)
+	resp, err = c.attempt(ctx, r, kit.Bearer(token))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -96,28 +92,18 @@ func (c *Connector) send(ctx context.Context, cred credential, r request) (*http
 // this (a catalog many registries keep for admins): PERMISSION_DENIED, not
 // AUTHENTICATION_FAILED. Anonymous callers keep the 401: they need to log in.
 func refused(resp *http.Response, cred credential, r request) (*http.Response, error) {
-	ch, ok := bearerChallenge(resp.Header)
-	if !ok || ch.params["error"] != "insufficient_scope" || (cred.user == "" && cred.token == "") {
+	ch, ok := kit.BearerChallenge(resp.Header)
+	if !ok || ch.Params["error"] != "insufficient_scope" || (cred.user == "" && cred.token == "") {
 		return resp, nil
 	}
-	drain(resp)
+	kit.Drain(resp)
 	return nil, resilience.New(resilience.PermissionDenied, "%s %s://%s%s: the credentials are valid but lack the registry scope %q",
-		r.method, r.url.Scheme, r.url.Host, r.url.EscapedPath(), ch.params["scope"])
+		r.method, r.url.Scheme, r.url.Host, r.url.EscapedPath(), ch.Params["scope"])
 }
 
 // attempt sends r once with the given Authorization value.
-func (c *Connector) attempt(ctx context.Context, r request, authorization string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), nil)
-	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "build a registry request")
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	if r.accept != "" {
-		req.Header.Set("Accept", r.accept)
-	}
-	return c.http.Do(req)
+func (c *Connector) attempt(ctx context.Context, r request, authorization kit.Auth) (*http.Response, error) {
+	return c.hc.Send(ctx, kit.Request{Method: r.method, URL: r.url.String(), Auth: authorization, Accept: r.accept})
 }
 
 // tokenAnswer is the token endpoint's JSON answer.
@@ -129,8 +115,8 @@ type tokenAnswer struct {
 
 // fetchToken asks the challenge's realm for a token
 // (https://distribution.github.io/distribution/spec/auth/token/).
-func (c *Connector) fetchToken(ctx context.Context, cred credential, ch challenge) (string, time.Duration, error) {
-	realm, err := url.Parse(ch.params["realm"])
+func (c *Connector) fetchToken(ctx context.Context, cred credential, ch kit.Challenge) (string, time.Duration, error) {
+	realm, err := url.Parse(ch.Params["realm"])
 	if err != nil || (realm.Scheme != "http" && realm.Scheme != "https") || realm.Hostname() == "" {
 		return "", 0, resilience.New(resilience.UpstreamError, "the registry's token realm is not an absolute http(s) URL")
 	}
@@ -139,34 +125,23 @@ func (c *Connector) fetchToken(ctx context.Context, cred credential, ch challeng
 			"refusing to send the credentials of an https registry to a plain-http token realm (%s)", realm.Host)
 	}
 	q := realm.Query()
-	if s := ch.params["service"]; s != "" {
+	if s := ch.Params["service"]; s != "" {
 		q.Set("service", s)
 	}
-	for _, s := range strings.Fields(ch.params["scope"]) {
+	for _, s := range strings.Fields(ch.Params["scope"]) {
 		q.Add("scope", s)
 	}
 	if cred.user != "" {
 		q.Set("account", cred.user)
 	}
 	realm.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
-	if err != nil {
-		return "", 0, resilience.Wrap(resilience.UpstreamError, err, "build the token request")
-	}
+	var auth kit.Auth
 	if cred.user != "" {
-		req.SetBasicAuth(cred.user, cred.password)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", 0, fmt.Errorf("fetch a registry token: %w", err)
-	}
-	defer drain(resp)
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
-		return "", 0, fmt.Errorf("fetch a registry token: %w", err)
+		auth = kit.Basic(cred.user, cred.password)
 	}
 	var answer tokenAnswer
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&answer); err != nil {
-		return "", 0, resilience.Wrap(resilience.UpstreamError, err, "the token service's answer is not JSON")
+	if _, err := c.hc.Call(ctx, "fetch a registry token", kit.Request{URL: realm.String(), Auth: auth}, &answer); err != nil {
+		return "", 0, err
 	}
 	token := answer.Token
 	if token == "" {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -78,11 +78,11 @@ func (c *Connector) digest(ctx context.Context, cred credential, repo, tag strin
 	if err != nil {
 		return "", fmt.Errorf("resolve the digest of %s:%s: %w", repo, tag, err)
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	if resp.StatusCode == http.StatusNotFound {
 		return "", nil
 	}
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
+	if err := c.hc.Check(resp); err != nil {
 		return "", fmt.Errorf("resolve the digest of %s:%s: %w", repo, tag, err)
 	}
 	d := resp.Header.Get("Docker-Content-Digest")

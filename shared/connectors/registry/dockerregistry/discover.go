@@ -2,19 +2,15 @@ package dockerregistry
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"regexp"
 	"strconv"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -25,8 +21,7 @@ const (
 	maxPageSize = 1000
 	// maxListRequests bounds the registry pages one Discover call reads while
 	// a name filter leaves its page short; the cursor continues from there.
-	maxListRequests  = 10
-	maxPatternLength = 512
+	maxListRequests = 10
 	// maxRepositoryLength is the distribution spec's limit on a name.
 	maxRepositoryLength = 255
 )
@@ -61,14 +56,15 @@ func tags(repo string) listing {
 // Discover implements connectors.Discoverer: one page of repositories or of
 // a repository's tags. The cursor carries the registry's own Link query.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	if err := checkPattern(q.Filter.NamePattern); err != nil {
+	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
+	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
 	l, err := c.listingOf(q)
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	query, err := decodeCursor(q.Cursor)
+	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
@@ -76,11 +72,23 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	names, next, err := c.collect(ctx, cred, l, query, pageSize(q.PageSize), q.Filter.NamePattern)
+	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests}
+	names, next, err := kit.Collect(ctx, collector, start, pattern.MatchPath,
+		func(ctx context.Context, page string, want int) ([]string, string, error) {
+			query, err := kit.Position{Page: page}.Query()
+			if err != nil {
+				return nil, "", err
+			}
+			query.Set("n", strconv.Itoa(want))
+			return c.listPage(ctx, cred, l, query)
+		})
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	page := connectors.DiscoveryPage{Items: make([]contracts.Resource, 0, len(names)), NextCursor: next}
+	page := connectors.DiscoveryPage{Items: make([]contracts.Resource, 0, len(names))}
+	if next != nil {
+		page.NextCursor = kit.EncodeCursor(*next)
+	}
 	for _, name := range names {
 		page.Items = append(page.Items, resource(q.ResourceType, l.repo, name))
 	}
@@ -117,32 +125,6 @@ func (c *Connector) listingOf(q connectors.DiscoveryQuery) (listing, error) {
 		"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceRepositories, ResourceTags)
 }
 
-// collect reads registry pages from query until size names match, the list
-// ends, or maxListRequests pages were read; it returns the matches and the
-// cursor of the rest.
-func (c *Connector) collect(ctx context.Context, cred credential, l listing, query url.Values, size int, pattern string) ([]string, string, error) {
-	var matched []string
-	for n := 1; ; n++ {
-		query.Set("n", strconv.Itoa(size-len(matched)))
-		names, next, err := c.listPage(ctx, cred, l, query)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, name := range names {
-			if matches(pattern, name) {
-				matched = append(matched, name)
-			}
-		}
-		switch {
-		case next == nil:
-			return matched, "", nil
-		case len(matched) >= size || n >= maxListRequests:
-			return matched, encodeCursor(next), nil
-		}
-		query = next
-	}
-}
-
 // resource renders a discovered name; a tag's id is its reference repo:tag.
 func resource(typ, repo, name string) contracts.Resource {
 	if repo == "" {
@@ -157,55 +139,39 @@ type listAnswer struct {
 	Tags         []string `json:"tags"`
 }
 
-// listPage reads one page and returns its names and the query of the next
-// page (nil on the last).
-func (c *Connector) listPage(ctx context.Context, cred credential, l listing, query url.Values) ([]string, url.Values, error) {
+// listPage reads one page and returns its names and the next page: the
+// Link rel="next" query without n (each request sets its own page size),
+// "" on the last page.
+func (c *Connector) listPage(ctx context.Context, cred credential, l listing, query url.Values) ([]string, string, error) {
 	resp, err := c.send(ctx, cred, request{method: http.MethodGet, url: c.endpoint(l.path, query), scope: l.scope})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", l.what, err)
+		return nil, "", fmt.Errorf("%s: %w", l.what, err)
 	}
-	defer drain(resp)
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", l.what, err)
+	defer kit.Drain(resp)
+	if err := c.hc.Check(resp); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", l.what, err)
 	}
 	var answer listAnswer
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&answer); err != nil {
-		return nil, nil, resilience.Wrap(resilience.UpstreamError, err, "%s: the answer is not the registry's JSON", l.what)
+	if err := kit.DecodeJSON(resp.Body, 0, &answer); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", l.what, err)
 	}
 	names := answer.Repositories
 	if l.repo != "" {
 		names = answer.Tags
 	}
-	return names, nextQuery(resp.Header), nil
+	next, err := kit.NextQuery(resp.Header)
+	if err != nil || next == nil {
+		return names, "", err
+	}
+	return names, nextPage(next), nil
 }
 
-func pageSize(hint int) int {
-	switch {
-	case hint <= 0:
-		return defaultPageSize
-	case hint > maxPageSize:
-		return maxPageSize
+// nextPage renders a next-page query as a position's page: without n, and
+// never empty, since a registry may paginate by n alone.
+func nextPage(next url.Values) string {
+	next.Del("n")
+	if s := next.Encode(); s != "" {
+		return s
 	}
-	return hint
-}
-
-// checkPattern refuses a malformed or oversized glob up front, so a bad
-// filter fails the call rather than silently matching nothing.
-func checkPattern(pattern string) error {
-	if len(pattern) > maxPatternLength {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is longer than %d characters", maxPatternLength)
-	}
-	if _, err := path.Match(pattern, ""); errors.Is(err, path.ErrBadPattern) {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is not a valid glob (path.Match syntax)")
-	}
-	return nil
-}
-
-// matches applies a checked glob; "" matches everything.
-func matches(pattern, name string) bool {
-	if pattern == "" {
-		return true
-	}
-	ok, _ := path.Match(pattern, name)
-	return ok
+	return "n="
 }

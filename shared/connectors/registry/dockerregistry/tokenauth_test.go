@@ -101,7 +101,7 @@ func TestBearerTokenCache(t *testing.T) {
 	reg.PushAll(t, []string{"team/api", "team/web"}, "v1", "v2", "v3")
 	c, _ := newConnector(t, setup{url: reg.URL, config: map[string]any{"resolveDigests": true}, secret: basicSecret(user, password)})
 	clock := &fakeClock{now: time.Now()}
-	c.now = clock.Now
+	c.hc.Now = clock.Now
 	tagsOf := func(repo string) func(t *testing.T) {
 		return func(t *testing.T) {
 			page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: repo}})
