@@ -1,7 +1,6 @@
 package githubactions
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,12 +13,9 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
-
-// maxBody bounds a JSON answer read into memory.
-const maxBody = 16 << 20
 
 // secondaryWait is GitHub's rule for a secondary rate limit that names no
 // wait: "wait for at least one minute before retrying".
@@ -39,9 +35,7 @@ type Connector struct {
 	returnRunDetails bool
 	credentialRef    string
 	credentials      connectors.CredentialSource
-	http             *httpx.Client
-	ownsHTTP         bool
-	now              func() time.Time
+	hc               kit.Client
 }
 
 var (
@@ -54,7 +48,8 @@ var (
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.Config(in.Integration.Config)
-	api, err := parseBaseURL(cfg.String("url", DefaultURL))
+	// A path (/api/v3 of GitHub Enterprise Server) is kept.
+	api, err := kit.ParseBaseURL("url", cfg.String("url", DefaultURL))
 	if err != nil {
 		return nil, err
 	}
@@ -66,46 +61,18 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"repo\" is not a GitHub repository name")
 	}
 	c := &Connector{
-		api: api, repoPath: "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo),
+		api: api, repoPath: kit.Segments("repos", owner, repo),
 		returnRunDetails: cfg.Bool("returnRunDetails", true),
 		credentialRef:    in.Integration.CredentialRef, credentials: in.Credentials,
-		http: in.HTTP, now: time.Now,
 	}
-	if c.http == nil {
-		// The runtime always hands one over; without it, the strict default
-		// policy (no internal addresses) is the safe choice.
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// parseBaseURL accepts an absolute http(s) URL without user info, query or
-// fragment; a path (/api/v3 of GitHub Enterprise Server) is kept.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL")
-	case u.User != nil:
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry user info: use credentialRef")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry a query or fragment")
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
-
-// Close releases idle connections when the connector built its own client.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // request is one API call; path is escaped.
 type request struct {
@@ -116,65 +83,24 @@ type request struct {
 	anonymous bool
 }
 
-// send makes r with GitHub's headers and returns the response whatever its
-// status; the caller drains it.
-func (c *Connector) send(ctx context.Context, r request) (*http.Response, error) {
-	token := ""
+// call sends r with GitHub's headers and the token, and decodes a 2xx JSON
+// answer into out (nil or a 204: nothing decoded).
+func (c *Connector) call(ctx context.Context, what string, r request, out any) (*http.Response, error) {
+	req := kit.Request{Method: r.method, URL: kit.Endpoint(c.api, r.path, r.query), JSON: r.body,
+		Accept: "application/vnd.github+json", Header: http.Header{"X-Github-Api-Version": {APIVersion}}}
 	if !r.anonymous {
 		var err error
-		if token, err = c.token(ctx); err != nil {
+		if req.Auth, err = c.token(ctx); err != nil {
 			return nil, err
 		}
 	}
-	target := c.api.String() + r.path
-	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
-	}
-	var body io.Reader
-	if r.body != nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, resilience.Wrap(resilience.InvalidConfig, err, "encode the request body")
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
-	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "build a GitHub request")
-	}
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", APIVersion)
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return c.http.Do(req)
-}
-
-// call sends r and decodes a 2xx JSON answer into out (nil: none wanted).
-func (c *Connector) call(ctx context.Context, what string, r request, out any) (*http.Response, error) {
-	resp, err := c.send(ctx, r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer drain(resp)
-	if err := c.check(resp); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if out != nil && resp.StatusCode != http.StatusNoContent {
-		if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
-			return nil, resilience.Wrap(resilience.UpstreamError, err, "%s: the answer is not GitHub's JSON", what)
-		}
-	}
-	return resp, nil
+	return c.hc.CallChecked(ctx, what, req, out, c.check)
 }
 
 // check is httpx.CheckResponse plus GitHub's secondary rate limit without
 // headers: a 403 or 429 whose message says so waits a minute.
 func (c *Connector) check(resp *http.Response) error {
-	err := httpx.CheckResponse(resp, c.now())
+	err := c.hc.Check(resp)
 	if err == nil {
 		return nil
 	}
@@ -193,31 +119,15 @@ func (c *Connector) check(resp *http.Response) error {
 	return err
 }
 
-// token resolves the credential reference for one call; "" when the
-// integration has none.
-func (c *Connector) token(ctx context.Context) (string, error) {
-	if c.credentialRef == "" {
-		return "", nil
+// token resolves the credential reference for one call; the zero Auth
+// when the integration has none.
+func (c *Connector) token(ctx context.Context) (kit.Auth, error) {
+	auth, err := kit.Credential(ctx, c.credentials, c.credentialRef, "the GitHub credentials", []string{connectors.CredToken})
+	if err == nil && strings.ContainsAny(strings.TrimPrefix(auth.Value, "Bearer "), " \t") {
+		// A PAT or app token never holds a space; one there is a paste error.
+		return kit.Auth{}, resilience.New(resilience.InvalidConfig, "the GitHub token holds whitespace")
 	}
-	if c.credentials == nil {
-		return "", resilience.New(resilience.CredentialFetchFailed, "no credential source is configured")
-	}
-	secret, err := c.credentials.Resolve(ctx, c.credentialRef)
-	if err != nil {
-		var coded *resilience.Error
-		if !errors.As(err, &coded) {
-			err = resilience.Wrap(resilience.CredentialFetchFailed, err, "")
-		}
-		return "", fmt.Errorf("resolve the GitHub token: %w", err)
-	}
-	token, err := secret.Token()
-	if err != nil {
-		return "", resilience.New(resilience.InvalidConfig, "the GitHub credentials hold no token (key token, access_token or value)")
-	}
-	if strings.ContainsAny(token, "\r\n ") {
-		return "", resilience.New(resilience.InvalidConfig, "the GitHub token holds whitespace")
-	}
-	return token, nil
+	return auth, err
 }
 
 // CheckConnectivity reads the API root without a token.
@@ -284,10 +194,4 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 		return "", nil
 	}
 	return fmt.Sprint(run.WorkflowRunID), nil
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

@@ -2,16 +2,13 @@ package githubactions
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"path"
 	"strconv"
-	"strings"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -24,9 +21,7 @@ const (
 	perPage = "100"
 	// maxListRequests bounds the GitHub pages one Discover call reads while
 	// a name filter leaves its page short; the cursor continues from there.
-	maxListRequests  = 10
-	maxCursorLength  = 4096
-	maxPatternLength = 512
+	maxListRequests = 10
 )
 
 // workflowsAnswer is the body of GET .../actions/workflows.
@@ -74,78 +69,79 @@ type listing struct {
 	fetch func(ctx context.Context, r request) ([]contracts.Resource, http.Header, error)
 }
 
-// cursor is where a listing continues: the query of a GitHub page, how many
-// of its items an earlier Discover returned, and the run whose jobs these
-// are (so every page reads the same run).
+// cursor is where a listing continues (the query of a GitHub page and how
+// many of its items an earlier Discover returned) and the run whose jobs
+// these are, so every page reads the same run.
 type cursor struct {
-	Query string `json:"q"`
-	Skip  int    `json:"s,omitempty"`
-	Run   int64  `json:"r,omitempty"`
+	kit.Position
+	Run int64 `json:"r,omitempty"`
 }
+
+func (c cursor) valid() bool { return c.Position.Valid() && c.Run >= 0 }
 
 // Discover implements connectors.Discoverer: workflows, or the jobs of the
 // latest run.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	if err := checkPattern(q.Filter.NamePattern); err != nil {
+	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
+	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	cur, err := decodeCursor(q.Cursor)
+	cur, err := kit.DecodeCursor(q.Cursor, cursor.valid)
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
 	switch q.ResourceType {
 	case ResourcePipelines:
-		return c.collect(ctx, c.workflows(), cur, q)
+		return c.collect(ctx, c.workflows(), cur, q, pattern)
 	case ResourceJobs:
 		if cur.Run == 0 {
 			if cur.Run, err = c.latestRun(ctx, q.Filter.Repository); err != nil || cur.Run == 0 {
 				return connectors.DiscoveryPage{Items: []contracts.Resource{}}, err
 			}
 		}
-		return c.collect(ctx, c.jobs(cur.Run), cur, q)
+		return c.collect(ctx, c.jobs(cur.Run), cur, q, pattern)
 	}
 	return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
 		"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourcePipelines, ResourceJobs)
 }
 
 // collect reads one discovery page of l from cur: GitHub pages until size
-// resources match, the listing ends, or maxListRequests pages were read.
-func (c *Connector) collect(ctx context.Context, l listing, cur cursor, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	query, skip := cloneValues(l.first), cur.Skip
-	if cur.Query != "" {
-		var err error
-		if query, err = url.ParseQuery(cur.Query); err != nil {
-			return connectors.DiscoveryPage{}, badCursor()
-		}
+// resources match, the listing ends, or maxListRequests pages were read. A
+// workflow also matches by its file name.
+func (c *Connector) collect(ctx context.Context, l listing, cur cursor, q connectors.DiscoveryQuery, pattern kit.Pattern) (connectors.DiscoveryPage, error) {
+	keep := func(r contracts.Resource) bool {
+		file, _ := r.Attributes["file"].(string)
+		return pattern.Match(r.Name) || (file != "" && pattern.Match(file))
 	}
-	size := pageSize(q.PageSize)
-	page := connectors.DiscoveryPage{Items: []contracts.Resource{}}
-	for n := 1; ; n++ {
-		query.Set("per_page", perPage)
-		items, header, err := l.fetch(ctx, request{method: http.MethodGet, path: l.path, query: query})
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-		for i := min(skip, len(items)); i < len(items); i++ {
-			if len(page.Items) == size {
-				page.NextCursor = encodeCursor(cursor{Query: query.Encode(), Skip: i, Run: cur.Run})
-				return page, nil
+	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
+	items, next, err := kit.Collect(ctx, collector, cur.Position, keep,
+		func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
+			query := cloneValues(l.first)
+			if page != "" {
+				var err error
+				if query, err = (kit.Position{Page: page}).Query(); err != nil {
+					return nil, "", err
+				}
 			}
-			if matchesAny(q.Filter.NamePattern, items[i]) {
-				page.Items = append(page.Items, items[i])
+			query.Set("per_page", perPage)
+			items, header, err := l.fetch(ctx, request{method: http.MethodGet, path: l.path, query: query})
+			if err != nil {
+				return nil, "", err
 			}
-		}
-		skip = 0
-		next := nextQuery(header)
-		switch {
-		case next == nil || len(items) == 0:
-			return page, nil
-		case len(page.Items) >= size || n >= maxListRequests:
-			page.NextCursor = encodeCursor(cursor{Query: next.Encode(), Run: cur.Run})
-			return page, nil
-		}
-		query = next
+			next, err := kit.NextQuery(header)
+			if err != nil || next == nil {
+				return items, "", err
+			}
+			return items, next.Encode(), nil
+		})
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
 	}
+	page := connectors.DiscoveryPage{Items: items}
+	if next != nil {
+		page.NextCursor = kit.EncodeCursor(cursor{Position: *next, Run: cur.Run})
+	}
+	return page, nil
 }
 
 func (c *Connector) workflows() listing {
@@ -207,124 +203,10 @@ func (c *Connector) latestRun(ctx context.Context, wf string) (int64, error) {
 	return answer.WorkflowRuns[0].ID, nil
 }
 
-func pageSize(hint int) int {
-	switch {
-	case hint <= 0:
-		return defaultPageSize
-	case hint > maxPageSize:
-		return maxPageSize
-	}
-	return hint
-}
-
-// nextQuery returns the query of the Link rel="next" target, or nil. Only
-// the query is kept: GitHub's links name /repositories/{id}/..., and the
-// next request goes to our own endpoint anyway.
-func nextQuery(h http.Header) url.Values {
-	for _, v := range h.Values("Link") {
-		for v != "" {
-			start := strings.IndexByte(v, '<')
-			end := strings.IndexByte(v, '>')
-			if start < 0 || end < start {
-				break
-			}
-			target, params := v[start+1:end], v[end+1:]
-			if i := strings.IndexByte(params, '<'); i >= 0 {
-				params, v = params[:i], params[i:]
-			} else {
-				v = ""
-			}
-			if !relNext(params) {
-				continue
-			}
-			u, err := url.Parse(target)
-			if err != nil {
-				return nil
-			}
-			return u.Query()
-		}
-	}
-	return nil
-}
-
-// relNext reports whether link parameters (`; rel="next"`) say rel=next.
-func relNext(params string) bool {
-	for _, p := range strings.Split(params, ";") {
-		name, value, ok := strings.Cut(strings.TrimSpace(strings.TrimRight(strings.TrimSpace(p), ",")), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(name), "rel") {
-			continue
-		}
-		for _, rel := range strings.Fields(strings.Trim(strings.TrimSpace(value), `"`)) {
-			if strings.EqualFold(rel, "next") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func badCursor() error {
-	return resilience.New(resilience.InvalidConfig, "the discovery cursor is not one this provider issued")
-}
-
-// decodeCursor reads a cursor from encodeCursor; "" is the first page.
-func decodeCursor(s string) (cursor, error) {
-	if s == "" {
-		return cursor{}, nil
-	}
-	if len(s) > maxCursorLength {
-		return cursor{}, badCursor()
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, badCursor()
-	}
-	var c cursor
-	if json.Unmarshal(raw, &c) != nil || c.Skip < 0 || c.Run < 0 || c.Query == "" {
-		return cursor{}, badCursor()
-	}
-	if _, err := url.ParseQuery(c.Query); err != nil {
-		return cursor{}, badCursor()
-	}
-	return c, nil
-}
-
 func cloneValues(q url.Values) url.Values {
 	out := make(url.Values, len(q))
 	for k, v := range q {
 		out[k] = append([]string(nil), v...)
 	}
 	return out
-}
-
-// checkPattern refuses a malformed or oversized glob up front.
-func checkPattern(pattern string) error {
-	if len(pattern) > maxPatternLength {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is longer than %d characters", maxPatternLength)
-	}
-	if _, err := path.Match(pattern, ""); errors.Is(err, path.ErrBadPattern) {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is not a valid glob (path.Match syntax)")
-	}
-	return nil
-}
-
-// matchesAny applies a checked glob to a resource's name, and to a
-// workflow's file name; "" matches everything.
-func matchesAny(pattern string, r contracts.Resource) bool {
-	if pattern == "" {
-		return true
-	}
-	if ok, _ := path.Match(pattern, r.Name); ok {
-		return true
-	}
-	if file, _ := r.Attributes["file"].(string); file != "" {
-		ok, _ := path.Match(pattern, file)
-		return ok
-	}
-	return false
 }

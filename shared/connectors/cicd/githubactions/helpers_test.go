@@ -41,7 +41,7 @@ func newConnector(t *testing.T, f *fakeGitHub, s setup) *Connector {
 	maps.Copy(cfg, s.config)
 	s.config = cfg
 	c := newConn(t, s).(*Connector)
-	c.now = func() time.Time { return f.now }
+	c.hc.Now = func() time.Time { return f.now }
 	return c
 }
 

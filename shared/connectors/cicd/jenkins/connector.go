@@ -2,18 +2,13 @@ package jenkins
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -29,9 +24,7 @@ type Connector struct {
 	refParameter  string
 	credentialRef string
 	credentials   connectors.CredentialSource
-	http          *httpx.Client
-	ownsHTTP      bool
-	now           func() time.Time
+	hc            kit.Client
 }
 
 var (
@@ -44,7 +37,8 @@ var (
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.Config(in.Integration.Config)
-	base, err := parseBaseURL(cfg.String("url", ""))
+	// A path (Jenkins under a prefix) is kept.
+	base, err := kit.ParseBaseURL("url", cfg.String("url", ""))
 	if err != nil {
 		return nil, err
 	}
@@ -55,36 +49,11 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	c := &Connector{
 		base: base, folder: folder, refParameter: cfg.String("refParameter", ""),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-		http: in.HTTP, now: time.Now,
 	}
-	if c.http == nil {
-		// The runtime always hands one over; without it, the strict default
-		// policy (no internal addresses) is the safe choice.
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
-}
-
-// parseBaseURL accepts an absolute http(s) URL without user info, query or
-// fragment; a path (Jenkins under a prefix) is kept.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" is required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL")
-	case u.User != nil:
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry user info: use credentialRef")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry a query or fragment")
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // validFullName accepts a job's full name: segments separated by '/', none
@@ -106,31 +75,25 @@ func jobPath(fullName string) string {
 	if fullName == "" {
 		return ""
 	}
-	var b strings.Builder
+	var segs []string
 	for _, seg := range strings.Split(fullName, "/") {
-		b.WriteString("/job/")
-		b.WriteString(url.PathEscape(seg))
+		segs = append(segs, "job", seg)
 	}
-	return b.String()
+	return kit.Segments(segs...)
 }
 
-// Close releases idle connections when the connector built its own client.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // credential is what one call resolved: a user and an API token (or
 // password); empty for anonymous calls.
 type credential struct{ user, secret string }
 
-func (cr credential) header() string {
+func (cr credential) auth() kit.Auth {
 	if cr.user == "" {
-		return ""
+		return kit.Auth{}
 	}
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(cr.user+":"+cr.secret))
+	return kit.Basic(cr.user, cr.secret)
 }
 
 // credential resolves the integration's credential reference for one call.
@@ -138,16 +101,9 @@ func (c *Connector) credential(ctx context.Context) (credential, error) {
 	if c.credentialRef == "" {
 		return credential{}, nil
 	}
-	if c.credentials == nil {
-		return credential{}, resilience.New(resilience.CredentialFetchFailed, "no credential source is configured")
-	}
-	secret, err := c.credentials.Resolve(ctx, c.credentialRef)
+	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the Jenkins credentials")
 	if err != nil {
-		var coded *resilience.Error
-		if !errors.As(err, &coded) {
-			err = resilience.Wrap(resilience.CredentialFetchFailed, err, "")
-		}
-		return credential{}, fmt.Errorf("resolve the Jenkins credentials: %w", err)
+		return credential{}, err
 	}
 	user, token, err := secret.Basic()
 	if err != nil {
@@ -170,55 +126,37 @@ type request struct {
 // send makes r with cred and returns the response whatever its status;
 // the caller drains it.
 func (c *Connector) send(ctx context.Context, cred credential, r request) (*http.Response, error) {
-	target := c.base.String() + r.path
-	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
+	return c.hc.Send(ctx, c.request(cred, r))
+}
+
+// request renders r: its headers, the session cookies of a crumb, cred.
+func (c *Connector) request(cred credential, r request) kit.Request {
+	header := r.header.Clone()
+	if len(r.cookies) > 0 {
+		if header == nil {
+			header = http.Header{}
+		}
+		pairs := make([]string, 0, len(r.cookies))
+		for _, ck := range r.cookies {
+			pairs = append(pairs, (&http.Cookie{Name: ck.Name, Value: ck.Value}).String())
+		}
+		header.Set("Cookie", strings.Join(pairs, "; "))
 	}
-	var body io.Reader
-	if r.form != nil {
-		body = strings.NewReader(r.form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
-	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "build a Jenkins request")
-	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
-	if r.form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.Header.Set("Accept", "application/json")
-	if h := cred.header(); h != "" {
-		req.Header.Set("Authorization", h)
-	}
-	for _, ck := range r.cookies {
-		req.AddCookie(ck)
-	}
-	return c.http.Do(req)
+	return kit.Request{Method: r.method, URL: kit.Endpoint(c.base, r.path, r.query), Form: r.form, Header: header, Auth: cred.auth(), MaxBody: maxBody}
 }
 
 // get sends a GET and decodes a 2xx JSON answer into out.
 func (c *Connector) get(ctx context.Context, cred credential, what, path string, query url.Values, out any) error {
-	resp, err := c.send(ctx, cred, request{method: http.MethodGet, path: path, query: query})
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer drain(resp)
-	if err := c.check(resp, cred); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
-		return resilience.Wrap(resilience.UpstreamError, err, "%s: the answer is not Jenkins' JSON", what)
-	}
-	return nil
+	_, err := c.hc.CallChecked(ctx, what, c.request(cred, request{method: http.MethodGet, path: path, query: query}), out,
+		func(resp *http.Response) error { return c.check(resp, cred) })
+	return err
 }
 
 // check is httpx.CheckResponse with Jenkins' answer to anonymous callers:
 // 403 to someone Jenkins sees as anonymous means "log in", not "you may
 // not".
 func (c *Connector) check(resp *http.Response, cred credential) error {
-	err := httpx.CheckResponse(resp, c.now())
+	err := c.hc.Check(resp)
 	if err == nil || resp.StatusCode != http.StatusForbidden || resilience.CodeOf(err) != resilience.PermissionDenied {
 		return err
 	}
@@ -236,10 +174,10 @@ func (c *Connector) CheckConnectivity(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reach Jenkins: %w", err)
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	switch s := resp.StatusCode; {
 	case s != http.StatusOK && s != http.StatusUnauthorized && s != http.StatusForbidden:
-		if err := httpx.CheckResponse(resp, c.now()); err != nil {
+		if err := c.hc.Check(resp); err != nil {
 			return fmt.Errorf("reach Jenkins: %w", err)
 		}
 		return resilience.New(resilience.UpstreamError, "reach Jenkins: /api/json answered HTTP %d", s)
@@ -281,10 +219,4 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 		} `json:"jobs"`
 	}
 	return c.get(ctx, cred, "list Jenkins jobs", jobPath(c.folder)+"/api/json", url.Values{"tree": {"jobs[name]"}}, &root)
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

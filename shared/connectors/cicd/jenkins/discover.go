@@ -2,24 +2,19 @@ package jenkins
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 const (
-	defaultPageSize  = 100
-	maxPageSize      = 1000
-	maxCursorLength  = 256
-	maxPatternLength = 512
+	defaultPageSize = 100
+	maxPageSize     = 1000
 	// treeDepth is how many folder levels one request reads.
 	treeDepth = 3
 	// maxWalkRequests bounds one walk of the folder tree.
@@ -130,10 +125,11 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
 			"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceJobs, ResourcePipelines)
 	}
-	if err := checkPattern(q.Filter.NamePattern); err != nil {
+	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
+	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	offset, err := decodeCursor(q.Cursor)
+	cur, err := kit.DecodeCursor(q.Cursor, func(c cursor) bool { return c.Offset > 0 })
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
@@ -147,86 +143,24 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 	}
 	var matched []entry
 	for _, e := range entries {
-		if keep(e) && matches(q.Filter.NamePattern, e.fullName) {
+		if keep(e) && pattern.MatchPath(e.fullName) {
 			matched = append(matched, e)
 		}
 	}
-	size := pageSize(q.PageSize)
+	start, end, next := kit.Window(len(matched), cur.Offset, kit.PageSize(q.PageSize, defaultPageSize, maxPageSize))
 	page := connectors.DiscoveryPage{Items: []contracts.Resource{}}
-	end := min(offset+size, len(matched))
-	for _, e := range matched[min(offset, end):end] {
+	for _, e := range matched[start:end] {
 		page.Items = append(page.Items, contracts.Resource{Type: q.ResourceType, Name: e.fullName, ID: e.fullName, Attributes: map[string]any{
 			"url": e.URL, "class": e.Class, "color": e.Color, "folder": e.folder,
 		}})
 	}
-	if end < len(matched) {
-		page.NextCursor = encodeCursor(end)
+	if next > 0 {
+		page.NextCursor = kit.EncodeCursor(cursor{Offset: next})
 	}
 	return page, nil
-}
-
-func pageSize(hint int) int {
-	switch {
-	case hint <= 0:
-		return defaultPageSize
-	case hint > maxPageSize:
-		return maxPageSize
-	}
-	return hint
 }
 
 // cursor is the offset of the next page in the sorted, filtered walk.
 type cursor struct {
 	Offset int `json:"o"`
-}
-
-func encodeCursor(offset int) string {
-	b, _ := json.Marshal(cursor{Offset: offset})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (int, error) {
-	if s == "" {
-		return 0, nil
-	}
-	bad := resilience.New(resilience.InvalidConfig, "the discovery cursor is not one this provider issued")
-	if len(s) > maxCursorLength {
-		return 0, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return 0, bad
-	}
-	var c cursor
-	if json.Unmarshal(raw, &c) != nil || c.Offset <= 0 {
-		return 0, bad
-	}
-	return c.Offset, nil
-}
-
-// checkPattern refuses a malformed or oversized glob up front.
-func checkPattern(pattern string) error {
-	if len(pattern) > maxPatternLength {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is longer than %d characters", maxPatternLength)
-	}
-	if _, err := path.Match(pattern, ""); errors.Is(err, path.ErrBadPattern) {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is not a valid glob (path.Match syntax)")
-	}
-	return nil
-}
-
-// matches applies a checked glob to a full name; "" matches everything, and
-// a pattern without '/' also matches the last segment.
-func matches(pattern, name string) bool {
-	if pattern == "" {
-		return true
-	}
-	if ok, _ := path.Match(pattern, name); ok {
-		return true
-	}
-	if strings.Contains(pattern, "/") {
-		return false
-	}
-	ok, _ := path.Match(pattern, path.Base(name))
-	return ok
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -312,6 +313,6 @@ func TestSpec(t *testing.T) {
 			}
 		})
 	}
-	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://ci.example", "folder": "a/../b"}}})
+	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://ci.example", "folder": "a/../b"}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 }

@@ -2,15 +2,14 @@ package jenkins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -27,7 +26,7 @@ func (c *Connector) fetchCrumb(ctx context.Context, cred credential) (crumb, err
 	if err != nil {
 		return crumb{}, fmt.Errorf("fetch a CSRF crumb: %w", err)
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	if resp.StatusCode == http.StatusNotFound {
 		return crumb{}, nil
 	}
@@ -38,7 +37,7 @@ func (c *Connector) fetchCrumb(ctx context.Context, cred credential) (crumb, err
 		Crumb             string `json:"crumb"`
 		CrumbRequestField string `json:"crumbRequestField"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&answer); err != nil || answer.Crumb == "" || answer.CrumbRequestField == "" {
+	if err := kit.DecodeJSON(resp.Body, maxBody, &answer); err != nil || answer.Crumb == "" || answer.CrumbRequestField == "" {
 		return crumb{}, resilience.New(resilience.UpstreamError, "fetch a CSRF crumb: the crumb issuer answered without a crumb")
 	}
 	return crumb{field: answer.CrumbRequestField, value: answer.Crumb, cookies: resp.Cookies()}, nil
@@ -123,7 +122,7 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	if resp.Request != nil && resp.Request.Method != http.MethodPost {
 		return "", resilience.New(resilience.InvalidConfig, "%s: Jenkins redirected the request and the POST was lost: check url", what)
 	}

@@ -1,26 +1,16 @@
 package gitlab
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
-
-// maxBody bounds a JSON answer read into memory: a page of 100 projects or
-// jobs is well under a megabyte.
-const maxBody = 16 << 20
 
 // projectPathPattern is a numeric id or a namespace/project path; it keeps
 // '..', '?' and '#' out of the URL paths built from it.
@@ -33,55 +23,28 @@ type client struct {
 	tokenType     string
 	credentialRef string
 	credentials   connectors.CredentialSource
-	http          *httpx.Client
-	ownsHTTP      bool
-	now           func() time.Time
+	hc            kit.Client
 }
 
 func newClient(in connectors.Instance) (*client, error) {
 	cfg := connectors.Config(in.Integration.Config)
-	base, err := parseBaseURL(cfg.String("url", ""))
+	// A path (GitLab under a relative URL root) is kept.
+	base, err := kit.ParseBaseURL("url", cfg.String("url", ""))
 	if err != nil {
 		return nil, err
 	}
-	api := *base
-	api.Path = strings.TrimSuffix(base.Path, "/") + "/api/v4"
+	api, _ := url.Parse(kit.Endpoint(base, "/api/v4", nil))
 	c := &client{
-		api: &api, tokenType: cfg.String("tokenType", TokenPrivate),
+		api: api, tokenType: cfg.String("tokenType", TokenPrivate),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-		http: in.HTTP, now: time.Now,
 	}
 	if c.tokenType != TokenPrivate && c.tokenType != TokenBearer {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"tokenType\" must be %s or %s", TokenPrivate, TokenBearer)
 	}
-	if c.http == nil {
-		// The runtime always hands one over; without it, the strict default
-		// policy (no internal addresses) is the safe choice.
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
-}
-
-// parseBaseURL accepts an absolute http(s) URL without user info, query or
-// fragment; a path (GitLab under a relative URL root) is kept.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" is required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL")
-	case u.User != nil:
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry user info: use credentialRef")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry a query or fragment")
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // validProject reports whether p is a project id or path.
@@ -91,13 +54,7 @@ func validProject(p string) bool {
 
 // projectPath is the escaped API path of a project: GitLab wants a path's
 // slashes encoded ("/projects/group%2Fapp").
-func projectPath(project string) string { return "/projects/" + url.PathEscape(project) }
-
-func (c *client) close() {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-}
+func projectPath(project string) string { return kit.Segments("projects", project) }
 
 // request is one API call. path is already escaped.
 type request struct {
@@ -112,105 +69,54 @@ type request struct {
 // send makes r with the token and returns the response whatever its
 // status; the caller drains it.
 func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
-	token := ""
-	if !r.anonymous {
-		var err error
-		if token, err = c.token(ctx); err != nil {
-			return nil, err
-		}
-	}
-	target := c.api.String() + r.path
-	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
-	}
-	var body io.Reader
-	if r.body != nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, resilience.Wrap(resilience.InvalidConfig, err, "encode the request body")
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	req, err := c.request(ctx, r)
 	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "build a GitLab request")
+		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return c.hc.Send(ctx, req)
+}
+
+// request renders r with the token (none for anonymous calls).
+func (c *client) request(ctx context.Context, r request) (kit.Request, error) {
+	req := kit.Request{Method: r.method, URL: kit.Endpoint(c.api, r.path, r.query), JSON: r.body}
+	if r.anonymous {
+		return req, nil
 	}
-	switch {
-	case token == "":
-	case c.tokenType == TokenBearer:
-		req.Header.Set("Authorization", "Bearer "+token)
-	default:
-		req.Header.Set("PRIVATE-TOKEN", token)
+	scheme := kit.Scheme{Header: "PRIVATE-TOKEN"}
+	if c.tokenType == TokenBearer {
+		scheme = kit.BearerScheme
 	}
-	return c.http.Do(req)
+	auth, err := kit.Credential(ctx, c.credentials, c.credentialRef, "the GitLab token",
+		[]string{connectors.CredToken}, kit.TokenAs(scheme))
+	req.Auth = auth
+	return req, err
 }
 
 // call sends r and decodes a 2xx JSON answer into out (nil: no body
 // wanted). Any other status is a coded error; what names the operation.
 func (c *client) call(ctx context.Context, what string, r request, out any) (http.Header, error) {
-	resp, err := c.send(ctx, r)
+	req, err := c.request(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	defer drain(resp)
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if out == nil {
-		return resp.Header, nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
-		return nil, resilience.Wrap(resilience.UpstreamError, err, "%s: the answer is not GitLab's JSON", what)
+	resp, err := c.hc.Call(ctx, what, req, out)
+	if err != nil {
+		return nil, err
 	}
 	return resp.Header, nil
-}
-
-// token resolves the credential reference for one call; "" when the
-// integration has none (GitLab then answers as to an anonymous visitor).
-func (c *client) token(ctx context.Context) (string, error) {
-	if c.credentialRef == "" {
-		return "", nil
-	}
-	if c.credentials == nil {
-		return "", resilience.New(resilience.CredentialFetchFailed, "no credential source is configured")
-	}
-	secret, err := c.credentials.Resolve(ctx, c.credentialRef)
-	if err != nil {
-		var coded *resilience.Error
-		if !errors.As(err, &coded) {
-			err = resilience.Wrap(resilience.CredentialFetchFailed, err, "")
-		}
-		return "", fmt.Errorf("resolve the GitLab token: %w", err)
-	}
-	token, err := secret.Token()
-	if err != nil {
-		return "", resilience.New(resilience.InvalidConfig, "the GitLab credentials hold no token (key token, access_token or value)")
-	}
-	if strings.ContainsAny(token, "\r\n") {
-		return "", resilience.New(resilience.InvalidConfig, "the GitLab token holds a line break")
-	}
-	return token, nil
 }
 
 // checkConnectivity asks for /version without a token: GitLab answers 401
 // to anonymous callers, which proves the API is there as well as a 200.
 func (c *client) checkConnectivity(ctx context.Context) error {
-	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/version", anonymous: true})
-	if err != nil {
-		return fmt.Errorf("reach GitLab: %w", err)
-	}
-	defer drain(resp)
-	if resp.StatusCode == http.StatusUnauthorized {
-		return nil
-	}
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
-		return fmt.Errorf("reach GitLab: %w", err)
-	}
-	return nil
+	_, err := c.hc.CallChecked(ctx, "reach GitLab", kit.Request{URL: kit.Endpoint(c.api, "/version", nil)}, nil,
+		func(resp *http.Response) error {
+			if resp.StatusCode == http.StatusUnauthorized {
+				return nil
+			}
+			return c.hc.Check(resp)
+		})
+	return err
 }
 
 // checkAuthentication reads the token's user: 401 is a token GitLab does
@@ -227,10 +133,4 @@ func (c *client) checkAuthentication(ctx context.Context) error {
 		return resilience.New(resilience.UpstreamError, "authenticate to GitLab: /user answered without a user")
 	}
 	return nil
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

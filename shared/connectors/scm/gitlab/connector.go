@@ -58,11 +58,11 @@ func NewCI(_ context.Context, in connectors.Instance) (connectors.Connector, err
 	return &CIConnector{client: c, project: project, defaultBranch: cfg.String("defaultBranch", "")}, nil
 }
 
-// Close releases the connector's idle connections when it owns its client.
-func (c *Connector) Close() error { c.close(); return nil }
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
-// Close releases the connector's idle connections when it owns its client.
-func (c *CIConnector) Close() error { c.close(); return nil }
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *CIConnector) Close() error { return nil }
 
 // CheckConnectivity probes /api/v4/version without a token.
 func (c *Connector) CheckConnectivity(ctx context.Context) error { return c.checkConnectivity(ctx) }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -35,54 +36,43 @@ type listing struct {
 // until size resources match, the listing ends, or maxListRequests pages
 // were read.
 func (c *client) discover(ctx context.Context, l listing, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	if err := checkPattern(q.Filter.NamePattern); err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	query, skip, err := decodeCursor(q.Cursor)
+	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	if query == nil {
-		query = cloneValues(l.first)
+	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
 	}
-	size := pageSize(q.PageSize)
-	page := connectors.DiscoveryPage{Items: []contracts.Resource{}}
-	for n := 1; ; n++ {
-		query.Set("per_page", perPage)
-		items, header, err := l.parse(c, ctx, request{method: http.MethodGet, path: l.path, query: query}, l.what)
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-		for i := min(skip, len(items)); i < len(items); i++ {
-			if len(page.Items) == size {
-				page.NextCursor = encodeCursor(query, i)
-				return page, nil
+	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
+	items, next, err := kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return pattern.MatchPath(r.Name) },
+		func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
+			query := cloneValues(l.first)
+			if page != "" {
+				var err error
+				if query, err = (kit.Position{Page: page}).Query(); err != nil {
+					return nil, "", err
+				}
 			}
-			if matches(q.Filter.NamePattern, items[i].Name) {
-				page.Items = append(page.Items, items[i])
+			query.Set("per_page", perPage)
+			items, header, err := l.parse(c, ctx, request{method: http.MethodGet, path: l.path, query: query}, l.what)
+			if err != nil {
+				return nil, "", err
 			}
-		}
-		skip = 0
-		next := nextQuery(header, query)
-		switch {
-		case next == nil || len(items) == 0:
-			return page, nil
-		case len(page.Items) >= size || n >= maxListRequests:
-			page.NextCursor = encodeCursor(next, 0)
-			return page, nil
-		}
-		query = next
+			next, err := nextQuery(header, query)
+			if err != nil || next == nil {
+				return items, "", err
+			}
+			return items, next.Encode(), nil
+		})
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
 	}
-}
-
-func pageSize(hint int) int {
-	switch {
-	case hint <= 0:
-		return defaultPageSize
-	case hint > maxPageSize:
-		return maxPageSize
+	page := connectors.DiscoveryPage{Items: items}
+	if next != nil {
+		page.NextCursor = kit.EncodeCursor(*next)
 	}
-	return hint
+	return page, nil
 }
 
 // project is a project of /projects?simple=true.

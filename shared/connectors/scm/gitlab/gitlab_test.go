@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -344,12 +345,12 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := tc.spec.New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.config}})
+			_, err := tc.spec.New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.config}, HTTP: connectortest.HTTP(t, nil, nil)})
 			checkCode(t, err, resilience.InvalidConfig)
 		})
 	}
 	c, err := NewCI(context.Background(), connectors.Instance{Integration: contracts.Integration{
-		Config: map[string]any{"url": "https://git.example.com/gitlab/", "projectId": "g/sub/app"}}})
+		Config: map[string]any{"url": "https://git.example.com/gitlab/", "projectId": "g/sub/app"}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

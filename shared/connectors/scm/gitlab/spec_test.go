@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 )
 
 func TestSpecs(t *testing.T) {
@@ -64,27 +64,17 @@ func TestNextQuery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := ""
-			if q := nextQuery(tc.header, current); q != nil {
+			q, err := nextQuery(tc.header, current)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q != nil {
 				got = q.Encode()
 			}
 			if got != tc.want {
 				t.Fatalf("next %q, want %q", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestCursor(t *testing.T) {
-	t.Parallel()
-	q := url.Values{"id_after": {"42"}, "membership": {"true"}}
-	got, skip, err := decodeCursor(encodeCursor(q, 17))
-	if err != nil || got.Encode() != q.Encode() || skip != 17 {
-		t.Fatalf("round trip: %v %d %v", got, skip, err)
-	}
-	for _, bad := range []string{"%%%", "e30", "eyJzIjotMX0", string(make([]byte, maxCursorLength+1))} {
-		if _, _, err := decodeCursor(bad); resilience.CodeOf(err) != resilience.InvalidConfig {
-			t.Fatalf("decodeCursor(%.12q) = %v", bad, err)
-		}
 	}
 }
 
@@ -99,7 +89,11 @@ func TestMatches(t *testing.T) {
 		{"team", "team/app", false}, {"release-*", "release-1", true},
 	}
 	for _, tc := range tests {
-		if got := matches(tc.pattern, tc.name); got != tc.ok {
+		p, err := kit.ParsePattern(tc.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.MatchPath(tc.name); got != tc.ok {
 			t.Errorf("matches(%q, %q) = %v", tc.pattern, tc.name, got)
 		}
 	}
