@@ -28,6 +28,9 @@ type Request struct {
 	// application/json); else Form, when not nil, is (form-urlencoded).
 	JSON any
 	Form url.Values
+	// Body, when JSON and Form are nil, is sent as it is (a signed payload
+	// whose bytes must not be re-encoded); set its Content-Type in Header.
+	Body []byte
 	// MaxBody bounds the answer Call decodes; 0 is DefaultMaxBody.
 	MaxBody int64
 }
@@ -48,6 +51,8 @@ func (c Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 		body, contentType = bytes.NewReader(b), "application/json"
 	case r.Form != nil:
 		body, contentType = strings.NewReader(r.Form.Encode()), "application/x-www-form-urlencoded"
+	case r.Body != nil:
+		body = bytes.NewReader(r.Body)
 	}
 	method := r.Method
 	if method == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -280,12 +281,9 @@ func (c *Connector) session(ctx context.Context, auth bool, fn func(*smtp.Client
 type basic struct{ user, password string }
 
 func (c *Connector) basic(ctx context.Context) (*basic, error) {
-	if c.credentials == nil {
-		return nil, resilience.New(resilience.CredentialFetchFailed, "resolve the SMTP credentials: no credential source is configured")
-	}
-	s, err := c.credentials.Resolve(ctx, c.credentialRef)
+	s, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the SMTP credentials")
 	if err != nil {
-		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the SMTP credentials")
+		return nil, err
 	}
 	user, password, err := s.Basic()
 	if err != nil {

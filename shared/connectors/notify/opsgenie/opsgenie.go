@@ -11,13 +11,13 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -74,9 +74,7 @@ type Connector struct {
 	scheduleType  string
 	credentialRef string
 	credentials   connectors.CredentialSource
-	http          *httpx.Client
-	ownsHTTP      bool
-	now           func() time.Time
+	hc            kit.Client
 }
 
 var (
@@ -88,9 +86,9 @@ var (
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.Config(in.Integration.Config)
-	u, err := url.Parse(cfg.String("url", DefaultURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL without user info")
+	u, err := kit.ParseBaseURL("url", cfg.String("url", DefaultURL))
+	if err != nil {
+		return nil, err
 	}
 	if in.Integration.CredentialRef == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "OpsGenie needs credentialRef: the API key")
@@ -100,39 +98,23 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"tags\" holds %d tags; OpsGenie takes at most %d", len(tags), maxTags)
 	}
 	c := &Connector{
-		base: strings.TrimRight(u.String(), "/"), source: notify.Truncate(cfg.String("source", DefaultSource), maxSource), tags: tags,
+		base: u.String(), source: notify.Truncate(cfg.String("source", DefaultSource), maxSource), tags: tags,
 		schedule: cfg.String("schedule", ""), scheduleType: cfg.String("scheduleIdentifierType", "id"),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials, http: in.HTTP, now: time.Now,
+		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
-	if c.http == nil {
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, in.Policy, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// Close releases the connector's own HTTP client, if it built one.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // CheckConnectivity reaches the API host: any HTTP answer passes.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the OpsGenie API: %w", err)
-	}
-	drain(resp)
-	return nil
+	_, err := c.hc.Reach(ctx, "reach the OpsGenie API", c.base+"/")
+	return err
 }
 
 // CheckAuthentication lists one alert: only a 401 fails it (a 403 means the
@@ -228,16 +210,18 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 	if c.schedule == "" {
 		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "on-call discovery needs config field \"schedule\"")
 	}
+	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
+	}
 	who, err := c.OnCall(ctx, c.schedule, c.scheduleType)
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
 	var page connectors.DiscoveryPage
 	for _, name := range who {
-		if q.Filter.NamePattern != "" {
-			if ok, _ := path.Match(q.Filter.NamePattern, name); !ok {
-				continue
-			}
+		if !pattern.Match(name) {
+			continue
 		}
 		page.Items = append(page.Items, contracts.Resource{Type: ResourceOnCall, Name: name,
 			Attributes: map[string]any{"schedule": c.schedule}})
@@ -272,32 +256,16 @@ func Priority(severity string) string {
 
 // do sends one API call and decodes a 2xx answer into out.
 func (c *Connector) do(ctx context.Context, method, p string, in, out any) error {
-	key, err := c.apiKey(ctx)
+	auth, err := kit.Credential(ctx, c.credentials, c.credentialRef, "the OpsGenie API key", []string{connectors.CredAPIKey},
+		kit.APIKeyAs(kit.Scheme{Header: "Authorization", Prefix: "GenieKey "}))
 	if err != nil {
 		return err
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return resilience.Wrap(resilience.InvalidConfig, err, "encode the request")
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+p, body)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the request")
-	}
-	req.Header.Set("Authorization", "GenieKey "+key)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.hc.Send(ctx, kit.Request{Method: method, URL: c.base + p, JSON: in, Auth: auth})
 	if err != nil {
 		return err
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out != nil && len(raw) > 0 {
@@ -325,7 +293,7 @@ func (c *Connector) failure(resp *http.Response, raw []byte) error {
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return resilience.New(resilience.InvalidConfig, "OpsGenie refused the request (HTTP %d): %s", resp.StatusCode, msg)
 	case http.StatusTooManyRequests:
-		wait, ok := httpx.RetryAfter(resp.Header, c.now())
+		wait, ok := httpx.RetryAfter(resp.Header, c.hc.Now())
 		if !ok {
 			if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Period-In-Sec"))); err == nil && s > 0 {
 				wait = time.Duration(s) * time.Second
@@ -335,29 +303,8 @@ func (c *Connector) failure(resp *http.Response, raw []byte) error {
 			Message: fmt.Sprintf("OpsGenie throttled the request (HTTP 429, retry after %s): %s", wait, msg)}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
+	if err := c.hc.Check(resp); err != nil {
 		return err
 	}
 	return resilience.New(resilience.UpstreamError, "OpsGenie answered HTTP %d", resp.StatusCode)
-}
-
-func (c *Connector) apiKey(ctx context.Context) (string, error) {
-	if c.credentials == nil {
-		return "", resilience.New(resilience.CredentialFetchFailed, "resolve the OpsGenie API key: no credential source is configured")
-	}
-	s, err := c.credentials.Resolve(ctx, c.credentialRef)
-	if err != nil {
-		return "", resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the OpsGenie API key")
-	}
-	k, err := s.APIKey()
-	if err != nil {
-		return "", resilience.Wrap(resilience.InvalidConfig, err, "OpsGenie API key")
-	}
-	return k, nil
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
-	"github.com/stella-ops/inthub/shared/credentials"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -64,9 +62,7 @@ type Connector struct {
 	routingKeyRef string
 	apiKeyRef     string
 	credentials   connectors.CredentialSource
-	http          *httpx.Client
-	ownsHTTP      bool
-	now           func() time.Time
+	hc            kit.Client
 }
 
 var (
@@ -89,48 +85,32 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		integrationID: in.Integration.ID, eventsURL: events, apiURL: api,
 		source:        notify.Truncate(cfg.String("source", DefaultSource), maxSource),
 		routingKeyRef: cfg.String("routingKeyRef", ""), apiKeyRef: in.Integration.CredentialRef,
-		credentials: in.Credentials, http: in.HTTP, now: time.Now,
+		credentials: in.Credentials,
 	}
 	if c.routingKeyRef == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"routingKeyRef\" is required")
 	}
-	if c.http == nil {
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, in.Policy, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
 func baseURL(field, raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
-		return "", resilience.New(resilience.InvalidConfig, "config field %q must be an absolute http or https URL without user info", field)
+	u, err := kit.ParseBaseURL(field, raw)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimRight(u.String(), "/"), nil
+	return u.String(), nil
 }
 
-// Close releases the connector's own HTTP client, if it built one.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // CheckConnectivity reaches the Events API host: any HTTP answer passes.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.eventsURL+"/", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the PagerDuty Events API: %w", err)
-	}
-	drain(resp)
-	return nil
+	_, err := c.hc.Reach(ctx, "reach the PagerDuty Events API", c.eventsURL+"/")
+	return err
 }
 
 // CheckAuthentication resolves the routing key and checks its shape, then,
@@ -142,25 +122,17 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 	if c.apiKeyRef == "" {
 		return nil // nothing else to verify without sending an event
 	}
-	key, err := c.apiKey(ctx)
+	// The REST API takes "Authorization: Token token=<key>", for a key
+	// stored as an API key or as a token.
+	scheme := kit.Scheme{Header: "Authorization", Prefix: "Token token="}
+	auth, err := kit.Credential(ctx, c.credentials, c.apiKeyRef, "the PagerDuty REST API key",
+		[]string{connectors.CredAPIKey, connectors.CredToken}, kit.APIKeyAs(scheme), kit.TokenAs(scheme))
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.apiURL+"/abilities", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the abilities request")
-	}
-	req.Header.Set("Authorization", "Token token="+key)
-	req.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("authenticate to the PagerDuty REST API: %w", err)
-	}
-	defer drain(resp)
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
-		return fmt.Errorf("authenticate to the PagerDuty REST API: %w", err)
-	}
-	return nil
+	_, err = c.hc.Call(ctx, "authenticate to the PagerDuty REST API",
+		kit.Request{URL: c.apiURL + "/abilities", Auth: auth, Accept: "application/vnd.pagerduty+json;version=2"}, nil)
+	return err
 }
 
 // CheckFunctionality sends a resolve for a dedup key that is never
@@ -198,7 +170,7 @@ func (c *Connector) Notify(ctx context.Context, m connectors.Message) (string, e
 		ev.EventAction = notify.ActionTrigger
 		ev.Payload = &Payload{
 			Summary: notify.Truncate(summary, maxSummary), Source: c.source, Severity: Severity(m.Severity),
-			Timestamp: c.now().UTC().Format(time.RFC3339), CustomDetails: details,
+			Timestamp: c.hc.Now().UTC().Format(time.RFC3339), CustomDetails: details,
 		}
 	}
 	ack, err := c.send(ctx, ev)
@@ -239,21 +211,11 @@ func (c *Connector) send(ctx context.Context, ev Event) (Response, error) {
 	}
 	ev.RoutingKey = key
 	ev.Client = DefaultSource
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return Response{}, resilience.Wrap(resilience.InvalidConfig, err, "encode the event")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.eventsURL+"/v2/enqueue", bytes.NewReader(body))
-	if err != nil {
-		return Response{}, resilience.Wrap(resilience.InvalidConfig, err, "build the event request")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := c.hc.Send(ctx, kit.Request{Method: http.MethodPost, URL: c.eventsURL + "/v2/enqueue", JSON: ev})
 	if err != nil {
 		return Response{}, err
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var answer Response
 	_ = json.Unmarshal(raw, &answer)
@@ -264,7 +226,7 @@ func (c *Connector) send(ctx context.Context, ev Event) (Response, error) {
 		return Response{}, invalidEvent(answer)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
+	if err := c.hc.Check(resp); err != nil {
 		return Response{}, err
 	}
 	return Response{}, resilience.New(resilience.UpstreamError, "the Events API answered HTTP %d, not 202", resp.StatusCode)
@@ -290,7 +252,7 @@ func invalidEvent(r Response) error {
 
 // routingKey resolves routingKeyRef and checks its shape.
 func (c *Connector) routingKey(ctx context.Context) (string, error) {
-	s, err := c.resolve(ctx, c.routingKeyRef, "routing key")
+	s, err := kit.Resolve(ctx, c.credentials, c.routingKeyRef, "the PagerDuty routing key")
 	if err != nil {
 		return "", err
 	}
@@ -300,36 +262,4 @@ func (c *Connector) routingKey(ctx context.Context) (string, error) {
 			"the PagerDuty routing key must be the %d-character Events API v2 integration key (it has %d)", routingKeyN, len(key))
 	}
 	return key, nil
-}
-
-func (c *Connector) apiKey(ctx context.Context) (string, error) {
-	s, err := c.resolve(ctx, c.apiKeyRef, "REST API key")
-	if err != nil {
-		return "", err
-	}
-	if k, err := s.APIKey(); err == nil {
-		return k, nil
-	}
-	k, err := s.Token()
-	if err != nil {
-		return "", resilience.Wrap(resilience.InvalidConfig, err, "PagerDuty REST API key")
-	}
-	return k, nil
-}
-
-func (c *Connector) resolve(ctx context.Context, ref, what string) (credentials.Secret, error) {
-	if c.credentials == nil {
-		return nil, resilience.New(resilience.CredentialFetchFailed, "resolve the PagerDuty %s: no credential source is configured", what)
-	}
-	s, err := c.credentials.Resolve(ctx, ref)
-	if err != nil {
-		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the PagerDuty %s", what)
-	}
-	return s, nil
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

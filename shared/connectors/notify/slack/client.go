@@ -1,12 +1,8 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -31,9 +28,7 @@ type Connector struct {
 	channelTypes   []string
 	credentialRef  string
 	credentials    connectors.CredentialSource
-	http           *httpx.Client
-	ownsHTTP       bool
-	now            func() time.Time
+	hc             kit.Client
 }
 
 var (
@@ -48,7 +43,7 @@ var knownTypes = []string{"public_channel", "private_channel", "mpim", "im"}
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.Config(in.Integration.Config)
-	api, err := parseBaseURL(cfg.String("url", DefaultURL))
+	api, err := kit.ParseBaseURL("url", cfg.String("url", DefaultURL))
 	if err != nil {
 		return nil, err
 	}
@@ -65,43 +60,15 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		api: api, workspace: cfg.String("workspace", ""), defaultChannel: cfg.String("defaultChannel", ""),
 		iconEmoji: cfg.String("iconEmoji", ""), channelTypes: types,
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-		http: in.HTTP, now: time.Now,
 	}
-	if c.http == nil {
-		// The runtime always hands one over; without it, the strict default
-		// policy (no internal addresses) is the safe choice.
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// parseBaseURL accepts an absolute http(s) URL without user info, query or
-// fragment.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL")
-	case u.User != nil:
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry user info")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry a query or fragment")
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
-
-// Close releases idle connections when the connector built its own client.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // call is one Web API method call: form arguments, or a JSON body.
 type call struct {
@@ -124,50 +91,31 @@ type envelope struct {
 // do calls a method and decodes an ok answer into out (which may embed
 // envelope fields it needs); HTTP errors and ok:false are coded errors.
 func (c *Connector) do(ctx context.Context, r call, out any) error {
-	token := ""
+	req := kit.Request{Method: http.MethodPost, URL: kit.Endpoint(c.api, "/"+r.method, nil), Form: r.form}
+	if r.form == nil {
+		req.Form = url.Values{}
+	}
+	if r.json != nil {
+		req.JSON, req.Form = r.json, nil
+		req.Header = http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	}
 	if !r.anonymous {
 		var err error
-		if token, err = c.token(ctx); err != nil {
+		if req.Auth, err = c.token(ctx); err != nil {
 			return err
 		}
 	}
-	var body io.Reader
-	contentType := "application/x-www-form-urlencoded"
-	if r.json != nil {
-		b, err := json.Marshal(r.json)
-		if err != nil {
-			return resilience.Wrap(resilience.InvalidConfig, err, "slack %s: encode the arguments", r.method)
-		}
-		body, contentType = bytes.NewReader(b), "application/json; charset=utf-8"
-	} else {
-		body = strings.NewReader(r.form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.api.String()+"/"+r.method, body)
+	var raw json.RawMessage
+	resp, err := c.hc.Call(ctx, "slack "+r.method, req, &raw)
 	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "slack %s: build the request", r.method)
-	}
-	req.Header.Set("Content-Type", contentType)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("slack %s: %w", r.method, err)
-	}
-	defer drain(resp)
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
-		return fmt.Errorf("slack %s: %w", r.method, err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return resilience.Wrap(resilience.UpstreamError, err, "slack %s: read the answer", r.method)
+		return err
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return resilience.Wrap(resilience.UpstreamError, err, "slack %s: the answer is not Slack's JSON", r.method)
 	}
 	if !env.OK {
-		return apiError(r.method, env, resp.Header, c.now())
+		return apiError(r.method, env, resp.Header, c.hc.Now())
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -178,29 +126,13 @@ func (c *Connector) do(ctx context.Context, r call, out any) error {
 }
 
 // token resolves the bot token for one call.
-func (c *Connector) token(ctx context.Context) (string, error) {
-	if c.credentialRef == "" {
-		return "", nil
+func (c *Connector) token(ctx context.Context) (kit.Auth, error) {
+	auth, err := kit.Credential(ctx, c.credentials, c.credentialRef, "the Slack credentials", []string{connectors.CredToken})
+	if err == nil && strings.ContainsAny(strings.TrimPrefix(auth.Value, "Bearer "), " \t") {
+		// Slack tokens (xoxb-...) never hold a space; one there is a paste error.
+		return kit.Auth{}, resilience.New(resilience.InvalidConfig, "the Slack token holds whitespace")
 	}
-	if c.credentials == nil {
-		return "", resilience.New(resilience.CredentialFetchFailed, "no credential source is configured")
-	}
-	secret, err := c.credentials.Resolve(ctx, c.credentialRef)
-	if err != nil {
-		var coded *resilience.Error
-		if !errors.As(err, &coded) {
-			err = resilience.Wrap(resilience.CredentialFetchFailed, err, "")
-		}
-		return "", fmt.Errorf("resolve the Slack token: %w", err)
-	}
-	token, err := secret.Token()
-	if err != nil {
-		return "", resilience.New(resilience.InvalidConfig, "the Slack credentials hold no token (key token or value)")
-	}
-	if strings.ContainsAny(token, "\r\n ") {
-		return "", resilience.New(resilience.InvalidConfig, "the Slack token holds whitespace")
-	}
-	return token, nil
+	return auth, err
 }
 
 // The Web API's error codes by what they mean for the hub.
@@ -276,10 +208,4 @@ func safeCode(s string) string {
 		return -1
 	}, s)
 	return s[:min(len(s), 100)]
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

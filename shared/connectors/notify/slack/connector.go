@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -21,9 +21,7 @@ const (
 	maxPageSize     = 1000
 	// maxListRequests bounds the conversations.list calls one Discover makes
 	// while a name filter leaves its page short.
-	maxListRequests  = 10
-	maxCursorLength  = 1024
-	maxPatternLength = 512
+	maxListRequests = 10
 	// Block Kit limits: header text, section text; the fallback text is
 	// kept well under the 40,000 characters Slack truncates at.
 	maxHeader   = 150
@@ -35,7 +33,6 @@ var (
 	teamID        = regexp.MustCompile(`^T[A-Z0-9]{2,}$`)
 	channelID     = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
 	messageTS     = regexp.MustCompile(`^[0-9]{1,12}\.[0-9]{1,8}$`)
-	slackCursor   = regexp.MustCompile(`^[A-Za-z0-9+/=_-]+$`)
 	reactionName  = regexp.MustCompile(`^[a-z0-9_+'-]{1,100}(::skin-tone-[2-6])?$`)
 	channelByName = regexp.MustCompile(`^#?[a-z0-9][a-z0-9._-]{0,79}$`)
 )
@@ -121,67 +118,32 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
 			"resource type %q: provider %s discovers %s", q.ResourceType, ProviderID, ResourceChannels)
 	}
-	if err := checkPattern(q.Filter.NamePattern); err != nil {
+	pattern, err := kit.ParsePattern(strings.TrimPrefix(q.Filter.NamePattern, "#"))
+	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
-	if q.Cursor != "" && (len(q.Cursor) > maxCursorLength || !slackCursor.MatchString(q.Cursor)) {
-		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "the discovery cursor is not one this provider issued")
+	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
 	}
-	size := pageSize(q.PageSize)
-	page := connectors.DiscoveryPage{Items: []contracts.Resource{}}
-	cursor := q.Cursor
-	for n := 1; ; n++ {
-		channels, next, err := c.listChannels(ctx, cursor, size-len(page.Items))
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-		for _, ch := range channels {
-			if matches(q.Filter.NamePattern, ch.Name) {
-				page.Items = append(page.Items, contracts.Resource{Type: ResourceChannels, Name: ch.Name, ID: ch.ID, Attributes: map[string]any{
-					"isPrivate": ch.IsPrivate, "isArchived": ch.IsArchived, "isMember": ch.IsMember, "numMembers": ch.NumMembers,
-					"topic": ch.Topic.Value, "purpose": ch.Purpose.Value,
-				}})
-			}
-		}
-		switch {
-		case next == "":
-			return page, nil
-		case len(page.Items) >= size || n >= maxListRequests:
-			page.NextCursor = next
-			return page, nil
-		}
-		cursor = next
+	// Slack filters after paging: a page may be short, even empty, before the
+	// end, so an empty page does not end the listing.
+	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests}
+	channels, next, err := kit.Collect(ctx, collector, start, func(ch channel) bool { return pattern.Match(ch.Name) }, c.listChannels)
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
 	}
-}
-
-func pageSize(hint int) int {
-	switch {
-	case hint <= 0:
-		return defaultPageSize
-	case hint > maxPageSize:
-		return maxPageSize
+	page := connectors.DiscoveryPage{Items: make([]contracts.Resource, 0, len(channels))}
+	for _, ch := range channels {
+		page.Items = append(page.Items, contracts.Resource{Type: ResourceChannels, Name: ch.Name, ID: ch.ID, Attributes: map[string]any{
+			"isPrivate": ch.IsPrivate, "isArchived": ch.IsArchived, "isMember": ch.IsMember, "numMembers": ch.NumMembers,
+			"topic": ch.Topic.Value, "purpose": ch.Purpose.Value,
+		}})
 	}
-	return hint
-}
-
-// checkPattern refuses a malformed or oversized glob up front.
-func checkPattern(pattern string) error {
-	if len(pattern) > maxPatternLength {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is longer than %d characters", maxPatternLength)
+	if next != nil {
+		page.NextCursor = kit.EncodeCursor(*next)
 	}
-	if _, err := path.Match(pattern, ""); errors.Is(err, path.ErrBadPattern) {
-		return resilience.New(resilience.InvalidConfig, "filter.namePattern is not a valid glob (path.Match syntax)")
-	}
-	return nil
-}
-
-// matches applies a checked glob to a channel name, with or without '#'.
-func matches(pattern, name string) bool {
-	if pattern == "" {
-		return true
-	}
-	ok, _ := path.Match(strings.TrimPrefix(pattern, "#"), name)
-	return ok
+	return page, nil
 }
 
 // MessageID renders a message's provider id, "<channel id>:<ts>".

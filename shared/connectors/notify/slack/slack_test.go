@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -390,7 +391,7 @@ func TestSpec(t *testing.T) {
 			}
 		})
 	}
-	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"channelTypes": []any{"dm"}}}})
+	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"channelTypes": []any{"dm"}}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 	if s, ok := connectors.NewRegistry(Spec).Lookup("Slack"); !ok || s.Category != connectors.CategoryNotification {
 		t.Fatal("lookup")

@@ -1,11 +1,9 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -16,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -46,8 +45,7 @@ type Connector struct {
 	webhookRef  string
 	testCard    bool
 	credentials connectors.CredentialSource
-	http        *httpx.Client
-	now         func() time.Time
+	hc          kit.Client
 }
 
 var (
@@ -71,12 +69,13 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err != nil {
 		return nil, err
 	}
-	return &Connector{webhookRef: ref, testCard: cfg.Bool("healthCheckCard", false), credentials: in.Credentials, http: hc, now: time.Now}, nil
+	return &Connector{webhookRef: ref, testCard: cfg.Bool("healthCheckCard", false), credentials: in.Credentials,
+		hc: kit.Client{HTTP: hc, Now: time.Now}}, nil
 }
 
 // Close releases the connector's HTTP client.
 func (c *Connector) Close() error {
-	c.http.CloseIdleConnections()
+	c.hc.HTTP.CloseIdleConnections()
 	return nil
 }
 
@@ -86,16 +85,8 @@ func (c *Connector) CheckConnectivity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.Scheme+"://"+u.Host+"/", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the Teams webhook host: %w", err)
-	}
-	drain(resp)
-	return nil
+	_, err = c.hc.Reach(ctx, "reach the Teams webhook host", u.Scheme+"://"+u.Host+"/")
+	return err
 }
 
 // CheckAuthentication resolves the webhook URL and checks its shape.
@@ -141,27 +132,19 @@ func (c *Connector) post(ctx context.Context, card map[string]any) (string, erro
 	if err != nil {
 		return "", err
 	}
-	body, err := json.Marshal(Envelope{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}})
-	if err != nil {
-		return "", resilience.Wrap(resilience.InvalidConfig, err, "encode the card")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return "", resilience.Wrap(resilience.InvalidConfig, err, "build the webhook request")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	envelope := Envelope{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}
+	resp, err := c.hc.Send(ctx, kit.Request{Method: http.MethodPost, URL: u.String(), JSON: envelope})
 	if err != nil {
 		return "", err
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		return "", resilience.New(resilience.InvalidConfig, "the Teams webhook answered a redirect (HTTP %d): configure the final URL", resp.StatusCode)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return "", resilience.New(resilience.AuthenticationFailed, "the Teams webhook refused its signature (HTTP %d): the URL is wrong or was regenerated", resp.StatusCode)
 	}
-	if err := httpx.CheckResponse(resp, c.now()); err != nil {
+	if err := c.hc.Check(resp); err != nil {
 		return "", err
 	}
 	if id := resp.Header.Get("x-ms-workflow-run-id"); id != "" {
@@ -173,23 +156,12 @@ func (c *Connector) post(ctx context.Context, card map[string]any) (string, erro
 // webhook resolves the URL reference: its value (or key url) must be an
 // https URL.
 func (c *Connector) webhook(ctx context.Context) (*url.URL, error) {
-	if c.credentials == nil {
-		return nil, resilience.New(resilience.CredentialFetchFailed, "resolve the Teams webhook URL: no credential source is configured")
-	}
-	s, err := c.credentials.Resolve(ctx, c.webhookRef)
+	s, err := kit.Resolve(ctx, c.credentials, c.webhookRef, "the Teams webhook URL")
 	if err != nil {
-		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the Teams webhook URL")
+		return nil, err
 	}
-	raw := strings.TrimSpace(s.First("url", "webhookUrl", "value"))
-	u, err := url.Parse(raw)
-	// Never echo the URL: it is the credential.
-	if raw == "" || err != nil || u.Hostname() == "" || u.User != nil {
-		return nil, resilience.New(resilience.InvalidConfig, "the Teams webhook reference does not hold an absolute URL")
-	}
-	if u.Scheme != "https" {
-		return nil, resilience.New(resilience.InvalidConfig, "the Teams webhook URL must be https")
-	}
-	return u, nil
+	// The URL is the credential: its errors never quote it.
+	return kit.ParseTargetURL("webhookUrlRef", s.First("url", "webhookUrl", "value"), kit.HTTPSOnly(), kit.Named("the Teams webhook URL"))
 }
 
 // DefaultCard is the card of a message without a rendered template: the
@@ -240,10 +212,4 @@ func colour(severity string) string {
 		return "Good"
 	}
 	return "Default"
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

@@ -3,21 +3,17 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/credentials"
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -53,9 +49,7 @@ type Connector struct {
 	signingSecretRef string
 	credentialRef    string
 	credentials      connectors.CredentialSource
-	http             *httpx.Client
-	ownsHTTP         bool
-	now              func() time.Time
+	hc               kit.Client
 }
 
 var (
@@ -84,31 +78,20 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	c := &Connector{
 		url: target, healthURL: health, signatureHeader: header,
 		signingSecretRef: cfg.String("signingSecretRef", ""), credentialRef: in.Integration.CredentialRef,
-		credentials: in.Credentials, http: in.HTTP, now: time.Now,
+		credentials: in.Credentials,
 	}
-	if c.http == nil {
-		// The runtime always hands one over; without it, the strict default
-		// policy (no internal addresses) is the safe choice.
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.hc, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// parseURL accepts an absolute http(s) URL without user info or fragment.
+// parseURL accepts an absolute http(s) URL without user info or fragment;
+// the query and path are the receiver's and stay as given.
 func parseURL(field, raw string) (string, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return "", resilience.New(resilience.InvalidConfig, "config field %q is required", field)
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return "", resilience.New(resilience.InvalidConfig, "config field %q must be an absolute http or https URL", field)
-	case u.User != nil:
-		return "", resilience.New(resilience.InvalidConfig, "config field %q must not carry user info: use credentialRef", field)
-	case u.Fragment != "":
-		return "", resilience.New(resilience.InvalidConfig, "config field %q must not carry a fragment", field)
+	u, err := kit.ParseTargetURL(field, raw)
+	if err != nil {
+		return "", err
 	}
 	return u.String(), nil
 }
@@ -126,13 +109,8 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// Close releases the connector's own HTTP client, if it built one.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // CheckConnectivity sends HEAD to the health URL (url unless healthUrl is
 // set), and GET when HEAD is not allowed: any HTTP answer proves the
@@ -149,16 +127,7 @@ func (c *Connector) CheckConnectivity(ctx context.Context) error {
 }
 
 func (c *Connector) probe(ctx context.Context, method string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.healthURL, nil)
-	if err != nil {
-		return 0, resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	drain(resp)
-	return resp.StatusCode, nil
+	return c.hc.ReachWith(ctx, method+" the health URL", method, c.healthURL)
 }
 
 // CheckAuthentication resolves the signing secret and the credential (a
@@ -170,17 +139,17 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authenticate to the webhook receiver: %w", err)
 	}
-	defer drain(resp)
+	defer kit.Drain(resp)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		msg := "the webhook receiver refused the test delivery's signature or credentials"
 		var answer *resilience.Error
-		if errors.As(httpx.CheckResponse(resp, c.now()), &answer) {
+		if errors.As(c.hc.Check(resp), &answer) {
 			msg += ": " + answer.Message
 		}
 		return resilience.New(resilience.AuthenticationFailed, "%s", msg)
 	case http.StatusTooManyRequests:
-		return fmt.Errorf("authenticate to the webhook receiver: %w", httpx.CheckResponse(resp, c.now()))
+		return fmt.Errorf("authenticate to the webhook receiver: %w", c.hc.Check(resp))
 	}
 	return nil
 }
@@ -192,8 +161,8 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("deliver a test payload: %w", err)
 	}
-	defer drain(resp)
-	if err := accepted(resp, c.now()); err != nil {
+	defer kit.Drain(resp)
+	if err := c.accepted(resp); err != nil {
 		return fmt.Errorf("deliver a test payload: %w", err)
 	}
 	return nil
@@ -208,22 +177,22 @@ func (c *Connector) Notify(ctx context.Context, m connectors.Message) (string, e
 	if err != nil {
 		return "", fmt.Errorf("deliver the notification: %w", err)
 	}
-	defer drain(resp)
-	if err := accepted(resp, c.now()); err != nil {
+	defer kit.Drain(resp)
+	if err := c.accepted(resp); err != nil {
 		return "", fmt.Errorf("deliver the notification: %w", err)
 	}
 	return id, nil
 }
 
 // accepted is nil for a 2xx answer and a coded error otherwise.
-func accepted(resp *http.Response, now time.Time) error {
+func (c *Connector) accepted(resp *http.Response) error {
 	if resp.Request != nil && resp.Request.Method != http.MethodPost {
 		// A 301/302/303 turned the POST into a GET without a body: whatever
 		// answered did not get the payload.
 		return resilience.New(resilience.InvalidConfig,
 			"the receiver redirected the delivery and the payload was dropped on the way: configure the final URL")
 	}
-	if err := httpx.CheckResponse(resp, now); err != nil {
+	if err := c.hc.Check(resp); err != nil {
 		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -239,28 +208,21 @@ func (c *Connector) deliver(ctx context.Context, p Payload) (string, *http.Respo
 	if err != nil {
 		return "", nil, err
 	}
-	now := c.now()
+	now := c.hc.Now()
 	p.ID, p.Timestamp = uuid.NewString(), now.UTC().Truncate(time.Second)
 	body, err := json.Marshal(p)
 	if err != nil {
 		// Message.Data holds something JSON cannot carry (a channel, a func).
 		return "", nil, resilience.Wrap(resilience.InvalidConfig, err, "encode the payload")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return "", nil, resilience.Wrap(resilience.InvalidConfig, err, "build the delivery request")
-	}
 	timestamp := strconv.FormatInt(now.Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderTimestamp, timestamp)
-	req.Header.Set(HeaderDelivery, p.ID)
+	header := http.Header{"Content-Type": {"application/json"}}
+	header.Set(HeaderTimestamp, timestamp)
+	header.Set(HeaderDelivery, p.ID)
 	if signingSecret != "" {
-		req.Header.Set(c.signatureHeader, Sign(signingSecret, timestamp, body))
+		header.Set(c.signatureHeader, Sign(signingSecret, timestamp, body))
 	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.hc.Send(ctx, kit.Request{Method: http.MethodPost, URL: c.url, Header: header, Body: body, Auth: authorization})
 	if err != nil {
 		return "", nil, err
 	}
@@ -269,71 +231,22 @@ func (c *Connector) deliver(ctx context.Context, p Payload) (string, *http.Respo
 
 // secrets resolves the signing secret and the Authorization header value,
 // each empty when its reference is not set.
-func (c *Connector) secrets(ctx context.Context) (signingSecret, authorization string, err error) {
+func (c *Connector) secrets(ctx context.Context) (signingSecret string, authorization kit.Auth, err error) {
 	if c.signingSecretRef != "" {
-		s, err := c.resolve(ctx, c.signingSecretRef, "signing secret")
+		s, err := kit.Resolve(ctx, c.credentials, c.signingSecretRef, "the webhook signing secret")
 		if err != nil {
-			return "", "", err
+			return "", kit.Auth{}, err
 		}
-		if signingSecret = firstOf(s, "value", "secret", "signingSecret", "signing_secret"); signingSecret == "" {
-			return "", "", resilience.New(resilience.InvalidConfig, "the signing secret needs a value (or key secret)")
+		if signingSecret = s.First("value", "secret", "signingSecret", "signing_secret"); signingSecret == "" {
+			return "", kit.Auth{}, resilience.New(resilience.InvalidConfig, "the signing secret needs a value (or key secret)")
 		}
 	}
-	if c.credentialRef != "" {
-		s, err := c.resolve(ctx, c.credentialRef, "credentials")
-		if err != nil {
-			return "", "", err
-		}
-		if authorization, err = authorizationOf(s); err != nil {
-			return "", "", err
-		}
+	// Basic for username and password, else Bearer for a token or API key;
+	// keys that name a type win over a lone value, which is a token.
+	authorization, err = kit.Credential(ctx, c.credentials, c.credentialRef, "the webhook credentials",
+		[]string{connectors.CredToken, connectors.CredAPIKey, connectors.CredBasic})
+	if err != nil {
+		return "", kit.Auth{}, err
 	}
 	return signingSecret, authorization, nil
-}
-
-func (c *Connector) resolve(ctx context.Context, ref, what string) (credentials.Secret, error) {
-	if c.credentials == nil {
-		return nil, resilience.New(resilience.CredentialFetchFailed, "resolve the webhook %s: no credential source is configured", what)
-	}
-	s, err := c.credentials.Resolve(ctx, ref)
-	if err != nil {
-		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the webhook %s", what)
-	}
-	return s, nil
-}
-
-// authorizationOf renders a credential as an Authorization value: Basic for
-// keys username and password, else Bearer for a token or API key (keys
-// token, apiKey, … or a plain value).
-func authorizationOf(s credentials.Secret) (string, error) {
-	if firstOf(s, "username", "user") != "" {
-		user, password, err := s.Basic()
-		if err != nil {
-			return "", resilience.Wrap(resilience.InvalidConfig, err, "webhook credentials")
-		}
-		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)), nil
-	}
-	if token, err := s.Token(); err == nil {
-		return "Bearer " + token, nil
-	}
-	if key, err := s.APIKey(); err == nil {
-		return "Bearer " + key, nil
-	}
-	return "", resilience.New(resilience.InvalidConfig,
-		"the webhook credentials hold neither username and password (basic) nor a token or API key")
-}
-
-func firstOf(s credentials.Secret, keys ...string) string {
-	for _, k := range keys {
-		if v := s[k]; v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// drain reads what is left of a small body so the connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }
