@@ -7,14 +7,13 @@ package secrets
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -76,18 +75,7 @@ func ResolveOwn(ctx context.Context, src connectors.CredentialSource, field, ref
 	if ref == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "%s is required for this authentication method", field)
 	}
-	if src == nil {
-		return nil, resilience.New(resilience.CredentialFetchFailed, "no credential source is configured")
-	}
-	s, err := src.Resolve(ctx, ref)
-	if err != nil {
-		var coded *resilience.Error
-		if !errors.As(err, &coded) {
-			err = resilience.Wrap(resilience.CredentialFetchFailed, err, "")
-		}
-		return nil, fmt.Errorf("resolve %s: %w", field, err)
-	}
-	return s, nil
+	return kit.Resolve(ctx, src, ref, field)
 }
 
 // AmbientEnv is the variable an operator sets to "true" to let secret-store

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -38,9 +36,7 @@ type Connector struct {
 	writeProbe    bool
 	credentialRef string
 	credentials   connectors.CredentialSource
-	http          *httpx.Client
-	ownsHTTP      bool
-	now           func() time.Time
+	http          kit.Client
 	// options are the S3 client's settings less the credentials, which each
 	// call resolves anew.
 	options s3.Options
@@ -58,18 +54,13 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	}
 	c := &Connector{
 		endpoint: endpoint, bucket: cfg.String("bucket", ""), writeProbe: cfg.Bool("writeProbe", false),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials, http: in.HTTP, now: time.Now,
+		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.writeProbe && c.bucket == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"writeProbe\" needs config field \"bucket\"")
 	}
-	if c.http == nil {
-		// The runtime always hands one over; without it, the strict default
-		// policy (no internal addresses) is the safe choice.
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.http, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	c.options = s3.Options{
 		Region:       cfg.String("region", DefaultRegion),
@@ -79,7 +70,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		UsePathStyle: true,
 		// The guarded client: the SSRF guard, timeout and TLS options apply
 		// to every SDK request.
-		HTTPClient: c.http.HTTPClient(),
+		HTTPClient: c.http.HTTP.HTTPClient(),
 		// Retrying is decided by code in resilience, not inside the SDK.
 		Retryer: aws.NopRetryer{},
 		// Default flexible checksums (CRC32 trailers) break many
@@ -94,42 +85,21 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 // parseEndpoint accepts an absolute http(s) URL without user info, query or
 // fragment; a path prefix (a gateway behind a reverse proxy) is kept.
 func parseEndpoint(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" is required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL")
-	case u.User != nil:
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry user info: use credentialRef")
-	case u.RawQuery != "" || u.Fragment != "":
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry a query or fragment")
+	u, err := kit.ParseBaseURL("url", raw)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSuffix(u.String(), "/"), nil
+	return u.String(), nil
 }
 
-// Close releases the connector's own HTTP client, if it built one.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // CheckConnectivity sends a plain, unsigned GET of the endpoint: any HTTP
 // answer (S3 servers say 403 to anonymous requests) proves it is reachable.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"/", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the S3 endpoint: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return nil
+	_, err := c.http.Reach(ctx, "reach the S3 endpoint", c.endpoint+"/")
+	return err
 }
 
 // CheckAuthentication lists buckets, which only a valid signature gets an
@@ -201,8 +171,8 @@ func (c *Connector) headBucket(ctx context.Context, client *s3.Client) error {
 // probe writes a small object, reads it back, compares and deletes it. The
 // delete runs whatever the read gave, so a failed check leaves no litter.
 func (c *Connector) probe(ctx context.Context, client *s3.Client) (err error) {
-	key := probePrefix + fmt.Sprintf("%d-%s", c.now().UnixNano(), rand.Text()[:8])
-	content := []byte("inthub write probe " + c.now().UTC().Format(time.RFC3339))
+	key := probePrefix + fmt.Sprintf("%d-%s", c.http.Now().UnixNano(), rand.Text()[:8])
+	content := []byte("inthub write probe " + c.http.Now().UTC().Format(time.RFC3339))
 	_, err = client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(c.bucket), Key: aws.String(key),
 		Body: bytes.NewReader(content), ContentLength: aws.Int64(int64(len(content))),
@@ -241,12 +211,9 @@ func (c *Connector) client(ctx context.Context) (*s3.Client, error) {
 		opts.Credentials = aws.AnonymousCredentials{}
 		return s3.New(opts), nil
 	}
-	if c.credentials == nil {
-		return nil, resilience.New(resilience.CredentialFetchFailed, "no credential source is configured")
-	}
-	secret, err := c.credentials.Resolve(ctx, c.credentialRef)
+	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the S3 access keys")
 	if err != nil {
-		return nil, resilience.WrapDefault(resilience.CredentialFetchFailed, err, "resolve the S3 access keys")
+		return nil, err
 	}
 	keys, err := accessKeys(secret)
 	if err != nil {
@@ -291,7 +258,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 		return nil
 	}
 	op := fmt.Sprintf(format, args...)
-	if e := fromAPIError(err, c.now()); e != nil {
+	if e := fromAPIError(err, c.http.Now()); e != nil {
 		e.Message = op + ": " + e.Message
 		return e
 	}

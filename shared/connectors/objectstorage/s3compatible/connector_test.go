@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -301,7 +302,7 @@ func TestNewRefusesConfigThatCannotWork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.cfg}})
+			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.cfg}, HTTP: connectortest.HTTP(t, nil, nil)})
 			wantCode(t, "New", err, resilience.InvalidConfig)
 		})
 	}

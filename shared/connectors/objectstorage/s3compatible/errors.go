@@ -74,38 +74,16 @@ func fromAPIError(err error, now time.Time) *resilience.Error {
 		}
 	}
 	code, ok := s3Codes[api.ErrorCode()]
-	if !ok {
-		code = statusCode(status, header)
+	switch {
+	case ok:
+	case status == 0: // no answer we could read
+		code = resilience.UpstreamError
+	default:
+		code, _ = httpx.StatusCode(status, header, now)
 	}
 	e := &resilience.Error{Code: code, Message: fmt.Sprintf("HTTP %d", status), Err: api}
 	if code == resilience.RateLimited && header != nil {
 		e.RetryAfter, _ = httpx.RetryAfter(header, now)
 	}
 	return e
-}
-
-// statusCode classifies an answer whose S3 code we do not know (HEAD
-// answers carry no body, so only the status).
-func statusCode(status int, h http.Header) resilience.Code {
-	switch {
-	case status == http.StatusUnauthorized:
-		return resilience.AuthenticationFailed
-	case status == http.StatusForbidden:
-		return resilience.PermissionDenied
-	case status == http.StatusNotFound:
-		return resilience.ResourceNotFound
-	case status == http.StatusRequestTimeout:
-		return resilience.Timeout
-	case status == http.StatusTooManyRequests:
-		return resilience.RateLimited
-	case status == http.StatusServiceUnavailable && h.Get("Retry-After") != "":
-		return resilience.RateLimited
-	case status >= 300 && status < 400:
-		// A redirect S3 does not follow for us: the bucket lives in
-		// another region or behind another endpoint.
-		return resilience.InvalidConfig
-	case status >= 500 || status == 0:
-		return resilience.UpstreamError
-	}
-	return resilience.InvalidConfig
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -251,7 +252,7 @@ func TestConfigRefused(t *testing.T) {
 		"role without arn":  {map[string]any{"region": "eu-west-1", "authMethod": "assumeRole"}, "env://K"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}})
+			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}, HTTP: connectortest.HTTP(t, nil, nil)})
 			checkCode(t, err, resilience.InvalidConfig)
 		})
 	}

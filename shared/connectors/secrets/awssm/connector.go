@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -19,6 +16,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -32,10 +30,8 @@ type Connector struct {
 	endpoint string
 	stage    string
 	canary   string
-	http     *httpx.Client
-	ownsHTTP bool
+	http     kit.Client
 	client   *secretsmanager.Client
-	now      func() time.Time
 }
 
 var (
@@ -58,17 +54,14 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err := secrets.CheckLocalRef("credentialRef", ref); err != nil {
 		return nil, err
 	}
-	endpoint, err := endpointURL(cfg.String("url", ""), "https://secretsmanager."+region+".amazonaws.com")
+	endpoint, err := endpointURL("url", cfg.String("url", ""), "https://secretsmanager."+region+".amazonaws.com")
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{endpoint: endpoint, stage: cfg.String("versionStage", DefaultVersionStage),
-		canary: cfg.String("canarySecret", ""), http: in.HTTP, now: time.Now}
-	if c.http == nil {
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+		canary: cfg.String("canarySecret", "")}
+	if c.http, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	// The access keys, resolved for each request that needs signing.
 	var creds aws.CredentialsProvider = aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
@@ -85,11 +78,11 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		if !strings.HasPrefix(roleArn, "arn:") {
 			return nil, resilience.New(resilience.InvalidConfig, "authMethod assumeRole needs config field roleArn (arn:aws:iam::<account>:role/<name>)")
 		}
-		stsEndpoint, err := endpointURL(cfg.String("stsUrl", ""), "https://sts."+region+".amazonaws.com")
+		stsEndpoint, err := endpointURL("stsUrl", cfg.String("stsUrl", ""), "https://sts."+region+".amazonaws.com")
 		if err != nil {
 			return nil, err
 		}
-		stsClient := sts.New(sts.Options{Region: region, BaseEndpoint: aws.String(stsEndpoint), HTTPClient: c.http.HTTPClient(),
+		stsClient := sts.New(sts.Options{Region: region, BaseEndpoint: aws.String(stsEndpoint), HTTPClient: c.http.HTTP.HTTPClient(),
 			Retryer: aws.NopRetryer{}, Credentials: creds, Logger: logging.Nop{}})
 		creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, roleArn, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = cfg.String("roleSessionName", "inthub")
@@ -103,7 +96,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	c.client = secretsmanager.New(secretsmanager.Options{
 		Region: region, BaseEndpoint: aws.String(endpoint),
 		// The guarded client: the SSRF guard, timeout and TLS options apply.
-		HTTPClient: c.http.HTTPClient(),
+		HTTPClient: c.http.HTTP.HTTPClient(),
 		// Retrying is decided by code in resilience, not inside the SDK.
 		Retryer: aws.NopRetryer{}, Credentials: creds, Logger: logging.Nop{},
 	})
@@ -111,15 +104,15 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 }
 
 // endpointURL checks an endpoint override or returns def.
-func endpointURL(raw, def string) (string, error) {
+func endpointURL(field, raw, def string) (string, error) {
 	if raw == "" {
 		return def, nil
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" {
-		return "", resilience.New(resilience.InvalidConfig, "an endpoint must be an absolute http(s) URL without user info or query")
+	u, err := kit.ParseBaseURL(field, raw)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSuffix(u.String(), "/"), nil
+	return u.String(), nil
 }
 
 // accessKeys reads an access key pair: accessKeyId and secretAccessKey
@@ -136,28 +129,14 @@ func accessKeys(s credentials.Secret) (aws.Credentials, error) {
 		Source: "inthub credentialRef"}, nil
 }
 
-// Close releases the connector's own HTTP client, if it built one.
-func (c *Connector) Close() error {
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
-	return nil
-}
+// Close holds nothing: the runtime owns the HTTP client.
+func (c *Connector) Close() error { return nil }
 
 // CheckConnectivity sends an unsigned GET to the endpoint: any HTTP answer
 // (the service says 4xx to it) proves it is reachable.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"/", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach AWS Secrets Manager: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return nil
+	_, err := c.http.Reach(ctx, "reach AWS Secrets Manager", c.endpoint+"/")
+	return err
 }
 
 // CheckAuthentication lists one secret with a signed request: an
@@ -267,7 +246,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 		}
 		e := &resilience.Error{Code: code, Message: fmt.Sprintf("%s: %s (HTTP %d): %s", op, api.ErrorCode(), status, secrets.Detail(api.ErrorMessage()))}
 		if code == resilience.RateLimited && header != nil {
-			e.RetryAfter, _ = httpx.RetryAfter(header, c.now())
+			e.RetryAfter, _ = httpx.RetryAfter(header, c.http.Now())
 		}
 		return e
 	}

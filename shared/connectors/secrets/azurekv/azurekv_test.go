@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -219,7 +220,7 @@ func TestConfigRefused(t *testing.T) {
 		"managed identity not allowed": {map[string]any{"url": "https://v.vault.azure.net", "authMethod": "managedIdentity"}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := newConnector(connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}}, func() bool { return false })
+			_, err := newConnector(connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}, HTTP: connectortest.HTTP(t, nil, nil)}, func() bool { return false })
 			checkCode(t, err, resilience.InvalidConfig)
 		})
 	}

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -20,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -31,9 +30,7 @@ import (
 // the secret is resolved each time a token is needed.
 type Connector struct {
 	vaultURL, canary string
-	http             *httpx.Client
-	ownsHTTP         bool
-	now              func() time.Time
+	http             kit.Client
 	cred             azcore.TokenCredential
 	opts             azsecrets.ClientOptions
 
@@ -64,17 +61,14 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{vaultURL: vaultURL, canary: cfg.String("canarySecret", ""), http: in.HTTP, now: time.Now}
+	c := &Connector{vaultURL: vaultURL, canary: cfg.String("canarySecret", "")}
 	if c.canary != "" {
 		if _, _, err := splitPath(c.canary); err != nil {
 			return nil, err
 		}
 	}
-	if c.http == nil {
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.http, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	authority, err := httpsURL("authorityHost", cfg.String("authorityHost", DefaultAuthorityHost))
 	if err != nil {
@@ -83,7 +77,7 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 	client := azcore.ClientOptions{
 		// The guarded client: the SSRF guard, timeout and TLS options apply
 		// to the vault and to the token endpoint.
-		Transport: c.http.HTTPClient(),
+		Transport: c.http.HTTP.HTTPClient(),
 		// Retrying is decided by code in resilience, not inside the SDK.
 		Retry: policy.RetryOptions{MaxRetries: -1},
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: authority + "/"},
@@ -102,7 +96,7 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 		if err := secrets.CheckLocalRef("credentialRef", ref); err != nil {
 			return nil, err
 		}
-		c.cred = &clientSecretCredential{tenantID: tenantID, clientID: clientID, ref: ref, source: in.Credentials, options: client, http: c.http}
+		c.cred = &clientSecretCredential{tenantID: tenantID, clientID: clientID, ref: ref, source: in.Credentials, options: client, http: c.http.HTTP}
 	case AuthManagedIdentity:
 		if !ambient() {
 			return nil, resilience.New(resilience.InvalidConfig,
@@ -127,11 +121,11 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 // httpsURL accepts an absolute https URL without user info, query or
 // fragment: Entra ID tokens are only ever sent over TLS.
 func httpsURL(field, raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", resilience.New(resilience.InvalidConfig, "config field %q must be an absolute https URL without user info, query or fragment", field)
+	u, err := kit.ParseBaseURL(field, raw, kit.HTTPSOnly())
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSuffix(u.String(), "/"), nil
+	return u.String(), nil
 }
 
 // clientSecretCredential resolves the client secret whenever a token is
@@ -204,9 +198,6 @@ func (c *Connector) Close() error {
 	c.mu.Lock()
 	c.client = nil
 	c.mu.Unlock()
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
 	return nil
 }
 
@@ -258,17 +249,8 @@ func (c *Connector) read(ctx context.Context, path string) (credentials.StoreSec
 // CheckConnectivity sends an unauthenticated request: the vault's 401
 // challenge (or any answer) proves it is reachable.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.vaultURL+"/secrets?api-version=7.5&maxresults=1", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach Azure Key Vault: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return nil
+	_, err := c.http.Reach(ctx, "reach Azure Key Vault", c.vaultURL+"/secrets?api-version=7.5&maxresults=1")
+	return err
 }
 
 // CheckAuthentication gets a new token (a client of its own, so no cached
@@ -322,7 +304,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 		}
 		e := &resilience.Error{Code: code, Message: msg}
 		if code == resilience.RateLimited && re.RawResponse != nil {
-			e.RetryAfter, _ = httpx.RetryAfter(re.RawResponse.Header, c.now())
+			e.RetryAfter, _ = httpx.RetryAfter(re.RawResponse.Header, c.http.Now())
 		}
 		return e
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2/jwt"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -37,9 +38,7 @@ type Connector struct {
 	endpoint, project, tokenURL, canary string
 	credentialRef                       string
 	credentials                         connectors.CredentialSource
-	http                                *httpx.Client
-	ownsHTTP                            bool
-	now                                 func() time.Time
+	http                                kit.Client
 
 	mu    sync.Mutex
 	token *oauth2.Token
@@ -62,7 +61,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	cfg := connectors.Config(in.Integration.Config)
 	c := &Connector{
 		project: cfg.String("project", ""), tokenURL: cfg.String("tokenUrl", ""), canary: cfg.String("canarySecret", ""),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials, http: in.HTTP, now: time.Now,
+		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if !projectID.MatchString(c.project) {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"project\" must be a GCP project ID or number")
@@ -74,11 +73,11 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, err
 	}
 	var err error
-	if c.endpoint, err = checkURL(cfg.String("url", DefaultEndpoint)); err != nil {
+	if c.endpoint, err = checkURL("url", cfg.String("url", DefaultEndpoint)); err != nil {
 		return nil, err
 	}
 	if c.tokenURL != "" {
-		if c.tokenURL, err = checkURL(c.tokenURL); err != nil {
+		if c.tokenURL, err = checkURL("tokenUrl", c.tokenURL); err != nil {
 			return nil, err
 		}
 	}
@@ -87,21 +86,18 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 			return nil, err
 		}
 	}
-	if c.http == nil {
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	if c.http, err = kit.NewClient(in); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-func checkURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" {
-		return "", resilience.New(resilience.InvalidConfig, "an endpoint must be an absolute http(s) URL without user info or query")
+func checkURL(field, raw string) (string, error) {
+	u, err := kit.ParseBaseURL(field, raw)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSuffix(u.String(), "/"), nil
+	return u.String(), nil
 }
 
 // Close forgets the access token.
@@ -109,9 +105,6 @@ func (c *Connector) Close() error {
 	c.mu.Lock()
 	c.token = nil
 	c.mu.Unlock()
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
 	return nil
 }
 
@@ -139,7 +132,7 @@ func (c *Connector) versionName(p string) (secret, version string, err error) {
 func (c *Connector) accessToken(ctx context.Context, fresh bool) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !fresh && c.token != nil && c.token.Expiry.After(c.now().Add(time.Minute)) {
+	if !fresh && c.token != nil && c.token.Expiry.After(c.http.Now().Add(time.Minute)) {
 		return c.token.AccessToken, nil
 	}
 	s, err := secrets.ResolveOwn(ctx, c.credentials, "credentialRef", c.credentialRef)
@@ -166,14 +159,14 @@ func (c *Connector) accessToken(ctx context.Context, fresh bool) (string, error)
 	if tokenURL == "" {
 		tokenURL = DefaultTokenURL
 	}
-	if tokenURL, err = checkURL(tokenURL); err != nil {
+	if tokenURL, err = checkURL("tokenUrl", tokenURL); err != nil {
 		return "", err
 	}
 	conf := &jwt.Config{Email: key.ClientEmail, PrivateKey: []byte(key.PrivateKey), PrivateKeyID: key.PrivateKeyID,
 		Scopes: []string{Scope}, TokenURL: tokenURL}
 	// x/oauth2 flattens a transport error into text: the recorder keeps its
 	// code (DESTINATION_BLOCKED, TIMEOUT, ...) for tokenError.
-	hc, rec := c.http.Recording()
+	hc, rec := c.http.HTTP.Recording()
 	tctx := context.WithValue(ctx, oauth2.HTTPClient, hc)
 	tok, err := conf.TokenSource(tctx).Token()
 	if err != nil {
@@ -240,13 +233,7 @@ func (c *Connector) get(ctx context.Context, what, path string, query url.Values
 		if len(query) > 0 {
 			u += "?" + query.Encode()
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return resilience.Wrap(resilience.InvalidConfig, err, "build the request")
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Accept", "application/json")
-		resp, err := c.http.Do(req)
+		resp, err := c.http.Send(ctx, kit.Request{URL: u, Auth: kit.Bearer(token)})
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -286,11 +273,11 @@ func (c *Connector) apiError(what string, resp *http.Response, body []byte) erro
 		"FAILED_PRECONDITION": resilience.ResourceNotFound, "DEADLINE_EXCEEDED": resilience.Timeout,
 	}[e.Error.Status]
 	if code == "" {
-		return fmt.Errorf("%s: %w", what, httpx.CheckResponse(resp, c.now()))
+		return fmt.Errorf("%s: %w", what, c.http.Check(resp))
 	}
 	out := &resilience.Error{Code: code, Message: fmt.Sprintf("%s: %s (HTTP %d): %s", what, e.Error.Status, resp.StatusCode, secrets.Detail(e.Error.Message))}
 	if code == resilience.RateLimited {
-		out.RetryAfter, _ = httpx.RetryAfter(resp.Header, c.now())
+		out.RetryAfter, _ = httpx.RetryAfter(resp.Header, c.http.Now())
 	}
 	return out
 }
@@ -342,17 +329,8 @@ func (c *Connector) read(ctx context.Context, path string) (credentials.StoreSec
 // CheckConnectivity sends an unauthenticated request: any HTTP answer (the
 // API says 401) proves it is reachable.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"/v1/projects/"+c.project+"/secrets?pageSize=1", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "build the connectivity request")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach GCP Secret Manager: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return nil
+	_, err := c.http.Reach(ctx, "reach GCP Secret Manager", c.endpoint+"/v1/projects/"+c.project+"/secrets?pageSize=1")
+	return err
 }
 
 // CheckAuthentication exchanges the key for a new access token.

@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -31,8 +31,7 @@ type Connector struct {
 	credentialRef string
 	credentials   connectors.CredentialSource
 
-	http     *httpx.Client
-	ownsHTTP bool
+	http *httpx.Client
 	// vc carries the session's token; login never has one, so a login
 	// request cannot send a stale token along.
 	vc, login *api.Client
@@ -95,7 +94,7 @@ func newConnector(in connectors.Instance, opts options) (*Connector, error) {
 		mount: strings.Trim(cfg.String("mountPath", ""), "/"), kv2: cfg.String("kvVersion", "2") != "1",
 		canary:        strings.Trim(cfg.String("canaryPath", ""), "/"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-		http: in.HTTP, opts: opts,
+		opts: opts,
 	}
 	if err := checkPath("mountPath", c.mount); err != nil {
 		return nil, err
@@ -108,12 +107,11 @@ func newConnector(in connectors.Instance, opts options) (*Connector, error) {
 	if c.auth, err = parseAuth(cfg, in.Integration.CredentialRef, opts); err != nil {
 		return nil, err
 	}
-	if c.http == nil {
-		if c.http, err = httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{}, nil)); err != nil {
-			return nil, err
-		}
-		c.ownsHTTP = true
+	hc, err := kit.NewClient(in)
+	if err != nil {
+		return nil, err
 	}
+	c.http = hc.HTTP
 	if c.vc, err = c.newAPIClient(); err != nil {
 		return nil, err
 	}
@@ -202,18 +200,11 @@ func (c *Connector) newAPIClient() (*api.Client, error) {
 // parseAddress accepts an absolute http(s) URL without user info, query or
 // fragment.
 func parseAddress(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" is required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL")
-	case u.User != nil:
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry user info: use credentialRef")
-	case u.RawQuery != "" || u.Fragment != "":
-		return "", resilience.New(resilience.InvalidConfig, "config field \"url\" must not carry a query or fragment")
+	u, err := kit.ParseBaseURL("url", raw)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSuffix(u.String(), "/"), nil
+	return u.String(), nil
 }
 
 // checkPath accepts a relative Vault path of plain segments.
@@ -235,8 +226,5 @@ func checkPath(field, p string) error {
 func (c *Connector) Close() error {
 	c.session.clear()
 	c.vc.ClearToken()
-	if c.ownsHTTP {
-		c.http.CloseIdleConnections()
-	}
 	return nil
 }

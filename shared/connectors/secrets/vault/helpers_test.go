@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/secrets/vault/vaultfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -109,8 +110,9 @@ func rootFake(t *testing.T) *vaultfake.Server {
 
 func tokenEnv() map[string]string { return map[string]string{"VAULT_TOKEN": rootToken} }
 
-func instance(cfg map[string]any, ref string) connectors.Instance {
-	return connectors.Instance{Integration: contracts.Integration{ID: "v", TenantID: "t", TypeID: ProviderID, Config: cfg, CredentialRef: ref}}
+func instance(t *testing.T, cfg map[string]any, ref string) connectors.Instance {
+	return connectors.Instance{Integration: contracts.Integration{ID: "v", TenantID: "t", TypeID: ProviderID, Config: cfg, CredentialRef: ref},
+		HTTP: connectortest.HTTP(t, nil, nil)}
 }
 
 func containsFold(s, sub string) bool {

@@ -289,14 +289,14 @@ func TestConfigRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := map[string]any{"url": fake.URL, "mountPath": "secret"}
 			maps.Copy(cfg, tc.config)
-			_, err := newConnector(instance(cfg, tc.ref), options{now: time.Now, allowAmbient: func() bool { return true }})
+			_, err := newConnector(instance(t, cfg, tc.ref), options{now: time.Now, allowAmbient: func() bool { return true }})
 			checkErr(t, err, resilience.InvalidConfig, nil)
 			t.Log(err)
 		})
 	}
 	t.Run("kubernetes without the operator's consent", func(t *testing.T) {
 		cfg := map[string]any{"url": fake.URL, "mountPath": "secret", "authMethod": "kubernetes", "kubernetesRole": "r"}
-		_, err := newConnector(instance(cfg, ""), options{now: time.Now, allowAmbient: func() bool { return false }})
+		_, err := newConnector(instance(t, cfg, ""), options{now: time.Now, allowAmbient: func() bool { return false }})
 		checkErr(t, err, resilience.InvalidConfig, nil)
 	})
 }
