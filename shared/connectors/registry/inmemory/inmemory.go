@@ -6,12 +6,12 @@ package inmemory
 import (
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -165,17 +165,16 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 		}
 		start = n
 	}
-	size := q.PageSize
-	if size <= 0 {
-		size = 100
+	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
+	if err != nil {
+		return connectors.DiscoveryPage{}, err
 	}
+	size := kit.PageSize(q.PageSize, 100, 1000)
 	var page connectors.DiscoveryPage
 	i := start
 	for ; i < len(names) && len(page.Items) < size; i++ {
-		if q.Filter.NamePattern != "" {
-			if ok, _ := path.Match(q.Filter.NamePattern, names[i]); !ok {
-				continue
-			}
+		if !pattern.Match(names[i]) {
+			continue
 		}
 		page.Items = append(page.Items, contracts.Resource{Type: q.ResourceType, Name: names[i]})
 	}
