@@ -24,3 +24,18 @@ func (c Client) ReachWith(ctx context.Context, what, method, target string) (int
 	Drain(resp)
 	return resp.StatusCode, nil
 }
+
+// ReachAPI sends r without credentials and passes when the API answers as
+// itself: any status httpx does not call a failure, or 401, which is the
+// API asking for the credentials the connectivity level does not send. A
+// 5xx, 404 (not the API's root) or 429 is still classified.
+func (c Client) ReachAPI(ctx context.Context, what string, r Request) error {
+	r.Auth = Auth{}
+	_, err := c.CallChecked(ctx, what, r, nil, func(resp *http.Response) error {
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil
+		}
+		return c.Check(resp)
+	})
+	return err
+}

@@ -159,3 +159,29 @@ func TestDecodeJSONLimit(t *testing.T) {
 		t.Fatalf("DecodeJSON = %v, %v", v, err)
 	}
 }
+
+func TestReachAPI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		want   resilience.Code
+	}{
+		{http.StatusOK, ""}, {http.StatusUnauthorized, ""}, {http.StatusForbidden, resilience.PermissionDenied},
+		{http.StatusNotFound, resilience.ResourceNotFound}, {http.StatusBadGateway, resilience.UpstreamError},
+	}
+	for _, tc := range tests {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "" {
+					w.WriteHeader(http.StatusTeapot) // the probe must not send credentials
+					return
+				}
+				w.WriteHeader(tc.status)
+			}))
+			t.Cleanup(srv.Close)
+			err := newClient(t).ReachAPI(context.Background(), "reach it", kit.Request{URL: srv.URL, Auth: kit.Bearer("x")})
+			connectortest.CheckCode(t, err, tc.want)
+		})
+	}
+}

@@ -73,14 +73,7 @@ func (c *Connector) Close() error { return nil }
 // CheckConnectivity sends GET /-/healthy without credentials: a 401 from a
 // Prometheus behind basic auth proves it answers as well as a 200 does.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	_, err := c.hc.CallChecked(ctx, "reach prometheus", kit.Request{URL: kit.Endpoint(c.base, "/-/healthy", nil), Accept: "*/*"}, nil,
-		func(resp *http.Response) error {
-			if resp.StatusCode == http.StatusUnauthorized {
-				return nil
-			}
-			return c.hc.Check(resp)
-		})
-	return err
+	return c.hc.ReachAPI(ctx, "reach prometheus", kit.Request{URL: kit.Endpoint(c.base, "/-/healthy", nil), Accept: "*/*"})
 }
 
 // CheckAuthentication reads /api/v1/status/buildinfo with the credentials.

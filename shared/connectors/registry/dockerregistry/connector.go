@@ -71,14 +71,7 @@ func (c *Connector) endpoint(path string, query url.Values) *url.URL {
 // CheckConnectivity sends GET /v2/ without credentials: any answer of the
 // API, a 401 challenge included, proves the registry is reachable.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	_, err := c.hc.CallChecked(ctx, "reach the registry", kit.Request{URL: c.endpoint("/v2/", nil).String()}, nil,
-		func(resp *http.Response) error {
-			if resp.StatusCode == http.StatusUnauthorized {
-				return nil
-			}
-			return c.hc.Check(resp)
-		})
-	return err
+	return c.hc.ReachAPI(ctx, "reach the registry", kit.Request{URL: c.endpoint("/v2/", nil).String()})
 }
 
 // CheckAuthentication sends GET /v2/ through the auth flow with a token

@@ -109,14 +109,7 @@ func (c *client) call(ctx context.Context, what string, r request, out any) (htt
 // checkConnectivity asks for /version without a token: GitLab answers 401
 // to anonymous callers, which proves the API is there as well as a 200.
 func (c *client) checkConnectivity(ctx context.Context) error {
-	_, err := c.hc.CallChecked(ctx, "reach GitLab", kit.Request{URL: kit.Endpoint(c.api, "/version", nil)}, nil,
-		func(resp *http.Response) error {
-			if resp.StatusCode == http.StatusUnauthorized {
-				return nil
-			}
-			return c.hc.Check(resp)
-		})
-	return err
+	return c.hc.ReachAPI(ctx, "reach GitLab", kit.Request{URL: kit.Endpoint(c.api, "/version", nil)})
 }
 
 // checkAuthentication reads the token's user: 401 is a token GitLab does
