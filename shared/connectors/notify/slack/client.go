@@ -15,9 +15,6 @@ import (
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// maxBody bounds an answer read into memory.
-const maxBody = 16 << 20
-
 // Connector is the Slack connector of one integration revision. It keeps
 // no token: each call resolves the credential reference.
 type Connector struct {

@@ -66,16 +66,6 @@ type request struct {
 	anonymous bool
 }
 
-// send makes r with the token and returns the response whatever its
-// status; the caller drains it.
-func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
-	req, err := c.request(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return c.hc.Send(ctx, req)
-}
-
 // request renders r with the token (none for anonymous calls).
 func (c *client) request(ctx context.Context, r request) (kit.Request, error) {
 	req := kit.Request{Method: r.method, URL: kit.Endpoint(c.api, r.path, r.query), JSON: r.body}
