@@ -115,25 +115,10 @@ func (c *Connector) collect(ctx context.Context, l listing, cur cursor, q connec
 	}
 	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
 	items, next, err := kit.Collect(ctx, collector, cur.Position, keep,
-		func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
-			query := cloneValues(l.first)
-			if page != "" {
-				var err error
-				if query, err = (kit.Position{Page: page}).Query(); err != nil {
-					return nil, "", err
-				}
-			}
-			query.Set("per_page", perPage)
-			items, header, err := l.fetch(ctx, request{method: http.MethodGet, path: l.path, query: query})
-			if err != nil {
-				return nil, "", err
-			}
-			next, err := kit.NextQuery(header)
-			if err != nil || next == nil {
-				return items, "", err
-			}
-			return items, next.Encode(), nil
-		})
+		kit.QueryPages(l.first, url.Values{"per_page": {perPage}},
+			func(ctx context.Context, query url.Values) ([]contracts.Resource, http.Header, error) {
+				return l.fetch(ctx, request{method: http.MethodGet, path: l.path, query: query})
+			}, kit.LinkNext))
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}

@@ -46,25 +46,10 @@ func (c *client) discover(ctx context.Context, l listing, q connectors.Discovery
 	}
 	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
 	items, next, err := kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return pattern.MatchPath(r.Name) },
-		func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
-			query := cloneValues(l.first)
-			if page != "" {
-				var err error
-				if query, err = (kit.Position{Page: page}).Query(); err != nil {
-					return nil, "", err
-				}
-			}
-			query.Set("per_page", perPage)
-			items, header, err := l.parse(c, ctx, request{method: http.MethodGet, path: l.path, query: query}, l.what)
-			if err != nil {
-				return nil, "", err
-			}
-			next, err := nextQuery(header, query)
-			if err != nil || next == nil {
-				return items, "", err
-			}
-			return items, next.Encode(), nil
-		})
+		kit.QueryPages(l.first, url.Values{"per_page": {perPage}},
+			func(ctx context.Context, query url.Values) ([]contracts.Resource, http.Header, error) {
+				return l.parse(c, ctx, request{method: http.MethodGet, path: l.path, query: query}, l.what)
+			}, nextQuery))
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
