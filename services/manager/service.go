@@ -70,6 +70,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer func() { _ = svc.Stop() }()
+	// The endpoints' subscriptions must have reached the server before we
+	// say ready: a caller on another connection would otherwise meet "no
+	// responders" for a moment.
+	if err := b.Conn().FlushTimeout(10 * time.Second); err != nil {
+		return fmt.Errorf("register the catalog endpoints: %w", err)
+	}
 	logger.Info("manager serving", "subjects", catalog.SubjectPrefix+".>", "providers", len(cfg.Registry.Specs()))
 	if cfg.Ready != nil {
 		close(cfg.Ready)

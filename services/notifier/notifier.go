@@ -201,6 +201,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer func() { _ = svc.Stop() }()
+	// The endpoints' subscriptions must have reached the server before we
+	// say ready: a caller on another connection would otherwise meet "no
+	// responders" for a moment.
+	if err := b.Conn().FlushTimeout(10 * time.Second); err != nil {
+		return fmt.Errorf("register the rules endpoints: %w", err)
+	}
 	m.rules.Set(float64(rules.count()))
 	cfg.Logger.Info("notifier ready", "rules", rules.count(), "workers", cfg.Workers)
 	if cfg.Ready != nil {
