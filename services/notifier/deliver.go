@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"github.com/google/uuid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +48,13 @@ func (p plan) key(n *notice) string {
 	}
 	return k
 }
+
+// deliveryNamespace makes delivery ids UUIDs of their own kind.
+var deliveryNamespace = uuid.MustParse("8d0c3a5e-5f2b-4f7e-9a41-6f1d2c7b9e10")
+
+// deliveryID is the stable id of one plan's delivery of one event: a UUID
+// (version 5) of its idempotency key, the same on every attempt.
+func deliveryID(key string) string { return uuid.NewSHA1(deliveryNamespace, []byte(key)).String() }
 
 // engine delivers notices: it matches rules, renders, sends through the
 // connector pool with retries by error code and a per-channel rate limit,
@@ -323,7 +332,8 @@ func (e *engine) message(n *notice, p plan, provider string) (connectors.Message
 	if n.action != "" {
 		data[notify.KeyAction] = n.action
 	}
-	msg := connectors.Message{Channel: p.target.Channel, Severity: n.severity, Title: r.title, Text: r.text, ThreadKey: n.threadKey}
+	msg := connectors.Message{Channel: p.target.Channel, Severity: n.severity, Title: r.title, Text: r.text, ThreadKey: n.threadKey,
+		DeliveryID: deliveryID(p.key(n))}
 	switch provider {
 	case "slack":
 		if r.slackBlocks != nil {

@@ -202,7 +202,7 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 // Notify delivers m and returns the delivery id.
 func (c *Connector) Notify(ctx context.Context, m connectors.Message) (string, error) {
 	id, resp, err := c.deliver(ctx, Payload{
-		Type: TypeNotification, Severity: m.Severity, Title: m.Title, Text: m.Text,
+		ID: m.DeliveryID, Type: TypeNotification, Severity: m.Severity, Title: m.Title, Text: m.Text,
 		Channel: m.Channel, ThreadKey: m.ThreadKey, Data: m.Data,
 	})
 	if err != nil {
@@ -232,7 +232,8 @@ func accepted(resp *http.Response, now time.Time) error {
 	return nil
 }
 
-// deliver signs and POSTs p with a fresh id and timestamp. It returns the
+// deliver signs and POSTs p with its id (a fresh one when p has none) and
+// a fresh timestamp. It returns the
 // response whatever its status; the caller drains it.
 func (c *Connector) deliver(ctx context.Context, p Payload) (string, *http.Response, error) {
 	signingSecret, authorization, err := c.secrets(ctx)
@@ -240,7 +241,10 @@ func (c *Connector) deliver(ctx context.Context, p Payload) (string, *http.Respo
 		return "", nil, err
 	}
 	now := c.now()
-	p.ID, p.Timestamp = uuid.NewString(), now.UTC().Truncate(time.Second)
+	if p.ID == "" {
+		p.ID = uuid.NewString()
+	}
+	p.Timestamp = now.UTC().Truncate(time.Second)
 	body, err := json.Marshal(p)
 	if err != nil {
 		// Message.Data holds something JSON cannot carry (a channel, a func).

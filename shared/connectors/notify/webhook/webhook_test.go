@@ -383,3 +383,27 @@ func TestNewRefusesConfigThatCannotWork(t *testing.T) {
 		})
 	}
 }
+
+// A message's DeliveryID is the delivery id on every attempt, so a receiver
+// can drop the duplicate a redelivery after a crash sends.
+func TestDeliveryIDIsStableAcrossAttempts(t *testing.T) {
+	t.Parallel()
+	r := newReceiver(t, secret)
+	c := newConnector(t, signed(r, secret))
+	const stable = "5b1f3c4e-2d7a-5e8b-9c0d-112233445566"
+	for range 2 {
+		id, err := c.Notify(context.Background(), connectors.Message{Title: "t", DeliveryID: stable})
+		if err != nil || id != stable {
+			t.Fatalf("Notify: id %q, %v; want %q", id, err, stable)
+		}
+	}
+	other, err := c.Notify(context.Background(), connectors.Message{Title: "t"})
+	if err != nil || other == "" || other == stable {
+		t.Fatalf("a message without a DeliveryID got id %q (%v), want a fresh one", other, err)
+	}
+	got := r.accepted()
+	if len(got) != 3 || got[0].header.Get(HeaderDelivery) != stable || got[1].header.Get(HeaderDelivery) != stable ||
+		got[1].payload.ID != stable || got[2].header.Get(HeaderDelivery) != other {
+		t.Fatalf("deliveries %+v", got)
+	}
+}
