@@ -162,10 +162,18 @@ func (c *Connector) probe(ctx context.Context, method string) (int, error) {
 }
 
 // CheckAuthentication resolves the signing secret and the credential (a
-// failure is CREDENTIAL_FETCH_FAILED) and sends a signed test delivery:
-// only a 401 or 403 answer says the receiver refused them. Other failures
-// of the delivery are the functionality check's to report.
+// failure is CREDENTIAL_FETCH_FAILED). On an explicit test it also sends a
+// signed test delivery: only a 401 or 403 answer says the receiver refused
+// them. Other failures of the delivery are the functionality check's to
+// report. Scheduled checks send nothing: a receiver cannot tell a test
+// payload every few minutes from real traffic.
 func (c *Connector) CheckAuthentication(ctx context.Context) error {
+	if !connectors.IsOnDemand(ctx) {
+		if _, _, err := c.secrets(ctx); err != nil {
+			return fmt.Errorf("authenticate to the webhook receiver: %w", err)
+		}
+		return nil
+	}
 	_, resp, err := c.deliver(ctx, Payload{Type: TypeTest})
 	if err != nil {
 		return fmt.Errorf("authenticate to the webhook receiver: %w", err)
@@ -185,9 +193,17 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 	return nil
 }
 
-// CheckFunctionality sends a signed test delivery that must be accepted
-// (2xx).
+// CheckFunctionality, on an explicit test, sends a signed test delivery that
+// must be accepted (2xx). A scheduled check only resolves the secrets: the
+// one proof of a receiver's functionality is a delivery, and scheduled
+// checks have no side effects at the target.
 func (c *Connector) CheckFunctionality(ctx context.Context) error {
+	if !connectors.IsOnDemand(ctx) {
+		if _, _, err := c.secrets(ctx); err != nil {
+			return fmt.Errorf("deliver a test payload: %w", err)
+		}
+		return nil
+	}
 	_, resp, err := c.deliver(ctx, Payload{Type: TypeTest})
 	if err != nil {
 		return fmt.Errorf("deliver a test payload: %w", err)

@@ -98,7 +98,7 @@ func TestChecksPass(t *testing.T) {
 	r := newReceiver(t, secret)
 	c := newConnector(t, signed(r, secret))
 	for _, ch := range checks {
-		if err := ch.run(c, context.Background()); err != nil {
+		if err := ch.run(c, onDemand); err != nil {
 			t.Errorf("%s: %v", ch.level, err)
 		}
 	}
@@ -217,7 +217,7 @@ func TestAuthorizationFromCredential(t *testing.T) {
 			r.authorization = tc.want
 			c := newConnector(t, setup{config: map[string]any{"url": r.srv.URL}, credentialRef: "env://CRED", env: envSource{"CRED": tc.value}})
 			for _, ch := range checks {
-				if err := ch.run(c, context.Background()); err != nil {
+				if err := ch.run(c, onDemand); err != nil {
 					t.Errorf("%s: %v", ch.level, err)
 				}
 			}
@@ -232,12 +232,12 @@ func TestWrongSecretIsAuthenticationFailed(t *testing.T) {
 	if err := c.CheckConnectivity(context.Background()); err != nil {
 		t.Errorf("connectivity: %v", err)
 	}
-	err := c.CheckAuthentication(context.Background())
+	err := c.CheckAuthentication(onDemand)
 	wantCode(t, "authentication", err, resilience.AuthenticationFailed)
 	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "not-the-secret") {
 		t.Errorf("error text carries a secret: %v", err)
 	}
-	wantCode(t, "functionality", c.CheckFunctionality(context.Background()), resilience.AuthenticationFailed)
+	wantCode(t, "functionality", c.CheckFunctionality(onDemand), resilience.AuthenticationFailed)
 	wantCode(t, "notify", notify(c), resilience.AuthenticationFailed)
 	if n, rej := r.count(http.MethodPost), r.rejections(); n != 3 || rej != 3 {
 		t.Errorf("receiver got %d POSTs and rejected %d, want 3 and 3 (no retries)", n, rej)
@@ -251,7 +251,7 @@ func TestUnsignedDeliveryIsRejected(t *testing.T) {
 	t.Parallel()
 	r := newReceiver(t, secret)
 	c := newConnector(t, setup{config: map[string]any{"url": r.srv.URL}})
-	wantCode(t, "authentication", c.CheckAuthentication(context.Background()), resilience.AuthenticationFailed)
+	wantCode(t, "authentication", c.CheckAuthentication(onDemand), resilience.AuthenticationFailed)
 }
 
 func TestReceiverAnswers(t *testing.T) {
@@ -276,7 +276,7 @@ func TestReceiverAnswers(t *testing.T) {
 			r.force(tc.status, tc.header)
 			c := newConnector(t, signed(r, secret))
 			for what, err := range map[string]error{
-				"functionality": c.CheckFunctionality(context.Background()),
+				"functionality": c.CheckFunctionality(onDemand),
 				"notify":        notify(c),
 			} {
 				wantCode(t, what, err, tc.want)
@@ -284,7 +284,7 @@ func TestReceiverAnswers(t *testing.T) {
 					t.Errorf("%s: retry after %s, want %s", what, got, tc.retryAfter)
 				}
 			}
-			err := c.CheckAuthentication(context.Background())
+			err := c.CheckAuthentication(onDemand)
 			switch {
 			case tc.authPasses && err != nil:
 				t.Errorf("authentication: %v, want pass", err)
@@ -303,7 +303,7 @@ func TestReceiverDownIsConnectionRefused(t *testing.T) {
 	c := newConnector(t, signed(r, secret))
 	r.srv.Close()
 	for _, ch := range checks {
-		wantCode(t, string(ch.level), ch.run(c, context.Background()), resilience.ConnectionRefused)
+		wantCode(t, string(ch.level), ch.run(c, onDemand), resilience.ConnectionRefused)
 	}
 	wantCode(t, "notify", notify(c), resilience.ConnectionRefused)
 }
@@ -326,7 +326,7 @@ func TestCredentialFetchFailed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newConnector(t, tc.s)
-			wantCode(t, "authentication", c.CheckAuthentication(context.Background()), tc.want)
+			wantCode(t, "authentication", c.CheckAuthentication(onDemand), tc.want)
 			wantCode(t, "notify", notify(c), tc.want)
 		})
 	}
@@ -358,7 +358,7 @@ func TestGuardBlocksLoopbackByDefault(t *testing.T) {
 	s.policy = &httpx.GuardPolicy{}
 	c := newConnector(t, s)
 	for _, ch := range checks {
-		wantCode(t, string(ch.level), ch.run(c, context.Background()), resilience.DestinationBlocked)
+		wantCode(t, string(ch.level), ch.run(c, onDemand), resilience.DestinationBlocked)
 	}
 	wantCode(t, "notify", notify(c), resilience.DestinationBlocked)
 	if n := r.count(http.MethodPost) + r.count(http.MethodHead) + r.count(http.MethodGet); n != 0 {
@@ -406,4 +406,32 @@ func TestDeliveryIDIsStableAcrossAttempts(t *testing.T) {
 		got[1].payload.ID != stable || got[2].header.Get(HeaderDelivery) != other {
 		t.Fatalf("deliveries %+v", got)
 	}
+}
+
+// onDemand is the context of an explicit test, the only kind on which the
+// checks deliver a signed test payload.
+var onDemand = connectors.OnDemand(context.Background())
+
+// Scheduled checks run every few minutes and must leave the receiver alone:
+// no test payload reaches it; a failing secret still fails them.
+func TestScheduledChecksDeliverNothing(t *testing.T) {
+	t.Parallel()
+	r := newReceiver(t, secret)
+	c := newConnector(t, signed(r, secret))
+	scheduled := context.Background()
+	for name, check := range map[string]func(context.Context) error{
+		"connectivity": c.CheckConnectivity, "authentication": c.CheckAuthentication, "functionality": c.CheckFunctionality,
+	} {
+		if err := check(scheduled); err != nil {
+			t.Fatalf("scheduled %s: %v", name, err)
+		}
+	}
+	if n := r.count(http.MethodPost); n != 0 {
+		t.Fatalf("scheduled checks POSTed %d test deliveries, want 0", n)
+	}
+	if err := c.CheckFunctionality(onDemand); err != nil || r.count(http.MethodPost) != 1 {
+		t.Fatalf("an explicit test delivered %d (%v), want 1", r.count(http.MethodPost), err)
+	}
+	broken := newConnector(t, setup{config: map[string]any{"url": r.srv.URL, "signingSecretRef": "env://NOT_SET"}, env: envSource{}})
+	wantCode(t, "scheduled authentication", broken.CheckAuthentication(scheduled), resilience.CredentialFetchFailed)
 }
