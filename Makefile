@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck bench build schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench build schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
@@ -29,13 +29,17 @@ fuzz:
 walkthrough:
 	@scripts/readme-walkthrough.sh
 
-lint: fmt vet staticcheck
+lint: fmt vet staticcheck standalone
 
 fmt:
 	@out=$$(gofmt -l shared services schemas); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)
+
+## standalone: no file cites a document outside the repository
+standalone:
+	@scripts/check-standalone.sh
 
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
