@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 marker='<!-- walkthrough: scripts/readme-walkthrough.sh runs this block -->'
-deadline=${WALKTHROUGH_TIMEOUT:-120} # seconds for the README's blocks
+deadline=${WALKTHROUGH_TIMEOUT:-300} # seconds for the README's blocks (a cold cache builds stella)
 started=$SECONDS
 
 log() { echo "walkthrough: $*"; }
@@ -38,10 +38,20 @@ hub_pid=
 registry_pid=
 cleanup() {
 	local status=$?
+	set +m # no job notices for the processes stopped here
 	for pid in $hub_pid $registry_pid; do
 		# Each runs in its own process group (set -m): make, go run and
 		# the hub (or the script and its registry) stop together.
 		kill -TERM -- "-$pid" 2>/dev/null || true
+	done
+	# The hub outlives `go run` while it shuts down: wait for every process
+	# of both groups before removing the directory they write to.
+	for pid in $hub_pid $registry_pid; do
+		for i in $(seq 1 100); do
+			kill -0 -- "-$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
 	if [ "$status" -ne 0 ]; then
@@ -104,8 +114,11 @@ done
 [ -n "$registry_pid" ] || fail "the demo registry did not start: $(cat "$work/registry.out")"
 
 # make run as the README's stella section has it (loopback allowed), on a
-# port of its own; its first line says where it listens.
-INTHUB_ADDR=127.0.0.1:0 INTHUB_DATA_DIR=$data METRICS_ADDR=127.0.0.1:0 INTHUB_ALLOWED_CIDRS=127.0.0.1 \
+# port of its own; its first line says where it listens. Whatever the caller's
+# environment says, the store is private: the embedded NATS in the data
+# directory and the in-process cache.
+env -u NATS_URL -u REDIS_URL -u INTHUB_NATS_PORT -u INTHUB_LOG_FILE -u INTHUB_LOCAL_SECRET_DIR \
+	INTHUB_ADDR=127.0.0.1:0 INTHUB_DATA_DIR="$data" METRICS_ADDR=127.0.0.1:0 INTHUB_ALLOWED_CIDRS=127.0.0.1 \
 	make --no-print-directory run >"$work/hub.out" 2>&1 &
 hub_pid=$!
 hub_url() { sed -n 's|^Integration Hub listening on \(http://[^ ]*\).*|\1|p' "$work/hub.out"; }
