@@ -3,8 +3,12 @@
 // sub-package, which imports nothing heavy, so the services that only
 // validate configs and list providers (the manager; the ingress through it)
 // link no SDK. The services that build connectors use connectors/all, which
-// go generate derives from this file (see all/internal/genall).
+// go generate derives from this file (see all/internal/genall). go generate
+// here writes docs/providers/<id>.md and the README's provider index from
+// the declarations (internal/gendocs).
 package specs
+
+//go:generate go run ./internal/gendocs
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"

@@ -53,6 +53,6 @@ var Spec = &connectors.Spec{
 	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover},
 	Example: connectors.Example{
 		Config:        map[string]any{"url": "https://registry.example.com", "repository": "myorg/myapp"},
-		CredentialRef: "vault://secrets-vault/registry/robot#token",
+		CredentialRef: "vault://vault-1/registry/robot#token",
 	},
 }
