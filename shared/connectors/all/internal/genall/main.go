@@ -111,11 +111,11 @@ func listEntries(f *ast.File) ([]entry, error) {
 			for _, el := range lit.Elts {
 				sel, ok := el.(*ast.SelectorExpr)
 				if !ok {
-					return nil, fmt.Errorf("List's entries must be <folder>.<Spec variable>")
+					return nil, fmt.Errorf("the entries of List must be <folder>.<Spec variable>")
 				}
 				x, ok := sel.X.(*ast.Ident)
 				if !ok {
-					return nil, fmt.Errorf("List's entries must be <folder>.<Spec variable>")
+					return nil, fmt.Errorf("the entries of List must be <folder>.<Spec variable>")
 				}
 				out = append(out, entry{alias: x.Name, name: sel.Sel.Name})
 			}
