@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench build schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
@@ -56,6 +56,10 @@ build:
 	@for s in ingress manager health-scheduler discovery-worker notifier devstack stella; do \
 		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
 		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
+
+## docs: regenerate docs/providers/*.md, the README's provider index and connectors/all's list from the provider specs
+docs:
+	$(GO) generate ./shared/connectors/specs ./shared/connectors/all
 
 ## schemas: refresh openapi.json's component copies after editing a schema file
 schemas:

@@ -40,7 +40,7 @@ func NewConnector(t testing.TB, s Setup) connectors.Connector {
 	if err := s.Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	opts := connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil)
+	opts := connectors.HTTPOptions(connectors.NewValues(s.Spec, cfg), httpx.GuardPolicy{AllowPrivate: true}, nil)
 	if s.Metrics != nil {
 		opts.Metrics = s.Metrics
 	}

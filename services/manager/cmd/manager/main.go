@@ -10,7 +10,7 @@ import (
 
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/shared/config"
-	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/connectors/specs"
 )
 
 func main() {
@@ -22,7 +22,7 @@ func main() {
 		os.Exit(2)
 	}
 	defer common.Close()
-	cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), common.Logger, common.Metrics
+	cfg.Registry, cfg.Logger, cfg.Metrics = specs.Registry(), common.Logger, common.Metrics
 	if err := manager.Run(ctx, cfg); err != nil {
 		common.Logger.Error("manager stopped", "error", err.Error())
 		os.Exit(1)

@@ -26,8 +26,6 @@ const maxBody = 16 << 20
 const secondaryWait = time.Minute
 
 var (
-	ownerName    = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	repoName     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	workflowName = regexp.MustCompile(`^(?:[0-9]{1,20}|[A-Za-z0-9._-]{1,200}\.ya?ml)$`)
 )
 
@@ -53,12 +51,12 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	api, err := parseBaseURL(cfg.String("url", DefaultURL))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	api, err := parseBaseURL(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	owner, repo := cfg.String("owner", ""), cfg.String("repo", "")
+	owner, repo := cfg.String("owner"), cfg.String("repo")
 	if !ownerName.MatchString(owner) {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"owner\" is not a GitHub user or organization name")
 	}
@@ -67,7 +65,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	}
 	c := &Connector{
 		api: api, repoPath: "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo),
-		returnRunDetails: cfg.Bool("returnRunDetails", true),
+		returnRunDetails: cfg.Bool("returnRunDetails"),
 		credentialRef:    in.Integration.CredentialRef, credentials: in.Credentials,
 		http: in.HTTP, now: time.Now,
 	}

@@ -18,29 +18,20 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// ProviderID is the spec's type id.
-const ProviderID = "prometheus"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "Prometheus",
-	Description: "Prometheus HTTP API: health checks and instant queries for canary metrics.",
-	Category:    connectors.CategoryMetrics,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true,
-			Description: "Prometheus base URL, e.g. https://prometheus.example.com (the API is under /api/v1/)."},
-	},
-	CredentialTypes: []string{connectors.CredBasic, connectors.CredToken},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapQuery},
-	New:             New,
-}
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// ProviderID is the spec's type id.
+const ProviderID = spec.ProviderID
 
 // Connector is the Prometheus connector of one integration revision. It
 // keeps no credential: each call resolves them and drops them when done.
@@ -61,8 +52,8 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	base, err := parseBaseURL(cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	base, err := parseBaseURL(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}

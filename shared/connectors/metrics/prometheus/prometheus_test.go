@@ -30,7 +30,7 @@ func newConnector(t *testing.T, url, secret string) *Connector {
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), httpx.GuardPolicy{AllowPrivate: true}, nil))
 	if err != nil {
 		t.Fatalf("httpx.New: %v", err)
 	}

@@ -29,7 +29,6 @@ const (
 	maxMessage     = 130
 	maxAlias       = 512
 	maxDescription = 15000
-	maxTags        = 20
 	maxSource      = 100
 	maxNote        = 25000
 	maxDetailValue = 1000
@@ -87,8 +86,8 @@ var (
 
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	u, err := url.Parse(cfg.String("url", DefaultURL))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	u, err := url.Parse(cfg.String("url"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"url\" must be an absolute http or https URL without user info")
 	}
@@ -100,8 +99,8 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"tags\" holds %d tags; OpsGenie takes at most %d", len(tags), maxTags)
 	}
 	c := &Connector{
-		base: strings.TrimRight(u.String(), "/"), source: notify.Truncate(cfg.String("source", DefaultSource), maxSource), tags: tags,
-		schedule: cfg.String("schedule", ""), scheduleType: cfg.String("scheduleIdentifierType", "id"),
+		base: strings.TrimRight(u.String(), "/"), source: notify.Truncate(cfg.String("source"), maxSource), tags: tags,
+		schedule: cfg.String("schedule"), scheduleType: cfg.String("scheduleIdentifierType"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials, http: in.HTTP, now: time.Now,
 	}
 	if c.http == nil {

@@ -66,24 +66,24 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	target, err := parseURL("url", cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	target, err := parseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	health := target
-	if raw := cfg.String("healthUrl", ""); raw != "" {
+	if raw := cfg.String("healthUrl"); raw != "" {
 		if health, err = parseURL("healthUrl", raw); err != nil {
 			return nil, err
 		}
 	}
-	header := http.CanonicalHeaderKey(cfg.String("signatureHeader", DefaultSignatureHeader))
+	header := http.CanonicalHeaderKey(cfg.String("signatureHeader"))
 	if !validHeaderName(header) {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"signatureHeader\" is not a valid header name")
 	}
 	c := &Connector{
 		url: target, healthURL: health, signatureHeader: header,
-		signingSecretRef: cfg.String("signingSecretRef", ""), credentialRef: in.Integration.CredentialRef,
+		signingSecretRef: cfg.String("signingSecretRef"), credentialRef: in.Integration.CredentialRef,
 		credentials: in.Credentials, http: in.HTTP, now: time.Now,
 	}
 	if c.http == nil {
@@ -111,19 +111,6 @@ func parseURL(field, raw string) (string, error) {
 		return "", resilience.New(resilience.InvalidConfig, "config field %q must not carry a fragment", field)
 	}
 	return u.String(), nil
-}
-
-// validHeaderName reports whether s is an HTTP token (RFC 9110).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // Close releases the connector's own HTTP client, if it built one.

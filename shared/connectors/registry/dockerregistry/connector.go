@@ -42,18 +42,18 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	base, err := parseBaseURL(cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	base, err := parseBaseURL(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	repo := cfg.String("repository", "")
+	repo := cfg.String("repository")
 	if repo != "" && !validRepository(repo) {
 		return nil, resilience.New(resilience.InvalidConfig,
 			"config field \"repository\" is not a repository name (lowercase path components like myorg/myapp)")
 	}
 	c := &Connector{
-		base: base, repository: repo, resolveDigests: cfg.Bool("resolveDigests", false),
+		base: base, repository: repo, resolveDigests: cfg.Bool("resolveDigests"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 		http: in.HTTP, now: time.Now,
 	}

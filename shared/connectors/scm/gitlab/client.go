@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -21,10 +20,6 @@ import (
 // maxBody bounds a JSON answer read into memory: a page of 100 projects or
 // jobs is well under a megabyte.
 const maxBody = 16 << 20
-
-// projectPathPattern is a numeric id or a namespace/project path; it keeps
-// '..', '?' and '#' out of the URL paths built from it.
-var projectPathPattern = regexp.MustCompile(`^(?:[0-9]+|[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)+)$`)
 
 // client is the REST v4 client both roles share. It keeps no token: each
 // call resolves the credential reference and drops the value when done.
@@ -39,15 +34,15 @@ type client struct {
 }
 
 func newClient(in connectors.Instance) (*client, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	base, err := parseBaseURL(cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	base, err := parseBaseURL(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	api := *base
 	api.Path = strings.TrimSuffix(base.Path, "/") + "/api/v4"
 	c := &client{
-		api: &api, tokenType: cfg.String("tokenType", TokenPrivate),
+		api: &api, tokenType: cfg.String("tokenType"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 		http: in.HTTP, now: time.Now,
 	}

@@ -85,15 +85,15 @@ func Factory(now func() time.Time) connectors.Factory {
 }
 
 func newConnector(in connectors.Instance, opts options) (*Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	addr, err := parseAddress(cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	addr, err := parseAddress(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{
-		addr: addr, namespace: strings.Trim(cfg.String("namespace", ""), "/"),
-		mount: strings.Trim(cfg.String("mountPath", ""), "/"), kv2: cfg.String("kvVersion", "2") != "1",
-		canary:        strings.Trim(cfg.String("canaryPath", ""), "/"),
+		addr: addr, namespace: strings.Trim(cfg.String("namespace"), "/"),
+		mount: strings.Trim(cfg.String("mountPath"), "/"), kv2: cfg.String("kvVersion") != "1",
+		canary:        strings.Trim(cfg.String("canaryPath"), "/"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 		http: in.HTTP, opts: opts,
 	}
@@ -125,11 +125,11 @@ func newConnector(in connectors.Instance, opts options) (*Connector, error) {
 }
 
 // parseAuth reads and checks the auth method's fields.
-func parseAuth(cfg connectors.Config, credentialRef string, opts options) (authConfig, error) {
+func parseAuth(cfg connectors.Values, credentialRef string, opts options) (authConfig, error) {
 	a := authConfig{
-		method: cfg.String("authMethod", AuthToken), mount: strings.Trim(cfg.String("authMountPath", ""), "/"),
-		roleID: cfg.String("roleId", ""), secretIDRef: cfg.String("secretIdRef", ""),
-		k8sRole: cfg.String("kubernetesRole", ""), k8sToken: cfg.String("kubernetesTokenPath", DefaultKubernetesTokenPath),
+		method: cfg.String("authMethod"), mount: strings.Trim(cfg.String("authMountPath"), "/"),
+		roleID: cfg.String("roleId"), secretIDRef: cfg.String("secretIdRef"),
+		k8sRole: cfg.String("kubernetesRole"), k8sToken: cfg.String("kubernetesTokenPath"),
 	}
 	if err := secrets.CheckLocalRef("credentialRef", credentialRef); err != nil {
 		return a, err
