@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,14 +57,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if errors.As(err, &coded) { // the guarded client's transport failure
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
-	// net/http reports its client Timeout as a url.Error with only text
-	// inside: without this a server that never answers read as
-	// UPSTREAM_ERROR.
-	var timeout interface{ Timeout() bool }
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
-		return &resilience.Error{Code: resilience.Timeout, Message: op + ": no answer from Vault in time", Err: context.DeadlineExceeded}
-	}
-	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": the Vault client failed"}
+	return secrets.ClientFailure(op, "the Vault client", err)
 }
 
 // responseError maps Vault's status codes.
