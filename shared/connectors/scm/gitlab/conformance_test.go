@@ -65,4 +65,3 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
-
