@@ -265,8 +265,7 @@ func (r *conformance) integration(base *url.URL, wrong bool, c Case) (Integratio
 
 func (r *conformance) capabilities(t *testing.T) {
 	s := r.p.Spec
-	srv, base := r.start(t)
-	_ = srv
+	_, base := r.start(t)
 	in, _ := r.integration(base, false, CaseHealthy)
 	conn, err := r.build(t, in, httpx.GuardPolicy{AllowPrivate: true}, 5)
 	if err != nil {
