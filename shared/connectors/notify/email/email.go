@@ -210,13 +210,12 @@ func isMessageID(s string) bool {
 
 // session opens an SMTP session (connect, EHLO, STARTTLS when required,
 // AUTH when auth is true and credentials are set), runs fn and quits. The
-// context bounds the whole session.
+// configured timeout bounds the whole session, and so does the caller's
+// context when it ends sooner: a caller's longer deadline (the health
+// scheduler's) must not let a server that never answers hold a check.
 func (c *Connector) session(ctx context.Context, auth bool, fn func(*smtp.Client) error) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	var creds *basic
 	if auth && c.credentialRef != "" {
 		var err error

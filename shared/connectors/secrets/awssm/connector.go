@@ -275,7 +275,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if errors.As(err, &coded) { // the guarded client's failure, or our own
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
-	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": the AWS client failed"}
+	return secrets.ClientFailure(op, "the AWS client", err)
 }
 
 func fallback(status int) resilience.Code {

@@ -336,7 +336,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if coded := codedCause(err); coded != nil {
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
-	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": the Azure client failed"}
+	return secrets.ClientFailure(op, "the Azure client", err)
 }
 
 func codedCause(err error) *resilience.Error {
