@@ -18,7 +18,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
-	"github.com/stella-ops/inthub/shared/service"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 // Version is the service version reported by nats micro discovery.
@@ -66,12 +66,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Registry == nil {
 		return errors.New("manager: no provider registry")
 	}
-	return service.Run(ctx, service.Spec{
-		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: service.Closer(cfg.Ready),
+	return startup.Run(ctx, startup.Spec{
+		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: startup.Closer(cfg.Ready),
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
 		},
-		Wire: func(_ context.Context, w *service.Wiring) error {
+		Wire: func(_ context.Context, w *startup.Wiring) error {
 			b := w.Bus
 			cat := &Catalog{registry: cfg.Registry, local: cfg.LocalPolicy, logger: logger, now: time.Now,
 				store: &kvStore{js: b.JetStream(), kv: w.Bucket(catalog.BucketIntegrations)}}

@@ -65,6 +65,9 @@ type Route struct {
 	// Calls are request-reply subjects this route calls (a client of
 	// another service's endpoints); listed so the table is complete.
 	Calls []string
+	// Awaits are subjects this route waits on with a plain subscription
+	// (the answer to a command it published), outside any stream consumer.
+	Awaits []string
 	// Handler handles the messages of a stream route.
 	Handler HandlerFunc
 	// Endpoint answers the calls of a request-reply route (see Serve).

@@ -59,9 +59,10 @@ func (c Change) Key() string { return c.TenantID + "." + c.ID }
 // health-scheduler, the discovery-worker and the notifier read.
 type View struct {
 	// OnChange, if set, is called for every change after the view applied
-	// it, on the watch's goroutine and outside the lock: a slow callback
-	// slows the watch, which is the back-pressure a consumer wants.
-	OnChange func(Change)
+	// it, with the watch's context, on the watch's goroutine and outside
+	// the lock: a slow callback slows the watch, which is the back-pressure
+	// a consumer wants; it must return when the context ends.
+	OnChange func(context.Context, Change)
 
 	mu       sync.RWMutex
 	byTenant map[string]map[string]contracts.Integration
@@ -145,12 +146,27 @@ func (v *View) Await(ctx context.Context, tenantID, id string, timeout time.Dura
 // until ctx ends (nil) or the watch fails. Keys that are not
 // <tenantId>.<integrationId> and values that do not decode are skipped.
 func (v *View) Watch(ctx context.Context, kv jetstream.KeyValue) error {
+	live := false
+	return Follow(ctx, kv, func(e jetstream.KeyValueEntry) {
+		if c, ok := v.apply(e, live); ok && v.OnChange != nil {
+			v.OnChange(ctx, c)
+		}
+	}, func() {
+		live = true
+		v.once.Do(func() { close(v.ready) })
+	})
+}
+
+// Follow replays a bucket and then follows it, calling apply for each entry
+// (puts and deletes alike) and replayed once the replay is done. It returns
+// when ctx ends (nil) or the watch fails. Every read model of a bucket
+// (the catalog View, the notifier's rules) is kept by it.
+func Follow(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.KeyValueEntry), replayed func()) error {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = w.Stop() }()
-	live := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -160,14 +176,13 @@ func (v *View) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 				return ctx.Err()
 			}
 			if e == nil { // end of the initial values
-				live = true
-				v.once.Do(func() { close(v.ready) })
+				if replayed != nil {
+					replayed()
+					replayed = nil
+				}
 				continue
 			}
-			c, ok := v.apply(e, live)
-			if ok && v.OnChange != nil {
-				v.OnChange(c)
-			}
+			apply(e)
 		}
 	}
 }

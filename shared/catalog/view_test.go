@@ -41,7 +41,7 @@ func newViewFixture(t *testing.T, initial ...contracts.Integration) *viewFixture
 	for _, it := range initial {
 		f.put(t, it)
 	}
-	f.view.OnChange = func(c catalog.Change) { f.changes <- c }
+	f.view.OnChange = func(_ context.Context, c catalog.Change) { f.changes <- c }
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- f.view.Watch(wctx, kv) }()

@@ -6,11 +6,11 @@ import (
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/connectors/all"
-	"github.com/stella-ops/inthub/shared/service"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 func main() {
-	service.Main(service.Process[manager.Config]{
+	startup.Main(startup.Process[manager.Config]{
 		Name: "manager", Load: manager.ConfigFromEnv, Run: manager.Run,
 		With: func(cfg *manager.Config, c *config.Common) {
 			cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), c.Logger, c.Metrics

@@ -1,4 +1,4 @@
-// Package service is the one start-up path of the hub's services, in the
+// Package startup is the one start-up path of the hub's services, in the
 // spirit of Grafana Mimir's modules: a service declares what it needs (its
 // buckets, its route table, its request-reply endpoints, the background
 // tasks and views its readiness waits for) and Run does the rest, the same
@@ -8,14 +8,13 @@
 // reverse order, letting handlers finish what they took before the
 // connection closes. Main is the process around it: settings, logging,
 // metrics listener, signals and exit codes.
-package service
+package startup
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -162,46 +161,31 @@ func (w *Wiring) run(ctx context.Context, s Spec, logger *slog.Logger) error {
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, len(w.tasks))
-	var wg sync.WaitGroup
+	g := NewGroup(ctx)
+	ctx = g.Context()
+	// On the way out, let the router finish the messages it took (and ack
+	// them) and the tasks end before the connection closes.
+	defer g.Stop()
 	for _, t := range w.tasks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := t.run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", t.name, err)
-			}
-		}()
+		g.Go(t.name, t.run)
 	}
-	routerDone := make(chan error, 1)
 	running := make(chan struct{})
 	if router != nil {
-		go func() { routerDone <- router.Run(ctx) }()
+		g.Go("router", func(ctx context.Context) error {
+			if err := router.Run(ctx); err != nil || ctx.Err() != nil {
+				return err
+			}
+			return errors.New("stopped")
+		})
 		running = router.Running()
 	} else {
 		close(running)
 	}
-	// On the way out, let the router finish the messages it took (and ack
-	// them) and the tasks end before the connection closes.
-	defer func() {
-		cancel()
-		if router != nil {
-			<-routerDone
-		}
-		wg.Wait()
-	}()
 	for _, gate := range append([]<-chan struct{}{running}, w.gates...) {
 		select {
 		case <-gate:
-		case err := <-errc:
-			return err
-		case err := <-routerDone:
-			routerDone <- err
-			return routerStopped(err)
 		case <-ctx.Done():
-			return nil
+			return g.Err()
 		}
 	}
 	for _, ep := range w.endpoints {
@@ -222,22 +206,6 @@ func (w *Wiring) run(ctx context.Context, s Spec, logger *slog.Logger) error {
 	if s.Ready != nil {
 		s.Ready()
 	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		return err
-	case err := <-routerDone:
-		routerDone <- err
-		return routerStopped(err)
-	}
-}
-
-// routerStopped is the error of a router that stopped on its own (its
-// result is put back for the deferred wait).
-func routerStopped(err error) error {
-	if err == nil {
-		return errors.New("router stopped")
-	}
-	return err
+	<-ctx.Done()
+	return g.Err()
 }
