@@ -178,9 +178,9 @@ type service struct {
 	schedule *bus.Producer
 	metrics  *metrics
 	view     *catalog.View
-	store   *healthStore
-	run     *runner
-	pool    *runtime.Pool
+	store    *healthStore
+	run      *runner
+	pool     *runtime.Pool
 	// breakers hold one circuit breaker per integration, keyed by its id
 	// (never by revision, so the metric series stay one per integration):
 	// a new revision starts closed, a deleted integration's is dropped.
