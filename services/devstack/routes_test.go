@@ -8,12 +8,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/stella-ops/inthub/schemas"
 	discoveryworker "github.com/stella-ops/inthub/services/discovery-worker"
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/services/notifier"
-	"github.com/stella-ops/inthub/schemas"
 	"github.com/stella-ops/inthub/shared/bus"
 )
 

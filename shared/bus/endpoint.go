@@ -90,6 +90,8 @@ func Serve(nc *nats.Conn, s Service) (micro.Service, error) {
 		return nil, fmt.Errorf("micro service %s: %w", s.Name, err)
 	}
 	tracer := otel.Tracer("github.com/stella-ops/inthub/shared/bus")
+	// Spans are named "<service> <subject>": "manager inthub.manager.…".
+	spanPrefix := strings.TrimPrefix(s.Name, "inthub-")
 	for _, ep := range s.Routes {
 		if ep.Endpoint == nil {
 			continue
@@ -105,7 +107,7 @@ func Serve(nc *nats.Conn, s Service) (micro.Service, error) {
 			}
 			ctx, cancel := context.WithTimeout(ExtractTrace(context.Background(), h), EndpointTimeout)
 			defer cancel()
-			ctx, span := tracer.Start(ctx, s.Name+" "+ep.Subject, trace.WithSpanKind(trace.SpanKindServer))
+			ctx, span := tracer.Start(ctx, spanPrefix+" "+ep.Subject, trace.WithSpanKind(trace.SpanKindServer))
 			defer span.End()
 			code := respond(ctx, req, ep, logger)
 			if s.Observe != nil {
