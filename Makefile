@@ -5,14 +5,14 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz lint fmt vet staticcheck bench build schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
 	@$(GO) run ./services/devstack/cmd/devstack
 
-## test: install what the tests need, then lint, the whole suite and short fuzz runs
-test: test-deps lint unit fuzz
+## test: install what the tests need, then lint, the whole suite, short fuzz runs and the README walk-through
+test: test-deps lint unit fuzz walkthrough
 	@echo "make test: all passed"
 
 test-deps:
@@ -25,13 +25,21 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRef$$' -fuzztime 10s ./shared/credentials
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime 10s ./services/ingress
 
-lint: fmt vet staticcheck
+## walkthrough: the README's marked examples against `make run` and a demo registry (a few seconds)
+walkthrough:
+	@scripts/readme-walkthrough.sh
+
+lint: fmt vet staticcheck standalone
 
 fmt:
 	@out=$$(gofmt -l shared services schemas); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)
+
+## standalone: no file cites a document outside the repository
+standalone:
+	@scripts/check-standalone.sh
 
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -48,6 +56,10 @@ build:
 	@for s in ingress manager health-scheduler discovery-worker notifier devstack stella; do \
 		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
 		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
+
+## docs: regenerate docs/providers/*.md, the README's provider index and connectors/all's list from the provider specs
+docs:
+	$(GO) generate ./shared/connectors/specs ./shared/connectors/all
 
 ## schemas: refresh openapi.json's component copies after editing a schema file
 schemas:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-deps.sh installs the real servers the tests start as child processes
 # (shared/testsvc and the Redis tests): Debian's docker-registry, prometheus
-# and redis-server. Idempotent: it installs only what is missing, so
+# and redis-server, and curl for the README walk-through. Idempotent: it installs only what is missing, so
 # `make test` runs it every time.
 #
 # Tests start their own servers on random loopback ports; they never use the
@@ -10,11 +10,12 @@
 # installing test dependencies does not leave daemons on :5000, :9090, :6379.
 set -euo pipefail
 
-# binary the tests run | Debian package | its system service
+# binary the tests run | Debian package | its system service (- for none)
 deps=(
 	"/usr/bin/docker-registry docker-registry docker-registry"
 	"/usr/bin/prometheus prometheus prometheus"
 	"/usr/bin/redis-server redis-server redis-server"
+	"/usr/bin/curl curl -"
 )
 
 missing_pkgs=()
@@ -25,17 +26,19 @@ for dep in "${deps[@]}"; do
 		continue
 	fi
 	missing_pkgs+=("$pkg")
-	missing_services+=("$service")
+	if [ "$service" != - ]; then
+		missing_services+=("$service")
+	fi
 done
 
 if [ "${#missing_pkgs[@]}" -eq 0 ]; then
-	echo "test-deps: docker-registry, prometheus and redis-server are installed"
+	echo "test-deps: docker-registry, prometheus, redis-server and curl are installed"
 	exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "test-deps: missing ${missing_pkgs[*]}; this script installs them with apt-get (Debian/Ubuntu)." >&2
-	echo "test-deps: install them by hand, with the binaries at /usr/bin/{docker-registry,prometheus,redis-server}." >&2
+	echo "test-deps: install them by hand, with the binaries at /usr/bin/{docker-registry,prometheus,redis-server,curl}." >&2
 	exit 1
 fi
 

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/all"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/startup"
 	"github.com/stella-ops/inthub/shared/telemetry"
 )
 
@@ -155,29 +155,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	svc := cfg.compose(natsURL, reg, tokens)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 8)
-	start := func(name string, run func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
-				cancel()
-			}
-		}()
-	}
+	// The services run side by side; the first that fails stops the rest.
+	g := startup.NewGroup(ctx)
+	defer g.Stop()
 	managerReady := make(chan struct{})
 	svc.Manager.Ready = managerReady
-	start("manager", func(ctx context.Context) error { return manager.Run(ctx, svc.Manager) })
-	start("health-scheduler", func(ctx context.Context) error { return healthscheduler.Run(ctx, svc.HealthScheduler) })
-	start("discovery-worker", func(ctx context.Context) error { return discoveryworker.Run(ctx, svc.DiscoveryWorker) })
-	start("notifier", func(ctx context.Context) error { return notifier.Run(ctx, svc.Notifier) })
+	g.Go("manager", func(ctx context.Context) error { return manager.Run(ctx, svc.Manager) })
+	g.Go("health-scheduler", func(ctx context.Context) error { return healthscheduler.Run(ctx, svc.HealthScheduler) })
+	g.Go("discovery-worker", func(ctx context.Context) error { return discoveryworker.Run(ctx, svc.DiscoveryWorker) })
+	g.Go("notifier", func(ctx context.Context) error { return notifier.Run(ctx, svc.Notifier) })
 	httpReady := make(chan string, 1)
 	svc.Ingress.Listener, svc.Ingress.Ready = ln, httpReady
-	start("ingress", func(ctx context.Context) error {
+	g.Go("ingress", func(ctx context.Context) error {
 		select {
 		case <-managerReady:
 		case <-ctx.Done():
@@ -191,20 +180,13 @@ func Run(ctx context.Context, cfg Config) error {
 		if cfg.Ready != nil {
 			cfg.Ready <- Info{HTTPAddr: addr, MetricsAddr: metricsAddr, NATSURL: natsURL, TenantID: DevTenantID, Token: token}
 		}
-	case err := <-errc:
-		cancel()
-		wg.Wait()
-		return err
-	case <-ctx.Done():
+	case <-g.Context().Done():
+		g.Stop()
+		return g.Err()
 	}
-	var runErr error
-	select {
-	case runErr = <-errc:
-	case <-ctx.Done():
-	}
-	cancel()
-	wg.Wait()
-	return runErr
+	<-g.Context().Done()
+	g.Stop()
+	return g.Err()
 }
 
 // withDefaults fills what cfg leaves unset.

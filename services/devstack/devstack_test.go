@@ -362,6 +362,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"provider change on PUT", "PUT", "/api/v1/integrations/" + existing.ID, map[string]any{"typeId": "inmemory", "name": "x", "config": map[string]any{}}, nil, 400, "IMMUTABLE_FIELD"},
 		{"literal secret in PATCH", "PATCH", "/api/v1/integrations/" + existing.ID, `{"config":{"signingSecretRef":"plain"}}`, nil, 400, "LITERAL_SECRET"},
 		{"unknown field in PATCH", "PATCH", "/api/v1/integrations/" + existing.ID, `{"colour":"blue"}`, nil, 400, "UNKNOWN_FIELD"},
+		{"slack channel type misspelt", "POST", "/api/v1/integrations", map[string]any{"typeId": "slack", "name": "chat",
+			"config": map[string]any{"channelTypes": []string{"public_chanel"}}, "credentialRef": "env://INTHUB_SECRET_DEV_SLACK"}, nil, 400, "INVALID_FIELD_VALUE"},
+		{"registry repository not lowercase", "POST", "/api/v1/integrations", map[string]any{"typeId": "docker-registry", "name": "images",
+			"config": map[string]any{"url": "https://registry.example.com", "repository": "MyOrg/App"}}, nil, 400, "INVALID_FIELD_VALUE"},
 		{"bad limit", "GET", "/api/v1/integrations?limit=zero", nil, nil, 400, "INVALID_QUERY"},
 		{"bad cursor", "GET", "/api/v1/integrations?cursor=xyz", nil, nil, 400, "INVALID_CURSOR"},
 		{"bad selector", "GET", "/api/v1/integrations?labelSelector=a%20b", nil, nil, 400, "INVALID_LABEL_SELECTOR"},
@@ -369,6 +373,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"wrong method", "POST", "/api/v1/integrations/" + existing.ID, webhook("x"), nil, 405, "METHOD_NOT_ALLOWED"},
 		{"no such route", "GET", "/api/v2/things", nil, nil, 404, "NOT_FOUND"},
 	}
+	// The field the answer must name, for the cases a provider's declared
+	// config rules refuse.
+	fields := map[string]string{"slack channel type misspelt": "channelTypes", "registry repository not lowercase": "repository"}
 	before := s.eventCount()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -379,6 +386,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			}
 			if r.status != tc.status || e.Code != tc.code || e.Message == "" {
 				t.Fatalf("got %d %+v, want %d %s", r.status, e, tc.status, tc.code)
+			}
+			if f, ok := fields[tc.name]; ok && e.Details["field"] != f {
+				t.Fatalf("details name field %v, want %s: %s", e.Details["field"], f, r.body)
 			}
 			if strings.Contains(string(r.body), "s3cr3t-value") || strings.Contains(string(r.body), "hunter2") {
 				t.Fatalf("error echoes a secret: %s", r.body)

@@ -29,12 +29,17 @@ import (
 	"github.com/stella-ops/inthub/shared/httpx"
 )
 
-// readmeVariables returns the variables of the README's configuration
-// table (the one headed "| variable | default | meaning |"); a row may name
-// several ("`INTHUB_EVENTS_MAX_AGE` / `INTHUB_DLQ_MAX_AGE`").
-func readmeVariables(t *testing.T) []string {
+// configurationDoc is the page that lists every variable.
+var configurationDoc = filepath.Join("..", "..", "docs", "configuration.md")
+
+// documentedVariables returns the variables of the configuration tables of
+// docs/configuration.md (every table headed "| variable | default | meaning
+// |", one per group of services); a row may name several
+// ("`INTHUB_EVENTS_MAX_AGE` / `INTHUB_DLQ_MAX_AGE`"). A variable listed
+// twice fails the test: the page has one place for each.
+func documentedVariables(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "README.md"))
+	f, err := os.Open(configurationDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +57,9 @@ func readmeVariables(t *testing.T) []string {
 		case in && strings.HasPrefix(line, "|"):
 			first := strings.SplitN(strings.Trim(line, "|"), "|", 2)[0]
 			for _, m := range name.FindAllStringSubmatch(first, -1) {
+				if slices.Contains(vars, m[1]) {
+					t.Errorf("%s lists %s twice", configurationDoc, m[1])
+				}
 				vars = append(vars, m[1])
 			}
 		case in:
@@ -62,7 +70,7 @@ func readmeVariables(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	if len(vars) == 0 {
-		t.Fatal("README.md has no configuration table headed | variable | default | meaning |")
+		t.Fatalf("%s has no configuration table headed | variable | default | meaning |", configurationDoc)
 	}
 	return vars
 }
@@ -273,22 +281,22 @@ func probes(t *testing.T) map[string]probe {
 	}
 }
 
-// Every variable of the README's table is read by some loader, and every
-// variable a loader reads is in the table.
-func TestReadmeTableListsExactlyWhatTheLoadersRead(t *testing.T) {
+// Every variable of docs/configuration.md is read by some loader, and every
+// variable a loader reads is listed there.
+func TestConfigurationDocListsExactlyWhatTheLoadersRead(t *testing.T) {
 	t.Parallel()
-	documented := readmeVariables(t)
+	documented := documentedVariables(t)
 	rec := newRecorder(nil)
 	load(t, rec.getenv)
 	read := slices.Sorted(maps.Keys(rec.read))
 	for _, v := range documented {
 		if !rec.read[v] {
-			t.Errorf("README documents %s, but no service's loader reads it", v)
+			t.Errorf("docs/configuration.md documents %s, but no service's loader reads it", v)
 		}
 	}
 	for _, v := range read {
 		if !slices.Contains(documented, v) {
-			t.Errorf("a loader reads %s, but the README's configuration table does not list it", v)
+			t.Errorf("a loader reads %s, but no table of docs/configuration.md lists it", v)
 		}
 	}
 	known := probes(t)
@@ -299,16 +307,16 @@ func TestReadmeTableListsExactlyWhatTheLoadersRead(t *testing.T) {
 	}
 }
 
-// Each README variable, set alone to a value that is not its default,
+// Each documented variable, set alone to a value that is not its default,
 // reaches every service that reads it: started on its own (its main calls
 // the same ConfigFromEnv) and in `make run`'s composition.
-func TestEveryReadmeVariableReachesItsServices(t *testing.T) {
+func TestEveryDocumentedVariableReachesItsServices(t *testing.T) {
 	t.Parallel()
 	all := probes(t)
-	for _, name := range readmeVariables(t) {
+	for _, name := range documentedVariables(t) {
 		p, ok := all[name]
 		if !ok {
-			t.Errorf("README variable %s has no probe", name)
+			t.Errorf("documented variable %s has no probe", name)
 			continue
 		}
 		t.Run(name, func(t *testing.T) {

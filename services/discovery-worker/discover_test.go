@@ -28,18 +28,19 @@ import (
 // counts its calls. Config "total" sets how many resources it has; "loop"
 // makes it hand out the same cursor forever.
 func pagedSpec(calls *atomic.Int64) *connectors.Spec {
-	return &connectors.Spec{
+	s := &connectors.Spec{
 		ID: "pagedfake", Name: "Paged fake", Category: connectors.CategoryRegistry,
 		Fields: []connectors.Field{
 			{Name: "total", Type: connectors.TypeInt, Min: 0, Max: 100000},
 			{Name: "loop", Type: connectors.TypeBool},
 		},
 		ResourceTypes: []string{"repositories"}, Capabilities: []connectors.Capability{connectors.CapDiscover},
-		New: func(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-			cfg := connectors.Config(in.Integration.Config)
-			return &pagedConn{calls: calls, total: cfg.Int("total", 0), loop: cfg.Bool("loop", false)}, nil
-		},
 	}
+	s.New = func(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
+		cfg := connectors.NewValues(s, in.Integration.Config)
+		return &pagedConn{calls: calls, total: cfg.Int("total"), loop: cfg.Bool("loop")}, nil
+	}
+	return s
 }
 
 type pagedConn struct {

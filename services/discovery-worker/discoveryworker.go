@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stella-ops/inthub/shared/bus"
@@ -24,6 +25,7 @@ import (
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 // Config configures the service. Zero values take the defaults.
@@ -100,108 +102,76 @@ const publishTimeout = 5 * time.Second
 // completion event around a page of items.
 const envelopeBytes = 64 << 10
 
+// Routes is the discovery-worker's route table.
+func Routes() []bus.Route { return bus.Declared((&service{}).routes()) }
+
+// routes is the table with s's handlers.
+func (s *service) routes() []bus.Route {
+	return []bus.Route{
+		{Name: "discovery", Stream: bus.StreamCommands, Subject: contracts.SubjectDiscoveryRequested + ".>",
+			Durable: durableRequests, Concurrency: s.cfg.Workers, Handler: s.handleDiscover,
+			Produces: []string{contracts.SubjectDiscoveryCompleted + ".>"}},
+		{Name: "discovery-cache-updated", Stream: bus.StreamEvents, Subject: contracts.SubjectUpdated + ".>",
+			Durable: durableUpdated, Concurrency: 4, DeliverNew: true, Handler: s.handleLifecycle("updated")},
+		{Name: "discovery-cache-deleted", Stream: bus.StreamEvents, Subject: contracts.SubjectDeleted + ".>",
+			Durable: durableDeleted, Concurrency: 4, DeliverNew: true, Handler: s.handleLifecycle("deleted")},
+	}
+}
+
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
 	if cfg.Registry == nil {
 		return errors.New("discovery-worker: no provider registry")
 	}
-	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
+	return startup.Run(ctx, startup.Spec{
+		Name: "discovery-worker", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Buckets: func(replicas int) []jetstream.KeyValueConfig {
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
+		},
+		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+	})
+}
+
+// wire builds the worker's parts on w.
+func wire(w *startup.Wiring, cfg Config) error {
+	b := w.Bus
 	if limit := b.Config().HandlerTimeout * 3 / 4; cfg.Timeout > limit {
 		// A walk must end before its handler does, to publish its answer.
 		cfg.Timeout = limit
-	}
-	integrations, err := b.JetStream().CreateOrUpdateKeyValue(ctx, catalog.IntegrationsBucket(b.Config().Replicas))
-	if err != nil {
-		return fmt.Errorf("integrations bucket: %w", err)
 	}
 	c, err := openCache(cfg)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	w.Defer(func() { _ = c.Close() })
 	m := newMetrics(cfg.Metrics)
-	view := newCatalogView()
+	view := catalog.NewView()
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
-		FindStore: view.findStore, Clock: cfg.Clock, Logger: cfg.Logger,
+		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
-	defer pool.Close()
+	w.Defer(pool.Close)
+	// A deleted integration's connector is closed.
+	view.OnChange = func(_ context.Context, c catalog.Change) {
+		if c.Kind == catalog.Deleted {
+			pool.Remove(c.TenantID, c.ID)
+		}
+	}
 	svc := &service{
-		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m, view: view, cache: c, pool: pool,
+		cfg: cfg, logger: cfg.Logger, metrics: m, view: view, cache: c, pool: pool,
 		disc: &discoverer{
 			registry: cfg.Registry, pool: pool, cache: c, ttls: cfg.CacheTTLs, retry: cfg.Retry, timeout: cfg.Timeout,
 			maxItems: cfg.MaxItems, maxBytes: max(int(b.Conn().MaxPayload())-envelopeBytes, envelopeBytes),
 			now: cfg.Clock, metrics: m, logger: cfg.Logger,
 		},
 	}
-
-	router, err := b.NewRouter()
-	if err != nil {
-		return err
-	}
-	routes := []struct {
-		route   bus.Route
-		handler bus.HandlerFunc
-	}{
-		{bus.Route{Name: "discovery", Stream: bus.StreamCommands, Subject: contracts.SubjectDiscoveryRequested + ".>",
-			Durable: durableRequests, Concurrency: cfg.Workers}, svc.handleDiscover},
-		{bus.Route{Name: "discovery-cache-updated", Stream: bus.StreamEvents, Subject: contracts.SubjectUpdated + ".>",
-			Durable: durableUpdated, Concurrency: 4, DeliverNew: true}, svc.handleLifecycle("updated")},
-		{bus.Route{Name: "discovery-cache-deleted", Stream: bus.StreamEvents, Subject: contracts.SubjectDeleted + ".>",
-			Durable: durableDeleted, Concurrency: 4, DeliverNew: true}, svc.handleLifecycle("deleted")},
-	}
-	for _, r := range routes {
-		if err := router.Handle(r.route, r.handler); err != nil {
-			return err
-		}
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changes := make(chan change, 1024)
-	initial := make(chan struct{})
-	errc := make(chan error, 2)
-	routerDone := make(chan error, 1)
-	go func() { errc <- svc.view.watch(ctx, integrations, changes, initial) }()
-	go func() { errc <- svc.forget(ctx, changes) }()
-	go func() { routerDone <- router.Run(ctx) }()
-	// On the way out, let the router finish the discoveries it took (and ack
-	// them) before the connection closes.
-	defer func() { cancel(); <-routerDone }()
-	select {
-	case <-router.Running():
-	case err := <-routerDone:
-		routerDone <- err
-		return err
-	}
-	select {
-	case <-initial:
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		return nil
-	}
-	cfg.Logger.Info("discovery-worker ready", "integrations", svc.view.len(), "workers", cfg.Workers, "cache", cacheKind(cfg))
-	if cfg.Ready != nil {
-		close(cfg.Ready)
-	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	case err := <-routerDone:
-		routerDone <- err
-		return err
-	}
+	w.Routes(svc.routes())
+	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+	w.ReadyLog(func() []any {
+		return []any{"integrations", view.Len(), "workers", cfg.Workers, "cache", cacheKind(cfg)}
+	})
+	return nil
 }
 
 // openCache returns Redis when configured, else the in-process cache.
@@ -226,32 +196,17 @@ func cacheKind(cfg Config) string {
 // service holds the running parts.
 type service struct {
 	cfg     Config
-	bus     *bus.Bus
 	logger  *slog.Logger
 	metrics *metrics
-	view    *catalogView
+	view    *catalog.View
 	cache   cache.Cache
 	pool    *runtime.Pool
 	disc    *discoverer
 }
 
-// forget closes the connector of a deleted integration.
-func (s *service) forget(ctx context.Context, changes <-chan change) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case c := <-changes:
-			if c.deleted {
-				s.pool.Remove(c.tenantID, c.id)
-			}
-		}
-	}
-}
-
 // handleDiscover answers one integration.discovery.requested with one
 // integration.discovery.completed carrying a page of the result or an error.
-func (s *service) handleDiscover(ctx context.Context, m *bus.Message) error {
+func (s *service) handleDiscover(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	cmd, err := bus.Decode[contracts.DiscoveryRequested](m)
 	if err != nil {
 		return err
@@ -265,7 +220,7 @@ func (s *service) handleDiscover(ctx context.Context, m *bus.Message) error {
 	log := s.logger.With("tenant_id", cmd.TenantID, "integration_id", cmd.IntegrationID, "request_id", cmd.RequestID,
 		"resource_type", cmd.Request.ResourceType)
 	var derr error
-	if it, ok := s.view.await(ctx, cmd.TenantID, cmd.IntegrationID, s.cfg.ViewWait); !ok {
+	if it, ok := s.view.Await(ctx, cmd.TenantID, cmd.IntegrationID, s.cfg.ViewWait); !ok {
 		derr = resilience.New(resilience.IntegrationNotFound, "integration %s not found", cmd.IntegrationID)
 	} else {
 		log = log.With("provider", it.TypeID)
@@ -289,7 +244,7 @@ func (s *service) handleDiscover(ctx context.Context, m *bus.Message) error {
 	// says TIMEOUT): the caller is waiting for it.
 	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	_, err = s.bus.Publisher().Publish(pubCtx, bus.Event{
+	_, err = out.Publish(pubCtx, bus.Event{
 		ID: "discovery:" + cmd.RequestID, Subject: contracts.Subject(contracts.SubjectDiscoveryCompleted, cmd.TenantID, cmd.IntegrationID),
 		TenantID: cmd.TenantID, DataSubject: cmd.IntegrationID, Data: done,
 	})
@@ -300,7 +255,7 @@ func (s *service) handleDiscover(ctx context.Context, m *bus.Message) error {
 // A failure (Redis down) is redelivered; meanwhile entries of the old
 // revision are never served, since an entry answers only its revision.
 func (s *service) handleLifecycle(event string) bus.HandlerFunc {
-	return func(ctx context.Context, m *bus.Message) error {
+	return func(ctx context.Context, m *bus.Message, _ *bus.Producer) error {
 		ev, err := bus.Decode[contracts.LifecycleEvent](m)
 		if err != nil {
 			return err

@@ -27,6 +27,7 @@ import (
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 	"github.com/stella-ops/inthub/shared/resilience/breakermetrics"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 // Config configures the service. Zero values take the defaults.
@@ -94,26 +95,40 @@ const (
 	durableTests  = "integration-tests"
 )
 
+// Routes is the health-scheduler's route table: the schedule publishes
+// check commands, the workers consume them and the on-demand tests.
+func Routes() []bus.Route { return bus.Declared((&service{}).routes()) }
+
+// routes is the table with s's handlers.
+func (s *service) routes() []bus.Route {
+	return []bus.Route{
+		{Name: "schedule", Produces: []string{contracts.SubjectHealthCheckRequest + ".>"}},
+		{Name: "health-check", Stream: bus.StreamCommands, Subject: contracts.SubjectHealthCheckRequest + ".>",
+			Durable: durableChecks, Concurrency: s.cfg.Workers, Handler: s.handleCheck,
+			Produces: []string{contracts.SubjectHealthChecked + ".>", contracts.SubjectHealthChanged + ".>"}},
+		{Name: "integration-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>",
+			Durable: durableTests, Concurrency: 4, Handler: s.handleTest,
+			Produces: []string{contracts.SubjectTestCompleted + ".>"}},
+	}
+}
+
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
 	if cfg.Registry == nil {
 		return errors.New("health-scheduler: no provider registry")
 	}
-	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	js := b.JetStream()
-	integrations, err := js.CreateOrUpdateKeyValue(ctx, catalog.IntegrationsBucket(b.Config().Replicas))
-	if err != nil {
-		return fmt.Errorf("integrations bucket: %w", err)
-	}
-	healthKV, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(b.Config().Replicas))
-	if err != nil {
-		return fmt.Errorf("health bucket: %w", err)
-	}
+	return startup.Run(ctx, startup.Spec{
+		Name: "health-scheduler", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Buckets: func(replicas int) []jetstream.KeyValueConfig {
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), catalog.HealthBucket(replicas)}
+		},
+		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+	})
+}
+
+// wire builds the scheduler's parts on w.
+func wire(w *startup.Wiring, cfg Config) error {
 	m := newMetrics(cfg.Metrics)
 	breakers := resilience.NewBreakers(cfg.Breaker, cfg.Clock)
 	if cfg.Metrics != nil {
@@ -123,87 +138,49 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		bm.Attach(breakers)
 	}
-	view := &catalogView{items: map[string]contracts.Integration{}}
+	view := catalog.NewView()
 	pool, stores := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
-		FindStore: view.findStore, Clock: cfg.Clock, Logger: cfg.Logger,
+		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
-	defer pool.Close()
+	w.Defer(pool.Close)
 	svc := &service{
-		cfg: cfg, bus: b, logger: cfg.Logger, metrics: m,
+		cfg: cfg, logger: cfg.Logger, metrics: m,
 		view: view, stores: stores,
-		store: newHealthStore(healthKV, cfg.FlapThreshold),
+		store: newHealthStore(w.Bucket(catalog.BucketHealth), cfg.FlapThreshold),
 		run: &runner{pool: pool, retry: cfg.Retry, timeout: cfg.CheckTimeout, now: cfg.Clock,
 			onRetry: func(code resilience.Code, _ time.Duration) { m.retries.WithLabelValues(string(code)).Inc() }},
 		pool: pool, breakers: breakers,
 	}
-
-	router, err := b.NewRouter()
-	if err != nil {
-		return err
-	}
-	if err := router.Handle(bus.Route{Name: "health-check", Stream: bus.StreamCommands, Subject: contracts.SubjectHealthCheckRequest + ".>",
-		Durable: durableChecks, Concurrency: cfg.Workers}, svc.handleCheck); err != nil {
-		return err
-	}
-	if err := router.Handle(bus.Route{Name: "integration-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>",
-		Durable: durableTests, Concurrency: 4}, svc.handleTest); err != nil {
-		return err
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changes := make(chan change, 1024)
-	initial := make(chan struct{})
-	errc := make(chan error, 2)
-	routerDone := make(chan error, 1)
-	go func() { errc <- svc.view.watch(ctx, integrations, changes, initial) }()
-	go func() { errc <- svc.scheduleLoop(ctx, changes) }()
-	go func() { routerDone <- router.Run(ctx) }()
-	// On the way out, let the router finish the checks it took (and ack
-	// them) before the connection closes.
-	defer func() { cancel(); <-routerDone }()
-	select {
-	case <-router.Running():
-	case err := <-routerDone:
-		routerDone <- err
-		return err
-	}
-	select {
-	case <-initial:
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		return nil
-	}
-	cfg.Logger.Info("health-scheduler ready", "integrations", svc.view.len(), "workers", cfg.Workers, "flap_threshold", cfg.FlapThreshold)
-	if cfg.Ready != nil {
-		close(cfg.Ready)
-	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		if ctx.Err() != nil {
-			return nil
+	table := svc.routes()
+	svc.schedule = w.Bus.Publisher().For(table[0])
+	w.Routes(table)
+	changes := make(chan catalog.Change, 1024)
+	view.OnChange = func(ctx context.Context, c catalog.Change) {
+		select {
+		case changes <- c:
+		case <-ctx.Done():
 		}
-		return err
-	case err := <-routerDone:
-		routerDone <- err
-		return err
 	}
+	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+	w.Go("schedule", func(ctx context.Context) error { return svc.scheduleLoop(ctx, changes) })
+	w.ReadyLog(func() []any {
+		return []any{"integrations", view.Len(), "workers", cfg.Workers, "flap_threshold", cfg.FlapThreshold}
+	})
+	return nil
 }
 
 // service holds the running parts.
 type service struct {
-	cfg     Config
-	bus     *bus.Bus
-	logger  *slog.Logger
-	metrics *metrics
-	view    *catalogView
-	store   *healthStore
-	run     *runner
-	pool    *runtime.Pool
+	cfg    Config
+	logger *slog.Logger
+	// schedule publishes the check commands (the "schedule" route).
+	schedule *bus.Producer
+	metrics  *metrics
+	view     *catalog.View
+	store    *healthStore
+	run      *runner
+	pool     *runtime.Pool
 	// breakers hold one circuit breaker per integration, keyed by its id
 	// (never by revision, so the metric series stay one per integration):
 	// a new revision starts closed, a deleted integration's is dropped.
@@ -223,7 +200,7 @@ func (s *service) levels(it contracts.Integration) []contracts.CheckType {
 // scheduleLoop owns the schedule: applies catalog changes and publishes due
 // slots. Every replica runs it; JetStream's dedupe on the slot id keeps one
 // command per slot.
-func (s *service) scheduleLoop(ctx context.Context, changes <-chan change) error {
+func (s *service) scheduleLoop(ctx context.Context, changes <-chan catalog.Change) error {
 	sched := newSchedule(s.cfg.Intervals)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -262,28 +239,28 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan change) error
 // apply updates the schedule, the pool and the breakers for one change. A
 // live create or update is checked at once (slot "r<revision>", deduped
 // across replicas like any slot) instead of waiting for its first slot.
-func (s *service) apply(ctx context.Context, sched *schedule, c change) {
-	tenant, id, _ := strings.Cut(c.key, ".")
+func (s *service) apply(ctx context.Context, sched *schedule, c catalog.Change) {
+	tenant, id := c.TenantID, c.ID
 	// A changed or deleted secret store drops the values read through it.
 	s.stores.Invalidate(id)
-	if c.deleted {
+	if c.Kind == catalog.Deleted {
 		// Its breaker goes, and with it its metric series; a check still
 		// running drops it again when it ends (handleCheck).
 		s.breakers.Remove(id)
-		sched.remove(c.key)
+		sched.remove(c.Key())
 		s.pool.Remove(tenant, id)
-		if err := s.store.remove(ctx, c.key); err != nil {
+		if err := s.store.remove(ctx, c.Key()); err != nil {
 			s.logger.Warn("health record not removed", "integration_id", id, "error", err.Error())
 		}
 		return
 	}
 	// The breaker is not touched here: the first check of the new revision
 	// replaces it with a closed one (Breakers.At).
-	levels := s.levels(c.it)
-	sched.set(c.it, levels, s.cfg.Clock())
-	if c.live && !s.cfg.DisableSchedule {
+	levels := s.levels(c.Integration)
+	sched.set(c.Integration, levels, s.cfg.Clock())
+	if c.Live && !s.cfg.DisableSchedule {
 		for _, ct := range levels {
-			s.publishCheck(ctx, c.key, ct, fmt.Sprintf("r%d", c.it.Revision), 0, s.cfg.Clock())
+			s.publishCheck(ctx, c.Key(), ct, fmt.Sprintf("r%d", c.Integration.Revision), 0, s.cfg.Clock())
 		}
 	}
 }
@@ -304,12 +281,12 @@ func (s *service) publishCheck(ctx context.Context, key string, ct contracts.Che
 		Subject: contracts.Subject(contracts.SubjectHealthCheckRequest, tenant, id), Type: typeCheckRequested,
 		TenantID: tenant, DataSubject: id, Data: cmd,
 	}
-	_, err := s.bus.Publisher().PublishAsync(ctx, ev)
+	_, err := s.schedule.PublishAsync(ctx, ev)
 	// A full window of unacknowledged publishes means the stream stores
 	// slower than we schedule: wait for room (the lag shows it) rather
 	// than drop the slot.
 	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) && ctx.Err() == nil {
-		_, err = s.bus.Publisher().PublishAsync(ctx, ev)
+		_, err = s.schedule.PublishAsync(ctx, ev)
 	}
 	if err != nil {
 		s.logger.Warn("check not published", "integration_id", id, "check", ct, "error", err.Error())
@@ -326,12 +303,12 @@ func (s *service) publishCheck(ctx context.Context, key string, ct contracts.Che
 }
 
 // handleCheck runs one scheduled check and records it.
-func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
+func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	cmd, err := bus.Decode[contracts.HealthCheckRequested](m)
 	if err != nil {
 		return err
 	}
-	it, ok := s.view.get(cmd.TenantID, cmd.IntegrationID)
+	it, ok := s.view.Get(cmd.TenantID, cmd.IntegrationID)
 	if !ok {
 		return nil // deleted since it was scheduled
 	}
@@ -339,7 +316,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	// A check that began before its integration was deleted may have made
 	// the breaker again after the delete dropped it: drop it once more.
 	defer func() {
-		if _, ok := s.view.get(it.TenantID, it.ID); !ok {
+		if _, ok := s.view.Get(it.TenantID, it.ID); !ok {
 			s.breakers.Remove(it.ID)
 		}
 	}()
@@ -348,7 +325,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	// A result is recorded only for the revision that is still current: the
 	// result of a config that was just replaced says nothing about the new one.
 	current := func() bool {
-		now, ok := s.view.get(it.TenantID, it.ID)
+		now, ok := s.view.Get(it.TenantID, it.ID)
 		return ok && now.Revision == it.Revision
 	}
 	refused := errors.Is(checkErr, resilience.ErrCircuitOpen)
@@ -356,14 +333,13 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := s.view.get(it.TenantID, it.ID); !ok {
+	if _, ok := s.view.Get(it.TenantID, it.ID); !ok {
 		// Deleted while we wrote: the delete's own cleanup may have run
 		// before our write, so clean up after ourselves too.
 		return s.store.remove(ctx, it.TenantID+"."+it.ID)
 	}
-	pub := s.bus.Publisher()
 	slot := m.ID
-	if _, err := pub.Publish(ctx, bus.Event{
+	if _, err := out.Publish(ctx, bus.Event{
 		ID: slot + ":checked", Subject: contracts.Subject(contracts.SubjectHealthChecked, it.TenantID, it.ID), Type: typeChecked,
 		TenantID: it.TenantID, DataSubject: it.ID, Data: contracts.HealthChecked{TenantID: it.TenantID, Result: res},
 	}); err != nil {
@@ -374,7 +350,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 	}
 	s.logger.InfoContext(ctx, "integration health changed", "tenant_id", it.TenantID, "integration_id", it.ID,
 		"provider", it.TypeID, "from", tr.previous, "to", tr.current, "error_code", tr.cause.ErrorCode)
-	_, err = pub.Publish(ctx, bus.Event{
+	_, err = out.Publish(ctx, bus.Event{
 		ID: fmt.Sprintf("%s:changed:%d", it.ID, tr.revision), Subject: contracts.Subject(contracts.SubjectHealthChanged, it.TenantID, it.ID),
 		TenantID: it.TenantID, DataSubject: it.ID,
 		Data: contracts.HealthChanged{
@@ -386,13 +362,13 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message) error {
 }
 
 // handleTest runs an on-demand test and publishes its result.
-func (s *service) handleTest(ctx context.Context, m *bus.Message) error {
+func (s *service) handleTest(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	req, err := bus.Decode[contracts.TestRequested](m)
 	if err != nil {
 		return err
 	}
 	done := contracts.TestCompleted{RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID}
-	it, ok := s.view.get(req.TenantID, req.IntegrationID)
+	it, ok := s.view.Get(req.TenantID, req.IntegrationID)
 	if !ok {
 		// Maybe created a moment ago and not yet in the view: redeliver.
 		if m.Delivered < 3 {
@@ -407,7 +383,7 @@ func (s *service) handleTest(ctx context.Context, m *bus.Message) error {
 	}
 	done.CompletedAt = s.cfg.Clock().UTC()
 	s.metrics.tests.WithLabelValues(fmt.Sprint(done.Success)).Inc()
-	_, err = s.bus.Publisher().Publish(ctx, bus.Event{
+	_, err = out.Publish(ctx, bus.Event{
 		ID: "test:" + req.RequestID, Subject: contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
 		TenantID: req.TenantID, DataSubject: req.IntegrationID, Data: done,
 	})

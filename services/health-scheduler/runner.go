@@ -89,8 +89,11 @@ func (r *runner) result(it contracts.Integration, ct contracts.CheckType, start 
 
 // test runs the three levels once each, in order, for an on-demand test: no
 // retries and no breaker, because an operator asking wants the remote's
-// answer now. A level after a failed one is skipped.
+// answer now. A level after a failed one is skipped. The context is marked
+// on demand, so connectors may do what a scheduled check must not (a
+// webhook's signed test delivery).
 func (r *runner) test(ctx context.Context, it contracts.Integration) (contracts.TestResultData, bool) {
+	ctx = connectors.OnDemand(ctx)
 	steps := map[contracts.CheckType]*contracts.TestStep{}
 	var data contracts.TestResultData
 	steps[contracts.CheckConnectivity] = &data.ConnectivityTest

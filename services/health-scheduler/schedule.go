@@ -25,7 +25,7 @@ func (iv Intervals) For(it contracts.Integration, ct contracts.CheckType) time.D
 	global := map[contracts.CheckType]time.Duration{
 		contracts.CheckConnectivity: iv.Connectivity, contracts.CheckAuthentication: iv.Authentication, contracts.CheckFunctionality: iv.Functionality,
 	}[ct]
-	if s := connectors.Config(it.Config).Int(string(ct)+"CheckSeconds", 0); s > 0 {
+	if s := connectors.CommonValues(it.Config).Int(string(ct) + "CheckSeconds"); s > 0 {
 		return time.Duration(s) * time.Second
 	}
 	return global

@@ -53,7 +53,10 @@ func (f flapState) observe(s contracts.HealthStatus, threshold int) flapState {
 // that cannot be reached or refuses our credentials is unhealthy whichever
 // check noticed first; one that answers but whose operations fail, or that
 // throttles us, is degraded; every check that ran passed = healthy; nothing
-// ran yet = unknown.
+// ran yet = unknown. Healthy and degraded need connectivity to have passed:
+// until it has, a passed authentication or functionality check proves
+// little (some providers' pass without reaching anything), so the status
+// stays unknown rather than saying healthy and flipping a second later.
 func overall(latest map[contracts.CheckType]contracts.HealthCheckResult) contracts.HealthStatus {
 	if len(latest) == 0 {
 		return contracts.HealthUnknown
@@ -69,6 +72,9 @@ func overall(latest map[contracts.CheckType]contracts.HealthCheckResult) contrac
 		case contracts.HealthDegraded:
 			status = contracts.HealthDegraded
 		}
+	}
+	if _, ran := latest[contracts.CheckConnectivity]; !ran {
+		return contracts.HealthUnknown
 	}
 	return status
 }

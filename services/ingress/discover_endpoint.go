@@ -95,7 +95,7 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	if _, err := d.s.bus.Publisher().Publish(r.Context(), bus.Event{
+	if _, err := d.s.discoverOut.Publish(r.Context(), bus.Event{
 		ID: "discovery-request:" + reqID, Subject: contracts.Subject(contracts.SubjectDiscoveryRequested, tenant, id),
 		TenantID: tenant, DataSubject: id,
 		Data: contracts.DiscoveryRequested{RequestID: reqID, TenantID: tenant, IntegrationID: id, Request: req},

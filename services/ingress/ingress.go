@@ -25,6 +25,9 @@ import (
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/notifyrules"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 // Config configures the ingress.
@@ -66,7 +69,34 @@ type server struct {
 	logger  *slog.Logger
 	metrics *httpMetrics
 	extra   map[string]http.Handler
+	// testOut and discoverOut publish the commands of their routes.
+	testOut, discoverOut *bus.Producer
 }
+
+// Routes is the ingress's route table: the commands its endpoints publish
+// and the answers they wait for, the request-reply calls it makes to the
+// manager and the notifier, and the operator's replay.
+func Routes() []bus.Route {
+	return []bus.Route{
+		routeTest, routeDiscover,
+		{Name: "api catalog", Calls: []string{catalog.SubjectCreate, catalog.SubjectGet, catalog.SubjectList,
+			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
+		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
+			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
+		// A replay republishes stored events under inthub.replay.<name>
+		// (shared/bus/ops); a redrive puts a dead letter back where it was
+		// consumed, which is no new traffic.
+		{Name: "operator replay", Produces: []string{bus.ReplayPrefix + ".>"}},
+	}
+}
+
+// The routes whose producers the API endpoints publish through.
+var (
+	routeTest = bus.Route{Name: "api test", Produces: []string{contracts.SubjectTestRequested + ".>"},
+		Awaits: []string{contracts.SubjectTestCompleted + ".>"}}
+	routeDiscover = bus.Route{Name: "api discover", Produces: []string{contracts.SubjectDiscoveryRequested + ".>"},
+		Awaits: []string{contracts.SubjectDiscoveryCompleted + ".>"}}
+)
 
 // Run serves the API until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
@@ -93,31 +123,41 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 		}
 	}
-	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
-	if err != nil {
-		ln.Close()
-		return err
+	// Closed by the server's shutdown, or here if the start fails first.
+	defer ln.Close()
+	var ready func()
+	if cfg.Ready != nil {
+		ready = func() { cfg.Ready <- ln.Addr().String() }
 	}
-	defer b.Close()
-	s := &server{
-		cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
-		nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
-	}
-	srv := &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	return startup.Run(ctx, startup.Spec{
+		Name: "ingress", Bus: cfg.Bus, Logger: cfg.Logger, Ready: ready,
+		Wire: func(ctx context.Context, w *startup.Wiring) error {
+			b := w.Bus
+			s := &server{
+				cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
+				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
+				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
+			}
+			srv := &http.Server{
+				Handler:           s.routes(),
+				ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout:       30 * time.Second,
+				WriteTimeout:      90 * time.Second,
+				IdleTimeout:       2 * time.Minute,
+				MaxHeaderBytes:    64 << 10,
+				BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+			}
+			w.Go("http", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln) })
+			w.ReadyLog(func() []any { return []any{"addr", ln.Addr().String()} })
+			return nil
+		},
+	})
+}
+
+// serveHTTP serves on ln until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.logger.Info("ingress listening", "addr", ln.Addr().String())
-	if cfg.Ready != nil {
-		cfg.Ready <- ln.Addr().String()
-	}
 	select {
 	case err := <-errc:
 		return err

@@ -385,22 +385,6 @@ func (s *server) opDeleteDeadLetter(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// purgeRequest is the body of POST /api/v1/operator/dlq/purge: a filter
-// (the list's subject and tenantId), or all alone.
-type purgeRequest struct {
-	Subject  string `json:"subject"`
-	TenantID string `json:"tenantId"`
-	All      bool   `json:"all"`
-	DryRun   bool   `json:"dryRun"`
-}
-
-// purgeResult is the answer of a purge: matching is what the selection held,
-// purged what was removed (0 for a dry run).
-type purgeResult struct {
-	Purged   uint64 `json:"purged"`
-	Matching uint64 `json:"matching"`
-}
-
 // opPurge answers POST /api/v1/operator/dlq/purge: the dead letters of a
 // subject filter and/or tenant, or every one with {"all": true}. The filter
 // is in the JSON body; an empty body purges nothing.
@@ -410,19 +394,19 @@ func (s *server) opPurge(w http.ResponseWriter, r *http.Request) {
 			`purge takes its filter in the JSON body ({"subject": ..., "tenantId": ...} or {"all": true}), not in the query`).With("parameter", "query"))
 		return
 	}
-	var in purgeRequest
+	var in ops.PurgeQuery
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
 		if err := decodeBody(w, r, s.cfg.BodyLimit, &in); err != nil {
 			writeError(w, err)
 			return
 		}
 	}
-	n, err := s.operations().Purge(r.Context(), ops.PurgeQuery{Subject: in.Subject, TenantID: in.TenantID, All: in.All, DryRun: in.DryRun})
+	n, err := s.operations().Purge(r.Context(), in)
 	if err != nil {
 		writeError(w, s.opsError(r.Context(), err, true))
 		return
 	}
-	out := purgeResult{Purged: n, Matching: n}
+	out := ops.PurgeResult{Purged: n, Matching: n}
 	if in.DryRun {
 		out.Purged = 0
 		writeJSON(w, http.StatusOK, out)

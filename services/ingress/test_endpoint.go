@@ -33,7 +33,7 @@ func (s *server) test(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	reqID := uuid.NewString()
-	if _, err := s.bus.Publisher().Publish(r.Context(), bus.Event{
+	if _, err := s.testOut.Publish(r.Context(), bus.Event{
 		ID: "test-request:" + reqID, Subject: contracts.Subject(contracts.SubjectTestRequested, tenant, id),
 		TenantID: tenant, DataSubject: id, Data: contracts.TestRequested{RequestID: reqID, TenantID: tenant, IntegrationID: id},
 	}); err != nil {

@@ -38,9 +38,10 @@ type Catalog struct {
 	registry *connectors.Registry
 	local    credentials.LocalPolicy
 	store    *kvStore
-	pub      *bus.Publisher
-	logger   *slog.Logger
-	now      func() time.Time
+	// pub publishes only what the manager's route table declares.
+	pub    *bus.Producer
+	logger *slog.Logger
+	now    func() time.Time
 }
 
 // Providers lists provider specs; test-only ones only when asked.
@@ -240,7 +241,7 @@ func (c *Catalog) Patch(ctx context.Context, r catalog.PatchRequest) (contracts.
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			return in, apierr.BadRequest(apierr.UnknownField, "patch: %s", jsonProblem(err))
+			return in, apierr.BadRequest(apierr.UnknownField, "patch: %s", apierr.JSONProblem(err))
 		}
 		return in, nil
 	})
@@ -381,17 +382,4 @@ func (c *Catalog) announce(ctx context.Context, prefix string, it contracts.Inte
 		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the change was stored but its event could not be published; retry the call")
 	}
 	return nil
-}
-
-// jsonProblem describes a decode error without echoing values.
-func jsonProblem(err error) string {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return fmt.Sprintf("field %q has the wrong type", ute.Field)
-	}
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
-	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/connectors/specs"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/natstest"
@@ -37,7 +37,7 @@ func startManager(t *testing.T) (*catalog.Client, jetstream.JetStream) {
 	done := make(chan error, 1)
 	go func() {
 		done <- manager.Run(ctx, manager.Config{
-			Bus: natstest.Config(s, "manager"), Registry: all.Registry(), LocalPolicy: testPolicy(t),
+			Bus: natstest.Config(s, "manager"), Registry: specs.Registry(), LocalPolicy: testPolicy(t),
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Ready: ready,
 		})
 	}()

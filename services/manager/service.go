@@ -5,28 +5,20 @@
 package manager
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/trace"
 
-	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 // Version is the service version reported by nats micro discovery.
@@ -46,6 +38,25 @@ type Config struct {
 	Ready chan<- struct{}
 }
 
+// Routes is the manager's route table: the request-reply endpoints it
+// serves and the lifecycle events each publishes.
+func Routes() []bus.Route { return bus.Declared((&Catalog{}).routes()) }
+
+// routes is the table with cat's handlers.
+func (c *Catalog) routes() []bus.Route {
+	return []bus.Route{
+		bus.ReplyRoute(catalog.SubjectCreate, bus.Typed(c.Create), contracts.SubjectCreated+".>"),
+		bus.ReplyRoute(catalog.SubjectGet, bus.Typed(c.Get)),
+		bus.ReplyRoute(catalog.SubjectList, bus.Typed(c.List)),
+		bus.ReplyRoute(catalog.SubjectReplace, bus.Typed(c.Replace), contracts.SubjectUpdated+".>"),
+		bus.ReplyRoute(catalog.SubjectPatch, bus.Typed(c.Patch), contracts.SubjectUpdated+".>"),
+		bus.ReplyRoute(catalog.SubjectDelete, bus.Typed(c.Delete), contracts.SubjectDeleted+".>"),
+		bus.ReplyRoute(catalog.SubjectProvider, bus.Typed(func(_ context.Context, r catalog.ProvidersRequest) (contracts.ProviderList, error) {
+			return c.Providers(r.IncludeTestOnly), nil
+		})),
+	}
+}
+
 // Run serves the catalog until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	logger := cfg.Logger
@@ -55,27 +66,31 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Registry == nil {
 		return errors.New("manager: no provider registry")
 	}
-	b, err := bus.Open(ctx, cfg.Bus, logger)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	store, err := openStore(ctx, b.JetStream(), b.Config().Replicas)
-	if err != nil {
-		return err
-	}
-	cat := &Catalog{registry: cfg.Registry, local: cfg.LocalPolicy, store: store, pub: b.Publisher(), logger: logger, now: time.Now}
-	svc, err := serve(b, cat, newMetrics(cfg.Metrics), logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = svc.Stop() }()
-	logger.Info("manager serving", "subjects", catalog.SubjectPrefix+".>", "providers", len(cfg.Registry.Specs()))
-	if cfg.Ready != nil {
-		close(cfg.Ready)
-	}
-	<-ctx.Done()
-	return nil
+	return startup.Run(ctx, startup.Spec{
+		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: startup.Closer(cfg.Ready),
+		Buckets: func(replicas int) []jetstream.KeyValueConfig {
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
+		},
+		Wire: func(_ context.Context, w *startup.Wiring) error {
+			b := w.Bus
+			cat := &Catalog{registry: cfg.Registry, local: cfg.LocalPolicy, logger: logger, now: time.Now,
+				store: &kvStore{js: b.JetStream(), kv: w.Bucket(catalog.BucketIntegrations)}}
+			table := cat.routes()
+			// The endpoints share one producer: it allows what any of
+			// them declares.
+			cat.pub = b.Publisher().For(bus.Merge("manager endpoints", table))
+			w.Routes(table)
+			w.Serve(bus.Service{
+				Name: catalog.ServiceName, Version: Version, Prefix: catalog.SubjectPrefix,
+				Description: "Integration Hub catalog: providers and integrations",
+				Routes:      table, Observe: newMetrics(cfg.Metrics).observe,
+			})
+			w.ReadyLog(func() []any {
+				return []any{"subjects", catalog.SubjectPrefix + ".>", "providers", len(cfg.Registry.Specs())}
+			})
+			return nil
+		},
+	})
 }
 
 type metrics struct {
@@ -98,79 +113,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// serve registers the micro endpoints on b's connection.
-func serve(b *bus.Bus, cat *Catalog, m *metrics, logger *slog.Logger) (micro.Service, error) {
-	svc, err := micro.AddService(b.Conn(), micro.Config{
-		Name: catalog.ServiceName, Version: Version,
-		Description: "Integration Hub catalog: providers and integrations",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("micro service: %w", err)
-	}
-	endpoints := []struct {
-		subject string
-		handle  func(ctx context.Context, body []byte) (any, error)
-	}{
-		{catalog.SubjectCreate, decodeThen(cat.Create)},
-		{catalog.SubjectGet, decodeThen(cat.Get)},
-		{catalog.SubjectList, decodeThen(cat.List)},
-		{catalog.SubjectReplace, decodeThen(cat.Replace)},
-		{catalog.SubjectPatch, decodeThen(cat.Patch)},
-		{catalog.SubjectDelete, decodeThen(cat.Delete)},
-		{catalog.SubjectProvider, decodeThen(func(_ context.Context, r catalog.ProvidersRequest) (contracts.ProviderList, error) {
-			return cat.Providers(r.IncludeTestOnly), nil
-		})},
-	}
-	tracer := otel.Tracer("github.com/stella-ops/inthub/services/manager")
-	for _, ep := range endpoints {
-		ep := ep
-		err := svc.AddEndpoint(strings.ReplaceAll(ep.subject[len(catalog.SubjectPrefix)+1:], ".", "-"), micro.HandlerFunc(func(req micro.Request) {
-			start := time.Now()
-			h := map[string]string{}
-			for k, v := range req.Headers() {
-				if len(v) > 0 {
-					h[k] = v[0]
-				}
-			}
-			ctx, cancel := context.WithTimeout(bus.ExtractTrace(context.Background(), h), 30*time.Second)
-			defer cancel()
-			ctx, span := tracer.Start(ctx, "manager "+ep.subject, trace.WithSpanKind(trace.SpanKindServer))
-			defer span.End()
-			out, err := ep.handle(ctx, req.Data())
-			code := "200"
-			if err != nil {
-				ae := apierr.From(err)
-				if ae.Status >= 500 {
-					logger.ErrorContext(ctx, "catalog request failed", "endpoint", ep.subject, "error", err.Error())
-				}
-				code = strconv.Itoa(ae.Status)
-				body, _ := json.Marshal(ae.Body())
-				// Nats-Service-Error carries the stable code, -Code the HTTP status.
-				_ = req.Error(code, ae.Code, body)
-			} else {
-				_ = req.RespondJSON(out)
-			}
-			m.requests.WithLabelValues(ep.subject, code).Inc()
-			m.duration.WithLabelValues(ep.subject).Observe(time.Since(start).Seconds())
-		}), micro.WithEndpointSubject(ep.subject))
-		if err != nil {
-			_ = svc.Stop()
-			return nil, fmt.Errorf("endpoint %s: %w", ep.subject, err)
-		}
-	}
-	return svc, nil
-}
-
-// decodeThen decodes a request body strictly (unknown fields refused) and
-// calls fn with it.
-func decodeThen[Req, Resp any](fn func(context.Context, Req) (Resp, error)) func(context.Context, []byte) (any, error) {
-	return func(ctx context.Context, body []byte) (any, error) {
-		var r Req
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&r); err != nil {
-			return nil, apierr.New(http.StatusBadRequest, apierr.MalformedJSON, "request: %s", jsonProblem(err))
-		}
-		return fn(ctx, r)
-	}
+// observe records one request.
+func (m *metrics) observe(endpoint, code string, took time.Duration) {
+	m.requests.WithLabelValues(endpoint, code).Inc()
+	m.duration.WithLabelValues(endpoint).Observe(took.Seconds())
 }

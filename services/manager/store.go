@@ -31,15 +31,6 @@ type kvStore struct {
 	health jetstream.KeyValue // nil until the health-scheduler created it
 }
 
-// openStore creates the integrations bucket if needed.
-func openStore(ctx context.Context, js jetstream.JetStream, replicas int) (*kvStore, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, catalog.IntegrationsBucket(replicas))
-	if err != nil {
-		return nil, fmt.Errorf("integrations bucket: %w", err)
-	}
-	return &kvStore{js: js, kv: kv}, nil
-}
-
 func key(tenant, id string) string { return tenant + "." + id }
 
 // get reads one integration; not found is apierr 404.

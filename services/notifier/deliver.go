@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"github.com/google/uuid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/connectors/runtime"
@@ -47,11 +50,18 @@ func (p plan) key(n *notice) string {
 	return k
 }
 
+// deliveryNamespace makes delivery ids UUIDs of their own kind.
+var deliveryNamespace = uuid.MustParse("8d0c3a5e-5f2b-4f7e-9a41-6f1d2c7b9e10")
+
+// deliveryID is the stable id of one plan's delivery of one event: a UUID
+// (version 5) of its idempotency key, the same on every attempt.
+func deliveryID(key string) string { return uuid.NewSHA1(deliveryNamespace, []byte(key)).String() }
+
 // engine delivers notices: it matches rules, renders, sends through the
 // connector pool with retries by error code and a per-channel rate limit,
 // records each delivery for idempotency and publishes the outcomes.
 type engine struct {
-	view *catalogView
+	view *catalog.View
 	// lookup reads the catalog's store when the view misses (an
 	// integration created a moment ago).
 	lookup     integrationLookup
@@ -60,7 +70,6 @@ type engine struct {
 	deliveries *deliveryStore
 	threads    *threadStore
 	limits     *channelLimits
-	pub        *bus.Publisher
 	retry      resilience.Policy
 	maxDeliver uint64
 	now        func() time.Time
@@ -127,8 +136,9 @@ type result struct {
 // handle delivers n for the bus message m. It returns nil when every
 // delivery is done, a Permanent error (dead-letter now) when the only
 // failures are ones no retry can fix, and a plain error (redeliver, then
-// dead-letter with the reason at MaxDeliver) otherwise.
-func (e *engine) handle(ctx context.Context, m *bus.Message, n *notice) error {
+// dead-letter with the reason at MaxDeliver) otherwise. Outcomes are
+// published through out, the producer of m's route.
+func (e *engine) handle(ctx context.Context, m *bus.Message, n *notice, out *bus.Producer) error {
 	plans, err := e.planFor(n, m.Delivered)
 	if err != nil {
 		return err
@@ -145,7 +155,7 @@ func (e *engine) handle(ctx context.Context, m *bus.Message, n *notice) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i] = e.deliver(ctx, m, n, p)
+			results[i] = e.deliver(ctx, m, n, p, out)
 		}()
 	}
 	wg.Wait()
@@ -169,7 +179,7 @@ func (e *engine) handle(ctx context.Context, m *bus.Message, n *notice) error {
 }
 
 // deliver runs one plan: claim, render, send with retries, record.
-func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan) result {
+func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan, out *bus.Producer) result {
 	key := p.key(n)
 	target := p.target.IntegrationID
 	log := e.logger.With("tenant_id", n.tenantID, "integration_id", target, "rule_id", p.ruleID, "event_id", n.id)
@@ -182,7 +192,7 @@ func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan)
 		e.metrics.deliveries.WithLabelValues("", "duplicate").Inc()
 		// Publish the outcome again: a crash between recording and
 		// publishing must not lose it (the bus drops the duplicate).
-		e.publish(ctx, n, p, key, rec.ProviderMessageID, nil)
+		e.publish(ctx, out, n, p, key, rec.ProviderMessageID, nil)
 		return result{}
 	case failedHere:
 		return result{err: fmt.Errorf("%s: %s", target, rec.Reason), permanent: true}
@@ -202,7 +212,7 @@ func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan)
 			return result{err: fmt.Errorf("%s: sent, but %w", target, err)}
 		}
 		log.InfoContext(ctx, "notification sent", "provider", provider, "provider_message_id", providerID)
-		e.publish(bctx, n, p, key, providerID, nil)
+		e.publish(bctx, out, n, p, key, providerID, nil)
 		return result{}
 	}
 	code := resilience.CodeOf(sendErr)
@@ -214,7 +224,7 @@ func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan)
 		if err := e.deliveries.failed(bctx, n.tenantID, key, m.Sequence, string(code), reason); err != nil {
 			log.WarnContext(ctx, "failure not recorded", "error", err.Error())
 		}
-		e.publish(bctx, n, p, key, "", sendErr)
+		e.publish(bctx, out, n, p, key, "", sendErr)
 		return result{err: errors.New(reason), permanent: true}
 	}
 	e.metrics.deliveries.WithLabelValues(provider, "retry").Inc()
@@ -223,7 +233,7 @@ func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan)
 	}
 	if m.Delivered >= e.maxDeliver {
 		// The last attempt: the bus dead-letters the message after this.
-		e.publish(bctx, n, p, key, "", sendErr)
+		e.publish(bctx, out, n, p, key, "", sendErr)
 	}
 	return result{err: errors.New(reason)}
 }
@@ -231,7 +241,7 @@ func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan)
 // send renders and sends one plan; it returns the provider message id and
 // the provider's id for metrics.
 func (e *engine) send(ctx context.Context, n *notice, p plan, log *slog.Logger) (string, string, error) {
-	it, ok := e.view.get(n.tenantID, p.target.IntegrationID)
+	it, ok := e.view.Get(n.tenantID, p.target.IntegrationID)
 	if !ok && e.lookup != nil {
 		var err error
 		if it, ok, err = e.lookup(ctx, n.tenantID, p.target.IntegrationID); err != nil {
@@ -323,7 +333,8 @@ func (e *engine) message(n *notice, p plan, provider string) (connectors.Message
 	if n.action != "" {
 		data[notify.KeyAction] = n.action
 	}
-	msg := connectors.Message{Channel: p.target.Channel, Severity: n.severity, Title: r.title, Text: r.text, ThreadKey: n.threadKey}
+	msg := connectors.Message{Channel: p.target.Channel, Severity: n.severity, Title: r.title, Text: r.text, ThreadKey: n.threadKey,
+		DeliveryID: deliveryID(p.key(n))}
 	switch provider {
 	case "slack":
 		if r.slackBlocks != nil {
@@ -361,23 +372,23 @@ func (e *engine) message(n *notice, p plan, provider string) (connectors.Message
 // publish announces a delivery's outcome: notification.sent, or
 // notification.failed with the error. Its id derives from the idempotency
 // key, so repeats are dropped by the bus.
-func (e *engine) publish(ctx context.Context, n *notice, p plan, key, providerID string, sendErr error) {
+func (e *engine) publish(ctx context.Context, out *bus.Producer, n *notice, p plan, key, providerID string, sendErr error) {
 	prefix := contracts.SubjectNotificationSent
-	out := contracts.NotificationOutcome{
+	outcome := contracts.NotificationOutcome{
 		RequestID: n.id, TenantID: n.tenantID, IntegrationID: p.target.IntegrationID, Channel: p.target.Channel,
 		ProviderMessageID: providerID, OccurredAt: e.now().UTC(),
 	}
 	if sendErr != nil {
 		prefix = contracts.SubjectNotificationFailed
 		code := resilience.CodeOf(sendErr)
-		out.Error = &contracts.ErrorBody{Code: string(code), Message: notify.Truncate(resilience.MessageOf(sendErr), 1000)}
+		outcome.Error = &contracts.ErrorBody{Code: string(code), Message: notify.Truncate(resilience.MessageOf(sendErr), 1000)}
 		if wait := resilience.RetryAfterOf(sendErr); wait > 0 {
-			out.Error.Details = map[string]any{"retryAfterSeconds": int(wait.Seconds())}
+			outcome.Error.Details = map[string]any{"retryAfterSeconds": int(wait.Seconds())}
 		}
 	}
-	_, err := e.pub.Publish(ctx, bus.Event{
+	_, err := out.Publish(ctx, bus.Event{
 		ID: prefix + ":" + digest(key), Subject: contracts.Subject(prefix, n.tenantID, p.target.IntegrationID),
-		TenantID: n.tenantID, DataSubject: p.target.IntegrationID, Data: out,
+		TenantID: n.tenantID, DataSubject: p.target.IntegrationID, Data: outcome,
 	})
 	if err != nil {
 		e.logger.WarnContext(ctx, "outcome not published", "tenant_id", n.tenantID, "integration_id", p.target.IntegrationID, "error", err.Error())

@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"github.com/google/uuid"
+
 	"bytes"
 	"encoding/base64"
 	"io"
@@ -304,5 +306,34 @@ func TestUnknownTemplateAndRuleAreDeadLettered(t *testing.T) {
 	waitFor(t, "three dead letters", func() bool { return len(h.deadLetters()) == 3 })
 	if pd.Calls() != 0 {
 		t.Errorf("%d calls for requests that cannot be sent", pd.Calls())
+	}
+}
+
+// The delivery id of one event, rule and target is the same on every
+// attempt and differs between targets (issue: webhook receivers could not
+// deduplicate a redelivery).
+func TestDeliveryIDIsDerivedFromEventRuleAndTarget(t *testing.T) {
+	t.Parallel()
+	n := &notice{id: "evt-1"}
+	a := plan{ruleID: "rule-1", target: contracts.NotificationTarget{IntegrationID: "hook-1"}}
+	b := plan{ruleID: "rule-1", target: contracts.NotificationTarget{IntegrationID: "hook-2"}}
+	c := plan{ruleID: "rule-2", target: contracts.NotificationTarget{IntegrationID: "hook-1"}}
+	first, again := deliveryID(a.key(n)), deliveryID(a.key(&notice{id: "evt-1"}))
+	if first != again {
+		t.Fatalf("the same delivery got ids %s and %s", first, again)
+	}
+	if _, err := uuid.Parse(first); err != nil {
+		t.Fatalf("delivery id %q is not a UUID", first)
+	}
+	seen := map[string]bool{first: true}
+	for _, p := range []plan{b, c} {
+		if id := deliveryID(p.key(n)); seen[id] {
+			t.Fatalf("two deliveries share id %s", id)
+		} else {
+			seen[id] = true
+		}
+	}
+	if deliveryID(a.key(&notice{id: "evt-2"})) == first {
+		t.Fatal("two events share a delivery id")
 	}
 }

@@ -278,7 +278,7 @@ func (h *harness) waitRule(r contracts.NotificationRule) {
 func (h *harness) waitIntegration(it contracts.Integration) {
 	h.t.Helper()
 	waitFor(h.t, "integration "+it.ID+" in the view", func() bool {
-		got, ok := h.engine.view.get(it.TenantID, it.ID)
+		got, ok := h.engine.view.Get(it.TenantID, it.ID)
 		return ok && got.Revision == it.Revision
 	})
 }

@@ -30,7 +30,9 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/notifyrules"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 // Config configures the service. Zero values take the defaults.
@@ -95,11 +97,36 @@ func (c *Config) defaults() {
 	}
 }
 
+// Version is the service version reported by nats micro discovery.
+const Version = "0.1.0"
+
 // Durable consumer names: replicas sharing them share the work.
 const (
 	durableHealth   = "notifier-health"
 	durableRequests = "notifier-requests"
 )
+
+// Routes is the notifier's route table: the two streams it consumes, the
+// outcomes it publishes and the rule endpoints it serves.
+func Routes() []bus.Route { return bus.Declared(routes(&handlers{}, &ruleStore{}, 0)) }
+
+// routes is the table with h's handlers and store's endpoints.
+func routes(h *handlers, store *ruleStore, workers int) []bus.Route {
+	outcomes := []string{contracts.SubjectNotificationSent + ".>", contracts.SubjectNotificationFailed + ".>"}
+	return []bus.Route{
+		// Health events: a new durable starts at the end of the stream, so
+		// a first start does not notify about a week of history.
+		{Name: "notify-health", Stream: bus.StreamEvents, Subject: contracts.SubjectHealthChanged + ".>",
+			Durable: durableHealth, Concurrency: workers, DeliverNew: true, Handler: h.healthChanged, Produces: outcomes},
+		{Name: "notification-send", Stream: bus.StreamCommands, Subject: contracts.SubjectNotificationRequest + ".>",
+			Durable: durableRequests, Concurrency: workers, Handler: h.sendRequested, Produces: outcomes},
+		bus.ReplyRoute(notifyrules.SubjectCreate, bus.Typed(store.Create)),
+		bus.ReplyRoute(notifyrules.SubjectGet, bus.Typed(store.Get)),
+		bus.ReplyRoute(notifyrules.SubjectList, bus.Typed(store.List)),
+		bus.ReplyRoute(notifyrules.SubjectReplace, bus.Typed(store.Replace)),
+		bus.ReplyRoute(notifyrules.SubjectDelete, bus.Typed(store.Delete)),
+	}
+}
 
 // Run serves until ctx ends: it consumes integration.health.changed and
 // notification.send.requested, publishes notification.sent and
@@ -109,121 +136,67 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Registry == nil {
 		return errors.New("notifier: no provider registry")
 	}
-	b, err := bus.Open(ctx, cfg.Bus, cfg.Logger)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	replicas := b.Config().Replicas
-	js := b.JetStream()
-	buckets := map[string]jetstream.KeyValue{}
-	for _, kvc := range []jetstream.KeyValueConfig{
-		catalog.IntegrationsBucket(replicas), rulesBucket(replicas),
-		deliveriesBucket(replicas, cfg.DeliveryTTL), threadsBucket(replicas, cfg.ThreadTTL),
-	} {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, kvc)
-		if err != nil {
-			return fmt.Errorf("%s bucket: %w", kvc.Bucket, err)
-		}
-		buckets[kvc.Bucket] = kv
-	}
-	m := newMetrics(cfg.Metrics)
-	view := newCatalogView()
+	return startup.Run(ctx, startup.Spec{
+		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Buckets: func(replicas int) []jetstream.KeyValueConfig {
+			return []jetstream.KeyValueConfig{
+				catalog.IntegrationsBucket(replicas), rulesBucket(replicas),
+				deliveriesBucket(replicas, cfg.DeliveryTTL), threadsBucket(replicas, cfg.ThreadTTL),
+			}
+		},
+		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+	})
+}
+
+// wire builds the notifier's parts on w.
+func wire(w *startup.Wiring, cfg Config) error {
+	view := catalog.NewView()
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
-		FindStore: view.findStore, Clock: cfg.Clock, Logger: cfg.Logger,
+		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
-	defer pool.Close()
-	view.onDelete = pool.Remove
+	w.Defer(pool.Close)
+	// A deleted integration's connector is closed.
+	view.OnChange = func(_ context.Context, c catalog.Change) {
+		if c.Kind == catalog.Deleted {
+			pool.Remove(c.TenantID, c.ID)
+		}
+	}
 	rules := newRuleView()
 	rules.onBroken = func(key string, err error) {
 		cfg.Logger.Error("stored notification rule ignored", "key", key, "error", err.Error())
 	}
-	integrations := buckets[catalog.BucketIntegrations]
-	store := &ruleStore{kv: buckets[BucketRules], now: cfg.Clock, validator: &validator{
+	m := newMetrics(cfg.Metrics, rules)
+	integrations := w.Bucket(catalog.BucketIntegrations)
+	store := &ruleStore{kv: w.Bucket(BucketRules), now: cfg.Clock, validator: &validator{
 		registry: cfg.Registry, lookup: kvLookup(integrations),
 	}}
+	bc := w.Bus.Config()
 	eng := &engine{
-		view: view, lookup: kvLookup(integrations), rules: rules, pool: pool, pub: b.Publisher(), retry: cfg.Retry,
-		deliveries: &deliveryStore{kv: buckets[BucketDeliveries], staleAfter: b.Config().AckWait, now: cfg.Clock},
-		threads:    &threadStore{kv: buckets[BucketThreads], now: cfg.Clock},
+		view: view, lookup: kvLookup(integrations), rules: rules, pool: pool, retry: cfg.Retry,
+		deliveries: &deliveryStore{kv: w.Bucket(BucketDeliveries), staleAfter: bc.AckWait, now: cfg.Clock},
+		threads:    &threadStore{kv: w.Bucket(BucketThreads), now: cfg.Clock},
 		limits:     newChannelLimits(cfg.ChannelRate, cfg.ChannelBurst),
-		maxDeliver: uint64(b.Config().MaxDeliver), now: cfg.Clock, logger: cfg.Logger, metrics: m,
+		maxDeliver: uint64(bc.MaxDeliver), now: cfg.Clock, logger: cfg.Logger, metrics: m,
 	}
-	h := &handlers{engine: eng}
 	if cfg.started != nil {
 		cfg.started(eng)
 	}
-
-	router, err := b.NewRouter()
-	if err != nil {
-		return err
-	}
-	// Health events: a new durable starts at the end of the stream, so a
-	// first start does not notify about a week of history.
-	if err := router.Handle(bus.Route{Name: "notify-health", Stream: bus.StreamEvents, Subject: contracts.SubjectHealthChanged + ".>",
-		Durable: durableHealth, Concurrency: cfg.Workers, DeliverNew: true}, h.healthChanged); err != nil {
-		return err
-	}
-	if err := router.Handle(bus.Route{Name: "notification-send", Stream: bus.StreamCommands, Subject: contracts.SubjectNotificationRequest + ".>",
-		Durable: durableRequests, Concurrency: cfg.Workers}, h.sendRequested); err != nil {
-		return err
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	catalogReady, rulesReady := make(chan struct{}), make(chan struct{})
-	errc := make(chan error, 2)
-	routerDone := make(chan error, 1)
-	go func() { errc <- watchBucket(ctx, integrations, view.put, view.del, catalogReady) }()
-	go func() { errc <- watchBucket(ctx, buckets[BucketRules], rules.put, rules.del, rulesReady) }()
-	go func() { routerDone <- router.Run(ctx) }()
-	// On the way out, let the router finish what it took before the
-	// connection closes.
-	defer func() { cancel(); <-routerDone }()
-	for _, ready := range []<-chan struct{}{catalogReady, rulesReady} {
-		select {
-		case <-ready:
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-			return nil
-		}
-	}
-	select {
-	case <-router.Running():
-	case err := <-routerDone:
-		routerDone <- err
-		return err
-	}
-	svc, err := serveRules(b, store, m, cfg.Logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = svc.Stop() }()
-	m.rules.Set(float64(rules.count()))
-	cfg.Logger.Info("notifier ready", "rules", rules.count(), "workers", cfg.Workers)
-	if cfg.Ready != nil {
-		close(cfg.Ready)
-	}
-	tick := time.NewTicker(30 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			m.rules.Set(float64(rules.count()))
-		case err := <-errc:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		case err := <-routerDone:
-			routerDone <- err
-			return err
-		}
-	}
+	table := routes(&handlers{engine: eng}, store, cfg.Workers)
+	w.Routes(table)
+	w.Watch(view, integrations)
+	rulesReady := make(chan struct{})
+	w.Go("rules view", func(ctx context.Context) error {
+		return catalog.Follow(ctx, w.Bucket(BucketRules), rules.apply, func() { close(rulesReady) })
+	})
+	w.Gate(rulesReady)
+	w.Serve(bus.Service{
+		Name: notifyrules.ServiceName, Version: Version, Prefix: notifyrules.SubjectPrefix,
+		Description: "Integration Hub notifier: notification rules",
+		Routes:      table, Observe: m.observe,
+	})
+	w.ReadyLog(func() []any { return []any{"rules", rules.count(), "workers", cfg.Workers} })
+	return nil
 }
 
 // kvLookup reads an integration straight from the catalog's store: a rule
@@ -249,7 +222,7 @@ func kvLookup(kv jetstream.KeyValue) integrationLookup {
 // handlers adapt bus messages to notices.
 type handlers struct{ engine *engine }
 
-func (h *handlers) healthChanged(ctx context.Context, m *bus.Message) error {
+func (h *handlers) healthChanged(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	ev, err := bus.Decode[contracts.HealthChanged](m)
 	if err != nil {
 		return err
@@ -257,10 +230,10 @@ func (h *handlers) healthChanged(ctx context.Context, m *bus.Message) error {
 	if ev.TenantID == "" || ev.IntegrationID == "" {
 		return bus.Permanent(fmt.Errorf("health event %s names no tenant or integration", m.ID))
 	}
-	return h.engine.handle(ctx, m, healthNotice(m.ID, ev))
+	return h.engine.handle(ctx, m, healthNotice(m.ID, ev), out)
 }
 
-func (h *handlers) sendRequested(ctx context.Context, m *bus.Message) error {
+func (h *handlers) sendRequested(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	req, err := bus.Decode[contracts.NotificationSendRequested](m)
 	if err != nil {
 		return err
@@ -272,19 +245,21 @@ func (h *handlers) sendRequested(ctx context.Context, m *bus.Message) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	return h.engine.handle(ctx, m, n)
+	return h.engine.handle(ctx, m, n, out)
 }
 
 type metrics struct {
 	deliveries      *prometheus.CounterVec
 	retries         *prometheus.CounterVec
 	unrouted        *prometheus.CounterVec
-	rules           prometheus.Gauge
+	rules           prometheus.GaugeFunc
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the notifier's series; the rules gauge reads rules
+// at each scrape.
+func newMetrics(reg prometheus.Registerer, rules *ruleView) *metrics {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_deliveries_total",
 			Help: "Deliveries by provider and outcome (sent, failed, retry, duplicate)."}, []string{"provider", "outcome"}),
@@ -292,7 +267,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Provider calls retried within a delivery, by provider and error code."}, []string{"provider", "code"}),
 		unrouted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_unrouted_total",
 			Help: "Events no rule took, by event type."}, []string{"event_type"}),
-		rules: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inthub_notifier_rules", Help: "Notification rules loaded."}),
+		rules: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "inthub_notifier_rules", Help: "Notification rules loaded."},
+			func() float64 { return float64(rules.count()) }),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_notifier_rule_requests_total",
 			Help: "Rule API requests by endpoint and result code."}, []string{"endpoint", "code"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "inthub_notifier_rule_request_duration_seconds",
@@ -302,4 +278,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.deliveries, m.retries, m.unrouted, m.rules, m.requests, m.requestDuration)
 	}
 	return m
+}
+
+// observe records one rule API request.
+func (m *metrics) observe(endpoint, code string, took time.Duration) {
+	m.requests.WithLabelValues(endpoint, code).Inc()
+	m.requestDuration.WithLabelValues(endpoint).Observe(took.Seconds())
 }

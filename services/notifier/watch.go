@@ -1,101 +1,18 @@
 package notifier
 
 import (
-	"context"
 	"encoding/json"
-	"maps"
 	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/credentials"
 )
 
-// watchBucket replays a bucket and then follows it, calling put for each
-// stored value and del for each deleted key, and closes initial once the
-// replay is done. It returns when ctx ends or the watch fails. The pattern
-// is the health-scheduler's (services share no code).
-func watchBucket(ctx context.Context, kv jetstream.KeyValue, put func(key string, value []byte, rev uint64), del func(key string), initial chan<- struct{}) error {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return ctx.Err()
-			}
-			if e == nil { // end of the initial values
-				if initial != nil {
-					close(initial)
-					initial = nil
-				}
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				del(e.Key())
-				continue
-			}
-			put(e.Key(), e.Value(), e.Revision())
-		}
-	}
-}
-
-// catalogView is the notifier's read model of the integrations bucket: the
-// targets a delivery goes through and the integrations events are about.
-type catalogView struct {
-	mu    sync.RWMutex
-	items map[string]contracts.Integration
-	// onDelete is called (outside the lock) for a deleted key.
-	onDelete func(tenantID, id string)
-}
-
-func newCatalogView() *catalogView {
-	return &catalogView{items: map[string]contracts.Integration{}}
-}
-
-func (v *catalogView) get(tenantID, id string) (contracts.Integration, bool) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	it, ok := v.items[tenantID+"."+id]
-	return it, ok
-}
-
-// findStore finds a secret-store integration by id or unique name.
-func (v *catalogView) findStore(tenantID, store string) (contracts.Integration, bool) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return credentials.FindStore(maps.Values(v.items), tenantID, store)
-}
-
-func (v *catalogView) put(key string, value []byte, rev uint64) {
-	var it contracts.Integration
-	if json.Unmarshal(value, &it) != nil || !strings.Contains(key, ".") {
-		return
-	}
-	it.Revision = rev
-	v.mu.Lock()
-	v.items[key] = it
-	v.mu.Unlock()
-}
-
-func (v *catalogView) del(key string) {
-	v.mu.Lock()
-	delete(v.items, key)
-	v.mu.Unlock()
-	if tenant, id, ok := strings.Cut(key, "."); ok && v.onDelete != nil {
-		v.onDelete(tenant, id)
-	}
-}
-
 // ruleView holds every tenant's rules, compiled, kept current by a watch of
-// the rules bucket: a saved rule routes the next event without a restart.
+// the rules bucket (catalog.Follow): a saved rule routes the next event
+// without a restart.
 type ruleView struct {
 	mu       sync.RWMutex
 	byTenant map[string]map[string]*compiledRule
@@ -106,6 +23,15 @@ type ruleView struct {
 
 func newRuleView() *ruleView {
 	return &ruleView{byTenant: map[string]map[string]*compiledRule{}}
+}
+
+// apply applies one entry of the rules bucket.
+func (v *ruleView) apply(e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		v.del(e.Key())
+		return
+	}
+	v.put(e.Key(), e.Value(), e.Revision())
 }
 
 func (v *ruleView) put(key string, value []byte, rev uint64) {

@@ -4,6 +4,7 @@
 package apierr
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,4 +98,18 @@ func From(err error) *Error {
 // FromBody rebuilds an error received on the wire.
 func FromBody(status int, b contracts.ErrorBody) *Error {
 	return &Error{Status: status, Code: b.Code, Message: b.Message, Details: b.Details}
+}
+
+// JSONProblem describes a JSON decode error without echoing values: the
+// member of a wrong type, or the decoder's sentence cut to 200 bytes.
+func JSONProblem(err error) string {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return fmt.Sprintf("field %q has the wrong type", ute.Field)
+	}
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }

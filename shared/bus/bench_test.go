@@ -47,8 +47,9 @@ func BenchmarkRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	route := bus.Route{Name: "bench", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "bench", Concurrency: concurrency}
-	if err := r.Handle(route, completeTest(worker.Publisher())); err != nil {
+	route := bus.Route{Name: "bench", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "bench", Concurrency: concurrency,
+		Produces: []string{contracts.SubjectTestCompleted + ".>"}, Handler: completeTest}
+	if err := r.Handle(route); err != nil {
 		b.Fatal(err)
 	}
 	startRouter(b, r)
@@ -112,23 +113,21 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 // completeTest answers a test command with its completion event, deduplicated
 // on the command's id, and acks the command by returning nil.
-func completeTest(pub *bus.Publisher) bus.HandlerFunc {
-	return func(ctx context.Context, m *bus.Message) error {
-		req, err := bus.Decode[contracts.TestRequested](m)
-		if err != nil {
-			return err
-		}
-		_, err = pub.Publish(ctx, bus.Event{
-			ID:       "completed-" + m.ID,
-			Subject:  contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
-			TenantID: req.TenantID,
-			Data: contracts.TestCompleted{
-				RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID,
-				Success: true, CompletedAt: time.Now().UTC(),
-			},
-		})
+func completeTest(ctx context.Context, m *bus.Message, out *bus.Producer) error {
+	req, err := bus.Decode[contracts.TestRequested](m)
+	if err != nil {
 		return err
 	}
+	_, err = out.Publish(ctx, bus.Event{
+		ID:       "completed-" + m.ID,
+		Subject:  contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
+		TenantID: req.TenantID,
+		Data: contracts.TestCompleted{
+			RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID,
+			Success: true, CompletedAt: time.Now().UTC(),
+		},
+	})
+	return err
 }
 
 // startRouter runs r until the benchmark ends.

@@ -121,12 +121,12 @@ func TestHandlerAcksAndCarriesTraceContext(t *testing.T) {
 	}
 	got := make(chan *bus.Message, 1)
 	gotTrace := make(chan string, 1)
-	if err := r.Handle(bus.Route{Name: "h", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "h"},
-		func(ctx context.Context, m *bus.Message) error {
+	if err := r.Handle(bus.Route{Name: "h", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "h",
+		Handler: func(ctx context.Context, m *bus.Message, _ *bus.Producer) error {
 			gotTrace <- m.Headers["traceparent"]
 			got <- m
 			return nil
-		}); err != nil {
+		}}); err != nil {
 		t.Fatal(err)
 	}
 	runRouter(t, r)
@@ -191,14 +191,14 @@ func TestDeadLetters(t *testing.T) {
 				t.Fatal(err)
 			}
 			var calls atomic.Int64
-			if err := r.Handle(bus.Route{Name: "failing", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "failing"},
-				func(ctx context.Context, m *bus.Message) error {
+			if err := r.Handle(bus.Route{Name: "failing", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "failing",
+				Handler: func(ctx context.Context, m *bus.Message, _ *bus.Producer) error {
 					calls.Add(1)
 					if _, err := bus.Decode[contracts.TestRequested](m); err != nil {
 						return err
 					}
 					return tc.handlerErr
-				}); err != nil {
+				}}); err != nil {
 				t.Fatal(err)
 			}
 			runRouter(t, r)

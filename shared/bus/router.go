@@ -30,12 +30,21 @@ type Message struct {
 	Sequence  uint64
 }
 
-// HandlerFunc handles one message. Returning nil acks it; an error makes
-// JetStream redeliver it later, until MaxDeliver, then it is dead-lettered.
-// Wrap an error with Permanent to dead-letter at once.
-type HandlerFunc func(ctx context.Context, m *Message) error
+// HandlerFunc handles one message, publishing what it produces through out,
+// which allows only the subjects its route declares. Returning nil acks the
+// message; an error makes JetStream redeliver it later, until MaxDeliver,
+// then it is dead-lettered. Wrap an error with Permanent to dead-letter at
+// once.
+type HandlerFunc func(ctx context.Context, m *Message, out *Producer) error
 
-// Route says which messages a handler takes.
+// Route is one line of a service's route table, in the manner of
+// Watermill's AddHandler(name, subscribeTopic, …, publishTopic, …): what one
+// part of the service consumes and what it produces, so reading a service's
+// table tells all of its traffic. A stream route (Stream, Durable, Handler
+// set) is run by a Router; a route with only Subject is a request-reply
+// endpoint (see Serve); a route with neither is a source that only
+// publishes (a schedule, an HTTP API) and takes its producer with
+// Publisher.For.
 type Route struct {
 	// Name names the handler in logs and the DLQ headers.
 	Name string
@@ -50,7 +59,45 @@ type Route struct {
 	// DeliverNew starts a new durable at the end of the stream instead of
 	// its start (event subscribers that only care about what comes next).
 	DeliverNew bool
+	// Produces are the subject filters this route may publish to; its
+	// Producer refuses any other subject (ErrUndeclared).
+	Produces []string
+	// Calls are request-reply subjects this route calls (a client of
+	// another service's endpoints); listed so the table is complete.
+	Calls []string
+	// Awaits are subjects this route waits on with a plain subscription
+	// (the answer to a command it published), outside any stream consumer.
+	Awaits []string
+	// Handler handles the messages of a stream route.
+	Handler HandlerFunc
+	// Endpoint answers the calls of a request-reply route (see Serve).
+	Endpoint EndpointFunc
 }
+
+// Declared returns table without its handlers: what a service consumes and
+// produces, for reading and for checks.
+func Declared(table []Route) []Route {
+	out := make([]Route, len(table))
+	for i, r := range table {
+		r.Handler, r.Endpoint = nil, nil
+		out[i] = r
+	}
+	return out
+}
+
+// Merge is one route named name that produces what any route of table
+// does: the producer of parts that serve several routes at once.
+func Merge(name string, table []Route) Route {
+	out := Route{Name: name}
+	for _, r := range table {
+		out.Produces = append(out.Produces, r.Produces...)
+	}
+	return out
+}
+
+// Consumes says whether the route reads a stream (as opposed to serving
+// requests or only publishing).
+func (r Route) Consumes() bool { return r.Stream != "" }
 
 // Router runs handlers on durable, explicit-ack JetStream consumers through a
 // Watermill router (recovery, correlation id, tracing, timeout, dead letters).
@@ -74,13 +121,14 @@ func (b *Bus) NewRouter() (*Router, error) {
 	return &Router{bus: b, router: r, logger: b.logger}, nil
 }
 
-// Handle registers h on route.
-func (r *Router) Handle(route Route, h HandlerFunc) error {
-	if route.Name == "" || route.Durable == "" || route.Subject == "" || route.Stream == "" {
-		return errors.New("bus: route needs name, stream, subject and durable")
+// Handle registers route's handler, with a producer limited to what the
+// route declares.
+func (r *Router) Handle(route Route) error {
+	if route.Name == "" || route.Durable == "" || route.Subject == "" || route.Stream == "" || route.Handler == nil {
+		return errors.New("bus: route needs name, stream, subject, durable and handler")
 	}
 	sub := newSubscriber(r.bus.js, route, r.bus.cfg, r.logger.With("handler", route.Name))
-	handler := r.router.AddConsumerHandler(route.Name, route.Subject, sub, adapt(h))
+	handler := r.router.AddConsumerHandler(route.Name, route.Subject, sub, adapt(route.Handler, r.bus.pub.For(route)))
 	handler.AddMiddleware(
 		r.deadLetter(route),
 		traced(route.Name),
@@ -138,9 +186,9 @@ func toWatermill(msg jetstream.Msg) *message.Message {
 }
 
 // adapt turns a HandlerFunc into a Watermill handler.
-func adapt(h HandlerFunc) message.NoPublishHandlerFunc {
+func adapt(h HandlerFunc, out *Producer) message.NoPublishHandlerFunc {
 	return func(wm *message.Message) error {
-		return h(wm.Context(), toMessage(wm))
+		return h(wm.Context(), toMessage(wm), out)
 	}
 }
 

@@ -35,7 +35,7 @@ type Key struct {
 	Revision uint64
 }
 
-// String is the storage key (ARCHITECTURE.md, "Caching"). The revision is
+// String is the storage key (docs/architecture.md, "Stores"). The revision is
 // not part of it: a new revision replaces the entry instead of adding one.
 func (k Key) String() string {
 	return KeyPrefix + k.TenantID + ":" + k.IntegrationID + ":" + k.ResourceType + ":" + FilterHash(k.Filter)

@@ -244,10 +244,10 @@ func TestTTLs(t *testing.T) {
 		config       map[string]any
 		want         time.Duration
 	}{
-		{"spec repositories", nil, "repositories", nil, time.Hour},
-		{"spec tags", nil, "tags", nil, 5 * time.Minute},
-		{"spec pipelines", nil, "pipelines", nil, time.Hour},
-		{"spec channels", nil, "channels", nil, 24 * time.Hour},
+		{"default repositories", nil, "repositories", nil, time.Hour},
+		{"default tags", nil, "tags", nil, 5 * time.Minute},
+		{"default pipelines", nil, "pipelines", nil, time.Hour},
+		{"default channels", nil, "channels", nil, 24 * time.Hour},
 		{"projects", nil, "projects", nil, time.Hour},
 		{"jobs", nil, "jobs", nil, time.Hour},
 		{"undeclared type", nil, "branches", nil, 15 * time.Minute},

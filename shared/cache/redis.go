@@ -75,7 +75,8 @@ const maxPollInterval = 50 * time.Millisecond
 // that bumps the generation and deletes the indexed keys; a fill stores its
 // result only if the generation it read when it took the lock is unchanged.
 //
-// Keys (the entry key is ARCHITECTURE.md's; the others live beside it):
+// Keys (the entry key is the one docs/architecture.md lists; the others live
+// beside it):
 //
 //	inthub:discovery:<tenant>:<id>:<type>:<filterHash>  entry, PX = TTL
 //	inthub:discovery-lock:<tenant>:<id>:<type>:<filterHash>  fill lock (token, PX = LockTTL)

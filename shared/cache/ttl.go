@@ -22,8 +22,8 @@ const MaxTTL = 24 * time.Hour
 // TTLs maps resource types to how long their results are cached.
 type TTLs map[string]time.Duration
 
-// DefaultTTLs is the one table of TTLs: the spec's ("Discovery Caching"),
-// then the resource types it does not name.
+// DefaultTTLs is the one table of TTLs: how long each resource type's
+// discovery result stays fresh (tags change often, channels rarely).
 var DefaultTTLs = TTLs{
 	"repositories": time.Hour,
 	"tags":         5 * time.Minute,

@@ -2,7 +2,7 @@
 // bus, logging, tracing, the metrics listener, the outbound address policy
 // and the local secret limits. Each service's ConfigFromEnv adds its own
 // variables through a Reader; defaults live in these loaders, in one place,
-// and every variable is in the README's configuration table (a test in the
+// and every variable is listed in docs/configuration.md (a test in the
 // devstack keeps the two equal).
 //
 // Loaders take the lookup as a Getenv rather than calling os.Getenv, so a

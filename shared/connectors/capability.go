@@ -82,7 +82,12 @@ type Message struct {
 	Title     string
 	Text      string
 	ThreadKey string
-	Data      map[string]any
+	// DeliveryID names this delivery: the same event sent by the same rule
+	// to the same target has the same id on every attempt (a redelivery
+	// after a crash included), so a receiver can drop a duplicate.
+	// Connectors whose receivers take an id (webhook) send it.
+	DeliveryID string
+	Data       map[string]any
 }
 
 // Triggerer starts a pipeline or job.

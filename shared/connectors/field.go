@@ -1,9 +1,11 @@
 package connectors
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -26,17 +28,46 @@ const (
 	TypeStringList FieldType = "stringList"
 )
 
-// Field is one config field of a provider.
+// Bounds every field has unless it declares tighter ones.
+const (
+	// DefaultMaxLength bounds a string (or list element) without MaxLength.
+	DefaultMaxLength = 2048
+	// MaxListLength bounds a string list without Max.
+	MaxListLength = 1000
+)
+
+// Field is one config field of a provider: its declaration is the only
+// place its type, default and rules are written. The manager refuses a
+// config that breaks a rule when it is saved (Spec.ValidateConfig), and
+// connectors read the value back through Values, default included.
 type Field struct {
 	Name     string
 	Type     FieldType
 	Required bool
 	// Secret fields hold a credential reference, never the secret itself.
-	Secret      bool
-	Default     any
-	Enum        []string
-	Min, Max    int
-	MaxLength   int
+	Secret bool
+	// Default is what Values returns when the config leaves the field out:
+	// a string (string, url and enum fields), an int, a bool or a []string.
+	Default any
+	// Enum lists the values an enum field, or each element of a string
+	// list, may take.
+	Enum []string
+	// Min and Max bound an integer, or the number of elements of a string
+	// list. Max 0 means no upper bound (MaxListLength for lists); Min and
+	// Max both 0 bound nothing.
+	Min, Max int
+	// MinLength and MaxLength bound the length of a string or of each
+	// element of a list, in bytes; MaxLength 0 means DefaultMaxLength.
+	MinLength, MaxLength int
+	// Pattern must match the whole string (each element of a list); anchor
+	// it. PatternDescription says in words what it accepts ("a lowercase
+	// repository name like myorg/myapp") and is the refusal's text.
+	Pattern            *regexp.Regexp
+	PatternDescription string
+	// Check is a rule a pattern cannot say, run on the string (each element
+	// of a list) after the other rules; its error's text is the refusal's.
+	// It must not echo the value of a secret field.
+	Check       func(string) error
 	Description string
 }
 
@@ -66,8 +97,10 @@ var CommonFields = []Field{
 }
 
 // ValidateConfig checks cfg against the spec: unknown fields, missing
-// required fields, wrong types, bad URLs and literal secrets are refused, each
-// with its own code. It does not mutate cfg.
+// required fields, wrong types, bad URLs, literal secrets and values that
+// break a field's rules (enum, pattern, bounds, check) are refused, each
+// with its own code and details.field naming the field (and details.index
+// the element of a list). It does not mutate cfg.
 func (s *Spec) ValidateConfig(cfg map[string]any) error {
 	for _, name := range sortedKeys(cfg) {
 		f := s.Field(name)
@@ -90,13 +123,8 @@ func (s *Spec) ValidateConfig(cfg map[string]any) error {
 	return nil
 }
 
+// check checks one value (nil is "not set" and passes).
 func (f Field) check(v any) error {
-	wrongType := func(want string) error {
-		return apierr.BadRequest(apierr.InvalidFieldType, "config field %q must be %s", f.Name, want).With("field", f.Name)
-	}
-	badValue := func(format string, args ...any) error {
-		return apierr.BadRequest(apierr.InvalidFieldValue, "config field %q %s", f.Name, fmt.Sprintf(format, args...)).With("field", f.Name)
-	}
 	if v == nil {
 		return nil
 	}
@@ -104,84 +132,216 @@ func (f Field) check(v any) error {
 	case TypeString, TypeURL, TypeEnum:
 		s, ok := v.(string)
 		if !ok {
-			return wrongType("a string")
+			return f.wrongType("a string")
 		}
-		max := f.MaxLength
-		if max == 0 {
-			max = 2048
+		if s == "" {
+			return nil
 		}
-		if len(s) > max {
-			return badValue("is longer than %d characters", max)
-		}
-		if f.Secret && s != "" && !credentials.IsRef(s) {
-			// Never echo the value: it is probably the secret itself.
-			return apierr.BadRequest(apierr.LiteralSecret,
-				"config field %q is secret: give a credential reference (vault://, authref://, env://, file://), not the value", f.Name).With("field", f.Name)
-		}
-		if f.Type == TypeURL && s != "" {
-			if err := checkURL(s); err != nil {
-				return apierr.BadRequest(apierr.InvalidURL, "config field %q: %s", f.Name, err.Error()).With("field", f.Name)
-			}
-		}
-		if f.Type == TypeEnum && !slices.Contains(f.Enum, s) {
-			return badValue("must be one of %s", strings.Join(f.Enum, ", "))
-		}
+		return f.checkString(s, -1)
 	case TypeInt:
-		n, ok := v.(float64)
-		if i, isInt := v.(int); isInt {
-			n, ok = float64(i), true
+		n, ok := asInt(v)
+		if !ok {
+			return f.wrongType("an integer")
 		}
-		if !ok || n != math.Trunc(n) {
-			return wrongType("an integer")
-		}
-		if (f.Min != 0 || f.Max != 0) && (n < float64(f.Min) || n > float64(f.Max)) {
-			return badValue("must be between %d and %d", f.Min, f.Max)
+		if f.Min != 0 || f.Max != 0 {
+			if n < f.Min || (f.Max != 0 && n > f.Max) {
+				return f.badValue(-1, "must be %s", f.rangeText())
+			}
 		}
 	case TypeBool:
 		if _, ok := v.(bool); !ok {
-			return wrongType("a boolean")
+			return f.wrongType("a boolean")
 		}
 	case TypeStringList:
-		list, ok := v.([]any)
+		list, ok := asStrings(v)
 		if !ok {
-			if ss, isStrings := v.([]string); isStrings {
-				list = make([]any, len(ss))
-				for i := range ss {
-					list[i] = ss[i]
-				}
-				ok = true
-			}
+			return f.wrongType("a list of strings")
 		}
-		if !ok {
-			return wrongType("a list of strings")
+		max := f.Max
+		if max == 0 {
+			max = MaxListLength
 		}
-		if len(list) > 1000 {
-			return badValue("holds more than 1000 entries")
+		if len(list) < f.Min || len(list) > max {
+			return f.badValue(-1, "must hold %s entries", rangeText(f.Min, max))
 		}
-		for _, e := range list {
-			if _, ok := e.(string); !ok {
-				return wrongType("a list of strings")
+		for i, e := range list {
+			if err := f.checkString(e, i); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// checkURL accepts absolute http(s) URLs without user info: credentials in a
-// URL would be a literal secret stored in the catalog.
+// checkString applies the string rules to s, a list's element i when
+// i >= 0. Errors never echo the value: a secret field's could be a secret.
+func (f Field) checkString(s string, i int) error {
+	max := f.MaxLength
+	if max == 0 {
+		max = DefaultMaxLength
+	}
+	if len(s) > max {
+		return f.badValue(i, "is longer than %d characters", max)
+	}
+	if len(s) < f.MinLength {
+		return f.badValue(i, "is shorter than %d characters", f.MinLength)
+	}
+	if f.Secret {
+		if !credentials.IsRef(s) {
+			return apierr.BadRequest(apierr.LiteralSecret,
+				"config field %q is secret: give a credential reference (vault://, authref://, env://, file://), not the value", f.Name).With("field", f.Name)
+		}
+		return nil
+	}
+	if f.Type == TypeURL {
+		if err := checkURL(s); err != nil {
+			return apierr.BadRequest(apierr.InvalidURL, "config field %q: %s", f.Name, err.Error()).With("field", f.Name)
+		}
+	}
+	if len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
+		return f.badValue(i, "must be one of %s", strings.Join(f.Enum, ", "))
+	}
+	if f.Pattern != nil && !f.Pattern.MatchString(s) {
+		return f.badValue(i, "must be %s", f.PatternDescription)
+	}
+	if f.Check != nil {
+		if err := f.Check(s); err != nil {
+			return f.badValue(i, "%s", err.Error())
+		}
+	}
+	return nil
+}
+
+func (f Field) wrongType(want string) error {
+	return apierr.BadRequest(apierr.InvalidFieldType, "config field %q must be %s", f.Name, want).With("field", f.Name)
+}
+
+// badValue is INVALID_FIELD_VALUE on the field, on its element i if i >= 0.
+func (f Field) badValue(i int, format string, args ...any) error {
+	what := fmt.Sprintf("config field %q", f.Name)
+	if i >= 0 {
+		what = fmt.Sprintf("element %d of config field %q", i, f.Name)
+	}
+	e := apierr.BadRequest(apierr.InvalidFieldValue, "%s %s", what, fmt.Sprintf(format, args...)).With("field", f.Name)
+	if i >= 0 {
+		e = e.With("index", i)
+	}
+	return e
+}
+
+func (f Field) rangeText() string { return rangeText(f.Min, f.Max) }
+
+func rangeText(min, max int) string {
+	if max == 0 {
+		return fmt.Sprintf("at least %d", min)
+	}
+	return fmt.Sprintf("between %d and %d", min, max)
+}
+
+// asInt reads a JSON number (float64) or an int that is a whole number.
+func asInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case float64:
+		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			return 0, false
+		}
+		return int(n), true
+	}
+	return 0, false
+}
+
+// asStrings reads a JSON array of strings ([]any) or a []string.
+func asStrings(v any) ([]string, bool) {
+	switch l := v.(type) {
+	case []string:
+		return l, true
+	case []any:
+		out := make([]string, len(l))
+		for i, e := range l {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// URLShape is what a URL may carry beyond the rule every URL field shares:
+// absolute http or https with a host, and no user info (credentials in a
+// URL would be a literal secret stored in the catalog).
+type URLShape struct {
+	// HTTPSOnly refuses plain http: the endpoint receives tokens.
+	HTTPSOnly bool
+	// Query lets a query through, for a URL used whole (a webhook's). A
+	// base URL refuses one: the API paths appended to it would land after
+	// the query.
+	Query bool
+	// Fragment lets a fragment through; it is never sent.
+	Fragment bool
+}
+
+// ParseURL reads raw by the URL rules and shape. It is the one home of
+// those rules: the field checks use it when an integration is saved and
+// the connector kit when a connector is built, so a URL saved with 201
+// also builds. Errors say what is wrong without quoting raw.
+func ParseURL(raw string, shape URLShape) (*url.URL, error) {
+	want := "an absolute http or https URL"
+	if shape.HTTPSOnly {
+		want = "an absolute https URL"
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && (shape.HTTPSOnly || u.Scheme != "http")):
+		return nil, fmt.Errorf("must be %s", want)
+	case u.User != nil:
+		return nil, errors.New("must not carry user info: use credentialRef")
+	case !shape.Fragment && strings.Contains(raw, "#"):
+		// url.URL forgets an empty fragment ("…/#"): look at the text.
+		return nil, errors.New("must not carry a fragment")
+	case !shape.Query && (u.RawQuery != "" || u.ForceQuery):
+		return nil, errors.New("must not carry a query")
+	}
+	return u, nil
+}
+
+// checkURL is the rule of every TypeURL field.
 func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("is not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("must be an absolute http or https URL")
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("has no host")
-	}
-	if u.User != nil {
-		return fmt.Errorf("must not carry user info: use credentialRef")
+	_, err := ParseURL(s, URLShape{Query: true, Fragment: true})
+	return err
+}
+
+// BaseURL is a Check for URL fields an API path is appended to: a query or
+// fragment there would be lost or misplaced.
+func BaseURL(s string) error {
+	_, err := ParseURL(s, URLShape{})
+	return err
+}
+
+// HTTPSBaseURL is BaseURL for endpoints that receive tokens: https only.
+func HTTPSBaseURL(s string) error {
+	_, err := ParseURL(s, URLShape{HTTPSOnly: true})
+	return err
+}
+
+// NoFragment is a Check for URL fields that are used whole (a webhook's
+// query may matter; a fragment is never sent).
+func NoFragment(s string) error {
+	_, err := ParseURL(s, URLShape{Query: true})
+	return err
+}
+
+// PlainPath is a Check for relative paths of plain segments (no empty,
+// "." or ".." segment, none of ?#%\): they are joined into API paths.
+func PlainPath(s string) error {
+	for _, seg := range strings.Split(s, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "?#%\\") {
+			return fmt.Errorf("must be a path of plain segments (no empty, '.' or '..' segments, none of ?#%%\\)")
+		}
 	}
 	return nil
 }

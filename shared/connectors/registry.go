@@ -15,7 +15,8 @@ type Registry struct {
 }
 
 // NewRegistry returns a registry holding specs. It panics on a duplicate id
-// or alias: that is a programming error caught by the first test.
+// or alias, or a spec whose declaration is wrong (Spec.CheckDeclaration):
+// those are programming errors caught by the first test.
 func NewRegistry(specs ...*Spec) *Registry {
 	r := &Registry{byID: map[string]*Spec{}, byAlias: map[string]*Spec{}}
 	for _, s := range specs {
@@ -30,6 +31,9 @@ func (r *Registry) Register(s *Spec) {
 	defer r.mu.Unlock()
 	if s.ID == "" || s.Category == "" {
 		panic("connectors: spec without id or category")
+	}
+	if err := s.CheckDeclaration(); err != nil {
+		panic("connectors: " + err.Error())
 	}
 	for _, name := range append([]string{s.ID}, s.Aliases...) {
 		if r.byID[name] != nil || r.byAlias[name] != nil {

@@ -1,12 +1,17 @@
 // Package connectors defines what a provider is (its Spec), the capability
 // interfaces a connector may implement, and the registry the manager's type
 // registry and GET /providers are built from. Each provider lives in its own
-// package under connectors/<category>/<provider> and registers itself in
-// connectors/all.
+// folder connectors/<category>/<provider>: its declaration (a Spec without a
+// factory) in the sub-package spec, which imports nothing heavy, and its
+// implementation in the folder's package. connectors/specs lists the
+// declarations (one line per provider), for services that only validate and
+// list; connectors/all, generated from that list, adds the factories.
 package connectors
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -75,10 +80,89 @@ type Spec struct {
 	// ResourceTypes are the discoverable resource types; empty = no discovery.
 	ResourceTypes []string
 	Capabilities  []Capability
+	// CheckDescriptions says, for each of CheckLevels, what the check does
+	// (one or two sentences, for the provider's documentation).
+	CheckDescriptions map[contracts.CheckType]string
+	// Example is a working configuration, shown in the provider's
+	// documentation and validated by the tests.
+	Example Example
 	// TestOnly providers are hidden from GET /providers unless asked for.
 	TestOnly bool
-	// New builds a connector for one integration revision.
+	// New builds a connector for one integration revision. Declarations
+	// (the spec sub-packages) leave it nil; the implementation package
+	// sets it with WithFactory.
 	New Factory
+}
+
+// Example is an example integration of a provider.
+type Example struct {
+	Config        map[string]any
+	CredentialRef string
+}
+
+// WithFactory returns a copy of the declaration s with its factory: the
+// implementation package's Spec. Fields and lists are shared, not copied.
+func (s *Spec) WithFactory(f Factory) *Spec {
+	c := *s
+	c.New = f
+	return &c
+}
+
+// CheckDeclaration reports mistakes in the declaration itself: duplicate or
+// unnamed fields, an enum without values, a pattern without a description,
+// a default of the wrong type or that breaks its own rules, an example that
+// is not a valid config. The registry refuses such a spec. (That every
+// shipped provider documents its check levels and has an example is a test
+// of connectors/specs.)
+func (s *Spec) CheckDeclaration() error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, f := range s.Fields {
+		switch {
+		case f.Name == "" || seen[f.Name]:
+			errs = append(errs, fmt.Errorf("field %q is unnamed or declared twice", f.Name))
+		case f.Type == TypeEnum && len(f.Enum) == 0:
+			errs = append(errs, fmt.Errorf("enum field %q lists no values", f.Name))
+		case f.Pattern != nil && f.PatternDescription == "":
+			errs = append(errs, fmt.Errorf("field %q has a pattern without a description", f.Name))
+		case f.Default != nil && !defaultFits(f):
+			errs = append(errs, fmt.Errorf("default of field %q is not a %s", f.Name, f.Type))
+		}
+		seen[f.Name] = true
+		if f.Default != nil {
+			if err := f.check(f.Default); err != nil {
+				errs = append(errs, fmt.Errorf("default of field %q: %w", f.Name, err))
+			}
+		}
+	}
+	if s.Example.Config != nil {
+		if err := s.ValidateConfig(s.Example.Config); err != nil {
+			errs = append(errs, fmt.Errorf("example: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("provider %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// defaultFits reports whether f.Default has the Go type Values returns.
+func defaultFits(f Field) bool {
+	switch f.Type {
+	case TypeString, TypeURL, TypeEnum:
+		_, ok := f.Default.(string)
+		return ok
+	case TypeInt:
+		_, ok := f.Default.(int)
+		return ok
+	case TypeBool:
+		_, ok := f.Default.(bool)
+		return ok
+	case TypeStringList:
+		_, ok := f.Default.([]string)
+		return ok
+	}
+	return false
 }
 
 // Factory builds a connector for one integration revision.

@@ -12,11 +12,10 @@ type LifecycleEvent struct {
 	OccurredAt  time.Time   `json:"occurredAt"`
 }
 
-// CheckType is one of the spec's three health check levels.
+// CheckType is one of the three health check levels.
 type CheckType string
 
-// The three check levels and their default frequencies (spec, "Health Check
-// Types").
+// The three check levels and their default frequencies.
 const (
 	CheckConnectivity   CheckType = "connectivity"
 	CheckAuthentication CheckType = "authentication"
@@ -36,7 +35,7 @@ type HealthCheckRequested struct {
 	ScheduledAt   time.Time `json:"scheduledAt"`
 }
 
-// HealthCheckResult is the spec's HealthCheckResult.
+// HealthCheckResult is the result of one check of one integration.
 type HealthCheckResult struct {
 	IntegrationID string       `json:"integrationId"`
 	CheckType     CheckType    `json:"checkType"`
@@ -83,7 +82,7 @@ type TestStep struct {
 	Message   string `json:"message,omitempty"`
 }
 
-// TestResultData is the spec's data object of a test response.
+// TestResultData is the data object of a test response.
 type TestResultData struct {
 	ConnectivityTest   TestStep `json:"connectivityTest"`
 	AuthenticationTest TestStep `json:"authenticationTest"`
@@ -100,7 +99,7 @@ type TestCompleted struct {
 	CompletedAt   time.Time      `json:"completedAt"`
 }
 
-// TestResponse is the spec's body of POST /integrations/{id}/test.
+// TestResponse is the body of POST /integrations/{id}/test.
 type TestResponse struct {
 	Success bool           `json:"success"`
 	Data    TestResultData `json:"data"`

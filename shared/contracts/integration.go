@@ -5,10 +5,10 @@ package contracts
 
 import "time"
 
-// HealthStatus is an integration's health as the spec names it.
+// HealthStatus is an integration's overall health.
 type HealthStatus string
 
-// The spec's four health states.
+// The four health states.
 const (
 	HealthHealthy   HealthStatus = "healthy"
 	HealthDegraded  HealthStatus = "degraded"
@@ -25,7 +25,7 @@ func (s HealthStatus) Valid() bool {
 	return false
 }
 
-// Integration is the spec's Integration entity: a configured connection of
+// Integration is the catalog's entity: a configured connection of
 // one tenant to one external system. It holds a credential reference, never
 // a secret.
 type Integration struct {

@@ -2,7 +2,7 @@ package contracts
 
 import "strings"
 
-// Subject prefixes: the spec's names. Tenant and integration follow, as in
+// Subject prefixes, one per message type. Tenant and integration follow, as in
 // integration.health.changed.<tenantId>.<integrationId>.
 const (
 	SubjectCreated             = "integration.created"

@@ -17,7 +17,7 @@ func TestParseRef(t *testing.T) {
 	}{
 		{"vault with key", "vault://vault-1/docker/registry.example.com#credentials", Ref{SchemeVault, "vault-1", "docker/registry.example.com", "credentials"}, true},
 		{"vault without key", "vault://vault-1/ci/gitlab", Ref{SchemeVault, "vault-1", "ci/gitlab", ""}, true},
-		{"authref from the spec", "authref://vault/gitlab#access-token", Ref{SchemeAuthRef, "vault", "gitlab", "access-token"}, true},
+		{"authref naming a store by name", "authref://vault/gitlab#access-token", Ref{SchemeAuthRef, "vault", "gitlab", "access-token"}, true},
 		{"env", "env://REGISTRY_PASSWORD", Ref{SchemeEnv, "", "REGISTRY_PASSWORD", ""}, true},
 		{"file with key", "file:///run/secrets/registry.json#password", Ref{SchemeFile, "", "/run/secrets/registry.json", "password"}, true},
 		{"empty", "", Ref{}, false},

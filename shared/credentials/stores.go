@@ -58,9 +58,9 @@ func (f StoreReaderFunc) StoreReader(ctx context.Context, store contracts.Integr
 
 // Defaults of Stores.
 const (
-	// DefaultTTL is the longest a resolved value is kept: the spec checks
-	// credential validity every 5 minutes, so a changed or revoked secret is
-	// seen within one authentication check period.
+	// DefaultTTL is the longest a resolved value is kept: authentication
+	// checks run every 5 minutes by default, so a changed or revoked secret
+	// is seen within one authentication check period.
 	DefaultTTL = 5 * time.Minute
 	// DefaultMaxEntries bounds the cache.
 	DefaultMaxEntries = 10000
@@ -84,7 +84,7 @@ func DefaultStoreRetry() resilience.Policy {
 // read in memory for a bounded time. It implements StoreResolver.
 //
 // The store part of a reference is the store integration's id, or its name
-// when that name is unique within the tenant (the spec's
+// when that name is unique within the tenant (so
 // authref://vault/gitlab#access-token names the store "vault"); Lookup
 // decides, and FindStore implements that rule over a list of integrations.
 // Another tenant's store is never used: Lookup is asked for the caller's
@@ -340,7 +340,7 @@ func storeError(store contracts.Integration, ref Ref, err error) error {
 }
 
 // selectKey picks ref's key out of a store secret. A key whose value is a
-// JSON object (the spec's #credentials holding username and password) is
+// JSON object (a #credentials key holding username and password) is
 // expanded into its fields; a plain value is under "value" and its own name.
 // Without a key the whole secret is the credential.
 func selectKey(data map[string]string, store contracts.Integration, ref Ref) (Secret, error) {

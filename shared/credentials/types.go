@@ -9,7 +9,7 @@ import (
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// The spec's credential types. docs/credentials.md documents the keys each
+// The credential types an integration may declare. docs/credentials.md documents the keys each
 // one needs; Shapes below is that table in code.
 const (
 	TypeBasic          = "basic"

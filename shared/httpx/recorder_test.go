@@ -2,9 +2,12 @@ package httpx
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -52,5 +55,40 @@ func TestRecording(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the blocked server got %d requests", n)
+	}
+}
+
+// A client from Recording keeps a timeout as TIMEOUT: http.Client's Timeout
+// reaches the transport as "request canceled", which read as
+// UPSTREAM_ERROR before.
+func TestRecordingKeepsTimeout(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // accepted, never answered
+		}
+	}()
+	c := newTestClient(t, Options{Policy: GuardPolicy{AllowPrivate: true}, Timeout: 50 * time.Millisecond})
+	// The transport's "request canceled" and the context's end race: try
+	// often enough to meet both orders.
+	for i := range 20 {
+		hc, rec := c.Recording()
+		resp, err := hc.Post("http://"+ln.Addr().String()+"/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=x"))
+		if err == nil {
+			resp.Body.Close()
+			t.Fatal("a server that never answers answered")
+		}
+		if got := rec.Failure(); got == nil || got.Code != resilience.Timeout {
+			t.Fatalf("attempt %d: recorded %v (request error %v), want TIMEOUT", i, got, err)
+		}
 	}
 }

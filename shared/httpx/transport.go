@@ -99,9 +99,21 @@ func (t *transport) send(ctx context.Context, req *http.Request) (*http.Response
 		return nil, t.named(req, err)
 	case err != nil:
 		code, what := classify(err)
+		if code == resilience.UpstreamError && pastDeadline(req.Context()) {
+			// http.Client's Timeout cancels the request, and the transport
+			// may say only "request canceled" before the request's context
+			// (given the same deadline) reports it.
+			code, what = resilience.Timeout, "timed out"
+		}
 		return nil, &resilience.Error{Code: code, Message: describe(req, t.hidePath) + ": " + what, Err: err}
 	}
 	return resp, nil
+}
+
+// pastDeadline reports whether ctx has ended or its deadline has passed.
+func pastDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
 // named prefixes the guard's coded refusal with the hop it concerns.

@@ -36,7 +36,7 @@ func (s BreakerState) String() string {
 	return fmt.Sprintf("BreakerState(%d)", int(s))
 }
 
-// BreakerConfig is the spec's CircuitBreakerConfig.
+// BreakerConfig sets when an integration's circuit breaker opens and closes.
 type BreakerConfig struct {
 	// FailureThreshold is how many consecutive failures open the circuit.
 	FailureThreshold int
@@ -46,7 +46,7 @@ type BreakerConfig struct {
 	OpenTimeout time.Duration
 }
 
-// DefaultBreakerConfig returns the spec's defaults: 5 failures, 3 successes, 60s.
+// DefaultBreakerConfig returns the defaults: 5 failures, 3 successes, 60s.
 func DefaultBreakerConfig() BreakerConfig {
 	return BreakerConfig{FailureThreshold: 5, SuccessThreshold: 3, OpenTimeout: 60 * time.Second}
 }

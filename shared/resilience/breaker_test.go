@@ -252,7 +252,7 @@ func TestBreakerConfigDefaults(t *testing.T) {
 		cfg  BreakerConfig
 		want BreakerConfig
 	}{
-		{name: "zero takes the spec's defaults", cfg: BreakerConfig{}, want: BreakerConfig{5, 3, time.Minute}},
+		{name: "zero takes the defaults", cfg: BreakerConfig{}, want: BreakerConfig{5, 3, time.Minute}},
 		{name: "set fields are kept", cfg: BreakerConfig{2, 1, time.Second}, want: BreakerConfig{2, 1, time.Second}},
 		{name: "negative is replaced", cfg: BreakerConfig{-1, 0, -time.Second}, want: BreakerConfig{5, 3, time.Minute}},
 	}

@@ -16,7 +16,8 @@ import (
 // Code is one of the hub's error codes. The set is closed: Codes lists it.
 type Code string
 
-// The spec's codes ("Integration Errors"), then the few more real APIs need.
+// The codes of integration errors: six general ones, then those that name
+// more precisely what a real API answered.
 const (
 	IntegrationNotFound   Code = "INTEGRATION_NOT_FOUND"
 	IntegrationUnhealthy  Code = "INTEGRATION_UNHEALTHY"

@@ -36,9 +36,9 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("Strategy(%d)", int(s))
 }
 
-// strategies is the one place that decides retrying by code (the spec's
-// "Retry Strategy" column, extended to our extra codes). A test checks that
-// it covers every code in Codes.
+// strategies is the one place that decides retrying by code; the README's
+// error-code table shows it. A test checks that it covers every code in
+// Codes.
 var strategies = map[Code]Strategy{
 	IntegrationNotFound:  NoRetry,
 	AuthenticationFailed: NoRetry,

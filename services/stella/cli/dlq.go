@@ -16,63 +16,32 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stella-ops/inthub/shared/bus/ops"
 )
 
-// deadLetter is one row of GET /operator/dlq.
-type deadLetter struct {
-	Sequence        uint64    `json:"sequence"`
-	Subject         string    `json:"subject"`
-	OriginalSubject string    `json:"originalSubject"`
-	OriginalStream  string    `json:"originalStream"`
-	Reason          string    `json:"reason"`
-	Handler         string    `json:"handler"`
-	Deliveries      int       `json:"deliveries"`
-	Time            time.Time `json:"time"`
-}
-
-// deadLetterDetail is GET /operator/dlq/{seq}.
-type deadLetterDetail struct {
-	deadLetter
-	Headers    map[string]string `json:"headers"`
-	Data       json.RawMessage   `json:"data"`
-	DataText   string            `json:"dataText"`
-	DataBase64 string            `json:"dataBase64"`
-}
-
-// dlqPage is one page of dead letters, items kept raw for -o json.
-type dlqPage struct {
-	Items     []json.RawMessage `json:"items"`
-	NextAfter uint64            `json:"nextAfter,omitempty"`
-}
-
-// redriven is POST /operator/dlq/{seq}/redrive's answer.
-type redriven struct {
-	Sequence       uint64 `json:"sequence"`
-	Subject        string `json:"subject"`
-	Stream         string `json:"stream"`
-	StreamSequence uint64 `json:"streamSequence"`
-	MsgID          string `json:"msgId"`
-}
+// The dead-letter answers of /api/v1/operator/dlq are shared/bus/ops's
+// types, the very ones the ingress encodes.
 
 func dlqPath(seq uint64) string { return "/api/v1/operator/dlq/" + strconv.FormatUint(seq, 10) }
 
 // DeadLetters lists one page of dead letters.
-func (c *client) DeadLetters(ctx context.Context, q url.Values) (*response, dlqPage, error) {
-	var out dlqPage
+func (c *client) DeadLetters(ctx context.Context, q url.Values) (*response, ops.DLQPage, error) {
+	var out ops.DLQPage
 	resp, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v1/operator/dlq", query: q}, &out)
 	return resp, out, err
 }
 
 // DeadLetter reads one dead letter with its headers and body.
-func (c *client) DeadLetter(ctx context.Context, seq uint64) (*response, deadLetterDetail, error) {
-	var out deadLetterDetail
+func (c *client) DeadLetter(ctx context.Context, seq uint64) (*response, ops.DeadLetterDetail, error) {
+	var out ops.DeadLetterDetail
 	resp, err := c.doJSON(ctx, request{method: http.MethodGet, path: dlqPath(seq)}, &out)
 	return resp, out, err
 }
 
 // Redrive puts a dead letter back on its original subject.
-func (c *client) Redrive(ctx context.Context, seq uint64) (*response, redriven, error) {
-	var out redriven
+func (c *client) Redrive(ctx context.Context, seq uint64) (*response, ops.Redriven, error) {
+	var out ops.Redriven
 	resp, err := c.doJSON(ctx, request{method: http.MethodPost, path: dlqPath(seq) + "/redrive"}, &out)
 	return resp, out, err
 }
@@ -83,24 +52,10 @@ func (c *client) DeleteDeadLetter(ctx context.Context, seq uint64) error {
 	return err
 }
 
-// purgeSelection is the body of POST /operator/dlq/purge: a filter, or all.
-type purgeSelection struct {
-	Subject  string `json:"subject,omitempty"`
-	TenantID string `json:"tenantId,omitempty"`
-	All      bool   `json:"all,omitempty"`
-	DryRun   bool   `json:"dryRun,omitempty"`
-}
-
-// purgeResult is its answer.
-type purgeResult struct {
-	Purged   uint64 `json:"purged"`
-	Matching uint64 `json:"matching"`
-}
-
 // PurgeDeadLetters removes the dead letters of a selection, or with
 // DryRun counts them.
-func (c *client) PurgeDeadLetters(ctx context.Context, sel purgeSelection) (*response, purgeResult, error) {
-	var out purgeResult
+func (c *client) PurgeDeadLetters(ctx context.Context, sel ops.PurgeQuery) (*response, ops.PurgeResult, error) {
+	var out ops.PurgeResult
 	r := request{method: http.MethodPost, path: "/api/v1/operator/dlq/purge", body: sel}
 	resp, err := c.doJSON(ctx, r, &out)
 	return resp, out, err
@@ -181,15 +136,9 @@ commands' --subject.`,
 		if err != nil {
 			return err
 		}
-		items := make([]deadLetter, len(page.Items))
-		for i, raw := range page.Items {
-			if err := json.Unmarshal(raw, &items[i]); err != nil {
-				return fmt.Errorf("the server's dead letter is not the expected JSON: %w", err)
-			}
-		}
 		if err := a.emit(body, func(w io.Writer) {
 			row(w, "SEQ", "DEAD-LETTERED", "ORIGINAL SUBJECT", "HANDLER", "DELIVERIES", "REASON")
-			for _, d := range items {
+			for _, d := range page.Items {
 				row(w, strconv.FormatUint(d.Sequence, 10), d.Time.Format(time.RFC3339), d.OriginalSubject, d.Handler, strconv.Itoa(d.Deliveries), truncateCell(d.Reason, 120))
 			}
 		}); err != nil {
@@ -204,7 +153,7 @@ commands' --subject.`,
 }
 
 // dlqPages gets one page, or with all every page merged into one.
-func (a *app) dlqPages(ctx context.Context, c *client, q url.Values, all bool) ([]byte, dlqPage, error) {
+func (a *app) dlqPages(ctx context.Context, c *client, q url.Values, all bool) ([]byte, ops.DLQPage, error) {
 	resp, page, err := c.DeadLetters(ctx, q)
 	if err != nil {
 		return nil, page, err
@@ -366,7 +315,7 @@ script, a pipe) --yes is required.`,
 				return err
 			}
 		}
-		sel := purgeSelection{Subject: subject, TenantID: tenant, All: all}
+		sel := ops.PurgeQuery{Subject: subject, TenantID: tenant, All: all}
 		if !yes {
 			n := uint64(1)
 			if seq == 0 {
@@ -375,7 +324,7 @@ script, a pipe) --yes is required.`,
 				if _, res, err := c.PurgeDeadLetters(cmd.Context(), dry); err != nil {
 					return err
 				} else if n = res.Matching; n == 0 {
-					return a.emitValue(purgeResult{}, func(w io.Writer) { fmt.Fprintln(w, "no dead letters match: nothing to purge") })
+					return a.emitValue(ops.PurgeResult{}, func(w io.Writer) { fmt.Fprintln(w, "no dead letters match: nothing to purge") })
 				}
 			}
 			if ok, err := a.confirm(fmt.Sprintf("Purge %d dead letter%s?", n, plural(n))); err != nil || !ok {
@@ -386,7 +335,7 @@ script, a pipe) --yes is required.`,
 			if err := c.DeleteDeadLetter(cmd.Context(), seq); err != nil {
 				return err
 			}
-			return a.emitValue(purgeResult{Purged: 1, Matching: 1}, func(w io.Writer) {
+			return a.emitValue(ops.PurgeResult{Purged: 1, Matching: 1}, func(w io.Writer) {
 				fmt.Fprintf(w, "deleted dead letter %d\n", seq)
 			})
 		}

@@ -11,13 +11,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stella-ops/inthub/shared/bus/ops"
 )
 
 // fakePurgeAPI answers the purge and delete endpoints with 3 matching dead
 // letters and records what was really deleted.
 type fakePurgeAPI struct {
 	mu      sync.Mutex
-	purges  []purgeSelection
+	purges  []ops.PurgeQuery
 	deletes []string
 }
 
@@ -26,7 +28,7 @@ func (f *fakePurgeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/operator/dlq/purge" && r.URL.RawQuery == "":
-		var sel purgeSelection
+		var sel ops.PurgeQuery
 		if err := json.NewDecoder(r.Body).Decode(&sel); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -37,11 +39,11 @@ func (f *fakePurgeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		if sel.DryRun {
-			_ = json.NewEncoder(w).Encode(purgeResult{Matching: matching})
+			_ = json.NewEncoder(w).Encode(ops.PurgeResult{Matching: matching})
 			return
 		}
 		f.purges = append(f.purges, sel)
-		_ = json.NewEncoder(w).Encode(purgeResult{Purged: matching, Matching: matching})
+		_ = json.NewEncoder(w).Encode(ops.PurgeResult{Purged: matching, Matching: matching})
 	case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/api/v1/operator/dlq/"):
 		f.deletes = append(f.deletes, strings.TrimPrefix(r.URL.Path, "/api/v1/operator/dlq/"))
 		w.WriteHeader(http.StatusNoContent)
@@ -61,13 +63,13 @@ func TestDLQPurgeConfirms(t *testing.T) {
 		prompt   string // on stderr; empty: no question asked
 		stdout   string
 		stderr   string
-		purged   []purgeSelection
+		purged   []ops.PurgeQuery
 		deleted  []string
 	}{
 		{"filter, answered yes", []string{"--subject", "integration.test.requested"}, true, "y\n", ExitOK,
-			"Purge 3 dead letters? [y/N]", "purged 3 dead letters", "", []purgeSelection{{Subject: "integration.test.requested"}}, nil},
+			"Purge 3 dead letters? [y/N]", "purged 3 dead letters", "", []ops.PurgeQuery{{Subject: "integration.test.requested"}}, nil},
 		{"tenant, answered YES", []string{"--tenant", "t-1"}, true, "YES\n", ExitOK,
-			"Purge 3 dead letters? [y/N]", "purged 3", "", []purgeSelection{{TenantID: "t-1"}}, nil},
+			"Purge 3 dead letters? [y/N]", "purged 3", "", []ops.PurgeQuery{{TenantID: "t-1"}}, nil},
 		{"filter, answered no", []string{"--subject", "integration.test.requested"}, true, "n\n", ExitError,
 			"Purge 3 dead letters? [y/N]", "", "nothing was deleted", nil, nil},
 		{"filter, just Enter", []string{"--subject", "integration.test.requested"}, true, "\n", ExitError,
@@ -75,15 +77,15 @@ func TestDLQPurgeConfirms(t *testing.T) {
 		{"filter, no answer", []string{"--subject", "integration.test.requested"}, true, "", ExitError,
 			"Purge 3 dead letters? [y/N]", "", "nothing was deleted", nil, nil},
 		{"all, answered yes", []string{"--all"}, true, "y\n", ExitOK,
-			"Purge 3 dead letters? [y/N]", "purged 3", "", []purgeSelection{{All: true}}, nil},
+			"Purge 3 dead letters? [y/N]", "purged 3", "", []ops.PurgeQuery{{All: true}}, nil},
 		{"one, answered yes", []string{"42"}, true, "y\n", ExitOK,
 			"Purge 1 dead letter? [y/N]", "deleted dead letter 42", "", nil, []string{"42"}},
 		{"nothing matches", []string{"--subject", "nothing.here"}, true, "", ExitOK,
 			"", "nothing to purge", "", nil, nil},
 		{"--yes on a terminal", []string{"--subject", "integration.test.requested", "--yes"}, true, "", ExitOK,
-			"", "purged 3", "", []purgeSelection{{Subject: "integration.test.requested"}}, nil},
+			"", "purged 3", "", []ops.PurgeQuery{{Subject: "integration.test.requested"}}, nil},
 		{"--yes elsewhere", []string{"--all", "--yes"}, false, "", ExitOK,
-			"", "purged 3", "", []purgeSelection{{All: true}}, nil},
+			"", "purged 3", "", []ops.PurgeQuery{{All: true}}, nil},
 		{"not a terminal, no --yes", []string{"--subject", "integration.test.requested"}, false, "y\n", ExitInvalidInput,
 			"", "", "stdin is not a terminal to ask: add --yes", nil, nil},
 		{"no selection", []string{"--yes"}, false, "", ExitInvalidInput,

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -368,4 +372,101 @@ func TestDLQCommands(t *testing.T) {
 	if r := stella(t, operatorEnv(), "dlq", "show", "abc"); r.code != cli.ExitInvalidInput {
 		t.Fatalf("show abc: %s", r)
 	}
+}
+
+// operatorGET reads an operator endpoint's raw answer.
+func operatorGET(t *testing.T, path string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, testHub.server+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testHub.operatorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s %v", path, resp.StatusCode, body, err)
+	}
+	return body
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("%s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// TestDLQAnswersDecodeLosslessly: every DLQ answer the ingress produces
+// decodes into the CLI's view and encodes back to the same JSON, for dead
+// letters with a JSON body, a text body, a binary body and no original
+// stream (the member the CLI's own copy once spelt differently).
+func TestDLQAnswersDecodeLosslessly(t *testing.T) {
+	t.Parallel()
+	js := hubJetStream(t)
+	id := uuid.NewString()
+	seqs := []uint64{
+		deadLetter(t, js, id, `{"requestId":"r-1","nested":{"n":1.5,"list":[true,null]}}`),
+		deadLetter(t, js, id, "{not json"),
+		deadLetter(t, js, id, "\x00\x01\xff binary"),
+	}
+	// One without inthub-dlq-stream, as an older hub wrote them.
+	msg := nats.NewMsg(bus.DLQPrefix + "." + contracts.Subject(contracts.SubjectTestRequested, operatorTenant, id))
+	msg.Data = []byte(`{}`)
+	msg.Header.Set(bus.HeaderDLQReason, "handler failed")
+	ack, err := js.PublishMsg(context.Background(), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs = append(seqs, ack.Sequence)
+
+	filter := url.QueryEscape(contracts.SubjectTestRequested + ".*." + id)
+	cases := []struct {
+		name string
+		path string
+		view func() any
+	}{
+		{"list", "/api/v1/operator/dlq?subject=" + filter, func() any { return &cli.DLQPageView{} }},
+		{"list, second page", fmt.Sprintf("/api/v1/operator/dlq?subject=%s&limit=1&after=%d", filter, seqs[0]), func() any { return &cli.DLQPageView{} }},
+	}
+	for _, seq := range seqs {
+		cases = append(cases, struct {
+			name string
+			path string
+			view func() any
+		}{fmt.Sprint("show ", seq), fmt.Sprint("/api/v1/operator/dlq/", seq), func() any { return &cli.DeadLetterView{} }})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := operatorGET(t, tc.path)
+			view := tc.view()
+			if err := json.Unmarshal(raw, view); err != nil {
+				t.Fatalf("decode %s: %v", raw, err)
+			}
+			again, err := json.Marshal(view)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameJSON(t, raw, again) {
+				t.Errorf("the CLI's view loses or adds members:\n ingress %s\n CLI     %s", raw, again)
+			}
+		})
+	}
+	t.Run("list --all re-encodes the CLI's view", func(t *testing.T) {
+		raw := operatorGET(t, "/api/v1/operator/dlq?subject="+filter)
+		r := stella(t, operatorEnv(), "dlq", "list", "--subject", contracts.SubjectTestRequested+".*."+id, "--limit", "1", "--all", "-o", "json")
+		if r.code != 0 || !sameJSON(t, raw, []byte(r.stdout)) {
+			t.Errorf("list --all differs from the one-page answer:\n ingress %s\n%s", raw, r)
+		}
+	})
 }

@@ -231,15 +231,23 @@ func (s *Service) deleteDeadLetter(ctx context.Context, seq uint64) error {
 
 // PurgeQuery selects the dead letters Purge removes. An empty filter never
 // means "all": All must say so, alone.
+// It is also the body of POST /api/v1/operator/dlq/purge.
 type PurgeQuery struct {
 	// Subject filters on the original subject, as DLQQuery.Subject.
-	Subject string
+	Subject string `json:"subject,omitempty"`
 	// TenantID narrows the filter to one tenant's subjects.
-	TenantID string
+	TenantID string `json:"tenantId,omitempty"`
 	// All purges every dead letter; it cannot be combined with a filter.
-	All bool
+	All bool `json:"all,omitempty"`
 	// DryRun counts what would be purged and removes nothing.
-	DryRun bool
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// PurgeResult is the answer of a purge: Matching is what the selection
+// held, Purged what was removed (0 for a dry run).
+type PurgeResult struct {
+	Purged   uint64 `json:"purged"`
+	Matching uint64 `json:"matching"`
 }
 
 // checkPurge refuses a purge that does not say what it removes.

@@ -64,8 +64,8 @@ func TestRedrivenDeadLetterIsProcessedOnceAndLeavesTheDLQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Handle(bus.Route{Name: "integration-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "ops-test"},
-		func(_ context.Context, m *bus.Message) error {
+	if err := r.Handle(bus.Route{Name: "integration-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>", Durable: "ops-test",
+		Handler: func(_ context.Context, m *bus.Message, _ *bus.Producer) error {
 			if broken.Load() {
 				return bus.Permanent(errors.New("integration store unreachable"))
 			}
@@ -73,7 +73,7 @@ func TestRedrivenDeadLetterIsProcessedOnceAndLeavesTheDLQ(t *testing.T) {
 			seen[m.ID]++
 			mu.Unlock()
 			return nil
-		}); err != nil {
+		}}); err != nil {
 		t.Fatal(err)
 	}
 	runRouter(t, r)

@@ -104,8 +104,9 @@ func startWorker(ctx context.Context, b *bus.Bus, concurrency int) (stop func(),
 	route := bus.Route{
 		Name: "busbench-test", Stream: bus.StreamCommands, Subject: contracts.SubjectTestRequested + ".>",
 		Durable: "busbench-test", Concurrency: concurrency,
+		Produces: []string{contracts.SubjectTestCompleted + ".>"}, Handler: completeTest,
 	}
-	if err := r.Handle(route, completeTest(b.Publisher())); err != nil {
+	if err := r.Handle(route); err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -126,24 +127,22 @@ func startWorker(ctx context.Context, b *bus.Bus, concurrency int) (stop func(),
 
 // completeTest is the benchmark's handler: decode the command, publish its
 // completion (deduplicated on the command's id), ack by returning nil.
-func completeTest(p *bus.Publisher) bus.HandlerFunc {
-	return func(ctx context.Context, m *bus.Message) error {
-		req, err := bus.Decode[contracts.TestRequested](m)
-		if err != nil {
-			return err
-		}
-		_, err = p.Publish(ctx, bus.Event{
-			ID:          "completed-" + m.ID,
-			Subject:     contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
-			TenantID:    req.TenantID,
-			DataSubject: req.IntegrationID,
-			Data: contracts.TestCompleted{
-				RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID,
-				Success: true, CompletedAt: time.Now().UTC(),
-			},
-		})
+func completeTest(ctx context.Context, m *bus.Message, out *bus.Producer) error {
+	req, err := bus.Decode[contracts.TestRequested](m)
+	if err != nil {
 		return err
 	}
+	_, err = out.Publish(ctx, bus.Event{
+		ID:          "completed-" + m.ID,
+		Subject:     contracts.Subject(contracts.SubjectTestCompleted, req.TenantID, req.IntegrationID),
+		TenantID:    req.TenantID,
+		DataSubject: req.IntegrationID,
+		Data: contracts.TestCompleted{
+			RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID,
+			Success: true, CompletedAt: time.Now().UTC(),
+		},
+	})
+	return err
 }
 
 // publishCommands publishes t's commands with PublishAsync, keeping t's

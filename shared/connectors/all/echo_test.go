@@ -257,9 +257,13 @@ func runEverything(ctx context.Context, conn connectors.Connector, spec *connect
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if c, ok := connectors.AsChecker(conn); ok {
-		add(c.CheckConnectivity(ctx))
-		add(c.CheckAuthentication(ctx))
-		add(c.CheckFunctionality(ctx))
+		// Both kinds of check: an explicit test may send what a scheduled
+		// one must not (a webhook's signed test delivery).
+		for _, cctx := range []context.Context{ctx, connectors.OnDemand(ctx)} {
+			add(c.CheckConnectivity(cctx))
+			add(c.CheckAuthentication(cctx))
+			add(c.CheckFunctionality(cctx))
+		}
 	}
 	if d, ok := connectors.AsDiscoverer(conn); ok {
 		for _, rt := range spec.ResourceTypes {

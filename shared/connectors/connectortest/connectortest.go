@@ -67,7 +67,7 @@ func NewConnector(t testing.TB, s Setup) connectors.Connector {
 // without one. Its idle connections are closed at the test's end.
 func HTTP(t testing.TB, cfg map[string]any, metrics httpx.Metrics) *httpx.Client {
 	t.Helper()
-	opts := connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil)
+	opts := connectors.HTTPOptions(connectors.CommonValues(cfg), httpx.GuardPolicy{AllowPrivate: true}, nil)
 	opts.Metrics = metrics
 	hc, err := httpx.New(opts)
 	if err != nil {

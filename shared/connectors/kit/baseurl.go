@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -53,22 +54,14 @@ func parseURL(field, raw string, allowQuery bool, opts []URLOption) (*url.URL, e
 	for _, o := range opts {
 		o(&rules)
 	}
-	want := "an absolute http or https URL"
-	if rules.httpsOnly {
-		want = "an absolute https URL"
-	}
-	u, err := url.Parse(strings.TrimSpace(raw))
-	switch {
-	case strings.TrimSpace(raw) == "":
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "%s is required", rules.noun)
-	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && (rules.httpsOnly || u.Scheme != "http")):
-		return nil, resilience.New(resilience.InvalidConfig, "%s must be %s", rules.noun, want)
-	case u.User != nil:
-		return nil, resilience.New(resilience.InvalidConfig, "%s must not carry user info: use credentialRef", rules.noun)
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return nil, resilience.New(resilience.InvalidConfig, "%s must not carry a fragment", rules.noun)
-	case !allowQuery && (u.RawQuery != "" || u.ForceQuery):
-		return nil, resilience.New(resilience.InvalidConfig, "%s must not carry a query", rules.noun)
+	}
+	// The declarations' rule, so that what a save accepts also builds.
+	u, err := connectors.ParseURL(raw, connectors.URLShape{HTTPSOnly: rules.httpsOnly, Query: allowQuery})
+	if err != nil {
+		return nil, resilience.New(resilience.InvalidConfig, "%s %s", rules.noun, err.Error())
 	}
 	return u, nil
 }

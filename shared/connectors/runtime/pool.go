@@ -81,10 +81,10 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 	if spec.New == nil {
 		return nil, resilience.New(resilience.NotSupported, "provider %q has no connector in this build", spec.ID)
 	}
-	cfg := connectors.Config(it.Config)
+	cfg := connectors.NewValues(spec, it.Config)
 	scrubber := credentials.NewScrubber(credentials.DefaultScrubValues)
 	var clientKey []byte
-	if ref := cfg.String("clientKeyRef", ""); ref != "" && cfg.String("clientCert", "") != "" {
+	if ref := cfg.String("clientKeyRef"); ref != "" && cfg.String("clientCert") != "" {
 		s, err := p.resolver.Resolve(ctx, it.TenantID, ref)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ package secrets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"unicode"
@@ -115,4 +116,18 @@ func Detail(s string) string {
 		s = string([]rune(s)[:160]) + "…"
 	}
 	return s
+}
+
+// ClientFailure codes an SDK client's failure that is neither a service
+// answer nor the guarded client's coded error, for the operation op of
+// client ("the AWS client"). net/http reports its client Timeout as a
+// url.Error holding only text, so a server that never answers is told
+// apart here (TIMEOUT) from any other failure (UPSTREAM_ERROR). The SDK's
+// own text, which may hold the URL, is dropped.
+func ClientFailure(op, client string, err error) error {
+	var timeout interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
+		return &resilience.Error{Code: resilience.Timeout, Message: op + ": " + client + " got no answer in time", Err: context.DeadlineExceeded}
+	}
+	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": " + client + " failed"}
 }

@@ -23,7 +23,7 @@ func TestSpecs(t *testing.T) {
 		{vault.Spec, map[string]any{"url": "https://vault.example.com", "namespace": "team-a", "mountPath": "secret", "authMethod": "approle",
 			"roleId": "r", "secretIdRef": "env://VAULT_SECRET_ID", "kvVersion": "2", "canaryPath": "inthub/canary"}},
 		{awssm.Spec, map[string]any{"region": "eu-west-1", "authMethod": "assumeRole", "roleArn": "arn:aws:iam::123456789012:role/hub"}},
-		{azurekv.Spec, map[string]any{"url": "https://myvault.vault.azure.net", "tenantId": "t", "clientId": "c"}},
+		{azurekv.Spec, map[string]any{"url": "https://myvault.vault.azure.net", "tenantId": "0f1e2d3c-aaaa-bbbb-cccc-000000000001", "clientId": "c"}},
 		{gcpsm.Spec, map[string]any{"project": "my-project", "canarySecret": "inthub-canary"}},
 	}
 	for _, tc := range tests {

@@ -1,30 +1,16 @@
-// Command ingress runs the HTTP API on its own.
+// Command ingress runs the HTTP API on its own; ingress.ConfigFromEnv lists
+// the variables it reads.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/shared/config"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, common, err := config.Load("ingress", os.Getenv, ingress.ConfigFromEnv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ingress:", err)
-		os.Exit(2)
-	}
-	defer common.Close()
-	cfg.Logger, cfg.Metrics = common.Logger, common.Metrics
-	if err := ingress.Run(ctx, cfg); err != nil {
-		common.Logger.Error("ingress stopped", "error", err.Error())
-		fmt.Fprintln(os.Stderr, "ingress:", err)
-		os.Exit(1)
-	}
+	startup.Main(startup.Process[ingress.Config]{
+		Name: "ingress", Load: ingress.ConfigFromEnv, Run: ingress.Run,
+		With: func(cfg *ingress.Config, c *config.Common) { cfg.Logger, cfg.Metrics = c.Logger, c.Metrics },
+	})
 }

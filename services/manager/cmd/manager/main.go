@@ -1,30 +1,19 @@
-// Command manager runs the catalog service on its own.
+// Command manager runs the catalog service on its own;
+// manager.ConfigFromEnv lists the variables it reads.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/shared/config"
-	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/connectors/specs"
+	"github.com/stella-ops/inthub/shared/startup"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, common, err := config.Load("manager", os.Getenv, manager.ConfigFromEnv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		os.Exit(2)
-	}
-	defer common.Close()
-	cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), common.Logger, common.Metrics
-	if err := manager.Run(ctx, cfg); err != nil {
-		common.Logger.Error("manager stopped", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Main(startup.Process[manager.Config]{
+		Name: "manager", Load: manager.ConfigFromEnv, Run: manager.Run,
+		With: func(cfg *manager.Config, c *config.Common) {
+			cfg.Registry, cfg.Logger, cfg.Metrics = specs.Registry(), c.Logger, c.Metrics
+		},
+	})
 }

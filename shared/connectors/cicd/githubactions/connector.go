@@ -22,8 +22,6 @@ import (
 const secondaryWait = time.Minute
 
 var (
-	ownerName    = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	repoName     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	workflowName = regexp.MustCompile(`^(?:[0-9]{1,20}|[A-Za-z0-9._-]{1,200}\.ya?ml)$`)
 )
 
@@ -47,13 +45,13 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	// A path (/api/v3 of GitHub Enterprise Server) is kept.
-	api, err := kit.ParseBaseURL("url", cfg.String("url", DefaultURL))
+	api, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	owner, repo := cfg.String("owner", ""), cfg.String("repo", "")
+	owner, repo := cfg.String("owner"), cfg.String("repo")
 	if !ownerName.MatchString(owner) {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"owner\" is not a GitHub user or organization name")
 	}
@@ -62,7 +60,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	}
 	c := &Connector{
 		api: api, repoPath: kit.Segments("repos", owner, repo),
-		returnRunDetails: cfg.Bool("returnRunDetails", true),
+		returnRunDetails: cfg.Bool("returnRunDetails"),
 		credentialRef:    in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.hc, err = kit.NewClient(in); err != nil {

@@ -52,6 +52,7 @@ type fakeGitHub struct {
 	branches    []string
 	calls       map[string]int
 	limits      map[string][]limit
+	limitAll    *limit // every answer after authentication, when set
 	apiVersions []string
 	auths       []string
 	dispatches  []dispatch
@@ -157,6 +158,14 @@ func (f *fakeGitHub) limitNext(route string, l limit) {
 	f.limits[route] = append(f.limits[route], l)
 }
 
+// limitEvery makes every following authenticated answer a rate-limit
+// answer.
+func (f *fakeGitHub) limitEvery(l limit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limitAll = &l
+}
+
 func (f *fakeGitHub) count(route string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -198,6 +207,10 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		f.rateHeaders(w, 5000, 4999)
 		ghError(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	if f.limitAll != nil {
+		f.rateLimited(w, *f.limitAll)
 		return
 	}
 	if q := f.limits[route]; len(q) > 0 {

@@ -36,45 +36,28 @@
 // inside the client) would compete with the hub's retry table.
 package githubactions
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 
-// ProviderID is the spec's type id.
-const ProviderID = "github-actions"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// The discoverable resource types.
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	ResourcePipelines = "pipelines"
-	ResourceJobs      = "jobs"
+	ProviderID        = spec.ProviderID
+	ResourcePipelines = spec.ResourcePipelines
+	ResourceJobs      = spec.ResourceJobs
+	DefaultURL        = spec.DefaultURL
 )
-
-// DefaultURL is github.com's API root; GitHub Enterprise Server's is
-// https://HOST/api/v3.
-const DefaultURL = "https://api.github.com"
 
 // APIVersion is the REST API version every request asks for.
 const APIVersion = "2022-11-28"
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "GitHub Actions",
-	Description: "GitHub Actions workflows and jobs of a repository (github.com or GitHub Enterprise Server); triggers workflow_dispatch.",
-	Category:    connectors.CategoryCICD,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Default: DefaultURL,
-			Description: "API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."},
-		{Name: "owner", Type: connectors.TypeString, Required: true, MaxLength: 39, Description: "Repository owner (user or organization)."},
-		{Name: "repo", Type: connectors.TypeString, Required: true, MaxLength: 100, Description: "Repository name."},
-		{Name: "returnRunDetails", Type: connectors.TypeBool, Default: true,
-			Description: "Ask the dispatch API for the created run's id (github.com since 2026-02); turn off for servers that refuse the parameter."},
-	},
-	CredentialTypes:    []string{connectors.CredToken, connectors.CredOAuth2},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	ResourceTypes:      []string{ResourcePipelines, ResourceJobs},
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
-	New:                New,
-}
+// The declaration's name rules.
+var (
+	ownerName = spec.OwnerName
+	repoName  = spec.RepoName
+)

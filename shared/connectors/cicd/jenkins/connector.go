@@ -36,38 +36,24 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	// A path (Jenkins under a prefix) is kept.
-	base, err := kit.ParseBaseURL("url", cfg.String("url", ""))
+	base, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	folder := strings.Trim(cfg.String("folder", ""), "/")
+	folder := strings.Trim(cfg.String("folder"), "/")
 	if folder != "" && !validFullName(folder) {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"folder\" is not a folder's full name (team/sub)")
 	}
 	c := &Connector{
-		base: base, folder: folder, refParameter: cfg.String("refParameter", ""),
+		base: base, folder: folder, refParameter: cfg.String("refParameter"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.hc, err = kit.NewClient(in); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// validFullName accepts a job's full name: segments separated by '/', none
-// empty, '.' or '..', no control characters.
-func validFullName(name string) bool {
-	if name == "" || len(name) > 2048 {
-		return false
-	}
-	for _, seg := range strings.Split(name, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return false
-		}
-	}
-	return true
 }
 
 // jobPath is the escaped URL path of a job by full name: /job/a/job/b.

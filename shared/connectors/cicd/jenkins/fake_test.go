@@ -51,6 +51,7 @@ type fakeJenkins struct {
 	sessions  map[string]string // JSESSIONID -> crumb
 	calls     map[string]int
 	throttles map[string][]int
+	limitAll  int // > 0: every call answers 429 with this Retry-After
 	queued    []queuedBuild
 }
 
@@ -145,6 +146,14 @@ func (f *fakeJenkins) throttle(route string, retryAfter int) {
 	f.throttles[route] = append(f.throttles[route], retryAfter)
 }
 
+// throttleAll makes the proxy in front answer every following call 429
+// with Retry-After.
+func (f *fakeJenkins) throttleAll(retryAfter int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limitAll = retryAfter
+}
+
 func (f *fakeJenkins) count(route string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -168,9 +177,12 @@ func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
 		route = r.Method + " /job/*" + action
 	}
 	f.calls[route]++
-	if q := f.throttles[route]; len(q) > 0 {
-		f.throttles[route] = q[1:]
-		w.Header().Set("Retry-After", strconv.Itoa(q[0]))
+	if q := f.throttles[route]; len(q) > 0 || f.limitAll > 0 {
+		retryAfter := f.limitAll
+		if len(q) > 0 {
+			f.throttles[route], retryAfter = q[1:], q[0]
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		htmlError(w, http.StatusTooManyRequests, "429 Too Many Requests")
 		return
 	}

@@ -33,37 +33,21 @@
 // remote API that takes an *http.Client and leaves retries to the caller.
 package jenkins
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
 
-// ProviderID is the spec's type id.
-const ProviderID = "jenkins"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// The discoverable resource types.
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	ResourceJobs      = "jobs"
-	ResourcePipelines = "pipelines"
+	ProviderID        = spec.ProviderID
+	ResourceJobs      = spec.ResourceJobs
+	ResourcePipelines = spec.ResourcePipelines
 )
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "Jenkins",
-	Description: "Jenkins jobs and Pipelines, through folders and multibranch projects; triggers builds.",
-	Category:    connectors.CategoryCICD,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true, Description: "Jenkins root URL, e.g. https://jenkins.example.com/ (or …/jenkins/ under a prefix)."},
-		{Name: "folder", Type: connectors.TypeString, MaxLength: 1024,
-			Description: "Full name of the folder discovery starts from (e.g. team-a); the whole controller when unset."},
-		{Name: "refParameter", Type: connectors.TypeString, MaxLength: 255,
-			Description: "Build parameter receiving a trigger's ref (e.g. BRANCH); when unset, a ref selects the branch job of a multibranch Pipeline."},
-	},
-	CredentialTypes:    []string{connectors.CredBasic},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	ResourceTypes:      []string{ResourceJobs, ResourcePipelines},
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
-	New:                New,
-}
+// validFullName is the declaration's full-name rule.
+var validFullName = spec.ValidFullName

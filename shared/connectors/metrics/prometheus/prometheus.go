@@ -14,28 +14,19 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
-	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// ProviderID is the spec's type id.
-const ProviderID = "prometheus"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "Prometheus",
-	Description: "Prometheus HTTP API: health checks and instant queries for canary metrics.",
-	Category:    connectors.CategoryMetrics,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true,
-			Description: "Prometheus base URL, e.g. https://prometheus.example.com (the API is under /api/v1/)."},
-	},
-	CredentialTypes: []string{connectors.CredBasic, connectors.CredToken},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapQuery},
-	New:             New,
-}
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// ProviderID is the spec's type id.
+const ProviderID = spec.ProviderID
 
 // Connector is the Prometheus connector of one integration revision. It
 // keeps no credential: each call resolves them and drops them when done.
@@ -54,9 +45,9 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	// A path (Prometheus behind --web.route-prefix) is kept.
-	base, err := kit.ParseBaseURL("url", cfg.String("url", ""))
+	base, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
@@ -107,5 +98,5 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 // authorization resolves the credential reference for one call: Basic for
 // username/password, Bearer for a token, none without a reference.
 func (c *Connector) authorization(ctx context.Context) (kit.Auth, error) {
-	return kit.Credential(ctx, c.credentials, c.credentialRef, "the prometheus credentials", Spec.CredentialTypes)
+	return kit.Credential(ctx, c.credentials, c.credentialRef, "the prometheus credentials", decl.CredentialTypes)
 }

@@ -21,9 +21,6 @@ import (
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-// maxRecipients bounds one message's envelope.
-const maxRecipients = 50
-
 // Connector is the email connector of one integration revision.
 type Connector struct {
 	host, heloName, security, mechanism, subjectPrefix string
@@ -45,12 +42,12 @@ var (
 
 // New builds a connector; a config that cannot work is INVALID_CONFIG.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	c := &Connector{
-		host: strings.TrimSpace(cfg.String("host", "")), port: cfg.Int("port", 587),
-		security: cfg.String("security", SecurityStartTLS), mechanism: cfg.String("authMechanism", MechanismAuto),
-		heloName: cfg.String("heloName", "localhost"), subjectPrefix: cfg.String("subjectPrefix", ""),
-		timeout: time.Duration(cfg.Int("timeout", 30)) * time.Second, policy: in.Policy,
+		host: strings.TrimSpace(cfg.String("host")), port: cfg.Int("port"),
+		security: cfg.String("security"), mechanism: cfg.String("authMechanism"),
+		heloName: cfg.String("heloName"), subjectPrefix: cfg.String("subjectPrefix"),
+		timeout: cfg.Duration("timeout", time.Second), policy: in.Policy,
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials, now: time.Now,
 	}
 	if c.host == "" || strings.ContainsAny(c.host, " /:@") && net.ParseIP(c.host) == nil {
@@ -63,7 +60,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, resilience.New(resilience.InvalidConfig, "security \"none\" would send the credentials in clear text: use starttls or tls")
 	}
 	var err error
-	if c.from, err = mail.ParseAddress(cfg.String("from", "")); err != nil {
+	if c.from, err = mail.ParseAddress(cfg.String("from")); err != nil {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"from\" is not an email address")
 	}
 	if c.to, err = parseRecipients(strings.Join(cfg.Strings("to"), ",")); err != nil {
@@ -75,12 +72,12 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	return c, nil
 }
 
-func tlsConfig(cfg connectors.Config, host string) (*tls.Config, error) {
+func tlsConfig(cfg connectors.Values, host string) (*tls.Config, error) {
 	t := &tls.Config{
 		ServerName: host, MinVersion: tls.VersionTLS12,
-		InsecureSkipVerify: cfg.Bool("insecureSkipVerify", false), //nolint:gosec // the operator's per-integration choice
+		InsecureSkipVerify: cfg.Bool("insecureSkipVerify"), //nolint:gosec // the operator's per-integration choice
 	}
-	if ca := cfg.String("caCert", ""); ca != "" {
+	if ca := cfg.String("caCert"); ca != "" {
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
 			pool = x509.NewCertPool()
@@ -214,13 +211,12 @@ func isMessageID(s string) bool {
 
 // session opens an SMTP session (connect, EHLO, STARTTLS when required,
 // AUTH when auth is true and credentials are set), runs fn and quits. The
-// context bounds the whole session.
+// configured timeout bounds the whole session, and so does the caller's
+// context when it ends sooner: a caller's longer deadline (the health
+// scheduler's) must not let a server that never answers hold a check.
 func (c *Connector) session(ctx context.Context, auth bool, fn func(*smtp.Client) error) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	var creds *basic
 	if auth && c.credentialRef != "" {
 		var err error

@@ -24,48 +24,22 @@
 //     envelope, and no message is sent.
 package email
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/notify/email/spec"
 
-// Security modes.
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	// SecurityStartTLS requires STARTTLS before AUTH and mail (the default).
-	SecurityStartTLS = "starttls"
-	// SecurityTLS is implicit TLS from the first byte (port 465).
-	SecurityTLS = "tls"
-	// SecurityNone is plaintext, for a trusted relay; it refuses credentials.
-	SecurityNone = "none"
+	SecurityStartTLS = spec.SecurityStartTLS
+	SecurityTLS      = spec.SecurityTLS
+	SecurityNone     = spec.SecurityNone
+	MechanismAuto    = spec.MechanismAuto
+	MechanismPlain   = spec.MechanismPlain
+	MechanismLogin   = spec.MechanismLogin
+	maxRecipients    = spec.MaxRecipients
 )
-
-// Authentication mechanisms.
-const (
-	MechanismAuto  = "auto"
-	MechanismPlain = "plain"
-	MechanismLogin = "login"
-)
-
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "email",
-	Name:        "Email (SMTP)",
-	Description: "Email over SMTP with STARTTLS and authentication; HTML and text templates, attachments.",
-	Category:    connectors.CategoryNotification,
-	Fields: []connectors.Field{
-		{Name: "host", Type: connectors.TypeString, Required: true, MaxLength: 253, Description: "SMTP server host name."},
-		{Name: "port", Type: connectors.TypeInt, Min: 1, Max: 65535, Default: 587, Description: "SMTP port (587 submission, 465 implicit TLS, 25 relay)."},
-		{Name: "security", Type: connectors.TypeEnum, Enum: []string{SecurityStartTLS, SecurityTLS, SecurityNone}, Default: SecurityStartTLS,
-			Description: "starttls requires STARTTLS; tls is implicit TLS; none is plaintext and refuses credentials."},
-		{Name: "from", Type: connectors.TypeString, Required: true, MaxLength: 320, Description: "Sender address, optionally with a name: \"Release Bot <bot@example.com>\"."},
-		{Name: "to", Type: connectors.TypeStringList, Required: true, Description: "Default recipients; a rule's channel may name others."},
-		{Name: "authMechanism", Type: connectors.TypeEnum, Enum: []string{MechanismAuto, MechanismPlain, MechanismLogin}, Default: MechanismAuto,
-			Description: "AUTH mechanism; auto takes PLAIN when offered, else LOGIN."},
-		{Name: "heloName", Type: connectors.TypeString, MaxLength: 253, Default: "localhost", Description: "Name sent in EHLO."},
-		{Name: "subjectPrefix", Type: connectors.TypeString, MaxLength: 64, Description: "Prefix of every subject, like \"[inthub]\"."},
-	},
-	CredentialTypes: []string{connectors.CredBasic},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
-	New:             New,
-}

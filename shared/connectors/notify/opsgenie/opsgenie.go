@@ -29,7 +29,6 @@ const (
 	maxMessage     = 130
 	maxAlias       = 512
 	maxDescription = 15000
-	maxTags        = 20
 	maxSource      = 100
 	maxNote        = 25000
 	maxDetailValue = 1000
@@ -85,8 +84,8 @@ var (
 
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	u, err := kit.ParseBaseURL("url", cfg.String("url", DefaultURL))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	u, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +97,8 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"tags\" holds %d tags; OpsGenie takes at most %d", len(tags), maxTags)
 	}
 	c := &Connector{
-		base: u.String(), source: notify.Truncate(cfg.String("source", DefaultSource), maxSource), tags: tags,
-		schedule: cfg.String("schedule", ""), scheduleType: cfg.String("scheduleIdentifierType", "id"),
+		base: u.String(), source: notify.Truncate(cfg.String("source"), maxSource), tags: tags,
+		schedule: cfg.String("schedule"), scheduleType: cfg.String("scheduleIdentifierType"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.hc, err = kit.NewClient(in); err != nil {

@@ -38,7 +38,7 @@ func newConnector(t *testing.T, og *opsgeniefake.Server, extra map[string]any, e
 		env = envSource{"OG_KEY": genieKey}
 	}
 	policy := httpx.GuardPolicy{AllowPrivate: true}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

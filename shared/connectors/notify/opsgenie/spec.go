@@ -21,42 +21,19 @@
 //     access for this level).
 package opsgenie
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie/spec"
 
-// Defaults of the config fields.
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	DefaultURL    = "https://api.opsgenie.com"
-	DefaultSource = "stella-ops-inthub"
+	DefaultURL     = spec.DefaultURL
+	DefaultSource  = spec.DefaultSource
+	ResourceOnCall = spec.ResourceOnCall
+	maxTags        = spec.MaxTags
 )
-
-// ResourceOnCall is the discoverable resource type: the current on-call
-// recipients of the configured schedule.
-const ResourceOnCall = "on-call"
-
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "opsgenie",
-	Name:        "OpsGenie",
-	Description: "Alerts created and closed by alias, and on-call lookup of a schedule.",
-	Category:    connectors.CategoryNotification,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Default: DefaultURL,
-			Description: "API base URL (https://api.eu.opsgenie.com for EU accounts)."},
-		{Name: "source", Type: connectors.TypeString, Default: DefaultSource, MaxLength: 100,
-			Description: "Source field of created alerts."},
-		{Name: "tags", Type: connectors.TypeStringList, Description: "Tags added to every created alert (at most 20)."},
-		{Name: "schedule", Type: connectors.TypeString, MaxLength: 200,
-			Description: "Schedule whose on-call recipients the functionality check and on-call discovery look up."},
-		{Name: "scheduleIdentifierType", Type: connectors.TypeEnum, Enum: []string{"id", "name"}, Default: "id",
-			Description: "Whether schedule is an id or a name."},
-	},
-	CredentialTypes:    []string{connectors.CredAPIKey},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	ResourceTypes:      []string{ResourceOnCall},
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapNotify, connectors.CapDiscover},
-	New:                New,
-}

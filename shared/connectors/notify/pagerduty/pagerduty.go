@@ -72,19 +72,19 @@ var (
 
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	events, err := baseURL("eventsUrl", cfg.String("eventsUrl", DefaultEventsURL))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	events, err := baseURL("eventsUrl", cfg.String("eventsUrl"))
 	if err != nil {
 		return nil, err
 	}
-	api, err := baseURL("apiUrl", cfg.String("apiUrl", DefaultAPIURL))
+	api, err := baseURL("apiUrl", cfg.String("apiUrl"))
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{
 		integrationID: in.Integration.ID, eventsURL: events, apiURL: api,
-		source:        notify.Truncate(cfg.String("source", DefaultSource), maxSource),
-		routingKeyRef: cfg.String("routingKeyRef", ""), apiKeyRef: in.Integration.CredentialRef,
+		source:        notify.Truncate(cfg.String("source"), maxSource),
+		routingKeyRef: cfg.String("routingKeyRef"), apiKeyRef: in.Integration.CredentialRef,
 		credentials: in.Credentials,
 	}
 	if c.routingKeyRef == "" {

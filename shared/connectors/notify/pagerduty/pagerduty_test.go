@@ -53,7 +53,7 @@ func newConnector(t *testing.T, s setup) *Connector {
 	if s.policy != nil {
 		policy = *s.policy
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(s.config, policy, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, s.config), policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,36 +18,18 @@
 //     no one, yet it proves the routing key and the event path work.
 package pagerduty
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/notify/pagerduty/spec"
 
-// Defaults of the config fields.
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	DefaultEventsURL = "https://events.pagerduty.com"
-	DefaultAPIURL    = "https://api.pagerduty.com"
-	DefaultSource    = "stella-ops-inthub"
+	DefaultEventsURL = spec.DefaultEventsURL
+	DefaultAPIURL    = spec.DefaultAPIURL
+	DefaultSource    = spec.DefaultSource
 )
-
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "pagerduty",
-	Name:        "PagerDuty",
-	Description: "Incidents and alerts through the Events API v2: trigger, and resolve with the same dedup key.",
-	Category:    connectors.CategoryNotification,
-	Fields: []connectors.Field{
-		{Name: "routingKeyRef", Type: connectors.TypeString, Secret: true, Required: true,
-			Description: "Credential reference to the 32-character Events API v2 integration (routing) key."},
-		{Name: "eventsUrl", Type: connectors.TypeURL, Default: DefaultEventsURL,
-			Description: "Events API base URL (https://events.eu.pagerduty.com for EU accounts)."},
-		{Name: "apiUrl", Type: connectors.TypeURL, Default: DefaultAPIURL,
-			Description: "REST API base URL, used by the authentication check when credentialRef holds a REST API key."},
-		{Name: "source", Type: connectors.TypeString, Default: DefaultSource, MaxLength: 255,
-			Description: "payload.source of triggered alerts: the system reporting them."},
-	},
-	CredentialTypes: []string{connectors.CredAPIKey, connectors.CredToken},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
-	New:             New,
-}

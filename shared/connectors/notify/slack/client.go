@@ -34,28 +34,23 @@ var (
 	_ connectors.Notifier   = (*Connector)(nil)
 )
 
-var knownTypes = []string{"public_channel", "private_channel", "mpim", "im"}
-
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	api, err := kit.ParseBaseURL("url", cfg.String("url", DefaultURL))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	api, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	types := cfg.Strings("channelTypes")
-	if len(types) == 0 {
-		types = []string{"public_channel", "private_channel"}
-	}
 	for _, t := range types {
 		if !slices.Contains(knownTypes, t) {
 			return nil, resilience.New(resilience.InvalidConfig, "config field \"channelTypes\": %q is not one of %s", t, strings.Join(knownTypes, ", "))
 		}
 	}
 	c := &Connector{
-		api: api, workspace: cfg.String("workspace", ""), defaultChannel: cfg.String("defaultChannel", ""),
-		iconEmoji: cfg.String("iconEmoji", ""), channelTypes: types,
+		api: api, workspace: cfg.String("workspace"), defaultChannel: cfg.String("defaultChannel"),
+		iconEmoji: cfg.String("iconEmoji"), channelTypes: types,
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.hc, err = kit.NewClient(in); err != nil {

@@ -53,6 +53,7 @@ type fakeSlack struct {
 	calls       map[string]int
 	forced      map[string][]string // method -> error codes of its next answers
 	throttles   map[string][]int    // method -> Retry-After of its next answers
+	limitAll    int                 // > 0: every method answers 429 with this Retry-After
 	warnings    []string
 	tokenInBody int
 	seq         int
@@ -127,6 +128,13 @@ func (f *fakeSlack) throttle(method string, retryAfter int) {
 	f.throttles[method] = append(f.throttles[method], retryAfter)
 }
 
+// throttleAll makes every following call of every method rate limited.
+func (f *fakeSlack) throttleAll(retryAfter int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limitAll = retryAfter
+}
+
 func (f *fakeSlack) count(method string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -171,9 +179,12 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.calls[method]++
-	if q := f.throttles[method]; len(q) > 0 {
-		f.throttles[method] = q[1:]
-		w.Header().Set("Retry-After", strconv.Itoa(q[0]))
+	if q := f.throttles[method]; len(q) > 0 || f.limitAll > 0 {
+		retryAfter := f.limitAll
+		if len(q) > 0 {
+			f.throttles[method], retryAfter = q[1:], q[0]
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		answer(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 		return
 	}

@@ -32,42 +32,21 @@
 // tokens out of error texts as httpx does.
 package slack
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
+import "github.com/stella-ops/inthub/shared/connectors/notify/slack/spec"
+
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
+const (
+	ProviderID       = spec.ProviderID
+	ResourceChannels = spec.ResourceChannels
+	DefaultURL       = spec.DefaultURL
 )
 
-// ProviderID is the spec's type id.
-const ProviderID = "slack"
-
-// ResourceChannels is the discoverable resource type.
-const ResourceChannels = "channels"
-
-// DefaultURL is the Web API's root; tests and Enterprise proxies set
-// another.
-const DefaultURL = "https://slack.com/api"
-
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "Slack",
-	Description: "Slack messages, threads and reactions through the Web API with a bot token; discovers channels.",
-	Category:    connectors.CategoryNotification,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Default: DefaultURL, Description: "Web API root (https://slack.com/api)."},
-		{Name: "workspace", Type: connectors.TypeString, MaxLength: 255,
-			Description: "Workspace the token must belong to: team id (T…), name or domain (acme of acme.slack.com)."},
-		{Name: "defaultChannel", Type: connectors.TypeString, MaxLength: 255,
-			Description: "Channel for notifications that name none: an id (C…) or a name (#releases)."},
-		{Name: "iconEmoji", Type: connectors.TypeString, MaxLength: 100,
-			Description: "Emoji used as the bot's icon, e.g. :rocket: (needs the chat:write.customize scope)."},
-		{Name: "channelTypes", Type: connectors.TypeStringList, Default: []string{"public_channel", "private_channel"},
-			Description: "Conversation types discovered: public_channel, private_channel (needs groups:read), mpim, im."},
-	},
-	CredentialTypes:    []string{connectors.CredToken},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	ResourceTypes:      []string{ResourceChannels},
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapNotify},
-	New:                New,
-}
+// knownTypes are the declaration's channel types.
+var knownTypes = spec.ChannelTypes

@@ -24,24 +24,11 @@
 //     post to a channel unless the operator asked for it.
 package teams
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/notify/teams/spec"
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "teams",
-	Name:        "Microsoft Teams",
-	Description: "Adaptive Cards posted to a channel through a Workflows or incoming webhook.",
-	Category:    connectors.CategoryNotification,
-	Fields: []connectors.Field{
-		{Name: "webhookUrlRef", Type: connectors.TypeString, Secret: true, Required: true,
-			Description: "Credential reference to the Workflows (or legacy incoming-webhook) URL; the URL is a credential."},
-		{Name: "healthCheckCard", Type: connectors.TypeBool, Default: false,
-			Description: "Post a test card on each functionality check (visible in the channel)."},
-	},
-	CheckLevels:  contracts.CheckTypes,
-	Capabilities: []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
-	New:          New,
-}
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)

@@ -57,8 +57,8 @@ var (
 // operator's policy, because the webhook URL's path is a secret that must
 // stay out of errors and spans (HidePath).
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	ref := cfg.String("webhookUrlRef", "")
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	ref := cfg.String("webhookUrlRef")
 	if ref == "" {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"webhookUrlRef\" is required")
 	}
@@ -69,7 +69,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err != nil {
 		return nil, err
 	}
-	return &Connector{webhookRef: ref, testCard: cfg.Bool("healthCheckCard", false), credentials: in.Credentials,
+	return &Connector{webhookRef: ref, testCard: cfg.Bool("healthCheckCard"), credentials: in.Credentials,
 		hc: kit.Client{HTTP: hc, Now: time.Now}}, nil
 }
 

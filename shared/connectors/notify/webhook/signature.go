@@ -13,9 +13,6 @@ import (
 
 // Headers of a delivery.
 const (
-	// DefaultSignatureHeader carries the signature unless the integration
-	// names another header (signatureHeader).
-	DefaultSignatureHeader = "X-Inthub-Signature"
 	// HeaderTimestamp is the signing time in Unix seconds; it is part of
 	// the signed text, so a receiver can refuse replays of old deliveries.
 	HeaderTimestamp = "X-Inthub-Timestamp"

@@ -10,28 +10,18 @@
 // credentialRef is set. Receivers check the signature with VerifySignature.
 package webhook
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/notify/webhook/spec"
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "webhook",
-	Name:        "Generic Webhook",
-	Description: "JSON payloads POSTed to a URL, HMAC-SHA256 signed.",
-	Category:    connectors.CategoryNotification,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true, Description: "Endpoint receiving the JSON payloads."},
-		{Name: "signingSecretRef", Type: connectors.TypeString, Secret: true,
-			Description: "Credential reference to the HMAC-SHA256 signing secret."},
-		{Name: "signatureHeader", Type: connectors.TypeString, Default: DefaultSignatureHeader, MaxLength: 128,
-			Description: "Header carrying 'sha256=<hex hmac>' of '<timestamp>.<body>'."},
-		{Name: "healthUrl", Type: connectors.TypeURL,
-			Description: "URL the connectivity check probes instead of url (HEAD, else GET)."},
-	},
-	CredentialTypes: []string{connectors.CredToken, connectors.CredAPIKey, connectors.CredBasic},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
-	New:             New,
-}
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// DefaultSignatureHeader carries the signature unless the integration
+// names another header (signatureHeader).
+const DefaultSignatureHeader = spec.DefaultSignatureHeader
+
+// validHeaderName is the declaration's header name rule.
+var validHeaderName = spec.ValidHeaderName

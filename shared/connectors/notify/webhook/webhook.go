@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,24 +59,24 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	target, err := parseURL("url", cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	target, err := parseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	health := target
-	if raw := cfg.String("healthUrl", ""); raw != "" {
+	if raw := cfg.String("healthUrl"); raw != "" {
 		if health, err = parseURL("healthUrl", raw); err != nil {
 			return nil, err
 		}
 	}
-	header := http.CanonicalHeaderKey(cfg.String("signatureHeader", DefaultSignatureHeader))
+	header := http.CanonicalHeaderKey(cfg.String("signatureHeader"))
 	if !validHeaderName(header) {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"signatureHeader\" is not a valid header name")
 	}
 	c := &Connector{
 		url: target, healthURL: health, signatureHeader: header,
-		signingSecretRef: cfg.String("signingSecretRef", ""), credentialRef: in.Integration.CredentialRef,
+		signingSecretRef: cfg.String("signingSecretRef"), credentialRef: in.Integration.CredentialRef,
 		credentials: in.Credentials,
 	}
 	if c.hc, err = kit.NewClient(in); err != nil {
@@ -94,19 +93,6 @@ func parseURL(field, raw string) (string, error) {
 		return "", err
 	}
 	return u.String(), nil
-}
-
-// validHeaderName reports whether s is an HTTP token (RFC 9110).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // Close holds nothing: the runtime owns the HTTP client.
@@ -131,10 +117,18 @@ func (c *Connector) probe(ctx context.Context, method string) (int, error) {
 }
 
 // CheckAuthentication resolves the signing secret and the credential (a
-// failure is CREDENTIAL_FETCH_FAILED) and sends a signed test delivery:
-// only a 401 or 403 answer says the receiver refused them. Other failures
-// of the delivery are the functionality check's to report.
+// failure is CREDENTIAL_FETCH_FAILED). On an explicit test it also sends a
+// signed test delivery: only a 401 or 403 answer says the receiver refused
+// them. Other failures of the delivery are the functionality check's to
+// report. Scheduled checks send nothing: a receiver cannot tell a test
+// payload every few minutes from real traffic.
 func (c *Connector) CheckAuthentication(ctx context.Context) error {
+	if !connectors.IsOnDemand(ctx) {
+		if _, _, err := c.secrets(ctx); err != nil {
+			return fmt.Errorf("authenticate to the webhook receiver: %w", err)
+		}
+		return nil
+	}
 	_, resp, err := c.deliver(ctx, Payload{Type: TypeTest})
 	if err != nil {
 		return fmt.Errorf("authenticate to the webhook receiver: %w", err)
@@ -154,9 +148,17 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 	return nil
 }
 
-// CheckFunctionality sends a signed test delivery that must be accepted
-// (2xx).
+// CheckFunctionality, on an explicit test, sends a signed test delivery that
+// must be accepted (2xx). A scheduled check only resolves the secrets: the
+// one proof of a receiver's functionality is a delivery, and scheduled
+// checks have no side effects at the target.
 func (c *Connector) CheckFunctionality(ctx context.Context) error {
+	if !connectors.IsOnDemand(ctx) {
+		if _, _, err := c.secrets(ctx); err != nil {
+			return fmt.Errorf("deliver a test payload: %w", err)
+		}
+		return nil
+	}
 	_, resp, err := c.deliver(ctx, Payload{Type: TypeTest})
 	if err != nil {
 		return fmt.Errorf("deliver a test payload: %w", err)
@@ -171,7 +173,7 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 // Notify delivers m and returns the delivery id.
 func (c *Connector) Notify(ctx context.Context, m connectors.Message) (string, error) {
 	id, resp, err := c.deliver(ctx, Payload{
-		Type: TypeNotification, Severity: m.Severity, Title: m.Title, Text: m.Text,
+		ID: m.DeliveryID, Type: TypeNotification, Severity: m.Severity, Title: m.Title, Text: m.Text,
 		Channel: m.Channel, ThreadKey: m.ThreadKey, Data: m.Data,
 	})
 	if err != nil {
@@ -201,15 +203,19 @@ func (c *Connector) accepted(resp *http.Response) error {
 	return nil
 }
 
-// deliver signs and POSTs p with a fresh id and timestamp. It returns the
-// response whatever its status; the caller drains it.
+// deliver signs and POSTs p with its id (a fresh one when p has none) and
+// a fresh timestamp. It returns the response whatever its status; the
+// caller drains it.
 func (c *Connector) deliver(ctx context.Context, p Payload) (string, *http.Response, error) {
 	signingSecret, authorization, err := c.secrets(ctx)
 	if err != nil {
 		return "", nil, err
 	}
 	now := c.hc.Now()
-	p.ID, p.Timestamp = uuid.NewString(), now.UTC().Truncate(time.Second)
+	if p.ID == "" {
+		p.ID = uuid.NewString()
+	}
+	p.Timestamp = now.UTC().Truncate(time.Second)
 	body, err := json.Marshal(p)
 	if err != nil {
 		// Message.Data holds something JSON cannot carry (a channel, a func).

@@ -54,7 +54,7 @@ func newConnector(t *testing.T, s setup) *Connector {
 	if s.policy != nil {
 		policy = *s.policy
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(s.config, policy, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, s.config), policy, nil))
 	if err != nil {
 		t.Fatalf("httpx.New: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestChecksPass(t *testing.T) {
 	r := newReceiver(t, secret)
 	c := newConnector(t, signed(r, secret))
 	for _, ch := range checks {
-		if err := ch.run(c, context.Background()); err != nil {
+		if err := ch.run(c, onDemand); err != nil {
 			t.Errorf("%s: %v", ch.level, err)
 		}
 	}
@@ -218,7 +218,7 @@ func TestAuthorizationFromCredential(t *testing.T) {
 			r.authorization = tc.want
 			c := newConnector(t, setup{config: map[string]any{"url": r.srv.URL}, credentialRef: "env://CRED", env: envSource{"CRED": tc.value}})
 			for _, ch := range checks {
-				if err := ch.run(c, context.Background()); err != nil {
+				if err := ch.run(c, onDemand); err != nil {
 					t.Errorf("%s: %v", ch.level, err)
 				}
 			}
@@ -233,12 +233,12 @@ func TestWrongSecretIsAuthenticationFailed(t *testing.T) {
 	if err := c.CheckConnectivity(context.Background()); err != nil {
 		t.Errorf("connectivity: %v", err)
 	}
-	err := c.CheckAuthentication(context.Background())
+	err := c.CheckAuthentication(onDemand)
 	wantCode(t, "authentication", err, resilience.AuthenticationFailed)
 	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "not-the-secret") {
 		t.Errorf("error text carries a secret: %v", err)
 	}
-	wantCode(t, "functionality", c.CheckFunctionality(context.Background()), resilience.AuthenticationFailed)
+	wantCode(t, "functionality", c.CheckFunctionality(onDemand), resilience.AuthenticationFailed)
 	wantCode(t, "notify", notify(c), resilience.AuthenticationFailed)
 	if n, rej := r.count(http.MethodPost), r.rejections(); n != 3 || rej != 3 {
 		t.Errorf("receiver got %d POSTs and rejected %d, want 3 and 3 (no retries)", n, rej)
@@ -252,7 +252,7 @@ func TestUnsignedDeliveryIsRejected(t *testing.T) {
 	t.Parallel()
 	r := newReceiver(t, secret)
 	c := newConnector(t, setup{config: map[string]any{"url": r.srv.URL}})
-	wantCode(t, "authentication", c.CheckAuthentication(context.Background()), resilience.AuthenticationFailed)
+	wantCode(t, "authentication", c.CheckAuthentication(onDemand), resilience.AuthenticationFailed)
 }
 
 func TestReceiverAnswers(t *testing.T) {
@@ -277,7 +277,7 @@ func TestReceiverAnswers(t *testing.T) {
 			r.force(tc.status, tc.header)
 			c := newConnector(t, signed(r, secret))
 			for what, err := range map[string]error{
-				"functionality": c.CheckFunctionality(context.Background()),
+				"functionality": c.CheckFunctionality(onDemand),
 				"notify":        notify(c),
 			} {
 				wantCode(t, what, err, tc.want)
@@ -285,7 +285,7 @@ func TestReceiverAnswers(t *testing.T) {
 					t.Errorf("%s: retry after %s, want %s", what, got, tc.retryAfter)
 				}
 			}
-			err := c.CheckAuthentication(context.Background())
+			err := c.CheckAuthentication(onDemand)
 			switch {
 			case tc.authPasses && err != nil:
 				t.Errorf("authentication: %v, want pass", err)
@@ -304,7 +304,7 @@ func TestReceiverDownIsConnectionRefused(t *testing.T) {
 	c := newConnector(t, signed(r, secret))
 	r.srv.Close()
 	for _, ch := range checks {
-		wantCode(t, string(ch.level), ch.run(c, context.Background()), resilience.ConnectionRefused)
+		wantCode(t, string(ch.level), ch.run(c, onDemand), resilience.ConnectionRefused)
 	}
 	wantCode(t, "notify", notify(c), resilience.ConnectionRefused)
 }
@@ -327,7 +327,7 @@ func TestCredentialFetchFailed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newConnector(t, tc.s)
-			wantCode(t, "authentication", c.CheckAuthentication(context.Background()), tc.want)
+			wantCode(t, "authentication", c.CheckAuthentication(onDemand), tc.want)
 			wantCode(t, "notify", notify(c), tc.want)
 		})
 	}
@@ -359,7 +359,7 @@ func TestGuardBlocksLoopbackByDefault(t *testing.T) {
 	s.policy = &httpx.GuardPolicy{}
 	c := newConnector(t, s)
 	for _, ch := range checks {
-		wantCode(t, string(ch.level), ch.run(c, context.Background()), resilience.DestinationBlocked)
+		wantCode(t, string(ch.level), ch.run(c, onDemand), resilience.DestinationBlocked)
 	}
 	wantCode(t, "notify", notify(c), resilience.DestinationBlocked)
 	if n := r.count(http.MethodPost) + r.count(http.MethodHead) + r.count(http.MethodGet); n != 0 {
@@ -383,4 +383,56 @@ func TestNewRefusesConfigThatCannotWork(t *testing.T) {
 			wantCode(t, "New", err, resilience.InvalidConfig)
 		})
 	}
+}
+
+// A message's DeliveryID is the delivery id on every attempt, so a receiver
+// can drop the duplicate a redelivery after a crash sends.
+func TestDeliveryIDIsStableAcrossAttempts(t *testing.T) {
+	t.Parallel()
+	r := newReceiver(t, secret)
+	c := newConnector(t, signed(r, secret))
+	const stable = "5b1f3c4e-2d7a-5e8b-9c0d-112233445566"
+	for range 2 {
+		id, err := c.Notify(context.Background(), connectors.Message{Title: "t", DeliveryID: stable})
+		if err != nil || id != stable {
+			t.Fatalf("Notify: id %q, %v; want %q", id, err, stable)
+		}
+	}
+	other, err := c.Notify(context.Background(), connectors.Message{Title: "t"})
+	if err != nil || other == "" || other == stable {
+		t.Fatalf("a message without a DeliveryID got id %q (%v), want a fresh one", other, err)
+	}
+	got := r.accepted()
+	if len(got) != 3 || got[0].header.Get(HeaderDelivery) != stable || got[1].header.Get(HeaderDelivery) != stable ||
+		got[1].payload.ID != stable || got[2].header.Get(HeaderDelivery) != other {
+		t.Fatalf("deliveries %+v", got)
+	}
+}
+
+// onDemand is the context of an explicit test, the only kind on which the
+// checks deliver a signed test payload.
+var onDemand = connectors.OnDemand(context.Background())
+
+// Scheduled checks run every few minutes and must leave the receiver alone:
+// no test payload reaches it; a failing secret still fails them.
+func TestScheduledChecksDeliverNothing(t *testing.T) {
+	t.Parallel()
+	r := newReceiver(t, secret)
+	c := newConnector(t, signed(r, secret))
+	scheduled := context.Background()
+	for name, check := range map[string]func(context.Context) error{
+		"connectivity": c.CheckConnectivity, "authentication": c.CheckAuthentication, "functionality": c.CheckFunctionality,
+	} {
+		if err := check(scheduled); err != nil {
+			t.Fatalf("scheduled %s: %v", name, err)
+		}
+	}
+	if n := r.count(http.MethodPost); n != 0 {
+		t.Fatalf("scheduled checks POSTed %d test deliveries, want 0", n)
+	}
+	if err := c.CheckFunctionality(onDemand); err != nil || r.count(http.MethodPost) != 1 {
+		t.Fatalf("an explicit test delivered %d (%v), want 1", r.count(http.MethodPost), err)
+	}
+	broken := newConnector(t, setup{config: map[string]any{"url": r.srv.URL, "signingSecretRef": "env://NOT_SET"}, env: envSource{}})
+	wantCode(t, "scheduled authentication", broken.CheckAuthentication(scheduled), resilience.CredentialFetchFailed)
 }

@@ -47,13 +47,13 @@ var _ connectors.Checker = (*Connector)(nil)
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	endpoint, err := parseEndpoint(cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	endpoint, err := parseEndpoint(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{
-		endpoint: endpoint, bucket: cfg.String("bucket", ""), writeProbe: cfg.Bool("writeProbe", false),
+		endpoint: endpoint, bucket: cfg.String("bucket"), writeProbe: cfg.Bool("writeProbe"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.writeProbe && c.bucket == "" {
@@ -63,7 +63,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, err
 	}
 	c.options = s3.Options{
-		Region:       cfg.String("region", DefaultRegion),
+		Region:       cfg.String("region"),
 		BaseEndpoint: aws.String(endpoint),
 		// Virtual-hosted style needs wildcard DNS that S3-compatible
 		// servers rarely have; every one of them serves path style.

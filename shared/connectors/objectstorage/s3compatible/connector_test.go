@@ -57,7 +57,7 @@ func newConnector(t *testing.T, s setup) (*Connector, *requestCounter) {
 	if s.policy != nil {
 		policy = *s.policy
 	}
-	opts := connectors.HTTPOptions(s.config, policy, nil)
+	opts := connectors.HTTPOptions(connectors.NewValues(Spec, s.config), policy, nil)
 	counter := &requestCounter{}
 	opts.Metrics = counter
 	hc, err := httpx.New(opts)

@@ -11,33 +11,14 @@
 // (anonymous access).
 package s3compatible
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
 
-// DefaultRegion is the region requests are signed for when none is set;
-// most S3-compatible servers accept it whatever their own setting.
-const DefaultRegion = "us-east-1"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "s3compatible",
-	Name:        "S3Compatible",
-	Description: "Any S3-compatible object store (MinIO, Ceph RGW, VersityGW, AWS S3) at a custom endpoint; health and test only.",
-	Category:    connectors.CategoryObjectStorage,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true,
-			Description: "S3 endpoint, e.g. http://minio.stella-ops.local:9000; buckets are addressed path-style under it."},
-		{Name: "region", Type: connectors.TypeString, Default: DefaultRegion, MaxLength: 64,
-			Description: "Region requests are signed for."},
-		{Name: "bucket", Type: connectors.TypeString, MaxLength: 63,
-			Description: "Bucket the functionality check heads (and probes with writeProbe); without it the check lists buckets."},
-		{Name: "writeProbe", Type: connectors.TypeBool, Default: false,
-			Description: "Functionality check also writes, reads back and deletes a small object under .inthub-probe/ in bucket."},
-	},
-	CredentialTypes: []string{connectors.CredAPIKey, connectors.CredBasic},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck},
-	New:             New,
-}
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// DefaultRegion is the declaration's default region.
+const DefaultRegion = spec.DefaultRegion

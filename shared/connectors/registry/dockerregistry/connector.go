@@ -32,19 +32,19 @@ var (
 // New builds a connector from the integration's config; a config that
 // cannot work is an INVALID_CONFIG error.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	// A path (a registry behind a prefix) is kept.
-	base, err := kit.ParseBaseURL("url", cfg.String("url", ""))
+	base, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	repo := cfg.String("repository", "")
+	repo := cfg.String("repository")
 	if repo != "" && !validRepository(repo) {
 		return nil, resilience.New(resilience.InvalidConfig,
 			"config field \"repository\" is not a repository name (lowercase path components like myorg/myapp)")
 	}
 	c := &Connector{
-		base: base, repository: repo, resolveDigests: cfg.Bool("resolveDigests", false),
+		base: base, repository: repo, resolveDigests: cfg.Bool("resolveDigests"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.hc, err = kit.NewClient(in); err != nil {

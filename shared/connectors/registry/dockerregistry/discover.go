@@ -22,15 +22,10 @@ const (
 	// maxListRequests bounds the registry pages one Discover call reads while
 	// a name filter leaves its page short; the cursor continues from there.
 	maxListRequests = 10
-	// maxRepositoryLength is the distribution spec's limit on a name.
-	maxRepositoryLength = 255
 )
 
 var (
-	// repositoryName is the distribution spec's repository name grammar; it
-	// also keeps '..' and '?' out of the URL paths built from a name.
-	repositoryName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-	tagName        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	tagName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
 func validRepository(name string) bool {

@@ -11,37 +11,22 @@
 // transport decides its own way (ping and token per call, its own errors).
 package dockerregistry
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
 
-// ProviderID is the spec's type id.
-const ProviderID = "docker-registry"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// The discoverable resource types.
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	ResourceRepositories = "repositories"
-	ResourceTags         = "tags"
+	ProviderID           = spec.ProviderID
+	ResourceRepositories = spec.ResourceRepositories
+	ResourceTags         = spec.ResourceTags
+	maxRepositoryLength  = spec.MaxRepositoryLength
 )
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "Docker Registry",
-	Description: "Docker Registry HTTP API v2 (CNCF distribution and compatible registries).",
-	Category:    connectors.CategoryRegistry,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true,
-			Description: "Registry base URL, e.g. https://registry.example.com (the API is under /v2/)."},
-		{Name: "repository", Type: connectors.TypeString, MaxLength: maxRepositoryLength,
-			Description: "Default repository, e.g. myorg/myapp: tags discovery uses it when the filter names none."},
-		{Name: "resolveDigests", Type: connectors.TypeBool, Default: false,
-			Description: "Add each tag's manifest digest to tags discovery (one HEAD request per tag)."},
-	},
-	CredentialTypes: []string{connectors.CredBasic, connectors.CredToken},
-	CheckLevels:     contracts.CheckTypes,
-	ResourceTypes:   []string{ResourceRepositories, ResourceTags},
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapDiscover},
-	New:             New,
-}
+// repositoryName is the declaration's repository name grammar.
+var repositoryName = spec.RepositoryName

@@ -12,43 +12,27 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // Failure modes a test can set in config.failureMode.
 const (
-	FailNone              = "none"
-	FailConnectionRefused = "connection-refused"
-	FailAuthentication    = "auth-failed"
-	FailRateLimited       = "rate-limited"
-	FailTimeout           = "timeout"
-	FailFunctionality     = "functionality-failed"
+	FailNone              = spec.FailNone
+	FailConnectionRefused = spec.FailConnectionRefused
+	FailAuthentication    = spec.FailAuthentication
+	FailRateLimited       = spec.FailRateLimited
+	FailTimeout           = spec.FailTimeout
+	FailFunctionality     = spec.FailFunctionality
 )
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          "inmemory",
-	Name:        "InMemory",
-	Description: "Test-only registry held in the integration's config; failure modes are settable.",
-	Category:    connectors.CategoryRegistry,
-	Fields: []connectors.Field{
-		{Name: "failureMode", Type: connectors.TypeEnum, Default: FailNone,
-			Enum:        []string{FailNone, FailConnectionRefused, FailAuthentication, FailRateLimited, FailTimeout, FailFunctionality},
-			Description: "Which failure every check returns."},
-		{Name: "latencyMs", Type: connectors.TypeInt, Min: 0, Max: 60000, Default: 0, Description: "Artificial latency of each call."},
-		{Name: "retryAfterSeconds", Type: connectors.TypeInt, Min: 0, Max: 3600, Default: 1, Description: "Retry-After of the rate-limited mode."},
-		{Name: "repositories", Type: connectors.TypeStringList, Description: "Repository names discovery returns."},
-		{Name: "tags", Type: connectors.TypeStringList, Description: "Tags every repository has."},
-		{Name: "token", Type: connectors.TypeString, Secret: true, Description: "A secret field, to exercise reference validation."},
-	},
-	CredentialTypes: []string{connectors.CredToken, connectors.CredBasic},
-	CheckLevels:     contracts.CheckTypes,
-	ResourceTypes:   []string{"repositories", "tags"},
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapDiscover},
-	TestOnly:        true,
-	New:             New,
-}
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
+
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
 
 // Connector is the inmemory connector.
 type Connector struct {
@@ -61,31 +45,12 @@ type Connector struct {
 
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := in.Integration.Config
-	c := &Connector{mode: FailNone, retryAfter: time.Second}
-	if s, ok := cfg["failureMode"].(string); ok {
-		c.mode = s
-	}
-	if n, ok := cfg["latencyMs"].(float64); ok {
-		c.latency = time.Duration(n) * time.Millisecond
-	}
-	if n, ok := cfg["retryAfterSeconds"].(float64); ok {
-		c.retryAfter = time.Duration(n) * time.Second
-	}
-	c.repositories = strings(cfg["repositories"])
-	c.tags = strings(cfg["tags"])
-	return c, nil
-}
-
-func strings(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, e := range list {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	return &Connector{
+		mode: cfg.String("failureMode"), latency: cfg.Duration("latencyMs", time.Millisecond),
+		retryAfter:   cfg.Duration("retryAfterSeconds", time.Second),
+		repositories: cfg.Strings("repositories"), tags: cfg.Strings("tags"),
+	}, nil
 }
 
 // Close does nothing: the connector holds no resources.

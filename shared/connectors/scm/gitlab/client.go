@@ -4,17 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
-
-// projectPathPattern is a numeric id or a namespace/project path; it keeps
-// '..', '?' and '#' out of the URL paths built from it.
-var projectPathPattern = regexp.MustCompile(`^(?:[0-9]+|[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)+)$`)
 
 // client is the REST v4 client both roles share. It keeps no token: each
 // call resolves the credential reference and drops the value when done.
@@ -27,15 +22,15 @@ type client struct {
 }
 
 func newClient(in connectors.Instance) (*client, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	// A path (GitLab under a relative URL root) is kept.
-	base, err := kit.ParseBaseURL("url", cfg.String("url", ""))
+	base, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	api, _ := url.Parse(kit.Endpoint(base, "/api/v4", nil))
 	c := &client{
-		api: api, tokenType: cfg.String("tokenType", TokenPrivate),
+		api: api, tokenType: cfg.String("tokenType"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if c.tokenType != TokenPrivate && c.tokenType != TokenBearer {

@@ -45,8 +45,8 @@ func NewSCM(_ context.Context, in connectors.Instance) (connectors.Connector, er
 // NewCI builds the CI/CD connector; a config that cannot work is an
 // INVALID_CONFIG error.
 func NewCI(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	project := cfg.String("projectId", "")
+	cfg := connectors.NewValues(ciDecl, in.Integration.Config)
+	project := cfg.String("projectId")
 	if !validProject(project) {
 		return nil, resilience.New(resilience.InvalidConfig,
 			"config field \"projectId\" must be a project id (42) or path (mygroup/myapp)")
@@ -55,7 +55,7 @@ func NewCI(_ context.Context, in connectors.Instance) (connectors.Connector, err
 	if err != nil {
 		return nil, err
 	}
-	return &CIConnector{client: c, project: project, defaultBranch: cfg.String("defaultBranch", "")}, nil
+	return &CIConnector{client: c, project: project, defaultBranch: cfg.String("defaultBranch")}, nil
 }
 
 // Close holds nothing: the runtime owns the HTTP client.

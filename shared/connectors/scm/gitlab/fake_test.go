@@ -46,6 +46,7 @@ type fakeGitLab struct {
 	projects  []*fakeProject // by id ascending
 	calls     map[string]int
 	throttles map[string][]int // route -> Retry-After seconds of the next answers
+	limitAll  int              // > 0: every call answers 429 with this Retry-After
 	created   []createdPipeline
 	now       time.Time
 }
@@ -168,6 +169,14 @@ func (f *fakeGitLab) throttle(route string, retryAfter, n int) {
 	}
 }
 
+// throttleAll makes every following call answer 429 with Retry-After, as
+// GitLab's rate limits do once a client is over them.
+func (f *fakeGitLab) throttleAll(retryAfter int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limitAll = retryAfter
+}
+
 // count returns the calls of a route so far ("GET /user").
 func (f *fakeGitLab) count(route string) int {
 	f.mu.Lock()
@@ -198,6 +207,10 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	route := r.Method + " " + routeOf(segs)
 	f.calls[route]++
+	if f.limitAll > 0 {
+		f.tooManyRequests(w, f.limitAll)
+		return
+	}
 	if q := f.throttles[route]; len(q) > 0 {
 		f.throttles[route] = q[1:]
 		f.tooManyRequests(w, q[0])

@@ -36,80 +36,33 @@
 // hub's retry table and to the discovery cursor.
 package gitlab
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
+import "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
+
+// decl and ciDecl are the providers' declarations (package spec); the
+// factories read the config through them.
+var (
+	decl   = spec.Spec
+	ciDecl = spec.CISpec
 )
 
-// The provider ids: the SCM role and the spec's CI/CD type id.
+// Spec and CISpec are the declarations with their factories.
+var (
+	Spec   = decl.WithFactory(NewSCM)
+	CISpec = ciDecl.WithFactory(NewCI)
+)
+
+// Names of the declarations this package uses.
 const (
-	ProviderID   = "gitlab"
-	CIProviderID = "gitlab-ci"
+	ProviderID           = spec.ProviderID
+	CIProviderID         = spec.CIProviderID
+	ResourceProjects     = spec.ResourceProjects
+	ResourceRepositories = spec.ResourceRepositories
+	ResourcePipelines    = spec.ResourcePipelines
+	ResourceJobs         = spec.ResourceJobs
+	TokenPrivate         = spec.TokenPrivate
+	TokenBearer          = spec.TokenBearer
+	maxProjectLength     = spec.MaxProjectLength
 )
 
-// The discoverable resource types.
-const (
-	ResourceProjects     = "projects"
-	ResourceRepositories = "repositories"
-	ResourcePipelines    = "pipelines"
-	ResourceJobs         = "jobs"
-)
-
-// Token types: which header carries the token.
-const (
-	TokenPrivate = "private-token"
-	TokenBearer  = "bearer"
-)
-
-// maxProjectLength bounds a project id or path.
-const maxProjectLength = 255
-
-func urlField() connectors.Field {
-	return connectors.Field{Name: "url", Type: connectors.TypeURL, Required: true,
-		Description: "GitLab base URL, e.g. https://gitlab.example.com (the API is under /api/v4)."}
-}
-
-func tokenTypeField() connectors.Field {
-	return connectors.Field{Name: "tokenType", Type: connectors.TypeEnum, Enum: []string{TokenPrivate, TokenBearer}, Default: TokenPrivate,
-		Description: "How the token is sent: PRIVATE-TOKEN header (personal, project, group tokens) or Authorization: Bearer (OAuth2 tokens; the others accept it too)."}
-}
-
-// Spec declares the SCM provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "GitLab",
-	Description: "GitLab.com and self-managed GitLab (REST API v4): projects and their repositories.",
-	Category:    connectors.CategorySCM,
-	Aliases:     []string{"gitlabserver"},
-	Fields:      []connectors.Field{urlField(), tokenTypeField()},
-	// OAuth2 here is an access token obtained elsewhere; the connector does
-	// not run the OAuth2 flow.
-	CredentialTypes:    []string{connectors.CredToken, connectors.CredOAuth2},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	ResourceTypes:      []string{ResourceProjects, ResourceRepositories},
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapDiscover},
-	New:                NewSCM,
-}
-
-// CISpec declares the CI/CD provider.
-var CISpec = &connectors.Spec{
-	ID:          CIProviderID,
-	Name:        "GitLab CI/CD",
-	Description: "GitLab CI/CD pipelines and jobs of a project; triggers pipelines.",
-	Category:    connectors.CategoryCICD,
-	Fields: []connectors.Field{
-		urlField(),
-		{Name: "projectId", Type: connectors.TypeString, Required: true, MaxLength: maxProjectLength,
-			Description: "Project id or path, e.g. 42 or mygroup/myapp."},
-		{Name: "defaultBranch", Type: connectors.TypeString, MaxLength: 255,
-			Description: "Default ref for triggers; the project's default branch when unset."},
-		tokenTypeField(),
-	},
-	CredentialTypes:    []string{connectors.CredToken, connectors.CredOAuth2},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	ResourceTypes:      []string{ResourcePipelines, ResourceJobs},
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
-	New:                NewCI,
-}
+// projectPathPattern is the declaration's project id or path grammar.
+var projectPathPattern = spec.ProjectPath

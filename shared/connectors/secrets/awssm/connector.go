@@ -42,8 +42,8 @@ var (
 
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	region := cfg.String("region", "")
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	region := cfg.String("region")
 	if region == "" || strings.ContainsAny(region, "/:?# ") {
 		return nil, resilience.New(resilience.InvalidConfig, "config field \"region\" must be an AWS region such as eu-west-1")
 	}
@@ -54,12 +54,11 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err := secrets.CheckLocalRef("credentialRef", ref); err != nil {
 		return nil, err
 	}
-	endpoint, err := endpointURL("url", cfg.String("url", ""), "https://secretsmanager."+region+".amazonaws.com")
+	endpoint, err := endpointURL("url", cfg.String("url"), "https://secretsmanager."+region+".amazonaws.com")
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{endpoint: endpoint, stage: cfg.String("versionStage", DefaultVersionStage),
-		canary: cfg.String("canarySecret", "")}
+	c := &Connector{endpoint: endpoint, stage: cfg.String("versionStage"), canary: cfg.String("canarySecret")}
 	if c.http, err = kit.NewClient(in); err != nil {
 		return nil, err
 	}
@@ -71,22 +70,22 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		}
 		return accessKeys(s)
 	})
-	switch method := cfg.String("authMethod", AuthStatic); method {
+	switch method := cfg.String("authMethod"); method {
 	case AuthStatic:
 	case AuthAssumeRole:
-		roleArn := cfg.String("roleArn", "")
+		roleArn := cfg.String("roleArn")
 		if !strings.HasPrefix(roleArn, "arn:") {
 			return nil, resilience.New(resilience.InvalidConfig, "authMethod assumeRole needs config field roleArn (arn:aws:iam::<account>:role/<name>)")
 		}
-		stsEndpoint, err := endpointURL("stsUrl", cfg.String("stsUrl", ""), "https://sts."+region+".amazonaws.com")
+		stsEndpoint, err := endpointURL("stsUrl", cfg.String("stsUrl"), "https://sts."+region+".amazonaws.com")
 		if err != nil {
 			return nil, err
 		}
 		stsClient := sts.New(sts.Options{Region: region, BaseEndpoint: aws.String(stsEndpoint), HTTPClient: c.http.HTTP.HTTPClient(),
 			Retryer: aws.NopRetryer{}, Credentials: creds, Logger: logging.Nop{}})
 		creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, roleArn, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = cfg.String("roleSessionName", "inthub")
-			if id := cfg.String("externalId", ""); id != "" {
+			o.RoleSessionName = cfg.String("roleSessionName")
+			if id := cfg.String("externalId"); id != "" {
 				o.ExternalID = aws.String(id)
 			}
 		}))
@@ -254,7 +253,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if errors.As(err, &coded) { // the guarded client's failure, or our own
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
-	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": the AWS client failed"}
+	return secrets.ClientFailure(op, "the AWS client", err)
 }
 
 func fallback(status int) resilience.Code {

@@ -10,45 +10,19 @@
 // functionality reads the canary secret, or lists when there is none.
 package awssm
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
 
-// ProviderID is the spec's type id.
-const ProviderID = "aws-secrets-manager"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// The authentication methods.
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	AuthStatic     = "static"
-	AuthAssumeRole = "assumeRole"
+	ProviderID          = spec.ProviderID
+	AuthStatic          = spec.AuthStatic
+	AuthAssumeRole      = spec.AuthAssumeRole
+	DefaultVersionStage = spec.DefaultVersionStage
 )
-
-// DefaultVersionStage is the staging label read when none is configured.
-const DefaultVersionStage = "AWSCURRENT"
-
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:          ProviderID,
-	Name:        "AWS Secrets Manager",
-	Description: "AWS Secrets Manager: credential references vault://<this integration>/<secret name>#<key> read a secret's current version (or a configured staging label).",
-	Category:    connectors.CategorySecretStore,
-	Fields: []connectors.Field{
-		{Name: "region", Type: connectors.TypeString, Required: true, MaxLength: 64, Description: "AWS region, e.g. eu-west-1."},
-		{Name: "url", Type: connectors.TypeURL, Description: "Endpoint override (a VPC endpoint); default https://secretsmanager.<region>.amazonaws.com."},
-		{Name: "authMethod", Type: connectors.TypeEnum, Enum: []string{AuthStatic, AuthAssumeRole}, Default: AuthStatic,
-			Description: "static: sign with the access keys of credentialRef; assumeRole: assume roleArn with them."},
-		{Name: "roleArn", Type: connectors.TypeString, MaxLength: 2048, Description: "Role to assume (authMethod assumeRole)."},
-		{Name: "externalId", Type: connectors.TypeString, MaxLength: 1224, Description: "External ID the role's trust policy requires."},
-		{Name: "roleSessionName", Type: connectors.TypeString, MaxLength: 64, Default: "inthub", Description: "Session name of the assumed role."},
-		{Name: "stsUrl", Type: connectors.TypeURL, Description: "STS endpoint override; default https://sts.<region>.amazonaws.com."},
-		{Name: "versionStage", Type: connectors.TypeString, MaxLength: 256, Default: DefaultVersionStage,
-			Description: "Staging label of the version read (AWSCURRENT, AWSPREVIOUS or a custom label)."},
-		{Name: "canarySecret", Type: connectors.TypeString, MaxLength: 512, Description: "Secret the functionality check reads."},
-	},
-	CredentialTypes:    []string{connectors.CredBasic},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapReadSecret},
-	New:                New,
-}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -44,24 +43,18 @@ var (
 	_ credentials.LeaseReader = (*Connector)(nil)
 )
 
-var (
-	guid       = regexp.MustCompile(`^[0-9a-fA-F-]{1,64}$`)
-	secretName = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
-	versionID  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
-)
-
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	return newConnector(in, secrets.AmbientAllowed)
 }
 
 func newConnector(in connectors.Instance, ambient func() bool) (*Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	vaultURL, err := httpsURL("url", cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	vaultURL, err := httpsURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{vaultURL: vaultURL, canary: cfg.String("canarySecret", "")}
+	c := &Connector{vaultURL: vaultURL, canary: cfg.String("canarySecret")}
 	if c.canary != "" {
 		if _, _, err := splitPath(c.canary); err != nil {
 			return nil, err
@@ -70,7 +63,7 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 	if c.http, err = kit.NewClient(in); err != nil {
 		return nil, err
 	}
-	authority, err := httpsURL("authorityHost", cfg.String("authorityHost", DefaultAuthorityHost))
+	authority, err := httpsURL("authorityHost", cfg.String("authorityHost"))
 	if err != nil {
 		return nil, err
 	}
@@ -82,9 +75,9 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 		Retry: policy.RetryOptions{MaxRetries: -1},
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: authority + "/"},
 	}
-	c.opts = azsecrets.ClientOptions{ClientOptions: client, DisableChallengeResourceVerification: cfg.Bool("skipChallengeResourceVerification", false)}
-	tenantID, clientID := cfg.String("tenantId", ""), cfg.String("clientId", "")
-	switch cfg.String("authMethod", AuthClientSecret) {
+	c.opts = azsecrets.ClientOptions{ClientOptions: client, DisableChallengeResourceVerification: cfg.Bool("skipChallengeResourceVerification")}
+	tenantID, clientID := cfg.String("tenantId"), cfg.String("clientId")
+	switch cfg.String("authMethod") {
 	case AuthClientSecret:
 		if !guid.MatchString(tenantID) || clientID == "" {
 			return nil, resilience.New(resilience.InvalidConfig, "authMethod clientSecret needs config fields tenantId and clientId")
@@ -203,10 +196,8 @@ func (c *Connector) Close() error {
 
 // splitPath reads <name> or <name>/<version>.
 func splitPath(p string) (name, version string, err error) {
-	name, version, _ = strings.Cut(strings.Trim(p, "/"), "/")
-	if !secretName.MatchString(name) || (version != "" && !versionID.MatchString(version)) {
-		return "", "", resilience.New(resilience.InvalidConfig,
-			"an Azure Key Vault path is <secret name> (letters, digits, -) or <secret name>/<32-hex-digit version>")
+	if name, version, err = splitSecretPath(p); err != nil {
+		return "", "", resilience.Wrap(resilience.InvalidConfig, err, "secret path")
 	}
 	return name, version, nil
 }
@@ -327,7 +318,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if coded := codedCause(err); coded != nil {
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
-	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": the Azure client failed"}
+	return secrets.ClientFailure(op, "the Azure client", err)
 }
 
 func codedCause(err error) *resilience.Error {

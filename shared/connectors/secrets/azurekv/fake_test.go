@@ -1,6 +1,7 @@
 package azurekv
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +35,9 @@ type fakeAzure struct {
 	tokens   map[string]string // token -> client id
 	secrets  map[string][]azVersion
 	throttle int
-	calls    map[string]int
+	// retryAfter is the Retry-After of a throttled answer; 0 means 3.
+	retryAfter int
+	calls      map[string]int
 }
 
 type azVersion struct {
@@ -149,7 +153,7 @@ func (f *fakeAzure) vault(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.throttle > 0 {
 		f.throttle--
-		w.Header().Set("Retry-After", "3")
+		w.Header().Set("Retry-After", strconv.Itoa(cmp.Or(f.retryAfter, 3)))
 		f.kvError(w, 429, "Throttled", "Request was not processed because too many requests were received. Reason: A", "")
 		return
 	}

@@ -11,44 +11,25 @@
 // functionality reads the canary secret, or lists one secret.
 package azurekv
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv/spec"
 
-// ProviderID is the spec's type id.
-const ProviderID = "azure-key-vault"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// The authentication methods.
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	AuthClientSecret    = "clientSecret"
-	AuthManagedIdentity = "managedIdentity"
+	ProviderID           = spec.ProviderID
+	AuthClientSecret     = spec.AuthClientSecret
+	AuthManagedIdentity  = spec.AuthManagedIdentity
+	DefaultAuthorityHost = spec.DefaultAuthorityHost
 )
 
-// DefaultAuthorityHost is Microsoft Entra ID's public cloud.
-const DefaultAuthorityHost = "https://login.microsoftonline.com/"
-
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:   ProviderID,
-	Name: "Azure Key Vault",
-	Description: "Azure Key Vault secrets: credential references vault://<this integration>/<secret name>[/<version>]#<key> " +
-		"read a secret's current (or given) version.",
-	Category: connectors.CategorySecretStore,
-	Fields: []connectors.Field{
-		{Name: "url", Type: connectors.TypeURL, Required: true, Description: "Vault URL, e.g. https://myvault.vault.azure.net."},
-		{Name: "authMethod", Type: connectors.TypeEnum, Enum: []string{AuthClientSecret, AuthManagedIdentity}, Default: AuthClientSecret,
-			Description: "clientSecret: tenantId, clientId and the secret of credentialRef; managedIdentity: the hub's identity (operator opt-in)."},
-		{Name: "tenantId", Type: connectors.TypeString, MaxLength: 64, Description: "Microsoft Entra tenant (directory) ID."},
-		{Name: "clientId", Type: connectors.TypeString, MaxLength: 64, Description: "Application (client) ID; for managedIdentity, a user-assigned identity's client ID."},
-		{Name: "authorityHost", Type: connectors.TypeURL, Default: DefaultAuthorityHost,
-			Description: "Microsoft Entra authority host (sovereign clouds, Azure Stack)."},
-		{Name: "skipChallengeResourceVerification", Type: connectors.TypeBool, Default: false,
-			Description: "Accept an authentication challenge whose resource does not match the vault's domain (private endpoints with custom names)."},
-		{Name: "canarySecret", Type: connectors.TypeString, MaxLength: 256, Description: "Secret the functionality check reads."},
-	},
-	CredentialTypes: []string{connectors.CredOAuth2},
-	CheckLevels:     contracts.CheckTypes,
-	Capabilities:    []connectors.Capability{connectors.CapCheck, connectors.CapReadSecret},
-	New:             New,
-}
+// The declaration's name rules.
+var (
+	guid            = spec.GUID
+	splitSecretPath = spec.SplitSecretPath
+)

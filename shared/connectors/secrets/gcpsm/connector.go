@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,17 +49,11 @@ var (
 	_ credentials.LeaseReader = (*Connector)(nil)
 )
 
-var (
-	projectID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$|^[0-9]+$`)
-	secretID  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	versionID = regexp.MustCompile(`^(latest|[0-9]+|[A-Za-z0-9_-]{1,63})$`)
-)
-
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
+	cfg := connectors.NewValues(decl, in.Integration.Config)
 	c := &Connector{
-		project: cfg.String("project", ""), tokenURL: cfg.String("tokenUrl", ""), canary: cfg.String("canarySecret", ""),
+		project: cfg.String("project"), tokenURL: cfg.String("tokenUrl"), canary: cfg.String("canarySecret"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 	}
 	if !projectID.MatchString(c.project) {
@@ -73,7 +66,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, err
 	}
 	var err error
-	if c.endpoint, err = checkURL("url", cfg.String("url", DefaultEndpoint)); err != nil {
+	if c.endpoint, err = checkURL("url", cfg.String("url")); err != nil {
 		return nil, err
 	}
 	if c.tokenURL != "" {
@@ -111,19 +104,8 @@ func (c *Connector) Close() error {
 // versionName reads a path: <secret>, <secret>/<version> or
 // <secret>/versions/<version>, the version a number, "latest" or an alias.
 func (c *Connector) versionName(p string) (secret, version string, err error) {
-	parts := strings.Split(strings.Trim(p, "/"), "/")
-	switch {
-	case len(parts) == 1:
-		secret, version = parts[0], "latest"
-	case len(parts) == 2:
-		secret, version = parts[0], parts[1]
-	case len(parts) == 3 && parts[1] == "versions":
-		secret, version = parts[0], parts[2]
-	default:
-		return "", "", resilience.New(resilience.InvalidConfig, "a GCP secret path is <secret>, <secret>/<version> or <secret>/versions/<version>")
-	}
-	if !secretID.MatchString(secret) || !versionID.MatchString(version) {
-		return "", "", resilience.New(resilience.InvalidConfig, "GCP secret ids hold letters, digits, - and _; versions are numbers, latest or an alias")
+	if secret, version, err = splitVersionPath(p); err != nil {
+		return "", "", resilience.Wrap(resilience.InvalidConfig, err, "secret path")
 	}
 	return secret, version, nil
 }

@@ -31,7 +31,7 @@ func newGuardedConnector(t *testing.T, f *fakeGCP, policy httpx.GuardPolicy, con
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,38 +17,27 @@
 // functionality reads the canary secret, or lists one secret.
 package gcpsm
 
-import (
-	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/contracts"
-)
+import "github.com/stella-ops/inthub/shared/connectors/secrets/gcpsm/spec"
 
-// ProviderID is the spec's type id.
-const ProviderID = "gcp-secret-manager"
+// decl is the provider's declaration (package spec); New reads the config
+// through it.
+var decl = spec.Spec
 
-// Defaults of the Google endpoints.
+// Spec is the declaration with its factory.
+var Spec = decl.WithFactory(New)
+
+// Names of the declaration this package uses.
 const (
-	DefaultEndpoint = "https://secretmanager.googleapis.com"
-	DefaultTokenURL = "https://oauth2.googleapis.com/token"
-	// Scope is what the token is asked for.
-	Scope = "https://www.googleapis.com/auth/cloud-platform"
+	ProviderID      = spec.ProviderID
+	DefaultEndpoint = spec.DefaultEndpoint
+	DefaultTokenURL = spec.DefaultTokenURL
 )
 
-// Spec declares the provider.
-var Spec = &connectors.Spec{
-	ID:   ProviderID,
-	Name: "GCP Secret Manager",
-	Description: "Google Cloud Secret Manager: credential references vault://<this integration>/<secret>[/versions/<version or alias>]#<key> " +
-		"read a secret version (latest by default).",
-	Category: connectors.CategorySecretStore,
-	Fields: []connectors.Field{
-		{Name: "project", Type: connectors.TypeString, Required: true, MaxLength: 128, Description: "Project ID (or number) holding the secrets."},
-		{Name: "url", Type: connectors.TypeURL, Description: "API endpoint override (Private Service Connect); default " + DefaultEndpoint + "."},
-		{Name: "tokenUrl", Type: connectors.TypeURL, Description: "OAuth2 token endpoint override; default the key's token_uri, else " + DefaultTokenURL + "."},
-		{Name: "canarySecret", Type: connectors.TypeString, MaxLength: 512, Description: "Secret (and optional /versions/<v>) the functionality check reads."},
-	},
-	CredentialTypes:    []string{connectors.CredServiceAccount},
-	CredentialRequired: true,
-	CheckLevels:        contracts.CheckTypes,
-	Capabilities:       []connectors.Capability{connectors.CapCheck, connectors.CapReadSecret},
-	New:                New,
-}
+// Scope is what the token is asked for.
+const Scope = "https://www.googleapis.com/auth/cloud-platform"
+
+// The declaration's name rules.
+var (
+	projectID        = spec.ProjectID
+	splitVersionPath = spec.SplitVersionPath
+)

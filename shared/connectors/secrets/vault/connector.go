@@ -84,15 +84,15 @@ func Factory(now func() time.Time) connectors.Factory {
 }
 
 func newConnector(in connectors.Instance, opts options) (*Connector, error) {
-	cfg := connectors.Config(in.Integration.Config)
-	addr, err := parseAddress(cfg.String("url", ""))
+	cfg := connectors.NewValues(decl, in.Integration.Config)
+	addr, err := parseAddress(cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{
-		addr: addr, namespace: strings.Trim(cfg.String("namespace", ""), "/"),
-		mount: strings.Trim(cfg.String("mountPath", ""), "/"), kv2: cfg.String("kvVersion", "2") != "1",
-		canary:        strings.Trim(cfg.String("canaryPath", ""), "/"),
+		addr: addr, namespace: strings.Trim(cfg.String("namespace"), "/"),
+		mount: strings.Trim(cfg.String("mountPath"), "/"), kv2: cfg.String("kvVersion") != "1",
+		canary:        strings.Trim(cfg.String("canaryPath"), "/"),
 		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
 		opts: opts,
 	}
@@ -123,11 +123,11 @@ func newConnector(in connectors.Instance, opts options) (*Connector, error) {
 }
 
 // parseAuth reads and checks the auth method's fields.
-func parseAuth(cfg connectors.Config, credentialRef string, opts options) (authConfig, error) {
+func parseAuth(cfg connectors.Values, credentialRef string, opts options) (authConfig, error) {
 	a := authConfig{
-		method: cfg.String("authMethod", AuthToken), mount: strings.Trim(cfg.String("authMountPath", ""), "/"),
-		roleID: cfg.String("roleId", ""), secretIDRef: cfg.String("secretIdRef", ""),
-		k8sRole: cfg.String("kubernetesRole", ""), k8sToken: cfg.String("kubernetesTokenPath", DefaultKubernetesTokenPath),
+		method: cfg.String("authMethod"), mount: strings.Trim(cfg.String("authMountPath"), "/"),
+		roleID: cfg.String("roleId"), secretIDRef: cfg.String("secretIdRef"),
+		k8sRole: cfg.String("kubernetesRole"), k8sToken: cfg.String("kubernetesTokenPath"),
 	}
 	if err := secrets.CheckLocalRef("credentialRef", credentialRef); err != nil {
 		return a, err
@@ -207,22 +207,21 @@ func parseAddress(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// checkPath accepts a relative Vault path of plain segments.
+// checkPath accepts a relative Vault path of plain segments (the
+// declaration's PlainPath rule).
 func checkPath(field, p string) error {
 	if p == "" {
 		return resilience.New(resilience.InvalidConfig, "config field %q is required", field)
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "?#%\\") {
-			return resilience.New(resilience.InvalidConfig, "config field %q must be a path of plain segments (no empty, '.' or '..' segments)", field)
-		}
+	if err := connectors.PlainPath(p); err != nil {
+		return resilience.New(resilience.InvalidConfig, "config field %q %s", field, err.Error())
 	}
 	return nil
 }
 
-// Close forgets the token and, when the connector built its own HTTP
-// client, its idle connections. The token is not revoked: it may be a
-// static token the operator gave, and login tokens expire by their TTL.
+// Close forgets the token; the runtime owns the HTTP client. The token is
+// not revoked: it may be a static token the operator gave, and login tokens
+// expire by their TTL.
 func (c *Connector) Close() error {
 	c.session.clear()
 	c.vc.ClearToken()

@@ -57,7 +57,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if errors.As(err, &coded) { // the guarded client's transport failure
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
-	return &resilience.Error{Code: resilience.UpstreamError, Message: op + ": the Vault client failed"}
+	return secrets.ClientFailure(op, "the Vault client", err)
 }
 
 // responseError maps Vault's status codes.

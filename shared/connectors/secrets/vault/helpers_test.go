@@ -44,7 +44,7 @@ func testConnector(t *testing.T, fake *vaultfake.Server, s setup) *Connector {
 	if s.policy != nil {
 		policy = *s.policy
 	}
-	hc, err := httpx.New(connectors.HTTPOptions(cfg, policy, nil))
+	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), policy, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

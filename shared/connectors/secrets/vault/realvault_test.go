@@ -109,7 +109,7 @@ func TestRealVault(t *testing.T) {
 			if err := Spec.ValidateConfig(cfg); err != nil {
 				t.Fatal(err)
 			}
-			hc, err := httpx.New(connectors.HTTPOptions(cfg, httpx.GuardPolicy{AllowPrivate: true}, nil))
+			hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), httpx.GuardPolicy{AllowPrivate: true}, nil))
 			if err != nil {
 				t.Fatal(err)
 			}

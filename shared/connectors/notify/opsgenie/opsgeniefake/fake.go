@@ -50,6 +50,7 @@ type Server struct {
 	calls     map[string]int // "create", "close", "list", "oncall", "unauthorized", "invalid"
 	forced    []forced
 	readOnly  bool
+	throttle  int // > 0: every authenticated call is throttled for this period
 }
 
 type forced struct {
@@ -79,6 +80,15 @@ func (s *Server) CreateOnly() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.readOnly = true
+}
+
+// Throttle makes every following authenticated call answer as OpsGenie
+// throttles an API key: 429 with X-RateLimit-State THROTTLED and the
+// period, periodSeconds, in X-RateLimit-Period-In-Sec.
+func (s *Server) Throttle(periodSeconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = periodSeconds
 }
 
 // Force makes the next alert API calls answer status, once each, in order.
@@ -121,6 +131,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "GenieKey "+s.key {
 		s.calls["unauthorized"]++
 		reply(w, http.StatusUnauthorized, map[string]any{"message": "Could not authenticate"})
+		return
+	}
+	if s.throttle > 0 {
+		w.Header().Set("X-RateLimit-State", "THROTTLED")
+		w.Header().Set("X-RateLimit-Reason", "INTEGRATION")
+		w.Header().Set("X-RateLimit-Period-In-Sec", strconv.Itoa(s.throttle))
+		reply(w, http.StatusTooManyRequests, map[string]any{"message": "Rate limit exceeded"})
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/v2/alerts") && len(s.forced) > 0 {

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -56,6 +57,7 @@ type Server struct {
 	forced    []forced
 	enqueueN  int
 	abilities int
+	throttle  int // > 0: every call answers 429 with this Retry-After
 }
 
 type forced struct {
@@ -88,6 +90,24 @@ func (s *Server) Force(status int, header http.Header, body string) {
 	s.forced = append(s.forced, forced{status: status, header: header, body: body})
 }
 
+// Throttle makes every following call, on both APIs, answer 429 with
+// Retry-After: retryAfter and PagerDuty's throttle body.
+func (s *Server) Throttle(retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = retryAfter
+}
+
+// throttled answers a throttled call; false when calls are not throttled.
+func (s *Server) throttled(w http.ResponseWriter) bool {
+	if s.throttle == 0 {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(s.throttle))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"status": "throttle event", "message": "Requests for this service are arriving too quickly.  Please retry later."})
+	return true
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -102,6 +122,9 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.enqueueN++
+	if s.throttled(w) {
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
@@ -198,6 +221,9 @@ func (s *Server) abilitiesHandler(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.abilities++
+	if s.throttled(w) {
+		return
+	}
 	if r.Method != http.MethodGet {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return

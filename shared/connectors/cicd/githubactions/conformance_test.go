@@ -1,0 +1,43 @@
+package githubactions
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+)
+
+// TestConformance runs the connector conformance suite against the fake
+// GitHub: 12 workflows (one named deploy-010) and a latest run of 12 jobs
+// (job-000 …); rate limited, it answers as GitHub's secondary rate limit
+// does, 429 with Retry-After.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	connectortest.RunConformance(t, connectortest.Provider{
+		Spec: Spec,
+		Start: func(t *testing.T) connectortest.Server {
+			f := newFakeGitHub(t)
+			f.addWorkflows(12)
+			f.addRun(10_001, 12)
+			return connectortest.Server{URL: f.srv.URL, RateLimit: func() {
+				f.limitEvery(limit{status: http.StatusTooManyRequests, retryAfter: connectortest.RetryAfterSeconds, resetIn: 3600})
+			}}
+		},
+		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
+			token := userToken
+			if wrong {
+				token = wrongToken
+			}
+			return connectortest.Integration{
+				Config:        map[string]any{"url": base.String(), "owner": fakeOwner, "repo": fakeRepo},
+				CredentialRef: connectortest.SecretRef("GITHUB"),
+				Secrets:       map[string]string{"GITHUB": `{"token":"` + token + `"}`},
+			}
+		},
+		Discovery: []connectortest.Discovery{
+			{ResourceType: ResourcePipelines, PageSize: 5, Total: 12, NamePattern: "deploy-*", Matching: 1},
+			{ResourceType: ResourceJobs, PageSize: 5, Total: 12, NamePattern: "job-00?", Matching: 10},
+		},
+	})
+}
