@@ -178,7 +178,7 @@ func TestDiscoveryOfARealRegistryOverHTTP(t *testing.T) {
 	if res = s.discover(it.ID, repositories, "refresh=true"); res.CacheHit {
 		t.Fatal("?refresh=true was a hit")
 	}
-	// Pages by cursor (limit 20), the spec's example filter shape.
+	// Pages by cursor (limit 20), the documented filter shape.
 	page := s.discover(it.ID, map[string]any{"resourceType": "repositories", "filter": map[string]any{"namePattern": "team/app-*"}, "limit": 20})
 	next := s.discover(it.ID, map[string]any{"resourceType": "repositories", "filter": map[string]any{"namePattern": "team/app-*"}, "limit": 20, "cursor": page.NextCursor})
 	if got := append(resourceNames(page.Items), resourceNames(next.Items)...); !slices.Equal(got, repos) || next.NextCursor != "" || !next.CacheHit {

@@ -61,7 +61,7 @@ const catalogPath = "GET /v2/_catalog"
 // TestRealRegistryThroughRedisOnTwoReplicas is the "must show"
 // against a real Docker Registry of 200 repositories with three tags each,
 // two worker replicas sharing one real Redis: complete and correct
-// discovery of repositories and tags, hits, the spec's TTLs, refresh,
+// discovery of repositories and tags, hits, the default TTLs, refresh,
 // invalidation by an update, 50 concurrent cold calls reaching the registry
 // once, and Redis stopped and restarted mid-test.
 func TestRealRegistryThroughRedisOnTwoReplicas(t *testing.T) {

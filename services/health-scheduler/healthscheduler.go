@@ -1,5 +1,5 @@
 // Package healthscheduler is the health-scheduler service: it keeps a
-// schedule of the spec's three check levels for every integration (from a
+// schedule of the three check levels for every integration (from a
 // watch on the integrations bucket), publishes each check slot once as a
 // command, runs checks and on-demand tests on whichever replica pulls them,
 // records results in the "health" bucket and announces status transitions.

@@ -74,7 +74,7 @@ func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, c
 	return r.result(it, ct, start, err), err
 }
 
-// result builds the spec's HealthCheckResult of one outcome.
+// result builds the HealthCheckResult of one outcome.
 func (r *runner) result(it contracts.Integration, ct contracts.CheckType, start time.Time, err error) contracts.HealthCheckResult {
 	res := contracts.HealthCheckResult{
 		IntegrationID: it.ID, CheckType: ct, Status: statusOf(err),

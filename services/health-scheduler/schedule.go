@@ -9,12 +9,13 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// Intervals are the check periods (spec, "Health Check Types").
+// Intervals are the check periods of the three levels.
 type Intervals struct {
 	Connectivity, Authentication, Functionality time.Duration
 }
 
-// DefaultIntervals are the spec's frequencies.
+// DefaultIntervals: connectivity every minute, authentication every 5
+// minutes, functionality every 15.
 func DefaultIntervals() Intervals {
 	return Intervals{Connectivity: time.Minute, Authentication: 5 * time.Minute, Functionality: 15 * time.Minute}
 }

@@ -42,7 +42,7 @@ type Connector interface {
 	Close() error
 }
 
-// Checker runs the spec's three health check levels.
+// Checker runs the three health check levels: connectivity, authentication, functionality.
 type Checker interface {
 	CheckConnectivity(ctx context.Context) error
 	CheckAuthentication(ctx context.Context) error

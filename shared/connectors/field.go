@@ -79,7 +79,7 @@ func (f Field) Info() contracts.ConfigField {
 	}
 }
 
-// CommonFields are the spec's IntegrationConfig common fields plus the TLS
+// CommonFields are the fields every integration config has plus the TLS
 // options every HTTP connector honours. A provider may redeclare one (to make
 // url required, say).
 var CommonFields = []Field{

@@ -20,7 +20,7 @@ import (
 // Category groups providers; the CLI's --type takes one of these.
 type Category string
 
-// The categories of the spec's integration types, plus object storage and SCM
+// The categories of integration types, object storage and SCM
 // from its live-catalog section.
 const (
 	CategoryRegistry      Category = "registry"
@@ -41,7 +41,7 @@ var Categories = []Category{
 // Capability names a behaviour a provider offers.
 type Capability string
 
-// The capabilities of ARCHITECTURE.md; each has an interface in capability.go.
+// The capabilities a provider may declare; each has an interface in capability.go.
 const (
 	CapCheck      Capability = "check"
 	CapDiscover   Capability = "discover"
@@ -51,7 +51,7 @@ const (
 	CapReadSecret Capability = "read-secret"
 )
 
-// The spec's credential types.
+// The credential types an integration may use.
 const (
 	CredBasic          = "basic"
 	CredToken          = "token"

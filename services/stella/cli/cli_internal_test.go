@@ -28,7 +28,7 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 
 func TestSpecFormsParse(t *testing.T) {
 	t.Parallel()
-	// The flags of the spec's command lines exist with these forms on both trees.
+	// The flags of the documented command lines exist with these forms on both trees.
 	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, isTerminal: func(io.Writer) bool { return false }}
 	root := a.newRoot()
 	for _, prefix := range [][]string{{"config", "integrations"}, {"integrations"}} {

@@ -186,7 +186,7 @@ func closedAddr(t *testing.T) string {
 }
 
 // Some spec lines need particular providers and endpoints. A hub without
-// one of them fails the case, naming what is missing: the spec's command
+// one of them fails the case, naming what is missing: the documented command
 // lines must all work as written.
 const (
 	needGitLab   = "provider gitlabserver"

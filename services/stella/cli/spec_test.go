@@ -9,7 +9,8 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// TestSpecLines runs the command lines of the spec's "CLI Management Surface"
+// TestSpecLines runs the documented command lines of the CLI (its reference
+// surface: providers, create, list, test, discover, …)
 // verbatim, <integration-id> replaced by an integration the test created.
 // Lines that need other engineers' work skip while the hub lacks it.
 func TestSpecLines(t *testing.T) {
@@ -20,7 +21,7 @@ func TestSpecLines(t *testing.T) {
 	ids := map[string]string{}
 	mem := create(t, env, "--name", "fake registry", "--provider", "inmemory", "--config", `repositories=["app-a","app-b","app-c"]`)
 	ids["inmemory"] = mem.ID
-	// The spec's gitlab line names its token authref://vault/...: a
+	// The documented gitlab line names its token authref://vault/...: a
 	// reference is saved only if its store is a secret store of the tenant.
 	create(t, env, "--name", "vault", "--provider", "hashicorp-vault", "--endpoint", "http://"+closedAddr(t), "--config", "mountPath=secret",
 		"--authref", "env://"+h.localPrefix+"VAULT")

@@ -449,7 +449,7 @@ func TestHelpVersionCompletion(t *testing.T) {
 		want []string
 	}{
 		{"root help documents precedence and exit codes", []string{"--help"}, []string{"STELLA_SERVER", "STELLA_TOKEN", "~/.config/stella/config.yaml", "http://localhost:8080", "Exit codes", "5  server unreachable"}},
-		{"create help shows the spec's example", []string{"config", "integrations", "create", "--help"}, []string{"--provider gitlabserver --endpoint http://gitlab.stella-ops.local:8929 --authref authref://vault/gitlab#access-token", "--config-file", "--label"}},
+		{"create help shows the documented example", []string{"config", "integrations", "create", "--help"}, []string{"--provider gitlabserver --endpoint http://gitlab.stella-ops.local:8929 --authref authref://vault/gitlab#access-token", "--config-file", "--label"}},
 		{"discover help", []string{"config", "integrations", "discover", "--help"}, []string{"--resource-type", "--name-pattern", "--repository", "--limit", "--refresh", "--all"}},
 		{"group without a subcommand shows help", []string{"config", "integrations"}, []string{"providers", "discover"}},
 		{"version", []string{"version"}, []string{"stella " + cli.Version}},

@@ -12,7 +12,7 @@ import (
 )
 
 // TestSpecs: the four secret stores are registered, in their category, read
-// secrets, and accept the spec's configuration examples.
+// secrets, and accept the documented configuration examples.
 func TestSpecs(t *testing.T) {
 	t.Parallel()
 	reg := all.Registry()

@@ -1,7 +1,7 @@
 // Command schedbench is the health-scheduler part of `make bench`. For each
 // catalog size it starts one embedded nats-server (JetStream, file store,
 // loopback only), loads that many integrations into the integrations bucket
-// as the manager would, runs healthscheduler.Run at the spec's intervals and,
+// as the manager would, runs healthscheduler.Run at the default intervals and,
 // after a warm-up that absorbs the start (every integration's first check
 // creates its health record and announces unknown -> healthy), measures a
 // window: checks per second, scheduling lag (slot due -> command published),
@@ -59,7 +59,7 @@ func main() {
 	sizes := flag.String("n", "1000,10000,100000", "comma-separated numbers of integrations, one embedded server each")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "measured window per size")
 	flag.DurationVar(&o.warmup, "warmup", -1, "time between ready and the window (default: one connectivity interval, so every integration has had its first check)")
-	flag.Float64Var(&o.scale, "scale", 1, "divide the spec's intervals (1m/5m/15m) by this, for quick runs")
+	flag.Float64Var(&o.scale, "scale", 1, "divide the default intervals (1m/5m/15m) by this, for quick runs")
 	flag.IntVar(&o.workers, "workers", 0, "healthscheduler Config.Workers (0 = the service's default)")
 	flag.StringVar(&o.endpoint, "endpoint", endpointInMemory, "what checks call: inmemory (the test-only provider) or http (docker-registry provider against an httptest server)")
 	flag.IntVar(&o.tenants, "tenants", 100, "tenants the integrations are spread over")
@@ -113,7 +113,7 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// intervals are the spec's, divided by -scale.
+// intervals are the defaults, divided by -scale.
 func (o options) intervals() healthscheduler.Intervals {
 	d := healthscheduler.DefaultIntervals()
 	div := func(v time.Duration) time.Duration { return time.Duration(float64(v) / o.scale) }

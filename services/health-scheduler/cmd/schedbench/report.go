@@ -87,7 +87,7 @@ func printRow(w io.Writer, st sizeStats) error {
 
 func printFooter(w io.Writer) error {
 	_, err := fmt.Fprint(w, `
-expected/s  checks the spec's intervals ask for; sched/s: commands the schedule published; checks/s: checks run
+expected/s  checks the default intervals ask for; sched/s: commands the schedule published; checks/s: checks run
 sched lag   slot due -> check command handed to the bus (healthscheduler Config.OnPublished; every slot in the window)
 check lag   slot due -> its health.checked event seen by the bench: queue + check + health record write
             (the checks of about 1,000 integrations, a sample of tenants)

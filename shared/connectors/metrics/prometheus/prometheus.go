@@ -25,7 +25,7 @@ var decl = spec.Spec
 // Spec is the declaration with its factory.
 var Spec = decl.WithFactory(New)
 
-// ProviderID is the spec's type id.
+// ProviderID is the provider's type id.
 const ProviderID = spec.ProviderID
 
 // Connector is the Prometheus connector of one integration revision. It

@@ -378,7 +378,7 @@ func TestSpec(t *testing.T) {
 		config map[string]any
 		ok     bool
 	}{
-		{"the spec's SlackConfig", map[string]any{"workspace": "acme", "defaultChannel": "#releases", "iconEmoji": ":rocket:"}, true},
+		{"the documented SlackConfig example", map[string]any{"workspace": "acme", "defaultChannel": "#releases", "iconEmoji": ":rocket:"}, true},
 		{"nothing", map[string]any{}, true},
 		{"a test URL", map[string]any{"url": "http://127.0.0.1:9/api", "channelTypes": []any{"public_channel", "im"}}, true},
 		{"unknown field", map[string]any{"webhookUrl": "https://hooks.slack.com/x"}, false},

@@ -1,7 +1,7 @@
 // Package s3compatible is the object-storage provider for any server that
 // speaks the S3 API (MinIO, Ceph RGW, VersityGW, AWS S3, …), reached through
 // a custom endpoint with path-style addressing. It runs the three health
-// checks and nothing else: as the spec says, object storage takes part in the
+// checks and nothing else: object storage takes part in the
 // live catalog and in health/test flows but does not advertise discovery.
 //
 // Credentials: the integration's credentialRef points at a secret holding

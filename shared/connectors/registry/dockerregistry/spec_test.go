@@ -15,7 +15,7 @@ func TestSpecValidatesTheSpecsConfig(t *testing.T) {
 		config map[string]any
 		ok     bool
 	}{
-		{"the spec's example", map[string]any{"url": "https://registry.example.com", "repository": "myorg"}, true},
+		{"the documented example", map[string]any{"url": "https://registry.example.com", "repository": "myorg"}, true},
 		{"every field", map[string]any{"url": "https://r.example", "repository": "myorg/app", "resolveDigests": true, "insecureSkipVerify": true, "timeout": float64(5)}, true},
 		{"no url", map[string]any{"repository": "myorg"}, false},
 		{"unknown field", map[string]any{"url": "https://r.example", "namespace": "x"}, false},

@@ -3,7 +3,7 @@
 //
 //   - "gitlab" (alias "gitlabserver", category scm): health checks and
 //     discovery of projects and repositories;
-//   - "gitlab-ci" (category cicd, the spec's GitLabCIConfig): health checks,
+//   - "gitlab-ci" (category cicd, the GitLabCIConfig shape): health checks,
 //     discovery of a project's pipelines and jobs, and pipeline triggers.
 //
 // Authentication is a personal, project, group or OAuth2 access token sent

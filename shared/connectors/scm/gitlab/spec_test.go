@@ -21,7 +21,7 @@ func TestSpecs(t *testing.T) {
 		{"scm with bearer tokens", Spec, map[string]any{"url": "https://gitlab.com", "tokenType": TokenBearer}, true},
 		{"scm without url", Spec, map[string]any{}, false},
 		{"scm with a projectId", Spec, map[string]any{"url": "https://gitlab.com", "projectId": "1"}, false},
-		{"the spec's GitLabCIConfig", CISpec, map[string]any{"url": "https://gitlab.example.com", "projectId": "mygroup/myapp", "defaultBranch": "main"}, true},
+		{"a GitLabCIConfig example", CISpec, map[string]any{"url": "https://gitlab.example.com", "projectId": "mygroup/myapp", "defaultBranch": "main"}, true},
 		{"ci without projectId", CISpec, map[string]any{"url": "https://gitlab.example.com"}, false},
 		{"ci with a numeric projectId", CISpec, map[string]any{"url": "https://gitlab.example.com", "projectId": float64(42)}, false},
 		{"unknown token type", CISpec, map[string]any{"url": "https://gitlab.example.com", "projectId": "1", "tokenType": "cookie"}, false},

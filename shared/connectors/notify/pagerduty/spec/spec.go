@@ -8,7 +8,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// ProviderID is the spec's type id.
+// ProviderID is the provider's type id.
 const ProviderID = "pagerduty"
 
 // Defaults of the config fields.

@@ -11,7 +11,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// ProviderID is the spec's type id.
+// ProviderID is the provider's type id.
 const ProviderID = "webhook"
 
 // DefaultSignatureHeader carries the signature unless configured otherwise.

@@ -9,7 +9,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// ProviderID is the spec's type id.
+// ProviderID is the provider's type id.
 const ProviderID = "s3compatible"
 
 // DefaultRegion is the region requests are signed for when none is set;

@@ -10,7 +10,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// ProviderID is the spec's type id.
+// ProviderID is the provider's type id.
 const ProviderID = "docker-registry"
 
 // The discoverable resource types.

@@ -13,7 +13,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// The provider ids: the SCM role and the spec's CI/CD type id.
+// The provider ids: the SCM role and the CI/CD type id.
 const (
 	ProviderID   = "gitlab"
 	CIProviderID = "gitlab-ci"

@@ -13,7 +13,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// ProviderID is the spec's type id.
+// ProviderID is the provider's type id.
 const ProviderID = "azure-key-vault"
 
 // The authentication methods.
