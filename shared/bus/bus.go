@@ -42,7 +42,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		nc.Close()
 		return nil, err
 	}
-	b.nc, b.js, b.pub = nc, js, NewPublisher(js, "inthub/"+cfg.Name)
+	b.nc, b.js = nc, js
+	b.pub = &Publisher{js: js, source: "inthub/" + cfg.Name, bound: cfg.publishBound()}
 	return b, nil
 }
 
