@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("discovery-worker: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "discovery-worker", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Name: "discovery-worker", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
 		},

@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("health-scheduler: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "health-scheduler", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Name: "health-scheduler", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), catalog.HealthBucket(replicas)}
 		},

@@ -137,7 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("notifier: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{
 				catalog.IntegrationsBucket(replicas), rulesBucket(replicas),

@@ -69,6 +69,10 @@ type Config struct {
 	// to MaxRedeliveryDelay.
 	RedeliveryDelay    time.Duration
 	MaxRedeliveryDelay time.Duration
+	// OnConnEvent, if set, is told each connection event (ConnDisconnected,
+	// ConnReconnected, ConnError, ConnClosed) after it is logged: the
+	// service's metrics.
+	OnConnEvent func(event string)
 }
 
 // DefaultConfig returns the documented defaults.
