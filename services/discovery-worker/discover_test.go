@@ -75,7 +75,7 @@ func TestErrorsCarryTheirCodes(t *testing.T) {
 	retry := resilience.Policy{InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, MaxAttempts: 3,
 		Multiplier: 2, MaxElapsed: 2 * time.Second, MaxRetryAfter: 500 * time.Millisecond}
 	metrics := e.start(discoveryworker.Config{Registry: connectors.NewRegistry(inmemory.Spec, webhook.Spec), Retry: retry,
-		Timeout: 500 * time.Millisecond, ViewWait: 100 * time.Millisecond})
+		Timeout: 500 * time.Millisecond})
 	mem := func(cfg map[string]any) contracts.Integration {
 		return e.put(contracts.Integration{TypeID: inmemory.Spec.ID, Config: cfg})
 	}
