@@ -273,7 +273,8 @@ func (e *engine) send(ctx context.Context, n *notice, p plan, log *slog.Logger) 
 		return "", spec.ID, err
 	}
 	var id string
-	err = resilience.Do(ctx, e.retry, func(ctx context.Context) error {
+	retry := connectors.NewValues(spec, it.Config).RetryPolicy(e.retry)
+	err = resilience.Do(ctx, retry, func(ctx context.Context) error {
 		var err error
 		id, err = notifier.Notify(ctx, msg)
 		return err
