@@ -155,7 +155,8 @@ func (d *discoverer) page(items []contracts.Resource, offset, limit int) ([]cont
 
 // walk follows the provider's pagination to the end (or upTo items when
 // upTo > 0), retrying each page by error code (a 429 waits its Retry-After
-// within the policy), within d.timeout.
+// within the policy) as many times as the integration's "retries" field,
+// within d.timeout.
 func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *connectors.Spec, req contracts.DiscoveryRequest, upTo int) ([]contracts.Resource, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
@@ -170,9 +171,10 @@ func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *c
 	items := []contracts.Resource{}
 	seen := map[string]bool{}
 	q := connectors.DiscoveryQuery{ResourceType: req.ResourceType, Filter: req.Filter, PageSize: providerPageSize}
+	retry := connectors.NewValues(spec, it.Config).RetryPolicy(d.retry)
 	for {
 		var page connectors.DiscoveryPage
-		err := resilience.Do(ctx, d.retry, func(ctx context.Context) error {
+		err := resilience.Do(ctx, retry, func(ctx context.Context) error {
 			start := time.Now()
 			var err error
 			page, err = disc.Discover(ctx, q)

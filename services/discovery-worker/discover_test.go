@@ -74,8 +74,8 @@ func TestErrorsCarryTheirCodes(t *testing.T) {
 	e := newEnv(t)
 	retry := resilience.Policy{InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, MaxAttempts: 3,
 		Multiplier: 2, MaxElapsed: 2 * time.Second, MaxRetryAfter: 500 * time.Millisecond}
-	metrics := e.start(discoveryworker.Config{Registry: connectors.NewRegistry(inmemory.Spec, webhook.Spec), Retry: retry,
-		Timeout: 500 * time.Millisecond, ViewWait: 100 * time.Millisecond})
+	e.start(discoveryworker.Config{Registry: connectors.NewRegistry(inmemory.Spec, webhook.Spec), Retry: retry,
+		Timeout: 500 * time.Millisecond})
 	mem := func(cfg map[string]any) contracts.Integration {
 		return e.put(contracts.Integration{TypeID: inmemory.Spec.ID, Config: cfg})
 	}
@@ -134,21 +134,6 @@ func TestErrorsCarryTheirCodes(t *testing.T) {
 			}
 		})
 	}
-	t.Run("retries follow the code", func(t *testing.T) {
-		t.Parallel()
-		refused := mem(map[string]any{"failureMode": "connection-refused"})
-		denied := mem(map[string]any{"failureMode": "auth-failed"})
-		before := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", "AUTHENTICATION_FAILED")
-		errorOf(t, e.discover(denied, repositories), "AUTHENTICATION_FAILED")
-		if n := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", "AUTHENTICATION_FAILED") - before; n != 1 {
-			t.Fatalf("AUTHENTICATION_FAILED called the provider %v times, want 1 (never retried)", n)
-		}
-		before = metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", "CONNECTION_REFUSED")
-		errorOf(t, e.discover(refused, repositories), "CONNECTION_REFUSED")
-		if n := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", "CONNECTION_REFUSED") - before; n != 3 {
-			t.Fatalf("CONNECTION_REFUSED called the provider %v times, want 3 (retried)", n)
-		}
-	})
 	t.Run("a cursor of another query is refused", func(t *testing.T) {
 		t.Parallel()
 		res := result(t, e.discover(ok, contracts.DiscoveryRequest{ResourceType: "repositories", Limit: 1}))
@@ -158,6 +143,43 @@ func TestErrorsCarryTheirCodes(t *testing.T) {
 		other := contracts.DiscoveryRequest{ResourceType: "repositories", Limit: 1, Cursor: res.NextCursor, Filter: contracts.DiscoveryFilter{NamePattern: "*"}}
 		errorOf(t, e.discover(ok, other), "INVALID_CURSOR")
 	})
+}
+
+// TestDiscoveryRetriesAsTheIntegrationSays: the code decides whether a
+// provider call is retried, the integration's "retries" field how often:
+// retries+1 attempts, its declared default (3) when unset.
+func TestDiscoveryRetriesAsTheIntegrationSays(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	retry := resilience.Policy{InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, MaxAttempts: 3,
+		Multiplier: 2, MaxElapsed: 2 * time.Second, MaxRetryAfter: 500 * time.Millisecond}
+	metrics := e.start(discoveryworker.Config{Registry: connectors.NewRegistry(inmemory.Spec), Retry: retry, Timeout: 2 * time.Second})
+	repositories := contracts.DiscoveryRequest{ResourceType: "repositories"}
+	cases := []struct {
+		name, mode, code string
+		config           map[string]any
+		calls            float64
+	}{
+		{name: "AUTHENTICATION_FAILED is never retried", mode: "auth-failed", code: "AUTHENTICATION_FAILED", calls: 1},
+		{name: "retries 0 tries CONNECTION_REFUSED once", mode: "connection-refused", code: "CONNECTION_REFUSED", config: map[string]any{"retries": float64(0)}, calls: 1},
+		{name: "retries 2 tries CONNECTION_REFUSED three times", mode: "connection-refused", code: "CONNECTION_REFUSED", config: map[string]any{"retries": float64(2)}, calls: 3},
+		{name: "unset tries CONNECTION_REFUSED four times", mode: "connection-refused", code: "CONNECTION_REFUSED", calls: 4},
+	}
+	// One at a time: the call count is read from the service's metric.
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := map[string]any{"failureMode": tc.mode}
+			for k, v := range tc.config {
+				cfg[k] = v
+			}
+			it := e.put(contracts.Integration{TypeID: inmemory.Spec.ID, Config: cfg})
+			before := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", tc.code)
+			errorOf(t, e.discover(it, repositories), tc.code)
+			if n := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", tc.code) - before; n != tc.calls {
+				t.Errorf("%s called the provider %v times, want %v", tc.code, n, tc.calls)
+			}
+		})
+	}
 }
 
 // TestLargeResultsPageWithinABusMessage: a result of 4.8 MB is walked once,

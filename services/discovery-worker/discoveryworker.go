@@ -52,9 +52,6 @@ type Config struct {
 	Retry resilience.Policy
 	// MaxItems cuts a result that would hold more resources (100000).
 	MaxItems int
-	// ViewWait is how long a command waits for an integration the catalog
-	// view has not seen yet (2s).
-	ViewWait time.Duration
 	Clock    func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
@@ -79,9 +76,6 @@ func (c *Config) defaults() {
 	}
 	if c.MaxItems <= 0 {
 		c.MaxItems = 100000
-	}
-	if c.ViewWait <= 0 {
-		c.ViewWait = 2 * time.Second
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -125,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("discovery-worker: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "discovery-worker", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Name: "discovery-worker", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
 		},
@@ -219,8 +213,15 @@ func (s *service) handleDiscover(ctx context.Context, m *bus.Message, out *bus.P
 	done := contracts.DiscoveryCompleted{RequestID: cmd.RequestID, TenantID: cmd.TenantID, IntegrationID: cmd.IntegrationID}
 	log := s.logger.With("tenant_id", cmd.TenantID, "integration_id", cmd.IntegrationID, "request_id", cmd.RequestID,
 		"resource_type", cmd.Request.ResourceType)
+	// A miss of the view reads the bucket (a create a moment ago, a watch
+	// lagging after a reconnect); a bucket that cannot be read is retried,
+	// never answered as not found.
+	it, found, err := s.view.Lookup(ctx, cmd.TenantID, cmd.IntegrationID)
+	if err != nil {
+		return err
+	}
 	var derr error
-	if it, ok := s.view.Await(ctx, cmd.TenantID, cmd.IntegrationID, s.cfg.ViewWait); !ok {
+	if !found {
 		derr = resilience.New(resilience.IntegrationNotFound, "integration %s not found", cmd.IntegrationID)
 	} else {
 		log = log.With("provider", it.TypeID)

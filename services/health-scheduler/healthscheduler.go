@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("health-scheduler: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "health-scheduler", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Name: "health-scheduler", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), catalog.HealthBucket(replicas)}
 		},
@@ -308,7 +308,12 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 	if err != nil {
 		return err
 	}
-	it, ok := s.view.Get(cmd.TenantID, cmd.IntegrationID)
+	// A miss of the view reads the bucket: a watch lagging after a
+	// reconnect must not drop the check.
+	it, ok, err := s.view.Lookup(ctx, cmd.TenantID, cmd.IntegrationID)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return nil // deleted since it was scheduled
 	}
@@ -368,12 +373,14 @@ func (s *service) handleTest(ctx context.Context, m *bus.Message, out *bus.Produ
 		return err
 	}
 	done := contracts.TestCompleted{RequestID: req.RequestID, TenantID: req.TenantID, IntegrationID: req.IntegrationID}
-	it, ok := s.view.Get(req.TenantID, req.IntegrationID)
+	// A miss of the view reads the bucket (a create a moment ago, a watch
+	// lagging after a reconnect): not found is the bucket's answer, and a
+	// bucket that cannot be read is retried, never reported as not found.
+	it, ok, err := s.view.Lookup(ctx, req.TenantID, req.IntegrationID)
+	if err != nil {
+		return err
+	}
 	if !ok {
-		// Maybe created a moment ago and not yet in the view: redeliver.
-		if m.Delivered < 3 {
-			return fmt.Errorf("integration %s not in the catalog view yet", req.IntegrationID)
-		}
 		msg := "integration not found"
 		done.Data.ConnectivityTest = contracts.TestStep{Status: "failed", ErrorCode: string(resilience.IntegrationNotFound), Message: msg}
 		done.Data.AuthenticationTest = contracts.TestStep{Status: "skipped"}

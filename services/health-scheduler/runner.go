@@ -49,7 +49,7 @@ func (r *runner) checker(ctx context.Context, it contracts.Integration) (connect
 
 // scheduledCheck runs one scheduled check: through the integration's circuit
 // breaker (an open breaker answers at once, sparing the remote), with retries
-// by error code inside it.
+// by error code inside it, as many as the integration's "retries" field.
 func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, ct contracts.CheckType, breaker *resilience.Breaker) (contracts.HealthCheckResult, error) {
 	start := r.now()
 	err := breaker.Do(ctx, func(ctx context.Context) error {
@@ -61,7 +61,8 @@ func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, c
 			return nil
 		}
 		fn := levelFunc(c, ct)
-		return resilience.Do(ctx, r.retry, func(ctx context.Context) error {
+		policy := connectors.NewValues(spec, it.Config).RetryPolicy(r.retry)
+		return resilience.Do(ctx, policy, func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, r.timeout)
 			defer cancel()
 			return fn(ctx)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -129,8 +130,28 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		ready = func() { cfg.Ready <- ln.Addr().String() }
 	}
+	// The listener answers from the start: until the bus is connected and
+	// the API wired, /healthz says alive and everything else, /readyz
+	// included, 503 UNAVAILABLE.
+	var api atomic.Pointer[http.Handler]
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h := api.Load(); h != nil {
+				(*h).ServeHTTP(w, r)
+				return
+			}
+			starting(w, r)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "ingress", Bus: cfg.Bus, Logger: cfg.Logger, Ready: ready,
+		Name: "ingress", Bus: cfg.Bus, Logger: cfg.Logger, Ready: ready, Metrics: cfg.Metrics,
+		Start: func(ctx context.Context) error { return serveHTTP(ctx, srv, ln) },
 		Wire: func(ctx context.Context, w *startup.Wiring) error {
 			b := w.Bus
 			s := &server{
@@ -138,20 +159,21 @@ func Run(ctx context.Context, cfg Config) error {
 				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
 			}
-			srv := &http.Server{
-				Handler:           s.routes(),
-				ReadHeaderTimeout: 10 * time.Second,
-				ReadTimeout:       30 * time.Second,
-				WriteTimeout:      90 * time.Second,
-				IdleTimeout:       2 * time.Minute,
-				MaxHeaderBytes:    64 << 10,
-				BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-			}
-			w.Go("http", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln) })
+			h := s.routes()
+			api.Store(&h)
 			w.ReadyLog(func() []any { return []any{"addr", ln.Addr().String()} })
 			return nil
 		},
 	})
+}
+
+// starting answers while the ingress waits for NATS: alive, not ready.
+func starting(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	writeError(w, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "not connected to NATS yet"))
 }
 
 // serveHTTP serves on ln until ctx ends, then shuts down gracefully.

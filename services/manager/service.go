@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("manager: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: startup.Closer(cfg.Ready),
+		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
 		},

@@ -61,10 +61,8 @@ func deliveryID(key string) string { return uuid.NewSHA1(deliveryNamespace, []by
 // connector pool with retries by error code and a per-channel rate limit,
 // records each delivery for idempotency and publishes the outcomes.
 type engine struct {
-	view *catalog.View
-	// lookup reads the catalog's store when the view misses (an
-	// integration created a moment ago).
-	lookup     integrationLookup
+	// view is the catalog; a miss reads its bucket (View.Lookup).
+	view       *catalog.View
 	rules      *ruleView
 	pool       *runtime.Pool
 	deliveries *deliveryStore
@@ -241,12 +239,9 @@ func (e *engine) deliver(ctx context.Context, m *bus.Message, n *notice, p plan,
 // send renders and sends one plan; it returns the provider message id and
 // the provider's id for metrics.
 func (e *engine) send(ctx context.Context, n *notice, p plan, log *slog.Logger) (string, string, error) {
-	it, ok := e.view.Get(n.tenantID, p.target.IntegrationID)
-	if !ok && e.lookup != nil {
-		var err error
-		if it, ok, err = e.lookup(ctx, n.tenantID, p.target.IntegrationID); err != nil {
-			return "", "", resilience.Wrap(resilience.UpstreamError, err, "read integration %s", p.target.IntegrationID)
-		}
+	it, ok, err := e.view.Lookup(ctx, n.tenantID, p.target.IntegrationID)
+	if err != nil {
+		return "", "", resilience.Wrap(resilience.UpstreamError, err, "read integration %s", p.target.IntegrationID)
 	}
 	if !ok {
 		return "", "", resilience.New(resilience.IntegrationNotFound, "integration %s is not in the catalog", p.target.IntegrationID)
@@ -278,7 +273,8 @@ func (e *engine) send(ctx context.Context, n *notice, p plan, log *slog.Logger) 
 		return "", spec.ID, err
 	}
 	var id string
-	err = resilience.Do(ctx, e.retry, func(ctx context.Context) error {
+	retry := connectors.NewValues(spec, it.Config).RetryPolicy(e.retry)
+	err = resilience.Do(ctx, retry, func(ctx context.Context) error {
 		var err error
 		id, err = notifier.Notify(ctx, msg)
 		return err

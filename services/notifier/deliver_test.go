@@ -213,28 +213,47 @@ func TestInvalidRequestGoesToTheDLQWithoutRetry(t *testing.T) {
 	}
 }
 
+// TestFailingProviderIsRedeliveredThenDeadLettered: a provider that keeps
+// failing with a retryable error is retried inside each delivery as the
+// integration's "retries" field says (retries+1 attempts), redelivered up
+// to the bus's limit, then dead-lettered.
 func TestFailingProviderIsRedeliveredThenDeadLettered(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
-	pd := pagerdutyfake.New(t, pdRoutingKey, "")
-	pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": pd.URL}, "", nil)
-	for range 20 {
-		pd.Force(http.StatusServiceUnavailable, nil, "")
+	cases := []struct {
+		name    string
+		retries float64
+		// calls is 3 deliveries × (retries+1) attempts.
+		calls int
+	}{
+		{name: "retries 0 tries once per delivery", retries: 0, calls: 3},
+		{name: "retries 2 tries three times per delivery", retries: 2, calls: 9},
 	}
-	out := h.watchOutcomes()
-	seq := h.request(contracts.NotificationSendRequested{RequestID: "req-503", TenantID: tenantA, IntegrationID: pdIt.ID, Severity: "error", Title: "x"})
-	prefix, o := out.next(t)
-	if prefix != contracts.SubjectNotificationFailed || o.Error.Code != "UPSTREAM_ERROR" {
-		t.Fatalf("outcome %s %+v", prefix, o)
-	}
-	h.waitConsumed(bus.StreamCommands, durableRequests, seq)
-	dl := h.deadLetters()
-	if len(dl) != 1 || dl[0].Header.Get(bus.HeaderDLQAttempts) != "3" || !strings.Contains(dl[0].Header.Get(bus.HeaderDLQReason), "UPSTREAM_ERROR") {
-		t.Fatalf("dead letters %+v", dl)
-	}
-	// 3 deliveries x 3 attempts each.
-	if pd.Calls() != 9 {
-		t.Errorf("PagerDuty saw %d calls, want 9", pd.Calls())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, nil)
+			pd := pagerdutyfake.New(t, pdRoutingKey, "")
+			pdIt := h.addIntegration(tenantA, "pagerduty", map[string]any{
+				"routingKeyRef": "env://INTHUB_SECRET_A_PD_ROUTING_KEY", "eventsUrl": pd.URL, "retries": tc.retries,
+			}, "", nil)
+			for range 20 {
+				pd.Force(http.StatusServiceUnavailable, nil, "")
+			}
+			out := h.watchOutcomes()
+			seq := h.request(contracts.NotificationSendRequested{RequestID: "req-503", TenantID: tenantA, IntegrationID: pdIt.ID, Severity: "error", Title: "x"})
+			prefix, o := out.next(t)
+			if prefix != contracts.SubjectNotificationFailed || o.Error.Code != "UPSTREAM_ERROR" {
+				t.Fatalf("outcome %s %+v", prefix, o)
+			}
+			h.waitConsumed(bus.StreamCommands, durableRequests, seq)
+			dl := h.deadLetters()
+			if len(dl) != 1 || dl[0].Header.Get(bus.HeaderDLQAttempts) != "3" || !strings.Contains(dl[0].Header.Get(bus.HeaderDLQReason), "UPSTREAM_ERROR") {
+				t.Fatalf("dead letters %+v", dl)
+			}
+			if pd.Calls() != tc.calls {
+				t.Errorf("PagerDuty saw %d calls, want %d", pd.Calls(), tc.calls)
+			}
+		})
 	}
 }
 

@@ -13,7 +13,6 @@ package notifier
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,7 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("notifier: no provider registry")
 	}
 	return startup.Run(ctx, startup.Spec{
-		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready),
+		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
 			return []jetstream.KeyValueConfig{
 				catalog.IntegrationsBucket(replicas), rulesBucket(replicas),
@@ -173,7 +172,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}}
 	bc := w.Bus.Config()
 	eng := &engine{
-		view: view, lookup: kvLookup(integrations), rules: rules, pool: pool, retry: cfg.Retry,
+		view: view, rules: rules, pool: pool, retry: cfg.Retry,
 		deliveries: &deliveryStore{kv: w.Bucket(BucketDeliveries), staleAfter: bc.AckWait, now: cfg.Clock},
 		threads:    &threadStore{kv: w.Bucket(BucketThreads), now: cfg.Clock},
 		limits:     newChannelLimits(cfg.ChannelRate, cfg.ChannelBurst),
@@ -200,22 +199,14 @@ func wire(w *startup.Wiring, cfg Config) error {
 }
 
 // kvLookup reads an integration straight from the catalog's store: a rule
-// saved right after its target was created must not race the watch.
+// is checked against what is stored now, not against the view.
 func kvLookup(kv jetstream.KeyValue) integrationLookup {
 	return func(ctx context.Context, tenantID, id string) (contracts.Integration, bool, error) {
-		var it contracts.Integration
-		e, err := kv.Get(ctx, tenantID+"."+id)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return it, false, nil
-		}
+		it, ok, err := catalog.Read(ctx, kv, tenantID, id)
 		if err != nil {
 			return it, false, storeError(err)
 		}
-		if err := json.Unmarshal(e.Value(), &it); err != nil {
-			return it, false, fmt.Errorf("decode integration %s: %w", id, err)
-		}
-		it.Revision = e.Revision()
-		return it, it.TenantID == tenantID, nil
+		return it, ok, nil
 	}
 }
 

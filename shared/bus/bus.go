@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,17 +45,82 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		nc.Close()
 		return nil, err
 	}
-	b.nc, b.js, b.pub = nc, js, NewPublisher(js, "inthub/"+cfg.Name)
+	b.nc, b.js = nc, js
+	b.pub = &Publisher{js: js, source: "inthub/" + cfg.Name, bound: cfg.publishBound()}
 	return b, nil
 }
 
+// Connection events, logged and passed to Config.OnConnEvent (the event
+// label of the start-up path's counter: a fixed, small set).
+const (
+	ConnDisconnected = "disconnected"
+	ConnReconnected  = "reconnected"
+	ConnError        = "error"
+	ConnClosed       = "closed"
+)
+
+// Reconnection: forever, about every ReconnectWait plus up to
+// ReconnectJitter, so replicas do not reconnect in step after a NATS
+// restart and work resumes within seconds of NATS being back.
+const (
+	ReconnectWait   = time.Second
+	ReconnectJitter = time.Second
+)
+
 func (b *Bus) dial(name string) (*nats.Conn, error) {
-	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, b.cfg.Options...)
+	opts := append([]nats.Option{
+		nats.Name(name), nats.MaxReconnects(-1),
+		nats.ReconnectWait(ReconnectWait), nats.ReconnectJitter(ReconnectJitter, ReconnectJitter),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				return // our own Close: ClosedHandler says so
+			}
+			b.connEvent(ConnDisconnected, slog.LevelWarn, "NATS disconnected; reconnecting", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.connEvent(ConnReconnected, slog.LevelInfo, "NATS reconnected", nil, "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			b.connEvent(ConnClosed, slog.LevelInfo, "NATS connection closed", nc.LastError())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			var attrs []any
+			if sub != nil {
+				attrs = append(attrs, "subject", sub.Subject)
+			}
+			b.connEvent(ConnError, slog.LevelWarn, "NATS error", err, attrs...)
+		}),
+	}, b.cfg.Options...)
 	nc, err := nats.Connect(b.cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", b.cfg.URL, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(b.cfg.URL), err)
 	}
 	return nc, nil
+}
+
+// redactURLs hides the user information of NATS URLs (nats://user:pass@host)
+// in what is logged: a start that waits for NATS logs the URL at every try.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = url.User("redacted")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// connEvent logs one connection event and reports it to OnConnEvent.
+func (b *Bus) connEvent(event string, level slog.Level, msg string, err error, attrs ...any) {
+	attrs = append(attrs, "connection", b.cfg.Name)
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	b.logger.Log(context.Background(), level, msg, attrs...)
+	if b.cfg.OnConnEvent != nil {
+		b.cfg.OnConnEvent(event)
+	}
 }
 
 // Conn returns the NATS connection (request-reply, KV).

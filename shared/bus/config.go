@@ -6,6 +6,7 @@ package bus
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,6 +21,10 @@ const (
 
 // DLQPrefix prefixes the subject of a dead letter: inthub.dlq.<original subject>.
 const DLQPrefix = "inthub.dlq"
+
+// MinAckWait is the shortest AckWait: heartbeats go every AckWait/4, and
+// shorter ones would be lost in scheduling noise.
+const MinAckWait = time.Second
 
 // Config is the bus configuration. Zero values take the defaults of
 // DefaultConfig.
@@ -45,15 +50,29 @@ type Config struct {
 	// MaxDeliver is how many times a handler sees a message before it is
 	// dead-lettered.
 	MaxDeliver int
-	// AckWait is how long the server waits for an ack; above every handler's
-	// timeout.
+	// AckWait is how long the server waits for a sign of life from the
+	// worker holding a message before it gives the message to another: a
+	// worker heartbeats (in progress) every AckWait/4 while its handler
+	// runs, so a long handler keeps its message and a killed worker's
+	// messages move on after at most AckWait.
 	AckWait time.Duration
-	// HandlerTimeout bounds one handler call.
+	// HandlerTimeout bounds one handler call. It may exceed AckWait: the
+	// heartbeats hold the message meanwhile.
 	HandlerTimeout time.Duration
+	// PublishTimeout bounds one attempt to publish and have the stream's
+	// ack; a lost ack costs one PublishTimeout, not the caller's deadline.
+	PublishTimeout time.Duration
+	// PublishAttempts is how many times Publish tries (same Nats-Msg-Id, so
+	// the stream stores the message once) before it gives up.
+	PublishAttempts int
 	// RedeliveryDelay is the first redelivery delay; it doubles per attempt up
 	// to MaxRedeliveryDelay.
 	RedeliveryDelay    time.Duration
 	MaxRedeliveryDelay time.Duration
+	// OnConnEvent, if set, is told each connection event (ConnDisconnected,
+	// ConnReconnected, ConnError, ConnClosed) after it is logged: the
+	// service's metrics.
+	OnConnEvent func(event string)
 }
 
 // DefaultConfig returns the documented defaults.
@@ -68,8 +87,10 @@ func DefaultConfig() Config {
 		DLQMaxAge:          30 * 24 * time.Hour,
 		DuplicateWindow:    2 * time.Minute,
 		MaxDeliver:         5,
-		AckWait:            60 * time.Second,
+		AckWait:            8 * time.Second,
 		HandlerTimeout:     45 * time.Second,
+		PublishTimeout:     2 * time.Second,
+		PublishAttempts:    5,
 		RedeliveryDelay:    time.Second,
 		MaxRedeliveryDelay: 30 * time.Second,
 	}
@@ -111,6 +132,12 @@ func (c Config) withDefaults() Config {
 	if c.HandlerTimeout == 0 {
 		c.HandlerTimeout = d.HandlerTimeout
 	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = d.PublishTimeout
+	}
+	if c.PublishAttempts == 0 {
+		c.PublishAttempts = d.PublishAttempts
+	}
 	if c.RedeliveryDelay == 0 {
 		c.RedeliveryDelay = d.RedeliveryDelay
 	}
@@ -128,8 +155,15 @@ func (c Config) Validate() error {
 		return errors.New("bus: replicas must be 1..5")
 	case c.MaxDeliver < 1:
 		return errors.New("bus: max deliver must be at least 1")
-	case c.HandlerTimeout >= c.AckWait:
-		return errors.New("bus: handler timeout must be below ack wait, or a slow handler's message is redelivered while it still runs")
+	case c.AckWait < MinAckWait:
+		return fmt.Errorf("bus: ack wait must be at least %s, or heartbeats cannot keep a running handler's message", MinAckWait)
+	case c.HandlerTimeout <= 0 || c.PublishTimeout <= 0 || c.PublishAttempts < 1:
+		return errors.New("bus: handler timeout, publish timeout and publish attempts must be positive")
 	}
 	return nil
+}
+
+// publishBound is the bound of one synchronous publish.
+func (c Config) publishBound() publishBound {
+	return publishBound{timeout: c.PublishTimeout, attempts: c.PublishAttempts}
 }

@@ -37,7 +37,7 @@ func IsPermanent(err error) bool {
 // If the DLQ publish itself fails, the message is nacked: it is never dropped.
 func (r *Router) deadLetter(route Route) message.HandlerMiddleware {
 	maxDeliver := uint64(r.bus.cfg.MaxDeliver)
-	pub := watermillPublisher{js: r.bus.js}
+	pub := watermillPublisher{js: r.bus.js, bound: r.bus.cfg.publishBound()}
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(wm *message.Message) ([]*message.Message, error) {
 			delivered, _ := strconv.ParseUint(wm.Metadata.Get(metaDelivered), 10, 64)

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,25 +37,90 @@ type Event struct {
 type Publisher struct {
 	js     jetstream.JetStream
 	source string
+	bound  publishBound
 }
 
-// NewPublisher returns a publisher whose events carry source as ce-source.
+// NewPublisher returns a publisher whose events carry source as ce-source,
+// with the publish timeout and attempts of DefaultConfig.
 func NewPublisher(js jetstream.JetStream, source string) *Publisher {
-	return &Publisher{js: js, source: source}
+	d := DefaultConfig()
+	return &Publisher{js: js, source: source, bound: publishBound{timeout: d.PublishTimeout, attempts: d.PublishAttempts}}
 }
 
 // Publish sends ev and returns once the stream stored it (or found it a
-// duplicate). The returned ack says which.
+// duplicate). The returned ack says which. Each attempt waits at most the
+// bus's PublishTimeout for the ack; a lost one is retried with the same
+// Nats-Msg-Id, so the stream stores the event once.
 func (p *Publisher) Publish(ctx context.Context, ev Event) (*jetstream.PubAck, error) {
 	msg, err := p.Message(ctx, ev)
 	if err != nil {
 		return nil, err
 	}
-	ack, err := p.js.PublishMsg(ctx, msg)
+	ack, err := p.bound.publish(ctx, p.js, msg)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", ev.Subject, err)
 	}
 	return ack, nil
+}
+
+// publishBound bounds one synchronous publish: attempts of at most timeout
+// each.
+type publishBound struct {
+	timeout  time.Duration
+	attempts int
+}
+
+// Waits between publish attempts: short, since the attempt itself waited.
+const (
+	publishRetryWait    = 100 * time.Millisecond
+	publishRetryMaxWait = time.Second
+)
+
+// publish publishes msg and waits for the stream's ack, each attempt within
+// b.timeout, until b.attempts are spent or ctx ends. Without this, an ack
+// lost in a reconnect or a leader change held the caller (a handler) until
+// its own deadline. msg carries its Nats-Msg-Id, so a retry of a publish
+// whose ack alone was lost is a duplicate the stream drops.
+func (b publishBound) publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) (*jetstream.PubAck, error) {
+	wait := publishRetryWait
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, b.timeout)
+		ack, err := js.PublishMsg(actx, msg)
+		cancel()
+		if err == nil {
+			return ack, nil
+		}
+		if attempt >= b.attempts || ctx.Err() != nil || !retryablePublish(err) {
+			if attempt > 1 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+			}
+			return nil, err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt)
+		case <-timer.C:
+		}
+		wait = min(2*wait, publishRetryMaxWait)
+	}
+}
+
+// retryablePublish says whether another attempt may succeed: the ack did
+// not come (timeout, no stream responding during a leader change, the
+// connection reconnecting), or the server said it is unavailable. A refusal
+// (a bad subject, a message too large, a failed expectation) is final.
+func retryablePublish(err error) bool {
+	var api *jetstream.APIError
+	switch {
+	case errors.As(err, &api):
+		return api.Code >= 500
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrBadSubject),
+		errors.Is(err, nats.ErrMaxPayload), errors.Is(err, nats.ErrInvalidMsg):
+		return false
+	}
+	return true
 }
 
 // PublishAsync sends ev without waiting; the future resolves with the ack.
@@ -115,7 +181,8 @@ func (p *Publisher) Message(ctx context.Context, ev Event) (*nats.Msg, error) {
 // through the hub's publisher. The topic is ignored for dead letters: their
 // subject is derived from the original subject, so one DLQ keeps them apart.
 type watermillPublisher struct {
-	js jetstream.JetStream
+	js    jetstream.JetStream
+	bound publishBound
 }
 
 var _ message.Publisher = watermillPublisher{}
@@ -139,7 +206,7 @@ func (w watermillPublisher) Publish(topic string, msgs ...*message.Message) erro
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		if _, err := w.js.PublishMsg(ctx, nm); err != nil {
+		if _, err := w.bound.publish(ctx, w.js, nm); err != nil {
 			return fmt.Errorf("publish %s: %w", subject, err)
 		}
 	}

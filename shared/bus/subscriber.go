@@ -124,8 +124,10 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 				continue
 			}
 		}
-		// Restart the AckWait clock now that a worker has it.
-		_ = msg.InProgress()
+		// From now until the handler settles it, the message is kept with
+		// heartbeats: the server gives it to another worker only once they
+		// stop, that is when this one died (or its handler overran).
+		beating := s.heartbeat(msg)
 		wm := toWatermill(msg)
 		// A message taken is finished even during shutdown (the router waits
 		// for its handlers), so the handler's context does not end with ctx;
@@ -135,25 +137,69 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 		select {
 		case out <- wm:
 		case <-stop:
+			beating()
 			cancel()
-			return // not acked: redelivered after AckWait
+			// Not handled: give it back now rather than after AckWait.
+			_ = msg.Nak()
+			return
 		}
-		s.settle(msg, wm)
+		s.settle(msg, wm, beating)
 		cancel()
 	}
 }
 
-// settle acks or nacks msg as the handler decided. A nack asks for a delayed
-// redelivery that grows with the delivery count.
-func (s *subscriber) settle(msg jetstream.Msg, wm *message.Message) {
-	timer := time.NewTimer(s.cfg.AckWait)
+// heartbeat tells the server every AckWait/4 that msg is in progress, so a
+// handler may run longer than AckWait (up to the handler timeout) while a
+// killed worker's message is redelivered within AckWait. It stops when the
+// returned function is called, or one AckWait after the handler timeout,
+// when a handler that ignores its deadline gives up its message.
+func (s *subscriber) heartbeat(msg jetstream.Msg) (stop func()) {
+	_ = msg.InProgress()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(s.cfg.AckWait / 4)
+		defer tick.Stop()
+		limit := time.NewTimer(s.cfg.HandlerTimeout + s.cfg.AckWait)
+		defer limit.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-limit.C:
+				s.logger.Warn("handler overran its timeout; its message will be redelivered", "subject", msg.Subject(), "handler_timeout", s.cfg.HandlerTimeout.String())
+				return
+			case <-tick.C:
+				if err := msg.InProgress(); err != nil {
+					s.logger.Debug("heartbeat failed", "subject", msg.Subject(), "error", err.Error())
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-finished
+	}
+}
+
+// settle acks or nacks msg as the handler decided, once its heartbeats
+// have stopped. A nack asks for a delayed redelivery that grows with the
+// delivery count. A handler that has not decided one AckWait after its
+// timeout leaves the message to be redelivered.
+func (s *subscriber) settle(msg jetstream.Msg, wm *message.Message, beating func()) {
+	timer := time.NewTimer(s.cfg.HandlerTimeout + s.cfg.AckWait)
 	defer timer.Stop()
+	defer beating()
 	select {
 	case <-wm.Acked():
+		beating()
 		if err := msg.Ack(); err != nil {
 			s.logger.Warn("ack failed; the message will be redelivered", "subject", msg.Subject(), "error", err.Error())
 		}
 	case <-wm.Nacked():
+		beating()
 		delay := s.cfg.RedeliveryDelay
 		if meta, err := msg.Metadata(); err == nil {
 			delay = backoffDelay{first: s.cfg.RedeliveryDelay, max: s.cfg.MaxRedeliveryDelay}.WaitTime(meta.NumDelivered)
@@ -162,7 +208,7 @@ func (s *subscriber) settle(msg jetstream.Msg, wm *message.Message) {
 			s.logger.Warn("nak failed; the message will be redelivered after ack wait", "subject", msg.Subject(), "error", err.Error())
 		}
 	case <-timer.C:
-		// Neither: the server redelivers after AckWait.
+		// Neither: without heartbeats the server redelivers after AckWait.
 	}
 }
 

@@ -3,6 +3,8 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -67,6 +69,13 @@ type View struct {
 	mu       sync.RWMutex
 	byTenant map[string]map[string]contracts.Integration
 	n        int
+	// kv is the watched bucket, read by Lookup on a miss.
+	kv jetstream.KeyValue
+	// seen is the highest bucket revision the watch has applied.
+	seen uint64
+	// read holds the keys Lookup put in the view from the bucket that the
+	// watch has not reached yet: the watch reports them as created.
+	read map[string]bool
 	// changed is closed and replaced at every change, waking Await.
 	changed chan struct{}
 	ready   chan struct{}
@@ -75,7 +84,7 @@ type View struct {
 
 // NewView returns an empty view; Watch fills it.
 func NewView() *View {
-	return &View{byTenant: map[string]map[string]contracts.Integration{}, changed: make(chan struct{}), ready: make(chan struct{})}
+	return &View{byTenant: map[string]map[string]contracts.Integration{}, read: map[string]bool{}, changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Get returns the integration id of tenantID.
@@ -118,34 +127,96 @@ func (v *View) All(yield func(contracts.Integration) bool) {
 // Ready is closed once the watch has replayed the bucket's current values.
 func (v *View) Ready() <-chan struct{} { return v.ready }
 
-// Await returns the integration, waiting up to timeout for the watch to
-// bring it: a caller that found it in the catalog a moment ago sees a
-// create racing the watch within the watch's latency.
-func (v *View) Await(ctx context.Context, tenantID, id string, timeout time.Duration) (contracts.Integration, bool) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		v.mu.RLock()
-		it, ok := v.byTenant[tenantID][id]
-		changed := v.changed
-		v.mu.RUnlock()
-		if ok {
-			return it, true
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			return contracts.Integration{}, false
-		case <-ctx.Done():
-			return contracts.Integration{}, false
-		}
+// ReadTimeout bounds one read of the bucket by Lookup or Read.
+const ReadTimeout = 5 * time.Second
+
+// Lookup returns the integration id of tenantID. When the view does not
+// hold it, it reads the bucket before answering: the watch may lag (right
+// after a reconnect, or a create a moment ago), and a miss of the view is
+// not a not-found. What the bucket holds is put in the view. found is
+// false only when the bucket has no such integration; an error means the
+// bucket could not be read, and the caller should retry rather than
+// answer not-found.
+func (v *View) Lookup(ctx context.Context, tenantID, id string) (it contracts.Integration, found bool, err error) {
+	if it, ok := v.Get(tenantID, id); ok {
+		return it, true, nil
 	}
+	v.mu.RLock()
+	kv := v.kv
+	v.mu.RUnlock()
+	if kv == nil {
+		return it, false, errors.New("catalog view: not watching a bucket")
+	}
+	if it, found, err = Read(ctx, kv, tenantID, id); err != nil || !found {
+		return it, found, err
+	}
+	return v.fill(it), true, nil
+}
+
+// fill puts it, read from the bucket, in the view unless the watch has
+// passed its revision (then the view is as current as the read, or more),
+// and returns what the view holds for it now.
+func (v *View) fill(it contracts.Integration) contracts.Integration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	its := v.byTenant[it.TenantID]
+	if held, ok := its[it.ID]; ok && held.Revision >= it.Revision {
+		return held
+	}
+	if v.seen >= it.Revision {
+		// The watch got here first (and may have deleted it since): our
+		// read is older than the view, so it goes no further than this caller.
+		return it
+	}
+	if its == nil {
+		its = map[string]contracts.Integration{}
+		v.byTenant[it.TenantID] = its
+	}
+	if _, ok := its[it.ID]; !ok {
+		v.n++
+		v.read[it.TenantID+"."+it.ID] = true
+	}
+	its[it.ID] = it
+	close(v.changed)
+	v.changed = make(chan struct{})
+	return it
+}
+
+// Read reads one integration straight from the bucket, within ReadTimeout:
+// found is false when the bucket holds no such key (or only its delete).
+func Read(ctx context.Context, kv jetstream.KeyValue, tenantID, id string) (contracts.Integration, bool, error) {
+	var it contracts.Integration
+	if !keyToken(tenantID) || !keyToken(id) {
+		return it, false, nil // no key can hold it
+	}
+	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
+	defer cancel()
+	e, err := kv.Get(ctx, tenantID+"."+id)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return it, false, nil
+	case err != nil:
+		return it, false, fmt.Errorf("read integration %s from the %s bucket: %w", id, BucketIntegrations, err)
+	}
+	if err := json.Unmarshal(e.Value(), &it); err != nil {
+		return it, false, fmt.Errorf("decode integration %s: %w", id, err)
+	}
+	it.Revision = e.Revision()
+	return it, it.TenantID == tenantID && it.ID == id, nil
+}
+
+// keyToken reports whether s can be one token of a bucket key.
+func keyToken(s string) bool {
+	return s != "" && !strings.ContainsAny(s, ".*> \t\r\n")
 }
 
 // Watch replays the bucket into the view, closes Ready, then follows it
 // until ctx ends (nil) or the watch fails. Keys that are not
 // <tenantId>.<integrationId> and values that do not decode are skipped.
 func (v *View) Watch(ctx context.Context, kv jetstream.KeyValue) error {
+	v.mu.Lock()
+	v.kv = kv
+	v.mu.Unlock()
 	live := false
 	return Follow(ctx, kv, func(e jetstream.KeyValueEntry) {
 		if c, ok := v.apply(e, live); ok && v.OnChange != nil {
@@ -203,8 +274,16 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.seen = max(v.seen, e.Revision())
 	its := v.byTenant[tenantID]
 	old, had := its[id]
+	if had && old.Revision > e.Revision() {
+		// Lookup brought a newer revision from the bucket already; the
+		// watch is catching up and reports it when it gets there.
+		return Change{}, false
+	}
+	read := v.read[e.Key()]
+	delete(v.read, e.Key())
 	switch {
 	case deleted:
 		c.Kind, c.Integration = Deleted, old
@@ -217,9 +296,9 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 		}
 	default:
 		c.Kind = Created
-		if had {
+		if had && !read {
 			c.Kind = Updated
-		} else {
+		} else if !had {
 			v.n++
 		}
 		if its == nil {

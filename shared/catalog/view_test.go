@@ -229,34 +229,136 @@ func TestViewLookups(t *testing.T) {
 	})
 }
 
-func TestViewAwait(t *testing.T) {
+// TestViewLookupReadsTheBucketOnAMiss: a view whose watch is behind (here
+// paused in its change callback, as after a reconnect) still finds an
+// integration the bucket holds, and puts it in the view; one the bucket
+// does not hold is not found; once the watch catches up it reports the
+// integration once, as created.
+func TestViewLookupReadsTheBucketOnAMiss(t *testing.T) {
 	t.Parallel()
-	f := newViewFixture(t)
+	s := natstest.Start(t)
+	b := natstest.Open(t, s, "lookup")
+	ctx := context.Background()
+	kv, err := b.JetStream().CreateOrUpdateKeyValue(ctx, catalog.IntegrationsBucket(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(it contracts.Integration) uint64 {
+		t.Helper()
+		raw, _ := json.Marshal(it)
+		rev, err := kv.Put(ctx, it.TenantID+"."+it.ID, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+	view := catalog.NewView()
+	if _, _, err := view.Lookup(ctx, tenantA, "any"); err == nil {
+		t.Error("Lookup on a view that watches nothing answered; want an error, not a not-found")
+	}
+	paused := make(chan struct{})
+	changes := make(chan catalog.Change, 16)
+	view.OnChange = func(ctx context.Context, c catalog.Change) {
+		if c.Live && c.ID == "blocker" {
+			select {
+			case <-paused:
+			case <-ctx.Done():
+			}
+		}
+		changes <- c
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- view.Watch(wctx, kv) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-view.Ready()
+	put(integration(tenantA, "blocker", "Blocker", "webhook"))
+	for len(changes) == 0 { // the watch stops in the blocker's callback
+		if _, ok := view.Get(tenantA, "blocker"); ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lateRev := put(integration(tenantA, "late", "Late", "webhook"))
+	if _, ok := view.Get(tenantA, "late"); ok {
+		t.Fatal("the paused watch delivered the later put: the test does not pause it")
+	}
+
 	cases := []struct {
-		name, id string
-		create   bool
-		timeout  time.Duration
-		wantOK   bool
+		name, tenant, id string
+		want             bool
 	}{
-		{"an integration created while waiting is returned", "late", true, 5 * time.Second, true},
-		{"a missing one times out", "missing", false, 200 * time.Millisecond, false},
+		{name: "an integration the watch has not reached is found", tenant: tenantA, id: "late", want: true},
+		{name: "a missing one is not found", tenant: tenantA, id: "missing"},
+		{name: "another tenant's is not found", tenant: tenantB, id: "late"},
+		{name: "a key that cannot exist is not found", tenant: tenantA, id: "late.*"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			id := tc.id
-			if tc.create {
-				go func() {
-					time.Sleep(50 * time.Millisecond)
-					b, _ := json.Marshal(integration(tenantA, id, "late", "webhook"))
-					if _, err := f.kv.Put(context.Background(), tenantA+"."+id, b); err != nil {
-						t.Errorf("put: %v", err)
-					}
-				}()
+			it, found, err := view.Lookup(ctx, tc.tenant, tc.id)
+			if err != nil || found != tc.want {
+				t.Fatalf("Lookup = %+v, %v, %v; want found %v", it, found, err, tc.want)
 			}
-			it, ok := f.view.Await(context.Background(), tenantA, id, tc.timeout)
-			if ok != tc.wantOK || (ok && it.ID != id) {
-				t.Errorf("Await = %q, %v; want ok=%v", it.ID, ok, tc.wantOK)
+			if found && (it.Revision != lateRev || it.Name != "Late") {
+				t.Errorf("Lookup = %+v, want revision %d", it, lateRev)
 			}
 		})
+	}
+	if it, ok := view.Get(tenantA, "late"); !ok || it.Revision != lateRev {
+		t.Errorf("after Lookup the view holds %+v, %v; want it at revision %d", it, ok, lateRev)
+	}
+
+	close(paused)
+	for _, want := range []string{"blocker", "late"} {
+		select {
+		case c := <-changes:
+			if c.ID != want || c.Kind != catalog.Created || !c.Live {
+				t.Errorf("change %+v, want %s created live", c, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no change for %s", want)
+		}
+	}
+	if err := kv.Delete(ctx, tenantA+".late"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-changes:
+		if c.ID != "late" || c.Kind != catalog.Deleted {
+			t.Errorf("change %+v, want late deleted", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delete")
+	}
+	if _, found, err := view.Lookup(ctx, tenantA, "late"); found || err != nil {
+		t.Errorf("Lookup after the delete = %v, %v; want not found", found, err)
+	}
+	if view.Len() != 1 {
+		t.Errorf("Len = %d, want 1 (the blocker)", view.Len())
+	}
+}
+
+// TestViewLookupWithoutTheBucket: when the bucket cannot be read, a miss is
+// an error (the caller retries), never a not-found.
+func TestViewLookupWithoutTheBucket(t *testing.T) {
+	t.Parallel()
+	b := natstest.Open(t, natstest.Start(t), "gone")
+	kv, err := b.JetStream().CreateOrUpdateKeyValue(context.Background(), catalog.IntegrationsBucket(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := catalog.NewView()
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = view.Watch(wctx, kv) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-view.Ready()
+	if err := b.JetStream().DeleteKeyValue(context.Background(), catalog.BucketIntegrations); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancelRead := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelRead()
+	if it, found, err := view.Lookup(ctx, tenantA, "i1"); err == nil || found {
+		t.Errorf("Lookup with the bucket gone = %+v, %v, %v; want an error", it, found, err)
 	}
 }

@@ -230,11 +230,12 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 	b.DLQMaxAge = r.Duration("INTHUB_DLQ_MAX_AGE", b.DLQMaxAge)
 	b.AckWait = r.Duration("INTHUB_ACK_WAIT", b.AckWait)
 	b.HandlerTimeout = r.Duration("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout)
+	b.PublishTimeout = r.Duration("INTHUB_PUBLISH_TIMEOUT", b.PublishTimeout)
 	if b.Replicas > 5 {
 		r.Fail(fmt.Errorf("INTHUB_STREAM_REPLICAS=%d: want 1 to 5", b.Replicas))
 	}
-	if b.HandlerTimeout >= b.AckWait {
-		r.Fail(fmt.Errorf("INTHUB_HANDLER_TIMEOUT (%s) must be below INTHUB_ACK_WAIT (%s), or a slow handler's message is redelivered while it still runs", b.HandlerTimeout, b.AckWait))
+	if b.AckWait < bus.MinAckWait {
+		r.Fail(fmt.Errorf("INTHUB_ACK_WAIT=%s: want at least %s (a running handler's heartbeats go every quarter of it)", b.AckWait, bus.MinAckWait))
 	}
 	return b
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // Values reads an integration's config through its provider's declaration:
@@ -91,6 +92,17 @@ func (v Values) Strings(name string) []string {
 	}
 	d, _ := f.Default.([]string)
 	return append([]string(nil), d...)
+}
+
+// RetryPolicy returns base with its attempts set by the integration's
+// "retries" field: a retryable error is tried retries+1 times in all (the
+// field's declared default when the config leaves it out). base's other
+// bounds (its total time, the longest Retry-After it waits) still hold.
+// Every service that retries a provider call for an integration (scheduled
+// checks, discoveries, notification deliveries) takes its policy here.
+func (v Values) RetryPolicy(base resilience.Policy) resilience.Policy {
+	base.MaxAttempts = v.Int("retries") + 1
+	return base
 }
 
 // HTTPOptions builds the guarded client's options from the common fields

@@ -85,7 +85,7 @@ func (f Field) Info() contracts.ConfigField {
 var CommonFields = []Field{
 	{Name: "url", Type: TypeURL, Description: "Base URL of the external system."},
 	{Name: "timeout", Type: TypeInt, Min: 1, Max: 300, Default: 30, Description: "Per-request timeout in seconds."},
-	{Name: "retries", Type: TypeInt, Min: 0, Max: 10, Default: 3, Description: "Retries for retryable errors."},
+	{Name: "retries", Type: TypeInt, Min: 0, Max: 10, Default: 3, Description: "Retries of a retryable error (CONNECTION_REFUSED, TIMEOUT, UPSTREAM_ERROR, RATE_LIMITED, …) in scheduled health checks, discoveries and notification deliveries: retries+1 attempts in all, within the service's time limit; 0 tries once. On-demand tests never retry."},
 	{Name: "insecureSkipVerify", Type: TypeBool, Default: false, Description: "Skip TLS certificate verification (testing only)."},
 	{Name: "caCert", Type: TypeString, MaxLength: 65536, Description: "PEM CA certificate(s) trusted in addition to the system roots."},
 	{Name: "clientCert", Type: TypeString, MaxLength: 65536, Description: "PEM client certificate for mutual TLS."},

@@ -6,6 +6,7 @@ package natstest
 import (
 	"context"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -17,11 +18,19 @@ import (
 // Start runs a JetStream server for the life of t.
 func Start(t testing.TB) *server.Server {
 	t.Helper()
+	return StartOn(t, -1, t.TempDir())
+}
+
+// StartOn runs a JetStream server on port (-1: a random one) with its
+// store in dir, shut down when t ends: a test that restarts NATS shuts one
+// down and starts another on the same port and store.
+func StartOn(t testing.TB, port int, dir string) *server.Server {
+	t.Helper()
 	opts := &server.Options{
 		Host:      "127.0.0.1",
-		Port:      -1,
+		Port:      port,
 		JetStream: true,
-		StoreDir:  t.TempDir(),
+		StoreDir:  dir,
 		NoLog:     true,
 		NoSigs:    true,
 	}
@@ -38,6 +47,18 @@ func Start(t testing.TB) *server.Server {
 		s.WaitForShutdown()
 	})
 	return s
+}
+
+// FreePort returns a loopback port nothing listens on now: where a test
+// points a service before its NATS server is there.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Config returns a bus config for s with test-friendly delays.

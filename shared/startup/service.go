@@ -17,6 +17,7 @@ import (
 	"log/slog"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
@@ -36,6 +37,14 @@ type Spec struct {
 	Wire func(ctx context.Context, w *Wiring) error
 	// Ready, if set, is called once the service consumes and serves.
 	Ready func()
+	// Start, if set, runs from the beginning, before the bus is connected,
+	// for the life of the service: what must answer while the service
+	// waits for NATS (the ingress's HTTP listener, whose /readyz says not
+	// ready until then). An error it returns stops the service.
+	Start func(ctx context.Context) error
+	// Metrics registers the count of the bus connection's events
+	// (inthub_nats_connection_events_total); nil: not exported.
+	Metrics prometheus.Registerer
 }
 
 // Wiring is what Wire declares a service's particular parts on.
@@ -111,7 +120,9 @@ func Closer(ch chan<- struct{}) func() {
 }
 
 // Run starts the service s declares and serves until ctx ends (nil) or a
-// part of it fails (that error).
+// part of it fails (that error). When NATS is not reachable yet it waits
+// for it (logged, retried with backoff, not ready meanwhile); once
+// connected it rides out disconnects, reconnecting forever.
 func Run(ctx context.Context, s Spec) error {
 	logger := s.Logger
 	if logger == nil {
@@ -120,11 +131,26 @@ func Run(ctx context.Context, s Spec) error {
 	if s.Wire == nil {
 		return fmt.Errorf("%s: nothing to run", s.Name)
 	}
-	b, err := bus.Open(ctx, s.Bus, logger)
+	g := NewGroup(ctx)
+	defer g.Stop()
+	if s.Start != nil {
+		g.Go("start", s.Start)
+	}
+	count := connEvents(s.Metrics)
+	cfg := s.Bus
+	cfg.OnConnEvent = count
+	b, err := connect(g.Context(), s.Name, cfg, logger, count)
 	if err != nil {
+		if gerr := g.Err(); gerr != nil {
+			return gerr
+		}
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for NATS
+		}
 		return err
 	}
 	defer b.Close()
+	ctx = g.Context()
 	w := &Wiring{Bus: b, Logger: logger, buckets: map[string]jetstream.KeyValue{}}
 	if s.Buckets != nil {
 		for _, kvc := range s.Buckets(b.Config().Replicas) {
@@ -143,12 +169,12 @@ func Run(ctx context.Context, s Spec) error {
 	if err := s.Wire(ctx, w); err != nil {
 		return err
 	}
-	return w.run(ctx, s, logger)
+	return w.run(g, s, logger)
 }
 
 // run starts the router and the tasks, waits until the service is caught
 // up, serves its endpoints and waits for the end.
-func (w *Wiring) run(ctx context.Context, s Spec, logger *slog.Logger) error {
+func (w *Wiring) run(g *Group, s Spec, logger *slog.Logger) error {
 	var router *bus.Router
 	if len(w.routes) > 0 {
 		var err error
@@ -161,8 +187,7 @@ func (w *Wiring) run(ctx context.Context, s Spec, logger *slog.Logger) error {
 			}
 		}
 	}
-	g := NewGroup(ctx)
-	ctx = g.Context()
+	ctx := g.Context()
 	// On the way out, let the router finish the messages it took (and ack
 	// them) and the tasks end before the connection closes.
 	defer g.Stop()
