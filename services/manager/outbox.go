@@ -174,6 +174,9 @@ func (o *outbox) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if meta.NumDelivered == 1 || !o.published(ctx, ev) {
 		if !o.publish(ctx, msg, evCtx, ev) {
+			// Stopping: hand the change to another replica now rather
+			// than after the ack wait.
+			_ = msg.Nak()
 			return
 		}
 	}
