@@ -208,15 +208,25 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	it, err := s.catalog.Create(r.Context(), catalog.CreateRequest{TenantID: principalOf(r.Context()).TenantID, Input: in})
+	// Idempotency-Key makes the create safe to retry: the manager answers
+	// a retry with the first result (and Idempotent-Replayed: true).
+	it, err := s.catalog.Create(r.Context(), catalog.CreateRequest{
+		TenantID: principalOf(r.Context()).TenantID, Input: in, IdempotencyKey: r.Header.Get(headerIdempotencyKey),
+	})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	w.Header().Set("ETag", etag(it.Revision))
 	w.Header().Set("Location", "/api/v1/integrations/"+it.ID)
-	writeJSON(w, http.StatusCreated, it)
+	if it.Replayed {
+		w.Header().Set(catalog.HeaderReplayed, "true")
+	}
+	writeJSON(w, http.StatusCreated, it.Integration)
 }
+
+// headerIdempotencyKey is the request header of a retry-safe create.
+const headerIdempotencyKey = "Idempotency-Key"
 
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
 	it, err := s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id")})

@@ -22,7 +22,6 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/labels"
-	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // Page sizes of list calls.
@@ -32,16 +31,17 @@ const (
 )
 
 // Catalog is the manager's logic: the type registry and integration
-// instances, validated, stored with optimistic concurrency, and announced as
-// lifecycle events.
+// instances, validated and stored with optimistic concurrency; the outbox
+// announces what is stored as lifecycle events.
 type Catalog struct {
 	registry *connectors.Registry
 	local    credentials.LocalPolicy
 	store    *kvStore
-	// pub publishes only what the manager's route table declares.
-	pub    *bus.Producer
-	logger *slog.Logger
-	now    func() time.Time
+	keys     *keyStore
+	outbox   *outbox
+	crash    *crasher
+	logger   *slog.Logger
+	now      func() time.Time
 }
 
 // Providers lists provider specs; test-only ones only when asked.
@@ -56,35 +56,132 @@ func (c *Catalog) Providers(includeTestOnly bool) contracts.ProviderList {
 	return out
 }
 
-// Create validates and stores a new integration, then publishes
-// integration.created.
-func (c *Catalog) Create(ctx context.Context, r catalog.CreateRequest) (contracts.Integration, error) {
+// Create validates and stores a new integration; the outbox announces it
+// as integration.created. With an idempotency key, a retry (same tenant,
+// key and body) answers what the first call stored, and says so (replayed).
+func (c *Catalog) Create(ctx context.Context, r catalog.CreateRequest) (it contracts.Integration, replayed bool, err error) {
 	if err := validTenant(r.TenantID); err != nil {
-		return contracts.Integration{}, err
+		return it, false, err
+	}
+	if r.IdempotencyKey != "" {
+		if err := validIdempotencyKey(r.IdempotencyKey); err != nil {
+			return it, false, err
+		}
 	}
 	spec, err := validateInput(c.registry, r.Input)
 	if err != nil {
-		return contracts.Integration{}, err
+		return it, false, err
 	}
 	if err := c.checkRefs(ctx, r.TenantID, spec, r.Input); err != nil {
-		return contracts.Integration{}, err
+		return it, false, err
 	}
 	now := c.now().UTC().Truncate(time.Millisecond)
-	it := contracts.Integration{
+	it = contracts.Integration{
 		ID: uuid.Must(uuid.NewV7()).String(), TenantID: r.TenantID, CreatedAt: now, UpdatedAt: now,
 	}
+	var claim keyRecord
+	var claimRev uint64
+	if r.IdempotencyKey != "" {
+		claim = keyRecord{Fingerprint: fingerprint(r.Input), IntegrationID: it.ID, CreatedAt: now}
+		held, rev, ours, err := c.keys.claim(ctx, r.TenantID, r.IdempotencyKey, claim)
+		switch {
+		case err != nil:
+			return contracts.Integration{}, false, err
+		case held.Fingerprint != claim.Fingerprint:
+			return contracts.Integration{}, false, keyReused()
+		case !ours && held.Revision != 0:
+			it, err := c.replay(ctx, r.TenantID, held)
+			return it, err == nil, err
+		case !ours:
+			// The first call with this key has not finished (or died before
+			// it did): store the integration under the id it chose. One id,
+			// so at most one integration, whichever call gets there first.
+			it.ID, it.CreatedAt, it.UpdatedAt = held.IntegrationID, held.CreatedAt, held.CreatedAt
+		}
+		claim, claimRev = held, rev
+	}
 	apply(&it, spec, r.Input)
-	rev, err := c.store.create(ctx, it)
+	rev, err := c.store.create(ctx, it, traceOf(ctx))
+	if errors.Is(err, errConflict) && r.IdempotencyKey != "" {
+		// Another call with this key stored it first.
+		it, err := c.replay(ctx, r.TenantID, claim)
+		return it, err == nil, err
+	}
 	if err != nil {
-		return contracts.Integration{}, fmt.Errorf("create integration: %w", err)
+		return contracts.Integration{}, false, fmt.Errorf("create integration: %w", err)
 	}
 	it.Revision = rev
 	it.HealthStatus = contracts.HealthUnknown
-	if err := c.announce(ctx, contracts.SubjectCreated, it); err != nil {
-		return contracts.Integration{}, err
+	if r.IdempotencyKey != "" {
+		claim.Revision = rev
+		if err := c.keys.complete(ctx, r.TenantID, r.IdempotencyKey, claim, claimRev); err != nil {
+			c.logger.WarnContext(ctx, "idempotency record left unfinished", "tenant_id", it.TenantID, "integration_id", it.ID, "error", err.Error())
+		}
 	}
+	if c.crash.at(crashAfterStore) {
+		return contracts.Integration{}, false, errors.New("crashed after store (test)")
+	}
+	c.announced(ctx, it.TenantID, it.ID, rev)
 	c.logger.InfoContext(ctx, "integration created", "tenant_id", it.TenantID, "integration_id", it.ID, "provider", it.TypeID)
+	return it, false, nil
+}
+
+// replay answers a create retried with its idempotency key: the
+// integration as that key's first create stored it, or as it is now if the
+// store no longer holds that version; not found once it has been deleted
+// and forgotten.
+func (c *Catalog) replay(ctx context.Context, tenant string, held keyRecord) (contracts.Integration, error) {
+	var rec record
+	err := errors.New("no revision recorded")
+	if held.Revision != 0 {
+		rec, err = c.store.getRevision(ctx, tenant, held.IntegrationID, held.Revision)
+	}
+	if err != nil {
+		if rec, err = c.store.getRecord(ctx, tenant, held.IntegrationID); err != nil {
+			if apierr.From(err).Status == http.StatusNotFound {
+				return contracts.Integration{}, apierr.New(http.StatusNotFound, apierr.NotFound, "the integration created with this Idempotency-Key has been deleted")
+			}
+			return contracts.Integration{}, err
+		}
+	}
+	it := rec.Integration
+	it.HealthStatus, it.LastHealthCheck = contracts.HealthUnknown, nil
+	c.logger.InfoContext(ctx, "integration create replayed", "tenant_id", tenant, "integration_id", it.ID)
 	return it, nil
+}
+
+// createEndpoint answers inthub.manager.integrations.create: the
+// integration, with the header catalog.HeaderReplayed on a replay.
+func (c *Catalog) createEndpoint(ctx context.Context, r catalog.CreateRequest) (any, error) {
+	it, replayed, err := c.Create(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if replayed {
+		return bus.Replied{Value: it, Header: map[string]string{catalog.HeaderReplayed: "true"}}, nil
+	}
+	return it, nil
+}
+
+// traceOf is the W3C trace context of ctx, stored with a change so its
+// lifecycle event continues the caller's trace.
+func traceOf(ctx context.Context) map[string]string {
+	h := map[string]string{}
+	bus.InjectTrace(ctx, h)
+	if len(h) == 0 {
+		return nil
+	}
+	return h
+}
+
+// announced waits briefly for the outbox to have announced the change
+// stored at rev, so a caller that got the answer finds its event on the
+// bus; the change is stored either way.
+func (c *Catalog) announced(ctx context.Context, tenant, id string, rev uint64) {
+	if c.outbox == nil || c.outbox.await(ctx, rev) {
+		return
+	}
+	c.logger.WarnContext(ctx, "lifecycle event still pending; answering", "tenant_id", tenant, "integration_id", id, "revision", rev)
 }
 
 // apply copies an input's fields onto it, storing the canonical provider id.
@@ -280,7 +377,8 @@ func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64,
 		return contracts.Integration{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		cur, err := c.store.get(ctx, tenant, id)
+		stored, err := c.store.getRecord(ctx, tenant, id)
+		cur := stored.Integration
 		if err != nil {
 			return cur, err
 		}
@@ -301,10 +399,10 @@ func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64,
 		if err := c.checkRefs(ctx, tenant, spec, in); err != nil {
 			return cur, err
 		}
-		next := cur
-		apply(&next, spec, in)
+		next := stored
+		apply(&next.Integration, spec, in)
 		next.UpdatedAt = c.now().UTC().Truncate(time.Millisecond)
-		rev, err := c.store.update(ctx, next, cur.Revision)
+		rev, err := c.store.update(ctx, next, cur.Revision, traceOf(ctx))
 		if errors.Is(err, errConflict) {
 			if ifMatch != 0 || attempt >= 5 {
 				return cur, preconditionFailed(0)
@@ -314,13 +412,12 @@ func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64,
 		if err != nil {
 			return cur, fmt.Errorf("update integration: %w", err)
 		}
-		next.Revision = rev
-		if err := c.announce(ctx, contracts.SubjectUpdated, next); err != nil {
-			return next, err
-		}
-		c.store.healthOf(ctx, &next)
-		c.logger.InfoContext(ctx, "integration updated", "tenant_id", tenant, "integration_id", id, "provider", next.TypeID, "revision", rev)
-		return next, nil
+		out := next.Integration
+		out.Revision = rev
+		c.announced(ctx, tenant, id, rev)
+		c.store.healthOf(ctx, &out)
+		c.logger.InfoContext(ctx, "integration updated", "tenant_id", tenant, "integration_id", id, "provider", out.TypeID, "revision", rev)
+		return out, nil
 	}
 }
 
@@ -332,8 +429,8 @@ func preconditionFailed(current uint64) error {
 	return e
 }
 
-// Delete removes an integration and publishes integration.deleted with its
-// last stored version.
+// Delete removes an integration; the outbox announces integration.deleted
+// with its last stored version.
 func (c *Catalog) Delete(ctx context.Context, r catalog.DeleteRequest) (contracts.Integration, error) {
 	var none contracts.Integration
 	if err := validTenant(r.TenantID); err != nil {
@@ -354,32 +451,12 @@ func (c *Catalog) Delete(ctx context.Context, r catalog.DeleteRequest) (contract
 	} else if err != nil {
 		return none, fmt.Errorf("delete integration: %w", err)
 	}
-	if err := c.announce(ctx, contracts.SubjectDeleted, cur); err != nil {
-		return none, err
+	if c.outbox != nil {
+		if seq, err := c.outbox.lastSeq(ctx, r.TenantID, r.ID); err == nil {
+			c.announced(ctx, r.TenantID, r.ID, seq)
+		}
 	}
 	c.logger.InfoContext(ctx, "integration deleted", "tenant_id", r.TenantID, "integration_id", r.ID)
 	cur.HealthStatus = contracts.HealthUnknown
 	return cur, nil
-}
-
-// announce publishes a lifecycle event. Its id is <kind>:<id>:<revision>, so
-// a retried publish of the same change is stored once (Nats-Msg-Id dedupe).
-func (c *Catalog) announce(ctx context.Context, prefix string, it contracts.Integration) error {
-	id := fmt.Sprintf("%s:%s:%d", prefix, it.ID, it.Revision)
-	ev := contracts.LifecycleEvent{EventID: id, TenantID: it.TenantID, Integration: it, OccurredAt: c.now().UTC()}
-	ev.Integration.HealthStatus = contracts.HealthUnknown
-	err := resilience.Do(ctx, resilience.Policy{InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxAttempts: 5, Multiplier: 2, RandomizationFactor: 0.3, MaxElapsed: 10 * time.Second},
-		func(ctx context.Context) error {
-			_, err := c.pub.Publish(ctx, bus.Event{
-				ID: id, Subject: contracts.Subject(prefix, it.TenantID, it.ID),
-				TenantID: it.TenantID, DataSubject: it.ID, Data: ev,
-			})
-			return resilience.Wrap(resilience.ConnectionRefused, err, "publish lifecycle event")
-		})
-	if err != nil {
-		// The change is stored; say so rather than pretend it failed.
-		c.logger.ErrorContext(ctx, "lifecycle event not published", "tenant_id", it.TenantID, "integration_id", it.ID, "subject", prefix, "error", err.Error())
-		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the change was stored but its event could not be published; retry the call")
-	}
-	return nil
 }

@@ -39,7 +39,7 @@ func TestReferencesAreCheckedWhenSaved(t *testing.T) {
 		if err != nil {
 			t.Fatalf("create %s: %v", in.Name, err)
 		}
-		return it
+		return it.Integration
 	}
 	storeA := create(tenantA, vaultStore("vault-a", "env://INTHUB_SECRET_A_VAULT"))
 	hookA := create(tenantA, input("not a store"))

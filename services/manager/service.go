@@ -1,10 +1,12 @@
 // Package manager is the catalog service: provider specs and integration
 // instances, stored in the JetStream KV bucket "integrations" (the store of
 // record), served on the bus as NATS request-reply (inthub.manager.*), and
-// announced as integration.created/updated/deleted events.
+// announced from the bucket's own stream as integration.created/updated/
+// deleted events (the lifecycle outbox).
 package manager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -34,26 +36,43 @@ type Config struct {
 	// save (the same policy the resolving services enforce); the zero
 	// policy lets no tenant save any.
 	LocalPolicy credentials.LocalPolicy
+	// StoreTimeout bounds each call to a KV bucket (default
+	// DefaultStoreTimeout).
+	StoreTimeout time.Duration
 	// Ready, if set, is closed once the endpoints are being served.
 	Ready chan<- struct{}
+
+	// Set by tests only (export_test.go): where to crash, and the outbox's
+	// ack wait.
+	crashAt       string
+	crashNth      int
+	outboxAckWait time.Duration
+	wrapKV        func(jetstream.KeyValue) jetstream.KeyValue
 }
 
 // Routes is the manager's route table: the request-reply endpoints it
-// serves and the lifecycle events each publishes.
+// serves and the outbox that publishes the lifecycle events.
 func Routes() []bus.Route { return bus.Declared((&Catalog{}).routes()) }
+
+// outboxRoute is the lifecycle outbox's line: a source (it reads the
+// bucket's stream, not a hub stream) that publishes the lifecycle events.
+var outboxRoute = bus.Route{Name: "lifecycle outbox", Produces: []string{
+	contracts.SubjectCreated + ".>", contracts.SubjectUpdated + ".>", contracts.SubjectDeleted + ".>",
+}}
 
 // routes is the table with cat's handlers.
 func (c *Catalog) routes() []bus.Route {
 	return []bus.Route{
-		bus.ReplyRoute(catalog.SubjectCreate, bus.Typed(c.Create), contracts.SubjectCreated+".>"),
+		bus.ReplyRoute(catalog.SubjectCreate, bus.Typed(c.createEndpoint)),
 		bus.ReplyRoute(catalog.SubjectGet, bus.Typed(c.Get)),
 		bus.ReplyRoute(catalog.SubjectList, bus.Typed(c.List)),
-		bus.ReplyRoute(catalog.SubjectReplace, bus.Typed(c.Replace), contracts.SubjectUpdated+".>"),
-		bus.ReplyRoute(catalog.SubjectPatch, bus.Typed(c.Patch), contracts.SubjectUpdated+".>"),
-		bus.ReplyRoute(catalog.SubjectDelete, bus.Typed(c.Delete), contracts.SubjectDeleted+".>"),
+		bus.ReplyRoute(catalog.SubjectReplace, bus.Typed(c.Replace)),
+		bus.ReplyRoute(catalog.SubjectPatch, bus.Typed(c.Patch)),
+		bus.ReplyRoute(catalog.SubjectDelete, bus.Typed(c.Delete)),
 		bus.ReplyRoute(catalog.SubjectProvider, bus.Typed(func(_ context.Context, r catalog.ProvidersRequest) (contracts.ProviderList, error) {
 			return c.Providers(r.IncludeTestOnly), nil
 		})),
+		outboxRoute,
 	}
 }
 
@@ -69,16 +88,32 @@ func Run(ctx context.Context, cfg Config) error {
 	return startup.Run(ctx, startup.Spec{
 		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), IdempotencyBucket(replicas)}
 		},
-		Wire: func(_ context.Context, w *startup.Wiring) error {
+		Wire: func(ctx context.Context, w *startup.Wiring) error {
 			b := w.Bus
+			timeout := cmp.Or(cfg.StoreTimeout, DefaultStoreTimeout)
+			kv := w.Bucket(catalog.BucketIntegrations)
+			if cfg.wrapKV != nil {
+				kv = cfg.wrapKV(kv)
+			}
+			store := &kvStore{js: b.JetStream(), kv: kv, timeout: timeout}
+			var crash *crasher
+			if cfg.crashAt != "" {
+				crash = &crasher{point: cfg.crashAt, nth: cfg.crashNth, kill: b.Conn().Close}
+			}
+			out := &outbox{js: b.JetStream(), store: store, pub: b.Publisher().For(outboxRoute), logger: logger,
+				ackWait: cmp.Or(cfg.outboxAckWait, outboxAckWait), crash: crash}
+			// The consumer exists before the first write is served, so no
+			// change is stored unseen.
+			if err := out.ensure(ctx); err != nil {
+				return err
+			}
+			w.Go("lifecycle outbox", out.run)
 			cat := &Catalog{registry: cfg.Registry, local: cfg.LocalPolicy, logger: logger, now: time.Now,
-				store: &kvStore{js: b.JetStream(), kv: w.Bucket(catalog.BucketIntegrations)}}
+				store: store, outbox: out, crash: crash,
+				keys: &keyStore{kv: w.Bucket(BucketIdempotency), timeout: timeout}}
 			table := cat.routes()
-			// The endpoints share one producer: it allows what any of
-			// them declares.
-			cat.pub = b.Publisher().For(bus.Merge("manager endpoints", table))
 			w.Routes(table)
 			w.Serve(bus.Service{
 				Name: catalog.ServiceName, Version: Version, Prefix: catalog.SubjectPrefix,

@@ -19,80 +19,159 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
+// DefaultStoreTimeout bounds one call to a KV bucket: well below a request's
+// bound (bus.EndpointTimeout), so a store that stopped answering fails the
+// call in seconds instead of holding it (and a worker) for the whole request.
+const DefaultStoreTimeout = 5 * time.Second
+
 // errConflict is a revision mismatch on write.
 var errConflict = errors.New("revision conflict")
 
+// errStoreUnavailable answers a call whose store call failed or timed out:
+// the bucket, not the request, is at fault, so a retry may succeed.
+var errStoreUnavailable = apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the catalog store is not answering; retry shortly")
+
 // kvStore keeps integrations in a JetStream KV bucket under
-// <tenantId>.<integrationId>; the entry revision is the ETag.
+// <tenantId>.<integrationId>; the entry revision is the ETag. Each call to
+// a bucket has its own bound, timeout.
 type kvStore struct {
-	js     jetstream.JetStream
-	kv     jetstream.KeyValue
-	mu     sync.Mutex
-	health jetstream.KeyValue // nil until the health-scheduler created it
+	js      jetstream.JetStream
+	kv      jetstream.KeyValue
+	timeout time.Duration
+	mu      sync.Mutex
+	health  jetstream.KeyValue // nil until the health-scheduler created it
+}
+
+// record is what the bucket holds for one integration: the integration
+// without health or revision, and what the lifecycle outbox needs to
+// announce the change.
+type record struct {
+	contracts.Integration
+	// Version is 1 when the integration is created and one more at each
+	// update: it tells the outbox integration.created from
+	// integration.updated. 0 is a record written by something other than
+	// this manager; the outbox then asks the key's history.
+	Version uint64 `json:"version,omitempty"`
+	// Trace is the W3C trace context of the call that wrote the record, so
+	// the lifecycle event continues the caller's trace.
+	Trace map[string]string `json:"trace,omitempty"`
 }
 
 func key(tenant, id string) string { return tenant + "." + id }
 
+// bound is ctx limited to one store call.
+func (s *kvStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// unavailable wraps a failed store call: 503 to the caller, the cause in
+// the log.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, errStoreUnavailable, err)
+}
+
 // get reads one integration; not found is apierr 404.
 func (s *kvStore) get(ctx context.Context, tenant, id string) (contracts.Integration, error) {
+	rec, err := s.getRecord(ctx, tenant, id)
+	return rec.Integration, err
+}
+
+// getRecord reads one integration's record.
+func (s *kvStore) getRecord(ctx context.Context, tenant, id string) (record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	e, err := s.kv.Get(ctx, key(tenant, id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return contracts.Integration{}, apierr.New(http.StatusNotFound, apierr.NotFound, "integration not found")
+		return record{}, apierr.New(http.StatusNotFound, apierr.NotFound, "integration not found")
 	}
 	if err != nil {
-		return contracts.Integration{}, fmt.Errorf("read integration: %w", err)
+		return record{}, unavailable("read integration", err)
 	}
-	return decode(e)
+	return decode(e.Key(), e.Value(), e.Revision())
 }
 
-func decode(e jetstream.KeyValueEntry) (contracts.Integration, error) {
-	var it contracts.Integration
-	if err := json.Unmarshal(e.Value(), &it); err != nil {
-		return it, fmt.Errorf("decode integration %s: %w", e.Key(), err)
+// getRevision reads the version of an integration stored at rev, also
+// after later changes or its deletion while the bucket's history holds it.
+func (s *kvStore) getRevision(ctx context.Context, tenant, id string, rev uint64) (record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	e, err := s.kv.GetRevision(ctx, key(tenant, id), rev)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return record{}, apierr.New(http.StatusNotFound, apierr.NotFound, "integration not found")
 	}
-	it.Revision = e.Revision()
-	return it, nil
+	if err != nil {
+		return record{}, unavailable("read integration revision", err)
+	}
+	return decode(e.Key(), e.Value(), e.Revision())
 }
 
-func encode(it contracts.Integration) ([]byte, error) {
+func decode(k string, value []byte, rev uint64) (record, error) {
+	var rec record
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return rec, fmt.Errorf("decode integration %s: %w", k, err)
+	}
+	rec.Revision = rev
+	return rec, nil
+}
+
+func encode(rec record) ([]byte, error) {
 	// Health is the health-scheduler's; it is joined at read, never stored here.
-	it.HealthStatus, it.LastHealthCheck, it.Revision = "", nil, 0
-	return json.Marshal(it)
+	rec.HealthStatus, rec.LastHealthCheck, rec.Revision = "", nil, 0
+	return json.Marshal(rec)
 }
 
-// create stores a new integration and returns its revision.
-func (s *kvStore) create(ctx context.Context, it contracts.Integration) (uint64, error) {
-	b, err := encode(it)
+// create stores a new integration (version 1) and returns its revision. The
+// key must never have been written: a deleted integration's id is not
+// reused, so a retried create cannot bring back what was deleted.
+func (s *kvStore) create(ctx context.Context, it contracts.Integration, trace map[string]string) (uint64, error) {
+	b, err := encode(record{Integration: it, Version: 1, Trace: trace})
 	if err != nil {
 		return 0, err
 	}
-	rev, err := s.kv.Create(ctx, key(it.TenantID, it.ID), b)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return 0, errConflict
-	}
-	return rev, err
-}
-
-// update writes it if the stored revision is still rev.
-func (s *kvStore) update(ctx context.Context, it contracts.Integration, rev uint64) (uint64, error) {
-	b, err := encode(it)
-	if err != nil {
-		return 0, err
-	}
-	n, err := s.kv.Update(ctx, key(it.TenantID, it.ID), b, rev)
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rev, err := s.kv.Update(ctx, key(it.TenantID, it.ID), b, 0)
 	if isWrongSequence(err) {
 		return 0, errConflict
 	}
-	return n, err
+	if err != nil {
+		return 0, unavailable("create integration", err)
+	}
+	return rev, nil
+}
+
+// update writes rec as the next version if the stored revision is still rev.
+func (s *kvStore) update(ctx context.Context, rec record, rev uint64, trace map[string]string) (uint64, error) {
+	rec.Version = max(rec.Version, 1) + 1
+	rec.Trace = trace
+	b, err := encode(rec)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	n, err := s.kv.Update(ctx, key(rec.TenantID, rec.ID), b, rev)
+	if isWrongSequence(err) {
+		return 0, errConflict
+	}
+	if err != nil {
+		return 0, unavailable("update integration", err)
+	}
+	return n, nil
 }
 
 // remove deletes the entry if the stored revision is still rev.
 func (s *kvStore) remove(ctx context.Context, tenant, id string, rev uint64) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err := s.kv.Delete(ctx, key(tenant, id), jetstream.LastRevision(rev))
 	if isWrongSequence(err) {
 		return errConflict
 	}
-	return err
+	if err != nil {
+		return unavailable("delete integration", err)
+	}
+	return nil
 }
 
 func isWrongSequence(err error) bool {
@@ -101,26 +180,44 @@ func isWrongSequence(err error) bool {
 }
 
 // ids returns the tenant's integration ids, sorted. Ids are UUIDv7, so the
-// order is creation order.
+// order is creation order. A listing cut by its bound is an error, never a
+// short list.
 func (s *kvStore) ids(ctx context.Context, tenant string) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	lister, err := s.kv.ListKeysFiltered(ctx, tenant+".*")
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
-	}
-	var out []string
-	for k := range lister.Keys() {
-		out = append(out, strings.TrimPrefix(k, tenant+"."))
+		return nil, unavailable("list keys", err)
 	}
 	// The lister stops itself once it delivered every key; Stop then only
 	// reports the closed subscription.
-	_ = lister.Stop()
-	slices.Sort(out)
-	return out, nil
+	defer func() { _ = lister.Stop() }()
+	var out []string
+	keys := lister.Keys()
+	for {
+		select {
+		case k, ok := <-keys:
+			if !ok {
+				// The lister also closes its channel when ctx ends.
+				if err := ctx.Err(); err != nil {
+					return nil, unavailable("list keys", err)
+				}
+				slices.Sort(out)
+				return out, nil
+			}
+			out = append(out, strings.TrimPrefix(k, tenant+"."))
+		case <-ctx.Done():
+			return nil, unavailable("list keys", ctx.Err())
+		}
+	}
 }
 
-// healthOf joins the health-scheduler's record; unknown when there is none.
+// healthOf joins the health-scheduler's record; unknown when there is none
+// (or the health bucket does not answer within the bound).
 func (s *kvStore) healthOf(ctx context.Context, it *contracts.Integration) {
 	it.HealthStatus = contracts.HealthUnknown
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	s.mu.Lock()
 	if s.health == nil {
 		if kv, err := s.js.KeyValue(ctx, catalog.BucketHealth); err == nil {

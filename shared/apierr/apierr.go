@@ -41,6 +41,7 @@ const (
 	UnsupportedMediaType    = "UNSUPPORTED_MEDIA_TYPE"
 	PreconditionFailed      = "PRECONDITION_FAILED"
 	PreconditionRequired    = "PRECONDITION_REQUIRED"
+	IdempotencyKeyReused    = "IDEMPOTENCY_KEY_REUSED"
 	UnsupportedResourceType = "UNSUPPORTED_RESOURCE_TYPE"
 	Timeout                 = "TIMEOUT"
 	Unavailable             = "UNAVAILABLE"

@@ -47,6 +47,9 @@ type Config struct {
 	DLQMaxAge time.Duration
 	// DuplicateWindow is the Nats-Msg-Id dedupe window.
 	DuplicateWindow time.Duration
+	// EndpointConcurrency is how many request-reply calls a service runs
+	// at once (Service.Concurrency); 0 is DefaultEndpointConcurrency.
+	EndpointConcurrency int
 	// MaxDeliver is how many times a handler sees a message before it is
 	// dead-lettered.
 	MaxDeliver int

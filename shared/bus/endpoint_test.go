@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/stella-ops/inthub/shared/apierr"
@@ -95,5 +97,102 @@ func TestServeAnswersEveryEndpointAlike(t *testing.T) {
 				t.Errorf("details present=%v, want %v: %s", ok, tc.details, reply.Data)
 			}
 		})
+	}
+}
+
+// slowService serves inthub.test.things.get on a server of its own: a call
+// for id "slow" holds a worker until the test ends; any other answers at
+// once. It returns a function that calls the endpoint.
+func slowService(t *testing.T, concurrency int, queueWait time.Duration) func(id string) (*nats.Msg, time.Duration, error) {
+	t.Helper()
+	b := natstest.Open(t, natstest.Start(t), "slow")
+	release := make(chan struct{})
+	svc, err := bus.Serve(b.Conn(), bus.Service{
+		Name: "inthub-slow", Version: "0.0.1", Prefix: "inthub.test", Concurrency: concurrency, QueueWait: queueWait,
+		Routes: []bus.Route{bus.ReplyRoute("inthub.test.things.get", bus.Typed(func(ctx context.Context, r echoRequest) (echoRequest, error) {
+			if r.ID == "slow" {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return r, nil
+		}))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		close(release)
+		_ = svc.Stop()
+	})
+	return func(id string) (*nats.Msg, time.Duration, error) {
+		start := time.Now()
+		m, err := b.Conn().Request("inthub.test.things.get", []byte(`{"tenantId":"t","id":"`+id+`"}`), 5*time.Second)
+		return m, time.Since(start), err
+	}
+}
+
+// TestServeRunsCallsConcurrently: nats micro hands an endpoint's requests
+// over one at a time, so a call blocked in a slow store held up every
+// other call of its endpoint (list endpoints down ~23 s after a NATS
+// restart). Calls now run on a pool: the others answer at once, and once
+// the pool is full a call waits briefly, then is answered 503 UNAVAILABLE.
+func TestServeRunsCallsConcurrently(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		concurrency int
+		slow        int    // calls that hold a worker
+		wantStatus  string // of the next call
+		within      time.Duration
+	}{
+		{name: "a slow call does not delay the others", slow: 1, within: time.Second},
+		{name: "many slow calls do not either", slow: 8, within: time.Second},
+		{name: "a full pool answers 503 after the queue wait", concurrency: 2, slow: 2, wantStatus: "503", within: time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			call := slowService(t, tc.concurrency, 200*time.Millisecond)
+			for range tc.slow {
+				go func() { _, _, _ = call("slow") }()
+			}
+			time.Sleep(200 * time.Millisecond) // the slow calls hold their workers
+			for i := range 3 {
+				m, took, err := call(fmt.Sprint("fast-", i))
+				if err != nil {
+					t.Fatalf("call %d: %v after %s", i, err, took)
+				}
+				if got := m.Header.Get(micro.ErrorCodeHeader); got != tc.wantStatus || took > tc.within {
+					t.Fatalf("call %d beside %d slow ones: status %q after %s, want %q within %s (%s)", i, tc.slow, got, took, tc.wantStatus, tc.within, m.Data)
+				}
+				if tc.wantStatus != "" && m.Header.Get(micro.ErrorHeader) != apierr.Unavailable {
+					t.Errorf("code %q, want %s", m.Header.Get(micro.ErrorHeader), apierr.Unavailable)
+				}
+			}
+		})
+	}
+}
+
+// TestRepliedSetsReplyHeaders: an endpoint answering Replied sets its
+// headers on the reply, and RequestHeader returns them.
+func TestRepliedSetsReplyHeaders(t *testing.T) {
+	t.Parallel()
+	b := natstest.Open(t, natstest.Start(t), "replied")
+	svc, err := bus.Serve(b.Conn(), bus.Service{
+		Name: "inthub-replied", Version: "0.0.1", Prefix: "inthub.test",
+		Routes: []bus.Route{bus.ReplyRoute("inthub.test.things.get", bus.Typed(func(_ context.Context, r echoRequest) (any, error) {
+			return bus.Replied{Value: r, Header: map[string]string{"Idempotent-Replayed": "true"}}, nil
+		}))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop() })
+	var out echoRequest
+	h, err := bus.RequestHeader(context.Background(), b.Conn(), "test", "inthub.test.things.get", 5*time.Second, echoRequest{TenantID: "t", ID: "x"}, &out)
+	if err != nil || out.ID != "x" || h.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("reply %+v, header %v, err %v", out, h, err)
 	}
 }

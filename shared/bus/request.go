@@ -22,9 +22,16 @@ import (
 // reply becomes the *apierr.Error it carries; transport failures are 503/504
 // errors naming service.
 func Request(ctx context.Context, nc *nats.Conn, service, subject string, timeout time.Duration, req, out any) error {
+	_, err := RequestHeader(ctx, nc, service, subject, timeout, req, out)
+	return err
+}
+
+// RequestHeader is Request that also returns the headers of a successful
+// reply (those an endpoint set with Replied).
+func RequestHeader(ctx context.Context, nc *nats.Conn, service, subject string, timeout time.Duration, req, out any) (nats.Header, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", subject, err)
+		return nil, fmt.Errorf("encode %s: %w", subject, err)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -41,11 +48,11 @@ func Request(ctx context.Context, nc *nats.Conn, service, subject string, timeou
 	reply, err := nc.RequestMsgWithContext(ctx, msg)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the %s is not running", service)
+		return nil, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the %s is not running", service)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return apierr.New(http.StatusGatewayTimeout, apierr.Timeout, "the %s did not answer in time", service)
+		return nil, apierr.New(http.StatusGatewayTimeout, apierr.Timeout, "the %s did not answer in time", service)
 	case err != nil:
-		return apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the %s cannot be reached", service)
+		return nil, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the %s cannot be reached", service)
 	}
 	if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
 		status, _ := strconv.Atoi(code)
@@ -56,13 +63,13 @@ func Request(ctx context.Context, nc *nats.Conn, service, subject string, timeou
 		if status < 400 || status > 599 {
 			status = http.StatusInternalServerError
 		}
-		return apierr.FromBody(status, eb)
+		return nil, apierr.FromBody(status, eb)
 	}
 	if out == nil {
-		return nil
+		return reply.Header, nil
 	}
 	if err := json.Unmarshal(reply.Data, out); err != nil {
-		return fmt.Errorf("decode %s reply: %w", subject, err)
+		return nil, fmt.Errorf("decode %s reply: %w", subject, err)
 	}
-	return nil
+	return reply.Header, nil
 }

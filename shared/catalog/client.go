@@ -24,10 +24,20 @@ func NewClient(nc *nats.Conn, timeout time.Duration) *Client {
 	return &Client{nc: nc, timeout: timeout}
 }
 
+// CreateResult is the answer to a create.
+type CreateResult struct {
+	contracts.Integration
+	// Replayed says the answer is that of an earlier create with the same
+	// idempotency key: nothing new was stored.
+	Replayed bool
+}
+
 // Create creates an integration.
-func (c *Client) Create(ctx context.Context, r CreateRequest) (contracts.Integration, error) {
-	var out contracts.Integration
-	return out, c.call(ctx, SubjectCreate, r, &out)
+func (c *Client) Create(ctx context.Context, r CreateRequest) (CreateResult, error) {
+	var out CreateResult
+	h, err := bus.RequestHeader(ctx, c.nc, service, SubjectCreate, c.timeout, r, &out.Integration)
+	out.Replayed = err == nil && h.Get(HeaderReplayed) == "true"
+	return out, err
 }
 
 // Get reads one integration, health joined.
@@ -66,7 +76,10 @@ func (c *Client) Providers(ctx context.Context, r ProvidersRequest) (contracts.P
 	return out, c.call(ctx, SubjectProvider, r, &out)
 }
 
+// service names the manager in transport errors.
+const service = "catalog service"
+
 // call is one request-reply to the service.
 func (c *Client) call(ctx context.Context, subject string, req, out any) error {
-	return bus.Request(ctx, c.nc, "catalog service", subject, c.timeout, req, out)
+	return bus.Request(ctx, c.nc, service, subject, c.timeout, req, out)
 }

@@ -22,10 +22,20 @@ const (
 	SubjectProvider = SubjectPrefix + ".providers.list"
 )
 
+// HeaderReplayed is set to "true" on the reply to a create that replays the
+// answer of an earlier create with the same idempotency key; the ingress
+// passes it on as the HTTP header of the same name.
+const HeaderReplayed = "Idempotent-Replayed"
+
 // CreateRequest creates an integration.
 type CreateRequest struct {
 	TenantID string                     `json:"tenantId"`
 	Input    contracts.IntegrationInput `json:"input"`
+	// IdempotencyKey, if set (1 to 255 printable ASCII characters), makes
+	// the create safe to retry: for 24 hours, a request of the same tenant
+	// with the same key and input answers what the first one stored; the
+	// same key with another input is 422 IDEMPOTENCY_KEY_REUSED.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // GetRequest reads one integration.

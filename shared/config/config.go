@@ -231,6 +231,7 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 	b.AckWait = r.Duration("INTHUB_ACK_WAIT", b.AckWait)
 	b.HandlerTimeout = r.Duration("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout)
 	b.PublishTimeout = r.Duration("INTHUB_PUBLISH_TIMEOUT", b.PublishTimeout)
+	b.EndpointConcurrency = r.Int("INTHUB_ENDPOINT_CONCURRENCY", bus.DefaultEndpointConcurrency, 1)
 	if b.Replicas > 5 {
 		r.Fail(fmt.Errorf("INTHUB_STREAM_REPLICAS=%d: want 1 to 5", b.Replicas))
 	}

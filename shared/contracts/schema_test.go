@@ -1762,6 +1762,7 @@ func TestAsyncAPI(t *testing.T) {
 			replies []string // payload files of the success reply
 		}{
 			{"inthub.manager.integrations.create", map[string]any{"tenantId": tenantID, "input": input}, []string{"integration.schema.json"}},
+			{"inthub.manager.integrations.create", map[string]any{"tenantId": tenantID, "input": input, "idempotencyKey": "release-42-hooks"}, []string{"integration.schema.json"}},
 			{"inthub.manager.integrations.get", map[string]any{"tenantId": tenantID, "id": intID}, []string{"integration.schema.json"}},
 			{"inthub.manager.integrations.list", map[string]any{"tenantId": tenantID, "query": toDoc(t, ListQuery{Limit: 50, LabelSelector: "env=prod"})}, []string{"integration-list.schema.json"}},
 			{"inthub.manager.integrations.replace", map[string]any{"tenantId": tenantID, "id": intID, "ifMatch": 3, "input": input}, []string{"integration.schema.json"}},

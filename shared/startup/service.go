@@ -217,6 +217,9 @@ func (w *Wiring) run(g *Group, s Spec, logger *slog.Logger) error {
 		if ep.Logger == nil {
 			ep.Logger = logger
 		}
+		if ep.Concurrency == 0 {
+			ep.Concurrency = w.Bus.Config().EndpointConcurrency
+		}
 		svc, err := bus.Serve(w.Bus.Conn(), ep)
 		if err != nil {
 			return err
