@@ -39,6 +39,7 @@ type options struct {
 	drain     time.Duration
 	opTimeout time.Duration
 	signal    syscall.Signal
+	target    string
 	targets   int
 	latency   time.Duration
 	goals     goals
@@ -100,6 +101,7 @@ func parseFlags(args []string) (o options, list bool, err error) {
 	fs.DurationVar(&o.gap, "gap", 3*time.Second, "time between the target being back and the next stop")
 	fs.DurationVar(&o.drain, "drain", 90*time.Second, "how long to wait after the load for outstanding completions (above the 60s ack wait)")
 	fs.DurationVar(&o.opTimeout, "op-timeout", 30*time.Second, "how long the client retries one create or publish before it gives up")
+	fs.StringVar(&o.target, "target", "", "process to stop instead of the scenario's: a service replica (manager, notifier-2, ...), nats, nats-N, redis")
 	fs.StringVar(&sig, "signal", "", "signal that stops the target (KILL, TERM); default: the scenario's")
 	fs.IntVar(&o.targets, "targets", 4, "inmemory integrations the tests and discoveries go to")
 	fs.DurationVar(&o.latency, "latency", 200*time.Millisecond, "latency of each check and discovery of those integrations")

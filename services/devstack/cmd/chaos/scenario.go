@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,6 +42,9 @@ type scenario struct {
 	// a deploy or a reboot during an outage does: they start without NATS.
 	restartServices bool
 }
+
+// startAttempts bounds the starts of a stack whose port was taken.
+const startAttempts = 3
 
 // leaderTarget names the cluster node that leads INTHUB_COMMANDS.
 const leaderTarget = "nats-leader"
@@ -115,11 +119,21 @@ func runScenario(ctx context.Context, o options, bins binaries, sc scenario) (re
 		return res
 	}
 	res.dir = dir
-	g := newGroup(ctx)
-	defer g.stop()
-	progress("%s: starting NATS, Redis and the services in %s", sc.name, dir)
-	st, err := startStack(ctx, g, dir, bins, stackOptions{repo: o.repo, cluster: sc.cluster, extra: o.env})
-	if err != nil {
+	var g *group
+	var st *stack
+	for attempt := 1; ; attempt++ {
+		g = newGroup(ctx)
+		defer g.stop()
+		progress("%s: starting NATS, Redis and the services in %s", sc.name, dir)
+		st, err = startStack(ctx, g, filepath.Join(dir, fmt.Sprint(attempt)), bins, stackOptions{repo: o.repo, cluster: sc.cluster, extra: o.env})
+		if err == nil {
+			break
+		}
+		// Another process may take a port between the pick and the bind.
+		if attempt < startAttempts && strings.Contains(err.Error(), "address already in use") {
+			g.stop()
+			continue
+		}
 		res.err = fmt.Errorf("start: %w", err)
 		return res
 	}
@@ -223,6 +237,9 @@ func inject(ctx context.Context, g *group, st *stack, c *client, js jetstream.Je
 	}
 	sleep(ctx, time.Until(start.Add(o.killAt)))
 	name := sc.target
+	if o.target != "" {
+		name = o.target
+	}
 	if name == leaderTarget {
 		name = leaderNode(ctx, js)
 	}
@@ -250,9 +267,11 @@ func inject(ctx context.Context, g *group, st *stack, c *client, js jetstream.Je
 		if sc.midCreate {
 			waitStoreWrite(ctx, js.Conn(), 10*time.Second)
 		}
-		cy := cycle{at: time.Now()}
-		c.extend(cy.at.Add(o.down + 10*time.Second))
+		c.extend(time.Now().Add(o.down + 10*time.Second))
 		p.kill(sig)
+		// The stop is when the process is gone: what it took until then
+		// was in flight.
+		cy := cycle{at: time.Now()}
 		progress("%s: %s stopped (%s), down for %s", sc.name, name, signalName(sig), o.down)
 		if sc.restartServices {
 			go restartServices(ctx, st)

@@ -109,19 +109,15 @@ func startStack(ctx context.Context, g *group, dir string, bins binaries, o stac
 	if o.cluster {
 		nodes = 3
 	}
+	free, err := freePorts(3*nodes + 2)
+	if err != nil {
+		return nil, err
+	}
 	ports := make([]natsNode, nodes)
 	for i := range ports {
-		var err error
-		if ports[i].client, err = freePort(); err != nil {
-			return nil, err
-		}
-		if ports[i].monitor, err = freePort(); err != nil {
-			return nil, err
-		}
-		if ports[i].route, err = freePort(); err != nil {
-			return nil, err
-		}
+		ports[i] = natsNode{client: free[3*i], monitor: free[3*i+1], route: free[3*i+2]}
 	}
+	redisPort, ingressPort := free[3*nodes], free[3*nodes+1]
 	var urls []string
 	for i := range ports {
 		p, err := s.natsProc(o, ports, i)
@@ -142,10 +138,6 @@ func startStack(ctx context.Context, g *group, dir string, bins binaries, o stac
 			return nil, err
 		}
 	}
-	redisPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	s.redis = g.add(&proc{
 		name: "redis", bin: redisBinary, dir: dir, logPath: s.logPath("redis"), env: baseEnv(dir),
 		args: []string{"--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -156,10 +148,6 @@ func startStack(ctx context.Context, g *group, dir string, bins binaries, o stac
 		return nil, fmt.Errorf("%s is not installed: `make chaos` installs it (scripts/test-deps.sh)", redisBinary)
 	}
 	if err := s.redis.start(ctx); err != nil {
-		return nil, err
-	}
-	ingressPort, err := freePort()
-	if err != nil {
 		return nil, err
 	}
 	s.api = fmt.Sprintf("http://127.0.0.1:%d/api/v1", ingressPort)
