@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench build docs schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench chaos build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
@@ -50,6 +50,14 @@ bench:
 	$(GO) run ./shared/cmd/busbench
 	$(GO) run ./services/devstack/cmd/discobench
 	$(GO) run ./services/health-scheduler/cmd/schedbench
+
+## chaos: the services as separate processes against their own nats-server and
+## Redis, killed and restarted under load; prints the audit table, exits 1 when
+## anything is lost (not part of `make test`). CHAOS_FLAGS=-list shows the
+## scenarios; e.g. CHAOS_FLAGS='-scenarios kill-manager -rate 30'.
+CHAOS_FLAGS ?=
+chaos: test-deps
+	$(GO) run ./services/devstack/cmd/chaos $(CHAOS_FLAGS)
 
 build:
 	@mkdir -p bin
