@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -180,4 +182,18 @@ func (r *Registry) detail(tag name.Tag, out *Tag, created bool, opts []remote.Op
 func gone(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+// TagResource renders a tag as a discovered resource: its id is the
+// reference repo:tag; digest and created (a time.Time, which the
+// discovery filter orders by) when known.
+func TagResource(resourceType, repo string, t Tag) contracts.Resource {
+	attrs := map[string]any{"repository": repo}
+	if t.Digest != "" {
+		attrs["digest"] = t.Digest
+	}
+	if !t.Created.IsZero() {
+		attrs[discoveryfilter.CreatedAttribute] = t.Created
+	}
+	return contracts.Resource{Type: resourceType, Name: t.Name, ID: repo + ":" + t.Name, Attributes: attrs}
 }
