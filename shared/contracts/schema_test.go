@@ -444,9 +444,10 @@ func schemaCases() []schemaCase {
 		},
 		{
 			file: "discovery-filter.schema.json", typ: typeOf[DiscoveryFilter](),
-			full:    DiscoveryFilter{NamePattern: "myapp-*", Repository: "myorg/myapp"},
+			full: DiscoveryFilter{NamePattern: "myapp-*", Repository: "myorg/myapp", Allow: []string{`^v[0-9]`}, Ignore: []string{`-rc`},
+				Semver: ">=1.2.0 <2", OrderBy: "semver", Order: "desc"},
 			minimal: DiscoveryFilter{},
-			invalid: []invalidCase{unknown(), wrongType("namePattern", []any{"a"})},
+			invalid: []invalidCase{unknown(), wrongType("namePattern", []any{"a"}), badEnum("orderBy", "newest"), wrongType("allow", "^v")},
 		},
 		{
 			file: "discovery-request.schema.json", typ: typeOf[DiscoveryRequest](),

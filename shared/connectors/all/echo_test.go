@@ -80,6 +80,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 			{name: "token", config: cfg, credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 2)}},
 		}
 	},
+	"harbor": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "robot account", config: map[string]any{"url": e.URL, "project": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{

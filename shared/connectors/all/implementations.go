@@ -15,6 +15,7 @@ import (
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
+	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
@@ -29,6 +30,7 @@ func implementations() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
 		dockerregistry.Spec,
+		harbor.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -23,6 +23,7 @@ import (
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook/spec"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
+	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
@@ -39,6 +40,7 @@ func List() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
 		dockerregistry.Spec,
+		harbor.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
