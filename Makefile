@@ -61,7 +61,7 @@ chaos: test-deps
 
 build:
 	@mkdir -p bin
-	@for s in ingress manager health-scheduler discovery-worker notifier devstack stella; do \
+	@for s in ingress manager health-scheduler discovery-worker notifier pipeline-runner devstack stella; do \
 		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
 		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
 

@@ -26,6 +26,7 @@ import (
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
@@ -96,6 +97,7 @@ type Services struct {
 	HealthScheduler healthscheduler.Config
 	DiscoveryWorker discoveryworker.Config
 	Notifier        notifier.Config
+	PipelineRunner  pipelinerunner.Config
 }
 
 // Info tells where the stack listens.
@@ -164,6 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go("health-scheduler", func(ctx context.Context) error { return healthscheduler.Run(ctx, svc.HealthScheduler) })
 	g.Go("discovery-worker", func(ctx context.Context) error { return discoveryworker.Run(ctx, svc.DiscoveryWorker) })
 	g.Go("notifier", func(ctx context.Context) error { return notifier.Run(ctx, svc.Notifier) })
+	g.Go("pipeline-runner", func(ctx context.Context) error { return pipelinerunner.Run(ctx, svc.PipelineRunner) })
 	httpReady := make(chan string, 1)
 	svc.Ingress.Listener, svc.Ingress.Ready = ln, httpReady
 	g.Go("ingress", func(ctx context.Context) error {
@@ -272,6 +275,12 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 	n.Registry = cfg.Registry
 	policy(&n.Policy)
 	resolver(&n.Resolver)
+
+	p := &s.PipelineRunner
+	p.Bus, p.Logger, p.Metrics = busFor(p.Bus, "pipeline-runner"), logger("pipeline-runner"), scoped("pipeline-runner")
+	p.Registry = cfg.Registry
+	policy(&p.Policy)
+	resolver(&p.Resolver)
 	return s
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
 )
 
@@ -24,6 +25,7 @@ func routeTables() map[string][]bus.Route {
 		"health-scheduler": healthscheduler.Routes(),
 		"discovery-worker": discoveryworker.Routes(),
 		"notifier":         notifier.Routes(),
+		"pipeline-runner":  pipelinerunner.Routes(),
 		"ingress":          ingress.Routes(),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/config"
 )
 
@@ -72,6 +73,8 @@ func SettingsFromEnv(getenv config.Getenv) (Settings, error) {
 	sv.DiscoveryWorker, err = discoveryworker.ConfigFromEnv(getenv)
 	load(err)
 	sv.Notifier, err = notifier.ConfigFromEnv(getenv)
+	load(err)
+	sv.PipelineRunner, err = pipelinerunner.ConfigFromEnv(getenv)
 	load(err)
 	return s, distinct(append([]error{r.Err()}, errs...))
 }

@@ -175,6 +175,28 @@ func sampleRule() NotificationRule {
 	}
 }
 
+func samplePipelineTrigger() PipelineTriggerRequested {
+	return PipelineTriggerRequested{
+		RequestID: "req-p1", TenantID: tenantID, IntegrationID: intID, Pipeline: "deploy.yml", Ref: "main",
+		Parameters: map[string]string{"VERSION": "1.4.2"}, IdempotencyKey: "release-1.4.2-deploy",
+	}
+}
+
+func samplePipelineRun() PipelineRun {
+	done := t0
+	return PipelineRun{
+		RunID: otherID, TenantID: tenantID, IntegrationID: intID, Pipeline: "deploy.yml", Ref: "main",
+		Parameters: map[string]string{"VERSION": "1.4.2"}, ProviderRunID: "8812345", Status: RunFailed,
+		WebURL: "https://github.com/acme/app/actions/runs/8812345",
+		Jobs:   []PipelineJob{{Name: "build", Stage: "build", Status: "succeeded"}, {Name: "deploy", Status: "failed"}},
+		Error:  sampleErrorBody(), CreatedAt: t0.Add(-5 * time.Minute), UpdatedAt: t0, CompletedAt: &done, DurationMs: 300000,
+	}
+}
+
+func minimalPipelineRun() PipelineRun {
+	return PipelineRun{RunID: otherID, TenantID: tenantID, IntegrationID: intID, Pipeline: "", Status: RunQueued, CreatedAt: t0, UpdatedAt: t0}
+}
+
 // --- the table ---------------------------------------------------------------
 
 // deleted marks a member an invalid case removes.
@@ -598,6 +620,62 @@ func schemaCases() []schemaCase {
 				bad("error without code", "error.code", deleted{}, "required"),
 			},
 		},
+		{
+			file: "pipeline-run-status.schema.json", typ: typeOf[PipelineRunStatus](),
+			full: RunSucceeded, minimal: RunQueued,
+			invalid: []invalidCase{badEnum("", "success"), wrongType("", 1)},
+		},
+		{
+			file: "pipeline-trigger-requested.schema.json", typ: typeOf[PipelineTriggerRequested](),
+			full:    samplePipelineTrigger(),
+			minimal: PipelineTriggerRequested{RequestID: "r", TenantID: tenantID, IntegrationID: intID, Pipeline: ""},
+			invalid: []invalidCase{
+				missing("pipeline"), missing("requestId"), unknown(), wrongType("parameters", []any{"a"}),
+				bad("parameter not a string", "parameters.VERSION", 2, "type"),
+				bad("idempotencyKey with a space", "idempotencyKey", "a b", "pattern"),
+				bad("integrationId not a uuid", "integrationId", "gitlab-1", "format"),
+			},
+		},
+		{
+			file: "pipeline-cancel-requested.schema.json", typ: typeOf[PipelineCancelRequested](),
+			full:    PipelineCancelRequested{RequestID: "req-c1", TenantID: tenantID, IntegrationID: intID, RunID: otherID},
+			minimal: PipelineCancelRequested{RequestID: "r", TenantID: tenantID, IntegrationID: intID, RunID: otherID},
+			invalid: []invalidCase{
+				missing("runId"), unknown(), bad("runId not a uuid", "runId", "42", "format"),
+			},
+		},
+		{
+			file: "pipeline-job.schema.json", typ: typeOf[PipelineJob](),
+			full:    PipelineJob{Name: "unit", Stage: "test", Status: "running"},
+			minimal: PipelineJob{Name: "build", Status: "skipped"},
+			invalid: []invalidCase{missing("status"), unknown(), badEnum("status", "manual")},
+		},
+		{
+			file: "pipeline-run.schema.json", typ: typeOf[PipelineRun](),
+			full: samplePipelineRun(), minimal: minimalPipelineRun(),
+			invalid: []invalidCase{
+				missing("status"), missing("runId"), unknown(), badEnum("status", "success"),
+				bad("negative duration", "durationMs", -1, "minimum"),
+				bad("job breaks its schema", "jobs.0.status", "manual", "enum"),
+			},
+		},
+		{
+			file: "pipeline-run-event.schema.json", typ: typeOf[PipelineRunEvent](),
+			full:    PipelineRunEvent{EventID: otherID + ":completed", RequestID: "req-p1", Previous: RunRunning, Run: samplePipelineRun(), OccurredAt: t0},
+			minimal: PipelineRunEvent{EventID: "e", Run: minimalPipelineRun(), OccurredAt: t0},
+			invalid: []invalidCase{
+				missing("run"), unknown(), badEnum("previous", "done"),
+				bad("run without status", "run.status", deleted{}, "required"),
+			},
+		},
+		{
+			file: "pipeline-run-list.schema.json", typ: typeOf[PipelineRunList](),
+			full:    PipelineRunList{Items: []PipelineRun{samplePipelineRun(), minimalPipelineRun()}, NextCursor: "eyJvIjo1MH0"},
+			minimal: PipelineRunList{Items: []PipelineRun{}},
+			invalid: []invalidCase{
+				missing("items"), unknown(), bad("items null (a nil Go slice)", "items", nil, "type"),
+			},
+		},
 	}
 }
 
@@ -896,8 +974,9 @@ func jsonFields(typ reflect.Type) []jsonField {
 
 // enumValues are the Go constants of the enum types.
 var enumValues = map[reflect.Type][]string{
-	typeOf[HealthStatus](): {string(HealthHealthy), string(HealthDegraded), string(HealthUnhealthy), string(HealthUnknown)},
-	typeOf[CheckType]():    {string(CheckConnectivity), string(CheckAuthentication), string(CheckFunctionality)},
+	typeOf[HealthStatus]():      {string(HealthHealthy), string(HealthDegraded), string(HealthUnhealthy), string(HealthUnknown)},
+	typeOf[CheckType]():         {string(CheckConnectivity), string(CheckAuthentication), string(CheckFunctionality)},
+	typeOf[PipelineRunStatus](): {string(RunQueued), string(RunRunning), string(RunSucceeded), string(RunFailed), string(RunCancelled)},
 }
 
 func TestGoTypesAndSchemasAgree(t *testing.T) {
@@ -1589,6 +1668,11 @@ var subjectPayloads = map[string]string{
 	SubjectNotificationRequest: "notification-send-requested.schema.json",
 	SubjectNotificationSent:    "notification-outcome.schema.json",
 	SubjectNotificationFailed:  "notification-outcome.schema.json",
+	SubjectPipelineTrigger:     "pipeline-trigger-requested.schema.json",
+	SubjectPipelineCancel:      "pipeline-cancel-requested.schema.json",
+	SubjectRunStarted:          "pipeline-run-event.schema.json",
+	SubjectRunChanged:          "pipeline-run-event.schema.json",
+	SubjectRunCompleted:        "pipeline-run-event.schema.json",
 }
 
 // loadAsyncAPI parses asyncapi.yaml with yaml.v3 and re-encodes it as JSON

@@ -18,17 +18,24 @@ const (
 	SubjectNotificationRequest = "notification.send.requested"
 	SubjectNotificationSent    = "notification.sent"
 	SubjectNotificationFailed  = "notification.failed"
+	SubjectPipelineTrigger     = "pipeline.trigger.requested"
+	SubjectPipelineCancel      = "pipeline.cancel.requested"
+	SubjectRunStarted          = "pipeline.run.started"
+	SubjectRunChanged          = "pipeline.run.changed"
+	SubjectRunCompleted        = "pipeline.run.completed"
 )
 
 // CommandSubjects are the prefixes carried by INTHUB_COMMANDS.
 var CommandSubjects = []string{
 	SubjectTestRequested, SubjectHealthCheckRequest, SubjectDiscoveryRequested, SubjectNotificationRequest,
+	SubjectPipelineTrigger, SubjectPipelineCancel,
 }
 
 // EventSubjects are the prefixes carried by INTHUB_EVENTS.
 var EventSubjects = []string{
 	SubjectCreated, SubjectUpdated, SubjectDeleted, SubjectTestCompleted, SubjectHealthChecked,
 	SubjectHealthChanged, SubjectDiscoveryCompleted, SubjectNotificationSent, SubjectNotificationFailed,
+	SubjectRunStarted, SubjectRunChanged, SubjectRunCompleted,
 }
 
 // Subject builds <prefix>.<tenantId>.<integrationId>.

@@ -288,8 +288,12 @@ func runEverything(ctx context.Context, conn connectors.Connector, spec *connect
 		add(err, id)
 	}
 	if tr, ok := connectors.AsTriggerer(conn); ok {
-		id, err := tr.Trigger(ctx, "build", "main", map[string]string{"k": "v"})
-		add(err, id)
+		run, err := tr.Trigger(ctx, "build", "main", map[string]string{"k": "v"})
+		add(err, run.ID)
+		if f, ok := connectors.AsRunFollower(conn); ok && err == nil {
+			st, err := f.RunStatus(ctx, run)
+			add(err, st.Ref.ID)
+		}
 	}
 	if q, ok := connectors.AsMetricsQuerier(conn); ok {
 		v, err := q.Query(ctx, "up")
