@@ -84,6 +84,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "robot account", config: map[string]any{"url": e.URL, "project": "echo"},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
 	},
+	"docker-hub": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "personal access token", config: map[string]any{"hubUrl": e.URL, "registryUrl": e.URL, "namespace": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{

@@ -14,6 +14,7 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
+	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
@@ -31,6 +32,7 @@ func implementations() []*connectors.Spec {
 		inmemory.Spec,
 		dockerregistry.Spec,
 		harbor.Spec,
+		dockerhub.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -22,6 +22,7 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams/spec"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook/spec"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
+	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
@@ -41,6 +42,7 @@ func List() []*connectors.Spec {
 		inmemory.Spec,
 		dockerregistry.Spec,
 		harbor.Spec,
+		dockerhub.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -215,25 +215,6 @@ func (c *Connector) tags(ctx context.Context, auth oci.Auth, q connectors.Discov
 	case !strings.HasPrefix(repo, c.project+"/"):
 		repo = c.project + "/" + repo
 	}
-	names, next, err := kit.Collect(ctx, collector, start, filter.Keep,
-		func(ctx context.Context, page string, want int) ([]string, string, error) {
-			return c.v2.TagsPage(ctx, auth, repo, page, want)
-		})
-	if err != nil {
-		return nil, nil, err
-	}
-	tags := make([]oci.Tag, len(names))
-	for i, n := range names {
-		tags[i].Name = n
-	}
-	if c.resolveDigests || c.resolveCreated {
-		if err := c.v2.Details(ctx, auth, repo, tags, c.resolveCreated); err != nil {
-			return nil, nil, err
-		}
-	}
-	items := make([]contracts.Resource, len(tags))
-	for i, t := range tags {
-		items[i] = oci.TagResource(ResourceTags, repo, t)
-	}
-	return items, next, nil
+	return c.v2.DiscoverTags(ctx, auth, oci.TagQuery{ResourceType: ResourceTags, Repository: repo, Keep: filter.Keep,
+		Collector: collector, Start: start, Digests: c.resolveDigests, Created: c.resolveCreated})
 }

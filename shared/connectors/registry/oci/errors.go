@@ -1,8 +1,10 @@
 package oci
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -72,6 +74,10 @@ type limitTransport struct {
 	now  func() time.Time
 	// plainHost is the host of an http:// registry, "" otherwise.
 	plainHost string
+	// timeout bounds each request as the guarded client's Timeout does:
+	// go-containerregistry uses the transport, not the client, so the
+	// client's own bound never applies (0: none).
+	timeout time.Duration
 }
 
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -79,12 +85,39 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
 		req.URL.Scheme = "http"
 	}
+	cancel := context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+		req = req.WithContext(ctx)
+	}
 	resp, err := t.next.RoundTrip(req)
-	if err != nil || !asksToWait(resp) {
-		return resp, err
+	if err != nil {
+		cancel()
+		if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+			return nil, resilience.Wrap(resilience.Timeout, err, "%s %s://%s%s: no answer within %s",
+				req.Method, req.URL.Scheme, req.URL.Host, req.URL.Path, t.timeout)
+		}
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	if !asksToWait(resp) {
+		return resp, nil
 	}
 	defer kit.Drain(resp)
 	return nil, httpx.CheckResponse(resp, t.now())
+}
+
+// cancelBody releases a request's deadline when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func asksToWait(resp *http.Response) bool {

@@ -72,7 +72,8 @@ func New(in connectors.Instance, base *url.URL) (*Registry, error) {
 		return nil, resilience.New(resilience.InvalidConfig, "the registry host %q is not a registry name", base.Host)
 	}
 	r := &Registry{reg: reg, now: time.Now}
-	lt := &limitTransport{next: in.HTTP.HTTPClient().Transport, now: r.clock}
+	hc := in.HTTP.HTTPClient()
+	lt := &limitTransport{next: hc.Transport, now: r.clock, timeout: hc.Timeout}
 	if base.Scheme == "http" {
 		lt.plainHost = reg.RegistryStr()
 	}

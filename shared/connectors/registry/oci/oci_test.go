@@ -237,3 +237,50 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// TestHonoursTheClientTimeout: go-containerregistry sends through the
+// transport, not the client, so the guarded client's Timeout never bounded
+// a v2 request and a registry that never answers held a check for as long
+// as the caller's context allowed.
+func TestHonoursTheClientTimeout(t *testing.T) {
+	t.Parallel()
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) })
+	hc, err := httpx.New(httpx.Options{Policy: httpx.GuardPolicy{AllowPrivate: true}, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	r, err := New(connectors.Instance{HTTP: hc, Integration: contracts.Integration{TypeID: "test"}}, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"ping", r.Ping},
+		{"authenticate", func(ctx context.Context) error {
+			return r.Authenticate(ctx, Auth{Username: user, Password: password}, "a/b")
+		}},
+		{"tags", func(ctx context.Context) error { _, _, err := r.TagsPage(ctx, Auth{}, "a/b", "", 0); return err }},
+	}
+	for _, tc := range calls {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			began := time.Now()
+			err := tc.call(ctxT(t))
+			connectortest.CheckCode(t, err, resilience.Timeout)
+			if took := time.Since(began); took > 3*time.Second {
+				t.Fatalf("took %s with a 200ms client timeout", took)
+			}
+		})
+	}
+}

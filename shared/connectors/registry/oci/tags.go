@@ -197,3 +197,44 @@ func TagResource(resourceType, repo string, t Tag) contracts.Resource {
 	}
 	return contracts.Resource{Type: resourceType, Name: t.Name, ID: repo + ":" + t.Name, Attributes: attrs}
 }
+
+// TagQuery is one page of tags discovery: the repository, the name filter,
+// how the page is filled and where it starts, and which details to add.
+type TagQuery struct {
+	ResourceType string // the provider's resource type of tags
+	Repository   string
+	Keep         func(name string) bool // nil keeps every tag
+	Collector    kit.Collector
+	Start        kit.Position
+	// Digests adds each tag's manifest digest; Created adds its image's
+	// creation time as well (and so the digest).
+	Digests, Created bool
+}
+
+// DiscoverTags is the tags discovery of every registry provider: tag names
+// one v2 page after another until the page is full (kit.Collect), then
+// their details when asked, each rendered by TagResource. It returns the
+// position of the rest, nil at the end.
+func (r *Registry) DiscoverTags(ctx context.Context, auth Auth, q TagQuery) ([]contracts.Resource, *kit.Position, error) {
+	names, next, err := kit.Collect(ctx, q.Collector, q.Start, q.Keep,
+		func(ctx context.Context, page string, want int) ([]string, string, error) {
+			return r.TagsPage(ctx, auth, q.Repository, page, want)
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	tags := make([]Tag, len(names))
+	for i, n := range names {
+		tags[i].Name = n
+	}
+	if q.Digests || q.Created {
+		if err := r.Details(ctx, auth, q.Repository, tags, q.Created); err != nil {
+			return nil, nil, err
+		}
+	}
+	items := make([]contracts.Resource, len(tags))
+	for i, t := range tags {
+		items[i] = TagResource(q.ResourceType, q.Repository, t)
+	}
+	return items, next, nil
+}
