@@ -18,6 +18,7 @@ import (
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
+	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv"
@@ -33,6 +34,7 @@ func implementations() []*connectors.Spec {
 		dockerregistry.Spec,
 		harbor.Spec,
 		dockerhub.Spec,
+		quay.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -26,6 +26,7 @@ import (
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
+	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv/spec"
@@ -43,6 +44,7 @@ func List() []*connectors.Spec {
 		dockerregistry.Spec,
 		harbor.Spec,
 		dockerhub.Spec,
+		quay.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
