@@ -48,6 +48,11 @@ func (s *server) routes() http.Handler {
 	}))
 	mux.Handle("/api/v1/integrations/{id}/test", s.authed(methods{http.MethodPost: s.test}))
 	mux.Handle("/api/v1/integrations/{id}/discover", s.authed(newDiscoverEndpoint(s)))
+	// Pipeline runs (runs.go), kept by the pipeline-runner.
+	runs := newRuns(s)
+	mux.Handle("/api/v1/integrations/{id}/runs", s.authed(runs.collection()))
+	mux.Handle("/api/v1/integrations/{id}/runs/{runId}", s.authed(methods{http.MethodGet: runs.get}))
+	mux.Handle("/api/v1/integrations/{id}/runs/{runId}/cancel", s.authed(methods{http.MethodPost: runs.cancel}))
 	// Operator endpoints (operator.go): cross-tenant, operator role only.
 	op := func(m methods) http.Handler { return s.authed(s.operatorOnly(m)) }
 	mux.Handle("/api/v1/operator/events", op(methods{http.MethodGet: s.opEvents}))

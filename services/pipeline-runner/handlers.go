@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/google/uuid"
-
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/runtime"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/pipelineruns"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -31,19 +30,9 @@ type runner struct {
 	busy busySet
 }
 
-// runNamespace derives run ids: the same tenant, integration and key (or
-// request id) always name the same run, which is what makes a retried
-// trigger start no second run.
-var runNamespace = uuid.MustParse("6f1c7f3e-2b8d-4f5a-9c61-3d2e8a7b0c14")
-
-// RunID is the id of the run a trigger command starts.
-func RunID(cmd contracts.PipelineTriggerRequested) string {
-	key := "request:" + cmd.RequestID
-	if cmd.IdempotencyKey != "" {
-		key = "key:" + cmd.IdempotencyKey
-	}
-	return uuid.NewSHA1(runNamespace, []byte(cmd.TenantID+"\x00"+cmd.IntegrationID+"\x00"+key)).String()
-}
+// RunID is the id of the run a trigger command starts (the same tenant,
+// integration and key always name the same run).
+func RunID(cmd contracts.PipelineTriggerRequested) string { return pipelineruns.RunID(cmd) }
 
 func (r *runner) handleTrigger(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	cmd, err := bus.Decode[contracts.PipelineTriggerRequested](m)

@@ -29,6 +29,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/pipelineruns"
 	"github.com/stella-ops/inthub/shared/startup"
 )
 
@@ -104,6 +105,9 @@ func (c *Config) defaults() {
 	}
 }
 
+// Version is the service's version, as its endpoints report it.
+const Version = "0.1.0"
+
 // Durable consumer names: replicas sharing them share the commands.
 const (
 	durableTrigger = "pipeline-runner-trigger"
@@ -114,9 +118,9 @@ const (
 var runEvents = []string{contracts.SubjectRunStarted + ".>", contracts.SubjectRunChanged + ".>", contracts.SubjectRunCompleted + ".>"}
 
 // Routes is the pipeline-runner's route table.
-func Routes() []bus.Route { return bus.Declared(routes(&runner{})) }
+func Routes() []bus.Route { return bus.Declared(routes(&runner{}, &reads{})) }
 
-func routes(r *runner) []bus.Route {
+func routes(r *runner, rd *reads) []bus.Route {
 	return []bus.Route{
 		// A refused trigger ends its run at once: started, then completed.
 		{Name: "pipeline-trigger", Stream: bus.StreamCommands, Subject: contracts.SubjectPipelineTrigger + ".>",
@@ -125,6 +129,9 @@ func routes(r *runner) []bus.Route {
 			Durable: durableCancel, Concurrency: 4, Handler: r.handleCancel},
 		// The follower is a source: it publishes what it reads of the runs.
 		{Name: "pipeline-follow", Produces: runEvents},
+		// Reads of the runs, for the API.
+		bus.ReplyRoute(pipelineruns.SubjectGet, bus.Typed(rd.Get)),
+		bus.ReplyRoute(pipelineruns.SubjectList, bus.Typed(rd.List)),
 	}
 }
 
@@ -160,9 +167,13 @@ func wire(w *startup.Wiring, cfg Config) error {
 		store: &runStore{kv: w.Bucket(BucketRuns)}, replica: uuid.NewString(),
 		limits: newLimits(cfg.ProviderRate, cfg.ProviderBurst), active: newActive(),
 	}
-	table := routes(r)
+	table := routes(r, &reads{store: r.store})
 	r.out = w.Bus.Publisher().For(table[2])
 	w.Routes(table)
+	w.Serve(bus.Service{
+		Name: pipelineruns.ServiceName, Version: Version, Prefix: pipelineruns.SubjectPrefix,
+		Description: "Integration Hub pipeline-runner: reads of pipeline runs", Routes: table,
+	})
 	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	replayed := make(chan struct{})
 	w.Go("runs view", func(ctx context.Context) error {
