@@ -19,6 +19,7 @@ import (
 	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
+	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
@@ -37,6 +38,7 @@ func implementations() []*connectors.Spec {
 		dockerhub.Spec,
 		quay.Spec,
 		ghcr.Spec,
+		jfrog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

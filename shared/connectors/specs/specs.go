@@ -27,6 +27,7 @@ import (
 	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
+	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
@@ -47,6 +48,7 @@ func List() []*connectors.Spec {
 		dockerhub.Spec,
 		quay.Spec,
 		ghcr.Spec,
+		jfrog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
