@@ -92,6 +92,14 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "api token", config: map[string]any{"url": e.URL, "namespace": "echo"},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"ghcr": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "personal access token", config: map[string]any{"apiUrl": e.URL, "registryUrl": e.URL, "owner": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
+	"jfrog": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "access token", config: map[string]any{"url": e.URL, "repository": "echo-local", "username": echoUser},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{

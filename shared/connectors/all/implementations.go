@@ -16,8 +16,10 @@ import (
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
+	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
+	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
@@ -35,6 +37,8 @@ func implementations() []*connectors.Spec {
 		harbor.Spec,
 		dockerhub.Spec,
 		quay.Spec,
+		ghcr.Spec,
+		jfrog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -24,8 +24,10 @@ import (
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
+	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
+	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
@@ -45,6 +47,8 @@ func List() []*connectors.Spec {
 		harbor.Spec,
 		dockerhub.Spec,
 		quay.Spec,
+		ghcr.Spec,
+		jfrog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
