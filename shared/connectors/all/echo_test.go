@@ -92,6 +92,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "api token", config: map[string]any{"url": e.URL, "namespace": "echo"},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"ecr": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "access keys", config: map[string]any{"region": "eu-west-1", "url": e.URL, "registryUrl": e.URL},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": awsJSON(1)}}}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{

@@ -16,6 +16,7 @@ import (
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
+	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
@@ -35,6 +36,7 @@ func implementations() []*connectors.Spec {
 		harbor.Spec,
 		dockerhub.Spec,
 		quay.Spec,
+		ecr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

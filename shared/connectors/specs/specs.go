@@ -24,6 +24,7 @@ import (
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
+	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
@@ -45,6 +46,7 @@ func List() []*connectors.Spec {
 		harbor.Spec,
 		dockerhub.Spec,
 		quay.Spec,
+		ecr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
