@@ -96,6 +96,11 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "access keys", config: map[string]any{"region": "eu-west-1", "url": e.URL, "registryUrl": e.URL},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": awsJSON(1)}}}
 	},
+	"gcr": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "service account", config: map[string]any{"project": "echo-project", "location": "europe-west1", "repository": "echo",
+			"url": e.URL, "registryUrl": e.URL, "tokenUrl": e.URL + "/token"}, credentialRef: "env://INTHUB_SECRET_A",
+			secrets: map[string]string{"INTHUB_SECRET_A": serviceAccountJSON(e.URL)}}}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{

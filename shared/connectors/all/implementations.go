@@ -17,6 +17,7 @@ import (
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr"
+	gcr "github.com/stella-ops/inthub/shared/connectors/registry/gcr"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
@@ -37,6 +38,7 @@ func implementations() []*connectors.Spec {
 		dockerhub.Spec,
 		quay.Spec,
 		ecr.Spec,
+		gcr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

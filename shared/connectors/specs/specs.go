@@ -25,6 +25,7 @@ import (
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
 	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr/spec"
+	gcr "github.com/stella-ops/inthub/shared/connectors/registry/gcr/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
@@ -47,6 +48,7 @@ func List() []*connectors.Spec {
 		dockerhub.Spec,
 		quay.Spec,
 		ecr.Spec,
+		gcr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
