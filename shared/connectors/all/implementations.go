@@ -14,6 +14,7 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
+	acr "github.com/stella-ops/inthub/shared/connectors/registry/acr"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr"
@@ -39,6 +40,7 @@ func implementations() []*connectors.Spec {
 		quay.Spec,
 		ecr.Spec,
 		gcr.Spec,
+		acr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -22,6 +22,7 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams/spec"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook/spec"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
+	acr "github.com/stella-ops/inthub/shared/connectors/registry/acr/spec"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
 	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr/spec"
@@ -49,6 +50,7 @@ func List() []*connectors.Spec {
 		quay.Spec,
 		ecr.Spec,
 		gcr.Spec,
+		acr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
