@@ -100,6 +100,24 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "access token", config: map[string]any{"url": e.URL, "repository": "echo-local", "username": echoUser},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"ecr": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "access keys", config: map[string]any{"region": "eu-west-1", "url": e.URL, "registryUrl": e.URL},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": awsJSON(1)}}}
+	},
+	"gcr": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "service account", config: map[string]any{"project": "echo-project", "location": "europe-west1", "repository": "echo",
+			"url": e.URL, "registryUrl": e.URL, "tokenUrl": e.URL + "/token"}, credentialRef: "env://INTHUB_SECRET_A",
+			secrets: map[string]string{"INTHUB_SECRET_A": serviceAccountJSON(e.URL)}}}
+	},
+	"acr": func(e echoEnv) []echoCase {
+		return []echoCase{
+			{name: "admin user", config: map[string]any{"url": e.URL}, credentialRef: "env://INTHUB_SECRET_A",
+				secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}},
+			{name: "client secret", config: map[string]any{"url": e.URL, "authMethod": "clientSecret", "tenantId": "0f1e2d3c-aaaa-bbbb-cccc-000000000001",
+				"clientId": "0f1e2d3c-aaaa-bbbb-cccc-000000000002", "authorityHost": e.URL + "/"}, credentialRef: "env://INTHUB_SECRET_A",
+				secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("clientSecret", 2)}},
+		}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{

@@ -14,8 +14,11 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
+	acr "github.com/stella-ops/inthub/shared/connectors/registry/acr"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
+	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr"
+	gcr "github.com/stella-ops/inthub/shared/connectors/registry/gcr"
 	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
@@ -39,6 +42,9 @@ func implementations() []*connectors.Spec {
 		quay.Spec,
 		ghcr.Spec,
 		jfrog.Spec,
+		ecr.Spec,
+		gcr.Spec,
+		acr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

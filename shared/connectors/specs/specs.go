@@ -22,8 +22,11 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams/spec"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook/spec"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
+	acr "github.com/stella-ops/inthub/shared/connectors/registry/acr/spec"
 	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
+	ecr "github.com/stella-ops/inthub/shared/connectors/registry/ecr/spec"
+	gcr "github.com/stella-ops/inthub/shared/connectors/registry/gcr/spec"
 	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr/spec"
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
@@ -49,6 +52,9 @@ func List() []*connectors.Spec {
 		quay.Spec,
 		ghcr.Spec,
 		jfrog.Spec,
+		ecr.Spec,
+		gcr.Spec,
+		acr.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

@@ -2,24 +2,17 @@ package awssm
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/awsauth/awsclient"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/credentials"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -44,8 +37,8 @@ var (
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.NewValues(decl, in.Integration.Config)
 	region := cfg.String("region")
-	if region == "" || strings.ContainsAny(region, "/:?# ") {
-		return nil, resilience.New(resilience.InvalidConfig, "config field \"region\" must be an AWS region such as eu-west-1")
+	if err := awsclient.CheckRegion(region); err != nil {
+		return nil, err
 	}
 	ref := in.Integration.CredentialRef
 	if ref == "" {
@@ -54,7 +47,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err := secrets.CheckLocalRef("credentialRef", ref); err != nil {
 		return nil, err
 	}
-	endpoint, err := endpointURL("url", cfg.String("url"), "https://secretsmanager."+region+".amazonaws.com")
+	endpoint, err := awsclient.EndpointURL("url", cfg.String("url"), "https://secretsmanager."+region+".amazonaws.com")
 	if err != nil {
 		return nil, err
 	}
@@ -63,34 +56,11 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, err
 	}
 	// The access keys, resolved for each request that needs signing.
-	var creds aws.CredentialsProvider = aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
-		s, err := secrets.ResolveOwn(ctx, in.Credentials, "credentialRef", ref)
-		if err != nil {
-			return aws.Credentials{}, err
-		}
-		return accessKeys(s)
+	creds, err := awsclient.Credentials(cfg, region, c.http.HTTP.HTTPClient(), func(ctx context.Context) (credentials.Secret, error) {
+		return secrets.ResolveOwn(ctx, in.Credentials, "credentialRef", ref)
 	})
-	switch method := cfg.String("authMethod"); method {
-	case AuthStatic:
-	case AuthAssumeRole:
-		roleArn := cfg.String("roleArn")
-		if !strings.HasPrefix(roleArn, "arn:") {
-			return nil, resilience.New(resilience.InvalidConfig, "authMethod assumeRole needs config field roleArn (arn:aws:iam::<account>:role/<name>)")
-		}
-		stsEndpoint, err := endpointURL("stsUrl", cfg.String("stsUrl"), "https://sts."+region+".amazonaws.com")
-		if err != nil {
-			return nil, err
-		}
-		stsClient := sts.New(sts.Options{Region: region, BaseEndpoint: aws.String(stsEndpoint), HTTPClient: c.http.HTTP.HTTPClient(),
-			Retryer: aws.NopRetryer{}, Credentials: creds, Logger: logging.Nop{}})
-		creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, roleArn, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = cfg.String("roleSessionName")
-			if id := cfg.String("externalId"); id != "" {
-				o.ExternalID = aws.String(id)
-			}
-		}))
-	default:
-		return nil, resilience.New(resilience.InvalidConfig, "config field authMethod must be static or assumeRole")
+	if err != nil {
+		return nil, err
 	}
 	c.client = secretsmanager.New(secretsmanager.Options{
 		Region: region, BaseEndpoint: aws.String(endpoint),
@@ -100,32 +70,6 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		Retryer: aws.NopRetryer{}, Credentials: creds, Logger: logging.Nop{},
 	})
 	return c, nil
-}
-
-// endpointURL checks an endpoint override or returns def.
-func endpointURL(field, raw, def string) (string, error) {
-	if raw == "" {
-		return def, nil
-	}
-	u, err := kit.ParseBaseURL(field, raw)
-	if err != nil {
-		return "", err
-	}
-	return u.String(), nil
-}
-
-// accessKeys reads an access key pair: accessKeyId and secretAccessKey
-// (sessionToken optional), or a basic credential whose username is the key
-// id and password the secret key.
-func accessKeys(s credentials.Secret) (aws.Credentials, error) {
-	id := s.First("accessKeyId", "access_key_id", "aws_access_key_id", "username")
-	secret := s.First("secretAccessKey", "secret_access_key", "aws_secret_access_key", "password")
-	if id == "" || secret == "" {
-		return aws.Credentials{}, resilience.New(resilience.InvalidConfig,
-			"the AWS credentials need keys accessKeyId and secretAccessKey (or username and password)")
-	}
-	return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: s.First("sessionToken", "session_token", "aws_session_token"),
-		Source: "inthub credentialRef"}, nil
 }
 
 // Close holds nothing: the runtime owns the HTTP client.
@@ -191,83 +135,16 @@ func (c *Connector) read(ctx context.Context, name string) (credentials.StoreSec
 	return credentials.StoreSecret{Data: data, Version: aws.ToString(out.VersionId)}, nil
 }
 
-// apiCodes maps Secrets Manager's (and STS's) error codes to the hub's.
+// apiCodes are Secrets Manager's own error codes; awsclient knows the
+// common ones.
 var apiCodes = map[string]resilience.Code{
 	"ResourceNotFoundException": resilience.ResourceNotFound,
 	// A secret scheduled for deletion, among other states a request can't use.
-	"InvalidRequestException":   resilience.ResourceNotFound,
-	"AccessDeniedException":     resilience.PermissionDenied,
-	"AccessDenied":              resilience.PermissionDenied,
-	"DecryptionFailure":         resilience.PermissionDenied,
-	"InvalidParameterException": resilience.InvalidConfig,
-	"ValidationException":       resilience.InvalidConfig,
-
-	"UnrecognizedClientException":         resilience.AuthenticationFailed,
-	"InvalidSignatureException":           resilience.AuthenticationFailed,
-	"SignatureDoesNotMatch":               resilience.AuthenticationFailed,
-	"IncompleteSignature":                 resilience.AuthenticationFailed,
-	"MissingAuthenticationToken":          resilience.AuthenticationFailed,
-	"MissingAuthenticationTokenException": resilience.AuthenticationFailed,
-	"InvalidClientTokenId":                resilience.AuthenticationFailed,
-	"ExpiredToken":                        resilience.AuthenticationFailed,
-	"ExpiredTokenException":               resilience.AuthenticationFailed,
-	"InvalidAccessKeyId":                  resilience.AuthenticationFailed,
-
-	"ThrottlingException":      resilience.RateLimited,
-	"Throttling":               resilience.RateLimited,
-	"TooManyRequestsException": resilience.RateLimited,
-	"RequestLimitExceeded":     resilience.RateLimited,
-
-	"InternalServiceError": resilience.UpstreamError,
-	"InternalFailure":      resilience.UpstreamError,
-	"ServiceUnavailable":   resilience.UpstreamError,
+	"InvalidRequestException": resilience.ResourceNotFound,
+	"DecryptionFailure":       resilience.PermissionDenied,
 }
 
-// classify turns an SDK error into a coded one naming the operation. The
-// service's message is kept (it describes the request, never the secret).
+// classify turns an SDK error into a coded one naming the operation.
 func (c *Connector) classify(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	op := fmt.Sprintf(format, args...)
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		code, ok := apiCodes[api.ErrorCode()]
-		status, header := 0, http.Header(nil)
-		var resp interface{ HTTPResponse() *smithyhttp.Response }
-		if errors.As(err, &resp) {
-			if r := resp.HTTPResponse(); r != nil && r.Response != nil {
-				status, header = r.StatusCode, r.Header
-			}
-		}
-		if !ok {
-			code = fallback(status)
-		}
-		e := &resilience.Error{Code: code, Message: fmt.Sprintf("%s: %s (HTTP %d): %s", op, api.ErrorCode(), status, secrets.Detail(api.ErrorMessage()))}
-		if code == resilience.RateLimited && header != nil {
-			e.RetryAfter, _ = httpx.RetryAfter(header, c.http.Now())
-		}
-		return e
-	}
-	var coded *resilience.Error
-	if errors.As(err, &coded) { // the guarded client's failure, or our own
-		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
-	}
-	return secrets.ClientFailure(op, "the AWS client", err)
-}
-
-func fallback(status int) resilience.Code {
-	switch {
-	case status == http.StatusUnauthorized:
-		return resilience.AuthenticationFailed
-	case status == http.StatusForbidden:
-		return resilience.PermissionDenied
-	case status == http.StatusNotFound:
-		return resilience.ResourceNotFound
-	case status == http.StatusTooManyRequests:
-		return resilience.RateLimited
-	case status >= 500 || status == 0:
-		return resilience.UpstreamError
-	}
-	return resilience.InvalidConfig
+	return awsclient.Classify(err, c.http.Now(), apiCodes, fmt.Sprintf(format, args...))
 }

@@ -2,9 +2,6 @@ package awssm
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -12,12 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors/awsauth/sigv4fake"
 )
 
 // fakeAWS is a protocol fake of AWS Secrets Manager (JSON 1.1 protocol)
@@ -118,9 +116,6 @@ func hasStage(s []string, x string) bool {
 	return false
 }
 
-// authHeader is the shape AWS accepts.
-var authHeader = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([A-Z0-9]{16,128})/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$`)
-
 func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	f.mu.Lock()
@@ -173,109 +168,24 @@ func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// verify checks the SigV4 signature as AWS does and returns the key, or
-// the error code and message AWS answers.
+// verify checks the SigV4 signature as AWS does (sigv4fake) and returns
+// the key, or the error code and message AWS answers.
 func (f *fakeAWS) verify(r *http.Request, body []byte, service string) (*accessKey, string, string) {
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
-		return nil, "MissingAuthenticationTokenException", "Missing Authentication Token"
+	var signed []string
+	if service == "secretsmanager" {
+		signed = append(signed, "x-amz-target")
 	}
-	m := authHeader.FindStringSubmatch(auth)
-	if m == nil {
-		return nil, "IncompleteSignatureException", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters"
-	}
-	keyID, day, region, svc, signed, sig := m[1], m[2], m[3], m[4], m[5], m[6]
-	amzDate := r.Header.Get("X-Amz-Date")
-	at, err := time.Parse("20060102T150405Z", amzDate)
-	if err != nil || !strings.HasPrefix(amzDate, day) {
-		return nil, "IncompleteSignatureException", "X-Amz-Date is missing or does not match the credential scope"
-	}
-	if d := time.Since(at); d > 5*time.Minute || d < -5*time.Minute {
-		return nil, "InvalidSignatureException", "Signature expired"
-	}
-	if region != f.region || svc != service {
-		return nil, "InvalidSignatureException", fmt.Sprintf("Credential should be scoped to a valid region and service (%s, %s)", f.region, service)
-	}
-	if !strings.Contains(";"+signed+";", ";host;") || !strings.Contains(";"+signed+";", ";x-amz-date;") {
-		return nil, "InvalidSignatureException", "host and x-amz-date must be signed"
-	}
-	if service == "secretsmanager" && !strings.Contains(";"+signed+";", ";x-amz-target;") {
-		return nil, "InvalidSignatureException", "x-amz-target must be signed"
-	}
-	key, ok := f.keys[keyID]
-	if !ok || (!key.expires.IsZero() && time.Now().After(key.expires)) {
-		return nil, "UnrecognizedClientException", "The security token included in the request is invalid."
-	}
-	if key.session != "" && r.Header.Get("X-Amz-Security-Token") != key.session {
-		return nil, "UnrecognizedClientException", "The security token included in the request is invalid."
-	}
-	want := sign(key.secret, day, region, service, amzDate, canonicalRequest(r, body, signed))
-	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return nil, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
-	}
-	return key, "", ""
-}
-
-// canonicalRequest builds SigV4's canonical request from the signed headers.
-func canonicalRequest(r *http.Request, body []byte, signed string) string {
-	var b strings.Builder
-	b.WriteString(r.Method + "\n")
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	b.WriteString(path + "\n")
-	q := r.URL.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var pairs []string
-	for _, k := range keys {
-		vs := q[k]
-		sort.Strings(vs)
-		for _, v := range vs {
-			pairs = append(pairs, url.QueryEscape(k)+"="+url.QueryEscape(v))
+	id, code, msg := sigv4fake.Verify(r, body, f.region, service, func(id string) (sigv4fake.Key, bool) {
+		k, ok := f.keys[id]
+		if !ok {
+			return sigv4fake.Key{}, false
 		}
+		return sigv4fake.Key{Secret: k.secret, Session: k.session, Expires: k.expires}, true
+	}, signed...)
+	if code != "" {
+		return nil, code, msg
 	}
-	b.WriteString(strings.Join(pairs, "&") + "\n")
-	for _, h := range strings.Split(signed, ";") {
-		var v string
-		switch h {
-		case "host":
-			v = r.Host
-		case "content-length":
-			v = fmt.Sprint(r.ContentLength)
-		default:
-			v = strings.Join(r.Header.Values(h), ",")
-		}
-		b.WriteString(h + ":" + strings.Join(strings.Fields(v), " ") + "\n")
-	}
-	b.WriteString("\n" + signed + "\n")
-	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		sum := sha256.Sum256(body)
-		payload = hex.EncodeToString(sum[:])
-	}
-	b.WriteString(payload)
-	return b.String()
-}
-
-func sign(secret, day, region, service, amzDate, canonical string) string {
-	h := sha256.Sum256([]byte(canonical))
-	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + day + "/" + region + "/" + service + "/aws4_request\n" + hex.EncodeToString(h[:])
-	k := hmacSHA256([]byte("AWS4"+secret), day)
-	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, service)
-	k = hmacSHA256(k, "aws4_request")
-	return hex.EncodeToString(hmacSHA256(k, toSign))
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
+	return f.keys[id], "", ""
 }
 
 func (f *fakeAWS) getSecretValue(w http.ResponseWriter, key *accessKey, body []byte) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/azauth"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/credentials"
@@ -89,7 +89,10 @@ func newConnector(in connectors.Instance, ambient func() bool) (*Connector, erro
 		if err := secrets.CheckLocalRef("credentialRef", ref); err != nil {
 			return nil, err
 		}
-		c.cred = &clientSecretCredential{tenantID: tenantID, clientID: clientID, ref: ref, source: in.Credentials, options: client, http: c.http.HTTP}
+		c.cred = &azauth.ClientSecret{TenantID: tenantID, ClientID: clientID, Options: client, HTTP: c.http.HTTP,
+			Resolve: func(ctx context.Context) (credentials.Secret, error) {
+				return secrets.ResolveOwn(ctx, in.Credentials, "credentialRef", ref)
+			}}
 	case AuthManagedIdentity:
 		if !ambient() {
 			return nil, resilience.New(resilience.InvalidConfig,
@@ -119,48 +122,6 @@ func httpsURL(field, raw string) (string, error) {
 		return "", err
 	}
 	return u.String(), nil
-}
-
-// clientSecretCredential resolves the client secret whenever a token is
-// needed and asks Entra ID for one (client credentials grant); the SDK's
-// pipeline caches the token, nothing keeps the secret.
-type clientSecretCredential struct {
-	tenantID, clientID, ref string
-	source                  connectors.CredentialSource
-	options                 azcore.ClientOptions
-	http                    *httpx.Client
-}
-
-// GetToken implements azcore.TokenCredential.
-func (s *clientSecretCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	secret, err := secrets.ResolveOwn(ctx, s.source, "credentialRef", s.ref)
-	if err != nil {
-		return azcore.AccessToken{}, err
-	}
-	value := secret.First("clientSecret", "client_secret", "value")
-	if value == "" {
-		return azcore.AccessToken{}, resilience.New(resilience.InvalidConfig, "the Azure credentials hold no clientSecret (or value)")
-	}
-	// MSAL flattens a transport error into text: the recorder keeps its code
-	// (DESTINATION_BLOCKED for an authorityHost the guard refuses).
-	hc, rec := s.http.Recording()
-	options := s.options
-	options.Transport = hc
-	cred, err := azidentity.NewClientSecretCredential(s.tenantID, s.clientID, value, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: options,
-		// The authority is the configured one; asking login.microsoft.com
-		// to vouch for it would be an extra call outside the operator's host.
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		return azcore.AccessToken{}, resilience.New(resilience.InvalidConfig, "Azure client secret credential: %s", secrets.Detail(err.Error()))
-	}
-	tok, err := cred.GetToken(ctx, opts)
-	if coded := rec.Failure(); err != nil && coded != nil {
-		return azcore.AccessToken{}, &resilience.Error{Code: coded.Code, Message: "obtain a Microsoft Entra token: " + coded.Message,
-			RetryAfter: coded.RetryAfter, Err: coded.Err}
-	}
-	return tok, err
 }
 
 // vault returns the shared SDK client (its pipeline caches the token).
@@ -287,7 +248,7 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 	if errors.As(err, &re) {
 		code := statusCode(re.StatusCode)
 		msg := fmt.Sprintf("%s: %s (HTTP %d)", op, re.ErrorCode, re.StatusCode)
-		if re.ErrorCode == "SecretNotFound" || strings.Contains(bodyText(re.RawResponse), "SecretDisabled") {
+		if re.ErrorCode == "SecretNotFound" || strings.Contains(azauth.BodyText(re.RawResponse), "SecretDisabled") {
 			code = resilience.ResourceNotFound
 		}
 		if d := keyVaultMessage(re.RawResponse); d != "" {
@@ -299,34 +260,13 @@ func (c *Connector) classify(err error, format string, args ...any) error {
 		}
 		return e
 	}
-	var af *azidentity.AuthenticationFailedError
-	if errors.As(err, &af) {
-		code, status := resilience.AuthenticationFailed, 0
-		if af.RawResponse != nil {
-			status = af.RawResponse.StatusCode
-			switch {
-			case status == http.StatusTooManyRequests:
-				code = resilience.RateLimited
-			case status >= 500:
-				code = resilience.UpstreamError
-			}
-		} else if coded := codedCause(err); coded != nil {
-			return &resilience.Error{Code: coded.Code, Message: op + ": obtain a Microsoft Entra token: " + coded.Message, Err: coded.Err}
-		}
-		return &resilience.Error{Code: code, Message: fmt.Sprintf("%s: Microsoft Entra ID refused the credentials (HTTP %d): %s", op, status, entraMessage(af.RawResponse))}
+	if e, ok := azauth.TokenError(op, err); ok {
+		return e
 	}
-	if coded := codedCause(err); coded != nil {
+	if coded := azauth.CodedCause(err); coded != nil {
 		return &resilience.Error{Code: coded.Code, Message: op + ": " + coded.Message, RetryAfter: coded.RetryAfter, Err: coded.Err}
 	}
 	return secrets.ClientFailure(op, "the Azure client", err)
-}
-
-func codedCause(err error) *resilience.Error {
-	var coded *resilience.Error
-	if errors.As(err, &coded) {
-		return coded
-	}
-	return nil
 }
 
 func statusCode(status int) resilience.Code {
@@ -345,16 +285,6 @@ func statusCode(status int) resilience.Code {
 	return resilience.InvalidConfig
 }
 
-// bodyText reads a small error body (the SDK has buffered it).
-func bodyText(resp *http.Response) string {
-	if resp == nil || resp.Body == nil {
-		return ""
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
-	resp.Body = io.NopCloser(strings.NewReader(string(b)))
-	return string(b)
-}
-
 // keyVaultMessage is Key Vault's error message: {"error":{"code","message"}}.
 func keyVaultMessage(resp *http.Response) string {
 	var e struct {
@@ -362,29 +292,8 @@ func keyVaultMessage(resp *http.Response) string {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	if json.Unmarshal([]byte(bodyText(resp)), &e) != nil {
+	if json.Unmarshal([]byte(azauth.BodyText(resp)), &e) != nil {
 		return ""
 	}
 	return secrets.Detail(e.Error.Message)
-}
-
-// entraMessage is the first sentence of Entra ID's error_description
-// ("AADSTS7000215: Invalid client secret provided."), without its trace and
-// correlation ids.
-func entraMessage(resp *http.Response) string {
-	var e struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if json.Unmarshal([]byte(bodyText(resp)), &e) != nil {
-		return ""
-	}
-	d := e.Description
-	if i := strings.Index(d, ". "); i >= 0 {
-		d = d[:i+1]
-	}
-	if i := strings.IndexAny(d, "\r\n"); i >= 0 {
-		d = d[:i]
-	}
-	return secrets.Detail(e.Error + ": " + d)
 }

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors/azauth/entrafake"
 )
 
 const fakeTenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -30,9 +30,8 @@ type fakeAzure struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	clients  map[string]string // client id -> secret
+	entra    *entrafake.Entra
 	allow    map[string][]string
-	tokens   map[string]string // token -> client id
 	secrets  map[string][]azVersion
 	throttle int
 	// retryAfter is the Retry-After of a throttled answer; 0 means 3.
@@ -46,9 +45,9 @@ type azVersion struct {
 }
 
 func startAzure(t testing.TB) *fakeAzure {
-	f := &fakeAzure{clients: map[string]string{}, allow: map[string][]string{}, tokens: map[string]string{},
-		secrets: map[string][]azVersion{}, calls: map[string]int{}}
+	f := &fakeAzure{allow: map[string][]string{}, secrets: map[string][]azVersion{}, calls: map[string]int{}}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	f.entra = entrafake.New(fakeTenant, func() string { return f.srv.URL }, "https://vault.azure.net")
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -61,7 +60,7 @@ func (f *fakeAzure) caPEM() string {
 func (f *fakeAzure) addClient(id, secret string, allow ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.clients[id] = secret
+	f.entra.AddClient(id, secret)
 	if allow != nil {
 		f.allow[id] = allow
 	}
@@ -86,56 +85,15 @@ func (f *fakeAzure) count(what string) int {
 func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	base := f.srv.URL
-	switch {
-	case r.URL.Path == "/"+fakeTenant+"/v2.0/.well-known/openid-configuration":
-		f.json(w, 200, map[string]any{
-			"token_endpoint":                        base + "/" + fakeTenant + "/oauth2/v2.0/token",
-			"authorization_endpoint":                base + "/" + fakeTenant + "/oauth2/v2.0/authorize",
-			"issuer":                                base + "/" + fakeTenant + "/v2.0",
-			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		})
-		return
-	case strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
-		f.json(w, 400, map[string]any{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found. Trace ID: 1"})
-		return
-	case r.URL.Path == "/"+fakeTenant+"/oauth2/v2.0/token":
+	if r.URL.Path == "/"+fakeTenant+"/oauth2/v2.0/token" {
 		f.calls["token"]++
-		f.token(w, r)
-		return
+	}
+	switch {
+	case f.entra.Serve(w, r):
 	case r.URL.Path == "/secrets" || strings.HasPrefix(r.URL.Path, "/secrets/"):
 		f.vault(w, r)
-		return
-	}
-	http.NotFound(w, r)
-}
-
-func (f *fakeAzure) token(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.ParseForm() != nil {
-		f.json(w, 400, map[string]any{"error": "invalid_request", "error_description": "AADSTS900144: The request body must contain the following parameter: 'grant_type'."})
-		return
-	}
-	form := r.PostForm
-	id, secret := form.Get("client_id"), form.Get("client_secret")
-	want, known := f.clients[id]
-	switch {
-	case form.Get("grant_type") != "client_credentials":
-		f.json(w, 400, map[string]any{"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type."})
-	case !known:
-		f.json(w, 400, map[string]any{"error": "unauthorized_client", "error_description": fmt.Sprintf(
-			"AADSTS700016: Application with identifier '%s' was not found in the directory. Trace ID: 0\r\nCorrelation ID: 1\r\nTimestamp: 2026-01-01 00:00:00Z", id),
-			"error_codes": []int{700016}})
-	case secret != want:
-		f.json(w, 401, map[string]any{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID. Trace ID: 0\r\nCorrelation ID: 1",
-			"error_codes": []int{7000215}})
-	case !validScope(form.Get("scope")):
-		f.json(w, 400, map[string]any{"error": "invalid_scope", "error_description": "AADSTS70011: The provided value for the input parameter 'scope' is not valid."})
 	default:
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		tok := "eyJ0eXAiOiJKV1QifQ." + hex.EncodeToString(b)
-		f.tokens[tok] = id
-		f.json(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+		http.NotFound(w, r)
 	}
 }
 
@@ -144,8 +102,7 @@ func (f *fakeAzure) vault(w http.ResponseWriter, r *http.Request) {
 		f.kvError(w, 400, "BadParameter", "The 'api-version' query parameter is missing.", "")
 		return
 	}
-	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	client, ok := f.tokens[tok]
+	client, ok := f.entra.Lookup(r.Header.Get("Authorization"))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization="https://login.microsoftonline.com/`+fakeTenant+`", resource="https://vault.azure.net"`)
 		f.kvError(w, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", "")
@@ -209,11 +166,7 @@ func contains(s []string, x string) bool {
 	return false
 }
 
-func (f *fakeAzure) json(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func (f *fakeAzure) json(w http.ResponseWriter, status int, v any) { entrafake.WriteJSON(w, status, v) }
 
 func (f *fakeAzure) kvError(w http.ResponseWriter, status int, code, msg, inner string) {
 	e := map[string]any{"code": code, "message": msg}
@@ -221,20 +174,4 @@ func (f *fakeAzure) kvError(w http.ResponseWriter, status int, code, msg, inner 
 		e["innererror"] = map[string]string{"code": inner}
 	}
 	f.json(w, status, map[string]any{"error": e})
-}
-
-// validScope accepts the vault resource's .default scope, alongside the
-// OpenID scopes MSAL adds.
-func validScope(scope string) bool {
-	found := false
-	for _, s := range strings.Fields(scope) {
-		switch s {
-		case "https://vault.azure.net/.default":
-			found = true
-		case "openid", "offline_access", "profile":
-		default:
-			return false
-		}
-	}
-	return found
 }

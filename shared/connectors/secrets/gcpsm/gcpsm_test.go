@@ -144,7 +144,7 @@ func TestTokenReusedAndThrottle(t *testing.T) {
 	checkCode(t, err, resilience.RateLimited)
 	// A revoked token: the 401 leads to one new exchange.
 	f.mu.Lock()
-	clear(f.tokens)
+	f.issuer.Revoke()
 	f.mu.Unlock()
 	if _, err := c.ReadSecret(ctxT(t), "token"); err != nil || f.count("token") != 2 {
 		t.Fatalf("after revocation: %v, %d exchanges", err, f.count("token"))

@@ -5,9 +5,8 @@
 package spec
 
 import (
-	"regexp"
-
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/awsauth"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -16,19 +15,12 @@ const ProviderID = "aws-secrets-manager"
 
 // The authentication methods.
 const (
-	AuthStatic     = "static"
-	AuthAssumeRole = "assumeRole"
+	AuthStatic     = awsauth.AuthStatic
+	AuthAssumeRole = awsauth.AuthAssumeRole
 )
 
 // DefaultVersionStage is the staging label read when none is configured.
 const DefaultVersionStage = "AWSCURRENT"
-
-// Region is what a region must look like: it becomes a host name
-// (secretsmanager.<region>.amazonaws.com).
-var Region = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
-
-// RoleARN is the shape of a role to assume.
-var RoleARN = regexp.MustCompile(`^arn:[^\s]+$`)
 
 // Spec declares the provider.
 var Spec = &connectors.Spec{
@@ -36,21 +28,14 @@ var Spec = &connectors.Spec{
 	Name:        "AWS Secrets Manager",
 	Description: "AWS Secrets Manager: credential references vault://<this integration>/<secret name>#<key> read a secret's current version (or a configured staging label).",
 	Category:    connectors.CategorySecretStore,
-	Fields: []connectors.Field{
-		{Name: "region", Type: connectors.TypeString, Required: true, MaxLength: 64, Pattern: Region,
-			PatternDescription: "an AWS region such as eu-west-1", Description: "AWS region, e.g. eu-west-1."},
+	Fields: append(append([]connectors.Field{
+		awsauth.RegionField(),
 		{Name: "url", Type: connectors.TypeURL, Check: connectors.BaseURL, Description: "Endpoint override (a VPC endpoint); default https://secretsmanager.<region>.amazonaws.com."},
-		{Name: "authMethod", Type: connectors.TypeEnum, Enum: []string{AuthStatic, AuthAssumeRole}, Default: AuthStatic,
-			Description: "static: sign with the access keys of credentialRef; assumeRole: assume roleArn with them."},
-		{Name: "roleArn", Type: connectors.TypeString, MaxLength: 2048, Pattern: RoleARN,
-			PatternDescription: "a role ARN (arn:aws:iam::<account>:role/<name>)", Description: "Role to assume (authMethod assumeRole)."},
-		{Name: "externalId", Type: connectors.TypeString, MaxLength: 1224, Description: "External ID the role's trust policy requires."},
-		{Name: "roleSessionName", Type: connectors.TypeString, MaxLength: 64, Default: "inthub", Description: "Session name of the assumed role."},
-		{Name: "stsUrl", Type: connectors.TypeURL, Check: connectors.BaseURL, Description: "STS endpoint override; default https://sts.<region>.amazonaws.com."},
+	}, awsauth.RoleFields()...), []connectors.Field{
 		{Name: "versionStage", Type: connectors.TypeString, MaxLength: 256, Default: DefaultVersionStage,
 			Description: "Staging label of the version read (AWSCURRENT, AWSPREVIOUS or a custom label)."},
 		{Name: "canarySecret", Type: connectors.TypeString, MaxLength: 512, Description: "Secret the functionality check reads."},
-	},
+	}...),
 	CredentialTypes:    []string{connectors.CredBasic},
 	CredentialRequired: true,
 	CheckLevels:        contracts.CheckTypes,

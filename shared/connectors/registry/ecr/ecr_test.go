@@ -1,0 +1,155 @@
+package ecr
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
+	t.Helper()
+	cfg := map[string]any{"region": region}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "ECR_KEYS", Secret: secret}).(*Connector)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestECR covers what the conformance suite does not: DescribeRepositories
+// paged to the end by nextToken, the registry taken from registryUrl or
+// from the token's proxyEndpoint, tags with digests over the real registry
+// API v2, and ECR's refusals with their codes.
+func TestECR(t *testing.T) {
+	t.Parallel()
+	reg := startRegistry(t)
+	digests := reg.PushCreated(t, "team/api", map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	var many []string
+	for i := range 2500 {
+		many = append(many, fmt.Sprintf("r%04d", i))
+	}
+	f := newFakeECR(t, "https://elsewhere.invalid", many)
+	right := keysJSON(keyID, keySecret)
+
+	t.Run("repositories page to the end", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, nil, right)
+		var got []string
+		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}
+		for range 10 {
+			page, err := c.Discover(ctxT(t), q)
+			connectortest.CheckCode(t, err, "", keySecret)
+			for _, r := range page.Items {
+				got = append(got, r.Name)
+			}
+			if q.Cursor = page.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, many) {
+			t.Fatalf("%d repositories, want %d", len(got), len(many))
+		}
+	})
+	t.Run("tags with digests from registryUrl", func(t *testing.T) {
+		t.Parallel()
+		// The token names elsewhere.invalid: registryUrl wins.
+		c := newConnector(t, f.srv.URL, map[string]any{"registryUrl": reg.URL, "resolveDigests": true}, right)
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}})
+		connectortest.CheckCode(t, err, "", keySecret)
+		if len(page.Items) != 1 || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
+			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
+		}
+		if err := c.CheckAuthentication(ctxT(t)); err != nil {
+			t.Fatalf("authentication: %v", err)
+		}
+	})
+	t.Run("a throttled API is RATE_LIMITED", func(t *testing.T) {
+		t.Parallel()
+		g := newFakeECR(t, reg.URL, many)
+		g.setThrottle(true)
+		c := newConnector(t, g.srv.URL, nil, right)
+		_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
+		connectortest.CheckCode(t, err, resilience.RateLimited, keySecret)
+	})
+	refusals := []struct {
+		name   string
+		config map[string]any
+		secret string
+		q      connectors.DiscoveryQuery
+		check  bool
+		want   resilience.Code
+	}{
+		{name: "another account", config: map[string]any{"registryId": "210987654321", "registryUrl": reg.URL}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.PermissionDenied},
+		{name: "wrong secret key", secret: keysJSON(keyID, "wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
+		{name: "unknown key", secret: keysJSON("AKIAUNKNOWNKEY00001", keySecret), check: true, want: resilience.AuthenticationFailed},
+		{name: "wrong key on tags", secret: keysJSON(keyID, "wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}}, want: resilience.AuthenticationFailed},
+		{name: "a nextToken ECR did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: kit.EncodeCursor(kit.Position{Page: "forged"})}, want: resilience.InvalidConfig},
+		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
+		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
+		{name: "keys without a secret", secret: `{"accessKeyId":"` + keyID + `"}`, check: true, want: resilience.InvalidConfig},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			secret := tc.secret
+			if secret == "" {
+				secret = right
+			}
+			c := newConnector(t, f.srv.URL, tc.config, secret)
+			var err error
+			if tc.check {
+				err = c.CheckAuthentication(ctxT(t))
+			} else {
+				_, err = c.Discover(ctxT(t), tc.q)
+			}
+			connectortest.CheckCode(t, err, tc.want, keySecret)
+		})
+	}
+}
+
+// TestFakeRefusesWhatECRRefuses keeps the fake honest where the connector
+// cannot reach: unsigned and malformed Authorization headers and a GET are
+// refused with ECR's error types.
+func TestFakeRefusesWhatECRRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFakeECR(t, "http://127.0.0.1:9", []string{"a"})
+	tests := []struct {
+		name, method, auth, want string
+	}{
+		{"no signature", http.MethodPost, "", "MissingAuthenticationTokenException"},
+		{"not SigV4", http.MethodPost, "Bearer x", "IncompleteSignatureException"},
+		{"a GET", http.MethodGet, "", "UnknownOperationException"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(tc.method, "/", strings.NewReader("{}"))
+			req.Header.Set("X-Amz-Target", targetPref+"DescribeRepositories")
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Config.Handler.ServeHTTP(rec, req)
+			if rec.Code < 400 || rec.Header().Get("X-Amzn-Errortype") != tc.want {
+				t.Fatalf("status %d %s, want %s", rec.Code, rec.Body, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package gcr
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func newConnector(t *testing.T, base string, config map[string]any, secret string) *Connector {
+	t.Helper()
+	cfg := map[string]any{"project": project, "location": location, "repository": repository,
+		"registryUrl": base, "tokenUrl": base + "/token"}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: base, Config: cfg, EnvVar: "GCR_KEY", Secret: secret}).(*Connector)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestGCR covers what the conformance suite does not: packages paged to
+// the end by pageToken, image paths with slashes, tags with digests over
+// the real registry API v2 with the access token, and Google's refusals.
+func TestGCR(t *testing.T) {
+	t.Parallel()
+	reg := startRegistry(t)
+	digests := reg.PushCreated(t, v2("team/api"), map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	var many []string
+	for i := range 2500 {
+		many = append(many, fmt.Sprintf("team/r%04d", i))
+	}
+	f := newFakeGAR(t, reg.URL, many)
+	right := f.issuer.AddAccount(t, email, project)
+	other := newFakeGAR(t, reg.URL, nil).issuer.AddAccount(t, email, project) // same email, another key
+
+	t.Run("images page to the end", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, nil, right)
+		var got []string
+		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}
+		for range 10 {
+			page, err := c.Discover(ctxT(t), q)
+			connectortest.CheckCode(t, err, "", accessToken)
+			for _, r := range page.Items {
+				got = append(got, r.Name)
+			}
+			if q.Cursor = page.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, many) {
+			t.Fatalf("%d images, want %d", len(got), len(many))
+		}
+	})
+	t.Run("tags with digests", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}})
+		connectortest.CheckCode(t, err, "", accessToken)
+		if len(page.Items) != 1 || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
+			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
+		}
+	})
+	t.Run("a throttled API is RATE_LIMITED", func(t *testing.T) {
+		t.Parallel()
+		g := newFakeGAR(t, reg.URL, many)
+		g.throttled.Store(true)
+		c := newConnector(t, g.srv.URL, nil, g.issuer.AddAccount(t, email, project))
+		_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
+		connectortest.CheckCode(t, err, resilience.RateLimited, accessToken)
+	})
+	refusals := []struct {
+		name   string
+		config map[string]any
+		secret string
+		q      connectors.DiscoveryQuery
+		check  bool
+		want   resilience.Code
+	}{
+		{name: "unknown repository", config: map[string]any{"repository": "nope"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
+		{name: "a key the endpoint does not know", secret: other, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
+		{name: "a key the endpoint does not know, on tags", secret: other, q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}}, want: resilience.AuthenticationFailed},
+		{name: "a pageToken Google did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: kit.EncodeCursor(kit.Position{Page: "forged"})}, want: resilience.InvalidConfig},
+		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
+		{name: "unknown image", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
+		{name: "tags without an image", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
+		{name: "a username and password instead of a key", secret: `{"username":"u","password":"p"}`, check: true, want: resilience.InvalidConfig},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			secret := tc.secret
+			if secret == "" {
+				secret = right
+			}
+			c := newConnector(t, f.srv.URL, tc.config, secret)
+			var err error
+			if tc.check {
+				err = c.CheckAuthentication(ctxT(t))
+			} else {
+				_, err = c.Discover(ctxT(t), tc.q)
+			}
+			connectortest.CheckCode(t, err, tc.want, accessToken)
+		})
+	}
+}
+
+// TestFakeRefusesWhatArtifactRegistryRefuses keeps the fake honest:
+// missing or unknown token, a page token it did not issue and an unknown
+// repository are refused as the API refuses them.
+func TestFakeRefusesWhatArtifactRegistryRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFakeGAR(t, "http://127.0.0.1:9", []string{"a", "b"})
+	f.issuer.AddAccount(t, email, project)
+	// An issued token, as the fake's token endpoint records it.
+	c := newConnector(t, f.srv.URL, nil, f.issuer.AddAccount(t, "second@"+project+".iam.gserviceaccount.com", project))
+	if _, err := c.tokens.Token(ctxT(t), true); err != nil {
+		t.Fatal(err)
+	}
+	list := "/v1/projects/" + project + "/locations/" + location + "/repositories/" + repository + "/packages"
+	tests := []struct {
+		name, path, auth string
+		want             int
+	}{
+		{"no auth", list, "", http.StatusUnauthorized},
+		{"a token it did not issue", list, "Bearer ya29.made-up", http.StatusUnauthorized},
+		{"unknown repository", "/v1/projects/" + project + "/locations/" + location + "/repositories/nope/packages", "Bearer " + accessToken, http.StatusNotFound},
+		{"made-up page token", list + "?pageToken=2", "Bearer " + accessToken, http.StatusBadRequest},
+		{"page token past the end", list + "?pageToken=" + pageToken(5), "Bearer " + accessToken, http.StatusBadRequest},
+		{"issued page token", list + "?pageSize=1&pageToken=" + pageToken(1), "Bearer " + accessToken, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Config.Handler.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
+			}
+		})
+	}
+}
