@@ -37,7 +37,9 @@ func (everything) Notify(context.Context, connectors.Message) (string, error) {
 func (everything) Trigger(context.Context, string, string, map[string]string) (string, error) {
 	return "run-" + leaked, nil
 }
-func (e everything) Query(context.Context, string) (float64, error)      { return 0, e.fail() }
+func (e everything) Query(context.Context, contracts.MetricsQuery) (contracts.MetricsResult, error) {
+	return contracts.MetricsResult{Series: []contracts.MetricSeries{{Labels: map[string]string{"l": leaked, leaked: "v"}, Unit: "u-" + leaked}}}, e.fail()
+}
 func (e everything) React(context.Context, string, string, string) error { return e.fail() }
 func (everything) ReadSecret(context.Context, string) (map[string]string, error) {
 	return map[string]string{"value": leaked}, nil
@@ -82,8 +84,12 @@ func TestScrubbingCoversEveryCapability(t *testing.T) {
 	run, err := tr.Trigger(ctx, "", "", nil)
 	collect(err)
 	q, _ := connectors.AsMetricsQuerier(conn)
-	_, err = q.Query(ctx, "")
+	res, err := q.Query(ctx, contracts.MetricsQuery{})
 	collect(err)
+	for k, v := range res.Series[0].Labels {
+		texts = append(texts, k, v)
+	}
+	texts = append(texts, res.Series[0].Unit)
 	r, _ := connectors.AsReactor(conn)
 	collect(r.React(ctx, "", "", ""))
 	texts = append(texts, id, run)

@@ -205,6 +205,15 @@ type schemaCase struct {
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
+func ptr[T any](v T) *T { return &v }
+
+func sampleMetricsResult() MetricsResult {
+	return MetricsResult{Series: []MetricSeries{{
+		Labels: map[string]string{"service": "checkout", "code": "500"}, Unit: "percent",
+		Points: []MetricPoint{{Time: t0, Value: ptr(0.5)}, {Time: t0.Add(time.Minute)}},
+	}}}
+}
+
 // unknown, missing, wrongType and badEnum are the invalid cases most schemas
 // share.
 func unknown() invalidCase {
@@ -499,6 +508,62 @@ func schemaCases() []schemaCase {
 				missing("requestId"), unknown(), wrongType("error", "boom"),
 				bad("neither result nor error", "result", deleted{}, "oneOf"),
 				bad("both result and error", "error", map[string]any{"code": "TIMEOUT", "message": "late"}, "oneOf"),
+			},
+		},
+		{
+			file: "metrics-query.schema.json", typ: typeOf[MetricsQuery](),
+			full:    MetricsQuery{Query: `sum(rate(http_requests_total{code=~"5.."}[5m]))`, Start: &t0, End: ptr(t0.Add(time.Hour)), StepSeconds: 60},
+			minimal: MetricsQuery{Query: "vector(1)"},
+			invalid: []invalidCase{
+				missing("query"), unknown(), bad("empty query", "query", "", "minLength"),
+				bad("start without end", "end", deleted{}, "dependentRequired"),
+				bad("zero step", "stepSeconds", 0, "exclusiveMinimum"),
+			},
+		},
+		{
+			file: "metrics-result.schema.json", typ: typeOf[MetricsResult](),
+			full:    sampleMetricsResult(),
+			minimal: MetricsResult{Series: []MetricSeries{}},
+			invalid: []invalidCase{
+				missing("series"), unknown(), bad("series null (a nil Go slice)", "series", nil, "type"),
+				bad("point without time", "series.0.points.0.time", deleted{}, "required"),
+			},
+		},
+		{
+			file: "metric-series.schema.json", typ: typeOf[MetricSeries](),
+			full:    sampleMetricsResult().Series[0],
+			minimal: MetricSeries{Labels: map[string]string{}, Points: []MetricPoint{}},
+			invalid: []invalidCase{
+				missing("labels"), missing("points"), unknown(), wrongType("labels.service", 1),
+			},
+		},
+		{
+			file: "metric-point.schema.json", typ: typeOf[MetricPoint](),
+			full:    MetricPoint{Time: t0, Value: ptr(0.25)},
+			minimal: MetricPoint{Time: t0},
+			invalid: []invalidCase{
+				missing("time"), unknown(), wrongType("value", "NaN"),
+			},
+		},
+		{
+			file: "metrics-query-requested.schema.json", typ: typeOf[MetricsQueryRequested](),
+			full:    MetricsQueryRequested{RequestID: "req-7a1f", TenantID: tenantID, IntegrationID: intID, Query: MetricsQuery{Query: "up", Time: &t0}},
+			minimal: MetricsQueryRequested{RequestID: "r", TenantID: tenantID, IntegrationID: intID, Query: MetricsQuery{Query: "up"}},
+			invalid: []invalidCase{
+				missing("query"), missing("requestId"), unknown(), bad("integrationId not a uuid", "integrationId", "prom-1", "format"),
+			},
+		},
+		{
+			file: "metrics-query-completed.schema.json", typ: typeOf[MetricsQueryCompleted](),
+			full: func() MetricsQueryCompleted {
+				r := sampleMetricsResult()
+				return MetricsQueryCompleted{RequestID: "req-7a1f", TenantID: tenantID, IntegrationID: intID, Result: &r}
+			}(),
+			minimal:     MetricsQueryCompleted{RequestID: "r", TenantID: tenantID, IntegrationID: intID, Error: &ErrorBody{Code: "INVALID_METRICS_QUERY", Message: "no"}},
+			minimalSets: []string{"error"},
+			invalid: []invalidCase{
+				missing("requestId"), unknown(),
+				bad("neither result nor error", "result", deleted{}, "oneOf"),
 			},
 		},
 		{

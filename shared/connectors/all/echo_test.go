@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -288,8 +287,14 @@ func runEverything(ctx context.Context, conn connectors.Connector, spec *connect
 		add(err, id)
 	}
 	if q, ok := connectors.AsMetricsQuerier(conn); ok {
-		v, err := q.Query(ctx, "up")
-		add(err, strconv.FormatFloat(v, 'g', -1, 64))
+		res, err := q.Query(ctx, contracts.MetricsQuery{Query: "up"})
+		add(err)
+		for _, sr := range res.Series {
+			add(nil, sr.Unit)
+			for k, v := range sr.Labels {
+				add(nil, k, v)
+			}
+		}
 	}
 	if r, ok := connectors.AsReactor(conn); ok {
 		add(r.React(ctx, "C0123ECHO", "1700000000.000100", "white_check_mark"))
