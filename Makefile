@@ -53,7 +53,7 @@ bench:
 
 build:
 	@mkdir -p bin
-	@for s in ingress manager health-scheduler discovery-worker notifier devstack stella; do \
+	@for s in ingress manager health-scheduler discovery-worker notifier metrics-analyzer devstack stella; do \
 		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
 		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
 

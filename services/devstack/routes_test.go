@@ -13,6 +13,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
+	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
 	"github.com/stella-ops/inthub/shared/bus"
 )
@@ -25,6 +26,7 @@ func routeTables() map[string][]bus.Route {
 		"discovery-worker": discoveryworker.Routes(),
 		"notifier":         notifier.Routes(),
 		"ingress":          ingress.Routes(),
+		"metrics-analyzer": metricsanalyzer.Routes(),
 	}
 }
 

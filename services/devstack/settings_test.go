@@ -21,6 +21,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
+	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/cache"
@@ -114,6 +115,7 @@ func load(t *testing.T, getenv config.Getenv) loaded {
 	l.standalone.HealthScheduler, l.errs["health-scheduler"] = healthscheduler.ConfigFromEnv(getenv)
 	l.standalone.DiscoveryWorker, l.errs["discovery-worker"] = discoveryworker.ConfigFromEnv(getenv)
 	l.standalone.Notifier, l.errs["notifier"] = notifier.ConfigFromEnv(getenv)
+	l.standalone.MetricsAnalyzer, l.errs["metrics-analyzer"] = metricsanalyzer.ConfigFromEnv(getenv)
 	l.process, l.errs["process"] = config.ProcessFromEnv(getenv)
 	l.devstack, l.errs["devstack"] = SettingsFromEnv(getenv)
 	cfg := l.devstack.Config.withDefaults()
@@ -138,6 +140,7 @@ func busField(get func(bus.Config) any) []field {
 		{"health-scheduler", func(s Services) any { return get(s.HealthScheduler.Bus) }},
 		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Bus) }},
 		{"notifier", func(s Services) any { return get(s.Notifier.Bus) }},
+		{"metrics-analyzer", func(s Services) any { return get(s.MetricsAnalyzer.Bus) }},
 	}
 }
 
@@ -157,6 +160,7 @@ func outboundField(policy func(httpx.GuardPolicy) any, local func(credentials.Lo
 		{"health-scheduler", func(s Services) any { return get(s.HealthScheduler.Policy, s.HealthScheduler.Resolver) }},
 		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Policy, s.DiscoveryWorker.Resolver) }},
 		{"notifier", func(s Services) any { return get(s.Notifier.Policy, s.Notifier.Resolver) }},
+		{"metrics-analyzer", func(s Services) any { return get(s.MetricsAnalyzer.Policy, s.MetricsAnalyzer.Resolver) }},
 	}
 }
 
@@ -174,6 +178,7 @@ func localField(get func(credentials.LocalPolicy) any) []field {
 		{"health-scheduler", func(s Services) any { return resolver(s.HealthScheduler.Resolver) }},
 		{"discovery-worker", func(s Services) any { return resolver(s.DiscoveryWorker.Resolver) }},
 		{"notifier", func(s Services) any { return resolver(s.Notifier.Resolver) }},
+		{"metrics-analyzer", func(s Services) any { return resolver(s.MetricsAnalyzer.Resolver) }},
 	}
 }
 
@@ -262,6 +267,8 @@ func probes(t *testing.T) map[string]probe {
 			services: discovery(func(c discoveryworker.Config) any { return c.CacheTTLs })},
 		"INTHUB_DISCOVERY_WORKERS": {value: "7", want: 7, bad: "0",
 			services: discovery(func(c discoveryworker.Config) any { return c.Workers })},
+		"INTHUB_METRICS_WORKERS": {value: "5", want: 5, bad: "0",
+			services: one("metrics-analyzer", func(s Services) any { return s.MetricsAnalyzer.Workers })},
 		"INTHUB_CHECK_CONNECTIVITY_INTERVAL": {value: "2m", want: 2 * time.Minute, bad: "0s",
 			services: health(func(c healthscheduler.Config) any { return c.Intervals.Connectivity })},
 		"INTHUB_CHECK_AUTHENTICATION_INTERVAL": {value: "7m", want: 7 * time.Minute, bad: "7",

@@ -35,6 +35,9 @@ const (
 	InvalidLabelSelector    = "INVALID_LABEL_SELECTOR"
 	InvalidCursor           = "INVALID_CURSOR"
 	InvalidQuery            = "INVALID_QUERY"
+	// InvalidMetricsQuery refuses a metrics query the provider cannot run
+	// (a syntax error, a range asking too many points).
+	InvalidMetricsQuery     = "INVALID_METRICS_QUERY"
 	ValidationFailed        = "VALIDATION_FAILED"
 	ImmutableField          = "IMMUTABLE_FIELD"
 	PayloadTooLarge         = "PAYLOAD_TOO_LARGE"

@@ -1653,6 +1653,8 @@ var subjectPayloads = map[string]string{
 	SubjectNotificationRequest: "notification-send-requested.schema.json",
 	SubjectNotificationSent:    "notification-outcome.schema.json",
 	SubjectNotificationFailed:  "notification-outcome.schema.json",
+	SubjectMetricsQueryRequest: "metrics-query-requested.schema.json",
+	SubjectMetricsQueryDone:    "metrics-query-completed.schema.json",
 }
 
 // loadAsyncAPI parses asyncapi.yaml with yaml.v3 and re-encodes it as JSON

@@ -18,17 +18,21 @@ const (
 	SubjectNotificationRequest = "notification.send.requested"
 	SubjectNotificationSent    = "notification.sent"
 	SubjectNotificationFailed  = "notification.failed"
+	SubjectMetricsQueryRequest = "metrics.query.requested"
+	SubjectMetricsQueryDone    = "metrics.query.completed"
 )
 
 // CommandSubjects are the prefixes carried by INTHUB_COMMANDS.
 var CommandSubjects = []string{
 	SubjectTestRequested, SubjectHealthCheckRequest, SubjectDiscoveryRequested, SubjectNotificationRequest,
+	SubjectMetricsQueryRequest,
 }
 
 // EventSubjects are the prefixes carried by INTHUB_EVENTS.
 var EventSubjects = []string{
 	SubjectCreated, SubjectUpdated, SubjectDeleted, SubjectTestCompleted, SubjectHealthChecked,
 	SubjectHealthChanged, SubjectDiscoveryCompleted, SubjectNotificationSent, SubjectNotificationFailed,
+	SubjectMetricsQueryDone,
 }
 
 // Subject builds <prefix>.<tenantId>.<integrationId>.
