@@ -1,7 +1,11 @@
 // Package metricsanalyzer is the metrics-analyzer service: it answers
 // metrics.query.requested with metrics.query.completed, running the query
 // through the integration's metrics connector and answering in the one
-// normalized shape of every provider.
+// normalized shape of every provider, and it owns analysis runs
+// (analysis.run.requested, analysis.run.cancel.requested): it measures
+// their metrics on schedule, publishes analysis.run.measured per
+// measurement and analysis.run.completed once per run, keeping each run in
+// its own bucket so that whichever replica is alive carries it on.
 package metricsanalyzer
 
 import (
@@ -38,7 +42,9 @@ type Config struct {
 	// Timeout bounds one query of a provider (20s); kept below the bus
 	// handler timeout.
 	Timeout time.Duration
-	Clock   func() time.Time
+	// Tick is how often the scheduler looks for due measurements (1s).
+	Tick  time.Duration
+	Clock func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
 }
@@ -56,14 +62,20 @@ func (c *Config) defaults() {
 	if c.Timeout <= 0 {
 		c.Timeout = 20 * time.Second
 	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
 }
 
-// durableQueries is the consumer of metrics.query.requested; replicas
-// sharing it share the work.
-const durableQueries = "metrics-queries"
+// Durable consumer names: replicas sharing them share the work.
+const (
+	durableQueries = "metrics-queries"
+	durableRuns    = "analysis-runs"
+	durableCancels = "analysis-cancels"
+)
 
 // publishTimeout bounds the publish of one answer.
 const publishTimeout = 5 * time.Second
@@ -77,8 +89,18 @@ func (s *service) routes() []bus.Route {
 		{Name: "metrics-query", Stream: bus.StreamCommands, Subject: contracts.SubjectMetricsQueryRequest + ".>",
 			Durable: durableQueries, Concurrency: s.cfg.Workers, Handler: s.handleQuery,
 			Produces: []string{contracts.SubjectMetricsQueryDone + ".>"}},
+		{Name: "analysis-run", Stream: bus.StreamCommands, Subject: contracts.SubjectAnalysisRequested + ".>",
+			Durable: durableRuns, Concurrency: 4, Handler: s.handleRunRequested},
+		{Name: "analysis-cancel", Stream: bus.StreamCommands, Subject: contracts.SubjectAnalysisCancel + ".>",
+			Durable: durableCancels, Concurrency: 4, Handler: s.handleCancel},
+		schedulerRoute,
 	}
 }
+
+// schedulerRoute is the source that publishes the runs' measurements and
+// verdicts.
+var schedulerRoute = bus.Route{Name: "analysis-scheduler",
+	Produces: []string{contracts.SubjectAnalysisMeasured + ".>", contracts.SubjectAnalysisCompleted + ".>"}}
 
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
@@ -89,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return startup.Run(ctx, startup.Spec{
 		Name: "metrics-analyzer", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), AnalysisRunsBucket(replicas)}
 		},
 		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
@@ -112,8 +134,10 @@ func wire(w *startup.Wiring, cfg Config) error {
 			pool.Remove(c.TenantID, c.ID)
 		}
 	}
-	svc := &service{cfg: cfg, logger: cfg.Logger, view: view, pool: pool}
+	svc := &service{cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
+		runs: w.Bucket(BucketAnalysisRuns), out: w.Bus.Publisher().For(schedulerRoute), wake: make(chan struct{}, 1)}
 	w.Routes(svc.routes())
+	w.Go("analysis-scheduler", svc.schedule)
 	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	w.ReadyLog(func() []any { return []any{"integrations", view.Len(), "workers", cfg.Workers} })
 	return nil
@@ -125,4 +149,9 @@ type service struct {
 	logger *slog.Logger
 	view   *catalog.View
 	pool   *runtime.Pool
+	// runs is the analysis-runs bucket; out the scheduler's producer; wake
+	// asks the scheduler to look now.
+	runs jetstream.KeyValue
+	out  *bus.Producer
+	wake chan struct{}
 }

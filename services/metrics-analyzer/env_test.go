@@ -33,6 +33,7 @@ type env struct {
 	t   *testing.T
 	srv *server.Server
 	nc  *nats.Conn
+	js  jetstream.JetStream
 	kv  jetstream.KeyValue
 	bus *bus.Bus
 }
@@ -50,7 +51,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: s, nc: nc, kv: kv, bus: natstest.Open(t, s, "test-client")}
+	return &env{t: t, srv: s, nc: nc, js: js, kv: kv, bus: natstest.Open(t, s, "test-client")}
 }
 
 // put stores an integration as the manager would.
@@ -85,7 +86,7 @@ func (e *env) start() *replica {
 		Bus: natstest.Config(e.srv, "metrics-analyzer"), Ready: ready,
 		Registry: connectors.NewRegistry(prometheus.Spec), Policy: httpx.GuardPolicy{AllowPrivate: true},
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		Timeout: 5 * time.Second,
+		Timeout: 5 * time.Second, Tick: 50 * time.Millisecond,
 	}
 	go func() { done <- metricsanalyzer.Run(ctx, cfg) }()
 	select {
@@ -156,5 +157,40 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stored collects every message the events stream stores on filter (what
+// a JetStream consumer sees: a republish the stream dropped as a
+// duplicate is not there), from the stream's start.
+func stored[T any](e *env, filter string) func() []T {
+	e.t.Helper()
+	ctx := context.Background()
+	var cons jetstream.Consumer
+	waitFor(e.t, 10*time.Second, "the events stream", func() bool {
+		var err error
+		cons, err = e.js.OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+		return err == nil
+	})
+	var mu sync.Mutex
+	var got []T
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		var v T
+		if err := json.Unmarshal(msg.Data(), &v); err != nil {
+			e.t.Errorf("%s: %v", msg.Subject(), err)
+			return
+		}
+		mu.Lock()
+		got = append(got, v)
+		mu.Unlock()
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(cc.Stop)
+	return func() []T {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]T(nil), got...)
 	}
 }

@@ -207,6 +207,19 @@ func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 func ptr[T any](v T) *T { return &v }
 
+func sampleAnalysisMetric() AnalysisMetric {
+	return AnalysisMetric{
+		Name: "success-rate", IntegrationID: intID, Query: `sum(rate(http_requests_total{code!~"5.."}[1m])) / sum(rate(http_requests_total[1m]))`,
+		SuccessCondition: "result[0] >= 0.95", FailureCondition: "result[0] < 0.9", Interval: "30s", Count: 10,
+		FailureLimit: 1, InconclusiveLimit: 2, ConsecutiveErrorLimit: ptr(4),
+	}
+}
+
+func sampleMeasurement() AnalysisMeasurement {
+	r := sampleMetricsResult()
+	return AnalysisMeasurement{Metric: "success-rate", Index: 2, Phase: "error", Result: &r, Error: sampleErrorBody(), MeasuredAt: t0}
+}
+
 func sampleMetricsResult() MetricsResult {
 	return MetricsResult{Series: []MetricSeries{{
 		Labels: map[string]string{"service": "checkout", "code": "500"}, Unit: "percent",
@@ -565,6 +578,57 @@ func schemaCases() []schemaCase {
 				missing("requestId"), unknown(),
 				bad("neither result nor error", "result", deleted{}, "oneOf"),
 			},
+		},
+		{
+			file: "analysis-metric.schema.json", typ: typeOf[AnalysisMetric](),
+			full:        sampleAnalysisMetric(),
+			minimal:     AnalysisMetric{Name: "m", IntegrationID: intID, Query: "up", FailureCondition: "result[0] < 1"},
+			minimalSets: []string{"failureCondition"},
+			invalid: []invalidCase{
+				missing("query"), missing("integrationId"), unknown(), bad("interval not a duration", "interval", "5 minutes", "pattern"),
+				bad("condition too long", "successCondition", strings.Repeat("x", 4097), "maxLength"),
+				bad("negative limit", "failureLimit", -1, "minimum"),
+			},
+		},
+		{
+			file: "analysis-run-requested.schema.json", typ: typeOf[AnalysisRunRequested](),
+			full:    AnalysisRunRequested{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{sampleAnalysisMetric()}},
+			minimal: AnalysisRunRequested{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{{Name: "m", IntegrationID: intID, Query: "up", SuccessCondition: "true"}}},
+			invalid: []invalidCase{
+				missing("metrics"), unknown(), bad("no metric", "metrics", []any{}, "minItems"), bad("runId not a uuid", "runId", "run-1", "format"),
+			},
+		},
+		{
+			file: "analysis-run-cancel-requested.schema.json", typ: typeOf[AnalysisRunCancelRequested](),
+			full:    AnalysisRunCancelRequested{RunID: otherID, TenantID: tenantID},
+			minimal: AnalysisRunCancelRequested{RunID: otherID, TenantID: tenantID},
+			invalid: []invalidCase{missing("runId"), unknown()},
+		},
+		{
+			file: "analysis-measurement.schema.json", typ: typeOf[AnalysisMeasurement](),
+			full:    sampleMeasurement(),
+			minimal: AnalysisMeasurement{Metric: "m", Phase: "inconclusive", MeasuredAt: t0},
+			invalid: []invalidCase{missing("phase"), unknown(), badEnum("phase", "passed"), bad("negative index", "index", -1, "minimum")},
+		},
+		{
+			file: "analysis-run-measured.schema.json", typ: typeOf[AnalysisRunMeasured](),
+			full:    AnalysisRunMeasured{RunID: otherID, TenantID: tenantID, Measurement: sampleMeasurement()},
+			minimal: AnalysisRunMeasured{RunID: otherID, TenantID: tenantID, Measurement: AnalysisMeasurement{Metric: "m", Phase: "error", MeasuredAt: t0}},
+			invalid: []invalidCase{missing("measurement"), unknown()},
+		},
+		{
+			file: "analysis-metric-result.schema.json", typ: typeOf[AnalysisMetricResult](),
+			full:    AnalysisMetricResult{Name: "success-rate", Phase: "failed", Measurements: 3, Successful: 1, Failed: 2, Message: "2 failed measurements, more than failureLimit 1"},
+			minimal: AnalysisMetricResult{Name: "m", Phase: "successful"},
+			invalid: []invalidCase{missing("failed"), unknown(), badEnum("phase", "ok")},
+		},
+		{
+			file: "analysis-run-completed.schema.json", typ: typeOf[AnalysisRunCompleted](),
+			full: AnalysisRunCompleted{RunID: otherID, TenantID: tenantID, Verdict: "successful", Message: "every metric held",
+				Metrics: []AnalysisMetricResult{{Name: "success-rate", Phase: "successful", Measurements: 3, Successful: 3}},
+				Error:   sampleErrorBody(), CompletedAt: t0},
+			minimal: AnalysisRunCompleted{RunID: otherID, TenantID: tenantID, Verdict: "error", Metrics: []AnalysisMetricResult{}, CompletedAt: t0},
+			invalid: []invalidCase{missing("verdict"), unknown(), badEnum("verdict", "passed"), bad("metrics null (a nil Go slice)", "metrics", nil, "type")},
 		},
 		{
 			file: "notification-send-requested.schema.json", typ: typeOf[NotificationSendRequested](),
@@ -1655,6 +1719,19 @@ var subjectPayloads = map[string]string{
 	SubjectNotificationFailed:  "notification-outcome.schema.json",
 	SubjectMetricsQueryRequest: "metrics-query-requested.schema.json",
 	SubjectMetricsQueryDone:    "metrics-query-completed.schema.json",
+	SubjectAnalysisRequested:   "analysis-run-requested.schema.json",
+	SubjectAnalysisCancel:      "analysis-run-cancel-requested.schema.json",
+	SubjectAnalysisMeasured:    "analysis-run-measured.schema.json",
+	SubjectAnalysisCompleted:   "analysis-run-completed.schema.json",
+}
+
+// lastParameter is the subject's last token: the run of analysis
+// subjects, the integration of every other.
+func lastParameter(prefix string) string {
+	if strings.HasPrefix(prefix, "analysis.") {
+		return "runId"
+	}
+	return "integrationId"
 }
 
 // loadAsyncAPI parses asyncapi.yaml with yaml.v3 and re-encodes it as JSON
@@ -1748,7 +1825,7 @@ func TestAsyncAPI(t *testing.T) {
 	} {
 		for _, prefix := range group.subjects {
 			t.Run(prefix, func(t *testing.T) {
-				address := prefix + ".{tenantId}.{integrationId}"
+				address := prefix + ".{tenantId}.{" + lastParameter(prefix) + "}"
 				id, ok := byAddress[address]
 				if !ok {
 					t.Fatalf("no channel with address %s", address)
@@ -1757,7 +1834,7 @@ func TestAsyncAPI(t *testing.T) {
 				if get(ch, "x-stream") != group.stream {
 					t.Errorf("x-stream %v, want %s", get(ch, "x-stream"), group.stream)
 				}
-				for _, p := range []string{"tenantId", "integrationId"} {
+				for _, p := range []string{"tenantId", lastParameter(prefix)} {
 					if get(ch, "parameters", p) == nil {
 						t.Errorf("no parameter %s", p)
 					}
@@ -1804,8 +1881,8 @@ func TestAsyncAPI(t *testing.T) {
 			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || address == "inthub.replay.>" {
 				continue // request-reply endpoints and replayed copies
 			}
-			prefix, ok := strings.CutSuffix(address, ".{tenantId}.{integrationId}")
-			if !ok || !slices.Contains(known, prefix) {
+			prefix, _, _ := strings.Cut(address, ".{tenantId}.")
+			if address != prefix+".{tenantId}.{"+lastParameter(prefix)+"}" || !slices.Contains(known, prefix) {
 				t.Errorf("channel %s is not a subject of contracts/subjects.go", address)
 			}
 		}

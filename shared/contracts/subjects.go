@@ -20,19 +20,25 @@ const (
 	SubjectNotificationFailed  = "notification.failed"
 	SubjectMetricsQueryRequest = "metrics.query.requested"
 	SubjectMetricsQueryDone    = "metrics.query.completed"
+	// Analysis subjects end in <tenantId>.<runId> rather than an
+	// integration: a run measures several integrations.
+	SubjectAnalysisRequested = "analysis.run.requested"
+	SubjectAnalysisCancel    = "analysis.run.cancel.requested"
+	SubjectAnalysisMeasured  = "analysis.run.measured"
+	SubjectAnalysisCompleted = "analysis.run.completed"
 )
 
 // CommandSubjects are the prefixes carried by INTHUB_COMMANDS.
 var CommandSubjects = []string{
 	SubjectTestRequested, SubjectHealthCheckRequest, SubjectDiscoveryRequested, SubjectNotificationRequest,
-	SubjectMetricsQueryRequest,
+	SubjectMetricsQueryRequest, SubjectAnalysisRequested, SubjectAnalysisCancel,
 }
 
 // EventSubjects are the prefixes carried by INTHUB_EVENTS.
 var EventSubjects = []string{
 	SubjectCreated, SubjectUpdated, SubjectDeleted, SubjectTestCompleted, SubjectHealthChecked,
 	SubjectHealthChanged, SubjectDiscoveryCompleted, SubjectNotificationSent, SubjectNotificationFailed,
-	SubjectMetricsQueryDone,
+	SubjectMetricsQueryDone, SubjectAnalysisMeasured, SubjectAnalysisCompleted,
 }
 
 // Subject builds <prefix>.<tenantId>.<integrationId>.
