@@ -340,6 +340,7 @@ func TestCrossTenant(t *testing.T) {
 		"DELETE /api/v1/integrations/{id}":        {kind: "404", path: integrationPath},
 		"POST /api/v1/integrations/{id}/test":     {kind: "404", path: integrationPath + "/test"},
 		"POST /api/v1/integrations/{id}/discover": {kind: "404", path: integrationPath + "/discover", body: func(string) any { return map[string]any{"resourceType": "repositories"} }},
+		"POST /api/v1/integrations/{id}/query":    {kind: "404", path: integrationPath + "/query", body: func(string) any { return map[string]any{"query": "up"} }},
 		"GET /api/v1/notification-rules/{id}":     {kind: "404", path: rulePath},
 		"PUT /api/v1/notification-rules/{id}":     {kind: "404", path: rulePath, body: ruleEdit},
 		"DELETE /api/v1/notification-rules/{id}":  {kind: "404", path: rulePath},
@@ -389,7 +390,7 @@ func TestCrossTenant(t *testing.T) {
 		t.Run(r.String(), func(t *testing.T) {
 			switch tc.kind {
 			case "404":
-				idA := idOf[strings.TrimSuffix(strings.TrimSuffix(tc.path, "/test"), "/discover")]
+				idA := idOf[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(tc.path, "/test"), "/discover"), "/query")]
 				missing := uuid.Must(uuid.NewV7()).String()
 				var answers []answer
 				for _, id := range []string{idA, missing} {

@@ -70,8 +70,8 @@ type server struct {
 	logger  *slog.Logger
 	metrics *httpMetrics
 	extra   map[string]http.Handler
-	// testOut and discoverOut publish the commands of their routes.
-	testOut, discoverOut *bus.Producer
+	// testOut, discoverOut and queryOut publish the commands of their routes.
+	testOut, discoverOut, queryOut *bus.Producer
 }
 
 // Routes is the ingress's route table: the commands its endpoints publish
@@ -79,7 +79,7 @@ type server struct {
 // manager and the notifier, and the operator's replay.
 func Routes() []bus.Route {
 	return []bus.Route{
-		routeTest, routeDiscover,
+		routeTest, routeDiscover, routeQuery,
 		{Name: "api catalog", Calls: []string{catalog.SubjectCreate, catalog.SubjectGet, catalog.SubjectList,
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
@@ -97,6 +97,8 @@ var (
 		Awaits: []string{contracts.SubjectTestCompleted + ".>"}}
 	routeDiscover = bus.Route{Name: "api discover", Produces: []string{contracts.SubjectDiscoveryRequested + ".>"},
 		Awaits: []string{contracts.SubjectDiscoveryCompleted + ".>"}}
+	routeQuery = bus.Route{Name: "api metrics query", Produces: []string{contracts.SubjectMetricsQueryRequest + ".>"},
+		Awaits: []string{contracts.SubjectMetricsQueryDone + ".>"}}
 )
 
 // Run serves the API until ctx ends.
@@ -158,6 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 				cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
 				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
+				queryOut: b.Publisher().For(routeQuery),
 			}
 			h := s.routes()
 			api.Store(&h)

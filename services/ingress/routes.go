@@ -48,6 +48,7 @@ func (s *server) routes() http.Handler {
 	}))
 	mux.Handle("/api/v1/integrations/{id}/test", s.authed(methods{http.MethodPost: s.test}))
 	mux.Handle("/api/v1/integrations/{id}/discover", s.authed(newDiscoverEndpoint(s)))
+	mux.Handle("/api/v1/integrations/{id}/query", s.authed(newQueryEndpoint(s)))
 	// Operator endpoints (operator.go): cross-tenant, operator role only.
 	op := func(m methods) http.Handler { return s.authed(s.operatorOnly(m)) }
 	mux.Handle("/api/v1/operator/events", op(methods{http.MethodGet: s.opEvents}))

@@ -1403,6 +1403,7 @@ func TestOpenAPI(t *testing.T) {
 			"/api/v1/integrations/providers":     {"get"},
 			"/api/v1/integrations/{id}/test":     {"post"},
 			"/api/v1/integrations/{id}/discover": {"post"},
+			"/api/v1/integrations/{id}/query":    {"post"},
 			"/api/v1/notification-rules":         {"get", "post"},
 			"/api/v1/notification-rules/{id}":    {"get", "put", "delete"},
 			"/healthz":                           {"get"},
