@@ -23,6 +23,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/stella-ops/inthub/shared/analysisruns"
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
@@ -76,7 +77,7 @@ type server struct {
 
 // Routes is the ingress's route table: the commands its endpoints publish
 // and the answers they wait for, the request-reply calls it makes to the
-// manager and the notifier, and the operator's replay.
+// manager, the notifier and the metrics-analyzer, and the operator's replay.
 func Routes() []bus.Route {
 	return []bus.Route{
 		routeTest, routeDiscover, routeQuery,
@@ -84,6 +85,7 @@ func Routes() []bus.Route {
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
 			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
+		{Name: "api analysis runs", Calls: []string{analysisruns.SubjectCreate, analysisruns.SubjectGet, analysisruns.SubjectCancel}},
 		// A replay republishes stored events under inthub.replay.<name>
 		// (shared/bus/ops); a redrive puts a dead letter back where it was
 		// consumed, which is no new traffic.

@@ -62,6 +62,11 @@ func (s *server) routes() http.Handler {
 	rules := newNotificationRules(s)
 	mux.Handle("/api/v1/notification-rules", s.authed(rules.collection()))
 	mux.Handle("/api/v1/notification-rules/{id}", s.authed(rules.item()))
+	// Canary analysis runs (analysis_runs.go), kept by the metrics-analyzer.
+	runs := newAnalysisRuns(s)
+	mux.Handle("/api/v1/analysis-runs", s.authed(methods{http.MethodPost: runs.create}))
+	mux.Handle("/api/v1/analysis-runs/{id}", s.authed(methods{http.MethodGet: runs.get}))
+	mux.Handle("/api/v1/analysis-runs/{id}/cancel", s.authed(methods{http.MethodPost: runs.cancel}))
 	for path, h := range s.extra {
 		mux.Handle(path, s.authed(h))
 	}

@@ -35,10 +35,7 @@ func (s *service) handleRunRequested(ctx context.Context, m *bus.Message, _ *bus
 		return err // a repeated request, or a bucket to read again
 	}
 	now := s.cfg.Clock()
-	rec := runRecord{Request: cmd, CreatedAt: now.UTC(), Metrics: make([]metricState, len(cmd.Metrics))}
-	for i := range rec.Metrics {
-		rec.Metrics[i] = metricState{Measurements: []contracts.AnalysisMeasurement{}, NextAt: now.UTC()}
-	}
+	rec := newRecord(cmd, now)
 	log := s.logger.With("tenant_id", cmd.TenantID, "run_id", cmd.RunID)
 	if refusal := s.check(ctx, cmd); refusal != nil {
 		if errors.Is(refusal, errLookup) {
@@ -56,6 +53,15 @@ func (s *service) handleRunRequested(ctx context.Context, m *bus.Message, _ *bus
 	}
 	s.kick()
 	return nil
+}
+
+// newRecord is a run that measures its metrics from now on.
+func newRecord(r contracts.AnalysisRunRequested, now time.Time) runRecord {
+	rec := runRecord{Request: r, CreatedAt: now.UTC(), Metrics: make([]metricState, len(r.Metrics))}
+	for i := range rec.Metrics {
+		rec.Metrics[i] = metricState{Measurements: []contracts.AnalysisMeasurement{}, NextAt: now.UTC()}
+	}
+	return rec
 }
 
 // check refuses, before any measurement, a run that could never be

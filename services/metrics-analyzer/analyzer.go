@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stella-ops/inthub/shared/analysisruns"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
@@ -94,6 +95,9 @@ func (s *service) routes() []bus.Route {
 		{Name: "analysis-cancel", Stream: bus.StreamCommands, Subject: contracts.SubjectAnalysisCancel + ".>",
 			Durable: durableCancels, Concurrency: 4, Handler: s.handleCancel},
 		schedulerRoute,
+		bus.ReplyRoute(analysisruns.SubjectCreate, bus.Typed(s.createRun)),
+		bus.ReplyRoute(analysisruns.SubjectGet, bus.Typed(s.getRun)),
+		bus.ReplyRoute(analysisruns.SubjectCancel, bus.Typed(s.cancelRun)),
 	}
 }
 
@@ -136,8 +140,13 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	svc := &service{cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
 		runs: w.Bucket(BucketAnalysisRuns), out: w.Bus.Publisher().For(schedulerRoute), wake: make(chan struct{}, 1)}
-	w.Routes(svc.routes())
+	table := svc.routes()
+	w.Routes(table)
 	w.Go("analysis-scheduler", svc.schedule)
+	w.Serve(bus.Service{
+		Name: analysisruns.ServiceName, Version: "0.1.0", Prefix: analysisruns.SubjectPrefix,
+		Description: "Integration Hub metrics-analyzer: analysis runs", Routes: table, Logger: cfg.Logger,
+	})
 	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	w.ReadyLog(func() []any { return []any{"integrations", view.Len(), "workers", cfg.Workers} })
 	return nil

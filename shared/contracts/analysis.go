@@ -100,3 +100,25 @@ type AnalysisRunCompleted struct {
 	Error       *ErrorBody             `json:"error,omitempty"`
 	CompletedAt time.Time              `json:"completedAt"`
 }
+
+// AnalysisRunInput is the body of POST /api/v1/analysis-runs.
+type AnalysisRunInput struct {
+	Metrics []AnalysisMetric `json:"metrics"`
+}
+
+// AnalysisRun is a run as stored: what was asked, every measurement so
+// far, and once completed its verdict and per-metric results.
+type AnalysisRun struct {
+	RunID        string                 `json:"runId"`
+	TenantID     string                 `json:"tenantId"`
+	Metrics      []AnalysisMetric       `json:"metrics"`
+	Status       string                 `json:"status"` // running | completed
+	Cancelled    bool                   `json:"cancelled,omitempty"`
+	Verdict      string                 `json:"verdict,omitempty"`
+	Message      string                 `json:"message,omitempty"`
+	Error        *ErrorBody             `json:"error,omitempty"`
+	Results      []AnalysisMetricResult `json:"results"`
+	Measurements []AnalysisMeasurement  `json:"measurements"`
+	CreatedAt    time.Time              `json:"createdAt"`
+	CompletedAt  *time.Time             `json:"completedAt,omitempty"`
+}

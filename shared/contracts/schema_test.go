@@ -631,6 +631,22 @@ func schemaCases() []schemaCase {
 			invalid: []invalidCase{missing("verdict"), unknown(), badEnum("verdict", "passed"), bad("metrics null (a nil Go slice)", "metrics", nil, "type")},
 		},
 		{
+			file: "analysis-run-input.schema.json", typ: typeOf[AnalysisRunInput](),
+			full:    AnalysisRunInput{Metrics: []AnalysisMetric{sampleAnalysisMetric()}},
+			minimal: AnalysisRunInput{Metrics: []AnalysisMetric{{Name: "m", IntegrationID: intID, Query: "up", SuccessCondition: "true"}}},
+			invalid: []invalidCase{missing("metrics"), unknown(), bad("no metric", "metrics", []any{}, "minItems")},
+		},
+		{
+			file: "analysis-run.schema.json", typ: typeOf[AnalysisRun](),
+			full: AnalysisRun{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{sampleAnalysisMetric()}, Status: "completed",
+				Cancelled: true, Verdict: "inconclusive", Message: "cancelled", Error: sampleErrorBody(),
+				Results:      []AnalysisMetricResult{{Name: "success-rate", Phase: "inconclusive", Measurements: 1, Successful: 1}},
+				Measurements: []AnalysisMeasurement{sampleMeasurement()}, CreatedAt: t0, CompletedAt: ptr(t0.Add(time.Minute))},
+			minimal: AnalysisRun{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{}, Status: "running",
+				Results: []AnalysisMetricResult{}, Measurements: []AnalysisMeasurement{}, CreatedAt: t0},
+			invalid: []invalidCase{missing("status"), unknown(), badEnum("status", "done"), badEnum("verdict", "ok")},
+		},
+		{
 			file: "notification-send-requested.schema.json", typ: typeOf[NotificationSendRequested](),
 			full: NotificationSendRequested{
 				RequestID: "req-5d1e", TenantID: tenantID, IntegrationID: otherID, RuleID: "rule-prod-health",
@@ -1404,6 +1420,9 @@ func TestOpenAPI(t *testing.T) {
 			"/api/v1/integrations/{id}/test":     {"post"},
 			"/api/v1/integrations/{id}/discover": {"post"},
 			"/api/v1/integrations/{id}/query":    {"post"},
+			"/api/v1/analysis-runs":              {"post"},
+			"/api/v1/analysis-runs/{id}":         {"get"},
+			"/api/v1/analysis-runs/{id}/cancel":  {"post"},
 			"/api/v1/notification-rules":         {"get", "post"},
 			"/api/v1/notification-rules/{id}":    {"get", "put", "delete"},
 			"/healthz":                           {"get"},
@@ -1879,7 +1898,7 @@ func TestAsyncAPI(t *testing.T) {
 	t.Run("no channel beyond contracts", func(t *testing.T) {
 		known := append(slices.Clone(CommandSubjects), EventSubjects...)
 		for address := range byAddress {
-			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || address == "inthub.replay.>" {
+			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || strings.HasPrefix(address, "inthub.analyzer.runs.") || address == "inthub.replay.>" {
 				continue // request-reply endpoints and replayed copies
 			}
 			prefix, _, _ := strings.Cut(address, ".{tenantId}.")
