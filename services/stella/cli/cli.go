@@ -165,7 +165,7 @@ func (a *app) newRoot() *cobra.Command {
 		RunE:    a.helpOrUnknown,
 	}
 	config.AddCommand(a.newIntegrationsCmd(false))
-	root.AddCommand(config, a.newIntegrationsCmd(true), a.newEventsCmd(), a.newDLQCmd(), a.newVersionCmd())
+	root.AddCommand(config, a.newIntegrationsCmd(true), a.newMetricsCmd(), a.newAnalysisCmd(), a.newEventsCmd(), a.newDLQCmd(), a.newVersionCmd())
 
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
