@@ -178,25 +178,49 @@ func TestAnalysisVerdictsOfARealPrometheus(t *testing.T) {
 // TestAnalysisSurvivesTheAnalyzerStopping stops the only analyzer in the
 // middle of a run and starts another: the run carries on from its stored
 // state, every measurement is stored once, and it completes exactly once.
+// Then two replicas share runs: each step is taken once whichever replica
+// takes it, also when one of them stops mid-run.
 func TestAnalysisSurvivesTheAnalyzerStopping(t *testing.T) {
 	t.Parallel()
 	c := newCanary(t)
 	first := c.e.start()
 	c.waitScraped(t, 0.99)
-	id := c.run(t, c.metric(8, 0))
-	waitFor(t, 20*time.Second, "two measurements", func() bool { ms, _ := c.of(id); return len(ms) >= 2 })
-	first.stop()
-	time.Sleep(time.Second)
-	c.e.start()
-	done, ms := c.verdict(t, id)
-	if done.Verdict != contracts.AnalysisSuccessful || done.Metrics[0].Measurements != 8 || len(ms) != 8 {
-		t.Fatalf("completed %+v with %d stored measurements, want successful after 8", done, len(ms))
-	}
-	for i, m := range ms {
-		if m.Index != i {
-			t.Fatalf("measurement %d has index %d: stored twice or out of order", i, m.Index)
+	check := func(t *testing.T, id string, count int) {
+		t.Helper()
+		done, ms := c.verdict(t, id)
+		if done.Verdict != contracts.AnalysisSuccessful || done.Metrics[0].Measurements != count || len(ms) != count {
+			t.Fatalf("completed %+v with %d stored measurements, want successful after %d", done, len(ms), count)
+		}
+		for i, m := range ms {
+			if m.Index != i {
+				t.Fatalf("measurement %d has index %d: stored twice or out of order", i, m.Index)
+			}
 		}
 	}
+	t.Run("restarted", func(t *testing.T) {
+		id := c.run(t, c.metric(8, 0))
+		waitFor(t, 20*time.Second, "two measurements", func() bool { ms, _ := c.of(id); return len(ms) >= 2 })
+		first.stop()
+		time.Sleep(time.Second)
+		c.e.start()
+		check(t, id, 8)
+	})
+	t.Run("two replicas, one stopping", func(t *testing.T) {
+		third := c.e.start()
+		ids := []string{c.run(t, c.metric(6, 0)), c.run(t, c.metric(6, 0)), c.run(t, c.metric(6, 0))}
+		waitFor(t, 20*time.Second, "a measurement of each", func() bool {
+			for _, id := range ids {
+				if ms, _ := c.of(id); len(ms) < 2 {
+					return false
+				}
+			}
+			return true
+		})
+		third.stop()
+		for _, id := range ids {
+			check(t, id, 6)
+		}
+	})
 }
 
 // TestBadRunsAreRefusedWhenRequested: a query the provider refuses, a
