@@ -114,6 +114,11 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "routing and api key", config: map[string]any{"routingKeyRef": "env://INTHUB_SECRET_R", "eventsUrl": e.URL, "apiUrl": e.URL},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_R": secretValue(1), "INTHUB_SECRET_A": keyJSON("apiKey", 2)}}}
 	},
+	"datadog": func(e echoEnv) []echoCase {
+		b, _ := json.Marshal(map[string]string{"apiKey": secretValue(1), "appKey": secretValue(2)})
+		return []echoCase{{name: "api and application keys", config: map[string]any{"url": e.URL},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": string(b)}}}
+	},
 	"opsgenie": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "api key", config: map[string]any{"url": e.URL, "schedule": "echo-schedule"},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("apiKey", 1)}}}

@@ -6,6 +6,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
+	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie"
@@ -29,6 +30,7 @@ func implementations() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
 		dockerregistry.Spec,
+		datadog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

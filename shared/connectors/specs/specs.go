@@ -14,6 +14,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
+	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email/spec"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie/spec"
@@ -39,6 +40,7 @@ func List() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
 		dockerregistry.Spec,
+		datadog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
