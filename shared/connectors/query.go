@@ -58,3 +58,18 @@ func CheckMetricsQuery(q contracts.MetricsQuery) error {
 	}
 	return nil
 }
+
+// KeepLatest is the answer of an instant query from a provider that has
+// only ranges (Datadog, Dynatrace, New Relic): the latest point with a
+// value, else the latest point, else none.
+func KeepLatest(points []contracts.MetricPoint) []contracts.MetricPoint {
+	for i := len(points) - 1; i >= 0; i-- {
+		if points[i].Value != nil {
+			return points[i : i+1]
+		}
+	}
+	if len(points) > 0 {
+		return points[len(points)-1:]
+	}
+	return points
+}

@@ -119,6 +119,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "api and application keys", config: map[string]any{"url": e.URL},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": string(b)}}}
 	},
+	"dynatrace": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "api token", config: map[string]any{"url": e.URL},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
 	"opsgenie": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "api key", config: map[string]any{"url": e.URL, "schedule": "echo-schedule"},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("apiKey", 1)}}}

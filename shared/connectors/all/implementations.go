@@ -7,6 +7,7 @@ import (
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
+	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie"
@@ -31,6 +32,7 @@ func implementations() []*connectors.Spec {
 		inmemory.Spec,
 		dockerregistry.Spec,
 		datadog.Spec,
+		dynatrace.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

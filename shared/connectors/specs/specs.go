@@ -15,6 +15,7 @@ import (
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
+	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace/spec"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email/spec"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie/spec"
@@ -41,6 +42,7 @@ func List() []*connectors.Spec {
 		inmemory.Spec,
 		dockerregistry.Spec,
 		datadog.Spec,
+		dynatrace.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

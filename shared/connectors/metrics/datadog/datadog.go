@@ -251,24 +251,11 @@ func (a queryAnswer) normalize(latest bool) contracts.MetricsResult {
 		}
 		sort.Slice(out.Points, func(i, j int) bool { return out.Points[i].Time.Before(out.Points[j].Time) })
 		if latest {
-			out.Points = lastWithValue(out.Points)
+			out.Points = connectors.KeepLatest(out.Points)
 		}
 		res.Series = append(res.Series, out)
 	}
 	return res
-}
-
-// lastWithValue keeps the latest point with a value (or the latest point).
-func lastWithValue(points []contracts.MetricPoint) []contracts.MetricPoint {
-	for i := len(points) - 1; i >= 0; i-- {
-		if points[i].Value != nil {
-			return points[i : i+1]
-		}
-	}
-	if len(points) > 0 {
-		return points[len(points)-1:]
-	}
-	return points
 }
 
 // Labels turns Datadog tags into labels: "host:a" is host=a, a tag

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/metrics/metricstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 	"github.com/stella-ops/inthub/shared/testsvc"
@@ -172,5 +173,37 @@ func TestSites(t *testing.T) {
 	}
 	if err := Spec.ValidateConfig(map[string]any{"site": "datadoghq.org"}); err == nil {
 		t.Fatal("an unknown site was accepted")
+	}
+}
+
+// TestSameDataSameSeries feeds the shared data set to the fake and asks
+// each shared question in Datadog's language: the answers are the series
+// every metrics provider gives for that data.
+func TestSameDataSameSeries(t *testing.T) {
+	t.Parallel()
+	var series []fakeSeries
+	for _, s := range metricstest.Data() {
+		fs := fakeSeries{Metric: metricstest.Metric, Unit: "percent"}
+		for k, v := range s.Labels {
+			fs.Tags = append(fs.Tags, k+":"+v)
+		}
+		for _, p := range s.Points {
+			fs.Points = append(fs.Points, [2]float64{float64(p.Time.UnixMilli()), p.Value})
+		}
+		series = append(series, fs)
+	}
+	c := newTestConnector(t, &fake{apiKey: testAPIKey, appKey: testAppKey, series: series}, keysSecret(testAPIKey, testAppKey), nil)
+	for _, tc := range metricstest.Cases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			text := "avg:" + metricstest.Metric + "{service:checkout}"
+			if tc.ByVersion {
+				text += " by {version}"
+			}
+			res, err := c.Query(context.Background(), tc.Query(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			metricstest.Check(t, res, tc.Want)
+		})
 	}
 }
