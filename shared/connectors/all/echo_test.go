@@ -123,6 +123,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "api token", config: map[string]any{"url": e.URL},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"newrelic": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "user api key", config: map[string]any{"url": e.URL, "accountId": float64(1234567)},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("apiKey", 1)}}}
+	},
 	"opsgenie": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "api key", config: map[string]any{"url": e.URL, "schedule": "echo-schedule"},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("apiKey", 1)}}}

@@ -8,6 +8,7 @@ import (
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
 	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace"
+	newrelic "github.com/stella-ops/inthub/shared/connectors/metrics/newrelic"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie"
@@ -33,6 +34,7 @@ func implementations() []*connectors.Spec {
 		dockerregistry.Spec,
 		datadog.Spec,
 		dynatrace.Spec,
+		newrelic.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

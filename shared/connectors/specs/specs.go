@@ -16,6 +16,7 @@ import (
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
 	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace/spec"
+	newrelic "github.com/stella-ops/inthub/shared/connectors/metrics/newrelic/spec"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email/spec"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie/spec"
@@ -43,6 +44,7 @@ func List() []*connectors.Spec {
 		dockerregistry.Spec,
 		datadog.Spec,
 		dynatrace.Spec,
+		newrelic.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,
