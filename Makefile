@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench build docs schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough chaos lint fmt vet staticcheck standalone bench build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
@@ -28,6 +28,10 @@ fuzz:
 ## walkthrough: the README's marked examples against `make run` and a demo registry (a few seconds)
 walkthrough:
 	@scripts/readme-walkthrough.sh
+
+## chaos: kill -9 the metrics-analyzer in the middle of an analysis run; another completes it exactly once
+chaos:
+	$(GO) test -count=1 -run '^TestAnalyzerKilledMidRun$$' -v ./services/metrics-analyzer
 
 lint: fmt vet staticcheck standalone
 
