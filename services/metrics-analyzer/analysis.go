@@ -223,6 +223,14 @@ func (s *service) step(ctx context.Context, rec *runRecord) (bool, error) {
 		}
 	}
 	if published {
+		// A published measurement's series live on in its event: the record
+		// keeps only the latest's, so a long run stays within a KV value.
+		for i := range rec.Metrics {
+			m := &rec.Metrics[i]
+			for j := 0; j < m.Published-1; j++ {
+				m.Measurements[j].Result = nil
+			}
+		}
 		return true, nil
 	}
 	// 2. Announce a decided run, once.

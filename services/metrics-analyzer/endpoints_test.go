@@ -66,6 +66,9 @@ func TestRunEndpoints(t *testing.T) {
 		len(got.Measurements) != 3 || got.CompletedAt == nil || len(got.Results) != 1 || got.Results[0].Successful != 3 {
 		t.Fatalf("get: %+v, %v (announced %+v)", got, err, done)
 	}
+	if got.Measurements[0].Result != nil || got.Measurements[2].Result == nil {
+		t.Fatalf("stored results: first %v, last %v; want only the latest kept (the others are in their events)", got.Measurements[0].Result, got.Measurements[2].Result)
+	}
 	if _, err := client.Get(ctx, analysisruns.GetRequest{TenantID: "other-tenant", ID: run.RunID}); !matches(status(err)) {
 		t.Fatalf("another tenant's get: %v, want 404 %s", err, analysisruns.RunNotFound)
 	}
