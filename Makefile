@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough chaos lint fmt vet staticcheck standalone bench build docs schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench chaos chaos-analyzer build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
@@ -29,8 +29,8 @@ fuzz:
 walkthrough:
 	@scripts/readme-walkthrough.sh
 
-## chaos: kill -9 the metrics-analyzer in the middle of an analysis run; another completes it exactly once
-chaos:
+## chaos-analyzer: kill -9 the metrics-analyzer in the middle of an analysis run; another completes it exactly once
+chaos-analyzer:
 	$(GO) test -count=1 -run '^TestAnalyzerKilledMidRun$$' -v ./services/metrics-analyzer
 
 lint: fmt vet staticcheck standalone
@@ -55,9 +55,17 @@ bench:
 	$(GO) run ./services/devstack/cmd/discobench
 	$(GO) run ./services/health-scheduler/cmd/schedbench
 
+## chaos: the services as separate processes against their own nats-server and
+## Redis, killed and restarted under load; prints the audit table, exits 1 when
+## anything is lost (not part of `make test`). CHAOS_FLAGS=-list shows the
+## scenarios; e.g. CHAOS_FLAGS='-scenarios kill-manager -rate 30'.
+CHAOS_FLAGS ?=
+chaos: test-deps
+	$(GO) run ./services/devstack/cmd/chaos $(CHAOS_FLAGS)
+
 build:
 	@mkdir -p bin
-	@for s in ingress manager health-scheduler discovery-worker notifier metrics-analyzer devstack stella; do \
+	@for s in ingress manager health-scheduler discovery-worker notifier metrics-analyzer pipeline-runner devstack stella; do \
 		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
 		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
 

@@ -330,6 +330,8 @@ type httpCase struct {
 	path    string
 	body    func(id string) any
 	headers []string
+	// idPath, if set, is the idOf key of the resource in path.
+	idPath string
 }
 
 func TestCrossTenant(t *testing.T) {
@@ -351,37 +353,43 @@ func TestCrossTenant(t *testing.T) {
 	ruleEdit := func(string) any { return ruleBody("B was here", hookB.ID) }
 	const runPath = "/api/v1/analysis-runs/{id}"
 	idOf := map[string]string{integrationPath: f.hookA.ID, rulePath: f.ruleA.ID, runPath: f.runA.RunID}
+	pipelineRunA := f.runOfA(t)
+	pipelineRunPath := integrationPath + "/runs/" + pipelineRunA
 
 	cases := map[string]httpCase{
-		"GET /api/v1/integrations/{id}":           {kind: "404", path: integrationPath},
-		"PUT /api/v1/integrations/{id}":           {kind: "404", path: integrationPath, body: hookEdit},
-		"PATCH /api/v1/integrations/{id}":         {kind: "404", path: integrationPath, body: func(string) any { return `{"name":"B was here"}` }, headers: []string{"Content-Type", "application/merge-patch+json"}},
-		"DELETE /api/v1/integrations/{id}":        {kind: "404", path: integrationPath},
-		"POST /api/v1/integrations/{id}/test":     {kind: "404", path: integrationPath + "/test"},
-		"POST /api/v1/integrations/{id}/discover": {kind: "404", path: integrationPath + "/discover", body: func(string) any { return map[string]any{"resourceType": "repositories"} }},
-		"POST /api/v1/integrations/{id}/query":    {kind: "404", path: integrationPath + "/query", body: func(string) any { return map[string]any{"query": "up"} }},
-		"GET /api/v1/notification-rules/{id}":     {kind: "404", path: rulePath},
-		"GET /api/v1/analysis-runs/{id}":          {kind: "404", path: runPath},
-		"POST /api/v1/analysis-runs/{id}/cancel":  {kind: "404", path: runPath + "/cancel"},
-		"POST /api/v1/analysis-runs":              {kind: "create", path: "/api/v1/analysis-runs"},
-		"PUT /api/v1/notification-rules/{id}":     {kind: "404", path: rulePath, body: ruleEdit},
-		"DELETE /api/v1/notification-rules/{id}":  {kind: "404", path: rulePath},
-		"GET /api/v1/integrations":                {kind: "collection", path: "/api/v1/integrations"},
-		"GET /api/v1/notification-rules":          {kind: "collection", path: "/api/v1/notification-rules"},
-		"POST /api/v1/integrations":               {kind: "create", path: "/api/v1/integrations"},
-		"POST /api/v1/notification-rules":         {kind: "create", path: "/api/v1/notification-rules"},
-		"GET /api/v1/operator/events":             {kind: "operator", path: "/api/v1/operator/events"},
-		"GET /api/v1/operator/events/stream":      {kind: "operator", path: "/api/v1/operator/events/stream"},
-		"POST /api/v1/operator/events/replay":     {kind: "operator", path: "/api/v1/operator/events/replay"},
-		"GET /api/v1/operator/dlq":                {kind: "operator", path: "/api/v1/operator/dlq"},
-		"POST /api/v1/operator/dlq/purge":         {kind: "operator", path: "/api/v1/operator/dlq/purge"},
-		"GET /api/v1/operator/dlq/{seq}":          {kind: "operator", path: "/api/v1/operator/dlq/{id}"},
-		"DELETE /api/v1/operator/dlq/{seq}":       {kind: "operator", path: "/api/v1/operator/dlq/{id}"},
-		"POST /api/v1/operator/dlq/{seq}/redrive": {kind: "operator", path: "/api/v1/operator/dlq/{id}/redrive"},
-		"GET /api/v1/integrations/providers":      {kind: "public", path: "/api/v1/integrations/providers?includeTestOnly=true"},
-		"* /healthz":                              {kind: "public", path: "/healthz"},
-		"* /readyz":                               {kind: "public", path: "/readyz"},
-		"* /api/v1/openapi.json":                  {kind: "public", path: "/api/v1/openapi.json"},
+		"GET /api/v1/integrations/{id}":                      {kind: "404", path: integrationPath},
+		"PUT /api/v1/integrations/{id}":                      {kind: "404", path: integrationPath, body: hookEdit},
+		"PATCH /api/v1/integrations/{id}":                    {kind: "404", path: integrationPath, body: func(string) any { return `{"name":"B was here"}` }, headers: []string{"Content-Type", "application/merge-patch+json"}},
+		"DELETE /api/v1/integrations/{id}":                   {kind: "404", path: integrationPath},
+		"POST /api/v1/integrations/{id}/test":                {kind: "404", path: integrationPath + "/test"},
+		"POST /api/v1/integrations/{id}/discover":            {kind: "404", path: integrationPath + "/discover", body: func(string) any { return map[string]any{"resourceType": "repositories"} }},
+		"POST /api/v1/integrations/{id}/query":               {kind: "404", path: integrationPath + "/query", body: func(string) any { return map[string]any{"query": "up"} }},
+		"POST /api/v1/integrations/{id}/runs":                {kind: "404", path: integrationPath + "/runs", idPath: integrationPath, body: func(string) any { return map[string]any{"pipeline": "deploy"} }},
+		"GET /api/v1/integrations/{id}/runs":                 {kind: "404", path: integrationPath + "/runs", idPath: integrationPath},
+		"GET /api/v1/integrations/{id}/runs/{runId}":         {kind: "404", path: pipelineRunPath, idPath: integrationPath},
+		"POST /api/v1/integrations/{id}/runs/{runId}/cancel": {kind: "404", path: pipelineRunPath + "/cancel", idPath: integrationPath},
+		"GET /api/v1/notification-rules/{id}":                {kind: "404", path: rulePath},
+		"GET /api/v1/analysis-runs/{id}":                     {kind: "404", path: runPath},
+		"POST /api/v1/analysis-runs/{id}/cancel":             {kind: "404", path: runPath + "/cancel"},
+		"POST /api/v1/analysis-runs":                         {kind: "create", path: "/api/v1/analysis-runs"},
+		"PUT /api/v1/notification-rules/{id}":                {kind: "404", path: rulePath, body: ruleEdit},
+		"DELETE /api/v1/notification-rules/{id}":             {kind: "404", path: rulePath},
+		"GET /api/v1/integrations":                           {kind: "collection", path: "/api/v1/integrations"},
+		"GET /api/v1/notification-rules":                     {kind: "collection", path: "/api/v1/notification-rules"},
+		"POST /api/v1/integrations":                          {kind: "create", path: "/api/v1/integrations"},
+		"POST /api/v1/notification-rules":                    {kind: "create", path: "/api/v1/notification-rules"},
+		"GET /api/v1/operator/events":                        {kind: "operator", path: "/api/v1/operator/events"},
+		"GET /api/v1/operator/events/stream":                 {kind: "operator", path: "/api/v1/operator/events/stream"},
+		"POST /api/v1/operator/events/replay":                {kind: "operator", path: "/api/v1/operator/events/replay"},
+		"GET /api/v1/operator/dlq":                           {kind: "operator", path: "/api/v1/operator/dlq"},
+		"POST /api/v1/operator/dlq/purge":                    {kind: "operator", path: "/api/v1/operator/dlq/purge"},
+		"GET /api/v1/operator/dlq/{seq}":                     {kind: "operator", path: "/api/v1/operator/dlq/{id}"},
+		"DELETE /api/v1/operator/dlq/{seq}":                  {kind: "operator", path: "/api/v1/operator/dlq/{id}"},
+		"POST /api/v1/operator/dlq/{seq}/redrive":            {kind: "operator", path: "/api/v1/operator/dlq/{id}/redrive"},
+		"GET /api/v1/integrations/providers":                 {kind: "public", path: "/api/v1/integrations/providers?includeTestOnly=true"},
+		"* /healthz":                                         {kind: "public", path: "/healthz"},
+		"* /readyz":                                          {kind: "public", path: "/readyz"},
+		"* /api/v1/openapi.json":                             {kind: "public", path: "/api/v1/openapi.json"},
 	}
 
 	// Every route served has a case, and every case a route.
@@ -413,6 +421,9 @@ func TestCrossTenant(t *testing.T) {
 			switch tc.kind {
 			case "404":
 				idA := idOf[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(tc.path, "/test"), "/discover"), "/query"), "/cancel")]
+				if tc.idPath != "" {
+					idA = idOf[tc.idPath]
+				}
 				missing := uuid.Must(uuid.NewV7()).String()
 				var answers []answer
 				for _, id := range []string{idA, missing} {
@@ -780,5 +791,50 @@ func TestCrossTenantOnTheBus(t *testing.T) {
 	}
 	if after := f.snapshotA(t); after != before {
 		t.Fatalf("A's resources changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// runOfA is a pipeline run of tenant A's: a trigger on A's webhook, which
+// the runner refuses, so the run ends failed at once but exists.
+func (f *crossFixture) runOfA(t *testing.T) string {
+	t.Helper()
+	r := f.s.call("POST", "/api/v1/integrations/"+f.hookA.ID+"/runs?wait=started", f.s.info.Token, map[string]any{"pipeline": "deploy"})
+	if r.status != http.StatusOK {
+		t.Fatalf("A's run: %d %s", r.status, r.body)
+	}
+	var run contracts.PipelineRun
+	r.decode(&run)
+	f.leaks = append(f.leaks, run.RunID)
+	return run.RunID
+}
+
+// TestCrossTenantRunOfAnotherIntegration: B asking for A's run under B's
+// own integration gets the very answer of a run that does not exist.
+func TestCrossTenantRunOfAnotherIntegration(t *testing.T) {
+	t.Parallel()
+	f := startCrossTenant(t)
+	runA := f.runOfA(t)
+	r := f.s.call("POST", "/api/v1/integrations", tokenB, hookOf(f.rec.srv.URL+"/b", "", ""))
+	if r.status != http.StatusCreated {
+		t.Fatalf("B's integration: %d %s", r.status, r.body)
+	}
+	var hookB contracts.Integration
+	r.decode(&hookB)
+	for _, suffix := range []string{"", "/cancel"} {
+		method := map[string]string{"": "GET", "/cancel": "POST"}[suffix]
+		t.Run(method+suffix, func(t *testing.T) {
+			var answers []answer
+			for _, id := range []string{runA, uuid.NewString()} {
+				resp := f.s.call(method, "/api/v1/integrations/"+hookB.ID+"/runs/"+id+suffix, tokenB, nil)
+				f.assertNoLeak(t, "answer", resp.body, resp.header, id)
+				answers = append(answers, f.normalise(resp.status, resp.body, id))
+			}
+			if answers[0].Status != http.StatusNotFound || answers[0] != answers[1] {
+				t.Fatalf("B on A's run: %+v; on a missing one: %+v (want both the same 404)", answers[0], answers[1])
+			}
+		})
+	}
+	if page := f.s.call("GET", "/api/v1/integrations/"+hookB.ID+"/runs", tokenB, nil); page.status != http.StatusOK || strings.Contains(string(page.body), runA) {
+		t.Fatalf("B's list: %d %s", page.status, page.body)
 	}
 }

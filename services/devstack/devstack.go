@@ -27,6 +27,7 @@ import (
 	"github.com/stella-ops/inthub/services/manager"
 	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
@@ -98,6 +99,7 @@ type Services struct {
 	DiscoveryWorker discoveryworker.Config
 	Notifier        notifier.Config
 	MetricsAnalyzer metricsanalyzer.Config
+	PipelineRunner  pipelinerunner.Config
 }
 
 // Info tells where the stack listens.
@@ -167,6 +169,7 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go("discovery-worker", func(ctx context.Context) error { return discoveryworker.Run(ctx, svc.DiscoveryWorker) })
 	g.Go("notifier", func(ctx context.Context) error { return notifier.Run(ctx, svc.Notifier) })
 	g.Go("metrics-analyzer", func(ctx context.Context) error { return metricsanalyzer.Run(ctx, svc.MetricsAnalyzer) })
+	g.Go("pipeline-runner", func(ctx context.Context) error { return pipelinerunner.Run(ctx, svc.PipelineRunner) })
 	httpReady := make(chan string, 1)
 	svc.Ingress.Listener, svc.Ingress.Ready = ln, httpReady
 	g.Go("ingress", func(ctx context.Context) error {
@@ -281,6 +284,12 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 	n.Registry = cfg.Registry
 	policy(&n.Policy)
 	resolver(&n.Resolver)
+
+	p := &s.PipelineRunner
+	p.Bus, p.Logger, p.Metrics = busFor(p.Bus, "pipeline-runner"), logger("pipeline-runner"), scoped("pipeline-runner")
+	p.Registry = cfg.Registry
+	policy(&p.Policy)
+	resolver(&p.Resolver)
 	return s
 }
 

@@ -15,6 +15,7 @@ require (
 	github.com/stella-ops/inthub/services/manager v0.0.0
 	github.com/stella-ops/inthub/services/metrics-analyzer v0.0.0
 	github.com/stella-ops/inthub/services/notifier v0.0.0
+	github.com/stella-ops/inthub/services/pipeline-runner v0.0.0
 	github.com/stella-ops/inthub/shared v0.0.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
@@ -114,5 +115,6 @@ replace (
 	github.com/stella-ops/inthub/services/manager => ../manager
 	github.com/stella-ops/inthub/services/metrics-analyzer => ../metrics-analyzer
 	github.com/stella-ops/inthub/services/notifier => ../notifier
+	github.com/stella-ops/inthub/services/pipeline-runner => ../pipeline-runner
 	github.com/stella-ops/inthub/shared => ../../shared
 )

@@ -15,6 +15,7 @@ import (
 	"github.com/stella-ops/inthub/services/manager"
 	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
 )
 
@@ -25,6 +26,7 @@ func routeTables() map[string][]bus.Route {
 		"health-scheduler": healthscheduler.Routes(),
 		"discovery-worker": discoveryworker.Routes(),
 		"notifier":         notifier.Routes(),
+		"pipeline-runner":  pipelinerunner.Routes(),
 		"ingress":          ingress.Routes(),
 		"metrics-analyzer": metricsanalyzer.Routes(),
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stella-ops/inthub/services/manager"
 	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/config"
 )
 
@@ -75,6 +76,8 @@ func SettingsFromEnv(getenv config.Getenv) (Settings, error) {
 	sv.Notifier, err = notifier.ConfigFromEnv(getenv)
 	load(err)
 	sv.MetricsAnalyzer, err = metricsanalyzer.ConfigFromEnv(getenv)
+	load(err)
+	sv.PipelineRunner, err = pipelinerunner.ConfigFromEnv(getenv)
 	load(err)
 	return s, distinct(append([]error{r.Err()}, errs...))
 }

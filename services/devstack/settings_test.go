@@ -23,6 +23,7 @@ import (
 	"github.com/stella-ops/inthub/services/manager"
 	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/config"
@@ -116,6 +117,7 @@ func load(t *testing.T, getenv config.Getenv) loaded {
 	l.standalone.DiscoveryWorker, l.errs["discovery-worker"] = discoveryworker.ConfigFromEnv(getenv)
 	l.standalone.Notifier, l.errs["notifier"] = notifier.ConfigFromEnv(getenv)
 	l.standalone.MetricsAnalyzer, l.errs["metrics-analyzer"] = metricsanalyzer.ConfigFromEnv(getenv)
+	l.standalone.PipelineRunner, l.errs["pipeline-runner"] = pipelinerunner.ConfigFromEnv(getenv)
 	l.process, l.errs["process"] = config.ProcessFromEnv(getenv)
 	l.devstack, l.errs["devstack"] = SettingsFromEnv(getenv)
 	cfg := l.devstack.Config.withDefaults()
@@ -141,6 +143,7 @@ func busField(get func(bus.Config) any) []field {
 		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Bus) }},
 		{"notifier", func(s Services) any { return get(s.Notifier.Bus) }},
 		{"metrics-analyzer", func(s Services) any { return get(s.MetricsAnalyzer.Bus) }},
+		{"pipeline-runner", func(s Services) any { return get(s.PipelineRunner.Bus) }},
 	}
 }
 
@@ -161,6 +164,7 @@ func outboundField(policy func(httpx.GuardPolicy) any, local func(credentials.Lo
 		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Policy, s.DiscoveryWorker.Resolver) }},
 		{"notifier", func(s Services) any { return get(s.Notifier.Policy, s.Notifier.Resolver) }},
 		{"metrics-analyzer", func(s Services) any { return get(s.MetricsAnalyzer.Policy, s.MetricsAnalyzer.Resolver) }},
+		{"pipeline-runner", func(s Services) any { return get(s.PipelineRunner.Policy, s.PipelineRunner.Resolver) }},
 	}
 }
 
@@ -179,6 +183,7 @@ func localField(get func(credentials.LocalPolicy) any) []field {
 		{"discovery-worker", func(s Services) any { return resolver(s.DiscoveryWorker.Resolver) }},
 		{"notifier", func(s Services) any { return resolver(s.Notifier.Resolver) }},
 		{"metrics-analyzer", func(s Services) any { return resolver(s.MetricsAnalyzer.Resolver) }},
+		{"pipeline-runner", func(s Services) any { return resolver(s.PipelineRunner.Resolver) }},
 	}
 }
 
@@ -265,6 +270,14 @@ func probes(t *testing.T) map[string]probe {
 			services: discovery(func(c discoveryworker.Config) any { return c.RedisURL })},
 		"INTHUB_DISCOVERY_CACHE_TTLS": {value: "tags=2m,repositories=30m", want: ttls, bad: "tags=soon",
 			services: discovery(func(c discoveryworker.Config) any { return c.CacheTTLs })},
+		"INTHUB_PIPELINE_POLL_INTERVAL": {value: "3s", want: 3 * time.Second, bad: "often",
+			services: one("pipeline-runner", func(s Services) any { return s.PipelineRunner.PollInterval })},
+		"INTHUB_PIPELINE_MAX_POLL_INTERVAL": {value: "2m", want: 2 * time.Minute, bad: "long",
+			services: one("pipeline-runner", func(s Services) any { return s.PipelineRunner.MaxPollInterval })},
+		"INTHUB_PIPELINE_LEASE_TTL": {value: "45s", want: 45 * time.Second, bad: "ever",
+			services: one("pipeline-runner", func(s Services) any { return s.PipelineRunner.LeaseTTL })},
+		"INTHUB_PIPELINE_WORKERS": {value: "9", want: 9, bad: "0",
+			services: one("pipeline-runner", func(s Services) any { return s.PipelineRunner.Workers })},
 		"INTHUB_DISCOVERY_WORKERS": {value: "7", want: 7, bad: "0",
 			services: discovery(func(c discoveryworker.Config) any { return c.Workers })},
 		"INTHUB_METRICS_WORKERS": {value: "5", want: 5, bad: "0",

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path"
+
 	"regexp"
 	"time"
 
@@ -14,6 +14,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/runtime"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -24,7 +25,6 @@ const (
 	// providerPageSize is the page size asked of a provider while walking
 	// (the distribution registry's own maximum).
 	providerPageSize = 1000
-	maxPatternLength = 512
 )
 
 var resourceTypePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
@@ -52,7 +52,7 @@ type discoverer struct {
 
 // discover answers one request for integration it.
 func (d *discoverer) discover(ctx context.Context, it contracts.Integration, req contracts.DiscoveryRequest) (contracts.DiscoveryResult, error) {
-	spec, err := d.check(it, req)
+	spec, filter, err := d.check(it, req)
 	if err != nil {
 		return contracts.DiscoveryResult{}, err
 	}
@@ -72,11 +72,13 @@ func (d *discoverer) discover(ctx context.Context, it contracts.Integration, req
 	// first page only, or `--all --refresh` would never get past page two.
 	opts := cache.Options{TTL: ttl, Refresh: req.Refresh && req.Cursor == ""}
 	upTo := 0 // the whole result, to be cached
-	if ttl <= 0 {
-		upTo = cur.offset + limit + 1 // uncached: just enough to know if more follow
+	if ttl <= 0 && !filter.Ordered() {
+		// Uncached: just enough to know if more follow. An ordered result
+		// needs every item before its first page is known.
+		upTo = cur.offset + limit + 1
 	}
 	entry, outcome, err := d.cache.Fetch(ctx, key, opts, func(ctx context.Context) ([]contracts.Resource, error) {
-		return d.walk(ctx, it, spec, req, upTo)
+		return d.walk(ctx, it, spec, req, filter, upTo)
 	})
 	if err != nil {
 		return contracts.DiscoveryResult{}, err
@@ -106,28 +108,26 @@ func (d *discoverer) discover(ctx context.Context, it contracts.Integration, req
 
 // check validates the request against the provider's spec: a bus caller
 // gets the same answers as the ingress gives before publishing.
-func (d *discoverer) check(it contracts.Integration, req contracts.DiscoveryRequest) (*connectors.Spec, error) {
+func (d *discoverer) check(it contracts.Integration, req contracts.DiscoveryRequest) (*connectors.Spec, *discoveryfilter.Filter, error) {
 	spec, ok := d.registry.Lookup(it.TypeID)
 	if !ok {
-		return nil, resilience.New(resilience.InvalidConfig, "provider %q is not loaded in this discovery-worker", it.TypeID)
+		return nil, nil, resilience.New(resilience.InvalidConfig, "provider %q is not loaded in this discovery-worker", it.TypeID)
 	}
 	switch {
 	case !resourceTypePattern.MatchString(req.ResourceType):
-		return nil, refuse(apierr.ValidationFailed, map[string]any{"field": "resourceType"},
+		return nil, nil, refuse(apierr.ValidationFailed, map[string]any{"field": "resourceType"},
 			"resourceType must be a resource type name such as repositories or tags")
 	case !spec.HasResourceType(req.ResourceType):
-		return nil, unsupported(spec, req.ResourceType)
+		return nil, nil, unsupported(spec, req.ResourceType)
 	case req.Limit < 0 || req.Limit > MaxLimit:
-		return nil, refuse(apierr.ValidationFailed, map[string]any{"field": "limit"}, "limit must be from 1 to %d", MaxLimit)
-	case len(req.Filter.NamePattern) > maxPatternLength:
-		return nil, refuse(apierr.ValidationFailed, map[string]any{"field": "filter.namePattern"},
-			"filter.namePattern is longer than %d characters", maxPatternLength)
+		return nil, nil, refuse(apierr.ValidationFailed, map[string]any{"field": "limit"}, "limit must be from 1 to %d", MaxLimit)
 	}
-	if _, err := path.Match(req.Filter.NamePattern, ""); err != nil {
-		return nil, refuse(apierr.ValidationFailed, map[string]any{"field": "filter.namePattern"},
-			"filter.namePattern is not a valid glob (* ? [a-z] and \\ escapes)")
+	filter, err := discoveryfilter.Parse(req.Filter)
+	var fe *discoveryfilter.FieldError
+	if errors.As(err, &fe) {
+		return nil, nil, refuse(apierr.ValidationFailed, map[string]any{"field": fe.Field}, "%s", fe.Message)
 	}
-	return spec, nil
+	return spec, filter, err
 }
 
 // page cuts items[offset:offset+limit], shorter if it would not encode
@@ -157,7 +157,8 @@ func (d *discoverer) page(items []contracts.Resource, offset, limit int) ([]cont
 // upTo > 0), retrying each page by error code (a 429 waits its Retry-After
 // within the policy) as many times as the integration's "retries" field,
 // within d.timeout.
-func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *connectors.Spec, req contracts.DiscoveryRequest, upTo int) ([]contracts.Resource, error) {
+func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *connectors.Spec, req contracts.DiscoveryRequest,
+	filter *discoveryfilter.Filter, upTo int) ([]contracts.Resource, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	conn, _, err := d.pool.Get(ctx, it)
@@ -186,16 +187,19 @@ func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *c
 		if err != nil {
 			return nil, err
 		}
-		items = appendMatching(items, page.Items, req.Filter.NamePattern)
+		items = appendMatching(items, page.Items, filter)
 		switch {
 		case page.NextCursor == "":
+			filter.Sort(items)
 			return items, nil
 		case upTo > 0 && len(items) >= upTo:
 			return items[:upTo], nil
 		case len(items) >= d.maxItems:
 			d.logger.WarnContext(ctx, "discovery result cut at the item limit", "tenant_id", it.TenantID, "integration_id", it.ID,
 				"provider", spec.ID, "resource_type", req.ResourceType, "max_items", d.maxItems)
-			return items[:d.maxItems], nil
+			items = items[:d.maxItems]
+			filter.Sort(items)
+			return items, nil
 		case seen[page.NextCursor]:
 			return nil, resilience.New(resilience.UpstreamError, "%s returned the same page cursor twice", spec.ID)
 		}
@@ -204,14 +208,12 @@ func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *c
 	}
 }
 
-// appendMatching keeps the names the glob matches: providers filter
-// themselves, this makes namePattern hold for every one of them.
-func appendMatching(dst, src []contracts.Resource, pattern string) []contracts.Resource {
+// appendMatching keeps the names the filter keeps: providers may filter
+// themselves, this makes the filter hold for every one of them.
+func appendMatching(dst, src []contracts.Resource, filter *discoveryfilter.Filter) []contracts.Resource {
 	for _, r := range src {
-		if pattern != "" {
-			if ok, err := path.Match(pattern, r.Name); err != nil || !ok {
-				continue
-			}
+		if !filter.Keep(r.Name) {
+			continue
 		}
 		if r.Attributes != nil && len(r.Attributes) == 0 {
 			r.Attributes = nil

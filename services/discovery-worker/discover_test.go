@@ -119,6 +119,13 @@ func TestErrorsCarryTheirCodes(t *testing.T) {
 		{"limit over 1000", ok, contracts.DiscoveryRequest{ResourceType: "repositories", Limit: 1001}, "VALIDATION_FAILED", nil},
 		{"negative limit", ok, contracts.DiscoveryRequest{ResourceType: "repositories", Limit: -1}, "VALIDATION_FAILED", nil},
 		{"bad glob", ok, contracts.DiscoveryRequest{ResourceType: "repositories", Filter: contracts.DiscoveryFilter{NamePattern: "app-["}}, "VALIDATION_FAILED", nil},
+		{"bad ignore regex", ok, contracts.DiscoveryRequest{ResourceType: "repositories", Filter: contracts.DiscoveryFilter{Ignore: []string{"ok", "(x"}}}, "VALIDATION_FAILED",
+			func(t *testing.T, b contracts.ErrorBody) {
+				if b.Details["field"] != "filter.ignore[1]" {
+					t.Fatalf("details %v", b.Details)
+				}
+			}},
+		{"bad semver constraint", ok, contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{Repository: "team/app", Semver: "~banana"}}, "VALIDATION_FAILED", nil},
 		{"bad resource type name", ok, contracts.DiscoveryRequest{ResourceType: "repos itories"}, "VALIDATION_FAILED", nil},
 		{"cursor it did not issue", ok, contracts.DiscoveryRequest{ResourceType: "repositories", Cursor: "garbage"}, "INVALID_CURSOR", nil},
 	}

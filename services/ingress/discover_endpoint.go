@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,6 +19,7 @@ import (
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discoveryfilter"
 )
 
 const (
@@ -31,7 +32,6 @@ const (
 	providersTTL = time.Minute
 
 	maxDiscoverLimit   = 1000
-	maxNamePattern     = 512
 	maxCursorLength    = 256
 	maxRepositoryField = 255
 )
@@ -130,15 +130,14 @@ func validateDiscovery(req contracts.DiscoveryRequest) error {
 		return invalid("resourceType", "resourceType must be a resource type name such as repositories or tags")
 	case req.Limit < 0 || req.Limit > maxDiscoverLimit:
 		return invalid("limit", "limit must be from 1 to %d", maxDiscoverLimit)
-	case len(req.Filter.NamePattern) > maxNamePattern:
-		return invalid("filter.namePattern", "filter.namePattern is longer than %d characters", maxNamePattern)
 	case len(req.Filter.Repository) > maxRepositoryField:
 		return invalid("filter.repository", "filter.repository is longer than %d characters", maxRepositoryField)
 	case len(req.Cursor) > maxCursorLength:
 		return apierr.BadRequest(apierr.InvalidCursor, "the cursor is not a nextCursor of this discovery")
 	}
-	if _, err := path.Match(req.Filter.NamePattern, ""); err != nil {
-		return invalid("filter.namePattern", "filter.namePattern is not a valid glob (* ? [a-z] and \\ escapes)")
+	var fe *discoveryfilter.FieldError
+	if _, err := discoveryfilter.Parse(req.Filter); errors.As(err, &fe) {
+		return invalid(fe.Field, "%s", fe.Message)
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ func TestValidateDiscovery(t *testing.T) {
 		{"negative limit", contracts.DiscoveryRequest{ResourceType: "tags", Limit: -5}, apierr.ValidationFailed},
 		{"malformed glob", contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, apierr.ValidationFailed},
 		{"long glob", contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{NamePattern: strings.Repeat("a", 513)}}, apierr.ValidationFailed},
+		{"bad allow regex", contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{Allow: []string{"v(1"}}}, apierr.ValidationFailed},
+		{"bad semver constraint", contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{Semver: "banana"}}, apierr.ValidationFailed},
+		{"unknown ordering", contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{OrderBy: "newest"}}, apierr.ValidationFailed},
+		{"tag policy", contracts.DiscoveryRequest{ResourceType: "tags", Filter: contracts.DiscoveryFilter{Semver: ">=1.2 <2", Ignore: []string{"-rc"}, OrderBy: "semver"}}, ""},
 		{"long cursor", contracts.DiscoveryRequest{ResourceType: "tags", Cursor: strings.Repeat("c", 257)}, apierr.InvalidCursor},
 	}
 	for _, tc := range tests {

@@ -29,6 +29,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/notifyrules"
+	"github.com/stella-ops/inthub/shared/pipelineruns"
 	"github.com/stella-ops/inthub/shared/startup"
 )
 
@@ -73,6 +74,8 @@ type server struct {
 	extra   map[string]http.Handler
 	// testOut, discoverOut and queryOut publish the commands of their routes.
 	testOut, discoverOut, queryOut *bus.Producer
+	// triggerOut and cancelOut publish the pipeline-run commands.
+	triggerOut, cancelOut *bus.Producer
 }
 
 // Routes is the ingress's route table: the commands its endpoints publish
@@ -80,9 +83,10 @@ type server struct {
 // manager, the notifier and the metrics-analyzer, and the operator's replay.
 func Routes() []bus.Route {
 	return []bus.Route{
-		routeTest, routeDiscover, routeQuery,
+		routeTest, routeDiscover, routeQuery, routeTrigger, routeCancel,
 		{Name: "api catalog", Calls: []string{catalog.SubjectCreate, catalog.SubjectGet, catalog.SubjectList,
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
+		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
 			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
 		{Name: "api analysis runs", Calls: []string{analysisruns.SubjectCreate, analysisruns.SubjectGet, analysisruns.SubjectCancel}},
@@ -162,7 +166,8 @@ func Run(ctx context.Context, cfg Config) error {
 				cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
 				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
-				queryOut: b.Publisher().For(routeQuery),
+				queryOut:   b.Publisher().For(routeQuery),
+				triggerOut: b.Publisher().For(routeTrigger), cancelOut: b.Publisher().For(routeCancel),
 			}
 			h := s.routes()
 			api.Store(&h)

@@ -49,6 +49,11 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/api/v1/integrations/{id}/test", s.authed(methods{http.MethodPost: s.test}))
 	mux.Handle("/api/v1/integrations/{id}/discover", s.authed(newDiscoverEndpoint(s)))
 	mux.Handle("/api/v1/integrations/{id}/query", s.authed(newQueryEndpoint(s)))
+	// Pipeline runs (runs.go), kept by the pipeline-runner.
+	runs := newRuns(s)
+	mux.Handle("/api/v1/integrations/{id}/runs", s.authed(runs.collection()))
+	mux.Handle("/api/v1/integrations/{id}/runs/{runId}", s.authed(methods{http.MethodGet: runs.get}))
+	mux.Handle("/api/v1/integrations/{id}/runs/{runId}/cancel", s.authed(methods{http.MethodPost: runs.cancel}))
 	// Operator endpoints (operator.go): cross-tenant, operator role only.
 	op := func(m methods) http.Handler { return s.authed(s.operatorOnly(m)) }
 	mux.Handle("/api/v1/operator/events", op(methods{http.MethodGet: s.opEvents}))
@@ -63,10 +68,10 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/api/v1/notification-rules", s.authed(rules.collection()))
 	mux.Handle("/api/v1/notification-rules/{id}", s.authed(rules.item()))
 	// Canary analysis runs (analysis_runs.go), kept by the metrics-analyzer.
-	runs := newAnalysisRuns(s)
-	mux.Handle("/api/v1/analysis-runs", s.authed(methods{http.MethodPost: runs.create}))
-	mux.Handle("/api/v1/analysis-runs/{id}", s.authed(methods{http.MethodGet: runs.get}))
-	mux.Handle("/api/v1/analysis-runs/{id}/cancel", s.authed(methods{http.MethodPost: runs.cancel}))
+	analysis := newAnalysisRuns(s)
+	mux.Handle("/api/v1/analysis-runs", s.authed(methods{http.MethodPost: analysis.create}))
+	mux.Handle("/api/v1/analysis-runs/{id}", s.authed(methods{http.MethodGet: analysis.get}))
+	mux.Handle("/api/v1/analysis-runs/{id}/cancel", s.authed(methods{http.MethodPost: analysis.cancel}))
 	for path, h := range s.extra {
 		mux.Handle(path, s.authed(h))
 	}

@@ -79,16 +79,17 @@ type engine struct {
 // planFor routes a notice: a request naming an integration goes there; one
 // naming a rule goes to the rule's targets; anything else to every rule of
 // the tenant that matches it. An error is permanent unless it says retry.
-func (e *engine) planFor(n *notice, delivered uint64) ([]plan, error) {
+func (e *engine) planFor(ctx context.Context, n *notice) ([]plan, error) {
 	if n.kind == contracts.SubjectNotificationRequest && (n.integrationID != "" || n.ruleID != "") {
 		var rule *compiledRule
 		if n.ruleID != "" {
-			r, ok := e.rules.get(n.tenantID, n.ruleID)
+			// A miss in the view reads the bucket (the watch may lag);
+			// only the bucket's answer makes the rule missing.
+			r, ok, err := e.rules.lookup(ctx, n.tenantID, n.ruleID)
+			if err != nil {
+				return nil, err
+			}
 			if !ok {
-				if delivered < 3 {
-					// Saved a moment ago and not in the view yet: redeliver.
-					return nil, fmt.Errorf("rule %s not in the rules view yet", n.ruleID)
-				}
 				return nil, bus.Permanent(resilience.New(resilience.InvalidConfig, "no notification rule %s in tenant %s", n.ruleID, n.tenantID))
 			}
 			rule = r
@@ -137,7 +138,7 @@ type result struct {
 // dead-letter with the reason at MaxDeliver) otherwise. Outcomes are
 // published through out, the producer of m's route.
 func (e *engine) handle(ctx context.Context, m *bus.Message, n *notice, out *bus.Producer) error {
-	plans, err := e.planFor(n, m.Delivered)
+	plans, err := e.planFor(ctx, n)
 	if err != nil {
 		return err
 	}

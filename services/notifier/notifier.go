@@ -165,6 +165,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 	rules.onBroken = func(key string, err error) {
 		cfg.Logger.Error("stored notification rule ignored", "key", key, "error", err.Error())
 	}
+	rules.read = w.Bucket(BucketRules).Get
 	m := newMetrics(cfg.Metrics, rules)
 	integrations := w.Bucket(catalog.BucketIntegrations)
 	store := &ruleStore{kv: w.Bucket(BucketRules), now: cfg.Clock, validator: &validator{

@@ -1,9 +1,13 @@
 package notifier
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -19,6 +23,41 @@ type ruleView struct {
 	// onBroken is told about a stored rule that no longer compiles (it is
 	// validated on save, so only a downgrade gets here).
 	onBroken func(key string, err error)
+	// read, when set, reads one key of the rules bucket: lookup asks the
+	// store before it calls a rule missing, as the watch may lag (a rule
+	// saved a moment ago, a reconnect).
+	read func(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+}
+
+// readTimeout bounds lookup's read of the bucket.
+const readTimeout = 5 * time.Second
+
+// errRuleStore says the rules bucket could not be read: the caller retries
+// rather than calling the rule missing.
+var errRuleStore = errors.New("notification rules cannot be read")
+
+// lookup returns one rule of a tenant: from the view, else from the bucket
+// (the rule is then kept in the view). found is false only when the bucket
+// says the rule does not exist; a failed read is an error.
+func (v *ruleView) lookup(ctx context.Context, tenantID, id string) (*compiledRule, bool, error) {
+	if r, ok := v.get(tenantID, id); ok || v.read == nil {
+		return r, ok, nil
+	}
+	if strings.ContainsAny(tenantID+id, ".*> ") {
+		return nil, false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	e, err := v.read(ctx, tenantID+"."+id)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("%w: %v", errRuleStore, err)
+	}
+	v.putIfAbsent(e.Key(), e.Value(), e.Revision())
+	r, ok := v.get(tenantID, id)
+	return r, ok, nil
 }
 
 func newRuleView() *ruleView {
@@ -34,7 +73,13 @@ func (v *ruleView) apply(e jetstream.KeyValueEntry) {
 	v.put(e.Key(), e.Value(), e.Revision())
 }
 
-func (v *ruleView) put(key string, value []byte, rev uint64) {
+func (v *ruleView) put(key string, value []byte, rev uint64) { v.store(key, value, rev, false) }
+
+// putIfAbsent keeps a rule read from the bucket unless the watch has put
+// one (of that or a newer revision) meanwhile.
+func (v *ruleView) putIfAbsent(key string, value []byte, rev uint64) { v.store(key, value, rev, true) }
+
+func (v *ruleView) store(key string, value []byte, rev uint64, ifAbsent bool) {
 	tenant, _, ok := strings.Cut(key, ".")
 	if !ok {
 		return
@@ -58,6 +103,9 @@ func (v *ruleView) put(key string, value []byte, rev uint64) {
 	defer v.mu.Unlock()
 	if v.byTenant[tenant] == nil {
 		v.byTenant[tenant] = map[string]*compiledRule{}
+	}
+	if cur, have := v.byTenant[tenant][r.ID]; ifAbsent && have && cur.rule.Revision >= rev {
+		return
 	}
 	v.byTenant[tenant][r.ID] = cr
 }

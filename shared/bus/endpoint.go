@@ -249,11 +249,11 @@ func Serve(nc *nats.Conn, s Service) (micro.Service, error) {
 				defer cancel()
 				ctx, span := tracer.Start(ctx, spanPrefix+" "+ep.Subject, trace.WithSpanKind(trace.SpanKindServer))
 				defer span.End()
-				observe(respond(ctx, req, ep, logger))
+				observe(respond(ctx, nc, req, ep, logger))
 			}, func() {
 				defer cancel()
 				logger.WarnContext(ctx, "request refused: every worker busy", "endpoint", ep.Subject, "workers", cap(workers.slots))
-				observe(answerError(req, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the %s is busy; retry shortly", spanPrefix)))
+				observe(answerError(nc, req, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the %s is busy; retry shortly", spanPrefix)))
 			})
 		}), micro.WithEndpointSubject(ep.Subject))
 		if err != nil {
@@ -272,36 +272,52 @@ func Serve(nc *nats.Conn, s Service) (micro.Service, error) {
 }
 
 // respond runs one call and answers it; it returns the status code.
-func respond(ctx context.Context, req micro.Request, ep Route, logger *slog.Logger) string {
+func respond(ctx context.Context, nc *nats.Conn, req micro.Request, ep Route, logger *slog.Logger) string {
 	out, err := ep.Endpoint(ctx, req.Data())
 	if err == nil {
+		hdr := nats.Header{}
 		if r, ok := out.(Replied); ok {
-			_ = req.RespondJSON(r.Value, micro.WithHeaders(micro.Headers(toHeader(r.Header))))
-			return "200"
+			out = r.Value
+			for k, v := range r.Header {
+				hdr.Set(k, v)
+			}
 		}
-		_ = req.RespondJSON(out)
+		body, merr := json.Marshal(out)
+		if merr != nil {
+			logger.ErrorContext(ctx, "reply not encodable", "endpoint", ep.Subject, "error", merr.Error())
+			return answerError(nc, req, apierr.New(http.StatusInternalServerError, apierr.Internal, "the reply could not be encoded"))
+		}
+		reply(nc, req, body, hdr)
 		return "200"
 	}
 	ae := apierr.From(err)
 	if ae.Status >= 500 {
 		logger.ErrorContext(ctx, "request failed", "endpoint", ep.Subject, "error", err.Error())
 	}
-	return answerError(req, ae)
-}
-
-func toHeader(h map[string]string) map[string][]string {
-	out := make(map[string][]string, len(h))
-	for k, v := range h {
-		out[k] = []string{v}
-	}
-	return out
+	return answerError(nc, req, ae)
 }
 
 // answerError answers ae in the one error shape; it returns the status code.
-func answerError(req micro.Request, ae *apierr.Error) string {
+func answerError(nc *nats.Conn, req micro.Request, ae *apierr.Error) string {
 	code := strconv.Itoa(ae.Status)
 	body, _ := json.Marshal(ae.Body())
-	// Nats-Service-Error carries the stable code, -Code the HTTP status.
-	_ = req.Error(code, ae.Code, body)
+	// Nats-Service-Error carries the stable code, -Code the HTTP status,
+	// as micro's Request.Error would set them.
+	hdr := nats.Header{}
+	hdr.Set(micro.ErrorHeader, ae.Code)
+	hdr.Set(micro.ErrorCodeHeader, code)
+	reply(nc, req, body, hdr)
 	return code
+}
+
+// reply publishes an answer to the request's reply subject on nc. The call
+// runs on a worker goroutine after micro's handler has returned, so it must
+// not go through micro.Request's Respond/Error: they record the outcome in
+// the request, which micro reads for its statistics when the handler
+// returns — a data race. Outcomes are counted by Service.Observe instead.
+func reply(nc *nats.Conn, req micro.Request, body []byte, hdr nats.Header) {
+	if req.Reply() == "" {
+		return
+	}
+	_ = nc.PublishMsg(&nats.Msg{Subject: req.Reply(), Data: body, Header: hdr})
 }

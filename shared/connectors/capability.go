@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"time"
 
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
@@ -92,7 +93,41 @@ type Message struct {
 
 // Triggerer starts a pipeline or job.
 type Triggerer interface {
-	Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (runID string, err error)
+	// Trigger starts one run and returns what names it at the provider.
+	Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (RunRef, error)
+}
+
+// RunRef names a run a Triggerer started: RunStatus and CancelRun take it
+// back. It is stored with the run (JSON), so a replica that takes the run
+// over follows it from the reference alone.
+type RunRef struct {
+	// ID is the provider's id of the run. Some providers name a run only
+	// later (a Jenkins queue item becomes a build, a GitHub dispatch a
+	// run): ID is then what they gave, and RunState.Ref the better name.
+	ID string `json:"id,omitempty"`
+	// Pipeline and Ref are what was triggered, as the provider resolved them.
+	Pipeline string `json:"pipeline,omitempty"`
+	Ref      string `json:"ref,omitempty"`
+	// WebURL is the run's page, when known.
+	WebURL string `json:"webUrl,omitempty"`
+	// Since is when the trigger was sent (GitHub finds its run by it).
+	Since time.Time `json:"since,omitzero"`
+}
+
+// RunState is a run as the provider reports it now.
+type RunState struct {
+	Status contracts.PipelineRunStatus
+	// Ref is the run's reference, updated when the provider named it.
+	Ref  RunRef
+	Jobs []contracts.PipelineJob
+}
+
+// RunFollower reads and cancels the runs its Triggerer started.
+type RunFollower interface {
+	RunStatus(ctx context.Context, run RunRef) (RunState, error)
+	// CancelRun asks the provider to stop the run; the run's state then
+	// moves to cancelled (or it ends otherwise first).
+	CancelRun(ctx context.Context, run RunRef) error
 }
 
 // MetricsQuerier runs a query in the provider's own language and answers

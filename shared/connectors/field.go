@@ -328,6 +328,20 @@ func HTTPSBaseURL(s string) error {
 	return err
 }
 
+// RegistryURL is a Check for the base of a registry API v2: the API lives
+// at /v2/ of its host, so the URL is a scheme and host (a trailing "/" at
+// most), with no path, query or fragment.
+func RegistryURL(s string) error {
+	u, err := ParseURL(s, URLShape{})
+	if err != nil {
+		return err
+	}
+	if u.Path != "" && u.Path != "/" {
+		return errors.New("must be the registry's scheme and host: the registry API v2 lives at the root of its host")
+	}
+	return nil
+}
+
 // NoFragment is a Check for URL fields that are used whole (a webhook's
 // query may matter; a fragment is never sent).
 func NoFragment(s string) error {

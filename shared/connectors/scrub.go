@@ -235,9 +235,49 @@ type scrubTriggerer struct {
 	s  *credentials.Scrubber
 }
 
-func (t scrubTriggerer) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (string, error) {
-	id, err := t.in.Trigger(ctx, pipeline, ref, params)
-	return t.s.String(id), t.s.Error(err)
+func (t scrubTriggerer) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (RunRef, error) {
+	run, err := t.in.Trigger(ctx, pipeline, ref, params)
+	return scrubRunRef(t.s, run), t.s.Error(err)
+}
+
+func scrubRunRef(s *credentials.Scrubber, r RunRef) RunRef {
+	r.ID, r.Pipeline, r.Ref, r.WebURL = s.String(r.ID), s.String(r.Pipeline), s.String(r.Ref), s.String(r.WebURL)
+	return r
+}
+
+// AsRunFollower returns c's run status and cancel, scrubbed when c is wrapped.
+func AsRunFollower(c Connector) (RunFollower, bool) {
+	in, s, ok := capability[RunFollower](c)
+	if !ok || s == nil {
+		return in, ok
+	}
+	return scrubFollower{in, s}, true
+}
+
+type scrubFollower struct {
+	in RunFollower
+	s  *credentials.Scrubber
+}
+
+func (f scrubFollower) RunStatus(ctx context.Context, run RunRef) (RunState, error) {
+	st, err := f.in.RunStatus(ctx, run)
+	if err != nil {
+		return RunState{}, f.s.Error(err)
+	}
+	st.Ref = scrubRunRef(f.s, st.Ref)
+	jobs := make([]contracts.PipelineJob, len(st.Jobs))
+	for i, j := range st.Jobs {
+		j.Name, j.Stage = f.s.String(j.Name), f.s.String(j.Stage)
+		jobs[i] = j
+	}
+	if st.Jobs != nil {
+		st.Jobs = jobs
+	}
+	return st, nil
+}
+
+func (f scrubFollower) CancelRun(ctx context.Context, run RunRef) error {
+	return f.s.Error(f.in.CancelRun(ctx, run))
 }
 
 type scrubQuerier struct {

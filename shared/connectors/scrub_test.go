@@ -34,12 +34,17 @@ func (everything) Discover(context.Context, connectors.DiscoveryQuery) (connecto
 func (everything) Notify(context.Context, connectors.Message) (string, error) {
 	return "id-" + leaked, nil
 }
-func (everything) Trigger(context.Context, string, string, map[string]string) (string, error) {
-	return "run-" + leaked, nil
+func (everything) Trigger(context.Context, string, string, map[string]string) (connectors.RunRef, error) {
+	return connectors.RunRef{ID: "run-" + leaked, WebURL: "https://ci/" + leaked, Ref: leaked}, nil
 }
 func (e everything) Query(context.Context, contracts.MetricsQuery) (contracts.MetricsResult, error) {
 	return contracts.MetricsResult{Series: []contracts.MetricSeries{{Labels: map[string]string{"l": leaked, leaked: "v"}, Unit: "u-" + leaked}}}, e.fail()
 }
+func (everything) RunStatus(context.Context, connectors.RunRef) (connectors.RunState, error) {
+	return connectors.RunState{Status: contracts.RunRunning, Ref: connectors.RunRef{ID: leaked, Pipeline: leaked},
+		Jobs: []contracts.PipelineJob{{Name: "job-" + leaked, Stage: leaked, Status: "running"}}}, nil
+}
+func (e everything) CancelRun(context.Context, connectors.RunRef) error  { return e.fail() }
 func (e everything) React(context.Context, string, string, string) error { return e.fail() }
 func (everything) ReadSecret(context.Context, string) (map[string]string, error) {
 	return map[string]string{"value": leaked}, nil
@@ -83,6 +88,11 @@ func TestScrubbingCoversEveryCapability(t *testing.T) {
 	tr, _ := connectors.AsTriggerer(conn)
 	run, err := tr.Trigger(ctx, "", "", nil)
 	collect(err)
+	rf, _ := connectors.AsRunFollower(conn)
+	st, err := rf.RunStatus(ctx, run)
+	collect(err)
+	collect(rf.CancelRun(ctx, run))
+	texts = append(texts, st.Ref.ID, st.Ref.Pipeline, st.Jobs[0].Name, st.Jobs[0].Stage, run.WebURL, run.Ref)
 	q, _ := connectors.AsMetricsQuerier(conn)
 	res, err := q.Query(ctx, contracts.MetricsQuery{})
 	collect(err)
@@ -92,7 +102,7 @@ func TestScrubbingCoversEveryCapability(t *testing.T) {
 	texts = append(texts, res.Series[0].Unit)
 	r, _ := connectors.AsReactor(conn)
 	collect(r.React(ctx, "", "", ""))
-	texts = append(texts, id, run)
+	texts = append(texts, id, run.ID)
 	for _, text := range texts {
 		if strings.Contains(text, leaked) {
 			t.Errorf("secret left in %q", text)

@@ -49,6 +49,8 @@ const (
 	CapNotify     Capability = "notify"
 	CapQuery      Capability = "query"
 	CapReadSecret Capability = "read-secret"
+	// CapFollowRuns reads the state of and cancels runs a trigger started.
+	CapFollowRuns Capability = "follow-runs"
 )
 
 // The credential types an integration may use.

@@ -109,6 +109,18 @@ type TestResponse struct {
 type DiscoveryFilter struct {
 	NamePattern string `json:"namePattern,omitempty"`
 	Repository  string `json:"repository,omitempty"`
+	// Allow lists regular expressions (RE2): a name must match one of them.
+	Allow []string `json:"allow,omitempty"`
+	// Ignore lists regular expressions (RE2): a name matching one is dropped.
+	Ignore []string `json:"ignore,omitempty"`
+	// Semver is a version constraint (">=1.2.0 <2", "~1.4"): only names
+	// that are versions meeting it are kept.
+	Semver string `json:"semver,omitempty"`
+	// OrderBy orders the result: name, semver or created.
+	OrderBy string `json:"orderBy,omitempty"`
+	// Order is asc or desc; semver and created default to desc (newest
+	// first), name to asc.
+	Order string `json:"order,omitempty"`
 }
 
 // DiscoveryRequest is the body of POST /integrations/{id}/discover.

@@ -175,6 +175,28 @@ func sampleRule() NotificationRule {
 	}
 }
 
+func samplePipelineTrigger() PipelineTriggerRequested {
+	return PipelineTriggerRequested{
+		RequestID: "req-p1", TenantID: tenantID, IntegrationID: intID, Pipeline: "deploy.yml", Ref: "main",
+		Parameters: map[string]string{"VERSION": "1.4.2"}, IdempotencyKey: "release-1.4.2-deploy",
+	}
+}
+
+func samplePipelineRun() PipelineRun {
+	done := t0
+	return PipelineRun{
+		RunID: otherID, TenantID: tenantID, IntegrationID: intID, Pipeline: "deploy.yml", Ref: "main",
+		Parameters: map[string]string{"VERSION": "1.4.2"}, ProviderRunID: "8812345", Status: RunFailed,
+		WebURL: "https://github.com/acme/app/actions/runs/8812345",
+		Jobs:   []PipelineJob{{Name: "build", Stage: "build", Status: "succeeded"}, {Name: "deploy", Status: "failed"}},
+		Error:  sampleErrorBody(), CreatedAt: t0.Add(-5 * time.Minute), UpdatedAt: t0, CompletedAt: &done, DurationMs: 300000,
+	}
+}
+
+func minimalPipelineRun() PipelineRun {
+	return PipelineRun{RunID: otherID, TenantID: tenantID, IntegrationID: intID, Pipeline: "", Status: RunQueued, CreatedAt: t0, UpdatedAt: t0}
+}
+
 // --- the table ---------------------------------------------------------------
 
 // deleted marks a member an invalid case removes.
@@ -466,9 +488,10 @@ func schemaCases() []schemaCase {
 		},
 		{
 			file: "discovery-filter.schema.json", typ: typeOf[DiscoveryFilter](),
-			full:    DiscoveryFilter{NamePattern: "myapp-*", Repository: "myorg/myapp"},
+			full: DiscoveryFilter{NamePattern: "myapp-*", Repository: "myorg/myapp", Allow: []string{`^v[0-9]`}, Ignore: []string{`-rc`},
+				Semver: ">=1.2.0 <2", OrderBy: "semver", Order: "desc"},
 			minimal: DiscoveryFilter{},
-			invalid: []invalidCase{unknown(), wrongType("namePattern", []any{"a"})},
+			invalid: []invalidCase{unknown(), wrongType("namePattern", []any{"a"}), badEnum("orderBy", "newest"), wrongType("allow", "^v")},
 		},
 		{
 			file: "discovery-request.schema.json", typ: typeOf[DiscoveryRequest](),
@@ -740,6 +763,62 @@ func schemaCases() []schemaCase {
 			invalid: []invalidCase{
 				missing("integrationId"), unknown(), wrongType("error", []any{}),
 				bad("error without code", "error.code", deleted{}, "required"),
+			},
+		},
+		{
+			file: "pipeline-run-status.schema.json", typ: typeOf[PipelineRunStatus](),
+			full: RunSucceeded, minimal: RunQueued,
+			invalid: []invalidCase{badEnum("", "success"), wrongType("", 1)},
+		},
+		{
+			file: "pipeline-trigger-requested.schema.json", typ: typeOf[PipelineTriggerRequested](),
+			full:    samplePipelineTrigger(),
+			minimal: PipelineTriggerRequested{RequestID: "r", TenantID: tenantID, IntegrationID: intID, Pipeline: ""},
+			invalid: []invalidCase{
+				missing("pipeline"), missing("requestId"), unknown(), wrongType("parameters", []any{"a"}),
+				bad("parameter not a string", "parameters.VERSION", 2, "type"),
+				bad("idempotencyKey with a space", "idempotencyKey", "a b", "pattern"),
+				bad("integrationId not a uuid", "integrationId", "gitlab-1", "format"),
+			},
+		},
+		{
+			file: "pipeline-cancel-requested.schema.json", typ: typeOf[PipelineCancelRequested](),
+			full:    PipelineCancelRequested{RequestID: "req-c1", TenantID: tenantID, IntegrationID: intID, RunID: otherID},
+			minimal: PipelineCancelRequested{RequestID: "r", TenantID: tenantID, IntegrationID: intID, RunID: otherID},
+			invalid: []invalidCase{
+				missing("runId"), unknown(), bad("runId not a uuid", "runId", "42", "format"),
+			},
+		},
+		{
+			file: "pipeline-job.schema.json", typ: typeOf[PipelineJob](),
+			full:    PipelineJob{Name: "unit", Stage: "test", Status: "running"},
+			minimal: PipelineJob{Name: "build", Status: "skipped"},
+			invalid: []invalidCase{missing("status"), unknown(), badEnum("status", "manual")},
+		},
+		{
+			file: "pipeline-run.schema.json", typ: typeOf[PipelineRun](),
+			full: samplePipelineRun(), minimal: minimalPipelineRun(),
+			invalid: []invalidCase{
+				missing("status"), missing("runId"), unknown(), badEnum("status", "success"),
+				bad("negative duration", "durationMs", -1, "minimum"),
+				bad("job breaks its schema", "jobs.0.status", "manual", "enum"),
+			},
+		},
+		{
+			file: "pipeline-run-event.schema.json", typ: typeOf[PipelineRunEvent](),
+			full:    PipelineRunEvent{EventID: otherID + ":completed", RequestID: "req-p1", Previous: RunRunning, Run: samplePipelineRun(), OccurredAt: t0},
+			minimal: PipelineRunEvent{EventID: "e", Run: minimalPipelineRun(), OccurredAt: t0},
+			invalid: []invalidCase{
+				missing("run"), unknown(), badEnum("previous", "done"),
+				bad("run without status", "run.status", deleted{}, "required"),
+			},
+		},
+		{
+			file: "pipeline-run-list.schema.json", typ: typeOf[PipelineRunList](),
+			full:    PipelineRunList{Items: []PipelineRun{samplePipelineRun(), minimalPipelineRun()}, NextCursor: "eyJvIjo1MH0"},
+			minimal: PipelineRunList{Items: []PipelineRun{}},
+			invalid: []invalidCase{
+				missing("items"), unknown(), bad("items null (a nil Go slice)", "items", nil, "type"),
 			},
 		},
 	}
@@ -1040,8 +1119,9 @@ func jsonFields(typ reflect.Type) []jsonField {
 
 // enumValues are the Go constants of the enum types.
 var enumValues = map[reflect.Type][]string{
-	typeOf[HealthStatus](): {string(HealthHealthy), string(HealthDegraded), string(HealthUnhealthy), string(HealthUnknown)},
-	typeOf[CheckType]():    {string(CheckConnectivity), string(CheckAuthentication), string(CheckFunctionality)},
+	typeOf[HealthStatus]():      {string(HealthHealthy), string(HealthDegraded), string(HealthUnhealthy), string(HealthUnknown)},
+	typeOf[CheckType]():         {string(CheckConnectivity), string(CheckAuthentication), string(CheckFunctionality)},
+	typeOf[PipelineRunStatus](): {string(RunQueued), string(RunRunning), string(RunSucceeded), string(RunFailed), string(RunCancelled)},
 }
 
 func TestGoTypesAndSchemasAgree(t *testing.T) {
@@ -1743,6 +1823,11 @@ var subjectPayloads = map[string]string{
 	SubjectAnalysisCancel:      "analysis-run-cancel-requested.schema.json",
 	SubjectAnalysisMeasured:    "analysis-run-measured.schema.json",
 	SubjectAnalysisCompleted:   "analysis-run-completed.schema.json",
+	SubjectPipelineTrigger:     "pipeline-trigger-requested.schema.json",
+	SubjectPipelineCancel:      "pipeline-cancel-requested.schema.json",
+	SubjectRunStarted:          "pipeline-run-event.schema.json",
+	SubjectRunChanged:          "pipeline-run-event.schema.json",
+	SubjectRunCompleted:        "pipeline-run-event.schema.json",
 }
 
 // lastParameter is the subject's last token: the run of analysis
@@ -1898,7 +1983,7 @@ func TestAsyncAPI(t *testing.T) {
 	t.Run("no channel beyond contracts", func(t *testing.T) {
 		known := append(slices.Clone(CommandSubjects), EventSubjects...)
 		for address := range byAddress {
-			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || strings.HasPrefix(address, "inthub.analyzer.runs.") || address == "inthub.replay.>" {
+			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || strings.HasPrefix(address, "inthub.analyzer.runs.") || strings.HasPrefix(address, "inthub.pipeline-runner.runs.") || address == "inthub.replay.>" {
 				continue // request-reply endpoints and replayed copies
 			}
 			prefix, _, _ := strings.Cut(address, ".{tenantId}.")

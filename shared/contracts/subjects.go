@@ -26,12 +26,18 @@ const (
 	SubjectAnalysisCancel    = "analysis.run.cancel.requested"
 	SubjectAnalysisMeasured  = "analysis.run.measured"
 	SubjectAnalysisCompleted = "analysis.run.completed"
+	SubjectPipelineTrigger   = "pipeline.trigger.requested"
+	SubjectPipelineCancel    = "pipeline.cancel.requested"
+	SubjectRunStarted        = "pipeline.run.started"
+	SubjectRunChanged        = "pipeline.run.changed"
+	SubjectRunCompleted      = "pipeline.run.completed"
 )
 
 // CommandSubjects are the prefixes carried by INTHUB_COMMANDS.
 var CommandSubjects = []string{
 	SubjectTestRequested, SubjectHealthCheckRequest, SubjectDiscoveryRequested, SubjectNotificationRequest,
 	SubjectMetricsQueryRequest, SubjectAnalysisRequested, SubjectAnalysisCancel,
+	SubjectPipelineTrigger, SubjectPipelineCancel,
 }
 
 // EventSubjects are the prefixes carried by INTHUB_EVENTS.
@@ -39,6 +45,7 @@ var EventSubjects = []string{
 	SubjectCreated, SubjectUpdated, SubjectDeleted, SubjectTestCompleted, SubjectHealthChecked,
 	SubjectHealthChanged, SubjectDiscoveryCompleted, SubjectNotificationSent, SubjectNotificationFailed,
 	SubjectMetricsQueryDone, SubjectAnalysisMeasured, SubjectAnalysisCompleted,
+	SubjectRunStarted, SubjectRunChanged, SubjectRunCompleted,
 }
 
 // Subject builds <prefix>.<tenantId>.<integrationId>.

@@ -75,10 +75,31 @@ func (r *Registry) PushAll(t testing.TB, repos []string, tags ...string) map[str
 // pushConcurrency is how many repositories PushAll writes at once.
 const pushConcurrency = 8
 
+// PushCreated writes one image per tag whose config says it was created
+// at the given time (as a build sets it), and returns each tag's digest.
+func (r *Registry) PushCreated(t testing.TB, repo string, created map[string]time.Time) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out := map[string]string{}
+	for tag, at := range created {
+		cfg := fmt.Sprintf(`{"architecture":"amd64","os":"linux","created":%q,"rootfs":{"type":"layers","diff_ids":[]}}`, at.UTC().Format(time.RFC3339Nano))
+		d, err := r.pushConfig(ctx, repo, []byte(cfg), []string{tag})
+		if err != nil {
+			t.Fatalf("testsvc: %v", err)
+		}
+		out[tag] = d[tag]
+	}
+	return out
+}
+
 func (r *Registry) push(ctx context.Context, repo string, tags []string) (map[string]string, error) {
+	return r.pushConfig(ctx, repo, []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`), tags)
+}
+
+func (r *Registry) pushConfig(ctx context.Context, repo string, cfg []byte, tags []string) (map[string]string, error) {
 	p := pusher{reg: r, repo: repo}
 	layer := []byte("testsvc layer of " + repo)
-	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	for _, blob := range [][]byte{layer, cfg} {
 		if err := p.uploadBlob(ctx, blob); err != nil {
 			return nil, fmt.Errorf("push %s: blob: %w", repo, err)

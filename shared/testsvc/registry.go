@@ -33,6 +33,9 @@ type RegistryOptions struct {
 	// TokenGrant restricts what the token server grants (see
 	// TokenServerOptions.Grant).
 	TokenGrant func(subject string, requested Access) bool
+	// TokenRealmHost names the token server in the registry's challenge
+	// (see TokenServerOptions.RealmHost).
+	TokenRealmHost string
 }
 
 // Registry is a running docker-registry.
@@ -49,7 +52,7 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	t.Helper()
 	r := &Registry{users: opts.Users}
 	if opts.TokenAuth {
-		r.Token = StartTokenServer(t, TokenServerOptions{Users: opts.Users, TTL: opts.TokenTTL, Grant: opts.TokenGrant})
+		r.Token = StartTokenServer(t, TokenServerOptions{Users: opts.Users, TTL: opts.TokenTTL, Grant: opts.TokenGrant, RealmHost: opts.TokenRealmHost})
 	}
 	r.Server = start(t, serverSpec{
 		name: "docker-registry", bin: RegistryBinary, install: "docker-registry",

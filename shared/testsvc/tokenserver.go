@@ -31,6 +31,11 @@ type TokenServerOptions struct {
 	// Grant decides whether an authenticated subject gets a requested
 	// access; nil grants every request of a known user.
 	Grant func(subject string, requested Access) bool
+	// RealmHost, when set, names the server in its realm instead of
+	// 127.0.0.1 (e.g. "localhost"): go-containerregistry refuses a realm
+	// that is a private IP literal on another port than the registry, as
+	// real token services are named by DNS.
+	RealmHost string
 }
 
 // Access is one grant of a token: a resource and the actions allowed on it.
@@ -50,12 +55,14 @@ type TokenServer struct {
 	// Service and Issuer are the registry's auth.token service and issuer.
 	Service, Issuer string
 
-	srv     *httptest.Server
-	users   map[string]string
-	ttl     time.Duration
-	grant   func(string, Access) bool
-	key     *ecdsa.PrivateKey
-	certDER []byte
+	srv   *httptest.Server
+	users map[string]string
+	ttl   time.Duration
+	grant func(string, Access) bool
+	// realmHost replaces 127.0.0.1 in Realm.
+	realmHost string
+	key       *ecdsa.PrivateKey
+	certDER   []byte
 
 	requests atomic.Int64
 	mu       sync.Mutex
@@ -65,7 +72,7 @@ type TokenServer struct {
 // StartTokenServer runs a token server on a loopback port until t ends.
 func StartTokenServer(t testing.TB, opts TokenServerOptions) *TokenServer {
 	t.Helper()
-	ts := &TokenServer{Service: "testsvc-registry", Issuer: "testsvc-token-issuer", users: opts.Users, ttl: opts.TTL, grant: opts.Grant}
+	ts := &TokenServer{Service: "testsvc-registry", Issuer: "testsvc-token-issuer", users: opts.Users, ttl: opts.TTL, grant: opts.Grant, realmHost: opts.RealmHost}
 	if ts.ttl <= 0 {
 		ts.ttl = 5 * time.Minute
 	}
@@ -93,7 +100,13 @@ func StartTokenServer(t testing.TB, opts TokenServerOptions) *TokenServer {
 }
 
 // Realm is the token endpoint the registry sends clients to.
-func (ts *TokenServer) Realm() string { return ts.srv.URL + "/token" }
+func (ts *TokenServer) Realm() string {
+	u := ts.srv.URL
+	if ts.realmHost != "" {
+		u = strings.Replace(u, "127.0.0.1", ts.realmHost, 1)
+	}
+	return u + "/token"
+}
 
 // CertificatePEM is the certificate the registry trusts.
 func (ts *TokenServer) CertificatePEM() []byte {

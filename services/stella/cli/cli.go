@@ -131,7 +131,9 @@ Exit codes:
   2  invalid input: bad usage, or the API refused it (400, 409, 412, 413, 415)
   3  not found (404)
   4  unauthorised (401, 403)
-  5  server unreachable (connection refused, timeout, DNS)`
+  5  server unreachable (connection refused, timeout, DNS)
+stella pipelines trigger --wait exits 0 when the run succeeded and 1 when it
+failed or was cancelled.`
 
 func (a *app) newRoot() *cobra.Command {
 	root := &cobra.Command{
@@ -165,7 +167,7 @@ func (a *app) newRoot() *cobra.Command {
 		RunE:    a.helpOrUnknown,
 	}
 	config.AddCommand(a.newIntegrationsCmd(false))
-	root.AddCommand(config, a.newIntegrationsCmd(true), a.newMetricsCmd(), a.newAnalysisCmd(), a.newEventsCmd(), a.newDLQCmd(), a.newVersionCmd())
+	root.AddCommand(config, a.newIntegrationsCmd(true), a.newMetricsCmd(), a.newAnalysisCmd(), a.newPipelinesCmd(), a.newEventsCmd(), a.newDLQCmd(), a.newVersionCmd())
 
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

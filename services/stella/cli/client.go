@@ -108,6 +108,8 @@ type request struct {
 	body        any // marshalled as JSON when not nil
 	contentType string
 	ifMatch     string
+	// idempotencyKey, when set, is sent as Idempotency-Key.
+	idempotencyKey string
 }
 
 func (c *client) do(ctx context.Context, r request) (*response, error) {
@@ -141,6 +143,9 @@ func (c *client) do(ctx context.Context, r request) (*response, error) {
 	}
 	if r.ifMatch != "" {
 		req.Header.Set("If-Match", r.ifMatch)
+	}
+	if r.idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", r.idempotencyKey)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

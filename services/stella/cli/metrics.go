@@ -206,23 +206,23 @@ func (a *app) newAnalysisCancelCmd() *cobra.Command {
 			return err
 		}
 		var run contracts.AnalysisRun
-		resp, err := c.doJSON(cmd.Context(), request{method: http.MethodPost, path: runPath(args[0]) + "/cancel"}, &run)
+		resp, err := c.doJSON(cmd.Context(), request{method: http.MethodPost, path: analysisRunPath(args[0]) + "/cancel"}, &run)
 		if err != nil {
 			return err
 		}
 		if w.wait {
 			return a.finishRun(cmd.Context(), c, resp.body, run, w)
 		}
-		return a.emitRun(resp.body, run)
+		return a.emitAnalysisRun(resp.body, run)
 	})
 	return cmd
 }
 
-func runPath(id string) string { return "/api/v1/analysis-runs/" + url.PathEscape(id) }
+func analysisRunPath(id string) string { return "/api/v1/analysis-runs/" + url.PathEscape(id) }
 
 func getRun(ctx context.Context, c *client, id string) (*response, contracts.AnalysisRun, error) {
 	var run contracts.AnalysisRun
-	resp, err := c.doJSON(ctx, request{method: http.MethodGet, path: runPath(id)}, &run)
+	resp, err := c.doJSON(ctx, request{method: http.MethodGet, path: analysisRunPath(id)}, &run)
 	return resp, run, err
 }
 
@@ -230,7 +230,7 @@ func getRun(ctx context.Context, c *client, id string) (*response, contracts.Ana
 // and fails unless the verdict is successful.
 func (a *app) finishRun(ctx context.Context, c *client, body []byte, run contracts.AnalysisRun, w waitFlag) error {
 	if !w.wait {
-		return a.emitRun(body, run)
+		return a.emitAnalysisRun(body, run)
 	}
 	progress := a.progress()
 	for run.Status != "completed" {
@@ -249,7 +249,7 @@ func (a *app) finishRun(ctx context.Context, c *client, body []byte, run contrac
 		body, run = resp.body, next
 	}
 	progress("")
-	if err := a.emitRun(body, run); err != nil {
+	if err := a.emitAnalysisRun(body, run); err != nil {
 		return err
 	}
 	if run.Verdict != contracts.AnalysisSuccessful {
@@ -258,8 +258,8 @@ func (a *app) finishRun(ctx context.Context, c *client, body []byte, run contrac
 	return nil
 }
 
-// emitRun prints a run: one line per metric under the run's status.
-func (a *app) emitRun(body []byte, run contracts.AnalysisRun) error {
+// emitAnalysisRun prints an analysis run: one line per metric under the run's status.
+func (a *app) emitAnalysisRun(body []byte, run contracts.AnalysisRun) error {
 	return a.emit(body, func(w io.Writer) {
 		fmt.Fprintf(w, "run %s: %s %s %s\n", run.RunID, run.Status, run.Verdict, run.Message)
 		row(w, "METRIC", "PHASE", "MEASUREMENTS", "SUCCESSFUL", "FAILED", "INCONCLUSIVE", "ERRORS")

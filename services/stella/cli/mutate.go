@@ -91,7 +91,10 @@ func readConfigFile(path string) (map[string]any, error) {
 }
 
 // parseLabels reads key=value pairs.
-func parseLabels(pairs []string) (map[string]string, error) {
+func parseLabels(pairs []string) (map[string]string, error) { return parseKeyValues("--label", pairs) }
+
+// parseKeyValues reads the key=value pairs of a repeatable flag.
+func parseKeyValues(flag string, pairs []string) (map[string]string, error) {
 	if len(pairs) == 0 {
 		return nil, nil
 	}
@@ -99,7 +102,7 @@ func parseLabels(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, usageErr("--label takes key=value, got %q", p)
+			return nil, usageErr("%s takes key=value, got %q", flag, p)
 		}
 		out[strings.TrimSpace(k)] = v
 	}

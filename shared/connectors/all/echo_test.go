@@ -79,6 +79,26 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 			{name: "token", config: cfg, credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 2)}},
 		}
 	},
+	"harbor": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "robot account", config: map[string]any{"url": e.URL, "project": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
+	},
+	"docker-hub": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "personal access token", config: map[string]any{"hubUrl": e.URL, "registryUrl": e.URL, "namespace": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
+	},
+	"quay": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "api token", config: map[string]any{"url": e.URL, "namespace": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
+	"ghcr": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "personal access token", config: map[string]any{"apiUrl": e.URL, "registryUrl": e.URL, "owner": "echo"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
+	"jfrog": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "access token", config: map[string]any{"url": e.URL, "repository": "echo-local", "username": echoUser},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
 	"prometheus": func(e echoEnv) []echoCase {
 		cfg := map[string]any{"url": e.URL}
 		return []echoCase{
@@ -296,8 +316,12 @@ func runEverything(ctx context.Context, conn connectors.Connector, spec *connect
 		add(err, id)
 	}
 	if tr, ok := connectors.AsTriggerer(conn); ok {
-		id, err := tr.Trigger(ctx, "build", "main", map[string]string{"k": "v"})
-		add(err, id)
+		run, err := tr.Trigger(ctx, "build", "main", map[string]string{"k": "v"})
+		add(err, run.ID)
+		if f, ok := connectors.AsRunFollower(conn); ok && err == nil {
+			st, err := f.RunStatus(ctx, run)
+			add(err, st.Ref.ID)
+		}
 	}
 	if q, ok := connectors.AsMetricsQuerier(conn); ok {
 		res, err := q.Query(ctx, contracts.MetricsQuery{Query: "up"})

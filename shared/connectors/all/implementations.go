@@ -17,8 +17,13 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible"
+	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
+	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr"
+	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
+	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog"
+	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv"
@@ -35,6 +40,11 @@ func implementations() []*connectors.Spec {
 		datadog.Spec,
 		dynatrace.Spec,
 		newrelic.Spec,
+		harbor.Spec,
+		dockerhub.Spec,
+		quay.Spec,
+		ghcr.Spec,
+		jfrog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

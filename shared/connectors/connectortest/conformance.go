@@ -278,6 +278,7 @@ func (r *conformance) capabilities(t *testing.T) {
 	_, implemented[connectors.CapNotify] = connectors.AsNotifier(conn)
 	_, implemented[connectors.CapQuery] = connectors.AsMetricsQuerier(conn)
 	_, implemented[connectors.CapReadSecret] = connectors.AsSecretReader(conn)
+	_, implemented[connectors.CapFollowRuns] = connectors.AsRunFollower(conn)
 	for _, c := range s.Capabilities {
 		if _, known := implemented[c]; !known {
 			t.Errorf("capability %q is declared but is no capability the hub knows", c)

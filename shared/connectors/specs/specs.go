@@ -25,8 +25,13 @@ import (
 	teams "github.com/stella-ops/inthub/shared/connectors/notify/teams/spec"
 	webhook "github.com/stella-ops/inthub/shared/connectors/notify/webhook/spec"
 	s3compatible "github.com/stella-ops/inthub/shared/connectors/objectstorage/s3compatible/spec"
+	dockerhub "github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	dockerregistry "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"
+	ghcr "github.com/stella-ops/inthub/shared/connectors/registry/ghcr/spec"
+	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
+	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
+	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv/spec"
@@ -45,6 +50,11 @@ func List() []*connectors.Spec {
 		datadog.Spec,
 		dynatrace.Spec,
 		newrelic.Spec,
+		harbor.Spec,
+		dockerhub.Spec,
+		quay.Spec,
+		ghcr.Spec,
+		jfrog.Spec,
 		prometheus.Spec,
 		webhook.Spec,
 		teams.Spec,

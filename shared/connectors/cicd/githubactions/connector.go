@@ -158,19 +158,19 @@ func (c *Connector) CheckFunctionality(ctx context.Context) error {
 // deploy.yml, or a workflow id) on ref, else the repository's default
 // branch, with params as its inputs. It returns the run id when GitHub
 // gives it (returnRunDetails), else "".
-func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (string, error) {
+func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (connectors.RunRef, error) {
 	if !workflowName.MatchString(pipeline) {
-		return "", resilience.New(resilience.InvalidConfig, "the pipeline to trigger must be a workflow file name (deploy.yml) or id")
+		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "the pipeline to trigger must be a workflow file name (deploy.yml) or id")
 	}
 	if ref == "" {
 		var repo struct {
 			DefaultBranch string `json:"default_branch"`
 		}
 		if _, err := c.call(ctx, "read the repository", request{method: http.MethodGet, path: c.repoPath}, &repo); err != nil {
-			return "", err
+			return connectors.RunRef{}, err
 		}
 		if ref = repo.DefaultBranch; ref == "" {
-			return "", resilience.New(resilience.InvalidConfig, "the repository has no default branch: give a ref")
+			return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "the repository has no default branch: give a ref")
 		}
 	}
 	body := map[string]any{"ref": ref}
@@ -180,16 +180,18 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 	if c.returnRunDetails {
 		body["return_run_details"] = true
 	}
+	since := time.Now()
 	var run struct {
 		WorkflowRunID int64 `json:"workflow_run_id"`
 	}
 	what := fmt.Sprintf("dispatch workflow %s on %s", pipeline, ref)
 	resp, err := c.call(ctx, what, request{method: http.MethodPost, path: c.repoPath + "/actions/workflows/" + url.PathEscape(pipeline) + "/dispatches", body: body}, &run)
 	if err != nil {
-		return "", err
+		return connectors.RunRef{}, err
 	}
-	if resp.StatusCode == http.StatusNoContent || run.WorkflowRunID == 0 {
-		return "", nil
+	out := connectors.RunRef{Pipeline: pipeline, Ref: ref, Since: since}
+	if resp.StatusCode != http.StatusNoContent && run.WorkflowRunID != 0 {
+		out.ID = fmt.Sprint(run.WorkflowRunID)
 	}
-	return fmt.Sprint(run.WorkflowRunID), nil
+	return out, nil
 }

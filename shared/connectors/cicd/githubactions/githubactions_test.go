@@ -260,7 +260,7 @@ func TestTrigger(t *testing.T) {
 				return
 			}
 			d := f.dispatched()
-			if id != tc.runID || len(d) != 1 || d[0].ref != tc.wantRef || !maps.Equal(d[0].inputs, tc.params) || d[0].details != (tc.runID != "") {
+			if id.ID != tc.runID || id.Pipeline == "" || id.Since.IsZero() || len(d) != 1 || d[0].ref != tc.wantRef || !maps.Equal(d[0].inputs, tc.params) || d[0].details != (tc.runID != "") {
 				t.Fatalf("run %q, dispatches %+v; want run %q on %s with %v", id, d, tc.runID, tc.wantRef, tc.params)
 			}
 		})

@@ -255,7 +255,7 @@ func TestTrigger(t *testing.T) {
 				return
 			}
 			b := f.builds()
-			if id != "queue:101" || len(b) != 1 || b[0].job != tc.wantJob || b[0].params.Encode() != tc.wantParams.Encode() {
+			if id.ID != "queue:101" || len(b) != 1 || b[0].job != tc.wantJob || b[0].params.Encode() != tc.wantParams.Encode() {
 				t.Fatalf("queued %+v as %q, want %s with %v", b, id, tc.wantJob, tc.wantParams)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -69,9 +70,9 @@ func (j jobInfo) parameterized() bool {
 // params become build parameters (buildWithParameters); a parameterized job
 // without params builds with its defaults. It returns the queue item,
 // "queue:<id>".
-func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (string, error) {
+func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (connectors.RunRef, error) {
 	if !validFullName(pipeline) {
-		return "", resilience.New(resilience.InvalidConfig, "the pipeline to trigger must be a Jenkins job's full name (team/app)")
+		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "the pipeline to trigger must be a Jenkins job's full name (team/app)")
 	}
 	params = maps.Clone(params)
 	switch {
@@ -86,21 +87,21 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 	}
 	cred, err := c.credential(ctx)
 	if err != nil {
-		return "", err
+		return connectors.RunRef{}, err
 	}
 	var job jobInfo
 	what := "read job " + pipeline
 	if err := c.get(ctx, cred, what, jobPath(pipeline)+"/api/json",
 		url.Values{"tree": {"_class,buildable,property[parameterDefinitions[name]]"}}, &job); err != nil {
-		return "", err
+		return connectors.RunRef{}, err
 	}
 	switch {
 	case job.Class == classWorkflowMultiBranch:
-		return "", resilience.New(resilience.InvalidConfig, "%s is a multibranch Pipeline: give the branch as the ref", pipeline)
+		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "%s is a multibranch Pipeline: give the branch as the ref", pipeline)
 	case !job.Buildable:
-		return "", resilience.New(resilience.InvalidConfig, "%s cannot be built (a folder, or disabled)", pipeline)
+		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "%s cannot be built (a folder, or disabled)", pipeline)
 	case len(params) > 0 && !job.parameterized():
-		return "", resilience.New(resilience.InvalidConfig, "%s takes no build parameters", pipeline)
+		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "%s takes no build parameters", pipeline)
 	}
 	action, form := "/build", url.Values{}
 	if job.parameterized() {
@@ -111,7 +112,7 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 	}
 	cr, err := c.fetchCrumb(ctx, cred)
 	if err != nil {
-		return "", err
+		return connectors.RunRef{}, err
 	}
 	r := request{method: http.MethodPost, path: jobPath(pipeline) + action, form: form, cookies: cr.cookies}
 	if cr.field != "" {
@@ -120,16 +121,16 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 	what = "trigger " + pipeline
 	resp, err := c.send(ctx, cred, r)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return connectors.RunRef{}, fmt.Errorf("%s: %w", what, err)
 	}
 	defer kit.Drain(resp)
 	if resp.Request != nil && resp.Request.Method != http.MethodPost {
-		return "", resilience.New(resilience.InvalidConfig, "%s: Jenkins redirected the request and the POST was lost: check url", what)
+		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "%s: Jenkins redirected the request and the POST was lost: check url", what)
 	}
 	if err := c.check(resp, cred); err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return connectors.RunRef{}, fmt.Errorf("%s: %w", what, err)
 	}
-	return queueItem(resp.Header.Get("Location")), nil
+	return connectors.RunRef{ID: queueItem(resp.Header.Get("Location")), Pipeline: pipeline, Ref: ref}, nil
 }
 
 // queueItem reads the queue item id from Location (…/queue/item/42/).

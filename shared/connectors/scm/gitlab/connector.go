@@ -25,11 +25,12 @@ type CIConnector struct {
 }
 
 var (
-	_ connectors.Checker    = (*Connector)(nil)
-	_ connectors.Discoverer = (*Connector)(nil)
-	_ connectors.Checker    = (*CIConnector)(nil)
-	_ connectors.Discoverer = (*CIConnector)(nil)
-	_ connectors.Triggerer  = (*CIConnector)(nil)
+	_ connectors.Checker     = (*Connector)(nil)
+	_ connectors.Discoverer  = (*Connector)(nil)
+	_ connectors.Checker     = (*CIConnector)(nil)
+	_ connectors.Discoverer  = (*CIConnector)(nil)
+	_ connectors.Triggerer   = (*CIConnector)(nil)
+	_ connectors.RunFollower = (*CIConnector)(nil)
 )
 
 // NewSCM builds the SCM connector; a config that cannot work is an
@@ -148,23 +149,23 @@ type pipelineVariable struct {
 // defaultBranch, else the project's default branch, with params as
 // env_var variables. pipeline names another project; "" is the configured
 // one. It returns the pipeline id.
-func (c *CIConnector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (string, error) {
+func (c *CIConnector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (connectors.RunRef, error) {
 	project, err := c.projectOf(pipeline)
 	if err != nil {
-		return "", err
+		return connectors.RunRef{}, err
 	}
 	if ref == "" {
 		ref = c.defaultBranch
 	}
 	if ref == "" {
 		if ref, err = c.projectDefaultBranch(ctx, project); err != nil {
-			return "", err
+			return connectors.RunRef{}, err
 		}
 	}
 	vars := make([]pipelineVariable, 0, len(params))
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		if !variableKey.MatchString(k) {
-			return "", resilience.New(resilience.InvalidConfig, "pipeline variable %q: keys hold only letters, digits and _", k)
+			return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "pipeline variable %q: keys hold only letters, digits and _", k)
 		}
 		vars = append(vars, pipelineVariable{Key: k, Value: params[k], VariableType: "env_var"})
 	}
@@ -178,12 +179,12 @@ func (c *CIConnector) Trigger(ctx context.Context, pipeline, ref string, params 
 	}
 	what := fmt.Sprintf("create a pipeline of project %s on %s", project, ref)
 	if _, err := c.call(ctx, what, request{method: http.MethodPost, path: projectPath(project) + "/pipeline", body: body}, &created); err != nil {
-		return "", err
+		return connectors.RunRef{}, err
 	}
 	if created.ID == 0 {
-		return "", resilience.New(resilience.UpstreamError, "%s: GitLab answered without a pipeline id", what)
+		return connectors.RunRef{}, resilience.New(resilience.UpstreamError, "%s: GitLab answered without a pipeline id", what)
 	}
-	return strconv.FormatInt(created.ID, 10), nil
+	return connectors.RunRef{ID: strconv.FormatInt(created.ID, 10), Pipeline: project, Ref: ref, WebURL: created.WebURL}, nil
 }
 
 // projectDefaultBranch reads the project's default branch.

@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,6 +50,33 @@ type fakeGitLab struct {
 	limitAll  int              // > 0: every call answers 429 with this Retry-After
 	created   []createdPipeline
 	now       time.Time
+	// runs are the created pipelines' states: each read of a pipeline
+	// moves it one step along its course (created, pending, running,
+	// then verdict), until it ends.
+	runs    map[int64]*fakeRun
+	verdict string // "success" unless set
+}
+
+// fakeRun is one created pipeline moving through its states.
+type fakeRun struct {
+	project int64
+	step    int
+	status  string
+}
+
+var runCourse = []string{"created", "pending", "running"}
+
+// advance moves r one step and returns its status.
+func (r *fakeRun) advance(verdict string) string {
+	switch {
+	case r.status == "canceled" || r.status == "success" || r.status == "failed":
+	case r.step < len(runCourse):
+		r.status = runCourse[r.step]
+		r.step++
+	default:
+		r.status = verdict
+	}
+	return r.status
 }
 
 // fakeToken is an access token GitLab knows.
@@ -206,6 +234,9 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := r.Method + " " + routeOf(segs)
+	if len(segs) >= 4 && segs[0] == "projects" && segs[2] == "pipelines" {
+		route = r.Method + " " + strings.Join(append([]string{"/projects/:id/pipelines/:pipeline_id"}, segs[4:]...), "/")
+	}
 	f.calls[route]++
 	if f.limitAll > 0 {
 		f.tooManyRequests(w, f.limitAll)
@@ -237,6 +268,8 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.listProjects(w, r, who)
+	case "GET /projects/:id/pipelines/:pipeline_id", "GET /projects/:id/pipelines/:pipeline_id/jobs", "POST /projects/:id/pipelines/:pipeline_id/cancel":
+		f.runRoute(w, r, route, who, segs)
 	case "GET /projects/:id", "GET /projects/:id/pipelines", "GET /projects/:id/jobs", "POST /projects/:id/pipeline":
 		p := f.project(segs[1])
 		if p == nil || !(p.public || (who.token != nil && p.member)) {
@@ -488,8 +521,69 @@ func (f *fakeGitLab) createPipeline(w http.ResponseWriter, r *http.Request, who 
 	}
 	id := int64(9000 + len(f.created))
 	f.created = append(f.created, createdPipeline{project: p.id, ref: body.Ref, variables: body.Variables})
+	if f.runs == nil {
+		f.runs = map[int64]*fakeRun{}
+	}
+	f.runs[id] = &fakeRun{project: p.id, status: "created", step: 1}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "iid": 1, "project_id": p.id, "status": "created", "ref": body.Ref,
 		"web_url": fmt.Sprintf("%s/%s/-/pipelines/%d", f.srv.URL, p.path, id)})
+}
+
+// runRoute serves a created pipeline: its state (each read one step on),
+// its jobs (build, then test) and cancel, which needs the api scope and
+// answers 403 once the pipeline ended (api/pipelines: "Cancel a
+// pipeline's jobs").
+func (f *fakeGitLab) runRoute(w http.ResponseWriter, r *http.Request, route string, who caller, segs []string) {
+	p := f.project(segs[1])
+	id, _ := strconv.ParseInt(segs[3], 10, 64)
+	run := f.runs[id]
+	if p == nil || !(p.public || (who.token != nil && p.member)) || run == nil || run.project != p.id {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Not found"})
+		return
+	}
+	if who.token != nil && !f.read(w, who) {
+		return
+	}
+	verdict := cmp.Or(f.verdict, "success")
+	pipeline := func() map[string]any {
+		return map[string]any{"id": id, "project_id": p.id, "status": run.status, "ref": "main",
+			"web_url": fmt.Sprintf("%s/%s/-/pipelines/%d", f.srv.URL, p.path, id)}
+	}
+	switch route {
+	case "GET /projects/:id/pipelines/:pipeline_id":
+		run.advance(verdict)
+		writeJSON(w, http.StatusOK, pipeline())
+	case "GET /projects/:id/pipelines/:pipeline_id/jobs":
+		if _, ok := perPageOf(w, r.URL.Query()); !ok {
+			return
+		}
+		build, test := "created", "created"
+		switch run.status {
+		case "pending":
+			build = "pending"
+		case "running":
+			build, test = "success", "running"
+		case "success", "failed":
+			build, test = "success", run.status
+		case "canceled":
+			build, test = "success", "canceled"
+		}
+		writeJSON(w, http.StatusOK, []map[string]any{ // newest first
+			{"id": id*10 + 2, "name": "unit", "stage": "test", "status": test},
+			{"id": id*10 + 1, "name": "compile", "stage": "build", "status": build},
+		})
+	case "POST /projects/:id/pipelines/:pipeline_id/cancel":
+		if !who.has("api") {
+			insufficientScope(w, "api")
+			return
+		}
+		if run.status == "success" || run.status == "failed" {
+			writeJSON(w, http.StatusForbidden, map[string]any{"message": "403 Forbidden"})
+			return
+		}
+		run.status = "canceled"
+		writeJSON(w, http.StatusOK, pipeline())
+	}
 }
 
 // perPageOf reads per_page: default 20, at most 100, refused when not a

@@ -321,7 +321,7 @@ func TestTrigger(t *testing.T) {
 				return
 			}
 			got := f.pipelinesCreated()
-			if len(got) != 1 || id != "9000" || got[0].ref != tc.wantRef || !slices.Equal(got[0].variables, tc.wantVars) {
+			if len(got) != 1 || id.ID != "9000" || id.Ref != tc.wantRef || !strings.HasSuffix(id.WebURL, "/-/pipelines/9000") || got[0].ref != tc.wantRef || !slices.Equal(got[0].variables, tc.wantVars) {
 				t.Fatalf("created %+v with id %q, want ref %s and variables %v", got, id, tc.wantRef, tc.wantVars)
 			}
 		})
@@ -358,4 +358,78 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 	if got := c.(*CIConnector).api.String() + projectPath("g/sub/app"); got != "https://git.example.com/gitlab/api/v4/projects/g%2Fsub%2Fapp" {
 		t.Fatalf("project URL under a relative root: %s", got)
 	}
+}
+
+func TestFollowRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		verdict string
+		cancel  bool
+		want    []contracts.PipelineRunStatus
+	}{
+		{name: "to success", want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded}},
+		{name: "to failure", verdict: "failed", want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
+		{name: "cancelled", cancel: true, want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitLab(t)
+			f.addCIProject(1, 1)
+			f.mu.Lock()
+			f.verdict = tc.verdict
+			f.mu.Unlock()
+			c := newCI(t, setup{url: f.srv.URL, secret: patAPI})
+			run, err := c.Trigger(ctxT(t), "", "main", map[string]string{"TARGET": "prod"})
+			checkCode(t, err, "")
+			var seen []contracts.PipelineRunStatus
+			for range 10 {
+				st, err := c.RunStatus(ctxT(t), run)
+				checkCode(t, err, "")
+				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
+					seen = append(seen, st.Status)
+				}
+				if len(st.Jobs) != 2 || st.Jobs[0].Name != "compile" || st.Jobs[1].Stage != "test" {
+					t.Fatalf("jobs %+v, want compile then unit", st.Jobs)
+				}
+				if st.Status.Final() {
+					break
+				}
+				if tc.cancel {
+					checkCode(t, c.CancelRun(ctxT(t), run), "")
+				}
+			}
+			if !slices.Equal(seen, tc.want) {
+				t.Fatalf("states %v, want %v", seen, tc.want)
+			}
+		})
+	}
+	t.Run("cancel needs the api scope", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeGitLab(t)
+		f.addCIProject(1, 1)
+		run, err := newCI(t, setup{url: f.srv.URL, secret: patAPI}).Trigger(ctxT(t), "", "main", nil)
+		checkCode(t, err, "")
+		ro := newCI(t, setup{url: f.srv.URL, secret: patReadAPI})
+		checkCode(t, ro.CancelRun(ctxT(t), run), resilience.PermissionDenied)
+		_, err = ro.RunStatus(ctxT(t), connectors.RunRef{ID: "123456"})
+		checkCode(t, err, resilience.ResourceNotFound)
+		_, err = ro.RunStatus(ctxT(t), connectors.RunRef{ID: "../x"})
+		checkCode(t, err, resilience.InvalidConfig)
+	})
+	t.Run("rate limited", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeGitLab(t)
+		f.addCIProject(1, 1)
+		c := newCI(t, setup{url: f.srv.URL, secret: patAPI})
+		run, err := c.Trigger(ctxT(t), "", "main", nil)
+		checkCode(t, err, "")
+		f.throttle("GET /projects/:id/pipelines/:pipeline_id", 7, 1)
+		_, err = c.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.RateLimited)
+		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
+			t.Fatalf("retry after %s, want 7s", d)
+		}
+	})
 }

@@ -108,7 +108,7 @@ var CISpec = &connectors.Spec{
 		contracts.CheckFunctionality:  "Lists one pipeline of the project: the project exists and the token may read its CI/CD.",
 	},
 	ResourceTypes: []string{ResourcePipelines, ResourceJobs},
-	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
+	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
 	Example: connectors.Example{
 		Config:        map[string]any{"url": "https://gitlab.example.com", "projectId": "mygroup/myapp", "defaultBranch": "main"},
 		CredentialRef: "vault://vault-1/gitlab/release-bot#token",

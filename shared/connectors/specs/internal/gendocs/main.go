@@ -259,6 +259,7 @@ var sharedChecks = map[string]string{
 	"HTTPSBaseURL": "https only; no query or fragment",
 	"NoFragment":   "no fragment",
 	"PlainPath":    "plain path segments (no empty, `.` or `..`)",
+	"RegistryURL":  "scheme and host only; no path, query or fragment",
 }
 
 // checkText names what a Check enforces: a shared check in words, any other

@@ -1,0 +1,292 @@
+package devstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/stella-ops/inthub/services/devstack"
+	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
+	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/pipelineruns"
+)
+
+// stepCI is a CI provider in memory whose runs move one step per read:
+// queued, running, then the verdict its pipeline names ("deploy" succeeds,
+// "broken" fails). It counts the triggers it took.
+type stepCI struct {
+	mu       sync.Mutex
+	runs     map[string]contracts.PipelineRunStatus
+	triggers int
+}
+
+func (f *stepCI) Close() error { return nil }
+
+func (f *stepCI) Trigger(_ context.Context, pipeline, ref string, _ map[string]string) (connectors.RunRef, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.triggers++
+	id := fmt.Sprint(f.triggers)
+	f.runs[id] = contracts.RunQueued
+	return connectors.RunRef{ID: id, Pipeline: pipeline, Ref: ref, WebURL: "https://ci.example.com/" + pipeline + "/" + id}, nil
+}
+
+func (f *stepCI) RunStatus(_ context.Context, run connectors.RunRef) (connectors.RunState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch st := f.runs[run.ID]; {
+	case st == contracts.RunQueued:
+		f.runs[run.ID] = contracts.RunRunning
+	case st == contracts.RunRunning && run.Pipeline == "broken":
+		f.runs[run.ID] = contracts.RunFailed
+	case st == contracts.RunRunning:
+		f.runs[run.ID] = contracts.RunSucceeded
+	}
+	return connectors.RunState{Status: f.runs[run.ID], Ref: run}, nil
+}
+
+func (f *stepCI) CancelRun(_ context.Context, run connectors.RunRef) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.runs[run.ID].Final() {
+		f.runs[run.ID] = contracts.RunCancelled
+	}
+	return nil
+}
+
+func (f *stepCI) triggered() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.triggers
+}
+
+// startPipelineStack runs a stack whose registry adds the provider
+// "step-ci" (every shipped one besides), with a runner that reads runs
+// every few milliseconds.
+func startPipelineStack(t *testing.T, ci *stepCI) *stack {
+	t.Helper()
+	reg := all.Registry()
+	reg.Register((&connectors.Spec{ID: "step-ci", Name: "Step CI", Category: connectors.CategoryCICD,
+		Capabilities: []connectors.Capability{connectors.CapTrigger, connectors.CapFollowRuns}}).
+		WithFactory(func(context.Context, connectors.Instance) (connectors.Connector, error) { return ci, nil }))
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan devstack.Info, 1)
+	done := make(chan error, 1)
+	cfg := devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, Registry: reg}
+	cfg.Services.PipelineRunner = pipelinerunner.Config{PollInterval: 20 * time.Millisecond, MaxPollInterval: 40 * time.Millisecond}
+	go func() { done <- devstack.Run(ctx, cfg) }()
+	var info devstack.Info
+	select {
+	case info = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("devstack: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("devstack did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("devstack: %v", err)
+		}
+	})
+	nc, err := nats.Connect(info.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js}
+}
+
+// runEvents collects the pipeline.run.* events stored in INTHUB_EVENTS.
+type runEvents struct {
+	mu     sync.Mutex
+	byKind map[string][]contracts.PipelineRunEvent
+}
+
+func (s *stack) followRuns() *runEvents {
+	s.t.Helper()
+	ctx := context.Background()
+	c, err := s.js.OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"pipeline.run.>"}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	l := &runEvents{byKind: map[string][]contracts.PipelineRunEvent{}}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		var ev contracts.PipelineRunEvent
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			s.t.Errorf("event %s: %v", m.Subject(), err)
+		}
+		l.mu.Lock()
+		l.byKind[contracts.PrefixOf(m.Subject())] = append(l.byKind[contracts.PrefixOf(m.Subject())], ev)
+		l.mu.Unlock()
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(cc.Stop)
+	return l
+}
+
+// of returns one run's events of a kind.
+func (l *runEvents) of(kind, runID string) []contracts.PipelineRunEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []contracts.PipelineRunEvent
+	for _, e := range l.byKind[kind] {
+		if e.Run.RunID == runID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitCompleted waits for the run's completion, then a moment more so a
+// duplicate would show.
+func (l *runEvents) waitCompleted(t *testing.T, runID string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(l.of(contracts.SubjectRunCompleted, runID)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s never completed", runID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+}
+
+// checkRun asserts one started, the two transitions once each and exactly
+// one completed with the verdict.
+func (l *runEvents) checkRun(t *testing.T, runID string, verdict contracts.PipelineRunStatus) {
+	t.Helper()
+	started, done := l.of(contracts.SubjectRunStarted, runID), l.of(contracts.SubjectRunCompleted, runID)
+	if len(started) != 1 || len(done) != 1 {
+		t.Fatalf("run %s: %d started, %d completed; want one each", runID, len(started), len(done))
+	}
+	var moves []string
+	for _, e := range l.of(contracts.SubjectRunChanged, runID) {
+		moves = append(moves, string(e.Previous)+">"+string(e.Run.Status))
+	}
+	if want := []string{"queued>running", "running>" + string(verdict)}; !slices.Equal(moves, want) {
+		t.Errorf("run %s: transitions %v, want %v", runID, moves, want)
+	}
+	if r := done[0].Run; r.Status != verdict || r.CompletedAt == nil || r.WebURL == "" {
+		t.Errorf("run %s completed as %+v, want %s", runID, r, verdict)
+	}
+}
+
+func (s *stack) createStepCI(name string) string {
+	s.t.Helper()
+	r := s.call("POST", "/api/v1/integrations", s.info.Token, map[string]any{"typeId": "step-ci", "name": name, "config": map[string]any{}})
+	if r.status != http.StatusCreated {
+		s.t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var it contracts.Integration
+	r.decode(&it)
+	return it.ID
+}
+
+// TestPipelineRunOverHTTP: a run triggered over HTTP (and retried with its
+// Idempotency-Key) starts once, moves queued → running → its verdict with
+// one pipeline.run.changed each and exactly one pipeline.run.completed, and
+// reads back with GET, one and the list.
+func TestPipelineRunOverHTTP(t *testing.T) {
+	t.Parallel()
+	ci := &stepCI{runs: map[string]contracts.PipelineRunStatus{}}
+	s := startPipelineStack(t, ci)
+	events := s.followRuns()
+	id := s.createStepCI("CI")
+	tests := []struct {
+		name, pipeline string
+		verdict        contracts.PipelineRunStatus
+	}{
+		{"succeeds", "deploy", contracts.RunSucceeded},
+		{"fails", "broken", contracts.RunFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := map[string]any{"pipeline": tc.pipeline, "ref": "main", "parameters": map[string]string{"VERSION": "1.2.3"}}
+			var first, retry struct{ RunID string }
+			for _, into := range []*struct{ RunID string }{&first, &retry} {
+				r := s.call("POST", "/api/v1/integrations/"+id+"/runs", s.info.Token, body, "Idempotency-Key", "release-"+tc.name)
+				if r.status != http.StatusAccepted {
+					t.Fatalf("trigger: %d %s", r.status, r.body)
+				}
+				r.decode(into)
+			}
+			if first.RunID == "" || retry.RunID != first.RunID {
+				t.Fatalf("run ids %q and %q, want one", first.RunID, retry.RunID)
+			}
+			events.waitCompleted(t, first.RunID)
+			events.checkRun(t, first.RunID, tc.verdict)
+
+			r := s.call("GET", "/api/v1/integrations/"+id+"/runs/"+first.RunID, s.info.Token, nil)
+			var run contracts.PipelineRun
+			r.decode(&run)
+			if r.status != http.StatusOK || run.Status != tc.verdict || run.Parameters["VERSION"] != "1.2.3" || run.Pipeline != tc.pipeline || run.DurationMs < 0 {
+				t.Fatalf("GET run: %d %s", r.status, r.body)
+			}
+			r = s.call("GET", "/api/v1/integrations/"+id+"/runs", s.info.Token, nil)
+			var list contracts.PipelineRunList
+			r.decode(&list)
+			if r.status != http.StatusOK || !slices.ContainsFunc(list.Items, func(x contracts.PipelineRun) bool { return x.RunID == first.RunID && x.Status == tc.verdict }) {
+				t.Fatalf("GET runs: %d %s", r.status, r.body)
+			}
+		})
+	}
+	if n := ci.triggered(); n != len(tests) {
+		t.Fatalf("%d triggers reached the provider, want %d (one per idempotency key)", n, len(tests))
+	}
+}
+
+// TestPipelineRunOnTheBus: the orchestrator's way, with no HTTP at all: a
+// pipeline.trigger.requested command (sent twice, one idempotency key)
+// gives one run whose events arrive on the bus and whose record reads
+// through inthub.pipeline-runner.runs.get.
+func TestPipelineRunOnTheBus(t *testing.T) {
+	t.Parallel()
+	ci := &stepCI{runs: map[string]contracts.PipelineRunStatus{}}
+	s := startPipelineStack(t, ci)
+	events := s.followRuns()
+	id := s.createStepCI("CI on the bus")
+	tenant := devstack.DevTenantID
+	var runID string
+	for _, req := range []string{"req-1", "req-2"} {
+		cmd := contracts.PipelineTriggerRequested{RequestID: req, TenantID: tenant, IntegrationID: id, Pipeline: "deploy", Ref: "main",
+			Parameters: map[string]string{"VERSION": "2.0.0"}, IdempotencyKey: "release-2"}
+		runID = pipelineruns.RunID(cmd)
+		if _, err := s.publisher().Publish(context.Background(), bus.Event{
+			Subject: contracts.Subject(contracts.SubjectPipelineTrigger, tenant, id), TenantID: tenant, DataSubject: id, Data: cmd,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events.waitCompleted(t, runID)
+	events.checkRun(t, runID, contracts.RunSucceeded)
+	if n := ci.triggered(); n != 1 {
+		t.Fatalf("%d triggers, want 1", n)
+	}
+	nc, err := nats.Connect(s.info.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	run, err := pipelineruns.NewClient(nc, 5*time.Second).Get(context.Background(), pipelineruns.GetRequest{TenantID: tenant, IntegrationID: id, RunID: runID})
+	if err != nil || run.Status != contracts.RunSucceeded || run.Parameters["VERSION"] != "2.0.0" {
+		t.Fatalf("runs.get: %+v, %v", run, err)
+	}
+}

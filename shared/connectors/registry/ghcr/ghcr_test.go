@@ -1,0 +1,177 @@
+package ghcr
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
+	t.Helper()
+	cfg := map[string]any{"owner": org, "apiUrl": url, "registryUrl": url}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "GHCR_TOKEN", Secret: secret}).(*Connector)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestGHCR covers what the conformance suite does not: the listing paged
+// to the end by GitHub's Link header at per_page=100, a user's packages,
+// tags with digests over the real registry API v2, GitHub's primary rate
+// limit (403 with x-ratelimit-remaining 0) and its refusals.
+func TestGHCR(t *testing.T) {
+	t.Parallel()
+	reg := startRegistry(t)
+	digests := reg.PushCreated(t, namespace+"/api", map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	var many []string
+	for i := range 250 {
+		many = append(many, fmt.Sprintf("r%03d", i))
+	}
+	f := newFakeGitHub(t, reg.URL, many)
+	right := tokenJSON(pat)
+
+	list := func(t *testing.T, c *Connector, size int) []string {
+		t.Helper()
+		var got []string
+		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: size}
+		for range 10 {
+			page, err := c.Discover(ctxT(t), q)
+			connectortest.CheckCode(t, err, "", pat)
+			for _, r := range page.Items {
+				got = append(got, r.Name)
+			}
+			if q.Cursor = page.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		return got
+	}
+	t.Run("repositories page to the end", func(t *testing.T) {
+		t.Parallel()
+		if got := list(t, newConnector(t, f.srv.URL, nil, right), 70); !slices.Equal(got, full(many)) {
+			t.Fatalf("%d repositories, want %d", len(got), len(many))
+		}
+	})
+	t.Run("a user's packages", func(t *testing.T) {
+		t.Parallel()
+		got := list(t, newConnector(t, f.srv.URL, map[string]any{"owner": user, "ownerType": "user"}, right), 1000)
+		if len(got) != len(many) || got[0] != user+"/r000" {
+			t.Fatalf("%d repositories starting %v, want %d under %s/", len(got), got[:min(1, len(got))], len(many), user)
+		}
+	})
+	t.Run("tags with digests", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}})
+		connectortest.CheckCode(t, err, "", pat)
+		if len(page.Items) != 1 || page.Items[0].ID != namespace+"/api:1.0.0" || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
+			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
+		}
+	})
+	refusals := []struct {
+		name   string
+		config map[string]any
+		secret string
+		q      connectors.DiscoveryQuery
+		check  bool
+		want   resilience.Code
+	}{
+		{name: "unknown organization", config: map[string]any{"owner": "nobody"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
+		{name: "an organization configured as a user", config: map[string]any{"ownerType": "user"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
+		{name: "wrong token", secret: tokenJSON("ghp_wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
+		{name: "wrong token on tags", secret: tokenJSON("ghp_wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
+		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
+		{name: "unknown repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
+		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
+		{name: "a username and password instead of a token", secret: `{"username":"u","password":"p"}`, check: true, want: resilience.InvalidConfig},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			secret := tc.secret
+			if secret == "" {
+				secret = right
+			}
+			c := newConnector(t, f.srv.URL, tc.config, secret)
+			var err error
+			if tc.check {
+				err = c.CheckAuthentication(ctxT(t))
+			} else {
+				_, err = c.Discover(ctxT(t), tc.q)
+			}
+			connectortest.CheckCode(t, err, tc.want, pat)
+		})
+	}
+}
+
+// TestPrimaryRateLimit: GitHub's exhausted quota is a 403 with
+// x-ratelimit-remaining 0, which waits until x-ratelimit-reset rather than
+// failing as a permission error.
+func TestPrimaryRateLimit(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t, "http://127.0.0.1:9", []string{"a"})
+	f.exhausted.Store(true)
+	c := newConnector(t, f.srv.URL, nil, tokenJSON(pat))
+	_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
+	connectortest.CheckCode(t, err, resilience.RateLimited, pat)
+	if d := resilience.RetryAfterOf(err); d < 60*time.Second || d > 91*time.Second {
+		t.Fatalf("retry after %s, want the ~90 s to x-ratelimit-reset", d)
+	}
+}
+
+// TestFakeRefusesWhatGitHubRefuses keeps the fake honest: missing or wrong
+// token, a missing package_type, bad or too deep pages and an unknown
+// owner are refused as GitHub refuses them.
+func TestFakeRefusesWhatGitHubRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t, "http://127.0.0.1:9", []string{"a", "b"})
+	orgPath := "/orgs/" + org + "/packages?package_type=container"
+	tests := []struct {
+		name, path, auth string
+		want             int
+	}{
+		{"no auth", orgPath, "", http.StatusUnauthorized},
+		{"wrong token", orgPath, "Bearer ghp_wrong", http.StatusUnauthorized},
+		{"token scheme", orgPath, "token " + pat, http.StatusOK},
+		{"no package_type", "/orgs/" + org + "/packages", "Bearer " + pat, http.StatusUnprocessableEntity},
+		{"unknown package_type", "/orgs/" + org + "/packages?package_type=oci", "Bearer " + pat, http.StatusUnprocessableEntity},
+		{"per_page not an integer", orgPath + "&per_page=x", "Bearer " + pat, http.StatusUnprocessableEntity},
+		{"page not an integer", orgPath + "&page=two", "Bearer " + pat, http.StatusUnprocessableEntity},
+		{"past 10000 items", orgPath + "&per_page=100&page=101", "Bearer " + pat, http.StatusBadRequest},
+		{"unknown organization", "/orgs/nobody/packages?package_type=container", "Bearer " + pat, http.StatusNotFound},
+		{"a user under /orgs", "/orgs/" + user + "/packages?package_type=container", "Bearer " + pat, http.StatusNotFound},
+		{"owner names ignore case", "/orgs/stella-ops/packages?package_type=container", "Bearer " + pat, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Config.Handler.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
+			}
+			if rec.Header().Get("X-RateLimit-Remaining") == "" {
+				t.Fatal("no x-ratelimit-remaining header")
+			}
+		})
+	}
+}

@@ -1,0 +1,153 @@
+package harbor
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/testsvc"
+)
+
+func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
+	t.Helper()
+	cfg := map[string]any{"project": project}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "HARBOR_ROBOT", Secret: secret}).(*Connector)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestHarbor covers what the conformance suite does not: Harbor's refusals
+// (unknown project, a robot of another project, a cursor it did not
+// issue), tags with digests and creation times over the real registry API
+// v2 behind the fake, and the 100-item page_size limit of the API.
+func TestHarbor(t *testing.T) {
+	t.Parallel()
+	reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{Users: map[string]string{robotName: robotSecret},
+		TokenAuth: true, TokenTTL: time.Minute, TokenRealmHost: "localhost"})
+	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	digests := reg.PushCreated(t, project+"/api", map[string]time.Time{"1.0.0": t0, "1.1.0": t0.Add(time.Hour), "2.0.0-rc.1": t0.Add(2 * time.Hour)})
+	var many []string
+	for i := range 250 {
+		many = append(many, project+"/r"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	f := newFakeHarbor(t, reg.URL, many)
+	right := robotSecretJSON(robotSecret)
+
+	t.Run("repositories page to the end in pages of 100", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, nil, right)
+		var got []string
+		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000}
+		for range 10 {
+			page, err := c.Discover(ctxT(t), q)
+			connectortest.CheckCode(t, err, "", robotSecret)
+			for _, r := range page.Items {
+				got = append(got, r.Name)
+			}
+			if q.Cursor = page.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, many) {
+			t.Fatalf("%d repositories, want %d", len(got), len(many))
+		}
+	})
+	t.Run("tags with digests and creation times", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true, "resolveCreated": true}, right)
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api", Semver: ">=1.0.0"}})
+		connectortest.CheckCode(t, err, "", robotSecret)
+		if len(page.Items) != 2 {
+			t.Fatalf("tags %+v, want 1.0.0 and 1.1.0 (the constraint drops the pre-release)", page.Items)
+		}
+		for _, it := range page.Items {
+			want := t0
+			if it.Name == "1.1.0" {
+				want = t0.Add(time.Hour)
+			}
+			if it.ID != project+"/api:"+it.Name || it.Attributes["digest"] != digests[it.Name] || !it.Attributes["created"].(time.Time).Equal(want) {
+				t.Fatalf("tag %+v, pushed digest %s created %s", it, digests[it.Name], want)
+			}
+		}
+	})
+	refusals := []struct {
+		name   string
+		config map[string]any
+		secret string
+		q      connectors.DiscoveryQuery
+		check  bool
+		want   resilience.Code
+	}{
+		{name: "unknown project", config: map[string]any{"project": "nope"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
+		{name: "unknown project fails authentication", config: map[string]any{"project": "nope"}, check: true, want: resilience.ResourceNotFound},
+		{name: "wrong secret", secret: robotSecretJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
+		{name: "wrong secret on tags", secret: robotSecretJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
+		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
+		{name: "unknown repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
+		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
+		{name: "a token instead of a robot account", secret: `{"token":"abc"}`, check: true, want: resilience.InvalidConfig},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			secret := tc.secret
+			if secret == "" {
+				secret = right
+			}
+			c := newConnector(t, f.srv.URL, tc.config, secret)
+			var err error
+			if tc.check {
+				err = c.CheckAuthentication(ctxT(t))
+			} else {
+				_, err = c.Discover(ctxT(t), tc.q)
+			}
+			connectortest.CheckCode(t, err, tc.want, robotSecret)
+		})
+	}
+}
+
+// TestFakeRefusesWhatHarborRefuses keeps the fake honest: missing auth,
+// a page below 1 and a page_size above 100 are refused as Harbor does.
+func TestFakeRefusesWhatHarborRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFakeHarbor(t, "http://127.0.0.1:9", []string{project + "/a"})
+	tests := []struct {
+		name, query string
+		auth        bool
+		want        int
+	}{
+		{"no auth", "page=1&page_size=10", false, http.StatusUnauthorized},
+		{"page 0", "page=0&page_size=10", true, http.StatusBadRequest},
+		{"page not a number", "page=x", true, http.StatusBadRequest},
+		{"page_size 101", "page=1&page_size=101", true, http.StatusBadRequest},
+		{"fine", "page=1&page_size=100", true, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodGet, "/api/v2.0/projects/"+project+"/repositories?"+tc.query, nil)
+			if tc.auth {
+				req.SetBasicAuth(robotName, robotSecret)
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Config.Handler.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d", rec.Code, tc.want)
+			}
+		})
+	}
+}

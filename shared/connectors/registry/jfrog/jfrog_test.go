@@ -1,0 +1,163 @@
+package jfrog
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
+	t.Helper()
+	cfg := map[string]any{"repository": repoKey, "username": username}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "JFROG_TOKEN", Secret: secret}).(*Connector)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestJFrog covers what the conformance suite does not: the catalog paged
+// to the end by n and last (including a last page exactly full), tags with
+// digests over the real registry API v2 by both access methods, and
+// Artifactory's refusals.
+func TestJFrog(t *testing.T) {
+	t.Parallel()
+	reg := startRegistry(t)
+	created := map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
+	digests := reg.PushCreated(t, repoKey+"/api", created)
+	subDigests := reg.PushCreated(t, "web", created) // what {repoKey}.HOST/v2/web serves
+	for _, n := range []int{250, 200} {
+		var many []string
+		for i := range n {
+			many = append(many, fmt.Sprintf("r%03d", i))
+		}
+		f := newFakeArtifactory(t, reg.URL, many)
+		t.Run(fmt.Sprintf("%d images page to the end", n), func(t *testing.T) {
+			t.Parallel()
+			c := newConnector(t, f.srv.URL, nil, tokenJSON(accessToken))
+			var got []string
+			q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}
+			for range 10 {
+				page, err := c.Discover(ctxT(t), q)
+				connectortest.CheckCode(t, err, "", accessToken)
+				for _, r := range page.Items {
+					got = append(got, r.Name)
+				}
+				if q.Cursor = page.NextCursor; q.Cursor == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, full(many)) {
+				t.Fatalf("%d images, want %d", len(got), len(many))
+			}
+		})
+	}
+	f := newFakeArtifactory(t, reg.URL, []string{"api"})
+	right := tokenJSON(accessToken)
+	t.Run("tags with digests by repository path", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}})
+		connectortest.CheckCode(t, err, "", accessToken)
+		if len(page.Items) != 1 || page.Items[0].ID != repoKey+"/api:1.0.0" || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
+			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
+		}
+	})
+	t.Run("tags by subdomain", func(t *testing.T) {
+		t.Parallel()
+		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true, "dockerAccess": "subdomain", "registryUrl": reg.URL}, right)
+		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "web"}})
+		connectortest.CheckCode(t, err, "", accessToken)
+		if len(page.Items) != 1 || page.Items[0].ID != "web:1.0.0" || page.Items[0].Attributes["digest"] != subDigests["1.0.0"] {
+			t.Fatalf("tags %+v, pushed digest %s", page.Items, subDigests["1.0.0"])
+		}
+		repos, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
+		connectortest.CheckCode(t, err, "", accessToken)
+		if len(repos.Items) != 1 || repos.Items[0].Name != "api" {
+			t.Fatalf("images %+v, want api without the repository key", repos.Items)
+		}
+	})
+	refusals := []struct {
+		name   string
+		config map[string]any
+		secret string
+		q      connectors.DiscoveryQuery
+		check  bool
+		want   resilience.Code
+	}{
+		{name: "unknown repository key", config: map[string]any{"repository": "nope-local"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
+		{name: "wrong token", secret: tokenJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
+		{name: "wrong token on tags", secret: tokenJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
+		{name: "wrong username on the registry", config: map[string]any{"username": "someone"}, check: true, want: resilience.AuthenticationFailed},
+		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
+		{name: "unknown image", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
+		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
+		{name: "a username and password instead of a token", secret: `{"username":"u","password":"p"}`, check: true, want: resilience.InvalidConfig},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			secret := tc.secret
+			if secret == "" {
+				secret = right
+			}
+			c := newConnector(t, f.srv.URL, tc.config, secret)
+			var err error
+			if tc.check {
+				err = c.CheckAuthentication(ctxT(t))
+			} else {
+				_, err = c.Discover(ctxT(t), tc.q)
+			}
+			connectortest.CheckCode(t, err, tc.want, accessToken)
+		})
+	}
+}
+
+// TestFakeRefusesWhatArtifactoryRefuses keeps the fake honest: missing or
+// wrong token, a bad n and an unknown repository key are refused as
+// Artifactory refuses them.
+func TestFakeRefusesWhatArtifactoryRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFakeArtifactory(t, "http://127.0.0.1:9", []string{"a", "b"})
+	catalog := "/artifactory/api/docker/" + repoKey + "/v2/_catalog"
+	tests := []struct {
+		name, path, auth string
+		want             int
+	}{
+		{"no auth", catalog, "", http.StatusUnauthorized},
+		{"wrong token", catalog, "Bearer wrong", http.StatusUnauthorized},
+		{"n not a number", catalog + "?n=x", "Bearer " + accessToken, http.StatusBadRequest},
+		{"n zero", catalog + "?n=0", "Bearer " + accessToken, http.StatusBadRequest},
+		{"unknown repository key", "/artifactory/api/docker/nope/v2/_catalog", "Bearer " + accessToken, http.StatusNotFound},
+		{"a page after last", catalog + "?n=1&last=a", "Bearer " + accessToken, http.StatusOK},
+		{"ping without auth", "/artifactory/api/system/ping", "", http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Config.Handler.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,240 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discoveryfilter"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// detailConcurrency bounds the manifest and config reads of Details.
+const detailConcurrency = 8
+
+// Tag is one tag of a repository; Digest and Created are set by Details.
+type Tag struct {
+	Name    string
+	Digest  string
+	Created time.Time
+}
+
+// tagList is the body of /v2/<name>/tags/list.
+type tagList struct {
+	Tags []string `json:"tags"`
+}
+
+// TagsPage reads one page of a repository's tags: n of them (0: the
+// registry's default) from page, the query of a previous page's next link
+// ("" for the first page). It returns the next page's query, "" after the
+// last page. Only the query of a Link is followed, on this registry's host,
+// so a registry cannot send the credentials elsewhere.
+func (r *Registry) TagsPage(ctx context.Context, auth Auth, repo, page string, n int) ([]string, string, error) {
+	ref, err := r.Repository(repo)
+	if err != nil {
+		return nil, "", err
+	}
+	query, err := url.ParseQuery(page)
+	if err != nil {
+		return nil, "", resilience.New(resilience.InvalidConfig, "the cursor is not a page of tags of %s", repo)
+	}
+	if n > 0 {
+		query.Set("n", strconv.Itoa(n))
+	}
+	t, err := r.transport(ctx, auth, ref.Scope(transport.PullScope))
+	if err != nil {
+		return nil, "", err
+	}
+	var list tagList
+	var next url.Values
+	what := "list tags of " + repo
+	err = r.get(ctx, t, what, "/v2/"+ref.RepositoryStr()+"/tags/list", query, func(resp *http.Response) error {
+		if err := kit.DecodeJSON(resp.Body, 0, &list); err != nil {
+			return err
+		}
+		next, err = kit.NextQuery(resp.Header)
+		return err
+	})
+	if err != nil || next == nil {
+		return list.Tags, "", err
+	}
+	next.Del("n") // each request sets its own page size
+	if s := next.Encode(); s != "" {
+		return list.Tags, s, nil
+	}
+	return list.Tags, "n=", nil // a registry paginating by n alone
+}
+
+// get sends GET path?query through t and hands a 200 answer to read.
+func (r *Registry) get(ctx context.Context, t http.RoundTripper, what, path string, query url.Values, read func(*http.Response) error) error {
+	u := url.URL{Scheme: r.reg.Scheme(), Host: r.reg.RegistryStr(), Path: path, RawQuery: query.Encode()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return resilience.Wrap(resilience.InvalidConfig, err, "%s", what)
+	}
+	resp, err := t.RoundTrip(req)
+	if err != nil {
+		return Classify(what, err)
+	}
+	defer kit.Drain(resp)
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return Classify(what, err)
+	}
+	if read == nil {
+		return nil
+	}
+	if err := read(resp); err != nil {
+		return resilience.WrapDefault(resilience.UpstreamError, err, "%s", what)
+	}
+	return nil
+}
+
+// Details sets each tag's manifest digest (HEAD of the manifest) and, with
+// created, its image's creation time (the config's "created"; a
+// multi-platform index answers for linux/amd64), a few tags at a time on
+// one token. A tag deleted since the listing keeps neither; any other
+// failure fails the call.
+func (r *Registry) Details(ctx context.Context, auth Auth, repo string, tags []Tag, created bool) error {
+	ref, err := r.Repository(repo)
+	if err != nil {
+		return err
+	}
+	t, err := r.transport(ctx, auth, ref.Scope(transport.PullScope))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	opts := []remote.Option{remote.WithTransport(t), remote.WithContext(ctx)}
+	sem := make(chan struct{}, detailConcurrency)
+	var wg sync.WaitGroup
+	for i := range tags {
+		tag, err := name.NewTag(ref.Name()+":"+tags[i].Name, name.WithDefaultRegistry(r.reg.RegistryStr()))
+		if err != nil {
+			continue // not a tag a URL can name; leave it without details
+		}
+		tag.Repository = ref
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(out *Tag) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.detail(tag, out, created, opts); err != nil {
+				cancel(err)
+			}
+		}(&tags[i])
+	}
+	wg.Wait()
+	err = context.Cause(ctx)
+	var coded *resilience.Error
+	if err != nil && !errors.As(err, &coded) {
+		return resilience.Wrap(resilience.Timeout, err, "read the tags of %s", repo)
+	}
+	return err
+}
+
+// detail reads one tag's digest and creation time.
+func (r *Registry) detail(tag name.Tag, out *Tag, created bool, opts []remote.Option) error {
+	what := "read " + tag.RepositoryStr() + ":" + tag.TagStr()
+	desc, err := remote.Head(tag, opts...)
+	if gone(err) {
+		return nil
+	}
+	if err != nil {
+		return Classify(what, err)
+	}
+	out.Digest = desc.Digest.String()
+	if !created {
+		return nil
+	}
+	img, err := remote.Image(tag, opts...)
+	if err == nil {
+		cfg, cerr := img.ConfigFile()
+		if cerr == nil {
+			out.Created = cfg.Created.UTC()
+			return nil
+		}
+		err = cerr
+	}
+	if gone(err) {
+		return nil
+	}
+	return Classify(what, err)
+}
+
+// gone reports a 404: the tag was deleted since the listing.
+func gone(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+// TagResource renders a tag as a discovered resource: its id is the
+// reference repo:tag; digest and created (a time.Time, which the
+// discovery filter orders by) when known.
+func TagResource(resourceType, repo string, t Tag) contracts.Resource {
+	attrs := map[string]any{"repository": repo}
+	if t.Digest != "" {
+		attrs["digest"] = t.Digest
+	}
+	if !t.Created.IsZero() {
+		attrs[discoveryfilter.CreatedAttribute] = t.Created
+	}
+	return contracts.Resource{Type: resourceType, Name: t.Name, ID: repo + ":" + t.Name, Attributes: attrs}
+}
+
+// TagQuery is one page of tags discovery: the repository, the name filter,
+// how the page is filled and where it starts, and which details to add.
+type TagQuery struct {
+	ResourceType string // the provider's resource type of tags
+	Repository   string
+	Keep         func(name string) bool // nil keeps every tag
+	Collector    kit.Collector
+	Start        kit.Position
+	// Digests adds each tag's manifest digest; Created adds its image's
+	// creation time as well (and so the digest).
+	Digests, Created bool
+}
+
+// DiscoverTags is the tags discovery of every registry provider: tag names
+// one v2 page after another until the page is full (kit.Collect), then
+// their details when asked, each rendered by TagResource. It returns the
+// position of the rest, nil at the end.
+func (r *Registry) DiscoverTags(ctx context.Context, auth Auth, q TagQuery) ([]contracts.Resource, *kit.Position, error) {
+	names, next, err := kit.Collect(ctx, q.Collector, q.Start, q.Keep,
+		func(ctx context.Context, page string, want int) ([]string, string, error) {
+			return r.TagsPage(ctx, auth, q.Repository, page, want)
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	tags := make([]Tag, len(names))
+	for i, n := range names {
+		tags[i].Name = n
+	}
+	if q.Digests || q.Created {
+		if err := r.Details(ctx, auth, q.Repository, tags, q.Created); err != nil {
+			return nil, nil, err
+		}
+	}
+	items := make([]contracts.Resource, len(tags))
+	for i, t := range tags {
+		items[i] = TagResource(q.ResourceType, q.Repository, t)
+	}
+	return items, next, nil
+}
