@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench chaos build docs schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench chaos chaos-analyzer build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
 run:
@@ -28,6 +28,10 @@ fuzz:
 ## walkthrough: the README's marked examples against `make run` and a demo registry (a few seconds)
 walkthrough:
 	@scripts/readme-walkthrough.sh
+
+## chaos-analyzer: kill -9 the metrics-analyzer in the middle of an analysis run; another completes it exactly once
+chaos-analyzer:
+	$(GO) test -count=1 -run '^TestAnalyzerKilledMidRun$$' -v ./services/metrics-analyzer
 
 lint: fmt vet staticcheck standalone
 
@@ -61,7 +65,7 @@ chaos: test-deps
 
 build:
 	@mkdir -p bin
-	@for s in ingress manager health-scheduler discovery-worker notifier pipeline-runner devstack stella; do \
+	@for s in ingress manager health-scheduler discovery-worker notifier metrics-analyzer pipeline-runner devstack stella; do \
 		main=./services/$$s/cmd/$$s; [ -d $$main ] || main=./services/$$s; \
 		echo "build $$s"; $(GO) build -o bin/$$s $$main || exit 1; done
 

@@ -91,9 +91,16 @@ type crossFixture struct {
 	storeA contracts.Integration // a secret store, "vault-a"
 	hookA  contracts.Integration // a webhook sending A's secrets to rec /a
 	ruleA  contracts.NotificationRule
-	fileA  string // A's file:// secret
+	promA  contracts.Integration // a prometheus integration of a fake answering no data
+	runA   contracts.AnalysisRun // an analysis run of promA
+	fileA  string                // A's file:// secret
 	// leaks are strings that must never appear in anything B receives.
 	leaks []string
+}
+
+// runBody is an analysis run of one metric of integration id.
+func runBody(id string) map[string]any {
+	return map[string]any{"metrics": []map[string]any{{"name": "m", "integrationId": id, "query": "up", "successCondition": "true", "count": 1}}}
 }
 
 // quietChecks keeps scheduled health checks out of the way.
@@ -154,7 +161,18 @@ func startCrossTenant(t *testing.T) *crossFixture {
 		"labels": map[string]string{"environment": "production"}})
 	r := f.createRule(info.Token, ruleBody("A's rule", f.hookA.ID))
 	r.decode(&f.ruleA)
-	f.leaks = []string{secretOfA, fileSecretOfA, f.storeA.ID, f.hookA.ID, f.ruleA.ID, "vault-a", "A's hooks", "A's rule", devstack.DevTenantID}
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
+	}))
+	t.Cleanup(prom.Close)
+	f.promA = f.createA(map[string]any{"typeId": "prometheus", "name": "A's prometheus", "config": quietChecks(map[string]any{"url": prom.URL})})
+	r = f.s.call("POST", "/api/v1/analysis-runs", info.Token, runBody(f.promA.ID))
+	if r.status != http.StatusCreated {
+		t.Fatalf("A's analysis run: %d %s", r.status, r.body)
+	}
+	r.decode(&f.runA)
+	f.leaks = []string{secretOfA, fileSecretOfA, f.storeA.ID, f.hookA.ID, f.ruleA.ID, f.promA.ID, f.runA.RunID, "vault-a", "A's hooks", "A's rule", devstack.DevTenantID}
 	return f
 }
 
@@ -333,9 +351,10 @@ func TestCrossTenant(t *testing.T) {
 	f.createRule(tokenB, ruleBody("B's own rule", hookB.ID))
 	hookEdit := func(string) any { return hookOf(f.rec.srv.URL+"/b", "", "") }
 	ruleEdit := func(string) any { return ruleBody("B was here", hookB.ID) }
-	idOf := map[string]string{integrationPath: f.hookA.ID, rulePath: f.ruleA.ID}
-	runA := f.runOfA(t)
-	runPath := integrationPath + "/runs/" + runA
+	const runPath = "/api/v1/analysis-runs/{id}"
+	idOf := map[string]string{integrationPath: f.hookA.ID, rulePath: f.ruleA.ID, runPath: f.runA.RunID}
+	pipelineRunA := f.runOfA(t)
+	pipelineRunPath := integrationPath + "/runs/" + pipelineRunA
 
 	cases := map[string]httpCase{
 		"GET /api/v1/integrations/{id}":                      {kind: "404", path: integrationPath},
@@ -344,11 +363,15 @@ func TestCrossTenant(t *testing.T) {
 		"DELETE /api/v1/integrations/{id}":                   {kind: "404", path: integrationPath},
 		"POST /api/v1/integrations/{id}/test":                {kind: "404", path: integrationPath + "/test"},
 		"POST /api/v1/integrations/{id}/discover":            {kind: "404", path: integrationPath + "/discover", body: func(string) any { return map[string]any{"resourceType": "repositories"} }},
+		"POST /api/v1/integrations/{id}/query":               {kind: "404", path: integrationPath + "/query", body: func(string) any { return map[string]any{"query": "up"} }},
 		"POST /api/v1/integrations/{id}/runs":                {kind: "404", path: integrationPath + "/runs", idPath: integrationPath, body: func(string) any { return map[string]any{"pipeline": "deploy"} }},
 		"GET /api/v1/integrations/{id}/runs":                 {kind: "404", path: integrationPath + "/runs", idPath: integrationPath},
-		"GET /api/v1/integrations/{id}/runs/{runId}":         {kind: "404", path: runPath, idPath: integrationPath},
-		"POST /api/v1/integrations/{id}/runs/{runId}/cancel": {kind: "404", path: runPath + "/cancel", idPath: integrationPath},
+		"GET /api/v1/integrations/{id}/runs/{runId}":         {kind: "404", path: pipelineRunPath, idPath: integrationPath},
+		"POST /api/v1/integrations/{id}/runs/{runId}/cancel": {kind: "404", path: pipelineRunPath + "/cancel", idPath: integrationPath},
 		"GET /api/v1/notification-rules/{id}":                {kind: "404", path: rulePath},
+		"GET /api/v1/analysis-runs/{id}":                     {kind: "404", path: runPath},
+		"POST /api/v1/analysis-runs/{id}/cancel":             {kind: "404", path: runPath + "/cancel"},
+		"POST /api/v1/analysis-runs":                         {kind: "create", path: "/api/v1/analysis-runs"},
 		"PUT /api/v1/notification-rules/{id}":                {kind: "404", path: rulePath, body: ruleEdit},
 		"DELETE /api/v1/notification-rules/{id}":             {kind: "404", path: rulePath},
 		"GET /api/v1/integrations":                           {kind: "collection", path: "/api/v1/integrations"},
@@ -397,7 +420,7 @@ func TestCrossTenant(t *testing.T) {
 		t.Run(r.String(), func(t *testing.T) {
 			switch tc.kind {
 			case "404":
-				idA := idOf[strings.TrimSuffix(strings.TrimSuffix(tc.path, "/test"), "/discover")]
+				idA := idOf[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(tc.path, "/test"), "/discover"), "/query"), "/cancel")]
 				if tc.idPath != "" {
 					idA = idOf[tc.idPath]
 				}
@@ -513,6 +536,8 @@ func (f *crossFixture) tryCreates(t *testing.T, path string) {
 		}
 	case "/api/v1/notification-rules":
 		attempts = append(attempts, attempt{"rule targeting A's integration", ruleBody("B's rule", f.hookA.ID), ruleBody("B's rule", uuid.Must(uuid.NewV7()).String())})
+	case "/api/v1/analysis-runs":
+		attempts = append(attempts, attempt{"run measuring A's integration", runBody(f.promA.ID), runBody(uuid.Must(uuid.NewV7()).String())})
 	default:
 		t.Fatalf("no create attempts for %s", path)
 	}
@@ -520,16 +545,20 @@ func (f *crossFixture) tryCreates(t *testing.T, path string) {
 		ofA := f.s.call("POST", path, tokenB, at.ofA)
 		missing := f.s.call("POST", path, tokenB, at.missing)
 		f.assertNoLeak(t, at.name, ofA.body, ofA.header, targetOf(at.ofA))
-		got, want := f.normalise(ofA.status, ofA.body, f.hookA.ID), f.normalise(missing.status, missing.body, targetOf(at.missing))
+		got, want := f.normalise(ofA.status, ofA.body, f.hookA.ID, f.promA.ID), f.normalise(missing.status, missing.body, targetOf(at.missing))
 		if got.Status != http.StatusBadRequest || got != want {
 			t.Errorf("%s: %+v; the same for a missing one: %+v (want the same 400)", at.name, got, want)
 		}
 	}
 }
 
-// targetOf is the integration a rule body targets ("" for other bodies).
+// targetOf is the integration a rule or run body targets ("" for other bodies).
 func targetOf(body any) string {
 	m, _ := body.(map[string]any)
+	if metrics, _ := m["metrics"].([]map[string]any); len(metrics) > 0 {
+		id, _ := metrics[0]["integrationId"].(string)
+		return id
+	}
 	targets, _ := m["targets"].([]map[string]any)
 	if len(targets) == 0 {
 		return ""

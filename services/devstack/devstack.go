@@ -25,6 +25,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
+	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
@@ -97,6 +98,7 @@ type Services struct {
 	HealthScheduler healthscheduler.Config
 	DiscoveryWorker discoveryworker.Config
 	Notifier        notifier.Config
+	MetricsAnalyzer metricsanalyzer.Config
 	PipelineRunner  pipelinerunner.Config
 }
 
@@ -166,6 +168,7 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go("health-scheduler", func(ctx context.Context) error { return healthscheduler.Run(ctx, svc.HealthScheduler) })
 	g.Go("discovery-worker", func(ctx context.Context) error { return discoveryworker.Run(ctx, svc.DiscoveryWorker) })
 	g.Go("notifier", func(ctx context.Context) error { return notifier.Run(ctx, svc.Notifier) })
+	g.Go("metrics-analyzer", func(ctx context.Context) error { return metricsanalyzer.Run(ctx, svc.MetricsAnalyzer) })
 	g.Go("pipeline-runner", func(ctx context.Context) error { return pipelinerunner.Run(ctx, svc.PipelineRunner) })
 	httpReady := make(chan string, 1)
 	svc.Ingress.Listener, svc.Ingress.Ready = ln, httpReady
@@ -269,6 +272,12 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 	if cfg.RedisURL != "" {
 		d.RedisURL = cfg.RedisURL
 	}
+
+	a := &s.MetricsAnalyzer
+	a.Bus, a.Logger, a.Metrics = busFor(a.Bus, "metrics-analyzer"), logger("metrics-analyzer"), scoped("metrics-analyzer")
+	a.Registry = cfg.Registry
+	policy(&a.Policy)
+	resolver(&a.Resolver)
 
 	n := &s.Notifier
 	n.Bus, n.Logger, n.Metrics = busFor(n.Bus, "notifier"), logger("notifier"), scoped("notifier")

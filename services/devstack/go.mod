@@ -13,6 +13,7 @@ require (
 	github.com/stella-ops/inthub/services/health-scheduler v0.0.0
 	github.com/stella-ops/inthub/services/ingress v0.0.0
 	github.com/stella-ops/inthub/services/manager v0.0.0
+	github.com/stella-ops/inthub/services/metrics-analyzer v0.0.0
 	github.com/stella-ops/inthub/services/notifier v0.0.0
 	github.com/stella-ops/inthub/services/pipeline-runner v0.0.0
 	github.com/stella-ops/inthub/shared v0.0.0
@@ -112,6 +113,7 @@ replace (
 	github.com/stella-ops/inthub/services/health-scheduler => ../health-scheduler
 	github.com/stella-ops/inthub/services/ingress => ../ingress
 	github.com/stella-ops/inthub/services/manager => ../manager
+	github.com/stella-ops/inthub/services/metrics-analyzer => ../metrics-analyzer
 	github.com/stella-ops/inthub/services/notifier => ../notifier
 	github.com/stella-ops/inthub/services/pipeline-runner => ../pipeline-runner
 	github.com/stella-ops/inthub/shared => ../../shared

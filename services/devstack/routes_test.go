@@ -13,6 +13,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
+	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
@@ -27,6 +28,7 @@ func routeTables() map[string][]bus.Route {
 		"notifier":         notifier.Routes(),
 		"pipeline-runner":  pipelinerunner.Routes(),
 		"ingress":          ingress.Routes(),
+		"metrics-analyzer": metricsanalyzer.Routes(),
 	}
 }
 

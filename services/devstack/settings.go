@@ -9,6 +9,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
+	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/config"
@@ -73,6 +74,8 @@ func SettingsFromEnv(getenv config.Getenv) (Settings, error) {
 	sv.DiscoveryWorker, err = discoveryworker.ConfigFromEnv(getenv)
 	load(err)
 	sv.Notifier, err = notifier.ConfigFromEnv(getenv)
+	load(err)
+	sv.MetricsAnalyzer, err = metricsanalyzer.ConfigFromEnv(getenv)
 	load(err)
 	sv.PipelineRunner, err = pipelinerunner.ConfigFromEnv(getenv)
 	load(err)

@@ -21,6 +21,7 @@ import (
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/services/ingress"
 	"github.com/stella-ops/inthub/services/manager"
+	metricsanalyzer "github.com/stella-ops/inthub/services/metrics-analyzer"
 	"github.com/stella-ops/inthub/services/notifier"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
@@ -115,6 +116,7 @@ func load(t *testing.T, getenv config.Getenv) loaded {
 	l.standalone.HealthScheduler, l.errs["health-scheduler"] = healthscheduler.ConfigFromEnv(getenv)
 	l.standalone.DiscoveryWorker, l.errs["discovery-worker"] = discoveryworker.ConfigFromEnv(getenv)
 	l.standalone.Notifier, l.errs["notifier"] = notifier.ConfigFromEnv(getenv)
+	l.standalone.MetricsAnalyzer, l.errs["metrics-analyzer"] = metricsanalyzer.ConfigFromEnv(getenv)
 	l.standalone.PipelineRunner, l.errs["pipeline-runner"] = pipelinerunner.ConfigFromEnv(getenv)
 	l.process, l.errs["process"] = config.ProcessFromEnv(getenv)
 	l.devstack, l.errs["devstack"] = SettingsFromEnv(getenv)
@@ -140,6 +142,7 @@ func busField(get func(bus.Config) any) []field {
 		{"health-scheduler", func(s Services) any { return get(s.HealthScheduler.Bus) }},
 		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Bus) }},
 		{"notifier", func(s Services) any { return get(s.Notifier.Bus) }},
+		{"metrics-analyzer", func(s Services) any { return get(s.MetricsAnalyzer.Bus) }},
 		{"pipeline-runner", func(s Services) any { return get(s.PipelineRunner.Bus) }},
 	}
 }
@@ -160,6 +163,7 @@ func outboundField(policy func(httpx.GuardPolicy) any, local func(credentials.Lo
 		{"health-scheduler", func(s Services) any { return get(s.HealthScheduler.Policy, s.HealthScheduler.Resolver) }},
 		{"discovery-worker", func(s Services) any { return get(s.DiscoveryWorker.Policy, s.DiscoveryWorker.Resolver) }},
 		{"notifier", func(s Services) any { return get(s.Notifier.Policy, s.Notifier.Resolver) }},
+		{"metrics-analyzer", func(s Services) any { return get(s.MetricsAnalyzer.Policy, s.MetricsAnalyzer.Resolver) }},
 		{"pipeline-runner", func(s Services) any { return get(s.PipelineRunner.Policy, s.PipelineRunner.Resolver) }},
 	}
 }
@@ -178,6 +182,7 @@ func localField(get func(credentials.LocalPolicy) any) []field {
 		{"health-scheduler", func(s Services) any { return resolver(s.HealthScheduler.Resolver) }},
 		{"discovery-worker", func(s Services) any { return resolver(s.DiscoveryWorker.Resolver) }},
 		{"notifier", func(s Services) any { return resolver(s.Notifier.Resolver) }},
+		{"metrics-analyzer", func(s Services) any { return resolver(s.MetricsAnalyzer.Resolver) }},
 		{"pipeline-runner", func(s Services) any { return resolver(s.PipelineRunner.Resolver) }},
 	}
 }
@@ -275,6 +280,8 @@ func probes(t *testing.T) map[string]probe {
 			services: one("pipeline-runner", func(s Services) any { return s.PipelineRunner.Workers })},
 		"INTHUB_DISCOVERY_WORKERS": {value: "7", want: 7, bad: "0",
 			services: discovery(func(c discoveryworker.Config) any { return c.Workers })},
+		"INTHUB_METRICS_WORKERS": {value: "5", want: 5, bad: "0",
+			services: one("metrics-analyzer", func(s Services) any { return s.MetricsAnalyzer.Workers })},
 		"INTHUB_CHECK_CONNECTIVITY_INTERVAL": {value: "2m", want: 2 * time.Minute, bad: "0s",
 			services: health(func(c healthscheduler.Config) any { return c.Intervals.Connectivity })},
 		"INTHUB_CHECK_AUTHENTICATION_INTERVAL": {value: "7m", want: 7 * time.Minute, bad: "7",

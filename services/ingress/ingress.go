@@ -23,6 +23,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/stella-ops/inthub/shared/analysisruns"
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
@@ -71,23 +72,24 @@ type server struct {
 	logger  *slog.Logger
 	metrics *httpMetrics
 	extra   map[string]http.Handler
-	// testOut and discoverOut publish the commands of their routes.
-	testOut, discoverOut *bus.Producer
+	// testOut, discoverOut and queryOut publish the commands of their routes.
+	testOut, discoverOut, queryOut *bus.Producer
 	// triggerOut and cancelOut publish the pipeline-run commands.
 	triggerOut, cancelOut *bus.Producer
 }
 
 // Routes is the ingress's route table: the commands its endpoints publish
 // and the answers they wait for, the request-reply calls it makes to the
-// manager and the notifier, and the operator's replay.
+// manager, the notifier and the metrics-analyzer, and the operator's replay.
 func Routes() []bus.Route {
 	return []bus.Route{
-		routeTest, routeDiscover, routeTrigger, routeCancel,
+		routeTest, routeDiscover, routeQuery, routeTrigger, routeCancel,
 		{Name: "api catalog", Calls: []string{catalog.SubjectCreate, catalog.SubjectGet, catalog.SubjectList,
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
 		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
 			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
+		{Name: "api analysis runs", Calls: []string{analysisruns.SubjectCreate, analysisruns.SubjectGet, analysisruns.SubjectCancel}},
 		// A replay republishes stored events under inthub.replay.<name>
 		// (shared/bus/ops); a redrive puts a dead letter back where it was
 		// consumed, which is no new traffic.
@@ -101,6 +103,8 @@ var (
 		Awaits: []string{contracts.SubjectTestCompleted + ".>"}}
 	routeDiscover = bus.Route{Name: "api discover", Produces: []string{contracts.SubjectDiscoveryRequested + ".>"},
 		Awaits: []string{contracts.SubjectDiscoveryCompleted + ".>"}}
+	routeQuery = bus.Route{Name: "api metrics query", Produces: []string{contracts.SubjectMetricsQueryRequest + ".>"},
+		Awaits: []string{contracts.SubjectMetricsQueryDone + ".>"}}
 )
 
 // Run serves the API until ctx ends.
@@ -162,6 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 				cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
 				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
+				queryOut:   b.Publisher().For(routeQuery),
 				triggerOut: b.Publisher().For(routeTrigger), cancelOut: b.Publisher().For(routeCancel),
 			}
 			h := s.routes()

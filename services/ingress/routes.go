@@ -48,6 +48,7 @@ func (s *server) routes() http.Handler {
 	}))
 	mux.Handle("/api/v1/integrations/{id}/test", s.authed(methods{http.MethodPost: s.test}))
 	mux.Handle("/api/v1/integrations/{id}/discover", s.authed(newDiscoverEndpoint(s)))
+	mux.Handle("/api/v1/integrations/{id}/query", s.authed(newQueryEndpoint(s)))
 	// Pipeline runs (runs.go), kept by the pipeline-runner.
 	runs := newRuns(s)
 	mux.Handle("/api/v1/integrations/{id}/runs", s.authed(runs.collection()))
@@ -66,6 +67,11 @@ func (s *server) routes() http.Handler {
 	rules := newNotificationRules(s)
 	mux.Handle("/api/v1/notification-rules", s.authed(rules.collection()))
 	mux.Handle("/api/v1/notification-rules/{id}", s.authed(rules.item()))
+	// Canary analysis runs (analysis_runs.go), kept by the metrics-analyzer.
+	analysis := newAnalysisRuns(s)
+	mux.Handle("/api/v1/analysis-runs", s.authed(methods{http.MethodPost: analysis.create}))
+	mux.Handle("/api/v1/analysis-runs/{id}", s.authed(methods{http.MethodGet: analysis.get}))
+	mux.Handle("/api/v1/analysis-runs/{id}/cancel", s.authed(methods{http.MethodPost: analysis.cancel}))
 	for path, h := range s.extra {
 		mux.Handle(path, s.authed(h))
 	}

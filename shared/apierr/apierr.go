@@ -35,6 +35,12 @@ const (
 	InvalidLabelSelector    = "INVALID_LABEL_SELECTOR"
 	InvalidCursor           = "INVALID_CURSOR"
 	InvalidQuery            = "INVALID_QUERY"
+	// InvalidMetricsQuery refuses a metrics query the provider cannot run
+	// (a syntax error, a range asking too many points).
+	InvalidMetricsQuery = "INVALID_METRICS_QUERY"
+	// InvalidCondition refuses an analysis condition that does not compile
+	// to a boolean expression.
+	InvalidCondition        = "INVALID_CONDITION"
 	ValidationFailed        = "VALIDATION_FAILED"
 	ImmutableField          = "IMMUTABLE_FIELD"
 	PayloadTooLarge         = "PAYLOAD_TOO_LARGE"

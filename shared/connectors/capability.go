@@ -130,9 +130,12 @@ type RunFollower interface {
 	CancelRun(ctx context.Context, run RunRef) error
 }
 
-// MetricsQuerier evaluates a metrics query.
+// MetricsQuerier runs a query in the provider's own language and answers
+// it in the normalized shape every provider shares. No data is an empty
+// result, not an error; a query the provider refuses as wrong carries
+// ErrBadQuery (see BadQuery).
 type MetricsQuerier interface {
-	Query(ctx context.Context, expr string) (float64, error)
+	Query(ctx context.Context, q contracts.MetricsQuery) (contracts.MetricsResult, error)
 }
 
 // SecretReader reads a secret from a secret store.

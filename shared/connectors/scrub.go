@@ -285,9 +285,17 @@ type scrubQuerier struct {
 	s  *credentials.Scrubber
 }
 
-func (q scrubQuerier) Query(ctx context.Context, expr string) (float64, error) {
-	v, err := q.in.Query(ctx, expr)
-	return v, q.s.Error(err)
+func (q scrubQuerier) Query(ctx context.Context, query contracts.MetricsQuery) (contracts.MetricsResult, error) {
+	res, err := q.in.Query(ctx, query)
+	for i := range res.Series {
+		sr := &res.Series[i]
+		labels := make(map[string]string, len(sr.Labels))
+		for k, v := range sr.Labels {
+			labels[q.s.String(k)] = q.s.String(v)
+		}
+		sr.Labels, sr.Unit = labels, q.s.String(sr.Unit)
+	}
+	return res, q.s.Error(err)
 }
 
 type scrubReactor struct {

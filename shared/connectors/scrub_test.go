@@ -37,12 +37,14 @@ func (everything) Notify(context.Context, connectors.Message) (string, error) {
 func (everything) Trigger(context.Context, string, string, map[string]string) (connectors.RunRef, error) {
 	return connectors.RunRef{ID: "run-" + leaked, WebURL: "https://ci/" + leaked, Ref: leaked}, nil
 }
+func (e everything) Query(context.Context, contracts.MetricsQuery) (contracts.MetricsResult, error) {
+	return contracts.MetricsResult{Series: []contracts.MetricSeries{{Labels: map[string]string{"l": leaked, leaked: "v"}, Unit: "u-" + leaked}}}, e.fail()
+}
 func (everything) RunStatus(context.Context, connectors.RunRef) (connectors.RunState, error) {
 	return connectors.RunState{Status: contracts.RunRunning, Ref: connectors.RunRef{ID: leaked, Pipeline: leaked},
 		Jobs: []contracts.PipelineJob{{Name: "job-" + leaked, Stage: leaked, Status: "running"}}}, nil
 }
 func (e everything) CancelRun(context.Context, connectors.RunRef) error  { return e.fail() }
-func (e everything) Query(context.Context, string) (float64, error)      { return 0, e.fail() }
 func (e everything) React(context.Context, string, string, string) error { return e.fail() }
 func (everything) ReadSecret(context.Context, string) (map[string]string, error) {
 	return map[string]string{"value": leaked}, nil
@@ -92,8 +94,12 @@ func TestScrubbingCoversEveryCapability(t *testing.T) {
 	collect(rf.CancelRun(ctx, run))
 	texts = append(texts, st.Ref.ID, st.Ref.Pipeline, st.Jobs[0].Name, st.Jobs[0].Stage, run.WebURL, run.Ref)
 	q, _ := connectors.AsMetricsQuerier(conn)
-	_, err = q.Query(ctx, "")
+	res, err := q.Query(ctx, contracts.MetricsQuery{})
 	collect(err)
+	for k, v := range res.Series[0].Labels {
+		texts = append(texts, k, v)
+	}
+	texts = append(texts, res.Series[0].Unit)
 	r, _ := connectors.AsReactor(conn)
 	collect(r.React(ctx, "", "", ""))
 	texts = append(texts, id, run.ID)

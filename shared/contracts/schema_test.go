@@ -227,6 +227,28 @@ type schemaCase struct {
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
+func ptr[T any](v T) *T { return &v }
+
+func sampleAnalysisMetric() AnalysisMetric {
+	return AnalysisMetric{
+		Name: "success-rate", IntegrationID: intID, Query: `sum(rate(http_requests_total{code!~"5.."}[1m])) / sum(rate(http_requests_total[1m]))`,
+		SuccessCondition: "result[0] >= 0.95", FailureCondition: "result[0] < 0.9", Interval: "30s", Count: 10,
+		FailureLimit: 1, InconclusiveLimit: 2, ConsecutiveErrorLimit: ptr(4),
+	}
+}
+
+func sampleMeasurement() AnalysisMeasurement {
+	r := sampleMetricsResult()
+	return AnalysisMeasurement{Metric: "success-rate", Index: 2, Phase: "error", Result: &r, Error: sampleErrorBody(), MeasuredAt: t0}
+}
+
+func sampleMetricsResult() MetricsResult {
+	return MetricsResult{Series: []MetricSeries{{
+		Labels: map[string]string{"service": "checkout", "code": "500"}, Unit: "percent",
+		Points: []MetricPoint{{Time: t0, Value: ptr(0.5)}, {Time: t0.Add(time.Minute)}},
+	}}}
+}
+
 // unknown, missing, wrongType and badEnum are the invalid cases most schemas
 // share.
 func unknown() invalidCase {
@@ -523,6 +545,129 @@ func schemaCases() []schemaCase {
 				bad("neither result nor error", "result", deleted{}, "oneOf"),
 				bad("both result and error", "error", map[string]any{"code": "TIMEOUT", "message": "late"}, "oneOf"),
 			},
+		},
+		{
+			file: "metrics-query.schema.json", typ: typeOf[MetricsQuery](),
+			full:    MetricsQuery{Query: `sum(rate(http_requests_total{code=~"5.."}[5m]))`, Start: &t0, End: ptr(t0.Add(time.Hour)), StepSeconds: 60},
+			minimal: MetricsQuery{Query: "vector(1)"},
+			invalid: []invalidCase{
+				missing("query"), unknown(), bad("empty query", "query", "", "minLength"),
+				bad("start without end", "end", deleted{}, "dependentRequired"),
+				bad("zero step", "stepSeconds", 0, "exclusiveMinimum"),
+			},
+		},
+		{
+			file: "metrics-result.schema.json", typ: typeOf[MetricsResult](),
+			full:    sampleMetricsResult(),
+			minimal: MetricsResult{Series: []MetricSeries{}},
+			invalid: []invalidCase{
+				missing("series"), unknown(), bad("series null (a nil Go slice)", "series", nil, "type"),
+				bad("point without time", "series.0.points.0.time", deleted{}, "required"),
+			},
+		},
+		{
+			file: "metric-series.schema.json", typ: typeOf[MetricSeries](),
+			full:    sampleMetricsResult().Series[0],
+			minimal: MetricSeries{Labels: map[string]string{}, Points: []MetricPoint{}},
+			invalid: []invalidCase{
+				missing("labels"), missing("points"), unknown(), wrongType("labels.service", 1),
+			},
+		},
+		{
+			file: "metric-point.schema.json", typ: typeOf[MetricPoint](),
+			full:    MetricPoint{Time: t0, Value: ptr(0.25)},
+			minimal: MetricPoint{Time: t0},
+			invalid: []invalidCase{
+				missing("time"), unknown(), wrongType("value", "NaN"),
+			},
+		},
+		{
+			file: "metrics-query-requested.schema.json", typ: typeOf[MetricsQueryRequested](),
+			full:    MetricsQueryRequested{RequestID: "req-7a1f", TenantID: tenantID, IntegrationID: intID, Query: MetricsQuery{Query: "up", Time: &t0}},
+			minimal: MetricsQueryRequested{RequestID: "r", TenantID: tenantID, IntegrationID: intID, Query: MetricsQuery{Query: "up"}},
+			invalid: []invalidCase{
+				missing("query"), missing("requestId"), unknown(), bad("integrationId not a uuid", "integrationId", "prom-1", "format"),
+			},
+		},
+		{
+			file: "metrics-query-completed.schema.json", typ: typeOf[MetricsQueryCompleted](),
+			full: func() MetricsQueryCompleted {
+				r := sampleMetricsResult()
+				return MetricsQueryCompleted{RequestID: "req-7a1f", TenantID: tenantID, IntegrationID: intID, Result: &r}
+			}(),
+			minimal:     MetricsQueryCompleted{RequestID: "r", TenantID: tenantID, IntegrationID: intID, Error: &ErrorBody{Code: "INVALID_METRICS_QUERY", Message: "no"}},
+			minimalSets: []string{"error"},
+			invalid: []invalidCase{
+				missing("requestId"), unknown(),
+				bad("neither result nor error", "result", deleted{}, "oneOf"),
+			},
+		},
+		{
+			file: "analysis-metric.schema.json", typ: typeOf[AnalysisMetric](),
+			full:        sampleAnalysisMetric(),
+			minimal:     AnalysisMetric{Name: "m", IntegrationID: intID, Query: "up", FailureCondition: "result[0] < 1"},
+			minimalSets: []string{"failureCondition"},
+			invalid: []invalidCase{
+				missing("query"), missing("integrationId"), unknown(), bad("interval not a duration", "interval", "5 minutes", "pattern"),
+				bad("condition too long", "successCondition", strings.Repeat("x", 4097), "maxLength"),
+				bad("negative limit", "failureLimit", -1, "minimum"),
+			},
+		},
+		{
+			file: "analysis-run-requested.schema.json", typ: typeOf[AnalysisRunRequested](),
+			full:    AnalysisRunRequested{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{sampleAnalysisMetric()}},
+			minimal: AnalysisRunRequested{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{{Name: "m", IntegrationID: intID, Query: "up", SuccessCondition: "true"}}},
+			invalid: []invalidCase{
+				missing("metrics"), unknown(), bad("no metric", "metrics", []any{}, "minItems"), bad("runId not a uuid", "runId", "run-1", "format"),
+			},
+		},
+		{
+			file: "analysis-run-cancel-requested.schema.json", typ: typeOf[AnalysisRunCancelRequested](),
+			full:    AnalysisRunCancelRequested{RunID: otherID, TenantID: tenantID},
+			minimal: AnalysisRunCancelRequested{RunID: otherID, TenantID: tenantID},
+			invalid: []invalidCase{missing("runId"), unknown()},
+		},
+		{
+			file: "analysis-measurement.schema.json", typ: typeOf[AnalysisMeasurement](),
+			full:    sampleMeasurement(),
+			minimal: AnalysisMeasurement{Metric: "m", Phase: "inconclusive", MeasuredAt: t0},
+			invalid: []invalidCase{missing("phase"), unknown(), badEnum("phase", "passed"), bad("negative index", "index", -1, "minimum")},
+		},
+		{
+			file: "analysis-run-measured.schema.json", typ: typeOf[AnalysisRunMeasured](),
+			full:    AnalysisRunMeasured{RunID: otherID, TenantID: tenantID, Measurement: sampleMeasurement()},
+			minimal: AnalysisRunMeasured{RunID: otherID, TenantID: tenantID, Measurement: AnalysisMeasurement{Metric: "m", Phase: "error", MeasuredAt: t0}},
+			invalid: []invalidCase{missing("measurement"), unknown()},
+		},
+		{
+			file: "analysis-metric-result.schema.json", typ: typeOf[AnalysisMetricResult](),
+			full:    AnalysisMetricResult{Name: "success-rate", Phase: "failed", Measurements: 3, Successful: 1, Failed: 2, Message: "2 failed measurements, more than failureLimit 1"},
+			minimal: AnalysisMetricResult{Name: "m", Phase: "successful"},
+			invalid: []invalidCase{missing("failed"), unknown(), badEnum("phase", "ok")},
+		},
+		{
+			file: "analysis-run-completed.schema.json", typ: typeOf[AnalysisRunCompleted](),
+			full: AnalysisRunCompleted{RunID: otherID, TenantID: tenantID, Verdict: "successful", Message: "every metric held",
+				Metrics: []AnalysisMetricResult{{Name: "success-rate", Phase: "successful", Measurements: 3, Successful: 3}},
+				Error:   sampleErrorBody(), CompletedAt: t0},
+			minimal: AnalysisRunCompleted{RunID: otherID, TenantID: tenantID, Verdict: "error", Metrics: []AnalysisMetricResult{}, CompletedAt: t0},
+			invalid: []invalidCase{missing("verdict"), unknown(), badEnum("verdict", "passed"), bad("metrics null (a nil Go slice)", "metrics", nil, "type")},
+		},
+		{
+			file: "analysis-run-input.schema.json", typ: typeOf[AnalysisRunInput](),
+			full:    AnalysisRunInput{Metrics: []AnalysisMetric{sampleAnalysisMetric()}},
+			minimal: AnalysisRunInput{Metrics: []AnalysisMetric{{Name: "m", IntegrationID: intID, Query: "up", SuccessCondition: "true"}}},
+			invalid: []invalidCase{missing("metrics"), unknown(), bad("no metric", "metrics", []any{}, "minItems")},
+		},
+		{
+			file: "analysis-run.schema.json", typ: typeOf[AnalysisRun](),
+			full: AnalysisRun{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{sampleAnalysisMetric()}, Status: "completed",
+				Cancelled: true, Verdict: "inconclusive", Message: "cancelled", Error: sampleErrorBody(),
+				Results:      []AnalysisMetricResult{{Name: "success-rate", Phase: "inconclusive", Measurements: 1, Successful: 1}},
+				Measurements: []AnalysisMeasurement{sampleMeasurement()}, CreatedAt: t0, CompletedAt: ptr(t0.Add(time.Minute))},
+			minimal: AnalysisRun{RunID: otherID, TenantID: tenantID, Metrics: []AnalysisMetric{}, Status: "running",
+				Results: []AnalysisMetricResult{}, Measurements: []AnalysisMeasurement{}, CreatedAt: t0},
+			invalid: []invalidCase{missing("status"), unknown(), badEnum("status", "done"), badEnum("verdict", "ok")},
 		},
 		{
 			file: "notification-send-requested.schema.json", typ: typeOf[NotificationSendRequested](),
@@ -1354,6 +1499,10 @@ func TestOpenAPI(t *testing.T) {
 			"/api/v1/integrations/providers":     {"get"},
 			"/api/v1/integrations/{id}/test":     {"post"},
 			"/api/v1/integrations/{id}/discover": {"post"},
+			"/api/v1/integrations/{id}/query":    {"post"},
+			"/api/v1/analysis-runs":              {"post"},
+			"/api/v1/analysis-runs/{id}":         {"get"},
+			"/api/v1/analysis-runs/{id}/cancel":  {"post"},
 			"/api/v1/notification-rules":         {"get", "post"},
 			"/api/v1/notification-rules/{id}":    {"get", "put", "delete"},
 			"/healthz":                           {"get"},
@@ -1668,11 +1817,26 @@ var subjectPayloads = map[string]string{
 	SubjectNotificationRequest: "notification-send-requested.schema.json",
 	SubjectNotificationSent:    "notification-outcome.schema.json",
 	SubjectNotificationFailed:  "notification-outcome.schema.json",
+	SubjectMetricsQueryRequest: "metrics-query-requested.schema.json",
+	SubjectMetricsQueryDone:    "metrics-query-completed.schema.json",
+	SubjectAnalysisRequested:   "analysis-run-requested.schema.json",
+	SubjectAnalysisCancel:      "analysis-run-cancel-requested.schema.json",
+	SubjectAnalysisMeasured:    "analysis-run-measured.schema.json",
+	SubjectAnalysisCompleted:   "analysis-run-completed.schema.json",
 	SubjectPipelineTrigger:     "pipeline-trigger-requested.schema.json",
 	SubjectPipelineCancel:      "pipeline-cancel-requested.schema.json",
 	SubjectRunStarted:          "pipeline-run-event.schema.json",
 	SubjectRunChanged:          "pipeline-run-event.schema.json",
 	SubjectRunCompleted:        "pipeline-run-event.schema.json",
+}
+
+// lastParameter is the subject's last token: the run of analysis
+// subjects, the integration of every other.
+func lastParameter(prefix string) string {
+	if strings.HasPrefix(prefix, "analysis.") {
+		return "runId"
+	}
+	return "integrationId"
 }
 
 // loadAsyncAPI parses asyncapi.yaml with yaml.v3 and re-encodes it as JSON
@@ -1766,7 +1930,7 @@ func TestAsyncAPI(t *testing.T) {
 	} {
 		for _, prefix := range group.subjects {
 			t.Run(prefix, func(t *testing.T) {
-				address := prefix + ".{tenantId}.{integrationId}"
+				address := prefix + ".{tenantId}.{" + lastParameter(prefix) + "}"
 				id, ok := byAddress[address]
 				if !ok {
 					t.Fatalf("no channel with address %s", address)
@@ -1775,7 +1939,7 @@ func TestAsyncAPI(t *testing.T) {
 				if get(ch, "x-stream") != group.stream {
 					t.Errorf("x-stream %v, want %s", get(ch, "x-stream"), group.stream)
 				}
-				for _, p := range []string{"tenantId", "integrationId"} {
+				for _, p := range []string{"tenantId", lastParameter(prefix)} {
 					if get(ch, "parameters", p) == nil {
 						t.Errorf("no parameter %s", p)
 					}
@@ -1819,11 +1983,11 @@ func TestAsyncAPI(t *testing.T) {
 	t.Run("no channel beyond contracts", func(t *testing.T) {
 		known := append(slices.Clone(CommandSubjects), EventSubjects...)
 		for address := range byAddress {
-			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || strings.HasPrefix(address, "inthub.pipeline-runner.runs.") || address == "inthub.replay.>" {
+			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || strings.HasPrefix(address, "inthub.analyzer.runs.") || strings.HasPrefix(address, "inthub.pipeline-runner.runs.") || address == "inthub.replay.>" {
 				continue // request-reply endpoints and replayed copies
 			}
-			prefix, ok := strings.CutSuffix(address, ".{tenantId}.{integrationId}")
-			if !ok || !slices.Contains(known, prefix) {
+			prefix, _, _ := strings.Cut(address, ".{tenantId}.")
+			if address != prefix+".{tenantId}.{"+lastParameter(prefix)+"}" || !slices.Contains(known, prefix) {
 				t.Errorf("channel %s is not a subject of contracts/subjects.go", address)
 			}
 		}

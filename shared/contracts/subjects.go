@@ -18,16 +18,25 @@ const (
 	SubjectNotificationRequest = "notification.send.requested"
 	SubjectNotificationSent    = "notification.sent"
 	SubjectNotificationFailed  = "notification.failed"
-	SubjectPipelineTrigger     = "pipeline.trigger.requested"
-	SubjectPipelineCancel      = "pipeline.cancel.requested"
-	SubjectRunStarted          = "pipeline.run.started"
-	SubjectRunChanged          = "pipeline.run.changed"
-	SubjectRunCompleted        = "pipeline.run.completed"
+	SubjectMetricsQueryRequest = "metrics.query.requested"
+	SubjectMetricsQueryDone    = "metrics.query.completed"
+	// Analysis subjects end in <tenantId>.<runId> rather than an
+	// integration: a run measures several integrations.
+	SubjectAnalysisRequested = "analysis.run.requested"
+	SubjectAnalysisCancel    = "analysis.run.cancel.requested"
+	SubjectAnalysisMeasured  = "analysis.run.measured"
+	SubjectAnalysisCompleted = "analysis.run.completed"
+	SubjectPipelineTrigger   = "pipeline.trigger.requested"
+	SubjectPipelineCancel    = "pipeline.cancel.requested"
+	SubjectRunStarted        = "pipeline.run.started"
+	SubjectRunChanged        = "pipeline.run.changed"
+	SubjectRunCompleted      = "pipeline.run.completed"
 )
 
 // CommandSubjects are the prefixes carried by INTHUB_COMMANDS.
 var CommandSubjects = []string{
 	SubjectTestRequested, SubjectHealthCheckRequest, SubjectDiscoveryRequested, SubjectNotificationRequest,
+	SubjectMetricsQueryRequest, SubjectAnalysisRequested, SubjectAnalysisCancel,
 	SubjectPipelineTrigger, SubjectPipelineCancel,
 }
 
@@ -35,6 +44,7 @@ var CommandSubjects = []string{
 var EventSubjects = []string{
 	SubjectCreated, SubjectUpdated, SubjectDeleted, SubjectTestCompleted, SubjectHealthChecked,
 	SubjectHealthChanged, SubjectDiscoveryCompleted, SubjectNotificationSent, SubjectNotificationFailed,
+	SubjectMetricsQueryDone, SubjectAnalysisMeasured, SubjectAnalysisCompleted,
 	SubjectRunStarted, SubjectRunChanged, SubjectRunCompleted,
 }
 

@@ -16,6 +16,7 @@ import (
 const (
 	epochThreshold   = 1e9  // 2001-09-09 in Unix seconds
 	epochMillisStart = 1e12 // beyond year 33000 in seconds: must be milliseconds
+	epochMicrosStart = 1e15 // beyond year 33000 in milliseconds: microseconds (Dynatrace)
 )
 
 // RetryAfter returns how long the server asks us to wait, from Retry-After
@@ -52,7 +53,8 @@ func parseSeconds(v string) (time.Duration, bool) {
 }
 
 // parseReset reads an X-RateLimit-Reset value: a delay when small, else a
-// Unix time in seconds (or milliseconds, as a few APIs send).
+// Unix time in seconds (or milliseconds, as a few APIs send, or
+// microseconds, as Dynatrace does).
 func parseReset(v string, now time.Time) (time.Duration, bool) {
 	if d, ok := parseSeconds(v); ok {
 		return d, true
@@ -61,7 +63,10 @@ func parseReset(v string, now time.Time) (time.Duration, bool) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < epochThreshold {
 		return 0, false
 	}
-	if f >= epochMillisStart {
+	switch {
+	case f >= epochMicrosStart:
+		f /= 1e6
+	case f >= epochMillisStart:
 		f /= 1000
 	}
 	if f >= epochMillisStart { // not a time any API means

@@ -42,6 +42,7 @@ func TestRetryAfter(t *testing.T) {
 		{"x-ratelimit-reset small is a delay", header("X-RateLimit-Reset", "30"), 30 * time.Second, true},
 		{"x-ratelimit-reset fractional epoch", header("X-RateLimit-Reset", "1772366400.5"), 500 * time.Millisecond, true},
 		{"x-ratelimit-reset epoch millis", header("X-RateLimit-Reset", "1772366410000"), 10 * time.Second, true},
+		{"x-ratelimit-reset epoch micros (Dynatrace)", header("X-RateLimit-Reset", "1772366410000000"), 10 * time.Second, true},
 		{"x-ratelimit-reset past epoch", header("X-RateLimit-Reset", "1772366000"), 0, true},
 		{"x-rate-limit-reset (twitter)", header("X-Rate-Limit-Reset", "1772366405"), 5 * time.Second, true},
 		{"x-ratelimit-reset absurd", header("X-RateLimit-Reset", "1e300"), 0, false},

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -20,20 +21,31 @@ type PrometheusOptions struct {
 	// Users turns on basic auth (--web.config.file basic_auth_users) with
 	// these user -> password pairs.
 	Users map[string]string
+	// Targets are host:port addresses scraped (/metrics) as job "target"
+	// every ScrapeInterval (1s when zero), e.g. a MetricsTarget's Addr.
+	Targets []string
+	// ScrapeInterval is how often Targets are scraped.
+	ScrapeInterval time.Duration
 }
 
 // Prometheus is a running Prometheus server.
 type Prometheus struct {
 	*Server
-	users map[string]string
+	users    map[string]string
+	targets  []string
+	interval time.Duration
 }
 
 // StartPrometheus runs Prometheus with its TSDB in a temporary directory on
-// a free loopback port until t ends. It scrapes nothing: tests query
-// expressions such as vector(1) that need no data.
+// a free loopback port until t ends. It scrapes opts.Targets (nothing by
+// default: tests then query expressions such as vector(1) that need no
+// data).
 func StartPrometheus(t testing.TB, opts PrometheusOptions) *Prometheus {
 	t.Helper()
-	p := &Prometheus{users: opts.Users}
+	p := &Prometheus{users: opts.Users, targets: opts.Targets, interval: opts.ScrapeInterval}
+	if p.interval <= 0 {
+		p.interval = time.Second
+	}
 	user, password := p.firstUser()
 	p.Server = start(t, serverSpec{
 		name: "prometheus", bin: PrometheusBinary, install: "prometheus",
@@ -55,7 +67,12 @@ func (p *Prometheus) firstUser() (string, string) {
 // configure writes prometheus.yml (and web.yml with the users) into dir.
 func (p *Prometheus) configure(dir string, port int) ([]string, error) {
 	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"), 0o600); err != nil {
+	yml := "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
+	if len(p.targets) > 0 {
+		yml += fmt.Sprintf("scrape_configs:\n  - job_name: target\n    scrape_interval: %s\n    static_configs:\n      - targets: [%s]\n",
+			p.interval, quotedList(p.targets))
+	}
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		return nil, err
 	}
 	args := []string{
@@ -82,4 +99,13 @@ func (p *Prometheus) configure(dir string, port int) ([]string, error) {
 		args = append(args, "--web.config.file="+web)
 	}
 	return args, nil
+}
+
+// quotedList writes ss as the items of a YAML flow sequence.
+func quotedList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return strings.Join(q, ", ")
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -21,11 +22,12 @@ import (
 	"github.com/stella-ops/inthub/services/stella/cli"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/httpx"
 )
 
 // tenantCount is how many tenants the test hub knows: each test takes its
 // own, so tests that count integrations run in parallel on one hub.
-const tenantCount = 16
+const tenantCount = 18
 
 // testHub is the package's one devstack (STYLE: embedded JetStream per test
 // package), started by TestMain.
@@ -81,6 +83,8 @@ func runWithHub(m *testing.M) int {
 	go func() {
 		done <- devstack.Run(ctx, devstack.Config{
 			DataDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, ExtraTokens: extra, Local: &local,
+			// The metrics tests' Prometheus listens on loopback.
+			Policy: httpx.GuardPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
 		})
 	}()
 	select {

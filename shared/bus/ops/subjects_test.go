@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stella-ops/inthub/shared/contracts"
 )
 
 func TestEventFilters(t *testing.T) {
@@ -20,7 +22,7 @@ func TestEventFilters(t *testing.T) {
 		wantErr  string   // the InvalidError's field
 		wantLen  int      // when want is nil and no error: how many filters
 	}{
-		{name: "empty is every event prefix", wantLen: 12},
+		{name: "empty is every event prefix", wantLen: len(contracts.EventSubjects)},
 		{name: "prefix with >", filter: "integration.health.changed.>", want: []string{"integration.health.changed.*.*"}},
 		{name: "bare prefix is a token prefix", filter: "integration.health.changed", want: []string{"integration.health.changed.*.*"}},
 		{name: "partial prefix reaches its prefixes", filter: "integration.health", want: []string{"integration.health.checked.*.*", "integration.health.changed.*.*"}},
@@ -30,11 +32,11 @@ func TestEventFilters(t *testing.T) {
 			"integration.created.changed.*", "integration.updated.changed.*", "integration.deleted.changed.*", "integration.health.changed.*.*",
 		}},
 		{name: "tenant narrows", filter: "notification.>", tenant: tenant, want: []string{"notification.sent." + tenant + ".*", "notification.failed." + tenant + ".*"}},
-		{name: "tenant narrows everything", tenant: tenant, wantLen: 12},
+		{name: "tenant narrows everything", tenant: tenant, wantLen: len(contracts.EventSubjects)},
 		{name: "tenant contradicting the filter", filter: "integration.created.other.>", tenant: tenant, wantErr: "subject"},
 		{name: "command subjects are not events", filter: "integration.test.requested.>", wantErr: "subject"},
 		{name: "other streams are out of reach", filter: "inthub.dlq.>", wantErr: "subject"},
-		{name: "> alone is every event", filter: ">", wantLen: 12},
+		{name: "> alone is every event", filter: ">", wantLen: len(contracts.EventSubjects)},
 		{name: "partial wildcard token", filter: "integration.health.chan*", wantErr: "subject"},
 		{name: "> in the middle", filter: "integration.>.changed", wantErr: "subject"},
 		{name: "empty token", filter: "integration..changed", wantErr: "subject"},
@@ -42,7 +44,7 @@ func TestEventFilters(t *testing.T) {
 		{name: "bad tenant", tenant: "a.b", wantErr: "tenantId"},
 		{name: "replayed copies need asking", filter: "inthub.replay.run1.>", wantErr: "subject"},
 		{name: "replayed copies when allowed", filter: "inthub.replay.run1.integration.health.changed.>", replayed: true, want: []string{"inthub.replay.run1.integration.health.changed.*.*"}},
-		{name: "replayed copies narrowed by tenant", filter: "inthub.replay.run1.>", tenant: tenant, replayed: true, wantLen: 12},
+		{name: "replayed copies narrowed by tenant", filter: "inthub.replay.run1.>", tenant: tenant, replayed: true, wantLen: len(contracts.EventSubjects)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

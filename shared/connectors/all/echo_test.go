@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -152,6 +151,19 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 	"pagerduty": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "routing and api key", config: map[string]any{"routingKeyRef": "env://INTHUB_SECRET_R", "eventsUrl": e.URL, "apiUrl": e.URL},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_R": secretValue(1), "INTHUB_SECRET_A": keyJSON("apiKey", 2)}}}
+	},
+	"datadog": func(e echoEnv) []echoCase {
+		b, _ := json.Marshal(map[string]string{"apiKey": secretValue(1), "appKey": secretValue(2)})
+		return []echoCase{{name: "api and application keys", config: map[string]any{"url": e.URL},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": string(b)}}}
+	},
+	"dynatrace": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "api token", config: map[string]any{"url": e.URL},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
+	"newrelic": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "user api key", config: map[string]any{"url": e.URL, "accountId": float64(1234567)},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("apiKey", 1)}}}
 	},
 	"opsgenie": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "api key", config: map[string]any{"url": e.URL, "schedule": "echo-schedule"},
@@ -330,8 +342,14 @@ func runEverything(ctx context.Context, conn connectors.Connector, spec *connect
 		}
 	}
 	if q, ok := connectors.AsMetricsQuerier(conn); ok {
-		v, err := q.Query(ctx, "up")
-		add(err, strconv.FormatFloat(v, 'g', -1, 64))
+		res, err := q.Query(ctx, contracts.MetricsQuery{Query: "up"})
+		add(err)
+		for _, sr := range res.Series {
+			add(nil, sr.Unit)
+			for k, v := range sr.Labels {
+				add(nil, k, v)
+			}
+		}
 	}
 	if r, ok := connectors.AsReactor(conn); ok {
 		add(r.React(ctx, "C0123ECHO", "1700000000.000100", "white_check_mark"))

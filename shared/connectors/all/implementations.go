@@ -6,6 +6,9 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
+	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
+	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace"
+	newrelic "github.com/stella-ops/inthub/shared/connectors/metrics/newrelic"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie"
@@ -37,6 +40,9 @@ func implementations() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
 		dockerregistry.Spec,
+		datadog.Spec,
+		dynatrace.Spec,
+		newrelic.Spec,
 		harbor.Spec,
 		dockerhub.Spec,
 		quay.Spec,

@@ -14,6 +14,9 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
+	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
+	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace/spec"
+	newrelic "github.com/stella-ops/inthub/shared/connectors/metrics/newrelic/spec"
 	prometheus "github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
 	email "github.com/stella-ops/inthub/shared/connectors/notify/email/spec"
 	opsgenie "github.com/stella-ops/inthub/shared/connectors/notify/opsgenie/spec"
@@ -47,6 +50,9 @@ func List() []*connectors.Spec {
 	return []*connectors.Spec{
 		inmemory.Spec,
 		dockerregistry.Spec,
+		datadog.Spec,
+		dynatrace.Spec,
+		newrelic.Spec,
 		harbor.Spec,
 		dockerhub.Spec,
 		quay.Spec,

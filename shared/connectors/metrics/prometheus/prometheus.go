@@ -1,5 +1,6 @@
 // Package prometheus is the Prometheus provider: health checks over its
-// HTTP API and instant queries for canary metrics (connectors.MetricsQuerier).
+// HTTP API and instant and range queries for canary metrics
+// (connectors.MetricsQuerier).
 //
 // It is hand-written over httpx: the official client_golang API client
 // would bring its own error types for three GET/POST calls whose errors must
@@ -15,6 +16,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/metrics/prometheus/spec"
+	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -83,14 +85,14 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 }
 
 // CheckFunctionality runs the instant query vector(1), which needs no data
-// and must return 1.
+// and must return one series of one point 1.
 func (c *Connector) CheckFunctionality(ctx context.Context) error {
-	v, err := c.Query(ctx, "vector(1)")
+	res, err := c.Query(ctx, contracts.MetricsQuery{Query: "vector(1)"})
 	if err != nil {
 		return err
 	}
-	if v != 1 {
-		return resilience.New(resilience.UpstreamError, "query vector(1) returned %v, not 1", v)
+	if len(res.Series) != 1 || len(res.Series[0].Points) != 1 || res.Series[0].Points[0].Value == nil || *res.Series[0].Points[0].Value != 1 {
+		return resilience.New(resilience.UpstreamError, "query vector(1) did not return the single value 1")
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package prometheus
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
-	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,30 +93,123 @@ func TestAgainstPrometheus(t *testing.T) {
 		})
 	}
 
+	one := func(v float64) []contracts.MetricSeries {
+		return []contracts.MetricSeries{{Labels: map[string]string{}, Points: []contracts.MetricPoint{{Value: &v}}}}
+	}
 	queries := []struct {
 		name string
 		expr string
-		want float64
+		want []contracts.MetricSeries // point times are not compared
 		code resilience.Code
+		bad  bool // the error is marked connectors.ErrBadQuery
 	}{
-		{"vector(1)", "vector(1)", 1, ""},
-		{"scalar", "scalar(vector(2)) * 3", 6, ""},
-		{"aggregated vector", `sum(label_replace(vector(2), "a", "x", "", "") or label_replace(vector(3), "a", "y", "", ""))`, 5, ""},
-		{"NaN survives", "0/0", math.NaN(), ""},
-		{"no data", `up{job="nothing-scrapes-this"}`, 0, resilience.ResourceNotFound},
-		{"two series", `label_replace(vector(2), "a", "x", "", "") or label_replace(vector(3), "a", "y", "", "")`, 0, resilience.InvalidConfig},
-		{"a range vector", `up[5m]`, 0, resilience.InvalidConfig},
-		{"a string", `"text"`, 0, resilience.InvalidConfig},
-		{"a syntax error", "vector(1) +", 0, resilience.InvalidConfig},
-		{"empty", "", 0, resilience.InvalidConfig},
+		{"vector(1)", "vector(1)", one(1), "", false},
+		{"scalar", "scalar(vector(2)) * 3", one(6), "", false},
+		{"two series", `label_replace(vector(2), "a", "x", "", "") or label_replace(vector(3), "a", "y", "", "")`,
+			[]contracts.MetricSeries{
+				{Labels: map[string]string{"a": "x"}, Points: []contracts.MetricPoint{{Value: ptr(2.0)}}},
+				{Labels: map[string]string{"a": "y"}, Points: []contracts.MetricPoint{{Value: ptr(3.0)}}},
+			}, "", false},
+		{"NaN is a point without a value", "0/0", []contracts.MetricSeries{{Labels: map[string]string{}, Points: []contracts.MetricPoint{{}}}}, "", false},
+		{"no data is an empty result", `up{job="nothing-scrapes-this"}`, []contracts.MetricSeries{}, "", false},
+		{"a string", `"text"`, nil, resilience.InvalidConfig, true},
+		{"a syntax error", "vector(1) +", nil, resilience.InvalidConfig, true},
+		{"empty", "", nil, resilience.InvalidConfig, true},
 	}
 	for _, tc := range queries {
 		t.Run("query "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := c.Query(ctxT(t), tc.expr)
+			got, err := c.Query(ctxT(t), contracts.MetricsQuery{Query: tc.expr})
 			checkCode(t, err, tc.code)
-			if tc.code == "" && !(got == tc.want || math.IsNaN(tc.want) && math.IsNaN(got)) {
-				t.Fatalf("Query(%q) = %v, want %v", tc.expr, got, tc.want)
+			if errors.Is(err, connectors.ErrBadQuery) != tc.bad {
+				t.Fatalf("Query(%q): %v, marked a bad query: %v, want %v", tc.expr, err, !tc.bad, tc.bad)
+			}
+			if tc.code == "" && !sameSeries(got.Series, tc.want) {
+				t.Fatalf("Query(%q) = %+v, want %+v", tc.expr, got.Series, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// sameSeries compares labels and values (not times) of two results.
+func sameSeries(a, b []contracts.MetricSeries) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	key := func(s contracts.MetricSeries) string { return fmt.Sprint(s.Labels) }
+	slices.SortFunc(a, func(x, y contracts.MetricSeries) int { return strings.Compare(key(x), key(y)) })
+	for i := range a {
+		if !maps.Equal(a[i].Labels, b[i].Labels) || a[i].Unit != b[i].Unit || len(a[i].Points) != len(b[i].Points) {
+			return false
+		}
+		for j, p := range a[i].Points {
+			q := b[i].Points[j]
+			if (p.Value == nil) != (q.Value == nil) || p.Value != nil && *p.Value != *q.Value {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestRangeQueryOfAScrapedTarget has Prometheus scrape a target whose
+// gauge the test sets, then asks an instant and a range query: the values
+// come back as one series with the target's labels, points in time order
+// at the asked step.
+func TestRangeQueryOfAScrapedTarget(t *testing.T) {
+	t.Parallel()
+	target := testsvc.StartMetricsTarget(t)
+	target.Set("canary_success_ratio", 0.97)
+	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}, ScrapeInterval: 200 * time.Millisecond})
+	c := newConnector(t, prom.URL, "")
+	var res contracts.MetricsResult
+	deadline := time.Now().Add(20 * time.Second)
+	for len(res.Series) == 0 && time.Now().Before(deadline) {
+		var err error
+		if res, err = c.Query(ctxT(t), contracts.MetricsQuery{Query: "canary_success_ratio"}); err != nil {
+			t.Fatalf("instant query: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(res.Series) != 1 || res.Series[0].Labels["job"] != "target" || res.Series[0].Labels["instance"] != target.Addr ||
+		*res.Series[0].Points[0].Value != 0.97 {
+		t.Fatalf("instant query = %+v, want one series of job target at 0.97", res.Series)
+	}
+	time.Sleep(time.Second)
+	end := time.Now()
+	start := end.Add(-time.Second)
+	tests := []struct {
+		name string
+		q    contracts.MetricsQuery
+		bad  bool
+	}{
+		{"range", contracts.MetricsQuery{Query: "canary_success_ratio", Start: &start, End: &end, StepSeconds: 0.25}, false},
+		{"end before start", contracts.MetricsQuery{Query: "up", Start: &end, End: &start, StepSeconds: 1}, true},
+		{"too many points", contracts.MetricsQuery{Query: "up", Start: ptr(end.Add(-24 * time.Hour)), End: &end, StepSeconds: 1}, true},
+		{"no step", contracts.MetricsQuery{Query: "up", Start: &start, End: &end}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.Query(ctxT(t), tc.q)
+			if tc.bad {
+				if !errors.Is(err, connectors.ErrBadQuery) {
+					t.Fatalf("Query: %v, want a bad query", err)
+				}
+				return
+			}
+			if err != nil || len(got.Series) != 1 {
+				t.Fatalf("Query = %+v, %v; want one series", got, err)
+			}
+			pts := got.Series[0].Points
+			if len(pts) != 5 {
+				t.Fatalf("%d points, want 5 (1s at 0.25s steps): %+v", len(pts), pts)
+			}
+			for i, p := range pts {
+				if p.Value == nil || *p.Value != 0.97 || i > 0 && p.Time.Sub(pts[i-1].Time) != 250*time.Millisecond {
+					t.Fatalf("point %d = %v at %s, want 0.97 every 250ms", i, p.Value, p.Time)
+				}
 			}
 		})
 	}
@@ -169,7 +264,7 @@ func TestPrometheusOutage(t *testing.T) {
 			t.Run(ph.name+"/"+string(level), func(t *testing.T) { checkCode(t, run(t, c, level), ph.want) })
 		}
 		t.Run(ph.name+"/query", func(t *testing.T) {
-			_, err := c.Query(ctxT(t), "vector(1)")
+			_, err := c.Query(ctxT(t), contracts.MetricsQuery{Query: "vector(1)"})
 			checkCode(t, err, ph.want)
 		})
 	}

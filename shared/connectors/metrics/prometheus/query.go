@@ -6,93 +6,135 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
+	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-const (
-	// maxQueryLength bounds an expression sent in a form body.
-	maxQueryLength = 64 << 10
-	// maxErrorText bounds Prometheus's error text quoted in a message.
-	maxErrorText = 300
-)
+// maxErrorText bounds Prometheus's error text quoted in a message.
+const maxErrorText = 300
 
-// Query implements connectors.MetricsQuerier with an instant query (POST
-// /api/v1/query): a scalar, or a vector of exactly one sample, is its
-// value. An empty vector is RESOURCE_NOT_FOUND (no data), several samples
-// or another result type INVALID_CONFIG (the expression needs aggregating).
-func (c *Connector) Query(ctx context.Context, expr string) (float64, error) {
-	if expr == "" || len(expr) > maxQueryLength {
-		return 0, resilience.New(resilience.InvalidConfig, "a query must be 1 to %d bytes long", maxQueryLength)
+// Query implements connectors.MetricsQuerier: an instant query (POST
+// /api/v1/query) or a range query (POST /api/v1/query_range), each answer
+// normalized to series. A scalar is one series without labels; an empty
+// vector or matrix is an empty result (no data). Prometheus gives no units.
+func (c *Connector) Query(ctx context.Context, q contracts.MetricsQuery) (contracts.MetricsResult, error) {
+	if err := connectors.CheckMetricsQuery(q); err != nil {
+		return contracts.MetricsResult{}, err
 	}
 	auth, err := c.authorization(ctx)
 	if err != nil {
-		return 0, err
+		return contracts.MetricsResult{}, err
+	}
+	path, form := "/api/v1/query", url.Values{"query": {q.Query}}
+	switch {
+	case q.IsRange():
+		path = "/api/v1/query_range"
+		form.Set("start", promTime(*q.Start))
+		form.Set("end", promTime(*q.End))
+		form.Set("step", strconv.FormatFloat(q.StepSeconds, 'f', -1, 64))
+	case q.Time != nil:
+		form.Set("time", promTime(*q.Time))
 	}
 	var data queryData
-	if err := c.api(ctx, http.MethodPost, "/api/v1/query", url.Values{"query": {expr}}, auth, &data); err != nil {
-		return 0, fmt.Errorf("query %s: %w", quoteExpr(expr), err)
+	if err := c.api(ctx, http.MethodPost, path, form, auth, &data); err != nil {
+		return contracts.MetricsResult{}, fmt.Errorf("query %s: %w", quoteExpr(q.Query), err)
 	}
-	v, err := data.value()
+	res, err := data.normalize()
 	if err != nil {
-		return 0, fmt.Errorf("query %s: %w", quoteExpr(expr), err)
+		return contracts.MetricsResult{}, fmt.Errorf("query %s: %w", quoteExpr(q.Query), err)
 	}
-	return v, nil
+	return res, nil
 }
 
-// queryData is the data of an instant query answer.
+// promTime writes t as the API's unix seconds with a fraction.
+func promTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
+}
+
+// queryData is the data of a query answer.
 type queryData struct {
 	ResultType string          `json:"resultType"`
 	Result     json.RawMessage `json:"result"`
 }
 
-// value reads a scalar or a one-sample vector.
-func (d queryData) value() (float64, error) {
+// normalize turns a scalar, vector or matrix into series.
+func (d queryData) normalize() (contracts.MetricsResult, error) {
+	res := contracts.MetricsResult{Series: []contracts.MetricSeries{}}
 	switch d.ResultType {
 	case "scalar":
 		var sample []any // [ <unix time>, "<value>" ]
 		if err := json.Unmarshal(d.Result, &sample); err != nil {
-			return 0, malformed(err)
+			return res, malformed(err)
 		}
-		return sampleValue(sample)
-	case "vector":
+		p, err := point(sample)
+		if err != nil {
+			return res, err
+		}
+		res.Series = append(res.Series, contracts.MetricSeries{Labels: map[string]string{}, Points: []contracts.MetricPoint{p}})
+	case "vector", "matrix":
 		var series []struct {
-			Value []any `json:"value"`
+			Metric map[string]string `json:"metric"`
+			Value  []any             `json:"value"`
+			Values [][]any           `json:"values"`
 		}
 		if err := json.Unmarshal(d.Result, &series); err != nil {
-			return 0, malformed(err)
+			return res, malformed(err)
 		}
-		switch len(series) {
-		case 0:
-			return 0, resilience.New(resilience.ResourceNotFound, "the result is empty (no data)")
-		case 1:
-			return sampleValue(series[0].Value)
+		for _, s := range series {
+			samples := s.Values
+			if d.ResultType == "vector" {
+				samples = [][]any{s.Value}
+			}
+			out := contracts.MetricSeries{Labels: s.Metric, Points: make([]contracts.MetricPoint, 0, len(samples))}
+			if out.Labels == nil {
+				out.Labels = map[string]string{}
+			}
+			for _, sample := range samples {
+				p, err := point(sample)
+				if err != nil {
+					return res, err
+				}
+				out.Points = append(out.Points, p)
+			}
+			res.Series = append(res.Series, out)
 		}
-		return 0, resilience.New(resilience.InvalidConfig, "the result has %d series, not one: aggregate it (sum, max, ...)", len(series))
+	default:
+		return res, connectors.BadQuery("the result is a %s, not a number: a canary query must give a scalar, a vector or a matrix", d.ResultType)
 	}
-	return 0, resilience.New(resilience.InvalidConfig, "the result is a %s, not a scalar or a vector", d.ResultType)
+	return res, nil
 }
 
-// sampleValue reads the "<value>" of a [time, "<value>"] pair; Prometheus
-// writes values as strings so NaN and ±Inf survive JSON.
-func sampleValue(sample []any) (float64, error) {
+// point reads a [<unix time>, "<value>"] pair; Prometheus writes values as
+// strings so NaN and ±Inf survive JSON, and those become a point without
+// a value.
+func point(sample []any) (contracts.MetricPoint, error) {
 	if len(sample) != 2 {
-		return 0, resilience.New(resilience.UpstreamError, "a sample is not a [time, value] pair")
+		return contracts.MetricPoint{}, resilience.New(resilience.UpstreamError, "a sample is not a [time, value] pair")
 	}
-	s, ok := sample[1].(string)
-	if !ok {
-		return 0, resilience.New(resilience.UpstreamError, "a sample value is not a string")
+	ts, ok := sample[0].(float64)
+	s, isString := sample[1].(string)
+	if !ok || !isString {
+		return contracts.MetricPoint{}, resilience.New(resilience.UpstreamError, "a sample is not a [number, string] pair")
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, malformed(err)
+		return contracts.MetricPoint{}, malformed(err)
 	}
-	return v, nil
+	sec, frac := math.Modf(ts)
+	p := contracts.MetricPoint{Time: time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()}
+	if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		p.Value = &v
+	}
+	return p, nil
 }
 
 func malformed(err error) error {
@@ -150,9 +192,12 @@ func authOrLimit(status int) bool {
 func apiError(status int, a apiAnswer) error {
 	code := resilience.UpstreamError
 	switch a.ErrorType {
-	case "bad_data", "execution":
-		// The expression itself is wrong, or fails on this data: a caller's
-		// configuration problem that no retry fixes.
+	case "bad_data":
+		// The expression itself is wrong: the caller's, and no retry fixes it.
+		return connectors.BadQuery("prometheus answered HTTP %d %s: %s", status, a.ErrorType, truncate(a.Error, maxErrorText))
+	case "execution":
+		// The expression fails on this data (many-to-many matching, too
+		// many samples): a configuration problem that no retry fixes.
 		code = resilience.InvalidConfig
 	case "timeout", "canceled":
 		code = resilience.Timeout

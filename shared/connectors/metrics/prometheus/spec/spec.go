@@ -15,7 +15,7 @@ const ProviderID = "prometheus"
 var Spec = &connectors.Spec{
 	ID:          ProviderID,
 	Name:        "Prometheus",
-	Description: "Prometheus HTTP API: health checks and instant queries for canary metrics.",
+	Description: "Prometheus HTTP API: health checks, and instant and range PromQL queries for canary metrics.",
 	Category:    connectors.CategoryMetrics,
 	Fields: []connectors.Field{
 		{Name: "url", Type: connectors.TypeURL, Required: true, Check: connectors.BaseURL,

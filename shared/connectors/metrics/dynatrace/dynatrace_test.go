@@ -1,0 +1,117 @@
+package dynatrace
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/metrics/metricstest"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/testsvc"
+)
+
+func newTestConnector(t *testing.T, f *fake, token string) *Connector {
+	t.Helper()
+	srv := startFake(t, f)
+	cfg := map[string]any{"url": srv.URL, "timeout": float64(10)}
+	if err := Spec.ValidateConfig(cfg); err != nil {
+		t.Fatalf("config refused: %v", err)
+	}
+	in := connectors.Instance{
+		Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: maps.Clone(cfg), CredentialRef: "env://DT_TOKEN"},
+		Credentials: testsvc.EnvCredentials(map[string]string{"DT_TOKEN": token}),
+		HTTP:        connectortest.HTTP(t, cfg, nil),
+	}
+	conn, err := Spec.New(context.Background(), in)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c := conn.(*Connector)
+	c.now = func() time.Time { return metricstest.T0 }
+	return c
+}
+
+// sharedData is the shared data set as the fake stores it.
+func sharedData() []fakeSeries {
+	var out []fakeSeries
+	for _, s := range metricstest.Data() {
+		fs := fakeSeries{Metric: metricstest.Metric, Dimensions: s.Labels}
+		for _, p := range s.Points {
+			fs.Points = append(fs.Points, [2]float64{float64(p.Time.UnixMilli()), p.Value})
+		}
+		out = append(out, fs)
+	}
+	return out
+}
+
+// TestSameDataSameSeries feeds the shared data set to the fake, one series
+// a page, and asks each shared question as a metric selector: the answers
+// are the series every metrics provider gives for that data, the pages
+// followed by nextPageKey.
+func TestSameDataSameSeries(t *testing.T) {
+	t.Parallel()
+	f := &fake{token: testToken, series: sharedData(), pageSize: 1}
+	c := newTestConnector(t, f, testToken)
+	for _, tc := range metricstest.Cases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			text := metricstest.Metric + `:filter(eq("service","checkout")):splitBy()`
+			if tc.ByVersion {
+				text = metricstest.Metric + `:filter(eq("service","checkout")):splitBy("version")`
+			}
+			res, err := c.Query(context.Background(), tc.Query(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			metricstest.Check(t, res, tc.Want)
+		})
+	}
+	f.mu.Lock()
+	pages := f.pages
+	f.mu.Unlock()
+	if pages != 6 { // two answers of two series (two pages each), two of one
+		t.Fatalf("%d query pages served, want 6: nextPageKey not followed", pages)
+	}
+}
+
+// TestErrors: a selector the API refuses is a bad query, a token without
+// the scope PERMISSION_DENIED, a wrong one AUTHENTICATION_FAILED, and a
+// rate limit RATE_LIMITED with the server's delay.
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := contracts.MetricsQuery{Query: metricstest.Metric}
+	t.Run("bad selector", func(t *testing.T) {
+		c := newTestConnector(t, &fake{token: testToken, series: sharedData()}, testToken)
+		_, err := c.Query(ctx, contracts.MetricsQuery{Query: metricstest.Metric + ":splitBy(version"})
+		if !errors.Is(err, connectors.ErrBadQuery) {
+			t.Fatalf("Query: %v, want a bad query", err)
+		}
+	})
+	t.Run("no scope", func(t *testing.T) {
+		c := newTestConnector(t, &fake{token: testToken, noScope: true}, testToken)
+		if _, err := c.Query(ctx, q); resilience.CodeOf(err) != resilience.PermissionDenied {
+			t.Fatalf("Query: %v", err)
+		}
+	})
+	t.Run("wrong token", func(t *testing.T) {
+		c := newTestConnector(t, &fake{token: testToken}, "dt0c01.WRONG")
+		if _, err := c.Query(ctx, q); resilience.CodeOf(err) != resilience.AuthenticationFailed {
+			t.Fatalf("Query: %v", err)
+		}
+	})
+	t.Run("rate limited", func(t *testing.T) {
+		c := newTestConnector(t, &fake{token: testToken, series: sharedData(), limit: 1}, testToken)
+		if _, err := c.Query(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Query(ctx, q)
+		if resilience.CodeOf(err) != resilience.RateLimited || resilience.RetryAfterOf(err) <= 0 {
+			t.Fatalf("Query: %v (retry after %s)", err, resilience.RetryAfterOf(err))
+		}
+	})
+}
