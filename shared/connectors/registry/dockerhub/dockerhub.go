@@ -16,7 +16,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/spec"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -34,34 +33,27 @@ const (
 	ResourceTags         = spec.ResourceTags
 )
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// apiPageSize is the page_size of every request of a listing, so a
-	// cursor's skip stays valid whatever page size is asked (the API takes
-	// up to 1000; 100 keeps each answer small).
-	apiPageSize = "100"
-	// maxListRequests bounds the upstream pages one Discover call reads
-	// while a filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
+// apiPageSize is the page_size of every request of a listing, so a
+// cursor's skip stays valid whatever page size is asked (the API takes up
+// to 1000; 100 keeps each answer small).
+const apiPageSize = "100"
+
+// catalog is what oci.Vendor.Discover needs to know of Docker Hub.
+var catalog = oci.Catalog{ProviderID: ProviderID, ResourceRepositories: ResourceRepositories, ResourceTags: ResourceTags,
+	RepositoryHint: "namespace/name", StopOnEmpty: true}
 
 // Connector is the docker-hub connector of one integration revision. It
 // keeps no credential: each call resolves the token and drops it.
 type Connector struct {
-	hub            *url.URL
-	namespace      string
-	resolveDigests bool
-	resolveCreated bool
-	credentialRef  string
-	credentials    connectors.CredentialSource
-	hc             kit.Client
-	v2             *oci.Registry
+	oci.Vendor
+	hub       *url.URL
+	namespace string
 }
 
 var (
 	_ connectors.Checker    = (*Connector)(nil)
 	_ connectors.Discoverer = (*Connector)(nil)
+	_ oci.Source            = (*Connector)(nil)
 )
 
 // New builds a connector from the integration's config.
@@ -75,27 +67,16 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{
-		hub: hub, namespace: cfg.String("namespace"),
-		resolveDigests: cfg.Bool("resolveDigests"), resolveCreated: cfg.Bool("resolveCreated"),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-	}
-	if c.hc, err = kit.NewClient(in); err != nil {
-		return nil, err
-	}
-	registry.Path = "" // RegistryURL allows a trailing "/" only
-	if c.v2, err = oci.New(in, registry); err != nil {
+	c := &Connector{hub: hub, namespace: cfg.String("namespace")}
+	if c.Vendor, err = oci.NewVendor(in, cfg, registry, catalog); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Close releases nothing: the connector holds no state.
-func (c *Connector) Close() error { return nil }
-
 // account resolves the username and personal access token for one call.
 func (c *Connector) account(ctx context.Context) (oci.Auth, error) {
-	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the Docker Hub account")
+	secret, err := c.Secret(ctx, "the Docker Hub account")
 	if err != nil {
 		return oci.Auth{}, err
 	}
@@ -113,7 +94,7 @@ func (c *Connector) login(ctx context.Context, account oci.Auth) (kit.Auth, erro
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	_, err := c.hc.Call(ctx, "sign in to Docker Hub", kit.Request{Method: "POST", URL: kit.Endpoint(c.hub, "/v2/auth/token", nil),
+	_, err := c.HC.Call(ctx, "sign in to Docker Hub", kit.Request{Method: "POST", URL: kit.Endpoint(c.hub, "/v2/auth/token", nil),
 		JSON: map[string]string{"identifier": account.Username, "secret": account.Password}}, &out)
 	if err != nil {
 		return kit.Auth{}, err
@@ -138,10 +119,10 @@ func (c *Connector) signIn(ctx context.Context) (kit.Auth, oci.Auth, error) {
 // CheckConnectivity sends GET /v2/ to the registry and reads one page of
 // the namespace's public repositories, both without credentials.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	if err := c.v2.Ping(ctx); err != nil {
+	if err := c.V2.Ping(ctx); err != nil {
 		return err
 	}
-	return c.hc.ReachAPI(ctx, "reach Docker Hub", kit.Request{URL: c.listURL(url.Values{"page": {"1"}, "page_size": {"1"}})})
+	return c.HC.ReachAPI(ctx, "reach Docker Hub", kit.Request{URL: c.listURL(url.Values{"page": {"1"}, "page_size": {"1"}})})
 }
 
 // CheckAuthentication signs in to the API and authenticates to the
@@ -151,7 +132,7 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.v2.Authenticate(ctx, account, "")
+	return c.V2.Authenticate(ctx, account, "")
 }
 
 // CheckFunctionality lists one repository of the namespace.
@@ -188,7 +169,7 @@ func (c *Connector) repositories(ctx context.Context, token kit.Auth, query url.
 		Next    *string      `json:"next"`
 		Results []repository `json:"results"`
 	}
-	if _, err := c.hc.Call(ctx, "list the repositories of Docker Hub namespace "+c.namespace,
+	if _, err := c.HC.Call(ctx, "list the repositories of Docker Hub namespace "+c.namespace,
 		kit.Request{URL: c.listURL(query), Auth: token}, &page); err != nil {
 		return nil, nil, err
 	}
@@ -216,8 +197,19 @@ func (c *Connector) repositories(ctx context.Context, token kit.Auth, query url.
 	return out, next.Query(), nil
 }
 
-// repositoryPages pages the listing by the next links, page_size fixed.
-func (c *Connector) repositoryPages(token kit.Auth) kit.FetchFunc[contracts.Resource] {
+// Discover implements connectors.Discoverer: repositories from the Docker
+// Hub API, tags from the registry API v2.
+func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
+	return c.Vendor.Discover(ctx, q, c)
+}
+
+// RepositoryPages implements oci.Source: it signs in, then pages the
+// listing by the next links, page_size fixed.
+func (c *Connector) RepositoryPages(ctx context.Context) (kit.FetchFunc[contracts.Resource], error) {
+	token, _, err := c.signIn(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
 		query := url.Values{"page": {"1"}}
 		if page != "" {
@@ -232,59 +224,18 @@ func (c *Connector) repositoryPages(token kit.Auth) kit.FetchFunc[contracts.Reso
 			return items, "", err
 		}
 		return items, next.Encode(), nil
-	}
+	}, nil
 }
 
-// Discover implements connectors.Discoverer: repositories from the Docker
-// Hub API, tags from the registry API v2.
-func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	filter, err := discoveryfilter.Parse(q.Filter)
-	if err != nil {
-		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "%s", err.Error())
+// TagRepository implements oci.Source: a name without a namespace is in
+// the configured one.
+func (c *Connector) TagRepository(repo string) string {
+	if strings.Contains(repo, "/") {
+		return repo
 	}
-	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests}
-	var items []contracts.Resource
-	var next *kit.Position
-	switch q.ResourceType {
-	case ResourceRepositories:
-		token, _, err := c.signIn(ctx)
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-		collector.StopOnEmpty = true
-		items, next, err = kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return filter.Keep(r.Name) },
-			c.repositoryPages(token))
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-	case ResourceTags:
-		repo := q.Filter.Repository
-		switch {
-		case repo == "":
-			return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository (namespace/name)")
-		case !strings.Contains(repo, "/"):
-			repo = c.namespace + "/" + repo
-		}
-		account, err := c.account(ctx)
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-		items, next, err = c.v2.DiscoverTags(ctx, account, oci.TagQuery{ResourceType: ResourceTags, Repository: repo, Keep: filter.Keep,
-			Collector: collector, Start: start, Digests: c.resolveDigests, Created: c.resolveCreated})
-		if err != nil {
-			return connectors.DiscoveryPage{}, err
-		}
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
-			"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceRepositories, ResourceTags)
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(*next)
-	}
-	return page, nil
+	return c.namespace + "/" + repo
 }
+
+// RegistryAuth implements oci.Source: the account itself, which the
+// registry's token service takes (no API sign-in).
+func (c *Connector) RegistryAuth(ctx context.Context) (oci.Auth, error) { return c.account(ctx) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -40,7 +41,7 @@ func ctxT(t *testing.T) context.Context {
 // with the delay for the retry strategy.
 func TestDockerHub(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t)
+	reg := ocitest.StartRegistry(t, registryUsers)
 	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	digests := reg.PushCreated(t, namespace+"/api", map[string]time.Time{"1.0.0": t0, "1.1.0": t0.Add(time.Hour), "2.0.0-rc.1": t0.Add(2 * time.Hour)})
 	var many []fakeRepo
@@ -144,7 +145,7 @@ func TestDockerHub(t *testing.T) {
 				_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
 				return err
 			},
-			"registry": func() error { return c.v2.Ping(ctxT(t)) },
+			"registry": func() error { return c.V2.Ping(ctxT(t)) },
 		} {
 			err := call()
 			connectortest.CheckCode(t, err, resilience.RateLimited, hubPAT)

@@ -18,7 +18,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/spec"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -40,34 +39,27 @@ const (
 // against.
 const APIVersion = "2022-11-28"
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// perPage is the per_page of every request of a listing (GitHub's
-	// maximum), so a cursor's skip stays valid whatever page size is asked.
-	perPage = "100"
-	// maxListRequests bounds the upstream pages one Discover call reads
-	// while a filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
+// perPage is the per_page of every request of a listing (GitHub's
+// maximum), so a cursor's skip stays valid whatever page size is asked.
+const perPage = "100"
+
+// catalog is what oci.Vendor.Discover needs to know of ghcr.
+var catalog = oci.Catalog{ProviderID: ProviderID, ResourceRepositories: ResourceRepositories, ResourceTags: ResourceTags,
+	RepositoryHint: "owner/package"}
 
 // Connector is the ghcr connector of one integration revision. It keeps no
 // credential: each call resolves the token and drops it.
 type Connector struct {
-	api            *url.URL
-	owner          string
-	ownerType      string
-	resolveDigests bool
-	resolveCreated bool
-	credentialRef  string
-	credentials    connectors.CredentialSource
-	hc             kit.Client
-	v2             *oci.Registry
+	oci.Vendor
+	api       *url.URL
+	owner     string
+	ownerType string
 }
 
 var (
 	_ connectors.Checker    = (*Connector)(nil)
 	_ connectors.Discoverer = (*Connector)(nil)
+	_ oci.Source            = (*Connector)(nil)
 )
 
 // New builds a connector from the integration's config.
@@ -81,29 +73,18 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{
-		api: api, owner: cfg.String("owner"), ownerType: cfg.String("ownerType"),
-		resolveDigests: cfg.Bool("resolveDigests"), resolveCreated: cfg.Bool("resolveCreated"),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-	}
-	if c.hc, err = kit.NewClient(in); err != nil {
-		return nil, err
-	}
-	registry.Path = "" // RegistryURL allows a trailing "/" only
-	if c.v2, err = oci.New(in, registry); err != nil {
+	c := &Connector{api: api, owner: cfg.String("owner"), ownerType: cfg.String("ownerType")}
+	if c.Vendor, err = oci.NewVendor(in, cfg, registry, catalog); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Close releases nothing: the connector holds no state.
-func (c *Connector) Close() error { return nil }
-
 // token resolves the personal access token for one call: the bearer of the
 // API and the registry credential (ghcr.io takes any username with a PAT;
 // the owner is sent, as docker login -u OWNER does).
 func (c *Connector) token(ctx context.Context) (kit.Auth, oci.Auth, error) {
-	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the GitHub personal access token")
+	secret, err := c.Secret(ctx, "the GitHub personal access token")
 	if err != nil {
 		return kit.Auth{}, oci.Auth{}, err
 	}
@@ -121,19 +102,15 @@ func (c *Connector) namespace() string { return strings.ToLower(c.owner) }
 // CheckConnectivity sends GET /v2/ to the registry and reads the API root,
 // both without credentials.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	if err := c.v2.Ping(ctx); err != nil {
+	if err := c.V2.Ping(ctx); err != nil {
 		return err
 	}
-	return c.hc.ReachAPI(ctx, "reach the GitHub API", c.request(kit.Endpoint(c.api, "/", nil), kit.Auth{}))
+	return c.HC.ReachAPI(ctx, "reach the GitHub API", c.request(kit.Endpoint(c.api, "/", nil), kit.Auth{}))
 }
 
 // CheckAuthentication signs in to the registry with the token.
 func (c *Connector) CheckAuthentication(ctx context.Context) error {
-	_, v2auth, err := c.token(ctx)
-	if err != nil {
-		return err
-	}
-	return c.v2.Authenticate(ctx, v2auth, "")
+	return c.CheckRegistryAuth(ctx, c)
 }
 
 // CheckFunctionality lists one container package of the owner.
@@ -174,7 +151,7 @@ func (c *Connector) packages(ctx context.Context, auth kit.Auth, query url.Value
 		route = "users"
 	}
 	var body []pkg
-	resp, err := c.hc.Call(ctx, "list the container packages of GitHub "+c.ownerType+" "+c.owner,
+	resp, err := c.HC.Call(ctx, "list the container packages of GitHub "+c.ownerType+" "+c.owner,
 		c.request(kit.Endpoint(c.api, kit.Segments(route, c.owner, "packages"), query), auth), &body)
 	if err != nil {
 		return nil, nil, err
@@ -198,48 +175,33 @@ func (c *Connector) packages(ctx context.Context, auth kit.Auth, query url.Value
 // Discover implements connectors.Discoverer: repositories from the
 // packages API, tags from the registry API v2.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	filter, err := discoveryfilter.Parse(q.Filter)
+	return c.Vendor.Discover(ctx, q, c)
+}
+
+// RepositoryPages implements oci.Source: the owner's container packages,
+// to the end by the Link header.
+func (c *Connector) RepositoryPages(ctx context.Context) (kit.FetchFunc[contracts.Resource], error) {
+	auth, _, err := c.token(ctx)
 	if err != nil {
-		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "%s", err.Error())
+		return nil, err
 	}
-	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
+	return kit.QueryPages(url.Values{"package_type": {"container"}}, url.Values{"per_page": {perPage}},
+		func(ctx context.Context, query url.Values) ([]contracts.Resource, http.Header, error) {
+			return c.packages(ctx, auth, query)
+		}, kit.LinkNext), nil
+}
+
+// TagRepository implements oci.Source: a package is named in full
+// (owner/package) or relative to the owner.
+func (c *Connector) TagRepository(repo string) string {
+	if strings.HasPrefix(repo, c.namespace()+"/") {
+		return repo
 	}
-	auth, v2auth, err := c.token(ctx)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests}
-	var items []contracts.Resource
-	var next *kit.Position
-	switch q.ResourceType {
-	case ResourceRepositories:
-		items, next, err = kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return filter.Keep(r.Name) },
-			kit.QueryPages(url.Values{"package_type": {"container"}}, url.Values{"per_page": {perPage}},
-				func(ctx context.Context, query url.Values) ([]contracts.Resource, http.Header, error) {
-					return c.packages(ctx, auth, query)
-				}, kit.LinkNext))
-	case ResourceTags:
-		repo := q.Filter.Repository
-		switch {
-		case repo == "":
-			return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository (owner/package)")
-		case !strings.HasPrefix(repo, c.namespace()+"/"):
-			repo = c.namespace() + "/" + repo
-		}
-		items, next, err = c.v2.DiscoverTags(ctx, v2auth, oci.TagQuery{ResourceType: ResourceTags, Repository: repo, Keep: filter.Keep,
-			Collector: collector, Start: start, Digests: c.resolveDigests, Created: c.resolveCreated})
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
-			"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceRepositories, ResourceTags)
-	}
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(*next)
-	}
-	return page, nil
+	return c.namespace() + "/" + repo
+}
+
+// RegistryAuth implements oci.Source: the PAT as the owner's password.
+func (c *Connector) RegistryAuth(ctx context.Context) (oci.Auth, error) {
+	_, auth, err := c.token(ctx)
+	return auth, err
 }

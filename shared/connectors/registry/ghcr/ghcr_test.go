@@ -11,6 +11,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -36,7 +37,7 @@ func ctxT(t *testing.T) context.Context {
 // limit (403 with x-ratelimit-remaining 0) and its refusals.
 func TestGHCR(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t)
+	reg := ocitest.StartRegistry(t, registryUsers)
 	digests := reg.PushCreated(t, namespace+"/api", map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
 	var many []string
 	for i := range 250 {
@@ -63,7 +64,7 @@ func TestGHCR(t *testing.T) {
 	}
 	t.Run("repositories page to the end", func(t *testing.T) {
 		t.Parallel()
-		if got := list(t, newConnector(t, f.srv.URL, nil, right), 70); !slices.Equal(got, full(many)) {
+		if got := list(t, newConnector(t, f.srv.URL, nil, right), 70); !slices.Equal(got, ocitest.Prefixed(namespace, many)) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}
 	})

@@ -16,7 +16,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -34,64 +33,46 @@ const (
 	ResourceTags         = spec.ResourceTags
 )
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// apiPageSize is Harbor's maximum page_size; every page of a listing
-	// uses it, so a cursor's skip stays valid whatever page size is asked.
-	apiPageSize = "100"
-	// maxListRequests bounds the upstream pages one Discover call reads
-	// while a filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
+// apiPageSize is Harbor's maximum page_size; every page of a listing uses
+// it, so a cursor's skip stays valid whatever page size is asked.
+const apiPageSize = "100"
+
+// catalog is what oci.Vendor.Discover needs to know of Harbor.
+var catalog = oci.Catalog{ProviderID: ProviderID, ResourceRepositories: ResourceRepositories, ResourceTags: ResourceTags,
+	RepositoryHint: "project/name", StopOnEmpty: true}
 
 // Connector is the harbor connector of one integration revision. It keeps
 // no credential: each call resolves the robot account and drops it.
 type Connector struct {
-	base           *url.URL
-	project        string
-	resolveDigests bool
-	resolveCreated bool
-	credentialRef  string
-	credentials    connectors.CredentialSource
-	hc             kit.Client
-	v2             *oci.Registry
+	oci.Vendor
+	base    *url.URL
+	project string
 }
 
 var (
 	_ connectors.Checker    = (*Connector)(nil)
 	_ connectors.Discoverer = (*Connector)(nil)
+	_ oci.Source            = (*Connector)(nil)
 )
 
-// New builds a connector from the integration's config.
+// New builds a connector from the integration's config; the registry is
+// the API's host.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.NewValues(decl, in.Integration.Config)
 	base, err := kit.ParseBaseURL("url", cfg.String("url"))
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{
-		base: base, project: cfg.String("project"),
-		resolveDigests: cfg.Bool("resolveDigests"), resolveCreated: cfg.Bool("resolveCreated"),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-	}
-	if c.hc, err = kit.NewClient(in); err != nil {
-		return nil, err
-	}
-	host := *base
-	host.Path = ""
-	if c.v2, err = oci.New(in, &host); err != nil {
+	c := &Connector{base: base, project: cfg.String("project")}
+	if c.Vendor, err = oci.NewVendor(in, cfg, base, catalog); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Close releases nothing: the connector holds no state.
-func (c *Connector) Close() error { return nil }
-
 // robot resolves the robot account for one call.
 func (c *Connector) robot(ctx context.Context) (kit.Auth, oci.Auth, error) {
-	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the Harbor robot account")
+	secret, err := c.Secret(ctx, "the Harbor robot account")
 	if err != nil {
 		return kit.Auth{}, oci.Auth{}, err
 	}
@@ -110,7 +91,7 @@ func (c *Connector) api(path string, query url.Values) string {
 
 // CheckConnectivity sends GET /api/v2.0/ping without credentials.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	return c.hc.ReachAPI(ctx, "reach Harbor", kit.Request{URL: c.api("/ping", nil), Accept: "text/plain"})
+	return c.HC.ReachAPI(ctx, "reach Harbor", kit.Request{URL: c.api("/ping", nil), Accept: "text/plain"})
 }
 
 // CheckAuthentication reads the project with the robot account.
@@ -119,7 +100,7 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.hc.Call(ctx, "read the Harbor project "+c.project,
+	_, err = c.HC.Call(ctx, "read the Harbor project "+c.project,
 		kit.Request{URL: c.api(kit.Segments("projects", c.project), nil), Auth: auth}, nil)
 	return err
 }
@@ -146,7 +127,7 @@ type repository struct {
 // repositories reads one page of the project's repositories.
 func (c *Connector) repositories(ctx context.Context, auth kit.Auth, query url.Values) ([]contracts.Resource, http.Header, error) {
 	var page []repository
-	resp, err := c.hc.Call(ctx, "list the repositories of Harbor project "+c.project,
+	resp, err := c.HC.Call(ctx, "list the repositories of Harbor project "+c.project,
 		kit.Request{URL: c.api(kit.Segments("projects", c.project, "repositories"), query), Auth: auth}, &page)
 	if err != nil {
 		return nil, nil, err
@@ -165,56 +146,33 @@ func (c *Connector) repositories(ctx context.Context, auth kit.Auth, query url.V
 // Discover implements connectors.Discoverer: repositories from the API,
 // tags from the registry API v2.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	filter, err := discoveryfilter.Parse(q.Filter)
-	if err != nil {
-		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "%s", err.Error())
-	}
-	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	auth, v2auth, err := c.robot(ctx)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests}
-	var items []contracts.Resource
-	var next *kit.Position
-	switch q.ResourceType {
-	case ResourceRepositories:
-		collector.StopOnEmpty = true
-		items, next, err = kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return filter.Keep(r.Name) },
-			kit.QueryPages(url.Values{"page": {"1"}}, url.Values{"page_size": {apiPageSize}},
-				func(ctx context.Context, query url.Values) ([]contracts.Resource, http.Header, error) {
-					return c.repositories(ctx, auth, query)
-				}, kit.LinkNext))
-	case ResourceTags:
-		items, next, err = c.tags(ctx, v2auth, q, filter, collector, start)
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
-			"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceRepositories, ResourceTags)
-	}
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(*next)
-	}
-	return page, nil
+	return c.Vendor.Discover(ctx, q, c)
 }
 
-// tags reads a page of the repository's tags over v2; a repository is
-// named in full (project/repo) or relative to the project.
-func (c *Connector) tags(ctx context.Context, auth oci.Auth, q connectors.DiscoveryQuery, filter *discoveryfilter.Filter,
-	collector kit.Collector, start kit.Position) ([]contracts.Resource, *kit.Position, error) {
-	repo := q.Filter.Repository
-	switch {
-	case repo == "":
-		return nil, nil, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository (project/name)")
-	case !strings.HasPrefix(repo, c.project+"/"):
-		repo = c.project + "/" + repo
+// RepositoryPages implements oci.Source: the project's repositories by
+// page and page_size, to the end by the Link header.
+func (c *Connector) RepositoryPages(ctx context.Context) (kit.FetchFunc[contracts.Resource], error) {
+	auth, _, err := c.robot(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return c.v2.DiscoverTags(ctx, auth, oci.TagQuery{ResourceType: ResourceTags, Repository: repo, Keep: filter.Keep,
-		Collector: collector, Start: start, Digests: c.resolveDigests, Created: c.resolveCreated})
+	return kit.QueryPages(url.Values{"page": {"1"}}, url.Values{"page_size": {apiPageSize}},
+		func(ctx context.Context, query url.Values) ([]contracts.Resource, http.Header, error) {
+			return c.repositories(ctx, auth, query)
+		}, kit.LinkNext), nil
+}
+
+// TagRepository implements oci.Source: a repository is named in full
+// (project/repo) or relative to the project.
+func (c *Connector) TagRepository(repo string) string {
+	if strings.HasPrefix(repo, c.project+"/") {
+		return repo
+	}
+	return c.project + "/" + repo
+}
+
+// RegistryAuth implements oci.Source: the robot account.
+func (c *Connector) RegistryAuth(ctx context.Context) (oci.Auth, error) {
+	_, auth, err := c.robot(ctx)
+	return auth, err
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
@@ -36,8 +36,7 @@ func ctxT(t *testing.T) context.Context {
 // v2 behind the fake, and the 100-item page_size limit of the API.
 func TestHarbor(t *testing.T) {
 	t.Parallel()
-	reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{Users: map[string]string{robotName: robotSecret},
-		TokenAuth: true, TokenTTL: time.Minute, TokenRealmHost: "localhost"})
+	reg := ocitest.StartRegistry(t, registryUsers)
 	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	digests := reg.PushCreated(t, project+"/api", map[string]time.Time{"1.0.0": t0, "1.1.0": t0.Add(time.Hour), "2.0.0-rc.1": t0.Add(2 * time.Hour)})
 	var many []string

@@ -18,7 +18,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -36,35 +35,28 @@ const (
 	ResourceTags         = spec.ResourceTags
 )
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// catalogPage is the n of every catalog request, so a cursor's skip
-	// stays valid whatever page size is asked.
-	catalogPage = 100
-	// maxListRequests bounds the upstream pages one Discover call reads
-	// while a filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
+// catalogPage is the n of every catalog request, so a cursor's skip stays
+// valid whatever page size is asked.
+const catalogPage = 100
+
+// discovery is what oci.Vendor.Discover needs to know of Artifactory.
+var discovery = oci.Catalog{ProviderID: ProviderID, ResourceRepositories: ResourceRepositories, ResourceTags: ResourceTags,
+	RepositoryHint: "an image of the repository", StopOnEmpty: true}
 
 // Connector is the jfrog connector of one integration revision. It keeps
 // no credential: each call resolves the token and drops it.
 type Connector struct {
-	base           *url.URL
-	repoKey        string
-	username       string
-	subdomain      bool
-	resolveDigests bool
-	resolveCreated bool
-	credentialRef  string
-	credentials    connectors.CredentialSource
-	hc             kit.Client
-	v2             *oci.Registry
+	oci.Vendor
+	base      *url.URL
+	repoKey   string
+	username  string
+	subdomain bool
 }
 
 var (
 	_ connectors.Checker    = (*Connector)(nil)
 	_ connectors.Discoverer = (*Connector)(nil)
+	_ oci.Source            = (*Connector)(nil)
 )
 
 // New builds a connector from the integration's config.
@@ -79,30 +71,21 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		if registry, err = kit.ParseBaseURL("registryUrl", raw); err != nil {
 			return nil, err
 		}
-		registry.Path = "" // RegistryURL allows a trailing "/" only
 	}
 	c := &Connector{
 		base: base, repoKey: cfg.String("repository"), username: cfg.String("username"),
-		subdomain:      cfg.String("dockerAccess") == spec.AccessSubdomain,
-		resolveDigests: cfg.Bool("resolveDigests"), resolveCreated: cfg.Bool("resolveCreated"),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
+		subdomain: cfg.String("dockerAccess") == spec.AccessSubdomain,
 	}
-	if c.hc, err = kit.NewClient(in); err != nil {
-		return nil, err
-	}
-	if c.v2, err = oci.New(in, registry); err != nil {
+	if c.Vendor, err = oci.NewVendor(in, cfg, registry, discovery); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Close releases nothing: the connector holds no state.
-func (c *Connector) Close() error { return nil }
-
 // token resolves the access token for one call: the bearer of the REST API
 // and, with the username, the registry credential.
 func (c *Connector) token(ctx context.Context) (kit.Auth, oci.Auth, error) {
-	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the Artifactory access token")
+	secret, err := c.Secret(ctx, "the Artifactory access token")
 	if err != nil {
 		return kit.Auth{}, oci.Auth{}, err
 	}
@@ -124,19 +107,15 @@ func (c *Connector) image(name string) string {
 // CheckConnectivity pings Artifactory and the registry, without
 // credentials.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
-	if err := c.hc.ReachAPI(ctx, "reach Artifactory", kit.Request{URL: kit.Endpoint(c.base, "/artifactory/api/system/ping", nil), Accept: "text/plain"}); err != nil {
+	if err := c.HC.ReachAPI(ctx, "reach Artifactory", kit.Request{URL: kit.Endpoint(c.base, "/artifactory/api/system/ping", nil), Accept: "text/plain"}); err != nil {
 		return err
 	}
-	return c.v2.Ping(ctx)
+	return c.V2.Ping(ctx)
 }
 
 // CheckAuthentication signs in to the registry with the username and token.
 func (c *Connector) CheckAuthentication(ctx context.Context) error {
-	_, v2auth, err := c.token(ctx)
-	if err != nil {
-		return err
-	}
-	return c.v2.Authenticate(ctx, v2auth, "")
+	return c.CheckRegistryAuth(ctx, c)
 }
 
 // CheckFunctionality lists one image of the repository.
@@ -159,7 +138,7 @@ func (c *Connector) catalog(ctx context.Context, auth kit.Auth, last string, n i
 	var body struct {
 		Repositories []string `json:"repositories"`
 	}
-	if _, err := c.hc.Call(ctx, "list the images of Artifactory repository "+c.repoKey, kit.Request{Auth: auth,
+	if _, err := c.HC.Call(ctx, "list the images of Artifactory repository "+c.repoKey, kit.Request{Auth: auth,
 		URL: kit.Endpoint(c.base, "/artifactory/api/docker"+kit.Segments(c.repoKey)+"/v2/_catalog", query)}, &body); err != nil {
 		return nil, "", err
 	}
@@ -179,47 +158,32 @@ func (c *Connector) catalog(ctx context.Context, auth kit.Auth, last string, n i
 // Discover implements connectors.Discoverer: images from the catalog API,
 // tags from the registry API v2.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	filter, err := discoveryfilter.Parse(q.Filter)
+	return c.Vendor.Discover(ctx, q, c)
+}
+
+// RepositoryPages implements oci.Source: the repository's images by n and
+// last, to the end.
+func (c *Connector) RepositoryPages(ctx context.Context) (kit.FetchFunc[contracts.Resource], error) {
+	auth, _, err := c.token(ctx)
 	if err != nil {
-		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "%s", err.Error())
+		return nil, err
 	}
-	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
+	return func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
+		return c.catalog(ctx, auth, page, catalogPage)
+	}, nil
+}
+
+// TagRepository implements oci.Source: with the repository path access
+// method an image is named in full (repoKey/image) or by its own name.
+func (c *Connector) TagRepository(repo string) string {
+	if c.subdomain || strings.HasPrefix(repo, c.repoKey+"/") {
+		return repo
 	}
-	auth, v2auth, err := c.token(ctx)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
-	var items []contracts.Resource
-	var next *kit.Position
-	switch q.ResourceType {
-	case ResourceRepositories:
-		items, next, err = kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return filter.Keep(r.Name) },
-			func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
-				return c.catalog(ctx, auth, page, catalogPage)
-			})
-	case ResourceTags:
-		repo := q.Filter.Repository
-		switch {
-		case repo == "":
-			return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository (an image of the repository)")
-		case !c.subdomain && !strings.HasPrefix(repo, c.repoKey+"/"):
-			repo = c.image(repo)
-		}
-		items, next, err = c.v2.DiscoverTags(ctx, v2auth, oci.TagQuery{ResourceType: ResourceTags, Repository: repo, Keep: filter.Keep,
-			Collector: collector, Start: start, Digests: c.resolveDigests, Created: c.resolveCreated})
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
-			"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceRepositories, ResourceTags)
-	}
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(*next)
-	}
-	return page, nil
+	return c.image(repo)
+}
+
+// RegistryAuth implements oci.Source: the username and access token.
+func (c *Connector) RegistryAuth(ctx context.Context) (oci.Auth, error) {
+	_, auth, err := c.token(ctx)
+	return auth, err
 }

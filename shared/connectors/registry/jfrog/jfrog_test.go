@@ -11,6 +11,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -36,7 +37,7 @@ func ctxT(t *testing.T) context.Context {
 // Artifactory's refusals.
 func TestJFrog(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t)
+	reg := ocitest.StartRegistry(t, registryUsers)
 	created := map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
 	digests := reg.PushCreated(t, repoKey+"/api", created)
 	subDigests := reg.PushCreated(t, "web", created) // what {repoKey}.HOST/v2/web serves
@@ -61,7 +62,7 @@ func TestJFrog(t *testing.T) {
 					break
 				}
 			}
-			if !slices.Equal(got, full(many)) {
+			if !slices.Equal(got, ocitest.Prefixed(repoKey, many)) {
 				t.Fatalf("%d images, want %d", len(got), len(many))
 			}
 		})

@@ -15,7 +15,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -37,33 +36,28 @@ const (
 // API token as password.
 const OAuthUser = "$oauthtoken"
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// maxListRequests bounds the upstream pages one Discover call reads
-	// while a filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
+// catalog is what oci.Vendor.Discover needs to know of Quay. Quay's pages
+// have a size of its own: the cursor keeps its token and a skip into that
+// page.
+var catalog = oci.Catalog{ProviderID: ProviderID, ResourceRepositories: ResourceRepositories, ResourceTags: ResourceTags,
+	RepositoryHint: "namespace/name"}
 
 // Connector is the quay connector of one integration revision. It keeps no
 // credential: each call resolves the token and drops it.
 type Connector struct {
-	base           *url.URL
-	namespace      string
-	resolveDigests bool
-	resolveCreated bool
-	credentialRef  string
-	credentials    connectors.CredentialSource
-	hc             kit.Client
-	v2             *oci.Registry
+	oci.Vendor
+	base      *url.URL
+	namespace string
 }
 
 var (
 	_ connectors.Checker    = (*Connector)(nil)
 	_ connectors.Discoverer = (*Connector)(nil)
+	_ oci.Source            = (*Connector)(nil)
 )
 
-// New builds a connector from the integration's config.
+// New builds a connector from the integration's config; the registry is
+// the API's host.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.NewValues(decl, in.Integration.Config)
 	base, err := kit.ParseBaseURL("url", cfg.String("url"))
@@ -71,27 +65,17 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 		return nil, err
 	}
 	base.Path = "" // RegistryURL allows a trailing "/" only
-	c := &Connector{
-		base: base, namespace: cfg.String("namespace"),
-		resolveDigests: cfg.Bool("resolveDigests"), resolveCreated: cfg.Bool("resolveCreated"),
-		credentialRef: in.Integration.CredentialRef, credentials: in.Credentials,
-	}
-	if c.hc, err = kit.NewClient(in); err != nil {
-		return nil, err
-	}
-	if c.v2, err = oci.New(in, base); err != nil {
+	c := &Connector{base: base, namespace: cfg.String("namespace")}
+	if c.Vendor, err = oci.NewVendor(in, cfg, base, catalog); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Close releases nothing: the connector holds no state.
-func (c *Connector) Close() error { return nil }
-
 // token resolves the API token for one call: the bearer of the API and the
 // registry credential.
 func (c *Connector) token(ctx context.Context) (kit.Auth, oci.Auth, error) {
-	secret, err := kit.Resolve(ctx, c.credentials, c.credentialRef, "the Quay API token")
+	secret, err := c.Secret(ctx, "the Quay API token")
 	if err != nil {
 		return kit.Auth{}, oci.Auth{}, err
 	}
@@ -103,15 +87,11 @@ func (c *Connector) token(ctx context.Context) (kit.Auth, oci.Auth, error) {
 }
 
 // CheckConnectivity sends GET /v2/ without credentials.
-func (c *Connector) CheckConnectivity(ctx context.Context) error { return c.v2.Ping(ctx) }
+func (c *Connector) CheckConnectivity(ctx context.Context) error { return c.V2.Ping(ctx) }
 
 // CheckAuthentication signs in to the registry with the token.
 func (c *Connector) CheckAuthentication(ctx context.Context) error {
-	_, v2auth, err := c.token(ctx)
-	if err != nil {
-		return err
-	}
-	return c.v2.Authenticate(ctx, v2auth, "")
+	return c.CheckRegistryAuth(ctx, c)
 }
 
 // CheckFunctionality reads the first page of the namespace's repositories.
@@ -145,7 +125,7 @@ func (c *Connector) repositories(ctx context.Context, auth kit.Auth, page string
 		Repositories []repository `json:"repositories"`
 		NextPage     string       `json:"next_page"`
 	}
-	if _, err := c.hc.Call(ctx, "list the repositories of Quay namespace "+c.namespace,
+	if _, err := c.HC.Call(ctx, "list the repositories of Quay namespace "+c.namespace,
 		kit.Request{URL: kit.Endpoint(c.base, "/api/v1/repository", query), Auth: auth}, &body); err != nil {
 		return nil, "", err
 	}
@@ -170,49 +150,32 @@ func (c *Connector) repositories(ctx context.Context, auth kit.Auth, page string
 // Discover implements connectors.Discoverer: repositories from the API,
 // tags from the registry API v2.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	filter, err := discoveryfilter.Parse(q.Filter)
+	return c.Vendor.Discover(ctx, q, c)
+}
+
+// RepositoryPages implements oci.Source: the namespace's repositories, to
+// the end by next_page tokens.
+func (c *Connector) RepositoryPages(ctx context.Context) (kit.FetchFunc[contracts.Resource], error) {
+	auth, _, err := c.token(ctx)
 	if err != nil {
-		return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "%s", err.Error())
+		return nil, err
 	}
-	start, err := kit.DecodeCursor(q.Cursor, kit.Position.Valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
+	return func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
+		return c.repositories(ctx, auth, page)
+	}, nil
+}
+
+// TagRepository implements oci.Source: a name without a namespace is in
+// the configured one.
+func (c *Connector) TagRepository(repo string) string {
+	if strings.Contains(repo, "/") {
+		return repo
 	}
-	auth, v2auth, err := c.token(ctx)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	// Quay's pages have a size of its own: the cursor keeps its token and
-	// a skip into that page.
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests}
-	var items []contracts.Resource
-	var next *kit.Position
-	switch q.ResourceType {
-	case ResourceRepositories:
-		items, next, err = kit.Collect(ctx, collector, start, func(r contracts.Resource) bool { return filter.Keep(r.Name) },
-			func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
-				return c.repositories(ctx, auth, page)
-			})
-	case ResourceTags:
-		repo := q.Filter.Repository
-		switch {
-		case repo == "":
-			return connectors.DiscoveryPage{}, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository (namespace/name)")
-		case !strings.Contains(repo, "/"):
-			repo = c.namespace + "/" + repo
-		}
-		items, next, err = c.v2.DiscoverTags(ctx, v2auth, oci.TagQuery{ResourceType: ResourceTags, Repository: repo, Keep: filter.Keep,
-			Collector: collector, Start: start, Digests: c.resolveDigests, Created: c.resolveCreated})
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported,
-			"resource type %q: provider %s discovers %s and %s", q.ResourceType, ProviderID, ResourceRepositories, ResourceTags)
-	}
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(*next)
-	}
-	return page, nil
+	return c.namespace + "/" + repo
+}
+
+// RegistryAuth implements oci.Source: the token as $oauthtoken's password.
+func (c *Connector) RegistryAuth(ctx context.Context) (oci.Auth, error) {
+	_, auth, err := c.token(ctx)
+	return auth, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -35,7 +36,7 @@ func ctxT(t *testing.T) context.Context {
 // digests over the real registry API v2, and Quay's refusals.
 func TestQuay(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t)
+	reg := ocitest.StartRegistry(t, registryUsers)
 	digests := reg.PushCreated(t, namespace+"/api", map[string]time.Time{"1.0.0": time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
 	var many []string
 	for i := range 250 {
@@ -59,7 +60,7 @@ func TestQuay(t *testing.T) {
 				break
 			}
 		}
-		if !slices.Equal(got, full(many)) {
+		if !slices.Equal(got, ocitest.Prefixed(namespace, many)) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}
 	})
