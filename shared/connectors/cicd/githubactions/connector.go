@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type Connector struct {
 	credentialRef    string
 	credentials      connectors.CredentialSource
 	hc               kit.Client
+	claimed          claims
 }
 
 var (
@@ -79,6 +81,7 @@ type request struct {
 	query     url.Values
 	body      any
 	anonymous bool
+	done      []int // error statuses that mean the call's work is done
 }
 
 // call sends r with GitHub's headers and the token, and decodes a 2xx JSON
@@ -92,7 +95,16 @@ func (c *Connector) call(ctx context.Context, what string, r request, out any) (
 			return nil, err
 		}
 	}
-	return c.hc.CallChecked(ctx, what, req, out, c.check)
+	check := c.check
+	if len(r.done) > 0 {
+		check = func(resp *http.Response) error {
+			if slices.Contains(r.done, resp.StatusCode) {
+				return nil
+			}
+			return c.check(resp)
+		}
+	}
+	return c.hc.CallChecked(ctx, what, req, out, check)
 }
 
 // check is httpx.CheckResponse plus GitHub's secondary rate limit without

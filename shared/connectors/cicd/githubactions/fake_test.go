@@ -1,6 +1,7 @@
 package githubactions
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +40,12 @@ import (
 //     ref, unexpected inputs or a workflow without workflow_dispatch; 204,
 //     or 200 with the run's ids when return_run_details is true; needs
 //     write access (403 "Resource not accessible by personal access token").
+//   - runs: GET …/actions/runs/{id} (404 unknown), the workflow's runs
+//     filtered by event, branch and created (>=date-time; 422 otherwise),
+//     newest first; a dispatch starts a run (status queued → in_progress →
+//     completed with a conclusion); POST …/runs/{id}/cancel is 202, 409
+//     "Cannot cancel a workflow run that is completed.", 403 without write
+//     access.
 //
 // It counts calls per route.
 type fakeGitHub struct {
@@ -56,6 +63,8 @@ type fakeGitHub struct {
 	apiVersions []string
 	auths       []string
 	dispatches  []dispatch
+	verdict     string // conclusion dispatched runs end with; success when unset
+	hideRuns    int    // the next listings of a workflow's runs omit new runs (GitHub lists a run a moment after the dispatch)
 }
 
 type fakeToken struct {
@@ -72,9 +81,45 @@ type fakeWorkflow struct {
 	inputs   []string // its declared inputs
 }
 
+// fakeRun is a workflow run. A dispatched one is queued on the first read
+// of it (GET …/runs/{id}) and a step on at each later one: in_progress,
+// then completed with the fake's verdict. Listed runs with no status are
+// completed successes.
 type fakeRun struct {
 	id, workflow int64
 	jobs         int
+
+	status, conclusion string
+	reads              int
+	created            time.Time
+	event, branch      string
+}
+
+// state is the run's status and conclusion as GitHub lists them.
+func (r *fakeRun) state() (string, any) {
+	if r.status == "" {
+		return "completed", "success"
+	}
+	if r.conclusion == "" {
+		return r.status, nil
+	}
+	return r.status, r.conclusion
+}
+
+func (f *fakeGitHub) runJSON(r *fakeRun) map[string]any {
+	status, conclusion := r.state()
+	return map[string]any{"id": r.id, "workflow_id": r.workflow, "status": status, "conclusion": conclusion,
+		"event": r.event, "head_branch": r.branch, "created_at": r.created.UTC().Format(time.RFC3339),
+		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", fakeOwner, fakeRepo, r.id)}
+}
+
+func (f *fakeGitHub) findRun(id string) *fakeRun {
+	for i := range f.runs {
+		if strconv.FormatInt(f.runs[i].id, 10) == id {
+			return &f.runs[i]
+		}
+	}
+	return nil
 }
 
 // limit is a scripted rate-limit answer.
@@ -348,23 +393,54 @@ func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route str
 			}
 			runs = slices.DeleteFunc(slices.Clone(runs), func(run fakeRun) bool { return run.workflow != wf.id })
 		}
-		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs", len(runs), "workflow_runs", func(i int) any {
-			return map[string]any{"id": runs[i].id, "workflow_id": runs[i].workflow, "status": "completed", "conclusion": "success"}
-		})
-	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs":
-		var run *fakeRun
-		for i := range f.runs {
-			if strconv.FormatInt(f.runs[i].id, 10) == params["run_id"] {
-				run = &f.runs[i]
-			}
+		runs, ok := f.filterRuns(w, r, runs)
+		if !ok {
+			return
 		}
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs", len(runs), "workflow_runs", func(i int) any {
+			return f.runJSON(&runs[i])
+		})
+	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}":
+		run := f.findRun(params["run_id"])
 		if run == nil {
 			ghError(w, http.StatusNotFound, "Not Found")
 			return
 		}
+		// The first read finds it queued; each later one a step on.
+		switch {
+		case run.reads == 0:
+		case run.status == "queued":
+			run.status = "in_progress"
+		case run.status == "in_progress":
+			run.status, run.conclusion = "completed", cmp.Or(f.verdict, "success")
+		}
+		run.reads++
+		writeJSON(w, http.StatusOK, f.runJSON(run))
+	case "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel":
+		if who.token.readOnly {
+			ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+			return
+		}
+		run := f.findRun(params["run_id"])
+		switch {
+		case run == nil:
+			ghError(w, http.StatusNotFound, "Not Found")
+		case run.status == "" || run.status == "completed":
+			ghError(w, http.StatusConflict, "Cannot cancel a workflow run that is completed.")
+		default:
+			run.status, run.conclusion = "completed", "cancelled"
+			writeJSON(w, http.StatusAccepted, map[string]any{})
+		}
+	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs":
+		run := f.findRun(params["run_id"])
+		if run == nil {
+			ghError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		status, conclusion := run.state()
 		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs/"+params["run_id"]+"/jobs", run.jobs, "jobs", func(i int) any {
 			return map[string]any{"id": run.id*1000 + int64(i), "run_id": run.id, "run_attempt": 1, "name": fmt.Sprintf("job-%03d", i),
-				"workflow_name": "CI", "head_branch": "main", "status": "completed", "conclusion": "success",
+				"workflow_name": "CI", "head_branch": "main", "status": status, "conclusion": conclusion,
 				"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d/job/%d", fakeOwner, fakeRepo, run.id, run.id*1000+int64(i))}
 		})
 	case "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches":
@@ -429,14 +505,40 @@ func (f *fakeGitHub) dispatch(w http.ResponseWriter, r *http.Request, id string,
 		return
 	}
 	f.dispatches = append(f.dispatches, dispatch{workflow: id, ref: body.Ref, inputs: body.Inputs, details: body.ReturnRunDetails})
+	run := int64(8_000_000 + len(f.dispatches))
+	f.runs = slices.Insert(f.runs, 0, fakeRun{id: run, workflow: wf.id, jobs: 2, status: "queued",
+		created: time.Now().UTC().Truncate(time.Second), event: "workflow_dispatch", branch: body.Ref})
 	if !body.ReturnRunDetails {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	run := int64(8_000_000 + len(f.dispatches))
 	writeJSON(w, http.StatusOK, map[string]any{"workflow_run_id": run,
 		"run_url":  fmt.Sprintf("%s/repos/%s/%s/actions/runs/%d", f.srv.URL, fakeOwner, fakeRepo, run),
 		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", fakeOwner, fakeRepo, run)})
+}
+
+// filterRuns applies the list's event, branch and created (>=date-time)
+// filters; a created filter GitHub cannot read is 422. Runs created since
+// the last listing are left out while hideRuns lasts.
+func (f *fakeGitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []fakeRun) ([]fakeRun, bool) {
+	q := r.URL.Query()
+	var since time.Time
+	if c := q.Get("created"); c != "" {
+		t, err := time.Parse(time.RFC3339, strings.TrimPrefix(c, ">="))
+		if err != nil || !strings.HasPrefix(c, ">=") {
+			ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'created', \""+c+"\" is not a valid date-time query.")
+			return nil, false
+		}
+		since = t
+	}
+	hide := f.hideRuns > 0
+	if hide {
+		f.hideRuns--
+	}
+	return slices.DeleteFunc(slices.Clone(runs), func(run fakeRun) bool {
+		return (q.Has("event") && run.event != q.Get("event")) || (q.Has("branch") && run.branch != q.Get("branch")) ||
+			(!since.IsZero() && run.created.Before(since)) || (hide && run.reads == 0 && run.status == "queued")
+	}), true
 }
 
 // paginate serves page of n items under key with GitHub's Link header.

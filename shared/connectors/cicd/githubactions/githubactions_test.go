@@ -320,3 +320,112 @@ func TestSpec(t *testing.T) {
 		t.Fatal("lookup")
 	}
 }
+
+// TestFollowRun dispatches a workflow and follows the run as the pipeline
+// runner does (each read with the Ref the last one returned), with and
+// without return_run_details (then found among the workflow's runs), to
+// its conclusion; cancels it while queued and while running.
+func TestFollowRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		details  bool
+		hide     int // listings that do not show the new run yet
+		verdict  string
+		cancelAt contracts.PipelineRunStatus
+		want     []contracts.PipelineRunStatus
+	}{
+		{name: "run details, to success", details: true,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded}},
+		{name: "found among the runs, listed late, to failure", hide: 2, verdict: "failure",
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
+		{name: "timed out fails", details: true, verdict: "timed_out",
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
+		{name: "cancelled while queued", cancelAt: contracts.RunQueued,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
+		{name: "cancelled while running", details: true, cancelAt: contracts.RunRunning,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunCancelled}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.addWorkflows(3)
+			f.verdict, f.hideRuns = tc.verdict, tc.hide
+			c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": tc.details}, secret: userToken})
+			run, err := c.Trigger(ctxT(t), "deploy.yml", "release", map[string]string{"target": "prod"})
+			checkCode(t, err, "")
+			var seen []contracts.PipelineRunStatus
+			for range 10 {
+				st, err := c.RunStatus(ctxT(t), run)
+				checkCode(t, err, "")
+				run = st.Ref
+				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
+					seen = append(seen, st.Status)
+				}
+				if st.Status.Final() {
+					if len(st.Jobs) != 2 || st.Jobs[0].Name != "job-000" || st.Jobs[0].Status != string(st.Status) {
+						t.Fatalf("jobs %+v, want two %s", st.Jobs, st.Status)
+					}
+					break
+				}
+				if st.Status == tc.cancelAt && run.ID != "" {
+					checkCode(t, c.CancelRun(ctxT(t), run), "")
+				}
+			}
+			if !slices.Equal(seen, tc.want) {
+				t.Fatalf("states %v, want %v", seen, tc.want)
+			}
+			if run.ID != "8000001" || run.WebURL != "https://github.com/acme/app/actions/runs/8000001" {
+				t.Fatalf("ref %+v, want run 8000001 with its page", run)
+			}
+			// Cancelling a completed run is done, not an error (409).
+			checkCode(t, c.CancelRun(ctxT(t), run), "")
+		})
+	}
+	t.Run("two dispatches close together take one run each", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeGitHub(t)
+		f.addWorkflows(3)
+		c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": false}, secret: userToken})
+		var ids []string
+		for range 2 {
+			run, err := c.Trigger(ctxT(t), "deploy.yml", "main", nil)
+			checkCode(t, err, "")
+			st, err := c.RunStatus(ctxT(t), run)
+			checkCode(t, err, "")
+			ids = append(ids, st.Ref.ID)
+		}
+		if ids[0] == "" || ids[1] == "" || ids[0] == ids[1] {
+			t.Fatalf("runs %v, want two different runs", ids)
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeGitHub(t)
+		f.addWorkflows(3)
+		c := newConnector(t, f, setup{secret: userToken})
+		run, err := c.Trigger(ctxT(t), "deploy.yml", "main", nil)
+		checkCode(t, err, "")
+		ro := newConnector(t, f, setup{secret: readToken})
+		checkCode(t, ro.CancelRun(ctxT(t), run), resilience.PermissionDenied)
+		_, err = newConnector(t, f, setup{secret: wrongToken}).RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.AuthenticationFailed)
+		_, err = c.RunStatus(ctxT(t), connectors.RunRef{ID: "123"})
+		checkCode(t, err, resilience.ResourceNotFound)
+		checkCode(t, c.CancelRun(ctxT(t), connectors.RunRef{ID: "123"}), resilience.ResourceNotFound)
+		for _, ref := range []connectors.RunRef{{ID: "../x"}, {ID: "-4"}, {Pipeline: "deploy.yml"}, {Pipeline: "../x", Since: time.Now()}} {
+			_, err = c.RunStatus(ctxT(t), ref)
+			checkCode(t, err, resilience.InvalidConfig)
+		}
+		f.limitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", limit{status: 429, retryAfter: 7})
+		_, err = c.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.RateLimited)
+		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
+			t.Fatalf("retry after %s, want 7s", d)
+		}
+		f.limitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", limit{status: 403, primary: true, resetIn: 30})
+		_, err = c.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.RateLimited)
+	})
+}

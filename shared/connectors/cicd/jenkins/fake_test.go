@@ -1,6 +1,7 @@
 package jenkins
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -37,6 +38,13 @@ import (
 //     protection is off;
 //   - /build on a parameterized job without a form is 400 "Nothing is
 //     submitted"; builds answer 201 with Location …/queue/item/N/.
+//   - /queue/item/N/api/json is a Queue$WaitingItem, then a Queue$LeftItem
+//     whose executable names the build (number, url), or with cancelled
+//     true; an item the queue does not know is 404. POST
+//     /queue/cancelItem?id=N cancels a waiting item (204; 404 otherwise);
+//     /job/…/N/api/json has building and result (null while building);
+//     POST /job/…/N/stop aborts it and redirects (302) to its page. Both
+//     POSTs need Job/Cancel and the crumb as builds do.
 //
 // A reverse proxy in front of it may answer 429 with Retry-After (Jenkins
 // itself has no rate limit). It counts calls per route.
@@ -52,7 +60,8 @@ type fakeJenkins struct {
 	calls     map[string]int
 	throttles map[string][]int
 	limitAll  int // > 0: every call answers 429 with this Retry-After
-	queued    []queuedBuild
+	queued    []*queuedBuild
+	verdict   string // result builds end with; SUCCESS when unset
 }
 
 type fakeUser struct {
@@ -66,9 +75,20 @@ type fakeItem struct {
 	children           []*fakeItem // a container when non-nil
 }
 
+// queuedBuild is a queue item and, once it left the queue, its build.
+// Each read of a waiting item or a building build moves it one step: the
+// item is given its build on the second read, the build ends with the
+// fake's verdict on its second read.
 type queuedBuild struct {
 	job    string // full name
 	params url.Values
+
+	id, reads  int
+	cancelled  bool
+	number     int // the build, 0 while queued
+	buildReads int
+	building   bool
+	result     string
 }
 
 const (
@@ -163,7 +183,27 @@ func (f *fakeJenkins) count(route string) int {
 func (f *fakeJenkins) builds() []queuedBuild {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.queued)
+	out := make([]queuedBuild, len(f.queued))
+	for i, q := range f.queued {
+		out[i] = *q
+	}
+	return out
+}
+
+// routeOf names a numbered route by pattern: /queue/item/:id/api/json,
+// /:n/api/json (a build of a job), /:n/stop; num is the number.
+func routeOf(action string) (string, int) {
+	segs := strings.Split(strings.Trim(action, "/"), "/")
+	for i, seg := range segs {
+		if n, err := strconv.Atoi(seg); err == nil && n > 0 {
+			segs[i] = ":n"
+			if i > 0 && segs[i-1] == "item" {
+				segs[i] = ":id"
+			}
+			return "/" + strings.Join(segs, "/"), n
+		}
+	}
+	return action, 0
 }
 
 func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +212,7 @@ func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Jenkins", "2.479.1")
 	w.Header().Set("X-Jenkins-Session", "7f3a2b1c")
 	item, fullName, action, ok := f.resolve(r.URL.EscapedPath())
+	action, num := routeOf(action)
 	route := r.Method + " " + action
 	if fullName != "" {
 		route = r.Method + " /job/*" + action
@@ -217,6 +258,21 @@ func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
 		f.renderJSON(w, r, map[string]any{"_class": "hudson.security.csrf.DefaultCrumbIssuer", "crumb": f.sessions[session], "crumbRequestField": "Jenkins-Crumb"}, "")
 	case "POST /job/*/build", "POST /job/*/buildWithParameters":
 		f.build(w, r, user, viaToken, item, fullName, action)
+	case "GET /queue/item/:id/api/json":
+		f.queueItem(w, r, num)
+	case "POST /queue/cancelItem":
+		f.cancelItem(w, r, user, viaToken)
+	case "GET /job/*/:n/api/json":
+		f.readBuild(w, r, fullName, num)
+	case "GET /job/*/:n":
+		if f.findBuild(fullName, num) == nil {
+			htmlError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		fmt.Fprintf(w, "<html><body>#%d</body></html>\n", num)
+	case "POST /job/*/:n/stop":
+		f.stop(w, r, user, viaToken, fullName, num)
 	default:
 		htmlError(w, http.StatusNotFound, "Not Found")
 	}
@@ -297,16 +353,8 @@ func (f *fakeJenkins) forbidden(w http.ResponseWriter, user, permission, message
 }
 
 func (f *fakeJenkins) build(w http.ResponseWriter, r *http.Request, user string, viaToken bool, item *fakeItem, fullName, action string) {
-	if user == "" || !f.users[user].build {
-		f.forbidden(w, user, "hudson.model.Item.Build", orAnonymous(user)+" is missing the Job/Build permission")
+	if !f.mayPost(w, r, user, viaToken, "hudson.model.Item.Build", "Job/Build") {
 		return
-	}
-	if f.csrf && !viaToken {
-		ck, err := r.Cookie("JSESSIONID.7f3a2b1c")
-		if err != nil || f.sessions[ck.Value] == "" || r.Header.Get("Jenkins-Crumb") != f.sessions[ck.Value] {
-			htmlError(w, http.StatusForbidden, "No valid crumb was included in the request")
-			return
-		}
 	}
 	if item.children != nil || item.color == "disabled" {
 		htmlError(w, http.StatusNotFound, "Not Found")
@@ -330,9 +378,138 @@ func (f *fakeJenkins) build(w http.ResponseWriter, r *http.Request, user string,
 			params[k] = v
 		}
 	}
-	f.queued = append(f.queued, queuedBuild{job: fullName, params: params})
-	w.Header().Set("Location", fmt.Sprintf("%s/queue/item/%d/", f.srv.URL, 100+len(f.queued)))
+	q := &queuedBuild{job: fullName, params: params, id: 101 + len(f.queued)}
+	f.queued = append(f.queued, q)
+	w.Header().Set("Location", fmt.Sprintf("%s/queue/item/%d/", f.srv.URL, q.id))
 	w.WriteHeader(http.StatusCreated)
+}
+
+// mayPost checks a POST's permission (the fake's build users hold Job/Build
+// and Job/Cancel) and CSRF crumb; false when it answered.
+func (f *fakeJenkins) mayPost(w http.ResponseWriter, r *http.Request, user string, viaToken bool, permission, name string) bool {
+	if user == "" || !f.users[user].build {
+		f.forbidden(w, user, permission, orAnonymous(user)+" is missing the "+name+" permission")
+		return false
+	}
+	if f.csrf && !viaToken {
+		ck, err := r.Cookie("JSESSIONID.7f3a2b1c")
+		if err != nil || f.sessions[ck.Value] == "" || r.Header.Get("Jenkins-Crumb") != f.sessions[ck.Value] {
+			htmlError(w, http.StatusForbidden, "No valid crumb was included in the request")
+			return false
+		}
+	}
+	return true
+}
+
+func (f *fakeJenkins) findItem(id int) *queuedBuild {
+	for _, q := range f.queued {
+		if q.id == id {
+			return q
+		}
+	}
+	return nil
+}
+
+func (f *fakeJenkins) findBuild(job string, number int) *queuedBuild {
+	for _, q := range f.queued {
+		if q.job == job && q.number == number && number > 0 {
+			return q
+		}
+	}
+	return nil
+}
+
+func (f *fakeJenkins) jobURL(job string) string {
+	var p strings.Builder
+	for _, seg := range strings.Split(job, "/") {
+		p.WriteString("/job/" + url.PathEscape(seg))
+	}
+	return f.srv.URL + p.String() + "/"
+}
+
+// queueItem answers /queue/item/N/api/json: a WaitingItem until its build
+// starts (second read), then a LeftItem naming it in executable; a
+// cancelled item is a LeftItem with cancelled true and no executable.
+func (f *fakeJenkins) queueItem(w http.ResponseWriter, r *http.Request, id int) {
+	q := f.findItem(id)
+	if q == nil {
+		htmlError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if !q.cancelled && q.number == 0 {
+		if q.reads++; q.reads >= 2 {
+			for _, o := range f.queued {
+				if o.job == q.job && o.number >= q.number {
+					q.number = o.number + 1
+				}
+			}
+			q.building = true
+		}
+	}
+	m := map[string]any{"_class": "hudson.model.Queue$WaitingItem", "id": q.id, "cancelled": false, "blocked": false, "buildable": false,
+		"why": "In the quiet period.", "executable": nil, "task": map[string]any{"name": q.job, "url": f.jobURL(q.job)}}
+	switch {
+	case q.cancelled:
+		m["_class"], m["cancelled"], m["why"] = "hudson.model.Queue$LeftItem", true, nil
+	case q.number > 0:
+		m["_class"], m["why"] = "hudson.model.Queue$LeftItem", nil
+		m["executable"] = map[string]any{"_class": "hudson.model.FreeStyleBuild", "number": q.number, "url": fmt.Sprintf("%s%d/", f.jobURL(q.job), q.number)}
+	}
+	f.renderJSON(w, r, m, "")
+}
+
+// cancelItem answers POST /queue/cancelItem?id=N: 204 for a waiting item,
+// 404 for one the queue does not hold (unknown, or already left).
+func (f *fakeJenkins) cancelItem(w http.ResponseWriter, r *http.Request, user string, viaToken bool) {
+	if !f.mayPost(w, r, user, viaToken, "hudson.model.Item.Cancel", "Job/Cancel") {
+		return
+	}
+	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	q := f.findItem(id)
+	if q == nil || q.cancelled || q.number > 0 {
+		htmlError(w, http.StatusNotFound, "Provided queue item id does not exist")
+		return
+	}
+	q.cancelled = true
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readBuild answers /job/…/N/api/json: building until its second read,
+// then done with the fake's verdict.
+func (f *fakeJenkins) readBuild(w http.ResponseWriter, r *http.Request, job string, number int) {
+	q := f.findBuild(job, number)
+	if q == nil {
+		htmlError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if q.building {
+		if q.buildReads++; q.buildReads >= 2 {
+			q.building, q.result = false, cmp.Or(f.verdict, "SUCCESS")
+		}
+	}
+	var result any
+	if q.result != "" {
+		result = q.result
+	}
+	f.renderJSON(w, r, map[string]any{"_class": "hudson.model.FreeStyleBuild", "number": q.number, "building": q.building,
+		"inProgress": q.building, "result": result, "url": fmt.Sprintf("%s%d/", f.jobURL(q.job), q.number)}, "")
+}
+
+// stop answers POST /job/…/N/stop: the build is aborted and Jenkins
+// redirects to its page (302), a finished build included.
+func (f *fakeJenkins) stop(w http.ResponseWriter, r *http.Request, user string, viaToken bool, job string, number int) {
+	if !f.mayPost(w, r, user, viaToken, "hudson.model.Item.Cancel", "Job/Cancel") {
+		return
+	}
+	q := f.findBuild(job, number)
+	if q == nil {
+		htmlError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if q.building {
+		q.building, q.result = false, "ABORTED"
+	}
+	http.Redirect(w, r, fmt.Sprintf("%s%d/", f.jobURL(q.job), q.number), http.StatusFound)
 }
 
 func (f *fakeJenkins) itemsJSON(items []*fakeItem, parent string) []any {

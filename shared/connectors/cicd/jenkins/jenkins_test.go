@@ -316,3 +316,89 @@ func TestSpec(t *testing.T) {
 	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://ci.example", "folder": "a/../b"}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 }
+
+// TestFollowRun triggers a build and follows it as the pipeline runner
+// does (each read with the Ref the last one returned): queue item, then
+// build, to its verdict; cancels it while queued and while running.
+func TestFollowRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		secret   string
+		verdict  string
+		cancelAt contracts.PipelineRunStatus
+		want     []contracts.PipelineRunStatus
+	}{
+		{name: "to success", secret: basic("alice", aliceToken),
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded}},
+		{name: "to failure", secret: basic("alice", aliceToken), verdict: "FAILURE",
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
+		{name: "unstable fails", secret: basic("alice", aliceToken), verdict: "UNSTABLE",
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
+		{name: "cancelled while queued, with a password and crumb", secret: basic("alice", alicePassword), cancelAt: contracts.RunQueued,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
+		{name: "stopped while running", secret: basic("alice", alicePassword), cancelAt: contracts.RunRunning,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunCancelled}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJenkins(t)
+			f.addStandardTree()
+			f.verdict = tc.verdict
+			c := newConnector(t, f, setup{secret: tc.secret})
+			run, err := c.Trigger(ctxT(t), "team-a/svc-00", "", map[string]string{"TARGET": "prod"})
+			checkCode(t, err, "")
+			var seen []contracts.PipelineRunStatus
+			for range 10 {
+				st, err := c.RunStatus(ctxT(t), run)
+				checkCode(t, err, "")
+				run = st.Ref
+				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
+					seen = append(seen, st.Status)
+				}
+				if st.Status.Final() {
+					break
+				}
+				if st.Status == tc.cancelAt {
+					checkCode(t, c.CancelRun(ctxT(t), run), "")
+				}
+			}
+			if !slices.Equal(seen, tc.want) {
+				t.Fatalf("states %v, want %v", seen, tc.want)
+			}
+			if tc.want[len(tc.want)-1] != contracts.RunCancelled || tc.cancelAt == contracts.RunRunning {
+				if run.ID != "build:1" || run.WebURL != f.srv.URL+"/job/team-a/job/svc-00/1/" || run.Pipeline != "team-a/svc-00" {
+					t.Fatalf("ref %+v, want build:1 with its page", run)
+				}
+			}
+		})
+	}
+	t.Run("refusals", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeJenkins(t)
+		f.addStandardTree()
+		alice := newConnector(t, f, setup{secret: basic("alice", aliceToken)})
+		run, err := alice.Trigger(ctxT(t), "app-000", "", nil)
+		checkCode(t, err, "")
+		bob := newConnector(t, f, setup{secret: basic("bob", bobToken)})
+		checkCode(t, bob.CancelRun(ctxT(t), run), resilience.PermissionDenied)
+		wrong := newConnector(t, f, setup{secret: basic("alice", "wrong-token-123456")})
+		_, err = wrong.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.AuthenticationFailed)
+		for _, ref := range []connectors.RunRef{{ID: "queue:999"}, {ID: "build:7", Pipeline: "app-000"}, {ID: "build:1", Pipeline: "nope"}} {
+			_, err = alice.RunStatus(ctxT(t), ref)
+			checkCode(t, err, resilience.ResourceNotFound)
+		}
+		for _, ref := range []connectors.RunRef{{ID: "../x"}, {ID: "queue:-1"}, {ID: "build:1"}, {ID: "build:1", Pipeline: "a/../b"}, {ID: "101"}} {
+			_, err = alice.RunStatus(ctxT(t), ref)
+			checkCode(t, err, resilience.InvalidConfig)
+		}
+		f.throttle("GET /queue/item/:id/api/json", 7)
+		_, err = alice.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.RateLimited)
+		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
+			t.Fatalf("retry after %s, want 7s", d)
+		}
+	})
+}

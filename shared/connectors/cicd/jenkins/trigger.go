@@ -110,27 +110,15 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 			form.Set(k, v)
 		}
 	}
-	cr, err := c.fetchCrumb(ctx, cred)
+	header, err := c.post(ctx, cred, "trigger "+pipeline, request{path: jobPath(pipeline) + action, form: form}, true)
 	if err != nil {
 		return connectors.RunRef{}, err
 	}
-	r := request{method: http.MethodPost, path: jobPath(pipeline) + action, form: form, cookies: cr.cookies}
-	if cr.field != "" {
-		r.header = http.Header{http.CanonicalHeaderKey(cr.field): {cr.value}}
+	id := queueItem(header.Get("Location"))
+	if id == "" {
+		return connectors.RunRef{}, resilience.New(resilience.UpstreamError, "trigger %s: Jenkins answered without the queue item's Location", pipeline)
 	}
-	what = "trigger " + pipeline
-	resp, err := c.send(ctx, cred, r)
-	if err != nil {
-		return connectors.RunRef{}, fmt.Errorf("%s: %w", what, err)
-	}
-	defer kit.Drain(resp)
-	if resp.Request != nil && resp.Request.Method != http.MethodPost {
-		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "%s: Jenkins redirected the request and the POST was lost: check url", what)
-	}
-	if err := c.check(resp, cred); err != nil {
-		return connectors.RunRef{}, fmt.Errorf("%s: %w", what, err)
-	}
-	return connectors.RunRef{ID: queueItem(resp.Header.Get("Location")), Pipeline: pipeline, Ref: ref}, nil
+	return connectors.RunRef{ID: id, Pipeline: pipeline, Ref: ref}, nil
 }
 
 // queueItem reads the queue item id from Location (…/queue/item/42/).

@@ -45,7 +45,7 @@ func CheckRepo(s string) error {
 var Spec = &connectors.Spec{
 	ID:          ProviderID,
 	Name:        "GitHub Actions",
-	Description: "GitHub Actions workflows and jobs of a repository (github.com or GitHub Enterprise Server); triggers workflow_dispatch.",
+	Description: "GitHub Actions workflows and jobs of a repository (github.com or GitHub Enterprise Server); triggers workflow_dispatch and follows the run it started to its conclusion.",
 	Category:    connectors.CategoryCICD,
 	Fields: []connectors.Field{
 		{Name: "url", Type: connectors.TypeURL, Default: DefaultURL, Check: connectors.BaseURL,
@@ -68,7 +68,7 @@ var Spec = &connectors.Spec{
 		contracts.CheckFunctionality:  "Lists one workflow: the repository exists and the token may read its Actions.",
 	},
 	ResourceTypes: []string{ResourcePipelines, ResourceJobs},
-	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
+	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
 	Example: connectors.Example{
 		Config:        map[string]any{"owner": "myorg", "repo": "myapp"},
 		CredentialRef: "vault://vault-1/github/release-bot#token",

@@ -46,7 +46,7 @@ func checkFolder(s string) error {
 var Spec = &connectors.Spec{
 	ID:          ProviderID,
 	Name:        "Jenkins",
-	Description: "Jenkins jobs and Pipelines, through folders and multibranch projects; triggers builds.",
+	Description: "Jenkins jobs and Pipelines, through folders and multibranch projects; triggers builds and follows them (queue item, then build) to their result.",
 	Category:    connectors.CategoryCICD,
 	Fields: []connectors.Field{
 		{Name: "url", Type: connectors.TypeURL, Required: true, Check: connectors.BaseURL,
@@ -65,7 +65,7 @@ var Spec = &connectors.Spec{
 		contracts.CheckFunctionality:  "Lists the top-level job names.",
 	},
 	ResourceTypes: []string{ResourceJobs, ResourcePipelines},
-	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger},
+	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
 	Example: connectors.Example{
 		Config:        map[string]any{"url": "https://jenkins.example.com/", "folder": "team-a", "refParameter": "BRANCH"},
 		CredentialRef: "vault://vault-1/jenkins/release-bot#credentials",
