@@ -85,7 +85,7 @@ func Routes() []bus.Route {
 		routeTest, routeDiscover, routeTrigger, routeCancel,
 		{Name: "api catalog", Calls: []string{catalog.SubjectCreate, catalog.SubjectGet, catalog.SubjectList,
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
-		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList}},
+		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList, pipelineruns.SubjectHook}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
 			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
 		// A replay republishes stored events under inthub.replay.<name>
