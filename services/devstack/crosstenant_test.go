@@ -324,7 +324,9 @@ type httpCase struct {
 	// a missing one, 404), "collection" (B's own list: none of A's in it),
 	// "create" (saving references to A's things: refused, answers equal to
 	// those for things that do not exist), "operator" (403 to B whatever
-	// the resource), "public" (nothing of a tenant in it).
+	// the resource), "public" (nothing of a tenant in it), "signed" (a
+	// provider's webhook: whatever token or signature B sends, A's
+	// integration answers as a missing one, 404).
 	kind string
 	// path with {id} for A's resource; body and headers of the request.
 	path    string
@@ -387,6 +389,7 @@ func TestCrossTenant(t *testing.T) {
 		"DELETE /api/v1/operator/dlq/{seq}":                  {kind: "operator", path: "/api/v1/operator/dlq/{id}"},
 		"POST /api/v1/operator/dlq/{seq}/redrive":            {kind: "operator", path: "/api/v1/operator/dlq/{id}/redrive"},
 		"GET /api/v1/integrations/providers":                 {kind: "public", path: "/api/v1/integrations/providers?includeTestOnly=true"},
+		"POST /api/v1/hooks/{integrationId}":                 {kind: "signed", path: "/api/v1/hooks/{id}", idPath: integrationPath},
 		"* /healthz":                                         {kind: "public", path: "/healthz"},
 		"* /readyz":                                          {kind: "public", path: "/readyz"},
 		"* /api/v1/openapi.json":                             {kind: "public", path: "/api/v1/openapi.json"},
@@ -464,6 +467,20 @@ func TestCrossTenant(t *testing.T) {
 				}
 				if answers[0].Status != http.StatusForbidden || answers[0] != answers[1] {
 					t.Fatalf("B on an operator endpoint: %+v / %+v (want 403)", answers[0], answers[1])
+				}
+			case "signed":
+				missing := uuid.Must(uuid.NewV7()).String()
+				for _, tok := range []string{tokenB, ""} {
+					var answers []answer
+					for _, id := range []string{idOf[tc.idPath], missing} {
+						resp := f.s.call(method, strings.ReplaceAll(tc.path, "{id}", id), tok, map[string]any{"object_kind": "pipeline"},
+							"X-Gitlab-Token", "guess", "X-Hub-Signature-256", "sha256=00")
+						f.assertNoLeak(t, "webhook answer", resp.body, resp.header, id)
+						answers = append(answers, f.normalise(resp.status, resp.body, id))
+					}
+					if answers[0].Status != http.StatusNotFound || answers[0] != answers[1] {
+						t.Fatalf("webhook to A's integration: %+v; to a missing one: %+v (want both the same 404)", answers[0], answers[1])
+					}
 				}
 			case "public":
 				for _, tok := range []string{tokenB, ""} {

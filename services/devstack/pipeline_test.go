@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,15 +78,29 @@ func (f *stepCI) triggered() int {
 // every few milliseconds.
 func startPipelineStack(t *testing.T, ci *stepCI) *stack {
 	t.Helper()
+	return startPipelineStackWith(t, ci, func(cfg *devstack.Config) {
+		cfg.Services.PipelineRunner = pipelinerunner.Config{PollInterval: 20 * time.Millisecond, MaxPollInterval: 40 * time.Millisecond}
+	})
+}
+
+// startPipelineStackWith is startPipelineStack with the stack's config as
+// tune leaves it. Besides step-ci, the registry has "hook-ci": the same
+// runs, with a webhookSecretRef and GitLab's token header as its webhook.
+func startPipelineStackWith(t *testing.T, ci *stepCI, tune func(*devstack.Config)) *stack {
+	t.Helper()
 	reg := all.Registry()
+	factory := func(context.Context, connectors.Instance) (connectors.Connector, error) { return ci, nil }
 	reg.Register((&connectors.Spec{ID: "step-ci", Name: "Step CI", Category: connectors.CategoryCICD,
-		Capabilities: []connectors.Capability{connectors.CapTrigger, connectors.CapFollowRuns}}).
-		WithFactory(func(context.Context, connectors.Instance) (connectors.Connector, error) { return ci, nil }))
+		Capabilities: []connectors.Capability{connectors.CapTrigger, connectors.CapFollowRuns}}).WithFactory(factory))
+	reg.Register((&connectors.Spec{ID: "hook-ci", Name: "Hook CI", Category: connectors.CategoryCICD,
+		Fields:       []connectors.Field{connectors.WebhookSecretField("sent as X-Gitlab-Token.")},
+		Capabilities: []connectors.Capability{connectors.CapTrigger, connectors.CapFollowRuns}, Webhook: connectors.WebhookGitLabToken}).
+		WithFactory(factory))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
 	cfg := devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, Registry: reg}
-	cfg.Services.PipelineRunner = pipelinerunner.Config{PollInterval: 20 * time.Millisecond, MaxPollInterval: 40 * time.Millisecond}
+	tune(&cfg)
 	go func() { done <- devstack.Run(ctx, cfg) }()
 	var info devstack.Info
 	select {
@@ -289,4 +304,68 @@ func TestPipelineRunOnTheBus(t *testing.T) {
 	if err != nil || run.Status != contracts.RunSucceeded || run.Parameters["VERSION"] != "2.0.0" {
 		t.Fatalf("runs.get: %+v, %v", run, err)
 	}
+}
+
+// TestPipelineWebhookMovesRun: with the next poll an hour away, a webhook
+// signed with the integration's secret makes the runner read the run at
+// once (each signed call one step: queued → running → succeeded), while a
+// mis-signed or unsigned one is refused 401 and moves nothing.
+func TestPipelineWebhookMovesRun(t *testing.T) {
+	t.Parallel()
+	const secret = "hook-secret-of-the-test"
+	local, _ := localSecrets(t, map[string]string{"INTHUB_SECRET_DEV_HOOK": secret})
+	s := startPipelineStackWith(t, &stepCI{runs: map[string]contracts.PipelineRunStatus{}}, func(cfg *devstack.Config) {
+		cfg.Local = &local
+		cfg.Services.PipelineRunner = pipelinerunner.Config{PollInterval: time.Hour, MaxPollInterval: time.Hour}
+	})
+	events := s.followRuns()
+	r := s.call("POST", "/api/v1/integrations", s.info.Token, map[string]any{"typeId": "hook-ci", "name": "hooked",
+		"config": map[string]any{connectors.WebhookSecretRef: "env://INTHUB_SECRET_DEV_HOOK"}})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var it contracts.Integration
+	r.decode(&it)
+	r = s.call("POST", "/api/v1/integrations/"+it.ID+"/runs?wait=started", s.info.Token, map[string]any{"pipeline": "deploy"})
+	var run contracts.PipelineRun
+	r.decode(&run)
+	if r.status != http.StatusOK || run.Status != contracts.RunQueued {
+		t.Fatalf("trigger: %d %s", r.status, r.body)
+	}
+	hookPath := "/api/v1/hooks/" + it.ID
+	moves := func() int { return len(events.of(contracts.SubjectRunChanged, run.RunID)) }
+	waitMoves := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for moves() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("run %s: %d transitions after the signed webhook, want %d", run.RunID, moves(), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	for name, headers := range map[string][]string{
+		"wrong token":  {"X-Gitlab-Token", secret + "x"},
+		"no signature": nil,
+		"other scheme": {"X-Hub-Signature-256", "sha256=" + strings.Repeat("0", 64)},
+	} {
+		if r := s.call("POST", hookPath, "", map[string]any{"object_kind": "pipeline"}, headers...); r.status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %s, want 401", name, r.status, r.body)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // past the follower's tick
+	if n := moves(); n != 0 {
+		t.Fatalf("mis-signed webhooks moved the run: %d transitions", n)
+	}
+
+	for i, want := range []int{1, 2} {
+		r := s.call("POST", hookPath, "", map[string]any{"object_kind": "pipeline"}, "X-Gitlab-Token", secret)
+		if r.status != http.StatusAccepted || !strings.Contains(string(r.body), `"runs":1`) {
+			t.Fatalf("signed webhook %d: %d %s", i, r.status, r.body)
+		}
+		waitMoves(want)
+	}
+	events.waitCompleted(t, run.RunID)
+	events.checkRun(t, run.RunID, contracts.RunSucceeded)
 }

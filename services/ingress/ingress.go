@@ -86,7 +86,7 @@ func Routes() []bus.Route {
 		routeTest, routeDiscover, routeQuery, routeTrigger, routeCancel,
 		{Name: "api catalog", Calls: []string{catalog.SubjectCreate, catalog.SubjectGet, catalog.SubjectList,
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
-		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList}},
+		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList, pipelineruns.SubjectHook}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
 			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
 		{Name: "api analysis runs", Calls: []string{analysisruns.SubjectCreate, analysisruns.SubjectGet, analysisruns.SubjectCancel}},

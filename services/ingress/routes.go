@@ -54,6 +54,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/api/v1/integrations/{id}/runs", s.authed(runs.collection()))
 	mux.Handle("/api/v1/integrations/{id}/runs/{runId}", s.authed(methods{http.MethodGet: runs.get}))
 	mux.Handle("/api/v1/integrations/{id}/runs/{runId}/cancel", s.authed(methods{http.MethodPost: runs.cancel}))
+	// Providers' webhooks: no bearer token, the runner checks the signature.
+	mux.Handle("/api/v1/hooks/{integrationId}", methods{http.MethodPost: runs.hook})
 	// Operator endpoints (operator.go): cross-tenant, operator role only.
 	op := func(m methods) http.Handler { return s.authed(s.operatorOnly(m)) }
 	mux.Handle("/api/v1/operator/events", op(methods{http.MethodGet: s.opEvents}))

@@ -3,6 +3,8 @@ package ingress
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -215,4 +217,38 @@ func (h *runs) cancel(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusAccepted, run)
+}
+
+// hook relays a provider's webhook to the pipeline-runner, which checks its
+// signature: the route takes no bearer token, the provider's signature is
+// its authentication. The answers are the runner's: 202, 401 for a missing
+// or wrong signature, 404 for an integration that takes no webhook.
+func (h *runs) hook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("integrationId")
+	if uuid.Validate(id) != nil {
+		writeError(w, apierr.New(http.StatusNotFound, apierr.NotFound, "no webhook is configured for this integration"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pipelineruns.MaxHookBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeError(w, apierr.New(http.StatusRequestEntityTooLarge, apierr.PayloadTooLarge, "request body is larger than %d bytes", pipelineruns.MaxHookBody))
+		return
+	}
+	if err != nil {
+		writeError(w, apierr.BadRequest(apierr.MalformedJSON, "request body could not be read"))
+		return
+	}
+	req := pipelineruns.HookRequest{IntegrationID: id, Body: body, Headers: map[string]string{}}
+	for _, k := range pipelineruns.HookHeaders {
+		if v := r.Header.Get(k); v != "" {
+			req.Headers[k] = v
+		}
+	}
+	out, err := h.client.Hook(r.Context(), req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, out)
 }

@@ -35,6 +35,7 @@ func (r *runner) follow(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-r.wake:
 		}
 		now := r.cfg.Clock()
 		for _, o := range r.active.snapshot() {
@@ -230,6 +231,37 @@ func (r *runner) publish(ctx context.Context, out *bus.Producer, prefix, id stri
 		Data: contracts.PipelineRunEvent{EventID: id, RequestID: rec.RequestID, Previous: prev, Run: rec.Run, OccurredAt: now},
 	})
 	return err
+}
+
+// makeDue makes the integration's open runs due now (a webhook says they
+// moved) and wakes the follower; it returns how many. A run a replica holds
+// is being read already and is left alone: writing it would make that
+// replica's release conflict and the run wait out its lease.
+func (r *runner) makeDue(ctx context.Context, tenantID, integrationID string) int {
+	n := 0
+	for _, o := range r.active.snapshot() {
+		if o.rec.Run.TenantID != tenantID || o.rec.Run.IntegrationID != integrationID {
+			continue
+		}
+		now := r.cfg.Clock().UTC()
+		rec := o.rec
+		if rec.Phase != phaseFollowing || (rec.Owner != "" && !rec.LeaseUntil.Before(now)) {
+			continue
+		}
+		n++
+		if !rec.NextPoll.After(now) {
+			continue
+		}
+		rec.NextPoll = now
+		if _, err := r.store.update(ctx, rec, o.rev); err != nil && !errors.Is(err, errConflict) {
+			r.logger.Warn("pipeline run could not be made due", "run_id", rec.Run.RunID, "error", err.Error())
+		}
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return n
 }
 
 // limits are per-integration token buckets of this replica.

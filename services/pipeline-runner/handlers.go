@@ -28,6 +28,8 @@ type runner struct {
 	active  *active
 	// busy are the runs this replica reads now.
 	busy busySet
+	// wake makes the follower look for due runs before its next tick.
+	wake chan struct{}
 }
 
 // RunID is the id of the run a trigger command starts (the same tenant,

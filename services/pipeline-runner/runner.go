@@ -118,9 +118,9 @@ const (
 var runEvents = []string{contracts.SubjectRunStarted + ".>", contracts.SubjectRunChanged + ".>", contracts.SubjectRunCompleted + ".>"}
 
 // Routes is the pipeline-runner's route table.
-func Routes() []bus.Route { return bus.Declared(routes(&runner{}, &reads{})) }
+func Routes() []bus.Route { return bus.Declared(routes(&runner{}, &reads{}, &hooks{})) }
 
-func routes(r *runner, rd *reads) []bus.Route {
+func routes(r *runner, rd *reads, h *hooks) []bus.Route {
 	return []bus.Route{
 		// A refused trigger ends its run at once: started, then completed.
 		{Name: "pipeline-trigger", Stream: bus.StreamCommands, Subject: contracts.SubjectPipelineTrigger + ".>",
@@ -132,6 +132,8 @@ func routes(r *runner, rd *reads) []bus.Route {
 		// Reads of the runs, for the API.
 		bus.ReplyRoute(pipelineruns.SubjectGet, bus.Typed(rd.Get)),
 		bus.ReplyRoute(pipelineruns.SubjectList, bus.Typed(rd.List)),
+		// Providers' webhooks, relayed by the ingress.
+		bus.ReplyRoute(pipelineruns.SubjectHook, bus.Typed(h.Receive)),
 	}
 }
 
@@ -152,7 +154,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 func wire(w *startup.Wiring, cfg Config) error {
 	view := catalog.NewView()
-	pool, _ := secrets.NewPool(secrets.PoolConfig{
+	pool, stores := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
 		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
@@ -165,14 +167,19 @@ func wire(w *startup.Wiring, cfg Config) error {
 	r := &runner{
 		cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
 		store: &runStore{kv: w.Bucket(BucketRuns)}, replica: uuid.NewString(),
-		limits: newLimits(cfg.ProviderRate, cfg.ProviderBurst), active: newActive(),
+		limits: newLimits(cfg.ProviderRate, cfg.ProviderBurst), active: newActive(), wake: make(chan struct{}, 1),
 	}
-	table := routes(r, &reads{store: r.store})
+	// Webhook secrets resolve as the connectors' credentials do, secret
+	// stores included.
+	resolver := *cfg.Resolver
+	resolver.Stores = stores
+	h := &hooks{logger: cfg.Logger, find: findIntegration(view), scheme: schemeOf(cfg.Registry), resolve: resolver.Resolve, due: r.makeDue}
+	table := routes(r, &reads{store: r.store}, h)
 	r.out = w.Bus.Publisher().For(table[2])
 	w.Routes(table)
 	w.Serve(bus.Service{
 		Name: pipelineruns.ServiceName, Version: Version, Prefix: pipelineruns.SubjectPrefix,
-		Description: "Integration Hub pipeline-runner: reads of pipeline runs", Routes: table,
+		Description: "Integration Hub pipeline-runner: reads of pipeline runs, providers' webhooks", Routes: table,
 	})
 	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	replayed := make(chan struct{})

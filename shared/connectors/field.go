@@ -79,6 +79,33 @@ func (f Field) Info() contracts.ConfigField {
 	}
 }
 
+// WebhookSecretRef names the config field of a CI/CD provider whose runs
+// may be moved by the provider's webhook: a credential reference to the
+// secret the webhook is signed with. Without it, the integration's webhook
+// endpoint is refused.
+const WebhookSecretRef = "webhookSecretRef"
+
+// WebhookScheme is how a provider signs its webhooks with the secret of
+// WebhookSecretRef.
+type WebhookScheme string
+
+// The webhook schemes the pipeline-runner checks.
+const (
+	// WebhookGitLabToken: X-Gitlab-Token carries the secret itself.
+	WebhookGitLabToken WebhookScheme = "gitlab-token"
+	// WebhookGitHubHMAC: X-Hub-Signature-256 is sha256= and the hex
+	// HMAC-SHA256 of the body keyed with the secret.
+	WebhookGitHubHMAC WebhookScheme = "github-hmac-sha256"
+)
+
+// WebhookSecretField declares WebhookSecretRef; how describes how the
+// provider signs with it.
+func WebhookSecretField(how string) Field {
+	return Field{Name: WebhookSecretRef, Type: TypeString, Secret: true,
+		Description: "Credential reference to the webhook secret (key value or secret): " + how +
+			" POST /api/v1/hooks/{integrationId} accepts the provider's webhook only when it holds, and reads the integration's open runs at once."}
+}
+
 // CommonFields are the fields every integration config has plus the TLS
 // options every HTTP connector honours. A provider may redeclare one (to make
 // url required, say).

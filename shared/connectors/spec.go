@@ -78,7 +78,10 @@ type Spec struct {
 	CredentialTypes []string
 	// CredentialRequired makes credentialRef mandatory.
 	CredentialRequired bool
-	CheckLevels        []contracts.CheckType
+	// Webhook, when set, is how the provider signs the webhooks that move
+	// its runs (with the WebhookSecretField among Fields).
+	Webhook     WebhookScheme
+	CheckLevels []contracts.CheckType
 	// ResourceTypes are the discoverable resource types; empty = no discovery.
 	ResourceTypes []string
 	Capabilities  []Capability

@@ -1,5 +1,6 @@
 // Package pipelineruns is the pipeline-runner's request-reply contract for
-// reading its runs (inthub.pipeline-runner.runs.*, served with the nats
+// reading its runs and receiving providers' webhooks
+// (inthub.pipeline-runner.runs.* and .hooks.receive, served with the nats
 // micro package) and the client the ingress calls it with. Like the
 // catalog's, every request names its tenant and errors travel as the API's
 // ErrorBody. It also derives run ids, so that whoever sends a trigger
@@ -23,7 +24,33 @@ const (
 	SubjectPrefix = "inthub.pipeline-runner"
 	SubjectGet    = SubjectPrefix + ".runs.get"
 	SubjectList   = SubjectPrefix + ".runs.list"
+	// SubjectHook receives a provider's webhook, relayed by the ingress.
+	SubjectHook = SubjectPrefix + ".hooks.receive"
 )
+
+// MaxHookBody bounds a relayed webhook's body: base64 in JSON, it stays
+// under the NATS default max payload of 1 MiB.
+const MaxHookBody = 512 << 10
+
+// HookRequest is a provider's webhook as the ingress received it: no
+// tenant (a provider signs, it holds no token), the integration from the
+// path, the raw body and the signature headers the runner checks.
+type HookRequest struct {
+	IntegrationID string `json:"integrationId"`
+	// Headers holds only the signature headers present (X-Gitlab-Token,
+	// X-Hub-Signature-256), by canonical name.
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    []byte            `json:"body,omitempty"`
+}
+
+// HookHeaders are the headers the ingress relays.
+var HookHeaders = []string{"X-Gitlab-Token", "X-Hub-Signature-256"}
+
+// HookAccepted answers a webhook whose signature holds: Runs open runs of
+// the integration are read at once.
+type HookAccepted struct {
+	Runs int `json:"runs"`
+}
 
 // RunNotFound: no such run of the integration in the caller's tenant (404).
 const RunNotFound = "PIPELINE_RUN_NOT_FOUND"
@@ -82,6 +109,12 @@ func NewClient(nc *nats.Conn, timeout time.Duration) *Client {
 func (c *Client) Get(ctx context.Context, r GetRequest) (contracts.PipelineRun, error) {
 	var out contracts.PipelineRun
 	return out, bus.Request(ctx, c.nc, "pipeline-runner", SubjectGet, c.timeout, r, &out)
+}
+
+// Hook relays a provider's webhook.
+func (c *Client) Hook(ctx context.Context, r HookRequest) (HookAccepted, error) {
+	var out HookAccepted
+	return out, bus.Request(ctx, c.nc, "pipeline-runner", SubjectHook, c.timeout, r, &out)
 }
 
 // List reads a page of an integration's runs.

@@ -58,6 +58,7 @@ var Spec = &connectors.Spec{
 			Description:        "Repository name."},
 		{Name: "returnRunDetails", Type: connectors.TypeBool, Default: true,
 			Description: "Ask the dispatch API for the created run's id (github.com since 2026-02); turn off for servers that refuse the parameter."},
+		connectors.WebhookSecretField("the repository webhook's secret, with which GitHub signs each delivery in X-Hub-Signature-256 (HMAC-SHA256 of the body)."),
 	},
 	CredentialTypes:    []string{connectors.CredToken, connectors.CredOAuth2},
 	CredentialRequired: true,
@@ -69,6 +70,7 @@ var Spec = &connectors.Spec{
 	},
 	ResourceTypes: []string{ResourcePipelines, ResourceJobs},
 	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
+	Webhook:       connectors.WebhookGitHubHMAC,
 	Example: connectors.Example{
 		Config:        map[string]any{"owner": "myorg", "repo": "myapp"},
 		CredentialRef: "vault://vault-1/github/release-bot#token",

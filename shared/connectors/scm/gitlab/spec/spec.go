@@ -98,6 +98,7 @@ var CISpec = &connectors.Spec{
 		{Name: "defaultBranch", Type: connectors.TypeString, MaxLength: 255,
 			Description: "Default ref for triggers; the project's default branch when unset."},
 		tokenTypeField(),
+		connectors.WebhookSecretField("the project webhook's secret token, which GitLab sends as X-Gitlab-Token."),
 	},
 	CredentialTypes:    []string{connectors.CredToken, connectors.CredOAuth2},
 	CredentialRequired: true,
@@ -109,6 +110,7 @@ var CISpec = &connectors.Spec{
 	},
 	ResourceTypes: []string{ResourcePipelines, ResourceJobs},
 	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
+	Webhook:       connectors.WebhookGitLabToken,
 	Example: connectors.Example{
 		Config:        map[string]any{"url": "https://gitlab.example.com", "projectId": "mygroup/myapp", "defaultBranch": "main"},
 		CredentialRef: "vault://vault-1/gitlab/release-bot#token",

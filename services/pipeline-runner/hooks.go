@@ -1,0 +1,133 @@
+package pipelinerunner
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/pipelineruns"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// Signature headers of the providers.
+const (
+	headerGitLabToken = "X-Gitlab-Token"
+	headerGitHubSig   = "X-Hub-Signature-256"
+)
+
+// errBadSignature: a webhook without its provider's signature, or with one
+// the secret does not make.
+var errBadSignature = errors.New("signature missing or wrong")
+
+// verifiers check a webhook's signature, by provider: each compares in
+// constant time.
+var verifiers = map[connectors.WebhookScheme]func(secret string, headers map[string]string, body []byte) error{
+	// GitLab sends the project hook's secret token as it is.
+	connectors.WebhookGitLabToken: func(secret string, headers map[string]string, _ []byte) error {
+		if got := headers[headerGitLabToken]; got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
+			return errBadSignature
+		}
+		return nil
+	},
+	// GitHub signs the body: sha256=<hex HMAC-SHA256(secret, body)>.
+	connectors.WebhookGitHubHMAC: func(secret string, headers map[string]string, body []byte) error {
+		got, ok := strings.CutPrefix(headers[headerGitHubSig], "sha256=")
+		if !ok {
+			return errBadSignature
+		}
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		if !hmac.Equal([]byte(got), []byte(hex.EncodeToString(mac.Sum(nil)))) {
+			return errBadSignature
+		}
+		return nil
+	},
+}
+
+// hooks receives providers' webhooks relayed by the ingress.
+type hooks struct {
+	logger *slog.Logger
+	// find returns the integration of that id, whatever its tenant.
+	find func(id string) (contracts.Integration, bool)
+	// scheme is how the integration's provider signs its webhooks.
+	scheme func(typeID string) connectors.WebhookScheme
+	// resolve resolves a credential reference of a tenant.
+	resolve func(ctx context.Context, tenantID, ref string) (credentials.Secret, error)
+	// due makes the integration's open runs due now; it returns how many.
+	due func(ctx context.Context, tenantID, integrationID string) int
+}
+
+// hookNotFound is the one answer for an unknown integration and for one
+// that takes no webhook, so that probing tells nothing apart.
+func hookNotFound() error {
+	return apierr.New(http.StatusNotFound, apierr.NotFound, "no webhook is configured for this integration")
+}
+
+// Receive checks the webhook's signature with the integration's webhook
+// secret and, when it holds, reads the integration's open runs at once.
+func (h *hooks) Receive(ctx context.Context, r pipelineruns.HookRequest) (pipelineruns.HookAccepted, error) {
+	if uuid.Validate(r.IntegrationID) != nil {
+		return pipelineruns.HookAccepted{}, hookNotFound()
+	}
+	it, found := h.find(r.IntegrationID)
+	verify, known := verifiers[h.scheme(it.TypeID)]
+	ref, _ := it.Config[connectors.WebhookSecretRef].(string)
+	if !found || !known || ref == "" {
+		return pipelineruns.HookAccepted{}, hookNotFound()
+	}
+	log := h.logger.With("tenant_id", it.TenantID, "integration_id", it.ID, "type_id", it.TypeID)
+	s, err := h.resolve(ctx, it.TenantID, ref)
+	secret := s.First("value", "secret", "token", "webhookSecret")
+	if err != nil || secret == "" {
+		// Not the sender's fault: a 503 makes the provider retry later.
+		// The code only: the reference's store may echo what it was asked.
+		log.WarnContext(ctx, "webhook secret cannot be resolved (or has no key value or secret)", "error_code", string(resilience.CodeOf(err)))
+		return pipelineruns.HookAccepted{}, apierr.New(http.StatusServiceUnavailable, apierr.Unavailable, "the webhook secret cannot be resolved now")
+	}
+	if err := verify(secret, r.Headers, r.Body); err != nil {
+		log.WarnContext(ctx, "webhook refused: signature missing or wrong", "body_bytes", len(r.Body))
+		return pipelineruns.HookAccepted{}, apierr.New(http.StatusUnauthorized, apierr.Unauthorized, "the webhook signature is missing or wrong")
+	}
+	n := h.due(ctx, it.TenantID, it.ID)
+	log.InfoContext(ctx, "webhook accepted", "open_runs", n)
+	return pipelineruns.HookAccepted{Runs: n}, nil
+}
+
+// schemeOf reads the provider's webhook scheme from the registry.
+func schemeOf(reg *connectors.Registry) func(string) connectors.WebhookScheme {
+	return func(typeID string) connectors.WebhookScheme {
+		if spec, ok := reg.Lookup(typeID); ok {
+			return spec.Webhook
+		}
+		return ""
+	}
+}
+
+// findIntegration finds an integration by id in every tenant of the view:
+// a webhook names no tenant, and ids are unique UUIDs.
+func findIntegration(view *catalog.View) func(string) (contracts.Integration, bool) {
+	return func(id string) (contracts.Integration, bool) {
+		var out contracts.Integration
+		found := false
+		view.All(func(it contracts.Integration) bool {
+			if it.ID == id {
+				out, found = it, true
+			}
+			return !found
+		})
+		return out, found
+	}
+}
