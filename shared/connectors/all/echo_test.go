@@ -99,6 +99,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "access token", config: map[string]any{"url": e.URL, "repository": "echo-local", "username": echoUser},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"nexus": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "username and password", config: map[string]any{"url": e.URL, "repository": "echo-hosted"},
+			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
+	},
 	"ecr": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "access keys", config: map[string]any{"region": "eu-west-1", "url": e.URL, "registryUrl": e.URL},
 			credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": awsJSON(1)}}}

@@ -26,6 +26,7 @@ import (
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog"
+	nexus "github.com/stella-ops/inthub/shared/connectors/registry/nexus"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
@@ -48,6 +49,7 @@ func implementations() []*connectors.Spec {
 		quay.Spec,
 		ghcr.Spec,
 		jfrog.Spec,
+		nexus.Spec,
 		ecr.Spec,
 		gcr.Spec,
 		acr.Spec,

@@ -34,6 +34,7 @@ import (
 	harbor "github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	inmemory "github.com/stella-ops/inthub/shared/connectors/registry/inmemory/spec"
 	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
+	nexus "github.com/stella-ops/inthub/shared/connectors/registry/nexus/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
@@ -58,6 +59,7 @@ func List() []*connectors.Spec {
 		quay.Spec,
 		ghcr.Spec,
 		jfrog.Spec,
+		nexus.Spec,
 		ecr.Spec,
 		gcr.Spec,
 		acr.Spec,

@@ -65,6 +65,9 @@ type Conformance struct {
 	PageSize int
 	// NamePattern selects the 4 svc-* repositories.
 	NamePattern string
+	// NotApplicable names the health cases the vendor cannot meet, each
+	// with its reason (a vendor without a rate limit has no 429).
+	NotApplicable map[connectortest.Case]string
 }
 
 // RunConformance runs the conformance suite against the vendor's fake in
@@ -85,7 +88,8 @@ func RunConformance(t *testing.T, c Conformance) {
 			reg.Push(t, c.Repositories[last], tags...)
 			return c.Fake(t, reg.URL)
 		},
-		Integration: c.Integration,
+		Integration:   c.Integration,
+		NotApplicable: c.NotApplicable,
 		Discovery: []connectortest.Discovery{
 			// Every registry provider declares these two resource types.
 			{ResourceType: "repositories", PageSize: c.PageSize, Total: len(c.Repositories), NamePattern: c.NamePattern, Matching: 4},
