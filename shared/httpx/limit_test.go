@@ -192,3 +192,23 @@ func TestNegativeLimitsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestUnclosedBodyFreesItsSlot: a response body its caller never closes
+// gives its slot back when the request's time is up, so a leak in one
+// connector slows it down rather than hanging it.
+func TestUnclosedBodyFreesItsSlot(t *testing.T) {
+	t.Parallel()
+	srv, _ := countingServer(t, "127.0.0.1:0")
+	c := newTestClient(t, Options{Policy: allow("127.0.0.0/8"), MaxConcurrent: 1, Timeout: 300 * time.Millisecond})
+	for i := range 3 {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL, nil)
+		start := time.Now()
+		if _, err := c.Do(req); err != nil { // the body is left open on purpose
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("request %d waited %s for a slot", i, took)
+		}
+		time.Sleep(400 * time.Millisecond) // past the abandoned request's timeout
+	}
+}

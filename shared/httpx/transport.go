@@ -79,6 +79,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	start = time.Now() // the metric is the exchange, not the wait for a turn
+	// A body nobody closes must not hold its slot for ever: the request's
+	// context ends at the latest with the client's timeout.
+	context.AfterFunc(req.Context(), release)
 	resp, err := t.send(ctx, req)
 	if err != nil {
 		release()
