@@ -106,13 +106,16 @@ func (v Values) RetryPolicy(base resilience.Policy) resilience.Policy {
 }
 
 // HTTPOptions builds the guarded client's options from the common fields
-// (timeout, insecureSkipVerify, caCert, clientCert) and the operator policy.
+// (timeout, insecureSkipVerify, caCert, clientCert, rateLimitPerSecond,
+// maxConcurrentRequests) and the operator policy.
 // The client key is a reference; the runtime resolves it into clientKeyPEM.
 func HTTPOptions(cfg Values, policy httpx.GuardPolicy, clientKeyPEM []byte) httpx.Options {
 	o := httpx.Options{
 		Timeout:            cfg.Duration("timeout", time.Second),
 		InsecureSkipVerify: cfg.Bool("insecureSkipVerify"),
 		Policy:             policy,
+		RateLimit:          float64(cfg.Int("rateLimitPerSecond")),
+		MaxConcurrent:      cfg.Int("maxConcurrentRequests"),
 	}
 	if ca := cfg.String("caCert"); ca != "" {
 		o.CACertPEM = []byte(ca)

@@ -120,6 +120,8 @@ var CommonFields = []Field{
 	{Name: "connectivityCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Connectivity check period for this integration (default 60)."},
 	{Name: "authenticationCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Authentication check period for this integration (default 300)."},
 	{Name: "functionalityCheckSeconds", Type: TypeInt, Min: 5, Max: 86400, Description: "Functionality check period for this integration (default 900)."},
+	{Name: "rateLimitPerSecond", Type: TypeInt, Min: 1, Max: 10000, Default: 20, Description: "Outbound requests per second this integration may send (every HTTP request counts: token exchanges, redirects and each page of a discovery), with a burst of one second's worth; more wait their turn, so one large discovery cannot use up the tenant's quota at the vendor."},
+	{Name: "maxConcurrentRequests", Type: TypeInt, Min: 1, Max: 256, Default: 8, Description: "Outbound requests of this integration in flight at once; more wait their turn."},
 	{Name: "discoveryCacheTTLSeconds", Type: TypeInt, Min: 0, Max: 86400, Description: "Discovery cache TTL for every resource type of this integration, in seconds; 0 turns its cache off (default: per resource type, e.g. repositories 3600, tags 300)."},
 }
 

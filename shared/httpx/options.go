@@ -55,6 +55,17 @@ type Options struct {
 	// otherwise split a secret and leave part of it readable.
 	Scrub func(text string) string
 
+	// RateLimit caps the requests per second sent (every hop counts, with a
+	// burst of RateBurst, or one second's worth when RateBurst is 0), and
+	// MaxConcurrent the exchanges in flight at once (until the response
+	// body is read or closed); 0 leaves either unlimited. A request waits
+	// for its turn within its context. Whatever their values, a response
+	// whose remaining-quota header says 0 with a known reset makes the
+	// next requests fail fast as RATE_LIMITED until then.
+	RateLimit     float64
+	RateBurst     int
+	MaxConcurrent int
+
 	// Logger, when set, gets one debug line per request (method, host, path,
 	// status, duration: never headers, query strings or bodies).
 	Logger *slog.Logger
@@ -81,6 +92,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.RateLimit < 0 || o.RateBurst < 0 || o.MaxConcurrent < 0 {
+		return o, resilience.New(resilience.InvalidConfig, "request limits must not be negative")
 	}
 	if o.MaxRedirects == 0 {
 		o.MaxRedirects = DefaultMaxRedirects

@@ -21,9 +21,28 @@ const (
 
 // RetryAfter returns how long the server asks us to wait, from Retry-After
 // (seconds or HTTP-date), RateLimit-Reset (seconds), X-RateLimit-Reset or
-// X-Rate-Limit-Reset (Unix time, or seconds when small), in that order. A
-// reset time already past gives 0, true.
+// X-Rate-Limit-Reset (Unix time, or seconds when small), in that order, or
+// else the window of a spent quota (Docker Hub's "ratelimit-remaining:
+// 0;w=21600"). A reset time already past gives 0, true.
 func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if d, ok := resetOf(h, now); ok {
+		return d, true
+	}
+	// Docker Hub names no reset, only the window of a spent quota
+	// ("ratelimit-remaining: 0;w=21600"): the window is the longest wait.
+	for _, name := range remainingHeaders {
+		if n, window, ok := quotaValue(h.Get(name)); ok {
+			if n == 0 && window > 0 {
+				return window, true
+			}
+			break
+		}
+	}
+	return 0, false
+}
+
+// resetOf is RetryAfter from the headers that name the reset itself.
+func resetOf(h http.Header, now time.Time) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if d, ok := parseSeconds(v); ok {
 			return d, true

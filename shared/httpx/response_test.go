@@ -47,6 +47,10 @@ func TestRetryAfter(t *testing.T) {
 		{"x-rate-limit-reset (twitter)", header("X-Rate-Limit-Reset", "1772366405"), 5 * time.Second, true},
 		{"x-ratelimit-reset absurd", header("X-RateLimit-Reset", "1e300"), 0, false},
 		{"x-ratelimit-reset NaN", header("X-RateLimit-Reset", "NaN"), 0, false},
+		{"docker hub spent quota: the window", header("Ratelimit-Remaining", "0;w=21600"), 6 * time.Hour, true},
+		{"docker hub quota left: no wait", header("Ratelimit-Remaining", "76;w=21600"), 0, false},
+		{"spent quota without a window: no wait", header("X-RateLimit-Remaining", "0"), 0, false},
+		{"named reset wins over the window", header("Ratelimit-Remaining", "0;w=21600", "RateLimit-Reset", "9"), 9 * time.Second, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,12 +41,14 @@ type transport struct {
 	metrics   Metrics
 	tracers   trace.TracerProvider
 	propagate propagation.TextMapPropagator
+	limit     *limiter
 }
 
 func newTransport(base http.RoundTripper, o Options) *transport {
 	return &transport{
 		base: base, policy: o.Policy, userAgent: o.UserAgent, hidePath: o.HidePath, onCred: o.OnCredential, scrub: o.Scrub,
 		logger: o.Logger, metrics: o.Metrics, tracers: o.TracerProvider, propagate: o.Propagator,
+		limit: newLimiter(o.RateLimit, o.RateBurst, o.MaxConcurrent),
 	}
 }
 
@@ -67,7 +69,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx = context.WithValue(ctx, scrubKey{}, t.scrub)
 	}
 
+	release, err := t.limit.acquire(ctx, req.URL.Host)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body even on error
+		}
+		err = t.named(req, err)
+		t.record(ctx, span, req, nil, err, time.Since(start))
+		return nil, err
+	}
+	start = time.Now() // the metric is the exchange, not the wait for a turn
+	// A body nobody closes must not hold its slot for ever: the request's
+	// context ends at the latest with the client's timeout.
+	context.AfterFunc(req.Context(), release)
 	resp, err := t.send(ctx, req)
+	if err != nil {
+		release()
+	} else {
+		t.limit.observe(req.URL.Host, resp.StatusCode, resp.Header)
+		resp.Body = &limitedBody{ReadCloser: resp.Body, release: release}
+	}
 	t.record(ctx, span, req, resp, err, time.Since(start))
 	return resp, err
 }

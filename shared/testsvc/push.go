@@ -203,3 +203,81 @@ func mustParse(raw string) *url.URL {
 	}
 	return u
 }
+
+// PushTagged writes one small image to repo and tags that one manifest
+// with every tag (the same manifest PUT under each tag name, 16 at a
+// time): tens of thousands of tags in seconds, for tests and benchmarks of
+// very large repositories. It returns the manifest's digest.
+func (r *Registry) PushTagged(t testing.TB, repo string, tags []string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if len(tags) == 0 {
+		t.Fatalf("testsvc: PushTagged of %s without a tag", repo)
+	}
+	// The first tag pushes the blobs and the manifest, the others only tag it.
+	first, err := r.push(ctx, repo, tags[:1])
+	if err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	digest := first[tags[0]]
+	p := &pusher{reg: r, repo: repo}
+	manifest, err := r.manifest(ctx, p, repo, tags[0])
+	if err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan string)
+	)
+	for range 16 {
+		wg.Go(func() {
+			for tag := range next {
+				if _, err := p.send(ctx, http.MethodPut, r.URL+"/v2/"+repo+"/manifests/"+tag, MediaTypeOCIManifest, manifest); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("tag %s:%s: %w", repo, tag, err))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, tag := range tags[1:] {
+		next <- tag
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	return digest
+}
+
+// manifest reads back the manifest of repo:tag, and leaves p holding its
+// credential for the writes that follow (set before they start, so the
+// concurrent writers only read it).
+func (r *Registry) manifest(ctx context.Context, p *pusher, repo, tag string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL+"/v2/"+repo+"/manifests/"+tag, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", MediaTypeOCIManifest)
+	switch users := sortedUsers(r.users); {
+	case r.Token != nil:
+		p.token = r.Token.Mint("testsvc-pusher", Access{Type: "repository", Name: repo, Actions: []string{"pull", "push"}})
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	case len(users) > 0:
+		req.SetBasicAuth(users[0], r.users[users[0]])
+	}
+	resp, err := pushClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read manifest %s:%s: HTTP %d %v", repo, tag, resp.StatusCode, err)
+	}
+	return b, nil
+}

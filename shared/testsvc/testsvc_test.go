@@ -136,3 +136,33 @@ func TestPrometheusBasicAuthAndRestart(t *testing.T) {
 		t.Fatalf("after restart: %d %s", status, body)
 	}
 }
+
+// TestPushTagged: every tag names the one manifest pushed, with token auth.
+func TestPushTagged(t *testing.T) {
+	t.Parallel()
+	reg := StartRegistry(t, RegistryOptions{TokenAuth: true})
+	tags := make([]string, 60)
+	for i := range tags {
+		tags[i] = "v0." + string(rune('a'+i%26)) + "." + string(rune('0'+i/26))
+	}
+	digest := reg.PushTagged(t, "team/many", tags)
+	tok := "Bearer " + reg.Token.Mint("reader", Access{Type: "repository", Name: "team/many", Actions: []string{"pull"}})
+	status, body := get(t, reg.URL+"/v2/team/many/tags/list?n=1000", tok)
+	var list struct{ Tags []string }
+	if err := json.Unmarshal([]byte(body), &list); status != http.StatusOK || err != nil || len(list.Tags) != len(tags) {
+		t.Fatalf("tags/list: %d %v, %d tags; want %d", status, err, len(list.Tags), len(tags))
+	}
+	for _, tag := range []string{tags[0], tags[len(tags)-1]} {
+		req, _ := http.NewRequest(http.MethodHead, reg.URL+"/v2/team/many/manifests/"+tag, nil)
+		req.Header.Set("Authorization", tok)
+		req.Header.Set("Accept", MediaTypeOCIManifest)
+		resp, err := probeClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Docker-Content-Digest"); got != digest {
+			t.Errorf("%s: digest %q, want %q", tag, got, digest)
+		}
+	}
+}

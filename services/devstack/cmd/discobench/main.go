@@ -7,7 +7,11 @@
 //     refresh=true so each call lists the registry) against listing the same
 //     registry directly with go-containerregistry, and their ratio;
 //   - cache-hit latency through the ingress at 50 concurrent clients, with
-//     the in-process cache of `make run` and with Redis.
+//     the in-process cache of `make run` and with Redis;
+//   - a very large repository (20,000 tags of one manifest): time, peak
+//     resident set and heap of the hub's cold discovery of every tag, paged
+//     to the end, against go-containerregistry's remote.List (`crane ls`),
+//     each in a child process of its own.
 //
 // It lives beside devstack because it runs the whole hub in one process, as
 // `make run` does; services themselves never import each other.
@@ -46,6 +50,11 @@ type options struct {
 	clientRate   float64
 	noRedis      bool
 	cpuProfile   string
+	// the very-large-repository phase
+	bigTags  int
+	onlyBig  bool
+	child    string
+	registry string
 }
 
 func main() {
@@ -58,11 +67,29 @@ func main() {
 	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced cache-hit phases")
 	flag.BoolVar(&o.noRedis, "no-redis", false, "skip the Redis cache-hit phase")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process cache-hit phase to this file")
+	flag.IntVar(&o.bigTags, "big-tags", 20000, "tags of the one repository of the very-large-repository phase (0 skips it)")
+	flag.BoolVar(&o.onlyBig, "only-big-tags", false, "run the very-large-repository phase only")
+	flag.StringVar(&o.child, "child", "", "internal: run one listing of the very-large-repository phase (hub or crane)")
+	flag.StringVar(&o.registry, "registry", "", "internal: the registry of -child")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	tb := &benchTB{}
-	err := tb.run(func() error { return run(ctx, tb, o, os.Stdout) })
+	err := tb.run(func() error {
+		switch {
+		case o.child != "":
+			return child(ctx, tb, o)
+		case o.onlyBig:
+			return bigTags(ctx, tb, o, os.Stdout)
+		}
+		if err := run(ctx, tb, o, os.Stdout); err != nil {
+			return err
+		}
+		if o.bigTags > 0 {
+			return bigTags(ctx, tb, o, os.Stdout)
+		}
+		return nil
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "discobench:", err)
 		os.Exit(1)
