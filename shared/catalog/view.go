@@ -244,7 +244,14 @@ func Follow(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.Key
 			return nil
 		case e, ok := <-w.Updates():
 			if !ok {
-				return ctx.Err()
+				// The watch closes its channel when ctx ends, and select may
+				// see that before ctx.Done(): that is the normal stop. Closed
+				// otherwise (the bucket's stream went away), the view would
+				// silently stop following: say so.
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("watch of bucket %s ended", kv.Bucket())
 			}
 			if e == nil { // end of the initial values
 				if replayed != nil {
