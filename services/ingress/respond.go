@@ -19,7 +19,11 @@ import (
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	// API answers are JSON read by programs and people, never embedded in
+	// HTML: "Bearer <token>" must read as written, not "\u003ctoken\u003e".
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // writeError writes the one error shape; internal errors are not described.
