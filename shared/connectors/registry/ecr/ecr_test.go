@@ -13,6 +13,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -87,40 +88,19 @@ func TestECR(t *testing.T) {
 		_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
 		connectortest.CheckCode(t, err, resilience.RateLimited, keySecret)
 	})
-	refusals := []struct {
-		name   string
-		config map[string]any
-		secret string
-		q      connectors.DiscoveryQuery
-		check  bool
-		want   resilience.Code
-	}{
-		{name: "another account", config: map[string]any{"registryId": "210987654321", "registryUrl": reg.URL}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.PermissionDenied},
-		{name: "wrong secret key", secret: keysJSON(keyID, "wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
-		{name: "unknown key", secret: keysJSON("AKIAUNKNOWNKEY00001", keySecret), check: true, want: resilience.AuthenticationFailed},
-		{name: "wrong key on tags", secret: keysJSON(keyID, "wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}}, want: resilience.AuthenticationFailed},
-		{name: "a nextToken ECR did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: kit.EncodeCursor(kit.Position{Page: "forged"})}, want: resilience.InvalidConfig},
-		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
-		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
-		{name: "keys without a secret", secret: `{"accessKeyId":"` + keyID + `"}`, check: true, want: resilience.InvalidConfig},
+	refusals := []ocitest.Refusal{
+		{Name: "another account", Config: map[string]any{"registryId": "210987654321", "registryUrl": reg.URL}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.PermissionDenied},
+		{Name: "wrong secret key", Secret: keysJSON(keyID, "wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+		{Name: "unknown key", Secret: keysJSON("AKIAUNKNOWNKEY00001", keySecret), Check: true, Want: resilience.AuthenticationFailed},
+		{Name: "wrong key on tags", Secret: keysJSON(keyID, "wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}}, Want: resilience.AuthenticationFailed},
+		{Name: "a nextToken ECR did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: kit.EncodeCursor(kit.Position{Page: "forged"})}, Want: resilience.InvalidConfig},
+		{Name: "a cursor it did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, Want: resilience.InvalidConfig},
+		{Name: "tags without a repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags}, Want: resilience.InvalidConfig},
+		{Name: "keys without a secret", Secret: `{"accessKeyId":"` + keyID + `"}`, Check: true, Want: resilience.InvalidConfig},
 	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret := tc.secret
-			if secret == "" {
-				secret = right
-			}
-			c := newConnector(t, f.srv.URL, tc.config, secret)
-			var err error
-			if tc.check {
-				err = c.CheckAuthentication(ctxT(t))
-			} else {
-				_, err = c.Discover(ctxT(t), tc.q)
-			}
-			connectortest.CheckCode(t, err, tc.want, keySecret)
-		})
-	}
+	ocitest.RunRefusals(t, refusals, right, func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+		return newConnector(t, f.srv.URL, config, secret)
+	}, keySecret)
 }
 
 // TestFakeRefusesWhatECRRefuses keeps the fake honest where the connector

@@ -84,40 +84,19 @@ func TestGHCR(t *testing.T) {
 			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
 		}
 	})
-	refusals := []struct {
-		name   string
-		config map[string]any
-		secret string
-		q      connectors.DiscoveryQuery
-		check  bool
-		want   resilience.Code
-	}{
-		{name: "unknown organization", config: map[string]any{"owner": "nobody"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
-		{name: "an organization configured as a user", config: map[string]any{"ownerType": "user"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
-		{name: "wrong token", secret: tokenJSON("ghp_wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
-		{name: "wrong token on tags", secret: tokenJSON("ghp_wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
-		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
-		{name: "unknown repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
-		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
-		{name: "a username and password instead of a token", secret: `{"username":"u","password":"p"}`, check: true, want: resilience.InvalidConfig},
+	refusals := []ocitest.Refusal{
+		{Name: "unknown organization", Config: map[string]any{"owner": "nobody"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+		{Name: "an organization configured as a user", Config: map[string]any{"ownerType": "user"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+		{Name: "wrong token", Secret: tokenJSON("ghp_wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong token on tags", Secret: tokenJSON("ghp_wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, Want: resilience.AuthenticationFailed},
+		{Name: "a cursor it did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, Want: resilience.InvalidConfig},
+		{Name: "unknown repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, Want: resilience.ResourceNotFound},
+		{Name: "tags without a repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags}, Want: resilience.InvalidConfig},
+		{Name: "a username and password instead of a token", Secret: `{"username":"u","password":"p"}`, Check: true, Want: resilience.InvalidConfig},
 	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret := tc.secret
-			if secret == "" {
-				secret = right
-			}
-			c := newConnector(t, f.srv.URL, tc.config, secret)
-			var err error
-			if tc.check {
-				err = c.CheckAuthentication(ctxT(t))
-			} else {
-				_, err = c.Discover(ctxT(t), tc.q)
-			}
-			connectortest.CheckCode(t, err, tc.want, pat)
-		})
-	}
+	ocitest.RunRefusals(t, refusals, right, func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+		return newConnector(t, f.srv.URL, config, secret)
+	}, pat)
 }
 
 // TestPrimaryRateLimit: GitHub's exhausted quota is a 403 with

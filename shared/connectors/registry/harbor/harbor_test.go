@@ -83,40 +83,19 @@ func TestHarbor(t *testing.T) {
 			}
 		}
 	})
-	refusals := []struct {
-		name   string
-		config map[string]any
-		secret string
-		q      connectors.DiscoveryQuery
-		check  bool
-		want   resilience.Code
-	}{
-		{name: "unknown project", config: map[string]any{"project": "nope"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
-		{name: "unknown project fails authentication", config: map[string]any{"project": "nope"}, check: true, want: resilience.ResourceNotFound},
-		{name: "wrong secret", secret: robotSecretJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
-		{name: "wrong secret on tags", secret: robotSecretJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
-		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
-		{name: "unknown repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
-		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
-		{name: "a token instead of a robot account", secret: `{"token":"abc"}`, check: true, want: resilience.InvalidConfig},
+	refusals := []ocitest.Refusal{
+		{Name: "unknown project", Config: map[string]any{"project": "nope"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+		{Name: "unknown project fails authentication", Config: map[string]any{"project": "nope"}, Check: true, Want: resilience.ResourceNotFound},
+		{Name: "wrong secret", Secret: robotSecretJSON("wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong secret on tags", Secret: robotSecretJSON("wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, Want: resilience.AuthenticationFailed},
+		{Name: "a cursor it did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, Want: resilience.InvalidConfig},
+		{Name: "unknown repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, Want: resilience.ResourceNotFound},
+		{Name: "tags without a repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags}, Want: resilience.InvalidConfig},
+		{Name: "a token instead of a robot account", Secret: `{"token":"abc"}`, Check: true, Want: resilience.InvalidConfig},
 	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret := tc.secret
-			if secret == "" {
-				secret = right
-			}
-			c := newConnector(t, f.srv.URL, tc.config, secret)
-			var err error
-			if tc.check {
-				err = c.CheckAuthentication(ctxT(t))
-			} else {
-				_, err = c.Discover(ctxT(t), tc.q)
-			}
-			connectortest.CheckCode(t, err, tc.want, robotSecret)
-		})
-	}
+	ocitest.RunRefusals(t, refusals, right, func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+		return newConnector(t, f.srv.URL, config, secret)
+	}, robotSecret)
 }
 
 // TestFakeRefusesWhatHarborRefuses keeps the fake honest: missing auth,

@@ -92,40 +92,19 @@ func TestJFrog(t *testing.T) {
 			t.Fatalf("images %+v, want api without the repository key", repos.Items)
 		}
 	})
-	refusals := []struct {
-		name   string
-		config map[string]any
-		secret string
-		q      connectors.DiscoveryQuery
-		check  bool
-		want   resilience.Code
-	}{
-		{name: "unknown repository key", config: map[string]any{"repository": "nope-local"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
-		{name: "wrong token", secret: tokenJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
-		{name: "wrong token on tags", secret: tokenJSON("wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
-		{name: "wrong username on the registry", config: map[string]any{"username": "someone"}, check: true, want: resilience.AuthenticationFailed},
-		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
-		{name: "unknown image", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
-		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
-		{name: "a username and password instead of a token", secret: `{"username":"u","password":"p"}`, check: true, want: resilience.InvalidConfig},
+	refusals := []ocitest.Refusal{
+		{Name: "unknown repository key", Config: map[string]any{"repository": "nope-local"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+		{Name: "wrong token", Secret: tokenJSON("wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong token on tags", Secret: tokenJSON("wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong username on the registry", Config: map[string]any{"username": "someone"}, Check: true, Want: resilience.AuthenticationFailed},
+		{Name: "a cursor it did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, Want: resilience.InvalidConfig},
+		{Name: "unknown image", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, Want: resilience.ResourceNotFound},
+		{Name: "tags without a repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags}, Want: resilience.InvalidConfig},
+		{Name: "a username and password instead of a token", Secret: `{"username":"u","password":"p"}`, Check: true, Want: resilience.InvalidConfig},
 	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret := tc.secret
-			if secret == "" {
-				secret = right
-			}
-			c := newConnector(t, f.srv.URL, tc.config, secret)
-			var err error
-			if tc.check {
-				err = c.CheckAuthentication(ctxT(t))
-			} else {
-				_, err = c.Discover(ctxT(t), tc.q)
-			}
-			connectortest.CheckCode(t, err, tc.want, accessToken)
-		})
-	}
+	ocitest.RunRefusals(t, refusals, right, func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+		return newConnector(t, f.srv.URL, config, secret)
+	}, accessToken)
 }
 
 // TestFakeRefusesWhatArtifactoryRefuses keeps the fake honest: missing or
