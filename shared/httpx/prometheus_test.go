@@ -31,9 +31,23 @@ func TestPrometheusMetrics(t *testing.T) {
 	resp := get(t, c, srv.URL+"/x?token=hidden")
 	resp.Body.Close()
 
-	host := strings.TrimPrefix(srv.URL, "http://")
-	if got := testutil.ToFloat64(m.requests.WithLabelValues(host, "418")); got != 1 {
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("418")); got != 1 {
 		t.Errorf("requests{code=418} = %v, want 1", got)
+	}
+	// No series names the tenant's host (or anything of the URL).
+	host := strings.TrimPrefix(srv.URL, "http://")
+	families, err := reg.Gather()
+	if err != nil || len(families) == 0 {
+		t.Fatalf("gathered %d families (%v)", len(families), err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), strings.Split(host, ":")[0]) || l.GetName() == "host" || strings.Contains(l.GetValue(), "hidden") {
+					t.Errorf("series %s has label %s=%q", f.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
 	}
 	if n := testutil.CollectAndCount(reg, "inthub_http_client_request_duration_seconds"); n != 1 {
 		t.Errorf("duration series = %d, want 1", n)
