@@ -1,0 +1,49 @@
+// Package cicdtest is what a CI provider's fake offers the pipeline flow
+// test: the test in services/devstack that drives every CI provider the hub
+// ships through the real pipeline-runner on the bus (trigger with
+// parameters, one pipeline.run.started, each transition once, one
+// pipeline.run.completed with the right verdict, cancel, a retried trigger
+// starting one run). Each provider's fake lives in an exported package
+// (<provider>/<provider>fake) so that test can start it, and implements
+// Server; the table of providers there names one Server constructor each.
+package cicdtest
+
+import (
+	"testing"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// Server is a provider's fake CI server, started by its package's
+// constructor (which closes it with t.Cleanup).
+//
+// A run the fake starts moves one state per read of its status by the
+// connector: queued (or pending) first, then running, then the verdict of
+// its pipeline; the flow test asserts exactly the transitions
+// queued → running → verdict, so a fake whose provider has no queued state
+// reports its first state as queued through the connector's mapping.
+type Server interface {
+	// URL is the fake's base URL, as the provider's config field takes it.
+	URL() string
+	// Integration is the config of an integration the fake accepts,
+	// with the secret (raw value of the credential reference) to store
+	// under the config's credential reference name cred.
+	Integration(cred string) (config map[string]any, secret string)
+	// Pipeline names a pipeline (as Trigger takes it) whose runs end
+	// with verdict (contracts.RunSucceeded or contracts.RunFailed).
+	Pipeline(verdict contracts.PipelineRunStatus) string
+	// Ref is the ref Trigger is given for the fake's pipelines ("" where
+	// the provider takes none).
+	Ref() string
+	// Started reports how many runs of pipeline the fake started and
+	// the parameters the last one was given.
+	Started(pipeline string) (runs int, params map[string]string)
+}
+
+// Provider is one row of the flow test's table.
+type Provider struct {
+	// ID is the provider's type id.
+	ID string
+	// Start starts the provider's fake.
+	Start func(t *testing.T) Server
+}
