@@ -14,6 +14,7 @@ set -euo pipefail
 deps=(
 	"/usr/bin/docker-registry docker-registry docker-registry"
 	"/usr/bin/prometheus prometheus prometheus"
+	"/usr/bin/promtool prometheus -"
 	"/usr/bin/redis-server redis-server redis-server"
 	"/usr/bin/curl curl -"
 )
@@ -25,14 +26,17 @@ for dep in "${deps[@]}"; do
 	if [ -x "$bin" ]; then
 		continue
 	fi
-	missing_pkgs+=("$pkg")
+	# prometheus and promtool come in one package: ask for it once.
+	if [[ " ${missing_pkgs[*]-} " != *" $pkg "* ]]; then
+		missing_pkgs+=("$pkg")
+	fi
 	if [ "$service" != - ]; then
 		missing_services+=("$service")
 	fi
 done
 
 if [ "${#missing_pkgs[@]}" -eq 0 ]; then
-	echo "test-deps: docker-registry, prometheus, redis-server and curl are installed"
+	echo "test-deps: docker-registry, prometheus (with promtool), redis-server and curl are installed"
 	exit 0
 fi
 

@@ -95,7 +95,7 @@ func start(t testing.TB, spec serverSpec) *Server {
 func requireBinary(t testing.TB, bin, pkg string) string {
 	t.Helper()
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("testsvc: %s is not installed: `make test` installs it (scripts/test-deps.sh runs apt-get install %s)", bin, pkg)
+		t.Fatalf("testsvc: %s is not installed: run `make test-deps` (`make test` runs it too; scripts/test-deps.sh runs apt-get install %s)", bin, pkg)
 	}
 	return bin
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,10 @@ import (
 // PrometheusBinary is Debian's build of Prometheus.
 const PrometheusBinary = "/usr/bin/prometheus"
 
+// PromtoolBinary is Prometheus's tool, in the same Debian package; it
+// backfills PrometheusOptions.OpenMetrics.
+const PromtoolBinary = "/usr/bin/promtool"
+
 // PrometheusOptions configures StartPrometheus.
 type PrometheusOptions struct {
 	// Users turns on basic auth (--web.config.file basic_auth_users) with
@@ -26,14 +31,21 @@ type PrometheusOptions struct {
 	Targets []string
 	// ScrapeInterval is how often Targets are scraped.
 	ScrapeInterval time.Duration
+	// OpenMetrics, when set, is OpenMetrics text (timestamps in seconds,
+	// ending "# EOF") written into the TSDB with `promtool tsdb
+	// create-blocks-from openmetrics` before the first start: data at
+	// times the test chooses, past ones included, as if scraped then.
+	OpenMetrics string
 }
 
 // Prometheus is a running Prometheus server.
 type Prometheus struct {
 	*Server
-	users    map[string]string
-	targets  []string
-	interval time.Duration
+	users       map[string]string
+	targets     []string
+	interval    time.Duration
+	openMetrics string
+	backfilled  bool
 }
 
 // StartPrometheus runs Prometheus with its TSDB in a temporary directory on
@@ -42,9 +54,12 @@ type Prometheus struct {
 // data).
 func StartPrometheus(t testing.TB, opts PrometheusOptions) *Prometheus {
 	t.Helper()
-	p := &Prometheus{users: opts.Users, targets: opts.Targets, interval: opts.ScrapeInterval}
+	p := &Prometheus{users: opts.Users, targets: opts.Targets, interval: opts.ScrapeInterval, openMetrics: opts.OpenMetrics}
 	if p.interval <= 0 {
 		p.interval = time.Second
+	}
+	if p.openMetrics != "" {
+		requireBinary(t, PromtoolBinary, "prometheus")
 	}
 	user, password := p.firstUser()
 	p.Server = start(t, serverSpec{
@@ -75,6 +90,9 @@ func (p *Prometheus) configure(dir string, port int) ([]string, error) {
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		return nil, err
 	}
+	if err := p.backfill(dir); err != nil {
+		return nil, err
+	}
 	args := []string{
 		"--config.file=" + cfg,
 		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
@@ -99,6 +117,24 @@ func (p *Prometheus) configure(dir string, port int) ([]string, error) {
 		args = append(args, "--web.config.file="+web)
 	}
 	return args, nil
+}
+
+// backfill writes the OpenMetrics text into the TSDB of dir once (a start
+// retried on another port keeps the blocks already written).
+func (p *Prometheus) backfill(dir string) error {
+	if p.openMetrics == "" || p.backfilled {
+		return nil
+	}
+	in := filepath.Join(dir, "backfill.om")
+	if err := os.WriteFile(in, []byte(p.openMetrics), 0o600); err != nil {
+		return err
+	}
+	out, err := exec.Command(PromtoolBinary, "tsdb", "create-blocks-from", "openmetrics", in, filepath.Join(dir, "data")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("promtool tsdb create-blocks-from openmetrics: %w: %s", err, out)
+	}
+	p.backfilled = true
+	return nil
 }
 
 // quotedList writes ss as the items of a YAML flow sequence.

@@ -56,6 +56,26 @@ func Data() []Series {
 	return series
 }
 
+// OpenMetrics is the data set as OpenMetrics text, one gauge family named
+// name (Prometheus before 3.0 takes no dot in a metric name), samples with
+// timestamps in seconds: what `promtool tsdb create-blocks-from openmetrics`
+// backfills into a real Prometheus.
+func OpenMetrics(name string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# TYPE %s gauge\n", name)
+	for _, s := range Data() {
+		pairs := make([]string, 0, len(s.Labels))
+		for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
+			pairs = append(pairs, fmt.Sprintf("%s=%q", k, s.Labels[k]))
+		}
+		for _, p := range s.Points {
+			fmt.Fprintf(&b, "%s{%s} %g %d\n", name, strings.Join(pairs, ","), p.Value, p.Time.Unix())
+		}
+	}
+	b.WriteString("# EOF\n")
+	return b.String()
+}
+
 // Case is one question asked of every provider, in words its test
 // translates to the provider's language.
 type Case struct {

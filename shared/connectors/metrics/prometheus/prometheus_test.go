@@ -12,6 +12,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/metrics/metricstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 	"github.com/stella-ops/inthub/shared/testsvc"
@@ -266,6 +267,30 @@ func TestPrometheusOutage(t *testing.T) {
 		t.Run(ph.name+"/query", func(t *testing.T) {
 			_, err := c.Query(ctxT(t), contracts.MetricsQuery{Query: "vector(1)"})
 			checkCode(t, err, ph.want)
+		})
+	}
+}
+
+// TestSameDataSameSeries backfills the shared data set into a real
+// Prometheus (promtool tsdb create-blocks-from openmetrics, before it
+// starts) and asks each shared question in PromQL: the answers are the
+// series every metrics provider gives for that data.
+func TestSameDataSameSeries(t *testing.T) {
+	t.Parallel()
+	name := strings.ReplaceAll(metricstest.Metric, ".", "_")
+	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{OpenMetrics: metricstest.OpenMetrics(name)})
+	c := newConnector(t, prom.URL, "")
+	for _, tc := range metricstest.Cases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			text := `avg(` + name + `{service="checkout"})`
+			if tc.ByVersion {
+				text = `avg by (version) (` + name + `{service="checkout"})`
+			}
+			res, err := c.Query(ctxT(t), tc.Query(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			metricstest.Check(t, res, tc.Want)
 		})
 	}
 }
