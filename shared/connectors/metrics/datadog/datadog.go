@@ -1,5 +1,6 @@
 // Package datadog is the Datadog provider: health checks and metric queries
-// (connectors.MetricsQuerier) over the v1 timeseries API. It is written on
+// (connectors.MetricsQuerier) over the v1 timeseries API, long ranges in
+// chunks of the points Datadog answers per series. It is written on
 // the kit: the official client would bring its own error types for three
 // GET calls whose errors must carry the hub's codes.
 //
@@ -15,6 +16,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,12 +185,28 @@ func (c *Connector) check(resp *http.Response) error {
 	return connectors.BadQuery("datadog refused the query: %s", truncate(strings.Join(body.Errors, "; "), 300))
 }
 
-// Query implements connectors.MetricsQuerier with GET /api/v1/query. A
-// range query asks [start, end] (Datadog picks the interval; stepSeconds
-// is not sent: the query's own .rollup() sets it); an instant query asks
-// the instantWindowSeconds before its time and keeps each series' latest
-// point. Tags become labels (host:a is host=a; a tag without a value is a
-// label with an empty value), the unit is the series' first unit.
+// maxPointsPerSeries is what Datadog answers per series at most: its
+// rollup documentation says a series holds up to 1,500 points, and a query
+// asking finer (a .rollup() interval too small for its time frame) is
+// answered at a coarser interval Datadog picks, not refused. A range
+// longer than this many steps is therefore asked in chunks.
+const maxPointsPerSeries = 1500
+
+// plainQuery is one metric query without functions, arithmetic or a rollup
+// of its own: <space aggregator>:<metric>{<scope>}[ by {<tags>}].
+var plainQuery = regexp.MustCompile(`^[a-z0-9]+:[A-Za-z][A-Za-z0-9_.]*\{[^{}]*\}(?:\s*by\s*\{[^{}]*\})?$`)
+
+// Query implements connectors.MetricsQuerier with GET /api/v1/query. An
+// instant query asks the instantWindowSeconds before its time and keeps
+// each series' latest point. A range query asks [start, end] at
+// stepSeconds (whole seconds, at least 1): a plain metric query gets
+// .rollup(avg, <step>) (avg is the time aggregation Datadog applies when a
+// query names none, so only the interval is set); a query with functions
+// or its own rollup keeps its own interval. Ranges of more than 1,500
+// steps are asked in consecutive chunks of at most 1,500 points each and
+// the chunks' series merged in time order. Tags become labels (host:a is
+// host=a; a tag without a value is a label with an empty value), the unit
+// is the series' first unit.
 func (c *Connector) Query(ctx context.Context, q contracts.MetricsQuery) (contracts.MetricsResult, error) {
 	if err := connectors.CheckMetricsQuery(q); err != nil {
 		return contracts.MetricsResult{}, err
@@ -197,23 +215,44 @@ func (c *Connector) Query(ctx context.Context, q contracts.MetricsQuery) (contra
 	if err != nil {
 		return contracts.MetricsResult{}, err
 	}
-	to := c.now()
-	if q.Time != nil {
-		to = *q.Time
+	if !q.IsRange() {
+		to := c.now()
+		if q.Time != nil {
+			to = *q.Time
+		}
+		out, err := c.query(ctx, k, q.Query, to.Add(-c.window), to)
+		if err != nil {
+			return contracts.MetricsResult{}, err
+		}
+		return contracts.MetricsResult{Series: out.normalize(true)}, nil
 	}
-	from := to.Add(-c.window)
-	if q.IsRange() {
-		from, to = *q.Start, *q.End
+	step := time.Duration(max(1, math.Round(q.StepSeconds))) * time.Second
+	text := q.Query
+	if plainQuery.MatchString(strings.TrimSpace(text)) {
+		text = strings.TrimSpace(text) + ".rollup(avg, " + strconv.Itoa(int(step.Seconds())) + ")"
 	}
-	params := url.Values{"query": {q.Query}, "from": {strconv.FormatInt(from.Unix(), 10)}, "to": {strconv.FormatInt(to.Unix(), 10)}}
+	var parts [][]contracts.MetricSeries
+	for _, chunk := range connectors.SplitRange(*q.Start, *q.End, step, maxPointsPerSeries) {
+		out, err := c.query(ctx, k, text, chunk.Start, chunk.End)
+		if err != nil {
+			return contracts.MetricsResult{}, err
+		}
+		parts = append(parts, out.normalize(false))
+	}
+	return contracts.MetricsResult{Series: connectors.MergeSeries(parts...)}, nil
+}
+
+// query asks one time frame, from and to in the API's unix seconds.
+func (c *Connector) query(ctx context.Context, k keys, text string, from, to time.Time) (queryAnswer, error) {
+	params := url.Values{"query": {text}, "from": {strconv.FormatInt(from.Unix(), 10)}, "to": {strconv.FormatInt(to.Unix(), 10)}}
 	var out queryAnswer
 	if err := c.get(ctx, "/api/v1/query", params, k, &out); err != nil {
-		return contracts.MetricsResult{}, fmt.Errorf("query %s: %w", strconv.Quote(truncate(q.Query, 120)), err)
+		return queryAnswer{}, fmt.Errorf("query %s: %w", strconv.Quote(truncate(text, 120)), err)
 	}
 	if out.Status == "error" || out.Error != "" {
-		return contracts.MetricsResult{}, connectors.BadQuery("datadog refused the query: %s", truncate(out.Error, 300))
+		return queryAnswer{}, connectors.BadQuery("datadog refused the query: %s", truncate(out.Error, 300))
 	}
-	return out.normalize(!q.IsRange()), nil
+	return out, nil
 }
 
 // queryAnswer is the v1 query answer.
@@ -231,8 +270,8 @@ type queryAnswer struct {
 
 // normalize turns the answer into series; latest keeps each series' last
 // point with a value.
-func (a queryAnswer) normalize(latest bool) contracts.MetricsResult {
-	res := contracts.MetricsResult{Series: []contracts.MetricSeries{}}
+func (a queryAnswer) normalize(latest bool) []contracts.MetricSeries {
+	series := []contracts.MetricSeries{}
 	for _, s := range a.Series {
 		out := contracts.MetricSeries{Labels: Labels(s.TagSet), Points: []contracts.MetricPoint{}}
 		if len(s.Unit) > 0 && s.Unit[0] != nil {
@@ -253,9 +292,9 @@ func (a queryAnswer) normalize(latest bool) contracts.MetricsResult {
 		if latest {
 			out.Points = connectors.KeepLatest(out.Points)
 		}
-		res.Series = append(res.Series, out)
+		series = append(series, out)
 	}
-	return res
+	return series
 }
 
 // Labels turns Datadog tags into labels: "host:a" is host=a, a tag

@@ -2,9 +2,12 @@ package datadog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
+	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -205,5 +208,87 @@ func TestSameDataSameSeries(t *testing.T) {
 			}
 			metricstest.Check(t, res, tc.Want)
 		})
+	}
+}
+
+// TestLongRangeIsChunked asks three days at one point a minute (4,321
+// points a series): Datadog answers at most 1,500 points a series and
+// coarsens a longer frame, which the fake does too (checked first), so the
+// connector asks three consecutive chunks and merges them: every minute
+// once, in order, with its own value.
+func TestLongRangeIsChunked(t *testing.T) {
+	t.Parallel()
+	const minutes = 3 * 24 * 60
+	valueAt := func(version string, i int) float64 {
+		v := float64(i%1000) / 1000
+		if version == "v2" {
+			v = 1 - v
+		}
+		return v
+	}
+	var series []fakeSeries
+	for _, version := range []string{"v1", "v2"} {
+		s := fakeSeries{Metric: "canary.success_ratio", Tags: []string{"service:checkout", "version:" + version}, Unit: "percent"}
+		for i := 0; i <= minutes; i++ {
+			at := t0.Add(time.Duration(i-minutes) * time.Minute)
+			s.Points = append(s.Points, [2]float64{float64(at.UnixMilli()), valueAt(version, i)})
+		}
+		series = append(series, s)
+	}
+	f := &fake{apiKey: testAPIKey, appKey: testAppKey, series: series}
+	c := newTestConnector(t, f, keysSecret(testAPIKey, testAppKey), nil)
+	start := t0.Add(-minutes * time.Minute)
+	text := "avg:canary.success_ratio{service:checkout} by {version}"
+
+	// One call for the whole frame comes back coarser than asked.
+	var whole queryAnswer
+	params := url.Values{"query": {text + ".rollup(avg, 60)"}, "from": {strconv.FormatInt(start.Unix(), 10)}, "to": {strconv.FormatInt(t0.Unix(), 10)}}
+	req, _ := http.NewRequest(http.MethodGet, c.base.String()+"/api/v1/query?"+params.Encode(), nil)
+	req.Header.Set("DD-API-KEY", testAPIKey)
+	req.Header.Set("DD-APPLICATION-KEY", testAppKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&whole)
+	resp.Body.Close()
+	if len(whole.Series) != 2 || len(whole.Series[0].Pointlist) > maxPointsPerSeries {
+		t.Fatalf("one call for three days answered %d series, the first of %d points: the fake must cap a series at %d", len(whole.Series), len(whole.Series[0].Pointlist), maxPointsPerSeries)
+	}
+
+	f.mu.Lock()
+	f.queries = nil
+	f.mu.Unlock()
+	res, err := c.Query(context.Background(), contracts.MetricsQuery{Query: text, Start: &start, End: &t0, StepSeconds: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Series) != 2 {
+		t.Fatalf("%d series, want 2", len(res.Series))
+	}
+	for _, s := range res.Series {
+		version := s.Labels["version"]
+		if len(s.Points) != minutes+1 {
+			t.Fatalf("%s: %d points, want %d", version, len(s.Points), minutes+1)
+		}
+		for i, p := range s.Points {
+			if at := start.Add(time.Duration(i) * time.Minute); !p.Time.Equal(at) || p.Value == nil || *p.Value != valueAt(version, i) {
+				t.Fatalf("%s point %d = %v at %s, want %v at %s", version, i, p.Value, p.Time, valueAt(version, i), at)
+			}
+		}
+	}
+	f.mu.Lock()
+	sent := f.queries
+	f.mu.Unlock()
+	if len(sent) != 3 {
+		t.Fatalf("%d calls, want 3 chunks of at most %d points", len(sent), maxPointsPerSeries)
+	}
+	for _, raw := range sent {
+		q, _ := url.ParseQuery(raw)
+		from, _ := strconv.ParseInt(q.Get("from"), 10, 64)
+		to, _ := strconv.ParseInt(q.Get("to"), 10, 64)
+		if (to-from)/60+1 > maxPointsPerSeries || q.Get("query") != text+".rollup(avg, 60)" {
+			t.Fatalf("chunk sent: %v", q)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,10 +29,14 @@ type fakeSeries struct {
 // 403 {"errors": ["Forbidden"]}), GET /api/v1/metrics?from= and GET
 // /api/v1/query?from=&to=&query= (both keys; from and to unix seconds,
 // from before to). Queries are the metric query syntax
-// <aggregation>:<metric>{<scope>}[ by {<tag>,...}] with scope * or
-// tag:value,...; a series is grouped by the by tags (tag_set), averaged per
-// timestamp otherwise; anything else is 400 {"errors": ["Error parsing
-// query: ..."]}. Rate limits are counted per period and answered 429 with
+// <aggregation>:<metric>{<scope>}[ by {<tag>,...}][.rollup(<agg>[, <s>])]
+// with scope * or tag:value,...; each series is rolled up in time over
+// intervals aligned to unix time (the asked interval, else the API's
+// default for the time frame, and never finer than keeps a series within
+// 1,500 points: a longer frame comes back coarser, as Datadog answers it),
+// then aggregated across the series of each group of the by tags
+// (tag_set); anything else is 400 {"errors": ["Error parsing query:
+// ..."]}. Rate limits are counted per period and answered 429 with
 // X-RateLimit-Limit, -Period, -Remaining and -Reset.
 type fake struct {
 	apiKey, appKey string
@@ -54,7 +57,47 @@ func startFake(t *testing.T, f *fake) *httptest.Server {
 	return srv
 }
 
-var queryPattern = regexp.MustCompile(`^(avg|sum|min|max):([a-zA-Z][a-zA-Z0-9_.]*)\{([^{}]*)\}(?: by \{([a-zA-Z0-9_.,-]+)\})?$`)
+var queryPattern = regexp.MustCompile(`^(avg|sum|min|max):([a-zA-Z][a-zA-Z0-9_.]*)\{([^{}]*)\}(?: by \{([a-zA-Z0-9_.,-]+)\})?(?:\.rollup\((avg|sum|min|max|count)(?:, ?(\d+))?\))?$`)
+
+// maxPoints is the points Datadog answers per series at most (its rollup
+// documentation: up to 1,500 points a series; a finer interval asked is
+// replaced by a coarser one, the query is not refused).
+const maxPoints = 1500
+
+// defaultInterval is the rollup interval Datadog's API picks for a time
+// frame when the query sets none, as its rollup documentation tabulates it.
+func defaultInterval(span int64) int64 {
+	switch {
+	case span <= 3600:
+		return 20
+	case span <= 4*3600:
+		return 60
+	case span <= 24*3600:
+		return 300
+	case span <= 48*3600:
+		return 600
+	case span <= 7*24*3600:
+		return 3600
+	}
+	return 4 * 3600
+}
+
+// interval is the rollup interval the fake answers for [from, to] (unix
+// seconds) when asked is wanted (0: none asked): never finer than keeps a
+// series within maxPoints, rounded up to whole minutes past a minute.
+func interval(from, to, asked int64) int64 {
+	if asked <= 0 {
+		asked = defaultInterval(to - from)
+	}
+	if (to-from)/asked+1 <= maxPoints {
+		return asked
+	}
+	enforced := (to - from + maxPoints - 2) / (maxPoints - 1)
+	if enforced > 60 {
+		enforced = (enforced + 59) / 60 * 60
+	}
+	return max(asked, enforced)
+}
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
@@ -128,15 +171,19 @@ func (f *fake) query(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []string{fmt.Sprintf("Error parsing query: unable to parse %s", q.Get("query"))}})
 		return
 	}
-	metric, scope, by := m[2], m[3], []string{}
+	space, metric, scope, by, timeAgg := m[1], m[2], m[3], []string{}, m[5]
 	if m[4] != "" {
 		by = strings.Split(m[4], ",")
 	}
+	if timeAgg == "" {
+		timeAgg = "avg"
+	}
+	asked, _ := strconv.ParseInt(m[6], 10, 64)
+	step := interval(from, to, asked)
 	type group struct {
-		tags  []string
-		sums  map[float64]float64
-		count map[float64]int
-		unit  string
+		tags   []string
+		values map[int64][]float64 // bucket (unix s) -> each series' rolled-up value
+		unit   string
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -155,35 +202,39 @@ func (f *fake) query(w http.ResponseWriter, r *http.Request) {
 		key := strings.Join(tagSet, ",")
 		g := groups[key]
 		if g == nil {
-			g = &group{tags: tagSet, sums: map[float64]float64{}, count: map[float64]int{}, unit: s.Unit}
+			g = &group{tags: tagSet, values: map[int64][]float64{}, unit: s.Unit}
 			groups[key] = g
 			order = append(order, key)
 		}
+		// Time aggregation first: the series' points in each interval,
+		// intervals aligned to unix time as Datadog aligns rollups.
+		inBucket := map[int64][]float64{}
 		for _, p := range s.Points {
-			if p[0] >= float64(from*1000) && p[0] <= float64(to*1000) {
-				g.sums[p[0]] += p[1]
-				g.count[p[0]]++
+			sec := int64(p[0]) / 1000
+			if sec >= from && sec <= to {
+				b := sec - sec%step
+				inBucket[b] = append(inBucket[b], p[1])
 			}
+		}
+		for b, vs := range inBucket {
+			g.values[b] = append(g.values[b], aggregate(timeAgg, vs))
 		}
 	}
 	series := []map[string]any{}
 	for _, key := range order {
 		g := groups[key]
-		var times []float64
-		for ts := range g.sums {
-			times = append(times, ts)
+		var buckets []int64
+		for b := range g.values {
+			buckets = append(buckets, b)
 		}
-		if len(times) == 0 {
+		if len(buckets) == 0 {
 			continue
 		}
-		sort.Float64s(times)
+		slices.Sort(buckets)
 		points := [][]any{}
-		for _, ts := range times {
-			v := g.sums[ts]
-			if m[1] == "avg" {
-				v /= float64(g.count[ts])
-			}
-			points = append(points, []any{ts, v})
+		for _, b := range buckets {
+			// Then space aggregation across the group's series.
+			points = append(points, []any{float64(b * 1000), aggregate(space, g.values[b])})
 		}
 		var unit []any
 		if g.unit != "" {
@@ -195,14 +246,36 @@ func (f *fake) query(w http.ResponseWriter, r *http.Request) {
 		}
 		series = append(series, map[string]any{
 			"metric": metric, "display_name": metric, "scope": scope, "tag_set": tagSet, "pointlist": points,
-			"unit": unit, "aggr": m[1], "expression": q.Get("query"), "length": len(points),
-			"start": times[0], "end": times[len(times)-1], "interval": 20,
+			"unit": unit, "aggr": space, "expression": q.Get("query"), "length": len(points),
+			"start": buckets[0] * 1000, "end": buckets[len(buckets)-1] * 1000, "interval": step,
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status": "ok", "res_type": "time_series", "series": series, "query": q.Get("query"),
 		"from_date": from * 1000, "to_date": to * 1000, "message": "", "error": "",
 	})
+}
+
+// aggregate is avg, sum, min, max or count of vs.
+func aggregate(fn string, vs []float64) float64 {
+	out := vs[0]
+	switch fn {
+	case "sum", "avg":
+		out = 0
+		for _, v := range vs {
+			out += v
+		}
+		if fn == "avg" {
+			out /= float64(len(vs))
+		}
+	case "min":
+		out = slices.Min(vs)
+	case "max":
+		out = slices.Max(vs)
+	case "count":
+		out = float64(len(vs))
+	}
+	return out
 }
 
 // inScope says whether tags match a scope: * or tag:value,... all present.

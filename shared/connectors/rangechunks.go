@@ -1,0 +1,77 @@
+package connectors
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/contracts"
+)
+
+// RangeChunk is one call's share of a range query: the points at Start,
+// Start+step, ... up to End, both ends included.
+type RangeChunk struct {
+	Start, End time.Time
+}
+
+// Points is how many points of step the chunk holds.
+func (c RangeChunk) Points(step time.Duration) int { return int(c.End.Sub(c.Start)/step) + 1 }
+
+// SplitRange cuts [start, end] into consecutive chunks of at most
+// maxPoints points of step each, on start's step grid, for providers that
+// cap the points one call answers (Datadog, New Relic): no point of the grid
+// is in two chunks, none is in none. A range that fits is one chunk.
+func SplitRange(start, end time.Time, step time.Duration, maxPoints int) []RangeChunk {
+	if step <= 0 || maxPoints < 1 || end.Before(start) {
+		return []RangeChunk{{start, end}}
+	}
+	var chunks []RangeChunk
+	for s := start; !s.After(end); s = s.Add(time.Duration(maxPoints) * step) {
+		e := s.Add(time.Duration(maxPoints-1) * step)
+		if e.After(end) {
+			e = end
+		}
+		chunks = append(chunks, RangeChunk{s, e})
+	}
+	return chunks
+}
+
+// MergeSeries joins the answers of consecutive chunks, oldest first, into
+// one answer: a series (the same labels and unit) found in several chunks is
+// one series whose points follow on in time; a point at or before the
+// series' last one (a chunk's edge answered twice) is dropped. Series keep
+// the order they first appear in.
+func MergeSeries(parts ...[]contracts.MetricSeries) []contracts.MetricSeries {
+	out := []contracts.MetricSeries{}
+	index := map[string]int{}
+	for _, part := range parts {
+		for _, s := range part {
+			key := seriesKey(s)
+			i, ok := index[key]
+			if !ok {
+				index[key] = len(out)
+				out = append(out, contracts.MetricSeries{Labels: s.Labels, Unit: s.Unit, Points: slices.Clone(s.Points)})
+				continue
+			}
+			for _, p := range s.Points {
+				pts := out[i].Points
+				if len(pts) > 0 && !p.Time.After(pts[len(pts)-1].Time) {
+					continue
+				}
+				out[i].Points = append(pts, p)
+			}
+		}
+	}
+	return out
+}
+
+// seriesKey names a series by its unit and sorted labels.
+func seriesKey(s contracts.MetricSeries) string {
+	var b strings.Builder
+	b.WriteString(s.Unit)
+	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
+		b.WriteString("\x00" + k + "\x01" + s.Labels[k])
+	}
+	return b.String()
+}
