@@ -30,7 +30,9 @@ type fakeSeries struct {
 // SELECT average|sum|min|max(<metric>) FROM Metric [WHERE <attr> = '<v>']
 // [FACET <attr>] SINCE <ms> UNTIL <ms> TIMESERIES <n> seconds (UNTIL
 // exclusive; rows per bucket with beginTimeSeconds and endTimeSeconds,
-// null where a bucket has no data), and SELECT count(*) FROM Metric SINCE 5
+// null where a bucket has no data; more than 366 buckets, a step longer
+// than the window or a window ending before it starts are refused with the
+// messages New Relic's chart troubleshooting page lists), and SELECT count(*) FROM Metric SINCE 5
 // minutes ago. Anything else is HTTP 200 with a GraphQL error ("NRQL
 // Syntax Error"), another account an error saying it is not authorized; a
 // rate limit is 429 with Retry-After.
@@ -124,6 +126,17 @@ func (f *fake) nrql(w http.ResponseWriter, text string) {
 	until, _ := strconv.ParseInt(m[7], 10, 64)
 	stepSec, _ := strconv.ParseInt(m[8], 10, 64)
 	step := stepSec * 1000
+	switch {
+	case until <= since:
+		gqlError(w, "Your query's start time must be before its end time.", "INVALID_INPUT")
+		return
+	case step <= 0 || step > until-since:
+		gqlError(w, "TIMESERIES step size is larger than the current time window.", "INVALID_INPUT")
+		return
+	case (until-since+step-1)/step > maxBuckets:
+		gqlError(w, "TIMESERIES supports a maximum of 366 buckets.", "INVALID_INPUT")
+		return
+	}
 	type acc struct{ sum, min, max, n float64 }
 	groups := map[string]map[int64]*acc{}
 	var order []string

@@ -179,12 +179,20 @@ var (
 	timeseriesPattern = regexp.MustCompile(`(?i)\btimeseries\b`)
 )
 
+// maxBuckets is the most TIMESERIES buckets one NRQL query may ask: New
+// Relic's NRQL reference caps a TIMESERIES answer at 366 buckets, and a
+// query asking more is refused, so a longer range is asked in chunks.
+const maxBuckets = 366
+
 // Query implements connectors.MetricsQuerier with an NRQL query. The
 // query's window is the caller's: SINCE and UNTIL (epoch milliseconds) are
 // added, and TIMESERIES by the step (an instant query: by the minute, its
-// answer each series' latest minute), unless the text has its own. Facets
-// become labels; each numeric column of a row is a value (a second
-// column is told apart by label column). NRQL gives no units.
+// answer each series' latest minute), unless the text has its own. A range
+// of more than 366 steps whose window and buckets the connector adds is
+// asked in consecutive chunks of at most 366 buckets and the chunks'
+// series merged in time order. Facets become labels; each numeric column
+// of a row is a value (a second column is told apart by label column).
+// NRQL gives no units.
 func (c *Connector) Query(ctx context.Context, q contracts.MetricsQuery) (contracts.MetricsResult, error) {
 	if err := connectors.CheckMetricsQuery(q); err != nil {
 		return contracts.MetricsResult{}, err
@@ -198,19 +206,28 @@ func (c *Connector) Query(ctx context.Context, q contracts.MetricsQuery) (contra
 		from, to = *q.Start, *q.End
 		step = time.Duration(max(1, int(math.Round(q.StepSeconds)))) * time.Second
 	}
-	text := q.Query
-	if !sincePattern.MatchString(text) {
-		// UNTIL is exclusive: one millisecond more keeps a point at the end.
-		text += fmt.Sprintf(" SINCE %d UNTIL %d", from.UnixMilli(), to.UnixMilli()+1)
+	ownWindow, ownBuckets := sincePattern.MatchString(q.Query), timeseriesPattern.MatchString(q.Query)
+	chunks := []connectors.RangeChunk{{Start: from, End: to}}
+	if q.IsRange() && !ownWindow && !ownBuckets {
+		chunks = connectors.SplitRange(from, to, step, maxBuckets)
 	}
-	if !timeseriesPattern.MatchString(text) {
-		text += fmt.Sprintf(" TIMESERIES %d seconds", int(step.Seconds()))
+	var parts [][]contracts.MetricSeries
+	for _, chunk := range chunks {
+		text := q.Query
+		if !ownWindow {
+			// UNTIL is exclusive: one millisecond more keeps a point at the end.
+			text += fmt.Sprintf(" SINCE %d UNTIL %d", chunk.Start.UnixMilli(), chunk.End.UnixMilli()+1)
+		}
+		if !ownBuckets {
+			text += fmt.Sprintf(" TIMESERIES %d seconds", int(step.Seconds()))
+		}
+		ans, err := c.nrql(ctx, text)
+		if err != nil {
+			return contracts.MetricsResult{}, fmt.Errorf("nrql %s: %w", strconv.Quote(truncate(q.Query, 120)), err)
+		}
+		parts = append(parts, normalize(ans, !q.IsRange()).Series)
 	}
-	ans, err := c.nrql(ctx, text)
-	if err != nil {
-		return contracts.MetricsResult{}, fmt.Errorf("nrql %s: %w", strconv.Quote(truncate(q.Query, 120)), err)
-	}
-	return normalize(ans, !q.IsRange()), nil
+	return contracts.MetricsResult{Series: connectors.MergeSeries(parts...)}, nil
 }
 
 // normalize turns NRQL rows into series: one per facet value and column.

@@ -3,6 +3,7 @@ package newrelic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -107,5 +108,68 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("BaseURL(%s) = %v, %v; want %s", region, u, err, want)
 			}
 		})
+	}
+}
+
+// TestLongRangeIsChunked asks a day at one point a minute (1,441 buckets):
+// NRQL refuses more than 366 TIMESERIES buckets, which the fake does too
+// (checked first), so the connector asks four consecutive chunks and
+// merges them: every minute once, in order, with its own value.
+func TestLongRangeIsChunked(t *testing.T) {
+	t.Parallel()
+	const minutes = 24 * 60
+	t0 := metricstest.T0
+	valueAt := func(version string, i int) float64 {
+		v := float64(i%1000) / 1000
+		if version == "v2" {
+			v = 1 - v
+		}
+		return v
+	}
+	var series []fakeSeries
+	for _, version := range []string{"v1", "v2"} {
+		s := fakeSeries{Metric: "canary.success_ratio", Attributes: map[string]string{"service": "checkout", "version": version}}
+		for i := 0; i <= minutes; i++ {
+			s.Points = append(s.Points, [2]float64{float64(t0.Add(time.Duration(i-minutes) * time.Minute).UnixMilli()), valueAt(version, i)})
+		}
+		series = append(series, s)
+	}
+	f := &fake{key: testKey, account: testAccount, series: series}
+	c := newTestConnector(t, f, testKey, testAccount)
+	start := t0.Add(-minutes * time.Minute)
+	text := "SELECT average(canary.success_ratio) FROM Metric WHERE service = 'checkout' FACET version"
+
+	// One query for the whole day is refused, as New Relic refuses it.
+	whole := fmt.Sprintf("%s SINCE %d UNTIL %d TIMESERIES 60 seconds", text, start.UnixMilli(), t0.UnixMilli()+1)
+	if _, err := c.Query(context.Background(), contracts.MetricsQuery{Query: whole}); !errors.Is(err, connectors.ErrBadQuery) || !strings.Contains(err.Error(), "366") {
+		t.Fatalf("one query of 1,441 buckets: %v, want the 366-bucket refusal", err)
+	}
+
+	f.mu.Lock()
+	f.nrqls = nil
+	f.mu.Unlock()
+	res, err := c.Query(context.Background(), contracts.MetricsQuery{Query: text, Start: &start, End: &t0, StepSeconds: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Series) != 2 {
+		t.Fatalf("%d series, want 2", len(res.Series))
+	}
+	for _, s := range res.Series {
+		version := s.Labels["version"]
+		if len(s.Points) != minutes+1 {
+			t.Fatalf("%s: %d points, want %d", version, len(s.Points), minutes+1)
+		}
+		for i, p := range s.Points {
+			if at := start.Add(time.Duration(i) * time.Minute); !p.Time.Equal(at) || p.Value == nil || *p.Value != valueAt(version, i) {
+				t.Fatalf("%s point %d = %v at %s, want %v at %s", version, i, p.Value, p.Time, valueAt(version, i), at)
+			}
+		}
+	}
+	f.mu.Lock()
+	sent := f.nrqls
+	f.mu.Unlock()
+	if len(sent) != 4 {
+		t.Fatalf("%d NRQL queries, want 4 chunks of at most %d buckets: %q", len(sent), maxBuckets, sent)
 	}
 }
