@@ -150,7 +150,9 @@ func TestKeysAndLimits(t *testing.T) {
 	})
 }
 
-// TestSites: each site's API is https://api.<site>, and url overrides it.
+// TestSites: a connector built for each site calls https://api.<site>
+// (the endpoints Datadog's API reference lists per site), url overrides
+// it, and an unknown site is refused.
 func TestSites(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ site, url, want string }{
@@ -159,18 +161,31 @@ func TestSites(t *testing.T) {
 		{"us3.datadoghq.com", "", "https://api.us3.datadoghq.com"},
 		{"us5.datadoghq.com", "", "https://api.us5.datadoghq.com"},
 		{"ap1.datadoghq.com", "", "https://api.ap1.datadoghq.com"},
+		{"ap2.datadoghq.com", "", "https://api.ap2.datadoghq.com"},
+		{"uk1.datadoghq.com", "", "https://api.uk1.datadoghq.com"},
 		{"ddog-gov.com", "", "https://api.ddog-gov.com"},
+		{"us2.ddog-gov.com", "", "https://api.us2.ddog-gov.com"},
 		{"datadoghq.eu", "https://dd-proxy.example.com/datadog", "https://dd-proxy.example.com/datadog"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.site+tc.url, func(t *testing.T) {
 			t.Parallel()
-			if err := Spec.ValidateConfig(map[string]any{"site": tc.site}); err != nil {
+			cfg := map[string]any{"site": tc.site}
+			if tc.url != "" {
+				cfg["url"] = tc.url
+			}
+			if err := Spec.ValidateConfig(cfg); err != nil {
 				t.Fatalf("site %s refused: %v", tc.site, err)
 			}
-			u, err := BaseURL(tc.site, tc.url)
-			if err != nil || u.String() != tc.want {
-				t.Fatalf("BaseURL = %v, %v; want %s", u, err, tc.want)
+			conn, err := Spec.New(context.Background(), connectors.Instance{
+				Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: cfg, CredentialRef: "env://DATADOG_KEYS"},
+				HTTP:        connectortest.HTTP(t, cfg, nil),
+			})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if got := conn.(*Connector).base.String(); got != tc.want {
+				t.Fatalf("the connector calls %s, want %s", got, tc.want)
 			}
 		})
 	}

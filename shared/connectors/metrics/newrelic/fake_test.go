@@ -34,16 +34,26 @@ type fakeSeries struct {
 // than the window or a window ending before it starts are refused with the
 // messages New Relic's chart troubleshooting page lists), and SELECT count(*) FROM Metric SINCE 5
 // minutes ago. Anything else is HTTP 200 with a GraphQL error ("NRQL
-// Syntax Error"), another account an error saying it is not authorized; a
-// rate limit is 429 with Retry-After.
+// Syntax Error"), another account an error saying it is not authorized.
+// Rate limits: more requests in flight than maxConcurrent are 429 without
+// a header, as NerdGraph documents its concurrency limit; limited answers
+// every request 429 with Retry-After (a limit that says when to come back).
 type fake struct {
 	key     string
 	account int
 	series  []fakeSeries
 
-	mu      sync.Mutex
-	limited bool
-	nrqls   []string
+	// maxConcurrent is NerdGraph's limit of requests in flight per user
+	// (25 in its usage-limits page; 0: none): one more is answered 429,
+	// which the page documents without any header. hold, when set, keeps
+	// every NRQL request in flight until it is closed.
+	maxConcurrent int
+	hold          chan struct{}
+
+	mu       sync.Mutex
+	limited  bool
+	inFlight int
+	nrqls    []string
 }
 
 func startFake(t *testing.T, f *fake) *httptest.Server {
@@ -80,6 +90,19 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []map[string]any{{"message": "Unauthorized: invalid or missing API key"}}})
 		return
 	}
+	f.mu.Lock()
+	f.inFlight++
+	over := f.maxConcurrent > 0 && f.inFlight > f.maxConcurrent
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
+	if over {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"errors": []map[string]any{{"message": "Too many concurrent requests"}}})
+		return
+	}
 	var req struct {
 		Query     string         `json:"query"`
 		Variables map[string]any `json:"variables"`
@@ -101,6 +124,13 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.nrqls = append(f.nrqls, text)
 		f.mu.Unlock()
+		if f.hold != nil {
+			select {
+			case <-f.hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		f.nrql(w, text)
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": "Cannot query field on type"}}})

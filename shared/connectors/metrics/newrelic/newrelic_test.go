@@ -90,6 +90,48 @@ func TestErrors(t *testing.T) {
 			t.Fatalf("Query: %v, want a bad query", err)
 		}
 	})
+	t.Run("no data is an empty result, not an error", func(t *testing.T) {
+		c := newTestConnector(t, &fake{key: testKey, account: testAccount, series: sharedData()}, testKey, testAccount)
+		res, err := c.Query(ctx, contracts.MetricsQuery{Query: "SELECT average(canary.success_ratio) FROM Metric WHERE service = 'search' FACET version"})
+		if err != nil || len(res.Series) != 0 {
+			t.Fatalf("Query = %+v, %v; want no series and no error", res, err)
+		}
+	})
+	t.Run("rate limited with Retry-After", func(t *testing.T) {
+		f := &fake{key: testKey, account: testAccount, limited: true}
+		c := newTestConnector(t, f, testKey, testAccount)
+		_, err := c.Query(ctx, contracts.MetricsQuery{Query: "SELECT average(x) FROM Metric"})
+		if resilience.CodeOf(err) != resilience.RateLimited || resilience.RetryAfterOf(err) != connectortest.RetryAfterSeconds*time.Second {
+			t.Fatalf("Query: %v (retry after %s)", err, resilience.RetryAfterOf(err))
+		}
+	})
+	t.Run("over NerdGraph's concurrency limit", func(t *testing.T) {
+		f := &fake{key: testKey, account: testAccount, series: sharedData(), maxConcurrent: 1, hold: make(chan struct{})}
+		c := newTestConnector(t, f, testKey, testAccount)
+		q := contracts.MetricsQuery{Query: "SELECT average(canary.success_ratio) FROM Metric FACET version"}
+		first := make(chan error, 1)
+		go func() { _, err := c.Query(ctx, q); first <- err }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			f.mu.Lock()
+			n := f.inFlight
+			f.mu.Unlock()
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the first query never reached the fake")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if _, err := c.Query(ctx, q); resilience.CodeOf(err) != resilience.RateLimited {
+			t.Fatalf("a second query in flight: %v, want RATE_LIMITED", err)
+		}
+		close(f.hold)
+		if err := <-first; err != nil {
+			t.Fatalf("the first query: %v", err)
+		}
+	})
 	t.Run("another account", func(t *testing.T) {
 		c := newTestConnector(t, &fake{key: testKey, account: testAccount}, testKey, 7654321)
 		if err := c.CheckFunctionality(ctx); resilience.CodeOf(err) != resilience.PermissionDenied {
@@ -102,12 +144,24 @@ func TestErrors(t *testing.T) {
 			t.Fatalf("authentication with a wrong key: %v", err)
 		}
 	})
-	for region, want := range map[string]string{"US": "https://api.newrelic.com", "EU": "https://api.eu.newrelic.com", "JP": "https://api.jp.newrelic.com"} {
+	// Each region's connector posts to that region's NerdGraph endpoint.
+	for region, want := range map[string]string{"US": "https://api.newrelic.com/graphql", "EU": "https://api.eu.newrelic.com/graphql", "JP": "https://api.jp.newrelic.com/graphql"} {
 		t.Run("region "+region, func(t *testing.T) {
-			if u, err := BaseURL(region, ""); err != nil || u.String() != want {
-				t.Fatalf("BaseURL(%s) = %v, %v; want %s", region, u, err, want)
+			cfg := map[string]any{"accountId": float64(testAccount), "region": region}
+			if err := Spec.ValidateConfig(cfg); err != nil {
+				t.Fatalf("region %s refused: %v", region, err)
+			}
+			conn, err := Spec.New(ctx, connectors.Instance{
+				Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: cfg, CredentialRef: "env://NR_KEY"},
+				HTTP:        connectortest.HTTP(t, cfg, nil),
+			})
+			if err != nil || conn.(*Connector).endpoint != want {
+				t.Fatalf("New for region %s: %v, %v; want it to post to %s", region, conn, err, want)
 			}
 		})
+	}
+	if err := Spec.ValidateConfig(map[string]any{"accountId": float64(testAccount), "region": "AU"}); err == nil {
+		t.Fatal("an unknown region was accepted")
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 // ProviderID is the provider's type id.
 const ProviderID = "datadog"
 
-// Sites are Datadog's sites; the API of site s is https://api.<s>.
-var Sites = []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com"}
+// Sites are Datadog's sites as its API reference lists their endpoints;
+// the API of site s is https://api.<s>.
+var Sites = []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com", "uk1.datadoghq.com", "ddog-gov.com", "us2.ddog-gov.com"}
 
 // DefaultInstantWindowSeconds is how far back an instant query looks for
 // the latest point: Datadog has only range queries.
