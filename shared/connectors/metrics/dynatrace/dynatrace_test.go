@@ -18,7 +18,7 @@ import (
 func newTestConnector(t *testing.T, f *fake, token string) *Connector {
 	t.Helper()
 	srv := startFake(t, f)
-	cfg := map[string]any{"url": srv.URL, "timeout": float64(10)}
+	cfg := map[string]any{"url": srv.URL + f.prefix, "timeout": float64(10)}
 	if err := Spec.ValidateConfig(cfg); err != nil {
 		t.Fatalf("config refused: %v", err)
 	}
@@ -78,6 +78,36 @@ func TestSameDataSameSeries(t *testing.T) {
 	}
 }
 
+// TestEnvironmentURLs: the connector calls the API under the environment
+// URL as given, a SaaS environment's host or a Managed environment's
+// /e/<env-id> path; a Managed URL without its environment path is refused
+// (Dynatrace's 404), not answered as no data.
+func TestEnvironmentURLs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	at := metricstest.T0
+	q := contracts.MetricsQuery{Query: metricstest.Metric + `:filter(eq("service","checkout")):splitBy("version")`, Time: &at}
+	for _, prefix := range []string{"", "/e/abc12345"} {
+		t.Run("environment path "+prefix, func(t *testing.T) {
+			c := newTestConnector(t, &fake{token: testToken, series: sharedData(), prefix: prefix}, testToken)
+			res, err := c.Query(ctx, q)
+			if err != nil || len(res.Series) != 2 {
+				t.Fatalf("Query = %+v, %v; want the two versions", res, err)
+			}
+			if err := c.CheckAuthentication(ctx); err != nil {
+				t.Fatalf("CheckAuthentication: %v", err)
+			}
+		})
+	}
+	t.Run("a Managed URL without its environment", func(t *testing.T) {
+		c := newTestConnector(t, &fake{token: testToken, series: sharedData(), prefix: "/e/abc12345"}, testToken)
+		c.base.Path, c.base.RawPath = "", "" // the domain alone
+		if _, err := c.Query(ctx, q); resilience.CodeOf(err) != resilience.ResourceNotFound {
+			t.Fatalf("Query: %v, want RESOURCE_NOT_FOUND", err)
+		}
+	})
+}
+
 // TestErrors: a selector the API refuses is a bad query, a token without
 // the scope PERMISSION_DENIED, a wrong one AUTHENTICATION_FAILED, and a
 // rate limit RATE_LIMITED with the server's delay.
@@ -104,14 +134,33 @@ func TestErrors(t *testing.T) {
 			t.Fatalf("Query: %v", err)
 		}
 	})
-	t.Run("rate limited", func(t *testing.T) {
-		c := newTestConnector(t, &fake{token: testToken, series: sharedData(), limit: 1}, testToken)
-		if _, err := c.Query(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		_, err := c.Query(ctx, q)
-		if resilience.CodeOf(err) != resilience.RateLimited || resilience.RetryAfterOf(err) <= 0 {
-			t.Fatalf("Query: %v (retry after %s)", err, resilience.RetryAfterOf(err))
+	t.Run("no data is an empty result, not an error", func(t *testing.T) {
+		c := newTestConnector(t, &fake{token: testToken, series: sharedData()}, testToken)
+		res, err := c.Query(ctx, contracts.MetricsQuery{Query: metricstest.Metric + `:filter(eq("service","search"))`})
+		if err != nil || len(res.Series) != 0 {
+			t.Fatalf("Query = %+v, %v; want no series and no error", res, err)
 		}
 	})
+	// Dynatrace answers throttling 429 with Retry-After (seconds) and
+	// X-RateLimit-Reset (microseconds since the epoch): either gives the
+	// delay.
+	for _, tc := range []struct {
+		name         string
+		noRetryAfter bool
+		min          time.Duration
+	}{
+		{"rate limited: Retry-After", false, connectortest.RetryAfterSeconds * time.Second},
+		{"rate limited: X-RateLimit-Reset alone", true, (connectortest.RetryAfterSeconds - 2) * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestConnector(t, &fake{token: testToken, series: sharedData(), limit: 1, noRetryAfter: tc.noRetryAfter}, testToken)
+			if _, err := c.Query(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Query(ctx, q)
+			if d := resilience.RetryAfterOf(err); resilience.CodeOf(err) != resilience.RateLimited || d < tc.min || d > connectortest.RetryAfterSeconds*time.Second {
+				t.Fatalf("Query: %v (retry after %s), want RATE_LIMITED after %s to %ds", err, d, tc.min, connectortest.RetryAfterSeconds)
+			}
+		})
+	}
 }

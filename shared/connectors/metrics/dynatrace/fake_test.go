@@ -42,6 +42,14 @@ type fake struct {
 	noScope  bool // the token lacks metrics.read
 	series   []fakeSeries
 	pageSize int // series a page (default 100)
+	// prefix is the environment's path: "" for SaaS
+	// (https://<env-id>.live.dynatrace.com/api/v2/...), /e/<env-id> for
+	// Managed (https://<domain>/e/<env-id>/api/v2/...); any other path
+	// is 404.
+	prefix string
+	// noRetryAfter leaves Retry-After out of a 429, so the delay is only
+	// X-RateLimit-Reset's.
+	noRetryAfter bool
 
 	mu      sync.Mutex
 	limited bool
@@ -76,8 +84,15 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls++
 	over := f.limited || (f.limit > 0 && f.calls > f.limit)
 	f.mu.Unlock()
+	path, inEnv := strings.CutPrefix(r.URL.Path, f.prefix)
+	if !inEnv || !strings.HasPrefix(path, "/api/") {
+		apiError(w, http.StatusNotFound, "Not found")
+		return
+	}
 	if over {
-		w.Header().Set("Retry-After", strconv.Itoa(connectortest.RetryAfterSeconds))
+		if !f.noRetryAfter {
+			w.Header().Set("Retry-After", strconv.Itoa(connectortest.RetryAfterSeconds))
+		}
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(connectortest.RetryAfterSeconds*time.Second).UnixMicro(), 10))
 		apiError(w, http.StatusTooManyRequests, "Rate limit exceeded")
@@ -95,7 +110,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusForbidden, "Token is missing required scope. Use one of: metrics.read (Read metrics)")
 		return
 	}
-	switch r.URL.Path {
+	switch path {
 	case "/api/v2/metrics":
 		var ids []map[string]any
 		for _, s := range f.series {
