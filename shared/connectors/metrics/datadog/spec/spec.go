@@ -23,7 +23,7 @@ const DefaultInstantWindowSeconds = 300
 var Spec = &connectors.Spec{
 	ID:          ProviderID,
 	Name:        "Datadog",
-	Description: "Datadog metrics API (v1 timeseries query): health checks and metric queries for canary analysis.",
+	Description: "Datadog metrics API (v1 timeseries query): health checks and metric queries for canary analysis. A range query's stepSeconds is the rollup interval of a plain metric query; a range of more than 1,500 steps (Datadog's points per series) is asked in chunks.",
 	Category:    connectors.CategoryMetrics,
 	Fields: []connectors.Field{
 		{Name: "site", Type: connectors.TypeEnum, Enum: Sites, Default: "datadoghq.com",

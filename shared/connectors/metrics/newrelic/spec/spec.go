@@ -22,7 +22,7 @@ const DefaultInstantWindowSeconds = 300
 var Spec = &connectors.Spec{
 	ID:          ProviderID,
 	Name:        "New Relic",
-	Description: "New Relic NerdGraph (NRQL): health checks and NRQL queries for canary analysis.",
+	Description: "New Relic NerdGraph (NRQL): health checks and NRQL queries for canary analysis. A range of more than 366 steps (NRQL's TIMESERIES bucket limit) is asked in chunks.",
 	Category:    connectors.CategoryMetrics,
 	Fields: []connectors.Field{
 		{Name: "accountId", Type: connectors.TypeInt, Required: true, Min: 1, Max: 1 << 40,
