@@ -21,14 +21,19 @@ func (c RangeChunk) Points(step time.Duration) int { return int(c.End.Sub(c.Star
 // SplitRange cuts [start, end] into consecutive chunks of at most
 // maxPoints points of step each, on start's step grid, for providers that
 // cap the points one call answers (Datadog, New Relic): no point of the grid
-// is in two chunks, none is in none. A range that fits is one chunk.
+// is in two chunks, none is in none. A range that fits is one chunk; a
+// longer one is cut into chunks of even size, so no chunk is a lone point
+// (a provider may refuse a time frame that starts where it ends).
 func SplitRange(start, end time.Time, step time.Duration, maxPoints int) []RangeChunk {
 	if step <= 0 || maxPoints < 1 || end.Before(start) {
 		return []RangeChunk{{start, end}}
 	}
+	points := int(end.Sub(start)/step) + 1
+	n := (points + maxPoints - 1) / maxPoints
+	per := (points + n - 1) / n
 	var chunks []RangeChunk
-	for s := start; !s.After(end); s = s.Add(time.Duration(maxPoints) * step) {
-		e := s.Add(time.Duration(maxPoints-1) * step)
+	for s := start; !s.After(end); s = s.Add(time.Duration(per) * step) {
+		e := s.Add(time.Duration(per-1) * step)
 		if e.After(end) {
 			e = end
 		}

@@ -7,8 +7,9 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// TestSplitRange: every point of the step grid is in exactly one chunk, and
-// no chunk holds more than its limit.
+// TestSplitRange: every point of the step grid is in exactly one chunk, no
+// chunk holds more than its limit, and none of a longer range is a lone
+// point.
 func TestSplitRange(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -24,6 +25,7 @@ func TestSplitRange(t *testing.T) {
 		{"a day at 1m, 366 a chunk", 1441, time.Minute, 366, 4},
 		{"three days at 1m, 1500 a chunk", 4321, time.Minute, 1500, 3},
 		{"one point", 1, time.Second, 1500, 1},
+		{"a lone point past a full chunk", 1501, time.Minute, 1500, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,7 +36,7 @@ func TestSplitRange(t *testing.T) {
 			}
 			next := t0
 			for i, c := range chunks {
-				if !c.Start.Equal(next) || c.Points(tc.step) > tc.max || c.End.Before(c.Start) {
+				if !c.Start.Equal(next) || c.Points(tc.step) > tc.max || c.End.Before(c.Start) || tc.points > 1 && c.Points(tc.step) < 2 {
 					t.Fatalf("chunk %d = %v (%d points), want it to start at %s with at most %d", i, c, c.Points(tc.step), next, tc.max)
 				}
 				next = c.End.Add(tc.step)

@@ -244,7 +244,13 @@ func (c *Connector) Query(ctx context.Context, q contracts.MetricsQuery) (contra
 
 // query asks one time frame, from and to in the API's unix seconds.
 func (c *Connector) query(ctx context.Context, k keys, text string, from, to time.Time) (queryAnswer, error) {
-	params := url.Values{"query": {text}, "from": {strconv.FormatInt(from.Unix(), 10)}, "to": {strconv.FormatInt(to.Unix(), 10)}}
+	fromS, toS := from.Unix(), to.Unix()
+	if toS <= fromS {
+		// The API wants from before to: a frame of one point also asks the
+		// second after it.
+		toS = fromS + 1
+	}
+	params := url.Values{"query": {text}, "from": {strconv.FormatInt(fromS, 10)}, "to": {strconv.FormatInt(toS, 10)}}
 	var out queryAnswer
 	if err := c.get(ctx, "/api/v1/query", params, k, &out); err != nil {
 		return queryAnswer{}, fmt.Errorf("query %s: %w", strconv.Quote(truncate(text, 120)), err)

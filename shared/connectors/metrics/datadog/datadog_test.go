@@ -81,6 +81,8 @@ func TestQuery(t *testing.T) {
 			[]map[string]string{{"version": "v2"}}, 5, []float64{0.5}, false},
 		{"no data", contracts.MetricsQuery{Query: "avg:canary.success_ratio{service:cart}"}, nil, 0, nil, false},
 		{"a syntax error", contracts.MetricsQuery{Query: "avg:canary.success_ratio{"}, nil, 0, nil, true},
+		{"a range of one point", contracts.MetricsQuery{Query: "avg:canary.success_ratio{version:v2} by {version}", Start: &end, End: &end, StepSeconds: 60},
+			[]map[string]string{{"version": "v2"}}, 1, []float64{0.5}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
