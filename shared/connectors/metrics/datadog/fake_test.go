@@ -64,8 +64,11 @@ var queryPattern = regexp.MustCompile(`^(avg|sum|min|max):([a-zA-Z][a-zA-Z0-9_.]
 // replaced by a coarser one, the query is not refused).
 const maxPoints = 1500
 
-// defaultInterval is the rollup interval Datadog's API picks for a time
-// frame when the query sets none, as its rollup documentation tabulates it.
+// defaultInterval is the rollup interval the API picks for a time frame
+// when the query sets none: 20 s for the past hour as Datadog's rollup page
+// tabulates it; past an hour these are the fake's own stand-ins, coarser
+// as the frame grows (a range query of the connector always names its
+// interval, so it never depends on them).
 func defaultInterval(span int64) int64 {
 	switch {
 	case span <= 3600:
