@@ -3,6 +3,7 @@ package connectors
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,14 +46,19 @@ func SplitRange(start, end time.Time, step time.Duration, maxPoints int) []Range
 // MergeSeries joins the answers of consecutive chunks, oldest first, into
 // one answer: a series (the same labels and unit) found in several chunks is
 // one series whose points follow on in time; a point at or before the
-// series' last one (a chunk's edge answered twice) is dropped. Series keep
-// the order they first appear in.
+// series' last one (a chunk's edge answered twice) is dropped. Series an
+// answer holds twice with the same labels (Datadog's answer to two queries
+// in one, say) stay two: the n-th of a chunk continues the n-th of the
+// chunk before. Series keep the order they first appear in.
 func MergeSeries(parts ...[]contracts.MetricSeries) []contracts.MetricSeries {
 	out := []contracts.MetricSeries{}
 	index := map[string]int{}
 	for _, part := range parts {
+		seen := map[string]int{}
 		for _, s := range part {
 			key := seriesKey(s)
+			seen[key]++
+			key += "\x02" + strconv.Itoa(seen[key])
 			i, ok := index[key]
 			if !ok {
 				index[key] = len(out)

@@ -82,3 +82,21 @@ func TestMergeSeries(t *testing.T) {
 		t.Fatalf("v2 points: %+v", got[1].Points)
 	}
 }
+
+// TestMergeSeriesKeepsTwins: two series of one answer with the same labels
+// (two queries in one) stay two across chunks.
+func TestMergeSeriesKeepsTwins(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	one, two := 1.0, 2.0
+	chunk := func(at time.Time) []contracts.MetricSeries {
+		return []contracts.MetricSeries{
+			{Labels: map[string]string{}, Points: []contracts.MetricPoint{{Time: at, Value: &one}}},
+			{Labels: map[string]string{}, Points: []contracts.MetricPoint{{Time: at, Value: &two}}},
+		}
+	}
+	got := MergeSeries(chunk(t0), chunk(t0.Add(time.Minute)))
+	if len(got) != 2 || len(got[0].Points) != 2 || len(got[1].Points) != 2 || *got[0].Points[1].Value != 1 || *got[1].Points[1].Value != 2 {
+		t.Fatalf("merged: %+v", got)
+	}
+}
