@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	drone "github.com/stella-ops/inthub/shared/connectors/cicd/drone"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
 	teamcity "github.com/stella-ops/inthub/shared/connectors/cicd/teamcity"
@@ -65,6 +66,7 @@ func implementations() []*connectors.Spec {
 		githubactions.Spec,
 		jenkins.Spec,
 		teamcity.Spec,
+		drone.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

@@ -12,6 +12,7 @@ package specs
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	drone "github.com/stella-ops/inthub/shared/connectors/cicd/drone/spec"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
 	teamcity "github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/spec"
@@ -75,6 +76,7 @@ func List() []*connectors.Spec {
 		githubactions.Spec,
 		jenkins.Spec,
 		teamcity.Spec,
+		drone.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,
