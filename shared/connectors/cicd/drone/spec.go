@@ -30,6 +30,12 @@
 //     returned. Name is the build number; namePattern also matches the
 //     branch. Attributes: status, event, ref, commit, message.
 //
+// Webhooks: Drone's global webhooks (DRONE_WEBHOOK_ENDPOINT pointing at
+// POST /api/v1/hooks/{integrationId}, DRONE_WEBHOOK_SECRET the secret of
+// webhookSecretRef) tell the pipeline-runner a build changed; it checks
+// their HTTP Signature (hmac-sha256 over Date and Digest) and reads the
+// integration's open runs at once.
+//
 // Drone itself does not rate-limit, but the proxies in front of it do: 429
 // and 503 with Retry-After are RATE_LIMITED.
 //

@@ -35,6 +35,9 @@
 package dronefake
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -45,6 +48,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -259,6 +263,25 @@ func (s *Server) Builds(slug string) []Build {
 		out = append(out, c)
 	}
 	return out
+}
+
+// SignWebhook returns the headers Drone's webhook sender puts on a global
+// webhook delivering body, signed with secret at date: X-Drone-Event,
+// Digest (SHA-256= and the base64 SHA-256 of the body), Date (HTTP date)
+// and the HTTP Signature over date and digest (draft-cavage hmac-sha256,
+// keyId hmac-key, as 99designs/httpsignatures-go renders it).
+func SignWebhook(secret string, body []byte, date time.Time) http.Header {
+	sum := sha256.Sum256(body)
+	h := http.Header{}
+	h.Set("X-Drone-Event", "build")
+	h.Set("Content-Type", "application/json")
+	h.Set("Digest", "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]))
+	h.Set("Date", date.UTC().Format(http.TimeFormat))
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("date: " + h.Get("Date") + "\ndigest: " + h.Get("Digest")))
+	h.Set("Signature", fmt.Sprintf(`keyId="hmac-key",algorithm="hmac-sha256",signature="%s",headers="date digest"`,
+		base64.StdEncoding.EncodeToString(mac.Sum(nil))))
+	return h
 }
 
 // Commit is the sha of the head commit of branch in the repository slug.

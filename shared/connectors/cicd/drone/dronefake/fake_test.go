@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFakeAnswersAsDroneDoes sends the fake requests Drone refuses or
@@ -61,5 +62,24 @@ func TestFakeAnswersAsDroneDoes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSignWebhookSignsAsDrone pins SignWebhook to what Drone's sender
+// (99designs/httpsignatures-go, hmac-sha256 over date and digest) puts on
+// this delivery: the values were produced by that library for the same
+// body, secret and date.
+func TestSignWebhookSignsAsDrone(t *testing.T) {
+	t.Parallel()
+	h := SignWebhook("s3cr3t", []byte(`{"event":"build"}`), time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	want := map[string]string{
+		"Date":      "Sun, 06 Dec 2026 12:00:00 GMT",
+		"Digest":    "SHA-256=BsRS7q4yFvSnNVElaYtVHbqlOTZ6nzOBgiQE4L7+1Nw=",
+		"Signature": `keyId="hmac-key",algorithm="hmac-sha256",signature="hNeNM1iTUKWRzTgAg3r0cngN1oXTcQU2AYMQ70gGJik=",headers="date digest"`,
+	}
+	for k, v := range want {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
 	}
 }

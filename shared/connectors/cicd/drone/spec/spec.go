@@ -46,6 +46,7 @@ var Spec = &connectors.Spec{
 		{Name: "namespace", Type: connectors.TypeString, MaxLength: 255, Pattern: NamePart, Check: CheckNamePart,
 			PatternDescription: "a repository owner (letters, digits, '.', '_' and '-')",
 			Description:        "Owner (user or organization) whose repositories discovery lists; every repository the token sees when unset."},
+		connectors.WebhookSecretField("the secret of Drone's global webhooks (DRONE_WEBHOOK_SECRET, with DRONE_WEBHOOK_ENDPOINT pointing at the hub), with which Drone signs each delivery: an HTTP Signature (hmac-sha256) over its Date and Digest headers."),
 	},
 	CredentialTypes:    []string{connectors.CredToken},
 	CredentialRequired: true,
@@ -57,6 +58,7 @@ var Spec = &connectors.Spec{
 	},
 	ResourceTypes: []string{ResourceRepositories, ResourceBuilds},
 	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
+	Webhook:       connectors.WebhookDroneSignature,
 	Example: connectors.Example{
 		Config:        map[string]any{"url": "https://drone.example.com/", "namespace": "octocat"},
 		CredentialRef: "vault://vault-1/drone/release-bot#token",
