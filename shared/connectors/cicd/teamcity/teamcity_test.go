@@ -141,6 +141,22 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
+// TestDiscoveryEndsWithNextHref: a listing of exactly two full pages ends
+// when the second names no nextHref, without reading an empty third.
+func TestDiscoveryEndsWithNextHref(t *testing.T) {
+	t.Parallel()
+	f := teamcityfake.New(t)
+	for i := range 198 {
+		f.AddBuildType(fmt.Sprintf("Pipelines_B%03d", i), fmt.Sprintf("b-%03d", i), "Pipelines")
+	}
+	c := newConnector(t, f, token(teamcityfake.BobToken), nil)
+	got, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceBuildTypes})
+	checkCode(t, err, "")
+	if len(got.Resources) != 200 || !slices.Equal(got.PageSizes, []int{100, 100}) || f.Count("GET /app/rest/buildTypes") != 2 {
+		t.Fatalf("%d resources in pages %v from %d requests, want 200 in two from two", len(got.Resources), got.PageSizes, f.Count("GET /app/rest/buildTypes"))
+	}
+}
+
 // addTeams adds Team_00 … Team_09 with 25 build types each (build-0 …
 // build-24), and Team_01_Sub under Team_01 with 15 more.
 func addTeams(f *teamcityfake.Server) {
