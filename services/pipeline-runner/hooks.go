@@ -5,11 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,7 +29,14 @@ import (
 const (
 	headerGitLabToken = "X-Gitlab-Token"
 	headerGitHubSig   = "X-Hub-Signature-256"
+	headerSignature   = "Signature"
+	headerDate        = "Date"
+	headerDigest      = "Digest"
 )
+
+// droneSkew is how far a Drone webhook's signed Date may be from now: a
+// signature is replayable, the window bounds for how long.
+const droneSkew = 5 * time.Minute
 
 // errBadSignature: a webhook without its provider's signature, or with one
 // the secret does not make.
@@ -55,6 +65,77 @@ var verifiers = map[connectors.WebhookScheme]func(secret string, headers map[str
 		}
 		return nil
 	},
+	// Drone signs its global webhooks as 99designs/httpsignatures-go does
+	// (draft-cavage HTTP Signatures): Signature: keyId="…",
+	// algorithm="hmac-sha256",signature="<base64>",headers="date digest",
+	// the HMAC-SHA256 of "date: <Date>\ndigest: <Digest>" keyed with the
+	// secret; Digest is SHA-256=<base64 SHA-256 of the body>.
+	connectors.WebhookDroneSignature: verifyDrone,
+}
+
+// verifyDrone checks a Drone webhook: the signature over the headers it
+// lists (date and digest both required, nothing else: the ingress relays
+// no other), the digest against the body, the date within droneSkew.
+func verifyDrone(secret string, headers map[string]string, body []byte) error {
+	params := httpSignatureParams(headers[headerSignature])
+	signed := strings.Fields(strings.ToLower(params["headers"]))
+	sig, err := base64.StdEncoding.DecodeString(params["signature"])
+	if err != nil || len(sig) != sha256.Size || params["algorithm"] != "hmac-sha256" ||
+		!slices.Contains(signed, "date") || !slices.Contains(signed, "digest") {
+		return errBadSignature
+	}
+	sum := sha256.Sum256(body)
+	if subtle.ConstantTimeCompare([]byte(headers[headerDigest]), []byte("SHA-256="+base64.StdEncoding.EncodeToString(sum[:]))) != 1 {
+		return errBadSignature
+	}
+	date, err := http.ParseTime(headers[headerDate])
+	if err != nil || time.Since(date).Abs() > droneSkew {
+		return errBadSignature
+	}
+	lines := make([]string, 0, len(signed))
+	for _, h := range signed {
+		var v string
+		switch h {
+		case "date":
+			v = headers[headerDate]
+		case "digest":
+			v = headers[headerDigest]
+		default:
+			return errBadSignature
+		}
+		lines = append(lines, h+": "+v)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strings.Join(lines, "\n")))
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return errBadSignature
+	}
+	return nil
+}
+
+// httpSignatureParams reads the key="value" pairs of a Signature header;
+// a malformed header gives what it could read (the caller requires each
+// parameter it uses).
+func httpSignatureParams(h string) map[string]string {
+	out := map[string]string{}
+	for h != "" {
+		key, rest, ok := strings.Cut(h, "=\"")
+		if !ok {
+			break
+		}
+		value, rest, ok := strings.Cut(rest, "\"")
+		if !ok {
+			break
+		}
+		key = strings.TrimSpace(key)
+		if _, dup := out[key]; dup {
+			// A parameter given twice is ambiguous: refuse the header.
+			return map[string]string{}
+		}
+		out[key] = value
+		h = strings.TrimLeft(rest, ", ")
+	}
+	return out
 }
 
 // hooks receives providers' webhooks relayed by the ingress.

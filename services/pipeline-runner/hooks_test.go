@@ -12,12 +12,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/drone/dronefake"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/pipelineruns"
@@ -49,6 +51,7 @@ func newHookEnv(t *testing.T) *hookEnv {
 	e.its = map[string]contracts.Integration{
 		"gitlab-ci":       it("gitlab-ci", withSecret),
 		"github-actions":  it("github-actions", withSecret),
+		"drone":           it("drone", withSecret),
 		"gitlab-ci-":      it("gitlab-ci", map[string]any{}),
 		"jenkins":         it("jenkins", withSecret),
 		"gitlab-ci-UNSET": it("gitlab-ci", map[string]any{connectors.WebhookSecretRef: "env://UNSET"}),
@@ -84,6 +87,21 @@ func TestHookSignatures(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"object_kind":"pipeline","object_attributes":{"id":42,"status":"running"}}`)
 	goodGH := githubSig(hookSecret, body)
+	// Drone's headers, signed as its webhook sender signs them.
+	drone := func(secret string, body []byte, date time.Time, edit func(map[string]string)) map[string]string {
+		out := map[string]string{}
+		for k, v := range dronefake.SignWebhook(secret, body, date) {
+			if k == headerSignature || k == headerDate || k == headerDigest {
+				out[k] = v[0]
+			}
+		}
+		if edit != nil {
+			edit(out)
+		}
+		return out
+	}
+	now := time.Now()
+	other := []byte(`{"event":"build","action":"updated"}`)
 	cases := []struct {
 		name       string
 		it         string // key of hookEnv.its, or "" for an unknown id
@@ -104,6 +122,26 @@ func TestHookSignatures(t *testing.T) {
 		{"github without sha256= prefix", "github-actions", map[string]string{headerGitHubSig: strings.TrimPrefix(goodGH, "sha256=")}, body, http.StatusUnauthorized},
 		{"github sha1 scheme", "github-actions", map[string]string{headerGitHubSig: "sha1=" + strings.TrimPrefix(goodGH, "sha256=")}, body, http.StatusUnauthorized},
 		{"github gitlab token instead", "github-actions", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusUnauthorized},
+		{"drone valid signature", "drone", drone(hookSecret, body, now, nil), body, 0},
+		{"drone signed a minute ago", "drone", drone(hookSecret, body, now.Add(-time.Minute), nil), body, 0},
+		{"drone missing signature", "drone", drone(hookSecret, body, now, func(h map[string]string) { delete(h, headerSignature) }), body, http.StatusUnauthorized},
+		{"drone wrong secret", "drone", drone("other", body, now, nil), body, http.StatusUnauthorized},
+		{"drone body changed", "drone", drone(hookSecret, body, now, nil), other, http.StatusUnauthorized},
+		{"drone body and digest changed", "drone", drone(hookSecret, body, now, func(h map[string]string) {
+			h[headerDigest] = drone(hookSecret, other, now, nil)[headerDigest]
+		}), other, http.StatusUnauthorized},
+		{"drone replayed after ten minutes", "drone", drone(hookSecret, body, now.Add(-10*time.Minute), nil), body, http.StatusUnauthorized},
+		{"drone date changed", "drone", drone(hookSecret, body, now.Add(-time.Minute), func(h map[string]string) { h[headerDate] = now.UTC().Format(http.TimeFormat) }), body, http.StatusUnauthorized},
+		{"drone signature over the date alone", "drone", drone(hookSecret, body, now, func(h map[string]string) {
+			h[headerSignature] = strings.Replace(h[headerSignature], `headers="date digest"`, `headers="date"`, 1)
+		}), body, http.StatusUnauthorized},
+		{"drone hmac-sha1", "drone", drone(hookSecret, body, now, func(h map[string]string) {
+			h[headerSignature] = strings.Replace(h[headerSignature], "hmac-sha256", "hmac-sha1", 1)
+		}), body, http.StatusUnauthorized},
+		{"drone a parameter twice", "drone", drone(hookSecret, body, now, func(h map[string]string) {
+			h[headerSignature] += `,signature="AAAA"`
+		}), body, http.StatusUnauthorized},
+		{"drone github header instead", "drone", map[string]string{headerGitHubSig: goodGH}, body, http.StatusUnauthorized},
 		{"unknown integration", "", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
 		{"no webhook secret configured", "gitlab-ci-", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
 		{"provider without webhooks", "jenkins", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},

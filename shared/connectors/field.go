@@ -96,6 +96,11 @@ const (
 	// WebhookGitHubHMAC: X-Hub-Signature-256 is sha256= and the hex
 	// HMAC-SHA256 of the body keyed with the secret.
 	WebhookGitHubHMAC WebhookScheme = "github-hmac-sha256"
+	// WebhookDroneSignature: Drone's global webhooks carry an HTTP
+	// Signature (draft-cavage, hmac-sha256) in the Signature header over
+	// the Date and Digest (SHA-256= and the base64 SHA-256 of the body)
+	// headers, keyed with the secret.
+	WebhookDroneSignature WebhookScheme = "drone-http-signature"
 )
 
 // WebhookSecretField declares WebhookSecretRef; how describes how the

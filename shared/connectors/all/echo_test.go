@@ -193,6 +193,14 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "basic", config: map[string]any{"url": e.URL}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}
 	},
+	"teamcity": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "access token", config: map[string]any{"url": e.URL, "project": "Echo"}, credentialRef: "env://INTHUB_SECRET_A",
+			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
+	"drone": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "personal token", config: map[string]any{"url": e.URL, "namespace": "echo"}, credentialRef: "env://INTHUB_SECRET_A",
+			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
 	"slack": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "token", config: map[string]any{"url": e.URL + "/api", "defaultChannel": "#general"}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}

@@ -4,8 +4,10 @@ package all
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	drone "github.com/stella-ops/inthub/shared/connectors/cicd/drone"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
+	teamcity "github.com/stella-ops/inthub/shared/connectors/cicd/teamcity"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
 	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace"
 	newrelic "github.com/stella-ops/inthub/shared/connectors/metrics/newrelic"
@@ -63,6 +65,8 @@ func implementations() []*connectors.Spec {
 		gitlab.CISpec,
 		githubactions.Spec,
 		jenkins.Spec,
+		teamcity.Spec,
+		drone.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

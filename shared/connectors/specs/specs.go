@@ -12,8 +12,10 @@ package specs
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	drone "github.com/stella-ops/inthub/shared/connectors/cicd/drone/spec"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
+	teamcity "github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/spec"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
 	dynatrace "github.com/stella-ops/inthub/shared/connectors/metrics/dynatrace/spec"
 	newrelic "github.com/stella-ops/inthub/shared/connectors/metrics/newrelic/spec"
@@ -73,6 +75,8 @@ func List() []*connectors.Spec {
 		gitlab.CISpec,
 		githubactions.Spec,
 		jenkins.Spec,
+		teamcity.Spec,
+		drone.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

@@ -1,0 +1,47 @@
+package teamcity
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// credEnv names the variable holding the token of every test integration.
+const credEnv = "TEAMCITY_TOKEN"
+
+// wrongToken is a token the fake does not know.
+const wrongToken = "eyJ0eXAiOiAiVENWMiJ9.d3Jvbmc.d3Jvbmctc2lnbmF0dXJl"
+
+// token is a token credential as a secret store returns it.
+func token(v string) string { return `{"token":"` + v + `"}` }
+
+// newConnector builds a connector of the fake as the runtime does.
+func newConnector(t *testing.T, f *teamcityfake.Server, secret string, config map[string]any) *Connector {
+	t.Helper()
+	return connectortest.NewConnector(t, connectortest.Setup{
+		Spec: Spec, URL: f.URL(), Config: config, EnvVar: credEnv, Secret: secret,
+	}).(*Connector)
+}
+
+// allSecrets are the values no error text may hold.
+var allSecrets = []string{teamcityfake.AliceToken, teamcityfake.BobToken, wrongToken}
+
+// checkCode fails unless err carries want ("" = no error), and makes sure
+// no error text ever holds a secret.
+func checkCode(t *testing.T, err error, want resilience.Code) {
+	t.Helper()
+	connectortest.CheckCode(t, err, want, allSecrets...)
+}
+
+func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
+
+// discoverAll follows cursors to the end of a listing.
+func discoverAll(t *testing.T, d connectors.Discoverer, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
+	t.Helper()
+	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, d, q, 100)
+}
