@@ -35,6 +35,11 @@ require (
 require github.com/aws/aws-sdk-go-v2/service/ecr v1.69.0
 
 require (
+	github.com/google/go-github/v75 v75.0.0
+	github.com/google/go-querystring v1.1.0 // indirect
+)
+
+require (
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.3 // indirect
 	github.com/google/go-containerregistry v0.22.1

@@ -28,6 +28,7 @@ import (
 	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog"
 	nexus "github.com/stella-ops/inthub/shared/connectors/registry/nexus"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
+	github "github.com/stella-ops/inthub/shared/connectors/scm/github"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv"
@@ -61,6 +62,7 @@ func implementations() []*connectors.Spec {
 		opsgenie.Spec,
 		gitlab.Spec,
 		gitlab.CISpec,
+		github.Spec,
 		githubactions.Spec,
 		jenkins.Spec,
 		slack.Spec,

@@ -36,6 +36,7 @@ import (
 	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
 	nexus "github.com/stella-ops/inthub/shared/connectors/registry/nexus/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
+	github "github.com/stella-ops/inthub/shared/connectors/scm/github/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv/spec"
@@ -71,6 +72,7 @@ func List() []*connectors.Spec {
 		opsgenie.Spec,
 		gitlab.Spec,
 		gitlab.CISpec,
+		github.Spec,
 		githubactions.Spec,
 		jenkins.Spec,
 		slack.Spec,
