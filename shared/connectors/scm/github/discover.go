@@ -42,14 +42,7 @@ type cursor struct {
 }
 
 func (c cursor) valid() bool {
-	if !c.Position.Valid() || (c.Kind != ownerUnknown && c.Kind != ownerOrg && c.Kind != ownerUser) {
-		return false
-	}
-	if c.Page == "" {
-		return true
-	}
-	n, err := strconv.Atoi(c.Page)
-	return err == nil && n > 1 && strconv.Itoa(n) == c.Page
+	return kit.ValidPageNumber(c.Position) && (c.Kind == ownerUnknown || c.Kind == ownerOrg || c.Kind == ownerUser)
 }
 
 // listing is one paginated GitHub listing: fetch reads page (1-based) of
@@ -103,17 +96,9 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 	}
 	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
 	items, next, err := kit.Collect(ctx, collector, cur.Position, keep,
-		func(ctx context.Context, page string, _ int) ([]contracts.Resource, string, error) {
-			n := 1
-			if page != "" {
-				n, _ = strconv.Atoi(page) // checked by cursor.valid
-			}
-			items, next, err := l.fetch(ctx, n, perPage)
-			if err != nil || next == 0 {
-				return items, "", err
-			}
-			return items, strconv.Itoa(next), nil
-		})
+		kit.NumberedPages(func(ctx context.Context, page int) ([]contracts.Resource, int, error) {
+			return l.fetch(ctx, page, perPage)
+		}))
 	if err != nil {
 		return connectors.DiscoveryPage{}, err
 	}
