@@ -84,6 +84,7 @@ type Server struct {
 	queries  map[string][]url.Values
 	limits   []Limit
 	limitAll *Limit
+	private  bool
 }
 
 // New starts a fake GitHub closed by t.Cleanup.
@@ -115,6 +116,14 @@ func (s *Server) AddRepos(repos ...Repo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repos = append(s.repos, repos...)
+}
+
+// PrivateMode makes the fake a GitHub Enterprise Server in private mode:
+// every anonymous request is 401 "Requires authentication".
+func (s *Server) PrivateMode() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.private = true
 }
 
 // LimitNext makes the next authenticated answer a rate-limit answer.
@@ -193,6 +202,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.RateHeaders(w, 5000, 4999)
 		Error(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	if s.private && who.anonymous {
+		Error(w, http.StatusUnauthorized, "Requires authentication")
 		return
 	}
 	if s.limitAll != nil {

@@ -50,9 +50,9 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 	}
 	// The checks read c.hc at call time, so a test's clock applies.
 	c.api = newSDK(c.hc.SDKClient(c.token, func(resp *http.Response) error { return githubapi.Check(c.hc, resp) }), base)
+	// The probe sends no token; its 401 reaches go-github (CheckConnectivity
+	// reads it as the API answering).
 	c.probe = newSDK(c.hc.SDKClient(nil, func(resp *http.Response) error {
-		// A private GitHub Enterprise Server asks anonymous callers for
-		// credentials: that is its API answering.
 		if resp.StatusCode == http.StatusUnauthorized {
 			return nil
 		}
@@ -96,13 +96,19 @@ func (c *Connector) sdkError(what string, err error) error {
 	return kit.SDKError(what, err)
 }
 
-// CheckConnectivity reads the API root without a token.
+// CheckConnectivity reads the API root without a token: any answer of the
+// API passes, 401 included (a private GitHub Enterprise Server asks
+// anonymous callers for credentials).
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
 	req, err := c.probe.NewRequest(http.MethodGet, "", nil)
 	if err != nil {
 		return resilience.Wrap(resilience.InvalidConfig, err, "reach the GitHub API")
 	}
 	_, err = c.probe.Do(ctx, req, nil)
+	var answer *gh.ErrorResponse
+	if errors.As(err, &answer) && answer.Response != nil && answer.Response.StatusCode == http.StatusUnauthorized {
+		return nil
+	}
 	return c.sdkError("reach the GitHub API", err)
 }
 

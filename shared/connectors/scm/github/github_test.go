@@ -257,26 +257,34 @@ func TestRateLimits(t *testing.T) {
 // TestChecks: the health levels against GitHub's answers.
 func TestChecks(t *testing.T) {
 	t.Parallel()
-	f := bigFake(t)
+	f, private := bigFake(t), bigFake(t)
+	private.PrivateMode()
 	tests := []struct {
 		name         string
+		private      bool
 		owner, token string
 		level        contracts.CheckType
 		want         resilience.Code
 	}{
-		{"connectivity sends no token", "acme", githubfake.WrongToken, contracts.CheckConnectivity, ""},
-		{"a user token", "acme", githubfake.UserToken, contracts.CheckAuthentication, ""},
-		{"an installation token has no user but is valid", "acme", githubfake.InstallToken, contracts.CheckAuthentication, ""},
-		{"a wrong token", "acme", githubfake.WrongToken, contracts.CheckAuthentication, resilience.AuthenticationFailed},
-		{"no token", "acme", "", contracts.CheckAuthentication, resilience.AuthenticationFailed},
-		{"one repository of the owner", "acme", githubfake.UserToken, contracts.CheckFunctionality, ""},
-		{"one repository of the token's user", "", githubfake.UserToken, contracts.CheckFunctionality, ""},
-		{"an unknown owner", "nobody-here", githubfake.UserToken, contracts.CheckFunctionality, resilience.ResourceNotFound},
+		{"connectivity sends no token", false, "acme", githubfake.WrongToken, contracts.CheckConnectivity, ""},
+		{"connectivity of a private Enterprise Server, which answers 401", true, "acme", githubfake.UserToken, contracts.CheckConnectivity, ""},
+		{"a private Enterprise Server reads the token", true, "acme", githubfake.UserToken, contracts.CheckFunctionality, ""},
+		{"a user token", false, "acme", githubfake.UserToken, contracts.CheckAuthentication, ""},
+		{"an installation token has no user but is valid", false, "acme", githubfake.InstallToken, contracts.CheckAuthentication, ""},
+		{"a wrong token", false, "acme", githubfake.WrongToken, contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"no token", false, "acme", "", contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"one repository of the owner", false, "acme", githubfake.UserToken, contracts.CheckFunctionality, ""},
+		{"one repository of the token's user", false, "", githubfake.UserToken, contracts.CheckFunctionality, ""},
+		{"an unknown owner", false, "nobody-here", githubfake.UserToken, contracts.CheckFunctionality, resilience.ResourceNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := newConnector(t, f, tc.owner, tc.token)
+			server := f
+			if tc.private {
+				server = private
+			}
+			c := newConnector(t, server, tc.owner, tc.token)
 			var err error
 			switch tc.level {
 			case contracts.CheckConnectivity:
