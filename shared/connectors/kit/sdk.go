@@ -51,11 +51,9 @@ type sdkTransport struct {
 
 func (t *sdkTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	// A clone to add the header to (a RoundTripper leaves the caller's
+	// request alone); it shares the body, which the guarded client sends.
 	out := req.Clone(ctx)
-	if req.Body != nil {
-		// Clone shares the body; the guarded client reads it once.
-		out.Body = req.Body
-	}
 	if anon, _ := ctx.Value(anonymousKey{}).(bool); !anon && t.auth != nil {
 		a, err := t.auth(ctx)
 		if err != nil {

@@ -85,6 +85,7 @@ type Server struct {
 	limits   []Limit
 	limitAll *Limit
 	private  bool
+	spend    int // the next answers say the limit is spent (remaining 0)
 }
 
 // New starts a fake GitHub closed by t.Cleanup.
@@ -124,6 +125,15 @@ func (s *Server) PrivateMode() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.private = true
+}
+
+// SpendNext makes the next n successful answers say the primary limit is
+// spent (x-ratelimit-remaining 0, reset a minute and a half after Now), as
+// the last call GitHub allows before the reset does.
+func (s *Server) SpendNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spend += n
 }
 
 // LimitNext makes the next authenticated answer a rate-limit answer.
@@ -218,9 +228,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.RateLimited(w, l)
 		return
 	}
-	if who.anonymous {
+	switch {
+	case who.anonymous:
 		s.RateHeaders(w, 60, 59)
-	} else {
+	case s.spend > 0:
+		s.spend--
+		s.RateHeaders(w, 5000, 0)
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.Now.Add(90*time.Second).Unix(), 10))
+	default:
 		s.RateHeaders(w, 5000, 4990)
 	}
 	if r.Method != http.MethodGet {

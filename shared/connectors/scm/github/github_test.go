@@ -298,3 +298,28 @@ func TestChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestSpentLimitIsKnownBeforeCalling: after an answer saying the limit is
+// spent, go-github refuses the next call without sending it; that is
+// RATE_LIMITED until the reset GitHub named, as a 403 from GitHub would be.
+func TestSpentLimitIsKnownBeforeCalling(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	// go-github compares the reset with the real clock.
+	f.Now = time.Now().Truncate(time.Second)
+	c := newConnector(t, f, "acme", githubfake.UserToken)
+	q := connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}}
+	f.SpendNext(1)
+	_, err := c.Discover(ctxT(t), q)
+	checkCode(t, err, "")
+	const route = "GET /repos/{owner}/{repo}/tags"
+	before := f.Calls(route)
+	_, err = c.Discover(ctxT(t), q)
+	checkCode(t, err, resilience.RateLimited)
+	if got := resilience.RetryAfterOf(err); got != 90*time.Second {
+		t.Fatalf("RetryAfterOf = %s, want 90s (the reset GitHub named)", got)
+	}
+	if n := f.Calls(route) - before; n != 0 {
+		t.Fatalf("%d calls while the limit was known to be spent, want none", n)
+	}
+}
