@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -287,5 +289,25 @@ func TestChecks(t *testing.T) {
 			}
 			checkCode(t, err, tc.want)
 		})
+	}
+}
+
+// TestSubPathInstall: Gitea served under a sub-path (ROOT_URL
+// https://host/git/) keeps it in every request, the version read included;
+// a request outside it would be a 404.
+func TestSubPathInstall(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	sub := httptest.NewServer(http.StripPrefix("/git", f.srv.Config.Handler))
+	t.Cleanup(sub.Close)
+	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: sub.URL + "/git", Config: map[string]any{"owner": "acme"},
+		EnvVar: credEnv, Secret: `{"token":"` + fakeToken + `"}`}).(*Connector)
+	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
+		checkCode(t, check(ctxT(t)), "")
+	}
+	got, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 60, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}})
+	checkCode(t, err, "")
+	if len(got.Names) != 150 {
+		t.Fatalf("discovered %d branches, want 150", len(got.Names))
 	}
 }

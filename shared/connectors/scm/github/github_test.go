@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -321,5 +322,25 @@ func TestSpentLimitIsKnownBeforeCalling(t *testing.T) {
 	}
 	if n := f.Calls(route) - before; n != 0 {
 		t.Fatalf("%d calls while the limit was known to be spent, want none", n)
+	}
+}
+
+// TestEnterpriseServerAPIPath: a GitHub Enterprise Server's API root
+// (https://HOST/api/v3) keeps its path in every request, checks and
+// discovery alike; a request outside it would be a 404.
+func TestEnterpriseServerAPIPath(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	ghes := httptest.NewServer(http.StripPrefix("/api/v3", f.Config.Handler))
+	t.Cleanup(ghes.Close)
+	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: ghes.URL + "/api/v3", Config: map[string]any{"owner": "acme"},
+		EnvVar: credEnv, Secret: `{"token":"` + githubfake.UserToken + `"}`}).(*Connector)
+	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
+		checkCode(t, check(ctxT(t)), "")
+	}
+	got, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 60, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}})
+	checkCode(t, err, "")
+	if len(got.Names) != 150 {
+		t.Fatalf("discovered %d branches, want 150", len(got.Names))
 	}
 }
