@@ -1,5 +1,5 @@
-// Package gitea is the Gitea SCM provider (Gitea 1.11 and later, and
-// Forgejo, REST API v1), built on the Gitea SDK (code.gitea.io/sdk/gitea)
+// Package gitea is the Gitea SCM provider (Gitea 1.11 and later, REST API
+// v1), built on the Gitea SDK (code.gitea.io/sdk/gitea)
 // over the hub's guarded client: health checks and discovery of the
 // organizations, repositories, branches and tags a token can read.
 //

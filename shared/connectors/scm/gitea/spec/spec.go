@@ -44,7 +44,7 @@ func CheckName(s string) error {
 var Spec = &connectors.Spec{
 	ID:          ProviderID,
 	Name:        "Gitea",
-	Description: "Gitea (and Forgejo, which keeps its API) through the REST API v1: organizations, repositories, branches and tags.",
+	Description: "Gitea (1.11 and later, REST API v1): organizations, repositories, branches and tags.",
 	Category:    connectors.CategorySCM,
 	Fields: []connectors.Field{
 		{Name: "url", Type: connectors.TypeURL, Required: true, Check: connectors.BaseURL,
