@@ -32,7 +32,22 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require github.com/aws/aws-sdk-go-v2/service/ecr v1.69.0
+require (
+	code.gitea.io/sdk/gitea v0.25.1
+	github.com/aws/aws-sdk-go-v2/service/ecr v1.69.0
+)
+
+require (
+	github.com/42wim/httpsig v1.2.4 // indirect
+	github.com/davidmz/go-pageant v1.0.2 // indirect
+	github.com/go-fed/httpsig v1.1.0 // indirect
+	github.com/hashicorp/go-version v1.9.0 // indirect
+)
+
+require (
+	github.com/google/go-github/v75 v75.0.0
+	github.com/google/go-querystring v1.1.0 // indirect
+)
 
 require (
 	github.com/docker/cli v29.7.2+incompatible // indirect

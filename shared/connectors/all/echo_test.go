@@ -185,6 +185,22 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "token", config: map[string]any{"url": e.URL, "projectId": "42"}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"github": func(e echoEnv) []echoCase {
+		return []echoCase{
+			{name: "token of an owner", config: map[string]any{"url": e.URL, "owner": "echo"}, credentialRef: "env://INTHUB_SECRET_A",
+				secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}},
+			{name: "token without owner", config: map[string]any{"url": e.URL}, credentialRef: "env://INTHUB_SECRET_A",
+				secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 2)}},
+		}
+	},
+	"gitea": func(e echoEnv) []echoCase {
+		return []echoCase{
+			{name: "token of an owner", config: map[string]any{"url": e.URL, "owner": "echo"}, credentialRef: "env://INTHUB_SECRET_A",
+				secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}},
+			{name: "token without owner", config: map[string]any{"url": e.URL}, credentialRef: "env://INTHUB_SECRET_A",
+				secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 2)}},
+		}
+	},
 	"github-actions": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "token", config: map[string]any{"url": e.URL, "owner": "echo", "repo": "repo"}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}

@@ -30,6 +30,8 @@ import (
 	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog"
 	nexus "github.com/stella-ops/inthub/shared/connectors/registry/nexus"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay"
+	gitea "github.com/stella-ops/inthub/shared/connectors/scm/gitea"
+	github "github.com/stella-ops/inthub/shared/connectors/scm/github"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv"
@@ -63,6 +65,8 @@ func implementations() []*connectors.Spec {
 		opsgenie.Spec,
 		gitlab.Spec,
 		gitlab.CISpec,
+		github.Spec,
+		gitea.Spec,
 		githubactions.Spec,
 		jenkins.Spec,
 		teamcity.Spec,

@@ -2,11 +2,13 @@ package kit_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // upstream is a listing of n items "i0".."i<n-1>" in pages of per, with
@@ -99,5 +101,51 @@ func TestCollectEmptyPages(t *testing.T) {
 		if len(items) != 0 || next != nil {
 			t.Fatalf("StopOnEmpty=%v: %v, %v", stop, items, next)
 		}
+	}
+}
+
+// TestNumberedPages: pages by number to the end, refuses page numbers it
+// never issues, and ends a listing whose next page does not advance.
+func TestNumberedPages(t *testing.T) {
+	t.Parallel()
+	fetch := kit.NumberedPages(func(_ context.Context, page int) ([]int, int, error) {
+		switch page {
+		case 1, 2:
+			return []int{page}, page + 1, nil
+		case 3:
+			return []int{3}, 3, nil // a server naming itself as next
+		}
+		return nil, 0, fmt.Errorf("page %d asked", page)
+	})
+	var got []int
+	page := ""
+	for range 5 {
+		items, next, err := fetch(context.Background(), page, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, items...)
+		if next == "" {
+			break
+		}
+		page = next
+	}
+	if fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("read %v, want [1 2 3]", got)
+	}
+	for _, tc := range []struct {
+		p    kit.Position
+		want bool
+	}{
+		{kit.Position{}, false}, {kit.Position{Skip: 3}, true}, {kit.Position{Page: "2"}, true},
+		{kit.Position{Page: "1"}, false}, {kit.Position{Page: "0"}, false}, {kit.Position{Page: "02"}, false},
+		{kit.Position{Page: "x"}, false}, {kit.Position{Page: "-4"}, false}, {kit.Position{Page: "3", Skip: -1}, false},
+	} {
+		if got := kit.ValidPageNumber(tc.p); got != tc.want {
+			t.Errorf("ValidPageNumber(%+v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if _, _, err := fetch(context.Background(), "zero", 10); resilience.CodeOf(err) != resilience.InvalidConfig {
+		t.Fatalf("page %q: %v, want INVALID_CONFIG", "zero", err)
 	}
 }

@@ -38,6 +38,8 @@ import (
 	jfrog "github.com/stella-ops/inthub/shared/connectors/registry/jfrog/spec"
 	nexus "github.com/stella-ops/inthub/shared/connectors/registry/nexus/spec"
 	quay "github.com/stella-ops/inthub/shared/connectors/registry/quay/spec"
+	gitea "github.com/stella-ops/inthub/shared/connectors/scm/gitea/spec"
+	github "github.com/stella-ops/inthub/shared/connectors/scm/github/spec"
 	gitlab "github.com/stella-ops/inthub/shared/connectors/scm/gitlab/spec"
 	awssm "github.com/stella-ops/inthub/shared/connectors/secrets/awssm/spec"
 	azurekv "github.com/stella-ops/inthub/shared/connectors/secrets/azurekv/spec"
@@ -73,6 +75,8 @@ func List() []*connectors.Spec {
 		opsgenie.Spec,
 		gitlab.Spec,
 		gitlab.CISpec,
+		github.Spec,
+		gitea.Spec,
 		githubactions.Spec,
 		jenkins.Spec,
 		teamcity.Spec,

@@ -2,25 +2,18 @@ package githubactions
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/githubapi"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
-
-// secondaryWait is GitHub's rule for a secondary rate limit that names no
-// wait: "wait for at least one minute before retrying".
-const secondaryWait = time.Minute
 
 var (
 	workflowName = regexp.MustCompile(`^(?:[0-9]{1,20}|[A-Za-z0-9._-]{1,200}\.ya?ml)$`)
@@ -107,37 +100,13 @@ func (c *Connector) call(ctx context.Context, what string, r request, out any) (
 	return c.hc.CallChecked(ctx, what, req, out, check)
 }
 
-// check is httpx.CheckResponse plus GitHub's secondary rate limit without
-// headers: a 403 or 429 whose message says so waits a minute.
-func (c *Connector) check(resp *http.Response) error {
-	err := c.hc.Check(resp)
-	if err == nil {
-		return nil
-	}
-	var coded *resilience.Error
-	if !errors.As(err, &coded) || (resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests) || coded.RetryAfter > 0 {
-		return err
-	}
-	var answer struct {
-		Message string `json:"message"`
-	}
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&answer)
-	if m := strings.ToLower(answer.Message); strings.Contains(m, "secondary rate limit") || strings.Contains(m, "abuse detection") {
-		return &resilience.Error{Code: resilience.RateLimited, RetryAfter: secondaryWait,
-			Message: coded.Message + fmt.Sprintf(" (secondary rate limit: retry after %s)", secondaryWait)}
-	}
-	return err
-}
+// check classifies an answer by GitHub's rules (githubapi.Check), on the
+// connector's clock.
+func (c *Connector) check(resp *http.Response) error { return githubapi.Check(c.hc, resp) }
 
-// token resolves the credential reference for one call; the zero Auth
-// when the integration has none.
+// token resolves the credential reference for one call (githubapi.Token).
 func (c *Connector) token(ctx context.Context) (kit.Auth, error) {
-	auth, err := kit.Credential(ctx, c.credentials, c.credentialRef, "the GitHub credentials", []string{connectors.CredToken})
-	if err == nil && strings.ContainsAny(strings.TrimPrefix(auth.Value, "Bearer "), " \t") {
-		// A PAT or app token never holds a space; one there is a paste error.
-		return kit.Auth{}, resilience.New(resilience.InvalidConfig, "the GitHub token holds whitespace")
-	}
-	return auth, err
+	return githubapi.Token(ctx, c.credentials, c.credentialRef)
 }
 
 // CheckConnectivity reads the API root without a token.

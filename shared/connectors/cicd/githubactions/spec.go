@@ -36,7 +36,10 @@
 // inside the client) would compete with the hub's retry table.
 package githubactions
 
-import "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
+import (
+	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
+	"github.com/stella-ops/inthub/shared/connectors/githubapi"
+)
 
 // decl is the provider's declaration (package spec); New reads the config
 // through it.
@@ -54,7 +57,7 @@ const (
 )
 
 // APIVersion is the REST API version every request asks for.
-const APIVersion = "2022-11-28"
+const APIVersion = githubapi.APIVersion
 
 // The declaration's name rules.
 var (

@@ -1,0 +1,313 @@
+package gitea
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+const credEnv = "GITEA_TOKEN"
+
+// newConnector builds a connector for the fake as the runtime does. owner
+// "" leaves the field unset; token "" sends none.
+func newConnector(t *testing.T, f *fakeGitea, owner, token string) *Connector {
+	t.Helper()
+	cfg := map[string]any{}
+	if owner != "" {
+		cfg["owner"] = owner
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: f.srv.URL, Config: cfg, EnvVar: credEnv,
+		Secret: `{"token":"` + token + `"}`, NoRef: token == ""}).(*Connector)
+}
+
+func checkCode(t *testing.T, err error, want resilience.Code) {
+	t.Helper()
+	connectortest.CheckCode(t, err, want, allSecrets...)
+}
+
+func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
+
+func discoverAll(t *testing.T, c *Connector, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
+	t.Helper()
+	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, c, q, 100)
+}
+
+func names(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%03d", prefix, i)
+	}
+	return out
+}
+
+// bigFake holds listings longer than Gitea's 50-item page: 130
+// organizations, 250 repositories of the organization acme, 120 of the user
+// mona, acme/repo-000 with 150 branches and 230 tags; acme/repo-007 is
+// private.
+func bigFake(t *testing.T) *fakeGitea {
+	f := newFakeGitea(t)
+	f.addOrgs(append([]string{"acme"}, names("org-", 129)...)...)
+	f.addUsers("mona")
+	var repos []fakeRepo
+	for _, n := range names("repo-", 250) {
+		repos = append(repos, fakeRepo{owner: "acme", name: n, defaultBranch: "main", private: n == "repo-007"})
+	}
+	for _, n := range names("dot-", 120) {
+		repos = append(repos, fakeRepo{owner: "mona", name: n, defaultBranch: "trunk"})
+	}
+	repos[0].branches, repos[0].tags = names("b-", 150), names("v", 230)
+	f.addRepos(repos...)
+	return f
+}
+
+func full(owner string, ns []string) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = owner + "/" + n
+	}
+	return out
+}
+
+// TestDiscoverPagesToTheEnd reads every listing to its end through
+// discovery pages that do not line up with Gitea's: nothing lost, nothing
+// twice, every Gitea page asked with limit=50, and no Gitea page beyond the
+// listing's.
+func TestDiscoverPagesToTheEnd(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	tests := []struct {
+		name  string
+		owner string
+		q     connectors.DiscoveryQuery
+		want  []string
+		route string
+		pages int
+	}{
+		{"organizations", "acme", connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 30},
+			append([]string{"acme"}, names("org-", 129)...), "GET /user/orgs", 3},
+		{"repositories of an organization", "acme", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 30},
+			full("acme", names("repo-", 250)), "GET /orgs/{org}/repos", 5},
+		{"repositories of a user", "mona", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 45},
+			full("mona", names("dot-", 120)), "GET /users/{username}/repos", 3},
+		{"every repository the token's user reads", "", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000},
+			append(full("acme", names("repo-", 250)), full("mona", names("dot-", 120))...), "GET /user/repos", 8},
+		{"branches", "acme", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}},
+			names("b-", 150), "GET /repos/{owner}/{repo}/branches", 3},
+		{"tags", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 100, Filter: contracts.DiscoveryFilter{Repository: "acme/repo-000"}},
+			names("v", 230), "GET /repos/{owner}/{repo}/tags", 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Not parallel: the fake records queries per route.
+			before := len(f.queriesOf(tc.route))
+			got, err := discoverAll(t, newConnector(t, f, tc.owner, fakeToken), tc.q)
+			checkCode(t, err, "")
+			if !slices.Equal(got.Names, tc.want) {
+				t.Fatalf("discovered %d names %v…, want the %d in order", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
+			}
+			pages := map[string]bool{}
+			for _, q := range f.queriesOf(tc.route)[before:] {
+				if q.Get("limit") != "50" {
+					t.Fatalf("a page asked with limit=%q", q.Get("limit"))
+				}
+				pages[q.Get("page")] = true
+			}
+			if len(pages) != tc.pages {
+				t.Fatalf("Gitea pages %v of %s asked, want %d", slices.Sorted(maps.Keys(pages)), tc.route, tc.pages)
+			}
+		})
+	}
+}
+
+// TestServerVersionReadOnce: the SDK's version check costs one request per
+// connector, not one per call.
+func TestServerVersionReadOnce(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	c := newConnector(t, f, "acme", fakeToken)
+	for range 3 {
+		_, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 40})
+		checkCode(t, err, "")
+	}
+	checkCode(t, c.CheckAuthentication(ctxT(t)), "")
+	if n := f.count("GET /version"); n != 1 {
+		t.Fatalf("GET /version %d times, want once", n)
+	}
+}
+
+// TestDiscoverFilters: namePattern keeps the matching names across pages; a
+// repository's pattern also matches its name without the owner.
+func TestDiscoverFilters(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	c := newConnector(t, f, "acme", fakeToken)
+	rng := func(prefix string, from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, fmt.Sprintf("%s%03d", prefix, i))
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    connectors.DiscoveryQuery
+		want []string
+	}{
+		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
+			rng("acme/repo-", 230, 250)},
+		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
+			rng("acme/repo-", 0, 10)},
+		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
+			rng("org-", 120, 129)},
+		{"branches", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "b-14?"}},
+			rng("b-", 140, 150)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := discoverAll(t, c, tc.q)
+			checkCode(t, err, "")
+			if !slices.Equal(got.Names, tc.want) {
+				t.Fatalf("discovered %v, want %v", got.Names, tc.want)
+			}
+		})
+	}
+}
+
+// TestDiscoverRefusals: what Gitea or the connector refuses carries the
+// code that decides the retry, and no token.
+func TestDiscoverRefusals(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	cursorOf := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
+	tests := []struct {
+		name         string
+		owner, token string
+		q            connectors.DiscoveryQuery
+		want         resilience.Code
+	}{
+		{"a token Gitea does not know", "acme", wrongToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.AuthenticationFailed},
+		{"organizations without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceProjects}, resilience.AuthenticationFailed},
+		{"an unknown owner", "nobody-here", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.ResourceNotFound},
+		{"an unknown repository", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, resilience.ResourceNotFound},
+		{"a private repository without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, resilience.ResourceNotFound},
+		{"branches without a repository", "", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches}, resilience.InvalidConfig},
+		{"a repository name without owner and no owner set", "", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, resilience.InvalidConfig},
+		{"a repository path that climbs", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, resilience.InvalidConfig},
+		{"a cursor that is not ours", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, resilience.InvalidConfig},
+		{"a cursor naming page 0", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"0"}`)}, resilience.InvalidConfig},
+		{"a cursor naming a page that is not a number", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"2&limit=500"}`)}, resilience.InvalidConfig},
+		{"a cursor naming an owner kind", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: cursorOf(`{"q":"2","k":"team"}`)}, resilience.InvalidConfig},
+		{"a bad name pattern", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, resilience.InvalidConfig},
+		{"an undeclared resource type", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: "pipelines"}, resilience.NotSupported},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := newConnector(t, f, tc.owner, tc.token).Discover(ctxT(t), tc.q)
+			checkCode(t, err, tc.want)
+		})
+	}
+}
+
+// TestRateLimited: a 429 with Retry-After is RATE_LIMITED carrying the
+// wait (the SDK, left alone, would keep only a message), and the hub's
+// retry policy waits it and then succeeds.
+func TestRateLimited(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	c := newConnector(t, f, "acme", fakeToken)
+	q := connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}}
+	f.limitNext(1)
+	_, err := c.Discover(ctxT(t), q)
+	checkCode(t, err, resilience.RateLimited)
+	if got := resilience.RetryAfterOf(err); got != retryAfter*time.Second {
+		t.Fatalf("RetryAfterOf = %s, want %ds", got, retryAfter)
+	}
+	f.limitNext(1)
+	var page connectors.DiscoveryPage
+	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+		var err error
+		page, err = c.Discover(ctx, q)
+		return err
+	})
+	checkCode(t, err, "")
+	if w := timer.Waits(); len(w) != 1 || w[0] < retryAfter*time.Second {
+		t.Fatalf("retry waits %v, want one of at least %ds", w, retryAfter)
+	}
+	if len(page.Items) != 100 {
+		t.Fatalf("after the wait: %d tags, want 100", len(page.Items))
+	}
+}
+
+// TestChecks: the health levels against Gitea's answers.
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	old := newFakeGitea(t)
+	old.version = "1.10.3"
+	tests := []struct {
+		name         string
+		server       *fakeGitea
+		owner, token string
+		level        contracts.CheckType
+		want         resilience.Code
+	}{
+		{"connectivity sends no token", f, "acme", wrongToken, contracts.CheckConnectivity, ""},
+		{"a known token", f, "acme", fakeToken, contracts.CheckAuthentication, ""},
+		{"a wrong token", f, "acme", wrongToken, contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"no token", f, "acme", "", contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"one repository of an organization", f, "acme", fakeToken, contracts.CheckFunctionality, ""},
+		{"one repository of a user", f, "mona", fakeToken, contracts.CheckFunctionality, ""},
+		{"one repository of the token's user", f, "", fakeToken, contracts.CheckFunctionality, ""},
+		{"an unknown owner", f, "nobody-here", fakeToken, contracts.CheckFunctionality, resilience.ResourceNotFound},
+		{"a Gitea older than the SDK supports", old, "acme", fakeToken, contracts.CheckAuthentication, resilience.UpstreamError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newConnector(t, tc.server, tc.owner, tc.token)
+			var err error
+			switch tc.level {
+			case contracts.CheckConnectivity:
+				err = c.CheckConnectivity(ctxT(t))
+			case contracts.CheckAuthentication:
+				err = c.CheckAuthentication(ctxT(t))
+			default:
+				err = c.CheckFunctionality(ctxT(t))
+			}
+			checkCode(t, err, tc.want)
+		})
+	}
+}
+
+// TestSubPathInstall: Gitea served under a sub-path (ROOT_URL
+// https://host/git/) keeps it in every request, the version read included;
+// a request outside it would be a 404.
+func TestSubPathInstall(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	sub := httptest.NewServer(http.StripPrefix("/git", f.srv.Config.Handler))
+	t.Cleanup(sub.Close)
+	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: sub.URL + "/git", Config: map[string]any{"owner": "acme"},
+		EnvVar: credEnv, Secret: `{"token":"` + fakeToken + `"}`}).(*Connector)
+	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
+		checkCode(t, check(ctxT(t)), "")
+	}
+	got, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 60, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}})
+	checkCode(t, err, "")
+	if len(got.Names) != 150 {
+		t.Fatalf("discovered %d branches, want 150", len(got.Names))
+	}
+}

@@ -1,0 +1,346 @@
+package github
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/githubapi/githubfake"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+const credEnv = "GITHUB_TOKEN"
+
+// newConnector builds a connector for the fake as the runtime does, its
+// clock set to the fake's so reset times give exact waits. owner "" leaves
+// the field unset; token "" sends none.
+func newConnector(t *testing.T, f *githubfake.Server, owner, token string) *Connector {
+	t.Helper()
+	cfg := map[string]any{}
+	if owner != "" {
+		cfg["owner"] = owner
+	}
+	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: f.URL, Config: cfg, EnvVar: credEnv,
+		Secret: `{"token":"` + token + `"}`, NoRef: token == ""}).(*Connector)
+	c.hc.Now = func() time.Time { return f.Now }
+	return c
+}
+
+func checkCode(t *testing.T, err error, want resilience.Code) {
+	t.Helper()
+	connectortest.CheckCode(t, err, want, githubfake.Tokens...)
+}
+
+func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
+
+func discoverAll(t *testing.T, c *Connector, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
+	t.Helper()
+	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, c, q, 100)
+}
+
+func names(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%03d", prefix, i)
+	}
+	return out
+}
+
+// bigFake holds listings longer than GitHub's 100-item page: 130
+// organizations, 250 repositories of the organization acme, 120 of the user
+// mona, acme/app with 150 branches and 230 tags; a private repository of
+// acme is one of the 250.
+func bigFake(t *testing.T) *githubfake.Server {
+	f := githubfake.New(t)
+	f.AddOrgs(append([]string{"acme"}, names("org-", 129)...)...)
+	f.AddUsers("mona")
+	var repos []githubfake.Repo
+	for _, n := range names("repo-", 250) {
+		repos = append(repos, githubfake.Repo{Owner: "acme", Name: n, DefaultBranch: "main", Private: n == "repo-007"})
+	}
+	for _, n := range names("dot-", 120) {
+		repos = append(repos, githubfake.Repo{Owner: "mona", Name: n, DefaultBranch: "trunk"})
+	}
+	repos[0].Branches, repos[0].Tags = names("b-", 150), names("v", 230)
+	f.AddRepos(repos...)
+	return f
+}
+
+// TestDiscoverPagesToTheEnd reads every listing to its end through
+// discovery pages that do not line up with GitHub's: nothing lost, nothing
+// twice, every GitHub page asked with per_page=100, and no GitHub page
+// beyond the listing's (a discovery page ending inside a GitHub page reads
+// that page again and skips what it returned).
+func TestDiscoverPagesToTheEnd(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	repoNames := func(owner string, ns []string) []string {
+		out := make([]string, len(ns))
+		for i, n := range ns {
+			out[i] = owner + "/" + n
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		owner string
+		q     connectors.DiscoveryQuery
+		want  []string
+		route string
+		pages int
+	}{
+		{"organizations", "acme", connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 30},
+			append([]string{"acme"}, names("org-", 129)...), "GET /user/orgs", 2},
+		{"repositories of an organization", "acme", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 30},
+			repoNames("acme", names("repo-", 250)), "GET /orgs/{org}/repos", 3},
+		{"repositories of a user", "mona", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 45},
+			repoNames("mona", names("dot-", 120)), "GET /users/{username}/repos", 2},
+		{"every repository the token reads", "", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000},
+			append(repoNames("acme", names("repo-", 250)), repoNames("mona", names("dot-", 120))...), "GET /user/repos", 4},
+		{"branches", "acme", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}},
+			names("b-", 150), "GET /repos/{owner}/{repo}/branches", 2},
+		{"tags", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 100, Filter: contracts.DiscoveryFilter{Repository: "acme/repo-000"}},
+			names("v", 230), "GET /repos/{owner}/{repo}/tags", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Not parallel: the fake records queries per route.
+			before := len(f.Queries(tc.route))
+			got, err := discoverAll(t, newConnector(t, f, tc.owner, githubfake.UserToken), tc.q)
+			checkCode(t, err, "")
+			if !slices.Equal(got.Names, tc.want) {
+				t.Fatalf("discovered %d names %v…, want the %d in order", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
+			}
+			pages := map[string]bool{}
+			for _, q := range f.Queries(tc.route)[before:] {
+				if q.Get("per_page") != "100" {
+					t.Fatalf("a page asked with per_page=%q", q.Get("per_page"))
+				}
+				pages[q.Get("page")] = true
+			}
+			if len(pages) != tc.pages {
+				t.Fatalf("GitHub pages %v of %s asked, want %d", slices.Sorted(maps.Keys(pages)), tc.route, tc.pages)
+			}
+		})
+	}
+}
+
+// TestDiscoverFilters: namePattern keeps the matching names across pages; a
+// repository's pattern also matches its name without the owner.
+func TestDiscoverFilters(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	c := newConnector(t, f, "acme", githubfake.UserToken)
+	tests := []struct {
+		name string
+		q    connectors.DiscoveryQuery
+		want []string
+	}{
+		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
+			repoRange("acme/repo-", 230, 250)},
+		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
+			repoRange("acme/repo-", 0, 10)},
+		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
+			repoRange("org-", 120, 129)},
+		{"tags", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "v22?"}},
+			repoRange("v", 220, 230)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := discoverAll(t, c, tc.q)
+			checkCode(t, err, "")
+			if !slices.Equal(got.Names, tc.want) {
+				t.Fatalf("discovered %v, want %v", got.Names, tc.want)
+			}
+		})
+	}
+}
+
+func repoRange(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("%s%03d", prefix, i))
+	}
+	return out
+}
+
+// TestDiscoverRefusals: what GitHub or the connector refuses carries the
+// code that decides the retry, and no token.
+func TestDiscoverRefusals(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	cursorOf := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
+	tests := []struct {
+		name         string
+		owner, token string
+		q            connectors.DiscoveryQuery
+		want         resilience.Code
+	}{
+		{"a token GitHub does not know", "acme", githubfake.WrongToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.AuthenticationFailed},
+		{"an unknown owner", "nobody-here", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.ResourceNotFound},
+		{"an unknown repository", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, resilience.ResourceNotFound},
+		{"a private repository without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, resilience.ResourceNotFound},
+		{"organizations of an installation token", "acme", githubfake.InstallToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects}, resilience.PermissionDenied},
+		{"branches without a repository", "", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches}, resilience.InvalidConfig},
+		{"a repository name without owner and no owner set", "", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, resilience.InvalidConfig},
+		{"a repository path that climbs", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, resilience.InvalidConfig},
+		{"a cursor that is not ours", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, resilience.InvalidConfig},
+		{"a cursor naming page 0", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"0"}`)}, resilience.InvalidConfig},
+		{"a cursor naming a page that is not a number", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"x"}`)}, resilience.InvalidConfig},
+		{"a cursor naming an owner kind", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: cursorOf(`{"q":"2","k":"team"}`)}, resilience.InvalidConfig},
+		{"a bad name pattern", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, resilience.InvalidConfig},
+		{"an undeclared resource type", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: "pipelines"}, resilience.NotSupported},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := newConnector(t, f, tc.owner, tc.token).Discover(ctxT(t), tc.q)
+			checkCode(t, err, tc.want)
+		})
+	}
+}
+
+// TestRateLimits: each of GitHub's rate-limit answers is RATE_LIMITED with
+// the wait GitHub asked for, and the hub's retry policy waits exactly that
+// and then succeeds.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		limit githubfake.Limit
+		wait  time.Duration
+	}{
+		{"429 with Retry-After", githubfake.Limit{Status: http.StatusTooManyRequests, RetryAfter: 7, ResetIn: 3600}, 7 * time.Second},
+		{"primary limit, 403 with remaining 0", githubfake.Limit{Status: http.StatusForbidden, Primary: true, ResetIn: 120}, 120 * time.Second},
+		{"primary limit, 429 with remaining 0", githubfake.Limit{Status: http.StatusTooManyRequests, Primary: true, ResetIn: 45}, 45 * time.Second},
+		{"secondary limit, 403 with only the message", githubfake.Limit{Status: http.StatusForbidden, ResetIn: 3600}, time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := bigFake(t)
+			c := newConnector(t, f, "acme", githubfake.UserToken)
+			q := connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}}
+			f.LimitNext(tc.limit)
+			_, err := c.Discover(ctxT(t), q)
+			checkCode(t, err, resilience.RateLimited)
+			if got := resilience.RetryAfterOf(err); got != tc.wait {
+				t.Fatalf("RetryAfterOf = %s, want %s", got, tc.wait)
+			}
+			f.LimitNext(tc.limit)
+			var page connectors.DiscoveryPage
+			timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+				var err error
+				page, err = c.Discover(ctx, q)
+				return err
+			})
+			checkCode(t, err, "")
+			if w := timer.Waits(); len(w) != 1 || w[0] < tc.wait {
+				t.Fatalf("retry waits %v, want one of at least %s", w, tc.wait)
+			}
+			if len(page.Items) != 100 {
+				t.Fatalf("after the wait: %d branches, want 100", len(page.Items))
+			}
+		})
+	}
+}
+
+// TestChecks: the health levels against GitHub's answers.
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	f, private := bigFake(t), bigFake(t)
+	private.PrivateMode()
+	tests := []struct {
+		name         string
+		private      bool
+		owner, token string
+		level        contracts.CheckType
+		want         resilience.Code
+	}{
+		{"connectivity sends no token", false, "acme", githubfake.WrongToken, contracts.CheckConnectivity, ""},
+		{"connectivity of a private Enterprise Server, which answers 401", true, "acme", githubfake.UserToken, contracts.CheckConnectivity, ""},
+		{"a private Enterprise Server reads the token", true, "acme", githubfake.UserToken, contracts.CheckFunctionality, ""},
+		{"a user token", false, "acme", githubfake.UserToken, contracts.CheckAuthentication, ""},
+		{"an installation token has no user but is valid", false, "acme", githubfake.InstallToken, contracts.CheckAuthentication, ""},
+		{"a wrong token", false, "acme", githubfake.WrongToken, contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"no token", false, "acme", "", contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"one repository of the owner", false, "acme", githubfake.UserToken, contracts.CheckFunctionality, ""},
+		{"one repository of the token's user", false, "", githubfake.UserToken, contracts.CheckFunctionality, ""},
+		{"an unknown owner", false, "nobody-here", githubfake.UserToken, contracts.CheckFunctionality, resilience.ResourceNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			server := f
+			if tc.private {
+				server = private
+			}
+			c := newConnector(t, server, tc.owner, tc.token)
+			var err error
+			switch tc.level {
+			case contracts.CheckConnectivity:
+				err = c.CheckConnectivity(ctxT(t))
+			case contracts.CheckAuthentication:
+				err = c.CheckAuthentication(ctxT(t))
+			default:
+				err = c.CheckFunctionality(ctxT(t))
+			}
+			checkCode(t, err, tc.want)
+		})
+	}
+}
+
+// TestSpentLimitIsKnownBeforeCalling: after an answer saying the limit is
+// spent, go-github refuses the next call without sending it; that is
+// RATE_LIMITED until the reset GitHub named, as a 403 from GitHub would be.
+func TestSpentLimitIsKnownBeforeCalling(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	// go-github compares the reset with the real clock.
+	f.Now = time.Now().Truncate(time.Second)
+	c := newConnector(t, f, "acme", githubfake.UserToken)
+	q := connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}}
+	f.SpendNext(1)
+	_, err := c.Discover(ctxT(t), q)
+	checkCode(t, err, "")
+	const route = "GET /repos/{owner}/{repo}/tags"
+	before := f.Calls(route)
+	_, err = c.Discover(ctxT(t), q)
+	checkCode(t, err, resilience.RateLimited)
+	if got := resilience.RetryAfterOf(err); got != 90*time.Second {
+		t.Fatalf("RetryAfterOf = %s, want 90s (the reset GitHub named)", got)
+	}
+	if n := f.Calls(route) - before; n != 0 {
+		t.Fatalf("%d calls while the limit was known to be spent, want none", n)
+	}
+}
+
+// TestEnterpriseServerAPIPath: a GitHub Enterprise Server's API root
+// (https://HOST/api/v3) keeps its path in every request, checks and
+// discovery alike; a request outside it would be a 404.
+func TestEnterpriseServerAPIPath(t *testing.T) {
+	t.Parallel()
+	f := bigFake(t)
+	ghes := httptest.NewServer(http.StripPrefix("/api/v3", f.Config.Handler))
+	t.Cleanup(ghes.Close)
+	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: ghes.URL + "/api/v3", Config: map[string]any{"owner": "acme"},
+		EnvVar: credEnv, Secret: `{"token":"` + githubfake.UserToken + `"}`}).(*Connector)
+	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
+		checkCode(t, check(ctxT(t)), "")
+	}
+	got, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 60, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}})
+	checkCode(t, err, "")
+	if len(got.Names) != 150 {
+		t.Fatalf("discovered %d branches, want 150", len(got.Names))
+	}
+}
