@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	azuredevops "github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
@@ -63,6 +64,7 @@ func implementations() []*connectors.Spec {
 		gitlab.CISpec,
 		githubactions.Spec,
 		jenkins.Spec,
+		azuredevops.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

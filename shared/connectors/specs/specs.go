@@ -12,6 +12,7 @@ package specs
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	azuredevops "github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/spec"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
@@ -73,6 +74,7 @@ func List() []*connectors.Spec {
 		gitlab.CISpec,
 		githubactions.Spec,
 		jenkins.Spec,
+		azuredevops.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,
