@@ -196,6 +196,10 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 			{name: "basic", config: cfg, credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(2)}},
 		}
 	},
+	"circleci": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "token", config: map[string]any{"url": e.URL, "projectSlug": "gh/echo/repo"}, credentialRef: "env://INTHUB_SECRET_A",
+			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
 	"jenkins": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "basic", config: map[string]any{"url": e.URL}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}

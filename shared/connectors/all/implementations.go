@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	azuredevops "github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops"
+	circleci "github.com/stella-ops/inthub/shared/connectors/cicd/circleci"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog"
@@ -65,6 +66,7 @@ func implementations() []*connectors.Spec {
 		githubactions.Spec,
 		jenkins.Spec,
 		azuredevops.Spec,
+		circleci.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

@@ -13,6 +13,7 @@ package specs
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	azuredevops "github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/spec"
+	circleci "github.com/stella-ops/inthub/shared/connectors/cicd/circleci/spec"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
 	datadog "github.com/stella-ops/inthub/shared/connectors/metrics/datadog/spec"
@@ -75,6 +76,7 @@ func List() []*connectors.Spec {
 		githubactions.Spec,
 		jenkins.Spec,
 		azuredevops.Spec,
+		circleci.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,
