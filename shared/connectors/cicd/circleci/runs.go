@@ -94,10 +94,11 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 
 // workflow is a workflow of GET /pipeline/{id}/workflow.
 type workflow struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Status     string `json:"status"`
-	PipelineID string `json:"pipeline_id"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	PipelineID  string `json:"pipeline_id"`
+	ProjectSlug string `json:"project_slug"`
 }
 
 // job is a job of GET /workflow/{id}/job.
@@ -253,27 +254,31 @@ func (c *Connector) RunStatus(ctx context.Context, run connectors.RunRef) (conne
 	return out, nil
 }
 
-// CancelRun cancels each unfinished workflow of the pipeline. A pipeline
-// still being set up has no workflow yet: UPSTREAM_ERROR with a short
-// Retry-After, so the cancel is tried again once it has.
+// CancelRun cancels each unfinished workflow of the pipeline. The
+// workflows name their project, which must be the run's; only a pipeline
+// without any is read itself: errored, there is nothing to cancel; still
+// being set up, UPSTREAM_ERROR with a short Retry-After has the cancel
+// tried again once its workflows exist.
 func (c *Connector) CancelRun(ctx context.Context, run connectors.RunRef) error {
 	if err := c.checkRun(run); err != nil {
 		return err
-	}
-	p, err := c.readPipeline(ctx, run)
-	if err != nil {
-		return err
-	}
-	if p.State == "errored" {
-		return nil
 	}
 	ws, err := c.workflows(ctx, run.ID)
 	if err != nil {
 		return err
 	}
 	if len(ws) == 0 {
+		p, err := c.readPipeline(ctx, run)
+		if err != nil || p.State == "errored" {
+			return err
+		}
 		return &resilience.Error{Code: resilience.UpstreamError, RetryAfter: cancelRetry,
 			Message: "cancel pipeline " + run.ID + ": CircleCI is still setting it up and it has no workflow to cancel yet"}
+	}
+	for _, w := range ws {
+		if !strings.EqualFold(w.ProjectSlug, run.Pipeline) && !c.sameProject(w.ProjectSlug, run.Pipeline) {
+			return resilience.New(resilience.ResourceNotFound, "pipeline %s is not a pipeline of %s", run.ID, run.Pipeline)
+		}
 	}
 	for _, w := range ws {
 		if w.Status != "running" && w.Status != "failing" && w.Status != "on_hold" {
