@@ -26,6 +26,7 @@ import (
 const (
 	headerGitLabToken = "X-Gitlab-Token"
 	headerGitHubSig   = "X-Hub-Signature-256"
+	headerCircleCISig = "Circleci-Signature"
 )
 
 // errBadSignature: a webhook without its provider's signature, or with one
@@ -48,13 +49,33 @@ var verifiers = map[connectors.WebhookScheme]func(secret string, headers map[str
 		if !ok {
 			return errBadSignature
 		}
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		if !hmac.Equal([]byte(got), []byte(hex.EncodeToString(mac.Sum(nil)))) {
+		if !hmac.Equal([]byte(got), []byte(hmacHex(secret, body))) {
 			return errBadSignature
 		}
 		return nil
 	},
+	// CircleCI signs the body: v1=<hex HMAC-SHA256(secret, body)>, in a
+	// comma-separated list that may one day hold other versions too.
+	connectors.WebhookCircleCIHMAC: func(secret string, headers map[string]string, body []byte) error {
+		want := []byte(hmacHex(secret, body))
+		ok := false
+		for _, part := range strings.Split(headers[headerCircleCISig], ",") {
+			if got, v1 := strings.CutPrefix(strings.TrimSpace(part), "v1="); v1 && hmac.Equal([]byte(got), want) {
+				ok = true
+			}
+		}
+		if !ok {
+			return errBadSignature
+		}
+		return nil
+	},
+}
+
+// hmacHex is the hex HMAC-SHA256 of body keyed with secret.
+func hmacHex(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // hooks receives providers' webhooks relayed by the ingress.

@@ -25,6 +25,12 @@ import (
 
 const hookSecret = "s3cr3t-hook-value"
 
+func circleSig(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
 func githubSig(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
@@ -49,6 +55,7 @@ func newHookEnv(t *testing.T) *hookEnv {
 	e.its = map[string]contracts.Integration{
 		"gitlab-ci":       it("gitlab-ci", withSecret),
 		"github-actions":  it("github-actions", withSecret),
+		"circleci":        it("circleci", withSecret),
 		"gitlab-ci-":      it("gitlab-ci", map[string]any{}),
 		"jenkins":         it("jenkins", withSecret),
 		"gitlab-ci-UNSET": it("gitlab-ci", map[string]any{connectors.WebhookSecretRef: "env://UNSET"}),
@@ -84,6 +91,7 @@ func TestHookSignatures(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"object_kind":"pipeline","object_attributes":{"id":42,"status":"running"}}`)
 	goodGH := githubSig(hookSecret, body)
+	goodCircle := circleSig(hookSecret, body)
 	cases := []struct {
 		name       string
 		it         string // key of hookEnv.its, or "" for an unknown id
@@ -104,6 +112,15 @@ func TestHookSignatures(t *testing.T) {
 		{"github without sha256= prefix", "github-actions", map[string]string{headerGitHubSig: strings.TrimPrefix(goodGH, "sha256=")}, body, http.StatusUnauthorized},
 		{"github sha1 scheme", "github-actions", map[string]string{headerGitHubSig: "sha1=" + strings.TrimPrefix(goodGH, "sha256=")}, body, http.StatusUnauthorized},
 		{"github gitlab token instead", "github-actions", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusUnauthorized},
+		{"circleci valid signature", "circleci", map[string]string{headerCircleCISig: goodCircle}, body, 0},
+		{"circleci valid v1 among other versions", "circleci", map[string]string{headerCircleCISig: "v2=abcd, " + goodCircle}, body, 0},
+		{"circleci missing signature", "circleci", nil, body, http.StatusUnauthorized},
+		{"circleci wrong secret", "circleci", map[string]string{headerCircleCISig: circleSig("other", body)}, body, http.StatusUnauthorized},
+		{"circleci body changed", "circleci", map[string]string{headerCircleCISig: goodCircle}, append(body, ' '), http.StatusUnauthorized},
+		{"circleci without v1= prefix", "circleci", map[string]string{headerCircleCISig: strings.TrimPrefix(goodCircle, "v1=")}, body, http.StatusUnauthorized},
+		{"circleci another version only", "circleci", map[string]string{headerCircleCISig: "v2=" + strings.TrimPrefix(goodCircle, "v1=")}, body, http.StatusUnauthorized},
+		{"circleci github header instead", "circleci", map[string]string{headerGitHubSig: goodGH}, body, http.StatusUnauthorized},
+		{"github circleci header instead", "github-actions", map[string]string{headerCircleCISig: goodCircle}, body, http.StatusUnauthorized},
 		{"unknown integration", "", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
 		{"no webhook secret configured", "gitlab-ci-", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
 		{"provider without webhooks", "jenkins", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
@@ -136,7 +153,7 @@ func TestHookSignatures(t *testing.T) {
 				t.Fatal("a refused webhook made runs due")
 			}
 			logs := e.logs.String()
-			if strings.Contains(logs, hookSecret) || strings.Contains(logs, goodGH[7:20]) {
+			if strings.Contains(logs, hookSecret) || strings.Contains(logs, goodGH[7:20]) || strings.Contains(logs, goodCircle[3:16]) {
 				t.Fatalf("the log holds the secret or a signature: %s", logs)
 			}
 			if tc.wantStatus == http.StatusUnauthorized && (!strings.Contains(logs, "webhook refused") || !strings.Contains(logs, id)) {

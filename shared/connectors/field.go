@@ -96,6 +96,10 @@ const (
 	// WebhookGitHubHMAC: X-Hub-Signature-256 is sha256= and the hex
 	// HMAC-SHA256 of the body keyed with the secret.
 	WebhookGitHubHMAC WebhookScheme = "github-hmac-sha256"
+	// WebhookCircleCIHMAC: Circleci-Signature is v1= and the hex
+	// HMAC-SHA256 of the body keyed with the secret (several
+	// comma-separated versions may come; one v1 that holds is enough).
+	WebhookCircleCIHMAC WebhookScheme = "circleci-hmac-sha256"
 )
 
 // WebhookSecretField declares WebhookSecretRef; how describes how the

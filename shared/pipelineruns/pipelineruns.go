@@ -38,13 +38,13 @@ const MaxHookBody = 512 << 10
 type HookRequest struct {
 	IntegrationID string `json:"integrationId"`
 	// Headers holds only the signature headers present (X-Gitlab-Token,
-	// X-Hub-Signature-256), by canonical name.
+	// X-Hub-Signature-256, Circleci-Signature), by canonical name.
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    []byte            `json:"body,omitempty"`
 }
 
 // HookHeaders are the headers the ingress relays.
-var HookHeaders = []string{"X-Gitlab-Token", "X-Hub-Signature-256"}
+var HookHeaders = []string{"X-Gitlab-Token", "X-Hub-Signature-256", "Circleci-Signature"}
 
 // HookAccepted answers a webhook whose signature holds: Runs open runs of
 // the integration are read at once.

@@ -40,6 +40,7 @@ var Spec = &connectors.Spec{
 		{Name: "projectSlug", Type: connectors.TypeString, Required: true, MaxLength: 210, Pattern: ProjectSlug,
 			PatternDescription: "a project slug vcs/org/project: gh/acme/app, bb/acme/app, or circleci/<org id>/<project id>",
 			Description:        "Project whose pipelines discovery lists and Trigger starts when given no other project of the same organization."},
+		connectors.WebhookSecretField("the project webhook's secret token, with which CircleCI signs each delivery in Circleci-Signature (v1=, the HMAC-SHA256 of the body)."),
 	},
 	CredentialTypes:    []string{connectors.CredToken},
 	CredentialRequired: true,
@@ -51,8 +52,9 @@ var Spec = &connectors.Spec{
 	},
 	ResourceTypes: []string{ResourcePipelines, ResourceWorkflows},
 	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover, connectors.CapTrigger, connectors.CapFollowRuns},
+	Webhook:       connectors.WebhookCircleCIHMAC,
 	Example: connectors.Example{
-		Config:        map[string]any{"projectSlug": "gh/acme/web-shop"},
+		Config:        map[string]any{"projectSlug": "gh/acme/web-shop", connectors.WebhookSecretRef: "vault://vault-1/circleci/webhook#secret"},
 		CredentialRef: "vault://vault-1/circleci/release-bot#token",
 	},
 }
