@@ -73,22 +73,23 @@ func TestAnswers(t *testing.T) {
 	tests := []struct {
 		name   string
 		status int
-		e2eid  bool
+		header string // the Azure DevOps header the server sends, if any
 		level  contracts.CheckType
 		want   resilience.Code
 	}{
-		{"a sign-in page is an authentication failure", http.StatusNonAuthoritativeInfo, true, contracts.CheckAuthentication, resilience.AuthenticationFailed},
-		{"a web server is not Azure DevOps", http.StatusOK, false, contracts.CheckConnectivity, resilience.InvalidConfig},
-		{"a login wall is not Azure DevOps", http.StatusUnauthorized, false, contracts.CheckConnectivity, resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, false, contracts.CheckConnectivity, resilience.UpstreamError},
-		{"the sign-in page still proves the service", http.StatusNonAuthoritativeInfo, true, contracts.CheckConnectivity, ""},
+		{"a sign-in page is an authentication failure", http.StatusNonAuthoritativeInfo, "X-VSS-E2EID", contracts.CheckAuthentication, resilience.AuthenticationFailed},
+		{"a web server is not Azure DevOps", http.StatusOK, "", contracts.CheckConnectivity, resilience.InvalidConfig},
+		{"a login wall is not Azure DevOps", http.StatusUnauthorized, "", contracts.CheckConnectivity, resilience.InvalidConfig},
+		{"a proxy error", http.StatusBadGateway, "", contracts.CheckConnectivity, resilience.UpstreamError},
+		{"the sign-in page still proves the service", http.StatusNonAuthoritativeInfo, "X-VSS-E2EID", contracts.CheckConnectivity, ""},
+		{"an Azure DevOps Server's 401", http.StatusUnauthorized, "X-TFS-ProcessId", contracts.CheckConnectivity, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				if tc.e2eid {
-					w.Header().Set("X-VSS-E2EID", "x")
+				if tc.header != "" {
+					w.Header().Set(tc.header, "6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11")
 				}
 				w.WriteHeader(tc.status)
 			}))
@@ -205,18 +206,18 @@ func TestRateLimited(t *testing.T) {
 func TestTrigger(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name      string
-		config    map[string]any
-		secret    string
-		pipeline  string
-		ref       string
-		params    map[string]string
-		want      resilience.Code
-		wantRef   string
-		wantTmpl  map[string]string
-		wantVars  map[string]string
-		posts     int
-		wantRunID string
+		name         string
+		config       map[string]any
+		secret       string
+		pipeline     string
+		ref          string
+		params       map[string]string
+		want         resilience.Code
+		wantRef      string
+		wantTmpl     map[string]string
+		wantVars     map[string]string
+		posts        int
+		wantPipeline string // the id a name resolves to; "" = pipeline
 	}{
 		{name: "default branch, no parameters", pipeline: "1", wantRef: "refs/heads/main", wantTmpl: map[string]string{}, wantVars: map[string]string{}, posts: 1},
 		{name: "a branch and template parameters", pipeline: "1", ref: "release/1.0", params: map[string]string{"environment": "prod", "TARGET": "eu"},
@@ -233,16 +234,25 @@ func TestTrigger(t *testing.T) {
 		{name: "another project's pipeline", pipeline: "3", want: resilience.ResourceNotFound, posts: 1},
 		{name: "an unknown project", config: map[string]any{"project": "nope"}, pipeline: "1", want: resilience.ResourceNotFound, posts: 1},
 		{name: "another organization's token", secret: tokenJSON(azuredevopsfake.OtherOrgToken), pipeline: "1", want: resilience.AuthenticationFailed, posts: 1},
-		{name: "a pipeline name is not an id", pipeline: "deploy", want: resilience.InvalidConfig},
-		{name: "a pipeline id that climbs", pipeline: "../1", want: resilience.InvalidConfig},
+		{name: "a pipeline by name", pipeline: "deploy", wantPipeline: "1", wantRef: "refs/heads/main", wantTmpl: map[string]string{}, wantVars: map[string]string{}, posts: 1},
+		{name: "a pipeline by folder path", pipeline: `\release\deploy`, wantPipeline: "1", wantRef: "refs/heads/main", wantTmpl: map[string]string{}, wantVars: map[string]string{}, posts: 1},
+		{name: "a name two pipelines have", pipeline: "twin", want: resilience.InvalidConfig},
+		{name: "an unknown name", pipeline: "nope", want: resilience.ResourceNotFound},
+		{name: "another project's pipeline by name", pipeline: "ledger", want: resilience.ResourceNotFound},
+		{name: "a name with a line break", pipeline: "deploy\n", want: resilience.InvalidConfig},
 		{name: "a ref with a space", pipeline: "1", ref: "ma in", want: resilience.InvalidConfig},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := azuredevopsfake.Start(t)
+			f.AddPipeline(azuredevopsfake.Project, &azuredevopsfake.Pipeline{ID: 40, Name: "twin", Folder: `\a`})
+			f.AddPipeline(azuredevopsfake.Project, &azuredevopsfake.Pipeline{ID: 41, Name: "twin", Folder: `\b`})
 			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
+			if tc.wantPipeline == "" {
+				tc.wantPipeline = tc.pipeline
+			}
 			checkCode(t, err, tc.want)
 			if n := f.Calls("POST runs"); n != tc.posts {
 				t.Fatalf("%d POSTs, want %d", n, tc.posts)
@@ -258,11 +268,11 @@ func TestTrigger(t *testing.T) {
 				t.Fatalf("runs %+v", runs)
 			}
 			r := runs[0]
-			if run.ID != "101" || run.Pipeline != tc.pipeline || run.Ref != tc.ref ||
+			if run.ID != "101" || run.Pipeline != tc.wantPipeline || run.Ref != tc.ref ||
 				run.WebURL != f.URL()+"/fabrikam/web-shop/_build/results?buildId=101" {
 				t.Fatalf("ref %+v", run)
 			}
-			if strconv.FormatInt(r.Pipeline, 10) != tc.pipeline || r.RefName != tc.wantRef ||
+			if strconv.FormatInt(r.Pipeline, 10) != tc.wantPipeline || r.RefName != tc.wantRef ||
 				!maps.Equal(r.TemplateParameters, tc.wantTmpl) || !maps.Equal(r.Variables, tc.wantVars) {
 				t.Fatalf("started %+v, want ref %s, template %v, variables %v", r, tc.wantRef, tc.wantTmpl, tc.wantVars)
 			}

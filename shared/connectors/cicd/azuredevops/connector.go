@@ -133,8 +133,8 @@ func (c *Connector) check(resp *http.Response) error {
 }
 
 // CheckConnectivity reads the project without credentials: any answer
-// carrying Azure DevOps' X-VSS-E2EID header, 401 and 203 included, proves
-// the service is there.
+// carrying Azure DevOps' X-VSS-E2EID (or X-TFS-ProcessId) header, 401 and
+// 203 included, proves the service is there.
 func (c *Connector) CheckConnectivity(ctx context.Context) error {
 	const what = "reach Azure DevOps"
 	resp, err := c.hc.Send(ctx, kit.Request{URL: kit.Endpoint(c.base, c.orgPath+"/_apis/projects/"+url.PathEscape(c.project),
@@ -149,9 +149,10 @@ func (c *Connector) CheckConnectivity(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		return resilience.New(resilience.UpstreamError, "%s: HTTP %d", what, s)
-	case resp.Header.Get("X-VSS-E2EID") == "":
+	case resp.Header.Get("X-VSS-E2EID") == "" && resp.Header.Get("X-TFS-ProcessId") == "":
+		// Services send X-VSS-E2EID, Servers (and older TFS) X-TFS-ProcessId.
 		return resilience.New(resilience.InvalidConfig,
-			"%s: %s answered HTTP %d without an X-VSS-E2EID header: it is not an Azure DevOps service root", what, c.base.Host, s)
+			"%s: %s answered HTTP %d without Azure DevOps' X-VSS-E2EID or X-TFS-ProcessId header: it is not an Azure DevOps service root", what, c.base.Host, s)
 	}
 	return nil
 }

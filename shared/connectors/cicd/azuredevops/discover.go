@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
@@ -83,23 +84,11 @@ func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (
 // folderPath is a pipeline's name under its folder ("\team\deploy" →
 // "team/deploy"), which a name pattern also matches.
 func folderPath(folder, name string) string {
-	out := ""
-	for _, r := range folder {
-		if r == '\\' {
-			r = '/'
-		}
-		out += string(r)
-	}
-	for len(out) > 0 && out[0] == '/' {
-		out = out[1:]
-	}
-	if out == "" {
+	f := strings.Trim(strings.ReplaceAll(folder, `\`, "/"), "/")
+	if f == "" {
 		return name
 	}
-	if out[len(out)-1] != '/' {
-		out += "/"
-	}
-	return out + name
+	return f + "/" + name
 }
 
 // pipelinePages is the FetchFunc of the pipelines listing: page "" is the

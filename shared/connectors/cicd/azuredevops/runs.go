@@ -58,14 +58,51 @@ func refName(ref string) string {
 	return "refs/heads/" + ref
 }
 
-// Trigger runs the pipeline (its numeric id) on ref (a branch, or a full
+// resolvePipeline finds a pipeline by name, or by its folder path
+// (release/deploy): exactly one must match.
+func (c *Connector) resolvePipeline(ctx context.Context, name string) (string, error) {
+	var found []string
+	page := ""
+	for range maxListRequests * 10 {
+		items, next, err := c.pipelinePages(ctx, page, 0)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range items {
+			folder, _ := r.Attributes["folder"].(string)
+			if r.Name == name || folderPath(folder, r.Name) == strings.Trim(strings.ReplaceAll(name, `\`, "/"), "/") {
+				found = append(found, r.ID)
+			}
+		}
+		if next == "" {
+			break
+		}
+		page = next
+	}
+	switch len(found) {
+	case 0:
+		return "", resilience.New(resilience.ResourceNotFound, "no pipeline of project %s is named %q", c.project, name)
+	case 1:
+		return found[0], nil
+	}
+	return "", resilience.New(resilience.InvalidConfig, "%d pipelines of project %s are named %q: give the folder path or the id", len(found), c.project, name)
+}
+
+// Trigger runs the pipeline (its numeric id, or its name or folder path,
+// looked up in the project's pipelines) on ref (a branch, or a full
 // ref such as refs/tags/v1; "" is the pipeline's default branch) with
 // params as template parameters or variables (config parametersAs). It
 // returns the run's id, which is also its build's.
 func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params map[string]string) (connectors.RunRef, error) {
 	id, ok := pipelineID(pipeline)
 	if !ok {
-		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "the pipeline to run must be an Azure Pipelines pipeline id (a positive number)")
+		if pipeline == "" || len(pipeline) > 1024 || strings.ContainsFunc(pipeline, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "the pipeline to run must be an Azure Pipelines pipeline id, name or folder path")
+		}
+		var err error
+		if id, err = c.resolvePipeline(ctx, pipeline); err != nil {
+			return connectors.RunRef{}, err
+		}
 	}
 	if strings.ContainsFunc(ref, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '~' || r == '^' || r == ':' }) {
 		return connectors.RunRef{}, resilience.New(resilience.InvalidConfig, "the ref %q is not a git ref", ref)
@@ -91,6 +128,7 @@ func (c *Connector) Trigger(ctx context.Context, pipeline, ref string, params ma
 	if r.ID <= 0 {
 		return connectors.RunRef{}, resilience.New(resilience.UpstreamError, "run pipeline %s: Azure DevOps answered without the run's id", id)
 	}
+	// Pipeline is the id, which RunStatus reads the run by.
 	return connectors.RunRef{ID: strconv.FormatInt(r.ID, 10), Pipeline: id, Ref: ref, WebURL: r.Links.Web.Href}, nil
 }
 

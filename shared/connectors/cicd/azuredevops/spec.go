@@ -8,9 +8,10 @@
 // Azure DevOps does not take is 401 rather than a 203 sign-in page; a 203
 // is still read as an authentication failure.
 //
-// Runs: POST {org}/{project}/_apis/pipelines/{id}/runs starts one (a ref
-// as resources.repositories.self.refName, parameters as templateParameters
-// or variables); GET …/pipelines/{id}/runs/{runId} reads its state
+// Runs: POST {org}/{project}/_apis/pipelines/{id}/runs starts one (the
+// pipeline by id, or by name or folder path found in the listing; a ref as
+// resources.repositories.self.refName, parameters as templateParameters or
+// variables); GET …/pipelines/{id}/runs/{runId} reads its state
 // (inProgress, canceling, completed) and result (succeeded, failed,
 // canceled), and the build timeline (GET _apis/build/builds/{runId}/
 // timeline) its stages and jobs: a run in progress none of whose jobs has

@@ -72,7 +72,7 @@ var Spec = &connectors.Spec{
 	CredentialRequired: true,
 	CheckLevels:        contracts.CheckTypes,
 	CheckDescriptions: map[contracts.CheckType]string{
-		contracts.CheckConnectivity:   "Reads the project without credentials: any answer carrying Azure DevOps' X-VSS-E2EID header, 401 and 203 included, proves the service is there.",
+		contracts.CheckConnectivity:   "Reads the project without credentials: any answer carrying Azure DevOps' X-VSS-E2EID or X-TFS-ProcessId header, 401 and 203 included, proves the service is there.",
 		contracts.CheckAuthentication: "Reads the project with the personal access token (Basic, empty user): 401, or a 203 sign-in page, is a token Azure DevOps does not take.",
 		contracts.CheckFunctionality:  "Lists one pipeline of the project: it exists and the token may read its builds.",
 	},
