@@ -32,6 +32,7 @@ const (
 	headerSignature   = "Signature"
 	headerDate        = "Date"
 	headerDigest      = "Digest"
+	headerCircleCISig = "Circleci-Signature"
 )
 
 // droneSkew is how far a Drone webhook's signed Date may be from now: a
@@ -58,9 +59,7 @@ var verifiers = map[connectors.WebhookScheme]func(secret string, headers map[str
 		if !ok {
 			return errBadSignature
 		}
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		if !hmac.Equal([]byte(got), []byte(hex.EncodeToString(mac.Sum(nil)))) {
+		if !hmac.Equal([]byte(got), []byte(hmacHex(secret, body))) {
 			return errBadSignature
 		}
 		return nil
@@ -71,6 +70,21 @@ var verifiers = map[connectors.WebhookScheme]func(secret string, headers map[str
 	// the HMAC-SHA256 of "date: <Date>\ndigest: <Digest>" keyed with the
 	// secret; Digest is SHA-256=<base64 SHA-256 of the body>.
 	connectors.WebhookDroneSignature: verifyDrone,
+	// CircleCI signs the body: v1=<hex HMAC-SHA256(secret, body)>, in a
+	// comma-separated list that may one day hold other versions too.
+	connectors.WebhookCircleCIHMAC: func(secret string, headers map[string]string, body []byte) error {
+		want := []byte(hmacHex(secret, body))
+		ok := false
+		for _, part := range strings.Split(headers[headerCircleCISig], ",") {
+			if got, v1 := strings.CutPrefix(strings.TrimSpace(part), "v1="); v1 && hmac.Equal([]byte(got), want) {
+				ok = true
+			}
+		}
+		if !ok {
+			return errBadSignature
+		}
+		return nil
+	},
 }
 
 // verifyDrone checks a Drone webhook: the signature over the headers it
@@ -136,6 +150,13 @@ func httpSignatureParams(h string) map[string]string {
 		h = strings.TrimLeft(rest, ", ")
 	}
 	return out
+}
+
+// hmacHex is the hex HMAC-SHA256 of body keyed with secret.
+func hmacHex(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // hooks receives providers' webhooks relayed by the ingress.

@@ -27,6 +27,12 @@ import (
 
 const hookSecret = "s3cr3t-hook-value"
 
+func circleSig(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
 func githubSig(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
@@ -52,6 +58,7 @@ func newHookEnv(t *testing.T) *hookEnv {
 		"gitlab-ci":       it("gitlab-ci", withSecret),
 		"github-actions":  it("github-actions", withSecret),
 		"drone":           it("drone", withSecret),
+		"circleci":        it("circleci", withSecret),
 		"gitlab-ci-":      it("gitlab-ci", map[string]any{}),
 		"jenkins":         it("jenkins", withSecret),
 		"gitlab-ci-UNSET": it("gitlab-ci", map[string]any{connectors.WebhookSecretRef: "env://UNSET"}),
@@ -102,6 +109,7 @@ func TestHookSignatures(t *testing.T) {
 	}
 	now := time.Now()
 	other := []byte(`{"event":"build","action":"updated"}`)
+	goodCircle := circleSig(hookSecret, body)
 	cases := []struct {
 		name       string
 		it         string // key of hookEnv.its, or "" for an unknown id
@@ -142,6 +150,15 @@ func TestHookSignatures(t *testing.T) {
 			h[headerSignature] += `,signature="AAAA"`
 		}), body, http.StatusUnauthorized},
 		{"drone github header instead", "drone", map[string]string{headerGitHubSig: goodGH}, body, http.StatusUnauthorized},
+		{"circleci valid signature", "circleci", map[string]string{headerCircleCISig: goodCircle}, body, 0},
+		{"circleci valid v1 among other versions", "circleci", map[string]string{headerCircleCISig: "v2=abcd, " + goodCircle}, body, 0},
+		{"circleci missing signature", "circleci", nil, body, http.StatusUnauthorized},
+		{"circleci wrong secret", "circleci", map[string]string{headerCircleCISig: circleSig("other", body)}, body, http.StatusUnauthorized},
+		{"circleci body changed", "circleci", map[string]string{headerCircleCISig: goodCircle}, append(body, ' '), http.StatusUnauthorized},
+		{"circleci without v1= prefix", "circleci", map[string]string{headerCircleCISig: strings.TrimPrefix(goodCircle, "v1=")}, body, http.StatusUnauthorized},
+		{"circleci another version only", "circleci", map[string]string{headerCircleCISig: "v2=" + strings.TrimPrefix(goodCircle, "v1=")}, body, http.StatusUnauthorized},
+		{"circleci github header instead", "circleci", map[string]string{headerGitHubSig: goodGH}, body, http.StatusUnauthorized},
+		{"github circleci header instead", "github-actions", map[string]string{headerCircleCISig: goodCircle}, body, http.StatusUnauthorized},
 		{"unknown integration", "", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
 		{"no webhook secret configured", "gitlab-ci-", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
 		{"provider without webhooks", "jenkins", map[string]string{headerGitLabToken: hookSecret}, body, http.StatusNotFound},
@@ -174,7 +191,7 @@ func TestHookSignatures(t *testing.T) {
 				t.Fatal("a refused webhook made runs due")
 			}
 			logs := e.logs.String()
-			if strings.Contains(logs, hookSecret) || strings.Contains(logs, goodGH[7:20]) {
+			if strings.Contains(logs, hookSecret) || strings.Contains(logs, goodGH[7:20]) || strings.Contains(logs, goodCircle[3:16]) {
 				t.Fatalf("the log holds the secret or a signature: %s", logs)
 			}
 			if tc.wantStatus == http.StatusUnauthorized && (!strings.Contains(logs, "webhook refused") || !strings.Contains(logs, id)) {

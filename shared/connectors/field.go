@@ -101,6 +101,10 @@ const (
 	// the Date and Digest (SHA-256= and the base64 SHA-256 of the body)
 	// headers, keyed with the secret.
 	WebhookDroneSignature WebhookScheme = "drone-http-signature"
+	// WebhookCircleCIHMAC: Circleci-Signature is v1= and the hex
+	// HMAC-SHA256 of the body keyed with the secret (several
+	// comma-separated versions may come; one v1 that holds is enough).
+	WebhookCircleCIHMAC WebhookScheme = "circleci-hmac-sha256"
 )
 
 // WebhookSecretField declares WebhookSecretRef; how describes how the

@@ -38,14 +38,14 @@ const MaxHookBody = 512 << 10
 type HookRequest struct {
 	IntegrationID string `json:"integrationId"`
 	// Headers holds only the signature headers present (X-Gitlab-Token,
-	// X-Hub-Signature-256; Drone's Signature with the Date and Digest it
-	// signs), by canonical name.
+	// X-Hub-Signature-256, Circleci-Signature; Drone's Signature with the
+	// Date and Digest it signs), by canonical name.
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    []byte            `json:"body,omitempty"`
 }
 
 // HookHeaders are the headers the ingress relays.
-var HookHeaders = []string{"X-Gitlab-Token", "X-Hub-Signature-256", "Signature", "Date", "Digest"}
+var HookHeaders = []string{"X-Gitlab-Token", "X-Hub-Signature-256", "Circleci-Signature", "Signature", "Date", "Digest"}
 
 // HookAccepted answers a webhook whose signature holds: Runs open runs of
 // the integration are read at once.

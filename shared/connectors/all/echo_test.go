@@ -205,6 +205,17 @@ var echoTargets = map[string]func(e echoEnv) []echoCase{
 		return []echoCase{{name: "token", config: map[string]any{"url": e.URL, "owner": "echo", "repo": "repo"}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
 	},
+	"azure-devops": func(e echoEnv) []echoCase {
+		cfg := map[string]any{"url": e.URL, "organization": "echo", "project": "echo-project"}
+		return []echoCase{
+			{name: "token", config: cfg, credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}},
+			{name: "basic", config: cfg, credentialRef: "env://INTHUB_SECRET_A", secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(2)}},
+		}
+	},
+	"circleci": func(e echoEnv) []echoCase {
+		return []echoCase{{name: "token", config: map[string]any{"url": e.URL, "projectSlug": "gh/echo/repo"}, credentialRef: "env://INTHUB_SECRET_A",
+			secrets: map[string]string{"INTHUB_SECRET_A": keyJSON("token", 1)}}}
+	},
 	"jenkins": func(e echoEnv) []echoCase {
 		return []echoCase{{name: "basic", config: map[string]any{"url": e.URL}, credentialRef: "env://INTHUB_SECRET_A",
 			secrets: map[string]string{"INTHUB_SECRET_A": basicJSON(1)}}}

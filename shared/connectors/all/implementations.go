@@ -4,6 +4,8 @@ package all
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	azuredevops "github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops"
+	circleci "github.com/stella-ops/inthub/shared/connectors/cicd/circleci"
 	drone "github.com/stella-ops/inthub/shared/connectors/cicd/drone"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins"
@@ -71,6 +73,8 @@ func implementations() []*connectors.Spec {
 		jenkins.Spec,
 		teamcity.Spec,
 		drone.Spec,
+		azuredevops.Spec,
+		circleci.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

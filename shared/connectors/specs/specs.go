@@ -12,6 +12,8 @@ package specs
 
 import (
 	"github.com/stella-ops/inthub/shared/connectors"
+	azuredevops "github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/spec"
+	circleci "github.com/stella-ops/inthub/shared/connectors/cicd/circleci/spec"
 	drone "github.com/stella-ops/inthub/shared/connectors/cicd/drone/spec"
 	githubactions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 	jenkins "github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/spec"
@@ -81,6 +83,8 @@ func List() []*connectors.Spec {
 		jenkins.Spec,
 		teamcity.Spec,
 		drone.Spec,
+		azuredevops.Spec,
+		circleci.Spec,
 		slack.Spec,
 		s3compatible.Spec,
 		vault.Spec,

@@ -1,0 +1,386 @@
+package circleci
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/circleci/circlecifake"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		level   contracts.CheckType
+		project string
+		secret  string
+		want    resilience.Code
+		route   string
+	}{
+		{name: "connectivity: CircleCI's 401 to anonymous", level: contracts.CheckConnectivity, route: "GET me"},
+		{name: "authentication", level: contracts.CheckAuthentication, route: "GET me"},
+		{name: "authentication with a bare value", level: contracts.CheckAuthentication, secret: circlecifake.Token, route: "GET me"},
+		{name: "an unknown token", level: contracts.CheckAuthentication, secret: tokenJSON("CCIPAT_nope_000000000000000000000000000000000000000000000000000000000"),
+			want: resilience.AuthenticationFailed, route: "GET me"},
+		{name: "functionality", level: contracts.CheckFunctionality, route: "GET project"},
+		{name: "a project the user may not see", level: contracts.CheckFunctionality, secret: tokenJSON(circlecifake.OtherToken),
+			want: resilience.ResourceNotFound, route: "GET project"},
+		{name: "an unknown project", level: contracts.CheckFunctionality, project: "gh/acme/nope", want: resilience.ResourceNotFound, route: "GET project"},
+		{name: "a token that is not a token", level: contracts.CheckAuthentication, secret: `{"username":"u","password":"p"}`,
+			want: resilience.InvalidConfig, route: "GET me"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := circlecifake.Start(t)
+			c := newConnector(t, f, setup{project: tc.project, secret: tc.secret})
+			var err error
+			switch tc.level {
+			case contracts.CheckConnectivity:
+				err = c.CheckConnectivity(ctxT(t))
+			case contracts.CheckAuthentication:
+				err = c.CheckAuthentication(ctxT(t))
+			default:
+				err = c.CheckFunctionality(ctxT(t))
+			}
+			checkCode(t, err, tc.want)
+			calls := 1
+			if tc.want == resilience.InvalidConfig {
+				calls = 0
+			}
+			if n := f.Calls(tc.route); n != calls {
+				t.Fatalf("%s called %d times, want %d", tc.route, n, calls)
+			}
+		})
+	}
+}
+
+func TestConnectivityRefusesWhatIsNotCircleCI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   resilience.Code
+	}{
+		{"a web page", http.StatusOK, "<html></html>", resilience.InvalidConfig},
+		{"a login wall", http.StatusUnauthorized, "Unauthorized", resilience.InvalidConfig},
+		{"a redirect nobody followed", http.StatusNotModified, "", resilience.InvalidConfig},
+		{"a proxy error", http.StatusBadGateway, "", resilience.UpstreamError},
+		{"nothing there", http.StatusNotFound, "", resilience.ResourceNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: tokenJSON(circlecifake.Token),
+				Config: map[string]any{"projectSlug": circlecifake.Project}}).(*Connector)
+			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
+		})
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	t.Parallel()
+	type query = connectors.DiscoveryQuery
+	type filter = contracts.DiscoveryFilter
+	tests := []struct {
+		name     string
+		q        query
+		first    string
+		count    int
+		pages    []int
+		route    string
+		requests int // CircleCI pages read, followed by next_page_token
+		code     resilience.Code
+	}{
+		{name: "pipelines, newest first", q: query{ResourceType: ResourcePipelines}, first: "130", count: 130, pages: []int{100, 30},
+			route: "GET pipelines", requests: 5 + 2},
+		{name: "pipelines by branch", q: query{ResourceType: ResourcePipelines, PageSize: 20, Filter: filter{NamePattern: "release/*"}}, first: "130", count: 30,
+			pages: []int{20, 10}, route: "GET pipelines", requests: 5 + 2},
+		{name: "workflows by name", q: query{ResourceType: ResourceWorkflows, PageSize: 10}, first: "build-deploy", count: 42,
+			// Pages of 20: the second and fourth discovery pages end where
+			// CircleCI's do, and the next starts on the following one.
+			pages: []int{10, 10, 10, 10, 2}, route: "GET insights", requests: 5},
+		{name: "unknown resource type", q: query{ResourceType: "jobs"}, code: resilience.NotSupported},
+		{name: "bad cursor", q: query{ResourceType: ResourcePipelines, Cursor: "eyJxIjoienoifQ"}, code: resilience.InvalidConfig},
+		{name: "a page token CircleCI did not issue", q: query{ResourceType: ResourcePipelines, Cursor: "eyJxIjoiNmU2ZjcwNjUifQ"}, code: resilience.InvalidConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := circlecifake.Start(t)
+			f.AddPipelines(100, "main")
+			f.AddPipelines(30, "release/1.0")
+			for i := range 40 {
+				f.AddWorkflowNames(fmt.Sprintf("svc-%02d", i))
+			}
+			c := newConnector(t, f, setup{})
+			got, err := discoverAll(t, c, tc.q)
+			checkCode(t, err, tc.code)
+			if tc.code != "" {
+				return
+			}
+			if len(got.Names) != tc.count || got.Names[0] != tc.first || !slices.Equal(got.PageSizes, tc.pages) {
+				t.Fatalf("discovered %d names from %q in pages %v, want %d from %q in %v", len(got.Names), got.Names[0], got.PageSizes, tc.count, tc.first, tc.pages)
+			}
+			if n := f.Calls(tc.route); n != tc.requests {
+				t.Fatalf("%d requests, want %d", n, tc.requests)
+			}
+			if tc.q.ResourceType == ResourcePipelines {
+				r := got.Resources[0]
+				if r.Attributes["webUrl"] != f.URL()+"/pipelines/github/acme/web-shop/130" || r.Attributes["branch"] != "release/1.0" {
+					t.Fatalf("pipeline %+v", r)
+				}
+			}
+		})
+	}
+}
+
+func TestRateLimited(t *testing.T) {
+	t.Parallel()
+	f := circlecifake.Start(t)
+	c := newConnector(t, f, setup{})
+	f.Throttle("GET project", 12)
+	err := c.CheckFunctionality(ctxT(t))
+	checkCode(t, err, resilience.RateLimited)
+	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
+		t.Fatalf("retry after %s, want 12s", d)
+	}
+	f.Throttle("GET insights", 12)
+	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceWorkflows})
+		return err
+	})
+	checkCode(t, err, "")
+	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
+		t.Fatalf("waits %v, want exactly 12s", w)
+	}
+}
+
+func TestTrigger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		secret     string
+		pipeline   string
+		ref        string
+		params     map[string]string
+		want       resilience.Code
+		wantSlug   string
+		wantBranch string
+		wantTag    string
+		posts      int
+	}{
+		{name: "the configured project on its default branch", wantSlug: circlecifake.Project, wantBranch: "main", posts: 1},
+		{name: "a branch and parameters", pipeline: circlecifake.Project, ref: "release/1.0", params: map[string]string{"target": "prod", "deploy": "true"},
+			wantSlug: circlecifake.Project, wantBranch: "release/1.0", posts: 1},
+		{name: "a full branch ref", ref: "refs/heads/main", wantSlug: circlecifake.Project, wantBranch: "main", posts: 1},
+		{name: "a tag", ref: "refs/tags/v1.0.0", wantSlug: circlecifake.Project, wantTag: "v1.0.0", posts: 1},
+		{name: "another project of the organization", pipeline: circlecifake.BrokenProject, wantSlug: circlecifake.BrokenProject, wantBranch: "main", posts: 1},
+		{name: "the same project spelled github/", pipeline: "github/acme/web-shop", want: resilience.ResourceNotFound, posts: 1},
+		{name: "another organization's project", pipeline: circlecifake.OtherProject, want: resilience.InvalidConfig},
+		{name: "a project the user may not see", secret: tokenJSON(circlecifake.OtherToken), want: resilience.ResourceNotFound, posts: 1},
+		{name: "an unknown project", pipeline: "gh/acme/nope", want: resilience.ResourceNotFound, posts: 1},
+		{name: "a wrong token", secret: tokenJSON("CCIPAT_nope_000000000000000000000000000000000000000000000000000000000"), want: resilience.AuthenticationFailed, posts: 1},
+		{name: "a slug that climbs", pipeline: "gh/acme/..", want: resilience.InvalidConfig},
+		{name: "not a slug", pipeline: "web-shop", want: resilience.InvalidConfig},
+		{name: "a ref with a space", ref: "ma in", want: resilience.InvalidConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := circlecifake.Start(t)
+			c := newConnector(t, f, setup{secret: tc.secret})
+			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
+			checkCode(t, err, tc.want)
+			if n := f.Calls("POST pipeline"); n != tc.posts {
+				t.Fatalf("%d POSTs, want %d", n, tc.posts)
+			}
+			got := f.Triggered()
+			if tc.want != "" {
+				if len(got) != 0 {
+					t.Fatalf("a refused trigger started %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("triggered %+v", got)
+			}
+			p := got[0]
+			wantParams := tc.params
+			if wantParams == nil {
+				wantParams = map[string]string{}
+			}
+			if p.Project != tc.wantSlug || p.Branch != tc.wantBranch || p.Tag != tc.wantTag || !maps.Equal(p.Parameters, wantParams) {
+				t.Fatalf("triggered %+v, want %s branch %q tag %q with %v", p, tc.wantSlug, tc.wantBranch, tc.wantTag, wantParams)
+			}
+			if run.ID != p.ID || run.Pipeline != tc.wantSlug || run.Ref != tc.ref || run.WebURL != fmt.Sprintf("%s/pipelines/github/%s/%d", f.URL(), tc.wantSlug[3:], p.Number) {
+				t.Fatalf("ref %+v", run)
+			}
+		})
+	}
+}
+
+// TestFollowRun triggers a pipeline and follows it as the pipeline runner
+// does (each read with the Ref the last one returned) to its verdict, with
+// its workflows' jobs; cancels it while queued and while running. The
+// fake answers one workflow a page, so every read follows
+// next_page_token.
+func TestFollowRun(t *testing.T) {
+	t.Parallel()
+	type job = contracts.PipelineJob
+	tests := []struct {
+		name      string
+		pipeline  string
+		ref       string
+		params    map[string]string
+		cancelAt  contracts.PipelineRunStatus
+		want      []contracts.PipelineRunStatus
+		finalJobs []job
+	}{
+		{name: "to success", pipeline: circlecifake.Project, params: map[string]string{"target": "prod"},
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded},
+			finalJobs: []job{{Name: "build", Stage: "build-deploy", Status: "succeeded"}, {Name: "deploy", Stage: "build-deploy", Status: "succeeded"},
+				{Name: "lint", Stage: "lint", Status: "succeeded"}}},
+		{name: "to failure", pipeline: circlecifake.BrokenProject, params: map[string]string{"target": "prod"},
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed},
+			finalJobs: []job{{Name: "build", Stage: "build-deploy", Status: "failed"}, {Name: "deploy", Stage: "build-deploy", Status: "skipped"},
+				{Name: "lint", Stage: "lint", Status: "succeeded"}}},
+		{name: "an undeclared parameter errors the pipeline", pipeline: circlecifake.BrokenProject, params: map[string]string{"deploy": "true"},
+			want: []contracts.PipelineRunStatus{contracts.RunFailed}, finalJobs: []job{{Name: "config", Stage: "setup", Status: "failed"}}},
+		{name: "a branch without config errors the pipeline", pipeline: circlecifake.Project, ref: "nope",
+			want: []contracts.PipelineRunStatus{contracts.RunFailed}, finalJobs: []job{{Name: "config-fetch", Stage: "setup", Status: "failed"}}},
+		{name: "cancelled while queued", pipeline: circlecifake.Project, cancelAt: contracts.RunQueued,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled},
+			finalJobs: []job{{Name: "build", Stage: "build-deploy", Status: "cancelled"}, {Name: "deploy", Stage: "build-deploy", Status: "skipped"},
+				{Name: "lint", Stage: "lint", Status: "cancelled"}}},
+		{name: "cancelled while running", pipeline: circlecifake.Project, cancelAt: contracts.RunRunning,
+			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunCancelled},
+			finalJobs: []job{{Name: "build", Stage: "build-deploy", Status: "cancelled"}, {Name: "deploy", Stage: "build-deploy", Status: "skipped"},
+				{Name: "lint", Stage: "lint", Status: "cancelled"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := circlecifake.Start(t)
+			f.PageSize = 1
+			c := newConnector(t, f, setup{})
+			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
+			checkCode(t, err, "")
+			var seen []contracts.PipelineRunStatus
+			var last connectors.RunState
+			for range 10 {
+				last, err = c.RunStatus(ctxT(t), run)
+				checkCode(t, err, "")
+				run = last.Ref
+				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
+					seen = append(seen, last.Status)
+				}
+				if last.Status.Final() {
+					break
+				}
+				if last.Status == tc.cancelAt {
+					checkCode(t, c.CancelRun(ctxT(t), run), "")
+				}
+			}
+			if !slices.Equal(seen, tc.want) || !slices.Equal(last.Jobs, tc.finalJobs) {
+				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", seen, last.Jobs, tc.want, tc.finalJobs)
+			}
+			if n, params := f.Started(tc.pipeline); n != 1 || !maps.Equal(params, tc.params) && len(tc.params) > 0 {
+				t.Fatalf("started %d pipelines with %v", n, params)
+			}
+			if tc.cancelAt != "" && f.Calls("POST cancel") != 2 {
+				t.Fatalf("%d workflow cancels, want 2", f.Calls("POST cancel"))
+			}
+		})
+	}
+	t.Run("refusals", func(t *testing.T) {
+		t.Parallel()
+		f := circlecifake.Start(t)
+		c := newConnector(t, f, setup{})
+		run, err := c.Trigger(ctxT(t), "", "", nil)
+		checkCode(t, err, "")
+		broken, err := c.Trigger(ctxT(t), circlecifake.BrokenProject, "", nil)
+		checkCode(t, err, "")
+		// Another organization's pipeline, read by its own integration.
+		other := newConnector(t, f, setup{project: circlecifake.OtherProject, secret: tokenJSON(circlecifake.OtherToken)})
+		otherRun, err := other.Trigger(ctxT(t), "", "", nil)
+		checkCode(t, err, "")
+		// mallory's token cannot see acme's pipeline.
+		mallory := newConnector(t, f, setup{secret: tokenJSON(circlecifake.OtherToken)})
+		_, err = mallory.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.ResourceNotFound)
+		checkCode(t, mallory.CancelRun(ctxT(t), run), resilience.ResourceNotFound)
+		wrong := newConnector(t, f, setup{secret: tokenJSON("CCIPAT_nope_000000000000000000000000000000000000000000000000000000000")})
+		_, err = wrong.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.AuthenticationFailed)
+		// A pipeline named through another project of the organization is
+		// not that project's run.
+		for _, ref := range []connectors.RunRef{{ID: run.ID, Pipeline: circlecifake.BrokenProject}, {ID: broken.ID, Pipeline: circlecifake.Project},
+			{ID: "00000001-5c1e-4a7b-8d2f-0000000000ff", Pipeline: circlecifake.Project}} {
+			_, err = c.RunStatus(ctxT(t), ref)
+			checkCode(t, err, resilience.ResourceNotFound)
+			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.ResourceNotFound)
+		}
+		if n := f.Calls("POST cancel"); n != 0 {
+			t.Fatalf("%d workflows cancelled through refused refs", n)
+		}
+		for _, ref := range []connectors.RunRef{otherRun, {ID: "../x", Pipeline: circlecifake.Project}, {ID: run.ID}, {ID: run.ID, Pipeline: "gh/acme/.."}, {ID: "42", Pipeline: circlecifake.Project}} {
+			_, err = c.RunStatus(ctxT(t), ref)
+			checkCode(t, err, resilience.InvalidConfig)
+			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
+		}
+		f.Throttle("GET pipeline", 7)
+		_, err = c.RunStatus(ctxT(t), run)
+		checkCode(t, err, resilience.RateLimited)
+		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
+			t.Fatalf("retry after %s, want 7s", d)
+		}
+		f.Throttle("POST cancel", 9)
+		err = c.CancelRun(ctxT(t), run)
+		checkCode(t, err, resilience.RateLimited)
+		if d := resilience.RetryAfterOf(err); d != 9*time.Second {
+			t.Fatalf("retry after %s, want 9s", d)
+		}
+	})
+}
+
+func TestSpec(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config map[string]any
+		ok     bool
+	}{
+		{"a GitHub project", map[string]any{"projectSlug": "gh/acme/web-shop"}, true},
+		{"a server and a GitLab project", map[string]any{"url": "https://circleci.example.com", "projectSlug": "circleci/9a8b7c6d-5e4f/1a2b3c4d"}, true},
+		{"no project", map[string]any{}, false},
+		{"two segments", map[string]any{"projectSlug": "acme/web-shop"}, false},
+		{"an unknown VCS", map[string]any{"projectSlug": "gl/acme/web"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
+				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"projectSlug": "gh/acme/.."}}, HTTP: connectortest.HTTP(t, nil, nil)})
+	checkCode(t, err, resilience.InvalidConfig)
+}

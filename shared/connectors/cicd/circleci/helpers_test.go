@@ -1,0 +1,56 @@
+package circleci
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/circleci/circlecifake"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/resilience"
+)
+
+// credEnv names the variable holding the credential of every test
+// integration.
+const credEnv = "CIRCLECI_CREDENTIALS"
+
+// setup is one test integration of the fake.
+type setup struct {
+	project string // "" = circlecifake.Project
+	secret  string // "" = the fake's token
+}
+
+// tokenJSON is a token credential as a secret store returns it.
+func tokenJSON(token string) string { return `{"token":"` + token + `"}` }
+
+// newConnector builds a connector of f as the runtime does.
+func newConnector(t *testing.T, f *circlecifake.Server, s setup) *Connector {
+	t.Helper()
+	if s.project == "" {
+		s.project = circlecifake.Project
+	}
+	if s.secret == "" {
+		s.secret = tokenJSON(circlecifake.Token)
+	}
+	return connectortest.NewConnector(t, connectortest.Setup{
+		Spec: Spec, URL: f.URL(), Config: map[string]any{"projectSlug": s.project}, EnvVar: credEnv, Secret: s.secret,
+	}).(*Connector)
+}
+
+// allSecrets are the values no error text may hold.
+var allSecrets = []string{circlecifake.Token, circlecifake.OtherToken}
+
+// checkCode fails unless err carries want ("" = no error) and no secret.
+func checkCode(t *testing.T, err error, want resilience.Code) {
+	t.Helper()
+	connectortest.CheckCode(t, err, want, allSecrets...)
+}
+
+func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
+
+// discoverAll follows cursors to the end of a listing.
+func discoverAll(t *testing.T, d connectors.Discoverer, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
+	t.Helper()
+	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, d, q, 100)
+}
