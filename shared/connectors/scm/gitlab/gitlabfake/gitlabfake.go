@@ -61,6 +61,8 @@ type GitLab struct {
 	// then verdict), until it ends.
 	runs    map[int64]*fakeRun
 	verdict string // "success" unless set
+	// hold keeps running pipelines running, however often they are read.
+	hold bool
 }
 
 // fakeRun is one created pipeline moving through its states.
@@ -211,6 +213,14 @@ func (f *GitLab) SetVerdict(status string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.verdict = status
+}
+
+// HoldRunning keeps every running pipeline running while on (each read
+// moves the others as before); off lets them end at their next read.
+func (f *GitLab) HoldRunning(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = on
 }
 
 // Throttle makes the next n calls of route answer 429 with Retry-After.
@@ -576,7 +586,9 @@ func (f *GitLab) runRoute(w http.ResponseWriter, r *http.Request, route string, 
 	}
 	switch route {
 	case "GET /projects/:id/pipelines/:pipeline_id":
-		run.advance(verdict)
+		if !f.hold || run.status != "running" {
+			run.advance(verdict)
+		}
 		writeJSON(w, http.StatusOK, pipeline())
 	case "GET /projects/:id/pipelines/:pipeline_id/jobs":
 		if _, ok := perPageOf(w, r.URL.Query()); !ok {
@@ -682,19 +694,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Start is the fake as the pipeline flow test takes it (cicdtest.Server):
-// the member project team/app, whose pipelines succeed, and team/broken,
-// whose pipelines fail; each created pipeline moves created, pending,
-// running, then its verdict, one step per read (the gitlab-ci connector
-// maps created and pending to queued).
-func Start(t *testing.T) cicdtest.Server {
+// NewFlow's GitLab.
+func Start(t *testing.T) cicdtest.Server { return NewFlow(t).Flow() }
+
+// NewFlow is New with the flow test's projects: the member project team/app,
+// whose pipelines succeed, and team/broken, whose pipelines fail; each
+// created pipeline moves created, pending, running, then its verdict, one
+// step per read (the gitlab-ci connector maps created and pending to
+// queued).
+func NewFlow(t *testing.T) *GitLab {
 	t.Helper()
 	f := New(t)
 	f.AddCIProject(1, 1)
 	f.mu.Lock()
 	f.add(&fakeProject{path: "team/broken", defaultBranch: "main", branches: []string{"main"}, member: true, verdict: "failed"})
 	f.mu.Unlock()
-	return flow{f}
+	return f
 }
+
+// Flow is f as a cicdtest.Server (f made by NewFlow).
+func (f *GitLab) Flow() cicdtest.Server { return flow{f} }
 
 // flow is GitLab as a cicdtest.Server.
 type flow struct{ f *GitLab }
