@@ -181,8 +181,8 @@ func startStack(ctx context.Context, g *group, dir string, bins binaries, o stac
 			)
 			if name == "pipeline-runner" {
 				// Runs of a few seconds read often; a killed runner's
-				// leases run out after 3s.
-				env = append(env, "INTHUB_PIPELINE_POLL_INTERVAL=500ms", "INTHUB_PIPELINE_MAX_POLL_INTERVAL=1s", "INTHUB_PIPELINE_LEASE_TTL=3s")
+				// leases run out after 6s (a provider call gets half).
+				env = append(env, "INTHUB_PIPELINE_POLL_INTERVAL=500ms", "INTHUB_PIPELINE_MAX_POLL_INTERVAL=1s", "INTHUB_PIPELINE_LEASE_TTL=6s")
 			}
 			ready := readiness{line: readyLines[name]}
 			if name == "ingress" {
