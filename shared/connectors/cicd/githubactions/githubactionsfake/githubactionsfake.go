@@ -160,6 +160,10 @@ const (
 	RepoID = 123456789
 )
 
+// New starts a fake GitHub with the repository acme/app (branches main and
+// release), the tokens UserToken, InstallToken, OtherToken (no access to
+// the repository) and ReadToken (read only), and no workflow; the test's end
+// closes it.
 func New(t *testing.T) *GitHub {
 	t.Helper()
 	f := &GitHub{
@@ -251,18 +255,22 @@ func (f *GitHub) LimitEvery(l Limit) {
 	f.limitAll = &l
 }
 
+// Count returns the calls of a route so far.
 func (f *GitHub) Count(route string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[route]
 }
 
+// Seen returns the X-GitHub-Api-Version headers and Authorization schemes
+// of every call so far.
 func (f *GitHub) Seen() (versions, auths []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.apiVersions), slices.Clone(f.auths)
 }
 
+// Dispatched returns the accepted workflow dispatches, in order.
 func (f *GitHub) Dispatched() []Dispatch {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -665,6 +673,7 @@ func Start(t *testing.T) cicdtest.Server {
 // flow is GitHub as a cicdtest.Server.
 type flow struct{ f *GitHub }
 
+// URL is the fake's base URL.
 func (s flow) URL() string { return s.f.URL() }
 
 // Integration is a github-actions integration of acme/app with a user's
@@ -673,6 +682,7 @@ func (s flow) Integration(string) (map[string]any, string) {
 	return map[string]any{"url": s.f.URL(), "owner": Owner, "repo": Repo}, `{"token":"` + UserToken + `"}`
 }
 
+// Pipeline names the flow pipeline whose runs end with verdict.
 func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
 	if verdict == contracts.RunFailed {
 		return brokenWorkflow
@@ -680,6 +690,7 @@ func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
 	return releaseWorkflow
 }
 
+// Ref is the branch the flow pipelines run on.
 func (s flow) Ref() string { return "main" }
 
 // Started counts the dispatches of workflow pipeline and returns the

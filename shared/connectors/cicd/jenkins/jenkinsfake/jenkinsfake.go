@@ -742,6 +742,7 @@ func Start(t *testing.T) cicdtest.Server {
 // flow is Jenkins as a cicdtest.Server.
 type flow struct{ f *Jenkins }
 
+// URL is the fake's base URL.
 func (s flow) URL() string { return s.f.URL() }
 
 // Integration is a jenkins integration as alice with her API token.
@@ -749,6 +750,7 @@ func (s flow) Integration(string) (map[string]any, string) {
 	return map[string]any{"url": s.f.URL()}, `{"username":"alice","password":"` + AliceToken + `"}`
 }
 
+// Pipeline names the flow job whose builds end with verdict.
 func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
 	if verdict == contracts.RunFailed {
 		return brokenJob

@@ -139,6 +139,8 @@ const (
 	OAuthToken  = "oauth-0123456789abcdef0123"
 )
 
+// New starts a fake GitLab with the tokens PatAPI, PatReadAPI, PatReadUser
+// and OAuthToken and no project; the test's end closes it.
 func New(t *testing.T) *GitLab {
 	t.Helper()
 	f := &GitLab{
@@ -247,6 +249,7 @@ func (f *GitLab) Count(route string) int {
 	return f.calls[route]
 }
 
+// PipelinesCreated returns the pipelines created so far, in order.
 func (f *GitLab) PipelinesCreated() []Created {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -718,6 +721,7 @@ func (f *GitLab) Flow() cicdtest.Server { return flow{f} }
 // flow is GitLab as a cicdtest.Server.
 type flow struct{ f *GitLab }
 
+// URL is the fake's base URL.
 func (s flow) URL() string { return s.f.URL() }
 
 // Integration is a gitlab-ci integration of team/app with an api-scoped
@@ -726,6 +730,7 @@ func (s flow) Integration(string) (map[string]any, string) {
 	return map[string]any{"url": s.f.URL(), "projectId": "team/app"}, `{"token":"` + PatAPI + `"}`
 }
 
+// Pipeline names the flow pipeline whose runs end with verdict.
 func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
 	if verdict == contracts.RunFailed {
 		return "team/broken"
@@ -733,6 +738,7 @@ func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
 	return "team/app"
 }
 
+// Ref is the branch the flow pipelines run on.
 func (s flow) Ref() string { return "main" }
 
 // Started counts the pipelines created in the project pipeline names and
