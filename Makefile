@@ -29,9 +29,9 @@ fuzz:
 walkthrough:
 	@scripts/readme-walkthrough.sh
 
-## chaos-analyzer: kill -9 the metrics-analyzer in the middle of an analysis run; another completes it exactly once
+## chaos-analyzer: `make chaos`'s kill-metrics-analyzer scenario alone (kill -9 the analyzer mid-run under load)
 chaos-analyzer:
-	$(GO) test -count=1 -run '^TestAnalyzerKilledMidRun$$' -v ./services/metrics-analyzer
+	$(MAKE) chaos CHAOS_FLAGS='-scenarios kill-metrics-analyzer
 
 lint: fmt vet staticcheck standalone
 

@@ -65,7 +65,8 @@ func (c *canary) startProcess(t *testing.T) (kill func()) {
 // TestAnalyzerKilledMidRun kills the only analyzer process with SIGKILL
 // (kill -9) in the middle of a run and starts another: the run carries on
 // from its stored state, every measurement is stored once, and exactly one
-// analysis.run.completed is stored. `make chaos` runs it.
+// analysis.run.completed is stored. `make chaos` (scenario
+// kill-metrics-analyzer) does the same under load.
 func TestAnalyzerKilledMidRun(t *testing.T) {
 	t.Parallel()
 	c := newCanary(t)

@@ -53,6 +53,16 @@ func (r *runner) handleTrigger(ctx context.Context, m *bus.Message, out *bus.Pro
 		RequestID: cmd.RequestID, Phase: phaseTriggering, Owner: r.replica, LeaseUntil: now.Add(r.cfg.LeaseTTL),
 	}
 	log := r.logger.With("tenant_id", cmd.TenantID, "integration_id", cmd.IntegrationID, "run_id", rec.Run.RunID, "request_id", cmd.RequestID)
+	// The provider call's turn under the integration's rate limit is
+	// awaited before the run is stored: a stored run in "triggering" is
+	// held for LeaseTTL only, and a follower that finds it past that
+	// completes it as failed (its trigger handler presumed stopped). With
+	// the runs of a busy integration polling, the wait can be longer.
+	if err := r.limits.wait(ctx, cmd.TenantID+"."+cmd.IntegrationID); err != nil {
+		return err
+	}
+	now = r.cfg.Clock().UTC()
+	rec.Run.CreatedAt, rec.Run.UpdatedAt, rec.LeaseUntil = now, now, now.Add(r.cfg.LeaseTTL)
 	rev, created, err := r.store.create(ctx, rec)
 	if err != nil {
 		return err
@@ -103,9 +113,7 @@ func (r *runner) trigger(ctx context.Context, cmd contracts.PipelineTriggerReque
 	if _, ok := connectors.AsRunFollower(conn); !ok {
 		return connectors.RunRef{}, resilience.New(resilience.NotSupported, "the integration cannot report its runs")
 	}
-	if err := r.limits.wait(ctx, cmd.TenantID+"."+cmd.IntegrationID); err != nil {
-		return connectors.RunRef{}, err
-	}
+	// The rate limiter's turn was taken before the run was stored.
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
 	return t.Trigger(cctx, cmd.Pipeline, cmd.Ref, cmd.Parameters)

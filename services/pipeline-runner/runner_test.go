@@ -125,6 +125,12 @@ func newEnv(t *testing.T, steps int, verdict contracts.PipelineRunStatus) *env {
 // start runs one runner replica until the returned stop is called.
 func (e *env) start() (stop func()) {
 	e.t.Helper()
+	return e.startWith(func(*Config) {})
+}
+
+// startWith is start with the config as tune leaves it.
+func (e *env) startWith(tune func(*Config)) (stop func()) {
+	e.t.Helper()
 	spec := (&connectors.Spec{ID: "fake-ci", Name: "Fake CI", Category: connectors.CategoryCICD,
 		Capabilities: []connectors.Capability{connectors.CapTrigger, connectors.CapFollowRuns}}).
 		WithFactory(func(context.Context, connectors.Instance) (connectors.Connector, error) { return e.ci, nil })
@@ -134,6 +140,7 @@ func (e *env) start() (stop func()) {
 		PollInterval: 30 * time.Millisecond, MaxPollInterval: 60 * time.Millisecond, LeaseTTL: 600 * time.Millisecond,
 		ProviderRate: rate.Inf, Ready: ready,
 	}
+	tune(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg) }()
@@ -411,5 +418,33 @@ func TestRunsSurviveTheRunnerStopping(t *testing.T) {
 	}
 	if e.ci.triggered() != runs {
 		t.Errorf("%d triggers, want %d", e.ci.triggered(), runs)
+	}
+}
+
+// TestTriggerWaitingOnTheRateLimit: triggers queued behind the
+// integration's rate limit for longer than a lease are not taken for
+// stopped handlers (which would complete their runs failed): every run
+// still succeeds, triggered once. `make chaos` found it, a busy
+// integration's polls taking the turns.
+func TestTriggerWaitingOnTheRateLimit(t *testing.T) {
+	t.Parallel()
+	const runs = 4
+	e := newEnv(t, 1, contracts.RunSucceeded)
+	// Two calls a second, one at a time: the last trigger waits about
+	// 1.5 s, past the 600 ms lease.
+	e.startWith(func(cfg *Config) { cfg.ProviderRate, cfg.ProviderBurst = 2, 1 })
+	for i := range runs {
+		e.trigger(contracts.PipelineTriggerRequested{RequestID: fmt.Sprintf("busy-%d", i), Pipeline: "deploy"})
+	}
+	waitFor(t, "every completion", func() bool { return e.events.completed() >= runs })
+	time.Sleep(300 * time.Millisecond)
+	for _, id := range e.events.runs() {
+		evs := e.events.of(id)
+		if len(evs[contracts.SubjectRunCompleted]) != 1 || evs[contracts.SubjectRunCompleted][0].Run.Status != contracts.RunSucceeded {
+			t.Errorf("run %s: completed %+v, want once succeeded", id, evs[contracts.SubjectRunCompleted])
+		}
+	}
+	if n := e.ci.triggered(); n != runs {
+		t.Errorf("%d triggers, want %d", n, runs)
 	}
 }

@@ -109,6 +109,7 @@ func TestAuditCommands(t *testing.T) {
 		want    flowResult
 		lost    bool
 		problem string
+		absent  string // a problem that must not be reported
 	}{
 		{
 			name: "a test run twice is a duplicate; one redelivered after the ack wait misses the goal",
@@ -150,6 +151,38 @@ func TestAuditCommands(t *testing.T) {
 				maxLatency: 100 * time.Millisecond},
 			lost: true, problem: "1 notifications delivered without notification.sent",
 		},
+		{
+			name: "a pipeline completed twice, or started twice at the provider, is a duplicate and counts as loss",
+			flow: flowPipeline,
+			in: auditInput{
+				ops: []opRecord{
+					{flow: flowPipeline, id: "p1", sent: at(1), accepted: at(1), want: "succeeded"},
+					{flow: flowPipeline, id: "p2", sent: at(2), accepted: at(2), want: "succeeded"},
+					{flow: flowPipeline, id: "p3", sent: at(3), accepted: at(3), want: "failed"},
+				},
+				done: map[string][]completion{"p1": {{at: at(6), verdict: "succeeded"}},
+					"p2": {{at: at(7), verdict: "succeeded"}, {at: at(7.5), verdict: "succeeded"}}, "p3": {{at: at(8), verdict: "failed"}}},
+				providerRuns: map[string]int{"p1": 1, "p2": 1, "p3": 2},
+			},
+			want: flowResult{sent: 3, done: 3, dups: 2, noEvent: 0, recovery: notApplicable, inFlight: notApplicable, stuck: notApplicable,
+				maxLatency: 5 * time.Second},
+			lost: true, problem: "2 duplicate pipeline",
+		},
+		{
+			name: "an analysis with another verdict is loss; one in flight at the kill is held to no goal",
+			flow: flowAnalysis,
+			in: auditInput{
+				ops: []opRecord{
+					{flow: flowAnalysis, id: "a1", sent: at(9), accepted: at(9), want: "successful"},
+					{flow: flowAnalysis, id: "a2", sent: at(16), accepted: at(16), want: "successful"},
+				},
+				done:  map[string][]completion{"a1": {{at: at(40), verdict: "successful"}}, "a2": {{at: at(20), verdict: "failed"}}},
+				fault: fault{target: "metrics-analyzer", cycles: []cycle{{at: at(10), back: at(15)}}},
+			},
+			want: flowResult{sent: 2, done: 2, noEvent: 1, recovery: 5 * time.Second, inFlight: 30 * time.Second, stuck: 25 * time.Second,
+				maxLatency: 31 * time.Second},
+			lost: true, problem: "1 analysis completions with another verdict than their target gives", absent: "in flight",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,6 +202,9 @@ func TestAuditCommands(t *testing.T) {
 			}
 			if tc.problem != "" && !strings.Contains(strings.Join(problems, "; "), tc.problem) {
 				t.Errorf("problems %q do not say %q", problems, tc.problem)
+			}
+			if tc.absent != "" && strings.Contains(strings.Join(problems, "; "), tc.absent) {
+				t.Errorf("problems %q say %q", problems, tc.absent)
 			}
 		})
 	}

@@ -20,6 +20,9 @@ import (
 type completion struct {
 	at     time.Time
 	failed bool // notification.failed, or a discovery answered with an error
+	// verdict is a run's: the pipeline's final status, the analysis's
+	// verdict.
+	verdict string
 }
 
 // eventLog reads INTHUB_EVENTS from where it stopped last time, so it can be
@@ -46,6 +49,7 @@ func newEventLog(js jetstream.JetStream) *eventLog {
 var auditedSubjects = []string{
 	contracts.SubjectCreated + ".>", contracts.SubjectTestCompleted + ".>", contracts.SubjectDiscoveryCompleted + ".>",
 	contracts.SubjectNotificationSent + ".>", contracts.SubjectNotificationFailed + ".>",
+	contracts.SubjectRunCompleted + ".>", contracts.SubjectAnalysisCompleted + ".>",
 }
 
 // maxBatches bounds one poll: 2,000 batches of 500 is far above any run.
@@ -106,6 +110,18 @@ func (e *eventLog) record(subject string, data []byte, at time.Time) {
 		var ev contracts.DiscoveryCompleted
 		if json.Unmarshal(data, &ev) == nil {
 			e.done[ev.RequestID] = append(e.done[ev.RequestID], completion{at: at, failed: ev.Error != nil})
+		}
+	case contracts.SubjectRunCompleted:
+		// The load's idempotency key is its request id, so the run keeps
+		// it whichever command or replica completes it.
+		var ev contracts.PipelineRunEvent
+		if json.Unmarshal(data, &ev) == nil {
+			e.done[ev.RequestID] = append(e.done[ev.RequestID], completion{at: at, verdict: string(ev.Run.Status)})
+		}
+	case contracts.SubjectAnalysisCompleted:
+		var ev contracts.AnalysisRunCompleted
+		if json.Unmarshal(data, &ev) == nil {
+			e.done[ev.RunID] = append(e.done[ev.RunID], completion{at: at, verdict: ev.Verdict, failed: ev.Error != nil})
 		}
 	case contracts.SubjectNotificationSent, contracts.SubjectNotificationFailed:
 		var ev contracts.NotificationOutcome

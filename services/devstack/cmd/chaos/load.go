@@ -20,18 +20,27 @@ import (
 // flow is one kind of work the load drives.
 type flow string
 
-// The flows: creates and list reads through the ingress, and the three
-// commands on the bus.
+// The flows: creates and list reads through the ingress, the three
+// commands on the bus, and the runs the run scenarios add: pipelines
+// triggered and followed by the pipeline-runner, analyses measured by the
+// metrics-analyzer, each of which must complete exactly once with its
+// verdict.
 const (
 	flowCreate    flow = "create"
 	flowRead      flow = "list"
 	flowTest      flow = "test"
 	flowDiscovery flow = "discovery"
 	flowNotify    flow = "notify"
+	flowPipeline  flow = "pipeline"
+	flowAnalysis  flow = "analysis"
 )
 
 // flows in table order.
-var flows = []flow{flowCreate, flowRead, flowTest, flowDiscovery, flowNotify}
+var flows = []flow{flowCreate, flowRead, flowTest, flowDiscovery, flowNotify, flowPipeline, flowAnalysis}
+
+// runFlow reports whether f is a run: it lasts seconds by itself, and a
+// duplicate completion (or a second run at the provider) counts as loss.
+func runFlow(f flow) bool { return f == flowPipeline || f == flowAnalysis }
 
 // opRecord is one logical operation: a create (however many attempts) or
 // one command (however many publishes).
@@ -47,6 +56,8 @@ type opRecord struct {
 	attempts int
 	// failure is the last error when the client gave up.
 	failure string
+	// want is a run's verdict (pipeline and analysis flows).
+	want string
 }
 
 // readSample is one list call of the ingress.
@@ -110,6 +121,8 @@ type client struct {
 	run       string
 	targets   []string // inmemory integrations the commands go to
 	hook      string   // the webhook integration notifications go to
+	ci        string   // the gitlab-ci integration pipelines run on
+	metrics   string   // the prometheus integration analyses query
 	sem       chan struct{}
 	wg        sync.WaitGroup
 	// end is when the generators stop (Unix nanoseconds); a fault can
@@ -129,6 +142,9 @@ func newClient(api, token, tenant, run string, pub *bus.Publisher, opTimeout tim
 type rates struct {
 	creates, commands float64
 	readEvery         time.Duration
+	// runs are the pipelines and the analyses per second (each) of the
+	// run scenarios; 0 elsewhere.
+	runs float64
 }
 
 // extend makes the load last at least until t.
@@ -182,6 +198,8 @@ func (c *client) drive(ctx context.Context, d time.Duration, r rates) {
 	pace(r.commands, func(i int) { c.command(ctx, flowDiscovery, i) })
 	pace(r.commands, func(i int) { c.command(ctx, flowNotify, i) })
 	pace(float64(time.Second)/float64(r.readEvery), func(int) { c.list(ctx) })
+	pace(r.runs, func(i int) { c.command(ctx, flowPipeline, i) })
+	pace(r.runs, func(i int) { c.command(ctx, flowAnalysis, i) })
 	gens.Wait()
 	c.wg.Wait()
 }
@@ -223,6 +241,7 @@ func (c *client) create(ctx context.Context, i int) {
 func (c *client) command(ctx context.Context, f flow, i int) {
 	id := uuid.NewString()
 	op := c.rec.begin(f, id)
+	op.want = wantOf(f, i)
 	ev := c.commandEvent(f, i, id)
 	attempts, failure, ok := 0, "", false
 	c.retry(ctx, op.sent, func() (bool, bool) {
@@ -257,6 +276,28 @@ func (c *client) commandEvent(f flow, i int, id string) bus.Event {
 			// Every other discovery bypasses the cache, so both paths run.
 			Request: contracts.DiscoveryRequest{ResourceType: "repositories", Limit: 100, Refresh: i%2 == 0},
 		}
+	case flowPipeline:
+		// Every fourth pipeline fails; the request id is the idempotency
+		// key and a pipeline variable, so the CI target counts the
+		// pipelines each trigger created.
+		target, prefix = c.ci, contracts.SubjectPipelineTrigger
+		project := ciProjectOK
+		if wantOf(f, i) == string(contracts.RunFailed) {
+			project = ciProjectBroken
+		}
+		data = contracts.PipelineTriggerRequested{RequestID: id, TenantID: c.tenant, IntegrationID: target, Pipeline: project, Ref: "main",
+			Parameters: map[string]string{ciRequestVar: id}, IdempotencyKey: id}
+	case flowAnalysis:
+		// The run id is the request id; every fourth analysis measures a
+		// ratio below its success condition and fails.
+		query := "chaos_ok"
+		if wantOf(f, i) == contracts.AnalysisFailed {
+			query = "chaos_bad"
+		}
+		return bus.Event{ID: "analysis-request:" + id, Subject: contracts.Subject(contracts.SubjectAnalysisRequested, c.tenant, id),
+			TenantID: c.tenant, DataSubject: id, Data: contracts.AnalysisRunRequested{RunID: id, TenantID: c.tenant,
+				Metrics: []contracts.AnalysisMetric{{Name: "ratio", IntegrationID: c.metrics, Query: query,
+					SuccessCondition: "result[0] >= 0.95", Interval: analysisInterval.String(), Count: analysisCount}}}}
 	case flowNotify:
 		target = c.hook
 		prefix, data = contracts.SubjectNotificationRequest, contracts.NotificationSendRequested{
@@ -269,6 +310,42 @@ func (c *client) commandEvent(f flow, i int, id string) bus.Event {
 		}
 	}
 	return bus.Event{ID: id, Subject: contracts.Subject(prefix, c.tenant, target), TenantID: c.tenant, DataSubject: target, Data: data}
+}
+
+// The analyses: analysisCount measurements analysisInterval apart.
+const (
+	analysisCount    = 4
+	analysisInterval = time.Second
+)
+
+// wantOf is the verdict the i-th run of f must complete with.
+func wantOf(f flow, i int) string {
+	switch {
+	case f == flowPipeline && i%4 == 3:
+		return string(contracts.RunFailed)
+	case f == flowPipeline:
+		return string(contracts.RunSucceeded)
+	case f == flowAnalysis && i%4 == 3:
+		return contracts.AnalysisFailed
+	case f == flowAnalysis:
+		return contracts.AnalysisSuccessful
+	}
+	return ""
+}
+
+// setupRuns creates the integrations the runs go to: gitlab-ci on the CI
+// target (its credential a local secret reference) and prometheus on the
+// metrics target.
+func (c *client) setupRuns(ctx context.Context, ciURL, metricsURL string) error {
+	id, err := c.mustCreate(ctx, contracts.IntegrationInput{TypeID: "gitlab-ci", Name: "chaos-ci", Labels: map[string]string{"chaos": "target"},
+		CredentialRef: "env://" + ciSecretEnv, Config: map[string]any{"url": ciURL, "projectId": ciProjectOK}})
+	if err != nil {
+		return err
+	}
+	c.ci = id
+	c.metrics, err = c.mustCreate(ctx, contracts.IntegrationInput{TypeID: "prometheus", Name: "chaos-metrics",
+		Labels: map[string]string{"chaos": "target"}, Config: map[string]any{"url": metricsURL}})
+	return err
 }
 
 // list reads the first page of the catalog once.

@@ -42,6 +42,8 @@ type options struct {
 	target    string
 	targets   int
 	latency   time.Duration
+	runRate   float64
+	runFor    time.Duration
 	goals     goals
 	repo      string
 	workDir   string
@@ -105,6 +107,8 @@ func parseFlags(args []string) (o options, list bool, err error) {
 	fs.StringVar(&sig, "signal", "", "signal that stops the target (KILL, TERM); default: the scenario's")
 	fs.IntVar(&o.targets, "targets", 4, "inmemory integrations the tests and discoveries go to")
 	fs.DurationVar(&o.latency, "latency", 200*time.Millisecond, "latency of each check and discovery of those integrations")
+	fs.Float64Var(&o.runRate, "run-rate", 1, "pipelines and analyses per second (each) in the scenarios with runs")
+	fs.DurationVar(&o.runFor, "run-for", 5*time.Second, "how long a pipeline of the CI target runs (pending 1s, then running)")
 	fs.DurationVar(&o.goals.recovery, "goal-recovery", 5*time.Second, "goal: work resumes within this of the process being back")
 	fs.DurationVar(&o.goals.elsewhere, "goal-elsewhere", 10*time.Second, "goal: a killed worker's commands complete on another replica within this")
 	fs.StringVar(&o.repo, "repo", ".", "root of the repository (for building and deployments/nats)")
@@ -136,6 +140,10 @@ func parseFlags(args []string) (o options, list bool, err error) {
 		return o, false, fmt.Errorf("-kill-at (%s) + -down (%s) leave no load after the restart in -duration %s", o.killAt, o.down, o.duration)
 	case o.kills < 0 || o.kills > 20:
 		return o, false, fmt.Errorf("-kills: want 0 to 20")
+	case o.runRate < 0 || o.runRate > 50:
+		return o, false, fmt.Errorf("-run-rate: want 0 to 50 per second")
+	case o.runFor < 2*time.Second || o.runFor > 10*time.Minute:
+		return o, false, fmt.Errorf("-run-for: want 2s to 10m")
 	case o.targets < 1 || o.targets > 100:
 		return o, false, fmt.Errorf("-targets: want 1 to 100")
 	case o.drain < 0 || o.drain > time.Hour || o.opTimeout <= 0 || o.opTimeout > time.Hour:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +40,10 @@ type scenario struct {
 	// restartServices restarts every service while the target is down, as
 	// a deploy or a reboot during an outage does: they start without NATS.
 	restartServices bool
+	// runs adds pipelines (to a CI target of the tool's own, the gitlab-ci
+	// API) and analyses (of a Prometheus API of the tool's own) to the
+	// load: each must complete exactly once with its verdict.
+	runs bool
 }
 
 // startAttempts bounds the starts of a stack whose port was taken.
@@ -62,6 +65,10 @@ var scenarios = []scenario{
 		about: "kill -9 one of two discovery-workers, restart it"},
 	{name: "kill-notifier", target: "notifier-1", signal: syscall.SIGKILL, flow: flowNotify,
 		about: "kill -9 one of two notifiers, restart it"},
+	{name: "kill-pipeline-runner", target: "pipeline-runner", signal: syscall.SIGKILL, runs: true,
+		about: "kill -9 the pipeline-runner while it follows pipeline runs of a few seconds, restart it; each completes once"},
+	{name: "kill-metrics-analyzer", target: "metrics-analyzer", signal: syscall.SIGKILL, runs: true,
+		about: "kill -9 the metrics-analyzer in the middle of analysis runs, restart it; each completes once with its verdict"},
 	{name: "restart-nats", target: "nats", signal: syscall.SIGKILL,
 		about: "kill -9 nats-server, start it again on the same store"},
 	{name: "nats-down-at-start", target: "nats", signal: syscall.SIGKILL, restartServices: true,
@@ -159,22 +166,44 @@ func runScenario(ctx context.Context, o options, bins binaries, sc scenario) (re
 		res.err = fmt.Errorf("setup: %w", err)
 		return res
 	}
+	rates := o.rates
+	rates.runs = 0
+	var ci *ciTarget
+	if sc.runs {
+		rates.runs = o.runRate
+		if ci, err = startCITarget(st.ciToken, o.runFor); err != nil {
+			res.err = err
+			return res
+		}
+		defer ci.close()
+		metrics, err := startMetricsTarget()
+		if err != nil {
+			res.err = err
+			return res
+		}
+		defer metrics.close()
+		if err := c.setupRuns(ctx, ci.url, metrics.url); err != nil {
+			res.err = fmt.Errorf("setup: %w", err)
+			return res
+		}
+	}
 	events := newEventLog(js)
-	if err := warmUp(ctx, c, events, recv); err != nil {
+	if err := warmUp(ctx, c, events, recv, sc.runs); err != nil {
 		res.err = fmt.Errorf("warm-up: %w", err)
 		return res
 	}
-	progress("%s: load for %s (%.0f creates/s, %.0f/s each of tests, discoveries, notifications)", sc.name, o.duration, o.rates.creates, o.rates.commands)
+	progress("%s: load for %s (%.0f creates/s, %.0f/s each of tests, discoveries, notifications, %.1f/s each of pipelines and analyses)",
+		sc.name, o.duration, rates.creates, rates.commands, rates.runs)
 	start := time.Now()
 	faults := make(chan fault, 1)
 	go func() { faults <- inject(ctx, g, st, c, js, sc, o, start) }()
-	c.drive(ctx, o.duration, o.rates)
+	c.drive(ctx, o.duration, rates)
 	res.fault = <-faults
 
 	progress("%s: load done; waiting up to %s for every command to complete", sc.name, o.drain)
 	deadline := time.Now().Add(o.drain)
 	for ctx.Err() == nil {
-		if err := events.poll(ctx); err == nil && pending(auditOf(c, events, recv, nil, res.fault)) == 0 {
+		if err := events.poll(ctx); err == nil && pending(auditOf(c, events, recv, ci, nil, res.fault)) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -191,7 +220,7 @@ func runScenario(ctx context.Context, o options, bins binaries, sc scenario) (re
 		res.err = fmt.Errorf("audit: %w", err)
 		return res
 	}
-	res.report = auditOf(c, events, recv, stored, res.fault)
+	res.report = auditOf(c, events, recv, ci, stored, res.fault)
 	res.problems, res.lost = verdict(res.report, res.fault, o.goals)
 	for _, p := range st.all() {
 		if n := len(p.unplannedExits()); n > 0 {
@@ -205,12 +234,16 @@ func runScenario(ctx context.Context, o options, bins binaries, sc scenario) (re
 	return res
 }
 
-// auditOf audits what c, events and recv saw.
-func auditOf(c *client, events *eventLog, recv *receiver, stored map[string]string, f fault) auditReport {
+// auditOf audits what c, events, recv and ci (nil without runs) saw.
+func auditOf(c *client, events *eventLog, recv *receiver, ci *ciTarget, stored map[string]string, f fault) auditReport {
 	ops, reads := c.rec.snapshot()
 	created, done, sent := events.snapshot()
+	var providerRuns map[string]int
+	if ci != nil {
+		providerRuns = ci.pipelines()
+	}
 	return audit(auditInput{ops: ops, reads: reads, stored: stored, created: created, done: done, sent: sent,
-		deliveries: recv.snapshot(), fault: f})
+		deliveries: recv.snapshot(), providerRuns: providerRuns, fault: f})
 }
 
 // pending counts commands still without their completion.
@@ -218,7 +251,7 @@ func pending(rep auditReport) int {
 	n := 0
 	for _, r := range rep.rows {
 		switch r.flow {
-		case flowTest, flowDiscovery:
+		case flowTest, flowDiscovery, flowPipeline, flowAnalysis:
 			n += r.lost
 		case flowNotify:
 			n += r.lost + max(0, r.noEvent)
@@ -353,11 +386,16 @@ func leaderNode(ctx context.Context, js jetstream.JetStream) string {
 	return strings.TrimPrefix(info.Cluster.Leader, "inthub-")
 }
 
-// warmUp sends one command of each kind and waits for them: the stack
-// works end to end before anything is killed.
-func warmUp(ctx context.Context, c *client, events *eventLog, recv *receiver) error {
+// warmUp sends one command of each kind (with runs, a pipeline and an
+// analysis too) and waits for them: the stack works end to end before
+// anything is killed.
+func warmUp(ctx context.Context, c *client, events *eventLog, recv *receiver, runs bool) error {
 	ids := map[flow]string{}
-	for _, f := range []flow{flowTest, flowDiscovery, flowNotify} {
+	kinds := []flow{flowTest, flowDiscovery, flowNotify}
+	if runs {
+		kinds = append(kinds, flowPipeline, flowAnalysis)
+	}
+	for _, f := range kinds {
 		ids[f] = uuid.NewString()
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err := c.pub.Publish(pctx, c.commandEvent(f, 0, ids[f]))
@@ -371,13 +409,14 @@ func warmUp(ctx context.Context, c *client, events *eventLog, recv *receiver) er
 		if err := events.poll(ctx); err == nil {
 			_, done, _ := events.snapshot()
 			_, delivered := recv.snapshot()[ids[flowNotify]]
-			if len(done[ids[flowTest]]) > 0 && len(done[ids[flowDiscovery]]) > 0 && delivered {
+			if len(done[ids[flowTest]]) > 0 && len(done[ids[flowDiscovery]]) > 0 && delivered &&
+				(!runs || (len(done[ids[flowPipeline]]) > 0 && len(done[ids[flowAnalysis]]) > 0)) {
 				return nil
 			}
 		}
 		sleep(ctx, 250*time.Millisecond)
 	}
-	return errors.New("a test, a discovery and a notification did not all complete within 60s of the start")
+	return fmt.Errorf("the warm-up commands (%v) did not all complete within 60s of the start", kinds)
 }
 
 // sleep waits d or until ctx ends.

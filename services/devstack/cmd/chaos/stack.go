@@ -20,7 +20,7 @@ import (
 
 // services are the hub's binaries the tool builds and runs, in start order:
 // the manager first, the ingress last (it serves the manager's catalog).
-var services = []string{"manager", "health-scheduler", "discovery-worker", "notifier", "ingress"}
+var services = []string{"manager", "health-scheduler", "discovery-worker", "notifier", "pipeline-runner", "metrics-analyzer", "ingress"}
 
 // readyLines are the log messages each service writes once it serves.
 var readyLines = map[string]string{
@@ -28,6 +28,8 @@ var readyLines = map[string]string{
 	"health-scheduler": `"msg":"health-scheduler ready"`,
 	"discovery-worker": `"msg":"discovery-worker ready"`,
 	"notifier":         `"msg":"notifier ready"`,
+	"pipeline-runner":  `"msg":"pipeline-runner ready"`,
+	"metrics-analyzer": `"msg":"metrics-analyzer ready"`,
 }
 
 // workerReplicas is how many copies of each worker run, so a killed one's
@@ -82,7 +84,11 @@ type stack struct {
 	api     string // http://127.0.0.1:<port>/api/v1
 	token   string
 	tenant  string
-	extra   []string // KEY=VALUE for every service
+	ciToken string
+	// ciSecret is the credential of the CI integration the pipeline runs
+	// go to, given to the services as a local secret of the tenant.
+	ciSecret string
+	extra    []string // KEY=VALUE for every service
 }
 
 // stackOptions choose the shape of a stack.
@@ -102,6 +108,8 @@ type natsNode struct {
 func startStack(ctx context.Context, g *group, dir string, bins binaries, o stackOptions) (*stack, error) {
 	s := &stack{dir: dir, bins: bins, g: g, svc: map[string][]*proc{}, tenant: uuid.NewString(), extra: o.extra}
 	s.token = randomToken()
+	s.ciToken = randomToken()
+	s.ciSecret = `{"token":"` + s.ciToken + `"}`
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
 		return nil, err
 	}
@@ -167,7 +175,15 @@ func startStack(ctx context.Context, g *group, dir string, bins binaries, o stac
 				// webhook receiver.
 				"INTHUB_ALLOW_PRIVATE_NETWORKS=true",
 				"REDIS_URL="+fmt.Sprintf("redis://127.0.0.1:%d", redisPort),
+				// The CI integration's credential, env://INTHUB_SECRET_CHAOS_CI.
+				"INTHUB_LOCAL_SECRET_TENANTS="+s.tenant+"=CHAOS",
+				ciSecretEnv+"="+s.ciSecret,
 			)
+			if name == "pipeline-runner" {
+				// Runs of a few seconds read often; a killed runner's
+				// leases run out after 6s (a provider call gets half).
+				env = append(env, "INTHUB_PIPELINE_POLL_INTERVAL=500ms", "INTHUB_PIPELINE_MAX_POLL_INTERVAL=1s", "INTHUB_PIPELINE_LEASE_TTL=6s")
+			}
 			ready := readiness{line: readyLines[name]}
 			if name == "ingress" {
 				env = append(env,
@@ -189,6 +205,10 @@ func startStack(ctx context.Context, g *group, dir string, bins binaries, o stac
 	}
 	return s, nil
 }
+
+// ciSecretEnv holds the CI integration's credential in the services'
+// environment; its reference is env://INTHUB_SECRET_CHAOS_CI.
+const ciSecretEnv = "INTHUB_SECRET_CHAOS_CI"
 
 // natsProc is node i: the shipped config file (deployments/nats) with the
 // store folder moved into dir, and loopback ports given as flags, which

@@ -40,6 +40,11 @@ type Server interface {
 	Started(pipeline string) (runs int, params map[string]string)
 }
 
+// Parameters are the parameters the flow test triggers every pipeline
+// with: a fake's pipelines must accept them (declare them where the
+// provider refuses undeclared ones) and Started must return them.
+func Parameters() map[string]string { return map[string]string{"VERSION": "1.2.3"} }
+
 // Provider is one row of the flow test's table.
 type Provider struct {
 	// ID is the provider's type id.

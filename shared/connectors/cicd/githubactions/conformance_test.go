@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/githubactionsfake"
 )
 
 // TestConformance runs the connector conformance suite against the fake
@@ -17,20 +19,20 @@ func TestConformance(t *testing.T) {
 	connectortest.RunConformance(t, connectortest.Provider{
 		Spec: Spec,
 		Start: func(t *testing.T) connectortest.Server {
-			f := newFakeGitHub(t)
-			f.addWorkflows(12)
-			f.addRun(10_001, 12)
-			return connectortest.Server{URL: f.srv.URL, RateLimit: func() {
-				f.limitEvery(limit{status: http.StatusTooManyRequests, retryAfter: connectortest.RetryAfterSeconds, resetIn: 3600})
+			f := githubactionsfake.New(t)
+			f.AddWorkflows(12)
+			f.AddRun(10_001, 12)
+			return connectortest.Server{URL: f.URL(), RateLimit: func() {
+				f.LimitEvery(githubactionsfake.Limit{Status: http.StatusTooManyRequests, RetryAfter: connectortest.RetryAfterSeconds, ResetIn: 3600})
 			}}
 		},
 		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := userToken
+			token := githubactionsfake.UserToken
 			if wrong {
-				token = wrongToken
+				token = githubactionsfake.WrongToken
 			}
 			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String(), "owner": fakeOwner, "repo": fakeRepo},
+				Config:        map[string]any{"url": base.String(), "owner": githubactionsfake.Owner, "repo": githubactionsfake.Repo},
 				CredentialRef: connectortest.SecretRef("GITHUB"),
 				Secrets:       map[string]string{"GITHUB": `{"token":"` + token + `"}`},
 			}

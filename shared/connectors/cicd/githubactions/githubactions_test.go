@@ -12,6 +12,8 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/githubactionsfake"
 )
 
 func level(l contracts.CheckType, c *Connector) func(context.Context) error {
@@ -37,38 +39,38 @@ func TestChecks(t *testing.T) {
 		calls  int
 		auth   string // the Authorization scheme the fake saw ("" = none)
 	}{
-		{name: "connectivity reads the API root without a token", level: contracts.CheckConnectivity, secret: userToken, route: "GET /", calls: 1},
-		{name: "authentication of a user token", level: contracts.CheckAuthentication, secret: userToken, route: "GET /user", calls: 1, auth: "Bearer"},
-		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: `{"token":"` + installToken + `"}`,
+		{name: "connectivity reads the API root without a token", level: contracts.CheckConnectivity, secret: githubactionsfake.UserToken, route: "GET /", calls: 1},
+		{name: "authentication of a user token", level: contracts.CheckAuthentication, secret: githubactionsfake.UserToken, route: "GET /user", calls: 1, auth: "Bearer"},
+		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: `{"token":"` + githubactionsfake.InstallToken + `"}`,
 			route: "GET /user", calls: 1, auth: "Bearer"},
-		{name: "wrong token", level: contracts.CheckAuthentication, secret: wrongToken, want: resilience.AuthenticationFailed,
+		{name: "wrong token", level: contracts.CheckAuthentication, secret: githubactionsfake.WrongToken, want: resilience.AuthenticationFailed,
 			route: "GET /user", calls: 1, auth: "Bearer"},
 		{name: "no token", level: contracts.CheckAuthentication, noRef: true, want: resilience.AuthenticationFailed, route: "GET /user", calls: 1},
 		{name: "unset variable", level: contracts.CheckAuthentication, want: resilience.CredentialFetchFailed, route: "GET /user", calls: 0},
-		{name: "functionality lists a workflow", level: contracts.CheckFunctionality, secret: userToken,
+		{name: "functionality lists a workflow", level: contracts.CheckFunctionality, secret: githubactionsfake.UserToken,
 			route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
-		{name: "functionality with a wrong token", level: contracts.CheckFunctionality, secret: wrongToken, want: resilience.AuthenticationFailed,
+		{name: "functionality with a wrong token", level: contracts.CheckFunctionality, secret: githubactionsfake.WrongToken, want: resilience.AuthenticationFailed,
 			route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
-		{name: "functionality without access to the repository", level: contracts.CheckFunctionality, secret: otherToken,
+		{name: "functionality without access to the repository", level: contracts.CheckFunctionality, secret: githubactionsfake.OtherToken,
 			want: resilience.ResourceNotFound, route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
-		{name: "functionality of another repository", level: contracts.CheckFunctionality, secret: userToken, config: map[string]any{"repo": "nope"},
+		{name: "functionality of another repository", level: contracts.CheckFunctionality, secret: githubactionsfake.UserToken, config: map[string]any{"repo": "nope"},
 			want: resilience.ResourceNotFound, route: "GET /repos/{owner}/{repo}/actions/workflows", calls: 1, auth: "Bearer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.addWorkflows(3)
+			f := githubactionsfake.New(t)
+			f.AddWorkflows(3)
 			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret, noRef: tc.noRef})
 			timer, err := retry(t, level(tc.level, c))
 			checkCode(t, err, tc.want)
-			if n := f.count(tc.route); n != tc.calls {
+			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
 			}
 			if tc.want == resilience.AuthenticationFailed && len(timer.Waits()) != 0 {
 				t.Fatalf("an authentication failure was retried after %v", timer.Waits())
 			}
-			versions, auths := f.seen()
+			versions, auths := f.Seen()
 			for i := range versions {
 				if versions[i] != APIVersion || auths[i] != tc.auth {
 					t.Fatalf("request %d: X-GitHub-Api-Version %q, Authorization scheme %q; want %q and %q", i, versions[i], auths[i], APIVersion, tc.auth)
@@ -85,7 +87,7 @@ func TestDiscovery(t *testing.T) {
 	tests := []struct {
 		name     string
 		q        query
-		runs     func(f *fakeGitHub)
+		runs     func(f *githubactionsfake.GitHub)
 		want     []string // nil: count only
 		count    int
 		pages    []int
@@ -99,10 +101,10 @@ func TestDiscovery(t *testing.T) {
 			count: 24, pages: []int{10, 10, 4}, route: "GET /repos/{owner}/{repo}/actions/workflows", requests: 5},
 		{name: "a workflow by file name", q: query{ResourceType: ResourcePipelines, Filter: filter{NamePattern: "deploy.yml"}},
 			want: []string{"Deploy"}, pages: []int{1}, route: "GET /repos/{owner}/{repo}/actions/workflows", requests: 3},
-		{name: "jobs of the latest run", runs: func(f *fakeGitHub) { f.addRun(10_000, 5); f.addRun(10_001, 130) },
+		{name: "jobs of the latest run", runs: func(f *githubactionsfake.GitHub) { f.AddRun(10_000, 5); f.AddRun(10_001, 130) },
 			q: query{ResourceType: ResourceJobs}, count: 130, pages: []int{100, 30},
 			route: "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs", requests: 2},
-		{name: "jobs of the latest run of ci.yml", runs: func(f *fakeGitHub) { f.addRun(10_000, 5); f.addRun(10_001, 130) },
+		{name: "jobs of the latest run of ci.yml", runs: func(f *githubactionsfake.GitHub) { f.AddRun(10_000, 5); f.AddRun(10_001, 130) },
 			q: query{ResourceType: ResourceJobs, Filter: filter{Repository: "ci.yml", NamePattern: "job-00?"}}, count: 5, pages: []int{5},
 			route: "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", requests: 1},
 		{name: "no run yet: no jobs", q: query{ResourceType: ResourceJobs}, pages: []int{0},
@@ -116,12 +118,12 @@ func TestDiscovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.addWorkflows(250)
+			f := githubactionsfake.New(t)
+			f.AddWorkflows(250)
 			if tc.runs != nil {
 				tc.runs(f)
 			}
-			c := newConnector(t, f, setup{secret: userToken})
+			c := newConnector(t, f, setup{secret: githubactionsfake.UserToken})
 			got, err := discoverAll(t, c, tc.q)
 			checkCode(t, err, tc.code)
 			if tc.code != "" {
@@ -136,7 +138,7 @@ func TestDiscovery(t *testing.T) {
 			if !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
 			}
-			if n := f.count(tc.route); n != tc.requests {
+			if n := f.Count(tc.route); n != tc.requests {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.requests)
 			}
 			ids := map[string]bool{}
@@ -150,10 +152,10 @@ func TestDiscovery(t *testing.T) {
 	}
 	t.Run("shapes", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
-		f.addWorkflows(2)
-		run := f.addRun(10_000, 1)
-		c := newConnector(t, f, setup{secret: userToken})
+		f := githubactionsfake.New(t)
+		f.AddWorkflows(2)
+		run := f.AddRun(10_000, 1)
+		c := newConnector(t, f, setup{secret: githubactionsfake.UserToken})
 		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourcePipelines, PageSize: 1})
 		checkCode(t, err, "")
 		if w := page.Items[0]; w.Name != "CI" || w.ID != "10000" || w.Attributes["file"] != "ci.yml" || w.Attributes["path"] != ".github/workflows/ci.yml" {
@@ -172,45 +174,45 @@ func TestRateLimits(t *testing.T) {
 	const route = "GET /repos/{owner}/{repo}/actions/workflows"
 	tests := []struct {
 		name  string
-		limit limit
+		limit githubactionsfake.Limit
 		wait  time.Duration
 	}{
-		{"primary limit as 403", limit{status: 403, primary: true, resetIn: 42}, 42 * time.Second},
-		{"primary limit as 429", limit{status: 429, primary: true, resetIn: 42}, 42 * time.Second},
-		{"429 with Retry-After", limit{status: 429, retryAfter: 7, resetIn: 3000}, 7 * time.Second},
-		{"secondary limit as 403 with Retry-After", limit{status: 403, retryAfter: 30, resetIn: 3000}, 30 * time.Second},
-		{"secondary limit with its message only", limit{status: 403, resetIn: 3000}, time.Minute},
+		{"primary limit as 403", githubactionsfake.Limit{Status: 403, Primary: true, ResetIn: 42}, 42 * time.Second},
+		{"primary limit as 429", githubactionsfake.Limit{Status: 429, Primary: true, ResetIn: 42}, 42 * time.Second},
+		{"429 with Retry-After", githubactionsfake.Limit{Status: 429, RetryAfter: 7, ResetIn: 3000}, 7 * time.Second},
+		{"secondary limit as 403 with Retry-After", githubactionsfake.Limit{Status: 403, RetryAfter: 30, ResetIn: 3000}, 30 * time.Second},
+		{"secondary limit with its message only", githubactionsfake.Limit{Status: 403, ResetIn: 3000}, time.Minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.addWorkflows(3)
-			c := newConnector(t, f, setup{secret: userToken})
+			f := githubactionsfake.New(t)
+			f.AddWorkflows(3)
+			c := newConnector(t, f, setup{secret: githubactionsfake.UserToken})
 
-			f.limitNext(route, tc.limit)
+			f.LimitNext(route, tc.limit)
 			err := c.CheckFunctionality(ctxT(t))
 			checkCode(t, err, resilience.RateLimited)
 			if d := resilience.RetryAfterOf(err); d != tc.wait {
 				t.Fatalf("retry after %s, want %s", d, tc.wait)
 			}
 
-			f.limitNext(route, tc.limit)
+			f.LimitNext(route, tc.limit)
 			timer, err := retry(t, c.CheckFunctionality)
 			checkCode(t, err, "")
 			if w := timer.Waits(); !slices.Equal(w, []time.Duration{tc.wait}) {
 				t.Fatalf("waits %v, want exactly %s", w, tc.wait)
 			}
-			if n := f.count(route); n != 3 {
+			if n := f.Count(route); n != 3 {
 				t.Fatalf("%d calls, want 3", n)
 			}
 		})
 	}
 	t.Run("a plain 403 is no rate limit", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
-		f.addWorkflows(2)
-		c := newConnector(t, f, setup{secret: readToken})
+		f := githubactionsfake.New(t)
+		f.AddWorkflows(2)
+		c := newConnector(t, f, setup{secret: githubactionsfake.ReadToken})
 		_, err := c.Trigger(ctxT(t), "deploy.yml", "main", nil)
 		checkCode(t, err, resilience.PermissionDenied)
 	})
@@ -232,35 +234,35 @@ func TestTrigger(t *testing.T) {
 		calls    int
 	}{
 		{name: "with run details", workflow: "deploy.yml", ref: "release", params: map[string]string{"target": "prod"},
-			secret: userToken, runID: "8000001", wantRef: "release", calls: 1},
-		{name: "by workflow id, on the default branch", workflow: "10001", secret: userToken, runID: "8000001", wantRef: "main", calls: 1},
+			secret: githubactionsfake.UserToken, runID: "8000001", wantRef: "release", calls: 1},
+		{name: "by workflow id, on the default branch", workflow: "10001", secret: githubactionsfake.UserToken, runID: "8000001", wantRef: "main", calls: 1},
 		{name: "without run details", config: map[string]any{"returnRunDetails": false}, workflow: "deploy.yml", ref: "main",
-			secret: installToken, runID: "", wantRef: "main", calls: 1},
-		{name: "unknown ref", workflow: "deploy.yml", ref: "nope", secret: userToken, want: resilience.InvalidConfig, calls: 1},
-		{name: "unexpected input", workflow: "deploy.yml", ref: "main", params: map[string]string{"colour": "blue"}, secret: userToken,
+			secret: githubactionsfake.InstallToken, runID: "", wantRef: "main", calls: 1},
+		{name: "unknown ref", workflow: "deploy.yml", ref: "nope", secret: githubactionsfake.UserToken, want: resilience.InvalidConfig, calls: 1},
+		{name: "unexpected input", workflow: "deploy.yml", ref: "main", params: map[string]string{"colour": "blue"}, secret: githubactionsfake.UserToken,
 			want: resilience.InvalidConfig, calls: 1},
-		{name: "a workflow without workflow_dispatch", workflow: "ci.yml", ref: "main", secret: userToken, want: resilience.InvalidConfig, calls: 1},
-		{name: "unknown workflow", workflow: "nope.yml", ref: "main", secret: userToken, want: resilience.ResourceNotFound, calls: 1},
-		{name: "wrong token", workflow: "deploy.yml", ref: "main", secret: wrongToken, want: resilience.AuthenticationFailed, calls: 1},
-		{name: "no workflow", ref: "main", secret: userToken, want: resilience.InvalidConfig, calls: 0},
-		{name: "a path as workflow", workflow: "../../x.yml", ref: "main", secret: userToken, want: resilience.InvalidConfig, calls: 0},
+		{name: "a workflow without workflow_dispatch", workflow: "ci.yml", ref: "main", secret: githubactionsfake.UserToken, want: resilience.InvalidConfig, calls: 1},
+		{name: "unknown workflow", workflow: "nope.yml", ref: "main", secret: githubactionsfake.UserToken, want: resilience.ResourceNotFound, calls: 1},
+		{name: "wrong token", workflow: "deploy.yml", ref: "main", secret: githubactionsfake.WrongToken, want: resilience.AuthenticationFailed, calls: 1},
+		{name: "no workflow", ref: "main", secret: githubactionsfake.UserToken, want: resilience.InvalidConfig, calls: 0},
+		{name: "a path as workflow", workflow: "../../x.yml", ref: "main", secret: githubactionsfake.UserToken, want: resilience.InvalidConfig, calls: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.addWorkflows(3)
+			f := githubactionsfake.New(t)
+			f.AddWorkflows(3)
 			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret})
 			id, err := c.Trigger(ctxT(t), tc.workflow, tc.ref, tc.params)
 			checkCode(t, err, tc.want)
-			if n := f.count(route); n != tc.calls {
+			if n := f.Count(route); n != tc.calls {
 				t.Fatalf("%d dispatches sent, want %d", n, tc.calls)
 			}
 			if tc.want != "" {
 				return
 			}
-			d := f.dispatched()
-			if id.ID != tc.runID || id.Pipeline == "" || id.Since.IsZero() || len(d) != 1 || d[0].ref != tc.wantRef || !maps.Equal(d[0].inputs, tc.params) || d[0].details != (tc.runID != "") {
+			d := f.Dispatched()
+			if id.ID != tc.runID || id.Pipeline == "" || id.Since.IsZero() || len(d) != 1 || d[0].Ref != tc.wantRef || !maps.Equal(d[0].Inputs, tc.params) || d[0].Details != (tc.runID != "") {
 				t.Fatalf("run %q, dispatches %+v; want run %q on %s with %v", id, d, tc.runID, tc.wantRef, tc.params)
 			}
 		})
@@ -349,10 +351,11 @@ func TestFollowRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.addWorkflows(3)
-			f.verdict, f.hideRuns = tc.verdict, tc.hide
-			c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": tc.details}, secret: userToken})
+			f := githubactionsfake.New(t)
+			f.AddWorkflows(3)
+			f.SetVerdict(tc.verdict)
+			f.HideRuns(tc.hide)
+			c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": tc.details}, secret: githubactionsfake.UserToken})
 			run, err := c.Trigger(ctxT(t), "deploy.yml", "release", map[string]string{"target": "prod"})
 			checkCode(t, err, "")
 			var seen []contracts.PipelineRunStatus
@@ -385,9 +388,9 @@ func TestFollowRun(t *testing.T) {
 	}
 	t.Run("two dispatches close together take one run each", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
-		f.addWorkflows(3)
-		c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": false}, secret: userToken})
+		f := githubactionsfake.New(t)
+		f.AddWorkflows(3)
+		c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": false}, secret: githubactionsfake.UserToken})
 		var ids []string
 		for range 2 {
 			run, err := c.Trigger(ctxT(t), "deploy.yml", "main", nil)
@@ -402,14 +405,14 @@ func TestFollowRun(t *testing.T) {
 	})
 	t.Run("refusals", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
-		f.addWorkflows(3)
-		c := newConnector(t, f, setup{secret: userToken})
+		f := githubactionsfake.New(t)
+		f.AddWorkflows(3)
+		c := newConnector(t, f, setup{secret: githubactionsfake.UserToken})
 		run, err := c.Trigger(ctxT(t), "deploy.yml", "main", nil)
 		checkCode(t, err, "")
-		ro := newConnector(t, f, setup{secret: readToken})
+		ro := newConnector(t, f, setup{secret: githubactionsfake.ReadToken})
 		checkCode(t, ro.CancelRun(ctxT(t), run), resilience.PermissionDenied)
-		_, err = newConnector(t, f, setup{secret: wrongToken}).RunStatus(ctxT(t), run)
+		_, err = newConnector(t, f, setup{secret: githubactionsfake.WrongToken}).RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
 		_, err = c.RunStatus(ctxT(t), connectors.RunRef{ID: "123"})
 		checkCode(t, err, resilience.ResourceNotFound)
@@ -418,13 +421,13 @@ func TestFollowRun(t *testing.T) {
 			_, err = c.RunStatus(ctxT(t), ref)
 			checkCode(t, err, resilience.InvalidConfig)
 		}
-		f.limitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", limit{status: 429, retryAfter: 7})
+		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 429, RetryAfter: 7})
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)
 		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
 			t.Fatalf("retry after %s, want 7s", d)
 		}
-		f.limitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", limit{status: 403, primary: true, resetIn: 30})
+		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 403, Primary: true, ResetIn: 30})
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)
 	})

@@ -9,6 +9,8 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/resilience"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/githubactionsfake"
 )
 
 // credEnv names the variable holding the credential of every test
@@ -35,18 +37,18 @@ func newConn(t *testing.T, s setup) connectors.Connector {
 
 // newConnector builds a connector for the fake's repository, its clock set
 // to the fake's so reset times give exact waits.
-func newConnector(t *testing.T, f *fakeGitHub, s setup) *Connector {
-	s.spec, s.url = Spec, f.srv.URL
-	cfg := map[string]any{"owner": fakeOwner, "repo": fakeRepo}
+func newConnector(t *testing.T, f *githubactionsfake.GitHub, s setup) *Connector {
+	s.spec, s.url = Spec, f.URL()
+	cfg := map[string]any{"owner": githubactionsfake.Owner, "repo": githubactionsfake.Repo}
 	maps.Copy(cfg, s.config)
 	s.config = cfg
 	c := newConn(t, s).(*Connector)
-	c.hc.Now = func() time.Time { return f.now }
+	c.hc.Now = func() time.Time { return f.Now() }
 	return c
 }
 
 // allSecrets are the values no error text may hold.
-var allSecrets = []string{userToken, installToken, otherToken, readToken, wrongToken}
+var allSecrets = []string{githubactionsfake.UserToken, githubactionsfake.InstallToken, githubactionsfake.OtherToken, githubactionsfake.ReadToken, githubactionsfake.WrongToken}
 
 // checkCode fails unless err carries want ("" = no error), and makes sure
 // no error text ever holds a secret.

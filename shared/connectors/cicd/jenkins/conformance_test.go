@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/jenkinsfake"
 )
 
 // TestConformance runs the connector conformance suite against the fake
@@ -17,21 +19,19 @@ func TestConformance(t *testing.T) {
 	connectortest.RunConformance(t, connectortest.Provider{
 		Spec: Spec,
 		Start: func(t *testing.T) connectortest.Server {
-			f := newFakeJenkins(t)
-			f.mu.Lock()
-			teamA := folder("team-a")
+			f := jenkinsfake.New(t)
+			var svcs []*jenkinsfake.Item
 			for i := range 6 {
-				teamA.children = append(teamA.children, &fakeItem{class: classWorkflowJob, name: fmt.Sprintf("svc-%02d", i), color: "blue"})
+				svcs = append(svcs, jenkinsfake.Job(jenkinsfake.ClassWorkflowJob, fmt.Sprintf("svc-%02d", i)))
 			}
 			for i := range 8 {
-				f.root = append(f.root, &fakeItem{class: classFreestyle, name: fmt.Sprintf("app-%02d", i), color: "blue"})
+				f.AddRoot(jenkinsfake.Job(jenkinsfake.ClassFreestyle, fmt.Sprintf("app-%02d", i)))
 			}
-			f.root = append(f.root, teamA)
-			f.mu.Unlock()
-			return connectortest.Server{URL: f.srv.URL, RateLimit: func() { f.throttleAll(connectortest.RetryAfterSeconds) }}
+			f.AddRoot(jenkinsfake.Folder("team-a", svcs...))
+			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		},
 		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := aliceToken
+			token := jenkinsfake.AliceToken
 			if wrong {
 				token = "wrong-token-123456"
 			}

@@ -8,6 +8,8 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/resilience"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/jenkinsfake"
 )
 
 // credEnv names the variable holding the credential of every test
@@ -33,8 +35,8 @@ func newConn(t *testing.T, s setup) connectors.Connector {
 }
 
 // newConnector builds a connector of the fake.
-func newConnector(t *testing.T, f *fakeJenkins, s setup) *Connector {
-	s.spec, s.url = Spec, f.srv.URL
+func newConnector(t *testing.T, f *jenkinsfake.Jenkins, s setup) *Connector {
+	s.spec, s.url = Spec, f.URL()
 	return newConn(t, s).(*Connector)
 }
 
@@ -44,7 +46,7 @@ func basic(user, secret string) string {
 }
 
 // allSecrets are the values no error text may hold.
-var allSecrets = []string{aliceToken, alicePassword, bobToken, "wrong-token-123456"}
+var allSecrets = []string{jenkinsfake.AliceToken, jenkinsfake.AlicePassword, jenkinsfake.BobToken, "wrong-token-123456"}
 
 // checkCode fails unless err carries want ("" = no error), and makes sure
 // no error text ever holds a secret.

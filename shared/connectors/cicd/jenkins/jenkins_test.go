@@ -14,6 +14,8 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/jenkinsfake"
 )
 
 func level(l contracts.CheckType, c *Connector) func(context.Context) error {
@@ -40,12 +42,12 @@ func TestChecks(t *testing.T) {
 	}{
 		{name: "connectivity: anonymous gets 403 from Jenkins", level: contracts.CheckConnectivity, secret: basic("alice", "wrong-token-123456"),
 			route: "GET /api/json", calls: 1},
-		{name: "authentication with an API token", level: contracts.CheckAuthentication, secret: basic("alice", aliceToken), route: "GET /me/api/json", calls: 1},
-		{name: "authentication with user:token", level: contracts.CheckAuthentication, secret: "alice:" + aliceToken, route: "GET /me/api/json", calls: 1},
-		{name: "authentication with a password", level: contracts.CheckAuthentication, secret: basic("alice", alicePassword), route: "GET /me/api/json", calls: 1},
+		{name: "authentication with an API token", level: contracts.CheckAuthentication, secret: basic("alice", jenkinsfake.AliceToken), route: "GET /me/api/json", calls: 1},
+		{name: "authentication with user:token", level: contracts.CheckAuthentication, secret: "alice:" + jenkinsfake.AliceToken, route: "GET /me/api/json", calls: 1},
+		{name: "authentication with a password", level: contracts.CheckAuthentication, secret: basic("alice", jenkinsfake.AlicePassword), route: "GET /me/api/json", calls: 1},
 		{name: "wrong token", level: contracts.CheckAuthentication, secret: basic("alice", "wrong-token-123456"),
 			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
-		{name: "unknown user", level: contracts.CheckAuthentication, secret: basic("mallory", aliceToken),
+		{name: "unknown user", level: contracts.CheckAuthentication, secret: basic("mallory", jenkinsfake.AliceToken),
 			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
 		{name: "no credentials: 403 to anonymous", level: contracts.CheckAuthentication, noRef: true,
 			want: resilience.AuthenticationFailed, route: "GET /me/api/json", calls: 1},
@@ -55,20 +57,20 @@ func TestChecks(t *testing.T) {
 			want: resilience.PermissionDenied, route: "GET /me/api/json", calls: 1},
 		{name: "a token alone is not basic credentials", level: contracts.CheckAuthentication, secret: `{"token":"x"}`,
 			want: resilience.InvalidConfig, route: "GET /me/api/json", calls: 0},
-		{name: "functionality", level: contracts.CheckFunctionality, secret: basic("bob", bobToken), route: "GET /api/json", calls: 1},
+		{name: "functionality", level: contracts.CheckFunctionality, secret: basic("bob", jenkinsfake.BobToken), route: "GET /api/json", calls: 1},
 		{name: "functionality with a wrong token", level: contracts.CheckFunctionality, secret: basic("bob", "wrong-token-123456"),
 			want: resilience.AuthenticationFailed, route: "GET /api/json", calls: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeJenkins(t)
-			f.anonRead = tc.anonRead
-			f.addStandardTree()
+			f := jenkinsfake.New(t)
+			f.SetAnonymousRead(tc.anonRead)
+			f.AddStandardTree()
 			c := newConnector(t, f, setup{secret: tc.secret, noRef: tc.noRef})
 			timer, err := retry(t, level(tc.level, c))
 			checkCode(t, err, tc.want)
-			if n := f.count(tc.route); n != tc.calls {
+			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
 			}
 			if tc.want == resilience.AuthenticationFailed && len(timer.Waits()) != 0 {
@@ -136,9 +138,9 @@ func TestDiscovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeJenkins(t)
-			f.addStandardTree()
-			c := newConnector(t, f, setup{config: tc.config, secret: basic("bob", bobToken)})
+			f := jenkinsfake.New(t)
+			f.AddStandardTree()
+			c := newConnector(t, f, setup{config: tc.config, secret: basic("bob", jenkinsfake.BobToken)})
 			got, err := discoverAll(t, c, tc.q)
 			checkCode(t, err, tc.code)
 			if tc.code != "" {
@@ -150,12 +152,12 @@ func TestDiscovery(t *testing.T) {
 			if !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
 			}
-			if w, d := f.count("GET /api/json"), f.count("GET /job/*/api/json"); w != tc.walks || d != tc.deep {
+			if w, d := f.Count("GET /api/json"), f.Count("GET /job/*/api/json"); w != tc.walks || d != tc.deep {
 				t.Fatalf("%d root and %d folder requests, want %d and %d", w, d, tc.walks, tc.deep)
 			}
 			for _, r := range got.Resources {
 				class, _ := r.Attributes["class"].(string)
-				if r.Type != tc.q.ResourceType || r.ID != r.Name || class == classFolder ||
+				if r.Type != tc.q.ResourceType || r.ID != r.Name || class == jenkinsfake.ClassFolder ||
 					(tc.q.ResourceType == ResourcePipelines && class != classWorkflowJob && class != classWorkflowMultiBranch) {
 					t.Fatalf("resource %+v does not belong", r)
 				}
@@ -164,14 +166,14 @@ func TestDiscovery(t *testing.T) {
 	}
 	t.Run("shapes", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeJenkins(t)
-		f.addStandardTree()
-		c := newConnector(t, f, setup{secret: basic("bob", bobToken)})
+		f := jenkinsfake.New(t)
+		f.AddStandardTree()
+		c := newConnector(t, f, setup{secret: basic("bob", jenkinsfake.BobToken)})
 		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourcePipelines, Filter: contracts.DiscoveryFilter{NamePattern: "feature%2Fx-00"}})
 		checkCode(t, err, "")
 		r := page.Items[0]
 		if r.Name != "mono/feature%2Fx-00" || r.Attributes["folder"] != "mono" || r.Attributes["color"] != "blue" ||
-			r.Attributes["url"] != f.srv.URL+"/job/mono/job/feature%252Fx-00/" {
+			r.Attributes["url"] != f.URL()+"/job/mono/job/feature%252Fx-00/" {
 			t.Fatalf("branch job %+v", r)
 		}
 	})
@@ -179,16 +181,16 @@ func TestDiscovery(t *testing.T) {
 
 func TestRateLimitedByAProxy(t *testing.T) {
 	t.Parallel()
-	f := newFakeJenkins(t)
-	f.addStandardTree()
-	c := newConnector(t, f, setup{secret: basic("alice", aliceToken)})
-	f.throttle("GET /api/json", 12)
+	f := jenkinsfake.New(t)
+	f.AddStandardTree()
+	c := newConnector(t, f, setup{secret: basic("alice", jenkinsfake.AliceToken)})
+	f.Throttle("GET /api/json", 12)
 	err := c.CheckFunctionality(ctxT(t))
 	checkCode(t, err, resilience.RateLimited)
 	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
 		t.Fatalf("retry after %s, want 12s", d)
 	}
-	f.throttle("GET /api/json", 12)
+	f.Throttle("GET /api/json", 12)
 	timer, err := retry(t, func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceJobs, PageSize: 5})
 		return err
@@ -197,7 +199,7 @@ func TestRateLimitedByAProxy(t *testing.T) {
 	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
 		t.Fatalf("waits %v, want exactly 12s", w)
 	}
-	if n := f.count("GET /api/json"); n != 3 {
+	if n := f.Count("GET /api/json"); n != 3 {
 		t.Fatalf("%d calls, want 3", n)
 	}
 }
@@ -216,46 +218,46 @@ func TestTrigger(t *testing.T) {
 		wantParams url.Values
 		posts      int
 	}{
-		{name: "a freestyle job with an API token", job: "app-000", secret: basic("alice", aliceToken), wantJob: "app-000", wantParams: url.Values{}, posts: 1},
-		{name: "with a password: crumb and session", job: "app-000", secret: basic("alice", alicePassword), wantJob: "app-000", wantParams: url.Values{}, posts: 1},
-		{name: "with a password, CSRF protection off", noCSRF: true, job: "app-000", secret: basic("alice", alicePassword),
+		{name: "a freestyle job with an API token", job: "app-000", secret: basic("alice", jenkinsfake.AliceToken), wantJob: "app-000", wantParams: url.Values{}, posts: 1},
+		{name: "with a password: crumb and session", job: "app-000", secret: basic("alice", jenkinsfake.AlicePassword), wantJob: "app-000", wantParams: url.Values{}, posts: 1},
+		{name: "with a password, CSRF protection off", noCSRF: true, job: "app-000", secret: basic("alice", jenkinsfake.AlicePassword),
 			wantJob: "app-000", wantParams: url.Values{}, posts: 1},
-		{name: "parameters", job: "team-a/svc-00", params: map[string]string{"TARGET": "prod"}, secret: basic("alice", alicePassword),
+		{name: "parameters", job: "team-a/svc-00", params: map[string]string{"TARGET": "prod"}, secret: basic("alice", jenkinsfake.AlicePassword),
 			wantJob: "team-a/svc-00", wantParams: url.Values{"TARGET": {"prod"}}, posts: 1},
-		{name: "a parameterized job with its defaults", job: "team-a/svc-00", secret: basic("alice", aliceToken),
+		{name: "a parameterized job with its defaults", job: "team-a/svc-00", secret: basic("alice", jenkinsfake.AliceToken),
 			wantJob: "team-a/svc-00", wantParams: url.Values{}, posts: 1},
 		{name: "ref as a parameter", config: map[string]any{"refParameter": "BRANCH"}, job: "team-a/svc-01", ref: "release/1.0",
-			params: map[string]string{"TARGET": "qa"}, secret: basic("alice", aliceToken),
+			params: map[string]string{"TARGET": "qa"}, secret: basic("alice", jenkinsfake.AliceToken),
 			wantJob: "team-a/svc-01", wantParams: url.Values{"TARGET": {"qa"}, "BRANCH": {"release/1.0"}}, posts: 1},
-		{name: "ref as a multibranch branch", job: "mono", ref: "feature/x-03", secret: basic("alice", aliceToken),
+		{name: "ref as a multibranch branch", job: "mono", ref: "feature/x-03", secret: basic("alice", jenkinsfake.AliceToken),
 			wantJob: "mono/feature%2Fx-03", wantParams: url.Values{}, posts: 1},
-		{name: "a multibranch project without ref", job: "mono", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
-		{name: "parameters to a job without", job: "app-000", params: map[string]string{"X": "1"}, secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
-		{name: "a disabled job", job: "app-099", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
-		{name: "a folder", job: "team-a", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
-		{name: "an unknown job", job: "team-a/nope", secret: basic("alice", aliceToken), want: resilience.ResourceNotFound},
-		{name: "without Job/Build", job: "app-000", secret: basic("bob", bobToken), want: resilience.PermissionDenied, posts: 1},
+		{name: "a multibranch project without ref", job: "mono", secret: basic("alice", jenkinsfake.AliceToken), want: resilience.InvalidConfig},
+		{name: "parameters to a job without", job: "app-000", params: map[string]string{"X": "1"}, secret: basic("alice", jenkinsfake.AliceToken), want: resilience.InvalidConfig},
+		{name: "a disabled job", job: "app-099", secret: basic("alice", jenkinsfake.AliceToken), want: resilience.InvalidConfig},
+		{name: "a folder", job: "team-a", secret: basic("alice", jenkinsfake.AliceToken), want: resilience.InvalidConfig},
+		{name: "an unknown job", job: "team-a/nope", secret: basic("alice", jenkinsfake.AliceToken), want: resilience.ResourceNotFound},
+		{name: "without Job/Build", job: "app-000", secret: basic("bob", jenkinsfake.BobToken), want: resilience.PermissionDenied, posts: 1},
 		{name: "wrong token", job: "app-000", secret: basic("alice", "wrong-token-123456"), want: resilience.AuthenticationFailed},
-		{name: "a job name that climbs", job: "team-a/../app-000", secret: basic("alice", aliceToken), want: resilience.InvalidConfig},
+		{name: "a job name that climbs", job: "team-a/../app-000", secret: basic("alice", jenkinsfake.AliceToken), want: resilience.InvalidConfig},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeJenkins(t)
-			f.csrf = !tc.noCSRF
-			f.addStandardTree()
+			f := jenkinsfake.New(t)
+			f.SetCSRF(!tc.noCSRF)
+			f.AddStandardTree()
 			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret})
 			id, err := c.Trigger(ctxT(t), tc.job, tc.ref, tc.params)
 			checkCode(t, err, tc.want)
-			posts := f.count("POST /job/*/build") + f.count("POST /job/*/buildWithParameters")
+			posts := f.Count("POST /job/*/build") + f.Count("POST /job/*/buildWithParameters")
 			if posts != tc.posts {
 				t.Fatalf("%d POSTs, want %d", posts, tc.posts)
 			}
 			if tc.want != "" {
 				return
 			}
-			b := f.builds()
-			if id.ID != "queue:101" || len(b) != 1 || b[0].job != tc.wantJob || b[0].params.Encode() != tc.wantParams.Encode() {
+			b := f.Builds()
+			if id.ID != "queue:101" || len(b) != 1 || b[0].Job != tc.wantJob || b[0].Params.Encode() != tc.wantParams.Encode() {
 				t.Fatalf("queued %+v as %q, want %s with %v", b, id, tc.wantJob, tc.wantParams)
 			}
 		})
@@ -282,7 +284,7 @@ func TestTreeSpec(t *testing.T) {
 	if got := treeSpec(3); got != "jobs[name,url,color,_class,jobs[name,url,color,_class,jobs[name,url,color,_class]]]" {
 		t.Fatalf("treeSpec(3) = %s", got)
 	}
-	if _, err := parseTree(treeSpec(3)); err != nil {
+	if err := jenkinsfake.ParseTree(treeSpec(3)); err != nil {
 		t.Fatalf("the fake cannot parse our tree: %v", err)
 	}
 	if got := jobPath("a b/feature%2Fx"); got != "/job/a%20b/job/feature%252Fx" {
@@ -329,23 +331,23 @@ func TestFollowRun(t *testing.T) {
 		cancelAt contracts.PipelineRunStatus
 		want     []contracts.PipelineRunStatus
 	}{
-		{name: "to success", secret: basic("alice", aliceToken),
+		{name: "to success", secret: basic("alice", jenkinsfake.AliceToken),
 			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded}},
-		{name: "to failure", secret: basic("alice", aliceToken), verdict: "FAILURE",
+		{name: "to failure", secret: basic("alice", jenkinsfake.AliceToken), verdict: "FAILURE",
 			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
-		{name: "unstable fails", secret: basic("alice", aliceToken), verdict: "UNSTABLE",
+		{name: "unstable fails", secret: basic("alice", jenkinsfake.AliceToken), verdict: "UNSTABLE",
 			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
-		{name: "cancelled while queued, with a password and crumb", secret: basic("alice", alicePassword), cancelAt: contracts.RunQueued,
+		{name: "cancelled while queued, with a password and crumb", secret: basic("alice", jenkinsfake.AlicePassword), cancelAt: contracts.RunQueued,
 			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
-		{name: "stopped while running", secret: basic("alice", alicePassword), cancelAt: contracts.RunRunning,
+		{name: "stopped while running", secret: basic("alice", jenkinsfake.AlicePassword), cancelAt: contracts.RunRunning,
 			want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunCancelled}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeJenkins(t)
-			f.addStandardTree()
-			f.verdict = tc.verdict
+			f := jenkinsfake.New(t)
+			f.AddStandardTree()
+			f.SetVerdict(tc.verdict)
 			c := newConnector(t, f, setup{secret: tc.secret})
 			run, err := c.Trigger(ctxT(t), "team-a/svc-00", "", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
@@ -368,7 +370,7 @@ func TestFollowRun(t *testing.T) {
 				t.Fatalf("states %v, want %v", seen, tc.want)
 			}
 			if tc.want[len(tc.want)-1] != contracts.RunCancelled || tc.cancelAt == contracts.RunRunning {
-				if run.ID != "build:1" || run.WebURL != f.srv.URL+"/job/team-a/job/svc-00/1/" || run.Pipeline != "team-a/svc-00" {
+				if run.ID != "build:1" || run.WebURL != f.URL()+"/job/team-a/job/svc-00/1/" || run.Pipeline != "team-a/svc-00" {
 					t.Fatalf("ref %+v, want build:1 with its page", run)
 				}
 			}
@@ -376,12 +378,12 @@ func TestFollowRun(t *testing.T) {
 	}
 	t.Run("refusals", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeJenkins(t)
-		f.addStandardTree()
-		alice := newConnector(t, f, setup{secret: basic("alice", aliceToken)})
+		f := jenkinsfake.New(t)
+		f.AddStandardTree()
+		alice := newConnector(t, f, setup{secret: basic("alice", jenkinsfake.AliceToken)})
 		run, err := alice.Trigger(ctxT(t), "app-000", "", nil)
 		checkCode(t, err, "")
-		bob := newConnector(t, f, setup{secret: basic("bob", bobToken)})
+		bob := newConnector(t, f, setup{secret: basic("bob", jenkinsfake.BobToken)})
 		checkCode(t, bob.CancelRun(ctxT(t), run), resilience.PermissionDenied)
 		wrong := newConnector(t, f, setup{secret: basic("alice", "wrong-token-123456")})
 		_, err = wrong.RunStatus(ctxT(t), run)
@@ -394,7 +396,7 @@ func TestFollowRun(t *testing.T) {
 			_, err = alice.RunStatus(ctxT(t), ref)
 			checkCode(t, err, resilience.InvalidConfig)
 		}
-		f.throttle("GET /queue/item/:id/api/json", 7)
+		f.Throttle("GET /queue/item/:id/api/json", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)
 		if d := resilience.RetryAfterOf(err); d != 7*time.Second {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+
+	"github.com/stella-ops/inthub/shared/connectors/scm/gitlab/gitlabfake"
 )
 
 // TestConformance runs the connector conformance suite for both GitLab
@@ -13,7 +15,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	integration := func(config map[string]any) func(*url.URL, bool) connectortest.Integration {
 		return func(base *url.URL, wrong bool) connectortest.Integration {
-			token := patAPI
+			token := gitlabfake.PatAPI
 			if wrong {
 				token = "glpat-wrong-0000000000"
 			}
@@ -28,11 +30,11 @@ func TestConformance(t *testing.T) {
 			}
 		}
 	}
-	start := func(fill func(f *fakeGitLab)) func(t *testing.T) connectortest.Server {
+	start := func(fill func(f *gitlabfake.GitLab)) func(t *testing.T) connectortest.Server {
 		return func(t *testing.T) connectortest.Server {
-			f := newFakeGitLab(t)
+			f := gitlabfake.New(t)
 			fill(f)
-			return connectortest.Server{URL: f.srv.URL, RateLimit: func() { f.throttleAll(connectortest.RetryAfterSeconds) }}
+			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		}
 	}
 	tests := []connectortest.Provider{
@@ -40,7 +42,7 @@ func TestConformance(t *testing.T) {
 			Spec: Spec,
 			// 12 member projects, half in team-b, and decoys (a public
 			// non-member and an archived project) the listing skips.
-			Start:       start(func(f *fakeGitLab) { f.addProjects(12) }),
+			Start:       start(func(f *gitlabfake.GitLab) { f.AddProjects(12) }),
 			Integration: integration(nil),
 			Discovery: []connectortest.Discovery{
 				{ResourceType: ResourceProjects, PageSize: 5, Total: 12, NamePattern: "team-b/*", Matching: 6},
@@ -50,7 +52,7 @@ func TestConformance(t *testing.T) {
 		{
 			Spec: CISpec,
 			// 12 pipelines (two on release refs) and 12 jobs (half tests).
-			Start:       start(func(f *fakeGitLab) { f.addCIProject(12, 12) }),
+			Start:       start(func(f *gitlabfake.GitLab) { f.AddCIProject(12, 12) }),
 			Integration: integration(map[string]any{"projectId": "team/app"}),
 			Discovery: []connectortest.Discovery{
 				{ResourceType: ResourcePipelines, PageSize: 5, Total: 12, NamePattern: "release-*", Matching: 2},

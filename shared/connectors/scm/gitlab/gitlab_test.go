@@ -12,6 +12,8 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
+
+	"github.com/stella-ops/inthub/shared/connectors/scm/gitlab/gitlabfake"
 )
 
 // level runs one check level of a connector.
@@ -40,13 +42,13 @@ func TestChecks(t *testing.T) {
 	}{
 		{name: "connectivity without a token", level: contracts.CheckConnectivity, noRef: true, route: "GET /version", calls: 1},
 		{name: "connectivity never sends the token", level: contracts.CheckConnectivity, secret: "glpat-wrong-0000000000", route: "GET /version", calls: 1},
-		{name: "authentication with PRIVATE-TOKEN", level: contracts.CheckAuthentication, secret: patAPI, route: "GET /user", calls: 1},
-		{name: "authentication with a read_user token", level: contracts.CheckAuthentication, secret: patReadUser, route: "GET /user", calls: 1},
-		{name: "authentication with a token as Bearer", level: contracts.CheckAuthentication, secret: patReadAPI,
+		{name: "authentication with PRIVATE-TOKEN", level: contracts.CheckAuthentication, secret: gitlabfake.PatAPI, route: "GET /user", calls: 1},
+		{name: "authentication with a read_user token", level: contracts.CheckAuthentication, secret: gitlabfake.PatReadUser, route: "GET /user", calls: 1},
+		{name: "authentication with a token as Bearer", level: contracts.CheckAuthentication, secret: gitlabfake.PatReadAPI,
 			config: map[string]any{"tokenType": TokenBearer}, route: "GET /user", calls: 1},
-		{name: "authentication with an OAuth2 token as Bearer", level: contracts.CheckAuthentication, secret: `{"access_token":"` + oauthToken + `"}`,
+		{name: "authentication with an OAuth2 token as Bearer", level: contracts.CheckAuthentication, secret: `{"access_token":"` + gitlabfake.OAuthToken + `"}`,
 			config: map[string]any{"tokenType": TokenBearer}, route: "GET /user", calls: 1},
-		{name: "an OAuth2 token in PRIVATE-TOKEN is refused", level: contracts.CheckAuthentication, secret: oauthToken,
+		{name: "an OAuth2 token in PRIVATE-TOKEN is refused", level: contracts.CheckAuthentication, secret: gitlabfake.OAuthToken,
 			want: resilience.AuthenticationFailed, route: "GET /user", calls: 1},
 		{name: "wrong token", level: contracts.CheckAuthentication, secret: "glpat-wrong-0000000000",
 			want: resilience.AuthenticationFailed, route: "GET /user", calls: 1},
@@ -56,28 +58,28 @@ func TestChecks(t *testing.T) {
 		{name: "unset variable", level: contracts.CheckAuthentication, want: resilience.CredentialFetchFailed, route: "GET /user", calls: 0},
 		{name: "secret without a token", level: contracts.CheckAuthentication, secret: `{"username":"u","password":"p"}`,
 			want: resilience.InvalidConfig, route: "GET /user", calls: 0},
-		{name: "functionality lists one project", level: contracts.CheckFunctionality, secret: patReadAPI, route: "GET /projects", calls: 1},
+		{name: "functionality lists one project", level: contracts.CheckFunctionality, secret: gitlabfake.PatReadAPI, route: "GET /projects", calls: 1},
 		{name: "functionality with a wrong token", level: contracts.CheckFunctionality, secret: "glpat-wrong-0000000000",
 			want: resilience.AuthenticationFailed, route: "GET /projects", calls: 1},
-		{name: "functionality with a read_user token", level: contracts.CheckFunctionality, secret: patReadUser,
+		{name: "functionality with a read_user token", level: contracts.CheckFunctionality, secret: gitlabfake.PatReadUser,
 			want: resilience.PermissionDenied, route: "GET /projects", calls: 1},
 		{name: "ci connectivity", ci: true, level: contracts.CheckConnectivity, noRef: true, route: "GET /version", calls: 1},
-		{name: "ci authentication", ci: true, level: contracts.CheckAuthentication, secret: patAPI, route: "GET /user", calls: 1},
+		{name: "ci authentication", ci: true, level: contracts.CheckAuthentication, secret: gitlabfake.PatAPI, route: "GET /user", calls: 1},
 		{name: "ci wrong token", ci: true, level: contracts.CheckAuthentication, secret: "glpat-wrong-0000000000",
 			want: resilience.AuthenticationFailed, route: "GET /user", calls: 1},
-		{name: "ci functionality lists one pipeline", ci: true, level: contracts.CheckFunctionality, secret: patReadAPI,
+		{name: "ci functionality lists one pipeline", ci: true, level: contracts.CheckFunctionality, secret: gitlabfake.PatReadAPI,
 			route: "GET /projects/:id/pipelines", calls: 1},
-		{name: "ci functionality of an unknown project", ci: true, level: contracts.CheckFunctionality, secret: patAPI,
+		{name: "ci functionality of an unknown project", ci: true, level: contracts.CheckFunctionality, secret: gitlabfake.PatAPI,
 			config: map[string]any{"projectId": "team/nope"}, want: resilience.ResourceNotFound, route: "GET /projects/:id/pipelines", calls: 1},
-		{name: "ci functionality by numeric id", ci: true, level: contracts.CheckFunctionality, secret: patAPI,
+		{name: "ci functionality by numeric id", ci: true, level: contracts.CheckFunctionality, secret: gitlabfake.PatAPI,
 			config: map[string]any{"projectId": "1"}, route: "GET /projects/:id/pipelines", calls: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitLab(t)
-			f.addCIProject(3, 3)
-			s := setup{url: f.srv.URL, config: tc.config, secret: tc.secret, noRef: tc.noRef}
+			f := gitlabfake.New(t)
+			f.AddCIProject(3, 3)
+			s := setup{url: f.URL(), config: tc.config, secret: tc.secret, noRef: tc.noRef}
 			var c connectors.Checker
 			if tc.ci {
 				c = newCI(t, s)
@@ -87,7 +89,7 @@ func TestChecks(t *testing.T) {
 			// Under the hub's retry loop: a refused token must not be retried.
 			timer, err := retry(t, level(tc.level, c))
 			checkCode(t, err, tc.want)
-			if n := f.count(tc.route); n != tc.calls {
+			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
 			}
 			if tc.want == resilience.AuthenticationFailed && len(timer.Waits()) != 0 {
@@ -99,9 +101,9 @@ func TestChecks(t *testing.T) {
 
 func TestDiscovery(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitLab(t)
-	f.addProjects(250)
-	f.addCIProject(250, 120)
+	f := gitlabfake.New(t)
+	f.AddProjects(250)
+	f.AddCIProject(250, 120)
 	members := func(keep func(string) bool) []string {
 		var out []string
 		for i := range 250 {
@@ -160,10 +162,10 @@ func TestDiscovery(t *testing.T) {
 			t.Parallel()
 			// One fake per case keeps call counts apart; the content is
 			// rebuilt the same way.
-			f := newFakeGitLab(t)
-			f.addProjects(250)
-			f.addCIProject(250, 120)
-			s := setup{url: f.srv.URL, secret: patReadAPI}
+			f := gitlabfake.New(t)
+			f.AddProjects(250)
+			f.AddCIProject(250, 120)
+			s := setup{url: f.URL(), secret: gitlabfake.PatReadAPI}
 			var d connectors.Discoverer
 			if tc.ci {
 				d = newCI(t, s)
@@ -184,7 +186,7 @@ func TestDiscovery(t *testing.T) {
 			if !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
 			}
-			if n := f.count(tc.route); n != tc.requests {
+			if n := f.Count(tc.route); n != tc.requests {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.requests)
 			}
 			ids := map[string]bool{}
@@ -198,16 +200,16 @@ func TestDiscovery(t *testing.T) {
 	}
 	t.Run("resource shapes", func(t *testing.T) {
 		t.Parallel()
-		c := newSCM(t, setup{url: f.srv.URL, secret: patReadAPI})
+		c := newSCM(t, setup{url: f.URL(), secret: gitlabfake.PatReadAPI})
 		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1})
 		checkCode(t, err, "")
 		r := page.Items[0]
-		want := map[string]any{"projectId": "1", "defaultBranch": "main", "httpUrl": f.srv.URL + "/team-a/svc-000.git",
-			"sshUrl": "git@fake:team-a/svc-000.git", "webUrl": f.srv.URL + "/team-a/svc-000"}
+		want := map[string]any{"projectId": "1", "defaultBranch": "main", "httpUrl": f.URL() + "/team-a/svc-000.git",
+			"sshUrl": "git@fake:team-a/svc-000.git", "webUrl": f.URL() + "/team-a/svc-000"}
 		if r.Name != "team-a/svc-000" || r.ID != "1" || fmt.Sprint(r.Attributes) != fmt.Sprint(want) {
 			t.Fatalf("repository %+v, want attributes %v", r, want)
 		}
-		ci := newCI(t, setup{url: f.srv.URL, secret: patReadAPI})
+		ci := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatReadAPI})
 		page, err = ci.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourcePipelines, PageSize: 1})
 		checkCode(t, err, "")
 		if p := page.Items[0]; p.Name != "release-1" || p.ID != "1250" || p.Attributes["status"] != "success" || p.Attributes["project"] != "team/app" {
@@ -216,7 +218,7 @@ func TestDiscovery(t *testing.T) {
 	})
 	t.Run("wrong token", func(t *testing.T) {
 		t.Parallel()
-		c := newSCM(t, setup{url: f.srv.URL, secret: "glpat-wrong-0000000000"})
+		c := newSCM(t, setup{url: f.URL(), secret: "glpat-wrong-0000000000"})
 		_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceProjects})
 		checkCode(t, err, resilience.AuthenticationFailed)
 	})
@@ -249,30 +251,30 @@ func TestRateLimit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitLab(t)
-			f.addCIProject(1, 1)
+			f := gitlabfake.New(t)
+			f.AddCIProject(1, 1)
 			var c connectors.Connector
 			if tc.ci {
-				c = newCI(t, setup{url: f.srv.URL, secret: patAPI})
+				c = newCI(t, setup{url: f.URL(), secret: gitlabfake.PatAPI})
 			} else {
-				c = newSCM(t, setup{url: f.srv.URL, secret: patAPI})
+				c = newSCM(t, setup{url: f.URL(), secret: gitlabfake.PatAPI})
 			}
 			op := tc.op(c)
 
-			f.throttle(tc.route, 7, 1)
+			f.Throttle(tc.route, 7, 1)
 			err := op(ctxT(t))
 			checkCode(t, err, resilience.RateLimited)
 			if d := resilience.RetryAfterOf(err); d != 7*time.Second {
 				t.Fatalf("retry after %s, want 7s", d)
 			}
 
-			f.throttle(tc.route, 7, 1)
+			f.Throttle(tc.route, 7, 1)
 			timer, err := retry(t, op)
 			checkCode(t, err, "")
 			if w := timer.Waits(); !slices.Equal(w, []time.Duration{7 * time.Second}) {
 				t.Fatalf("waits %v, want exactly the 7s GitLab asked for", w)
 			}
-			if n := f.count(tc.route); n != 3 {
+			if n := f.Count(tc.route); n != 3 {
 				t.Fatalf("%s called %d times, want 3 (429, 429, 2xx)", tc.route, n)
 			}
 		})
@@ -290,38 +292,38 @@ func TestTrigger(t *testing.T) {
 		params   map[string]string
 		want     resilience.Code
 		wantRef  string
-		wantVars []pipelineVariable
+		wantVars []gitlabfake.Variable
 		calls    int // POST calls
 	}{
-		{name: "ref and variables", ref: "release-1", secret: patAPI, params: map[string]string{"TARGET": "prod", "DRY_RUN": "false"},
-			wantRef: "release-1", wantVars: []pipelineVariable{{"DRY_RUN", "false", "env_var"}, {"TARGET", "prod", "env_var"}}, calls: 1},
-		{name: "configured default branch", config: map[string]any{"defaultBranch": "release-2"}, secret: patAPI, wantRef: "release-2", calls: 1},
-		{name: "the project's default branch", secret: patAPI, wantRef: "main", calls: 1},
-		{name: "as an OAuth2 token", config: map[string]any{"tokenType": TokenBearer}, secret: oauthToken, ref: "main", wantRef: "main", calls: 1},
-		{name: "another project by path", pipeline: "team/app", secret: patAPI, ref: "main", wantRef: "main", calls: 1},
-		{name: "unknown ref", ref: "nope", secret: patAPI, want: resilience.InvalidConfig, calls: 1},
-		{name: "read-only token", ref: "main", secret: patReadAPI, want: resilience.PermissionDenied, calls: 1},
+		{name: "ref and variables", ref: "release-1", secret: gitlabfake.PatAPI, params: map[string]string{"TARGET": "prod", "DRY_RUN": "false"},
+			wantRef: "release-1", wantVars: []gitlabfake.Variable{{Key: "DRY_RUN", Value: "false", VariableType: "env_var"}, {Key: "TARGET", Value: "prod", VariableType: "env_var"}}, calls: 1},
+		{name: "configured default branch", config: map[string]any{"defaultBranch": "release-2"}, secret: gitlabfake.PatAPI, wantRef: "release-2", calls: 1},
+		{name: "the project's default branch", secret: gitlabfake.PatAPI, wantRef: "main", calls: 1},
+		{name: "as an OAuth2 token", config: map[string]any{"tokenType": TokenBearer}, secret: gitlabfake.OAuthToken, ref: "main", wantRef: "main", calls: 1},
+		{name: "another project by path", pipeline: "team/app", secret: gitlabfake.PatAPI, ref: "main", wantRef: "main", calls: 1},
+		{name: "unknown ref", ref: "nope", secret: gitlabfake.PatAPI, want: resilience.InvalidConfig, calls: 1},
+		{name: "read-only token", ref: "main", secret: gitlabfake.PatReadAPI, want: resilience.PermissionDenied, calls: 1},
 		{name: "wrong token", ref: "main", secret: "glpat-wrong-0000000000", want: resilience.AuthenticationFailed, calls: 1},
-		{name: "bad variable key, refused before sending", ref: "main", secret: patAPI, params: map[string]string{"BAD-KEY": "x"},
+		{name: "bad variable key, refused before sending", ref: "main", secret: gitlabfake.PatAPI, params: map[string]string{"BAD-KEY": "x"},
 			want: resilience.InvalidConfig, calls: 0},
-		{name: "a pipeline that is not a project", pipeline: "a/../b", secret: patAPI, want: resilience.InvalidConfig, calls: 0},
+		{name: "a pipeline that is not a project", pipeline: "a/../b", secret: gitlabfake.PatAPI, want: resilience.InvalidConfig, calls: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitLab(t)
-			f.addCIProject(1, 1)
-			c := newCI(t, setup{url: f.srv.URL, config: tc.config, secret: tc.secret})
+			f := gitlabfake.New(t)
+			f.AddCIProject(1, 1)
+			c := newCI(t, setup{url: f.URL(), config: tc.config, secret: tc.secret})
 			id, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
 			checkCode(t, err, tc.want)
-			if n := f.count("POST /projects/:id/pipeline"); n != tc.calls {
+			if n := f.Count("POST /projects/:id/pipeline"); n != tc.calls {
 				t.Fatalf("%d POSTs, want %d", n, tc.calls)
 			}
 			if tc.want != "" {
 				return
 			}
-			got := f.pipelinesCreated()
-			if len(got) != 1 || id.ID != "9000" || id.Ref != tc.wantRef || !strings.HasSuffix(id.WebURL, "/-/pipelines/9000") || got[0].ref != tc.wantRef || !slices.Equal(got[0].variables, tc.wantVars) {
+			got := f.PipelinesCreated()
+			if len(got) != 1 || id.ID != "9000" || id.Ref != tc.wantRef || !strings.HasSuffix(id.WebURL, "/-/pipelines/9000") || got[0].Ref != tc.wantRef || !slices.Equal(got[0].Variables, tc.wantVars) {
 				t.Fatalf("created %+v with id %q, want ref %s and variables %v", got, id, tc.wantRef, tc.wantVars)
 			}
 		})
@@ -375,12 +377,10 @@ func TestFollowRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitLab(t)
-			f.addCIProject(1, 1)
-			f.mu.Lock()
-			f.verdict = tc.verdict
-			f.mu.Unlock()
-			c := newCI(t, setup{url: f.srv.URL, secret: patAPI})
+			f := gitlabfake.New(t)
+			f.AddCIProject(1, 1)
+			f.SetVerdict(tc.verdict)
+			c := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatAPI})
 			run, err := c.Trigger(ctxT(t), "", "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
 			var seen []contracts.PipelineRunStatus
@@ -407,11 +407,11 @@ func TestFollowRun(t *testing.T) {
 	}
 	t.Run("cancel needs the api scope", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitLab(t)
-		f.addCIProject(1, 1)
-		run, err := newCI(t, setup{url: f.srv.URL, secret: patAPI}).Trigger(ctxT(t), "", "main", nil)
+		f := gitlabfake.New(t)
+		f.AddCIProject(1, 1)
+		run, err := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatAPI}).Trigger(ctxT(t), "", "main", nil)
 		checkCode(t, err, "")
-		ro := newCI(t, setup{url: f.srv.URL, secret: patReadAPI})
+		ro := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatReadAPI})
 		checkCode(t, ro.CancelRun(ctxT(t), run), resilience.PermissionDenied)
 		_, err = ro.RunStatus(ctxT(t), connectors.RunRef{ID: "123456"})
 		checkCode(t, err, resilience.ResourceNotFound)
@@ -420,12 +420,12 @@ func TestFollowRun(t *testing.T) {
 	})
 	t.Run("rate limited", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitLab(t)
-		f.addCIProject(1, 1)
-		c := newCI(t, setup{url: f.srv.URL, secret: patAPI})
+		f := gitlabfake.New(t)
+		f.AddCIProject(1, 1)
+		c := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatAPI})
 		run, err := c.Trigger(ctxT(t), "", "main", nil)
 		checkCode(t, err, "")
-		f.throttle("GET /projects/:id/pipelines/:pipeline_id", 7, 1)
+		f.Throttle("GET /projects/:id/pipelines/:pipeline_id", 7, 1)
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)
 		if d := resilience.RetryAfterOf(err); d != 7*time.Second {

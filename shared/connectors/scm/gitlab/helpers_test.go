@@ -8,6 +8,8 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/resilience"
+
+	"github.com/stella-ops/inthub/shared/connectors/scm/gitlab/gitlabfake"
 )
 
 // credEnv names the variable holding the credential of every test
@@ -49,7 +51,7 @@ func newCI(t *testing.T, s setup) *CIConnector {
 }
 
 // allSecrets are the values no error text may hold.
-var allSecrets = []string{patAPI, patReadAPI, patReadUser, oauthToken, "glpat-wrong-0000000000"}
+var allSecrets = []string{gitlabfake.PatAPI, gitlabfake.PatReadAPI, gitlabfake.PatReadUser, gitlabfake.OAuthToken, "glpat-wrong-0000000000"}
 
 // checkCode fails unless err carries want ("" = no error), and makes sure
 // no error text ever holds a secret.

@@ -1,10 +1,13 @@
-package gitlab
+// Package gitlabfake is a fake GitLab (REST API v4) for the tests of the
+// gitlab and gitlab-ci connectors and for the pipeline flow test of the
+// devstack (through cicdtest.Server).
+package gitlabfake
 
 import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +19,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// fakeGitLab is GitLab's REST API v4 as its reference documents it
+// GitLab is GitLab's REST API v4 as its reference documents it
 // (docs.gitlab.com: api/rest/authentication, api/rest pagination, api/projects,
 // api/pipelines, api/jobs, administration/settings/user_and_ip_rate_limits):
 //
@@ -39,7 +45,7 @@ import (
 //     RateLimit-* headers.
 //
 // It counts calls per route.
-type fakeGitLab struct {
+type GitLab struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
@@ -48,13 +54,15 @@ type fakeGitLab struct {
 	calls     map[string]int
 	throttles map[string][]int // route -> Retry-After seconds of the next answers
 	limitAll  int              // > 0: every call answers 429 with this Retry-After
-	created   []createdPipeline
+	created   []Created
 	now       time.Time
 	// runs are the created pipelines' states: each read of a pipeline
 	// moves it one step along its course (created, pending, running,
 	// then verdict), until it ends.
 	runs    map[int64]*fakeRun
 	verdict string // "success" unless set
+	// hold keeps running pipelines running, however often they are read.
+	hold bool
 }
 
 // fakeRun is one created pipeline moving through its states.
@@ -93,6 +101,7 @@ type fakeProject struct {
 	public        bool
 	member        bool
 	archived      bool
+	verdict       string         // status its created pipelines end with; the fake's when unset
 	pipelines     []fakePipeline // newest first
 	jobs          []fakeJob      // newest first
 }
@@ -108,29 +117,38 @@ type fakeJob struct {
 	name, stage  string
 }
 
-// createdPipeline is one accepted POST /projects/:id/pipeline.
-type createdPipeline struct {
-	project   int64
-	ref       string
-	variables []pipelineVariable
+// Created is one accepted POST /projects/:id/pipeline.
+type Created struct {
+	Project   int64
+	Ref       string
+	Variables []Variable
+}
+
+// Variable is one entry of the create-pipeline variables array.
+type Variable struct {
+	Key          string `json:"key"`
+	Value        string `json:"value"`
+	VariableType string `json:"variable_type"`
 }
 
 // The tokens of the fake.
 const (
-	patAPI      = "glpat-api-0123456789abcdef"
-	patReadAPI  = "glpat-readapi-0123456789ab"
-	patReadUser = "glpat-readuser-0123456789"
-	oauthToken  = "oauth-0123456789abcdef0123"
+	PatAPI      = "glpat-api-0123456789abcdef"
+	PatReadAPI  = "glpat-readapi-0123456789ab"
+	PatReadUser = "glpat-readuser-0123456789"
+	OAuthToken  = "oauth-0123456789abcdef0123"
 )
 
-func newFakeGitLab(t *testing.T) *fakeGitLab {
+// New starts a fake GitLab with the tokens PatAPI, PatReadAPI, PatReadUser
+// and OAuthToken and no project; the test's end closes it.
+func New(t *testing.T) *GitLab {
 	t.Helper()
-	f := &fakeGitLab{
+	f := &GitLab{
 		tokens: map[string]fakeToken{
-			patAPI:      {scopes: []string{"api"}},
-			patReadAPI:  {scopes: []string{"read_api"}},
-			patReadUser: {scopes: []string{"read_user"}},
-			oauthToken:  {oauth: true, scopes: []string{"api"}},
+			PatAPI:      {scopes: []string{"api"}},
+			PatReadAPI:  {scopes: []string{"read_api"}},
+			PatReadUser: {scopes: []string{"read_user"}},
+			OAuthToken:  {oauth: true, scopes: []string{"api"}},
 		},
 		calls: map[string]int{}, throttles: map[string][]int{},
 		now: time.Unix(1_760_000_000, 0),
@@ -140,10 +158,10 @@ func newFakeGitLab(t *testing.T) *fakeGitLab {
 	return f
 }
 
-// addProjects adds n member projects team-a/svc-000 … (half in team-b), and
+// AddProjects adds n member projects team-a/svc-000 … (half in team-b), and
 // decoys the listing must skip: a public non-member project and an archived
 // member project.
-func (f *fakeGitLab) addProjects(n int) {
+func (f *GitLab) AddProjects(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range n {
@@ -159,15 +177,15 @@ func (f *fakeGitLab) addProjects(n int) {
 	}
 }
 
-func (f *fakeGitLab) add(p *fakeProject) *fakeProject {
+func (f *GitLab) add(p *fakeProject) *fakeProject {
 	p.id = int64(len(f.projects) + 1)
 	f.projects = append(f.projects, p)
 	return p
 }
 
-// addCIProject adds the member project team/app with pipelines and jobs,
+// AddCIProject adds the member project team/app with pipelines and jobs,
 // newest first.
-func (f *fakeGitLab) addCIProject(pipelines, jobs int) *fakeProject {
+func (f *GitLab) AddCIProject(pipelines, jobs int) *fakeProject {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.add(&fakeProject{path: "team/app", defaultBranch: "main", branches: []string{"main", "release-1", "release-2"}, member: true})
@@ -188,8 +206,27 @@ func (f *fakeGitLab) addCIProject(pipelines, jobs int) *fakeProject {
 	return p
 }
 
-// throttle makes the next n calls of route answer 429 with Retry-After.
-func (f *fakeGitLab) throttle(route string, retryAfter, n int) {
+// URL is the fake's base URL (the connectors' url setting).
+func (f *GitLab) URL() string { return f.srv.URL }
+
+// SetVerdict sets the status created pipelines end with ("success",
+// "failed"), unless their project has its own.
+func (f *GitLab) SetVerdict(status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verdict = status
+}
+
+// HoldRunning keeps every running pipeline running while on (each read
+// moves the others as before); off lets them end at their next read.
+func (f *GitLab) HoldRunning(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = on
+}
+
+// Throttle makes the next n calls of route answer 429 with Retry-After.
+func (f *GitLab) Throttle(route string, retryAfter, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for range n {
@@ -197,22 +234,23 @@ func (f *fakeGitLab) throttle(route string, retryAfter, n int) {
 	}
 }
 
-// throttleAll makes every following call answer 429 with Retry-After, as
+// ThrottleAll makes every following call answer 429 with Retry-After, as
 // GitLab's rate limits do once a client is over them.
-func (f *fakeGitLab) throttleAll(retryAfter int) {
+func (f *GitLab) ThrottleAll(retryAfter int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limitAll = retryAfter
 }
 
-// count returns the calls of a route so far ("GET /user").
-func (f *fakeGitLab) count(route string) int {
+// Count returns the calls of a route so far ("GET /user").
+func (f *GitLab) Count(route string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[route]
 }
 
-func (f *fakeGitLab) pipelinesCreated() []createdPipeline {
+// PipelinesCreated returns the pipelines created so far, in order.
+func (f *GitLab) PipelinesCreated() []Created {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.created)
@@ -225,7 +263,7 @@ func (c caller) has(scopes ...string) bool {
 	return c.token != nil && slices.ContainsFunc(c.token.scopes, func(s string) bool { return slices.Contains(scopes, s) })
 }
 
-func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
+func (f *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	segs, ok := apiSegments(r.URL.EscapedPath())
@@ -316,7 +354,7 @@ func routeOf(segs []string) string {
 
 // authenticate reads PRIVATE-TOKEN or Authorization: Bearer; false means a
 // token was presented and refused.
-func (f *fakeGitLab) authenticate(r *http.Request) (caller, bool) {
+func (f *GitLab) authenticate(r *http.Request) (caller, bool) {
 	if v := r.Header.Get("Private-Token"); v != "" {
 		t, ok := f.tokens[v]
 		if !ok || t.oauth { // PRIVATE-TOKEN looks up access tokens only
@@ -336,7 +374,7 @@ func (f *fakeGitLab) authenticate(r *http.Request) (caller, bool) {
 }
 
 // read enforces a read scope: 401 for anonymous, 403 for a token without.
-func (f *fakeGitLab) read(w http.ResponseWriter, who caller, extra ...string) bool {
+func (f *GitLab) read(w http.ResponseWriter, who caller, extra ...string) bool {
 	if who.token == nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
 		return false
@@ -355,7 +393,7 @@ func insufficientScope(w http.ResponseWriter, scope string) {
 		"error_description": "The request requires higher privileges than provided by the access token.", "scope": scope})
 }
 
-func (f *fakeGitLab) tooManyRequests(w http.ResponseWriter, retryAfter int) {
+func (f *GitLab) tooManyRequests(w http.ResponseWriter, retryAfter int) {
 	reset := f.now.Add(time.Duration(retryAfter) * time.Second)
 	h := w.Header()
 	h.Set("RateLimit-Name", "throttle_authenticated_api")
@@ -370,7 +408,7 @@ func (f *fakeGitLab) tooManyRequests(w http.ResponseWriter, retryAfter int) {
 	fmt.Fprint(w, "Retry later\n")
 }
 
-func (f *fakeGitLab) project(idOrPath string) *fakeProject {
+func (f *GitLab) project(idOrPath string) *fakeProject {
 	for _, p := range f.projects {
 		if strconv.FormatInt(p.id, 10) == idOrPath || p.path == idOrPath {
 			return p
@@ -379,7 +417,7 @@ func (f *fakeGitLab) project(idOrPath string) *fakeProject {
 	return nil
 }
 
-func (f *fakeGitLab) listProjects(w http.ResponseWriter, r *http.Request, who caller) {
+func (f *GitLab) listProjects(w http.ResponseWriter, r *http.Request, who caller) {
 	q := r.URL.Query()
 	var visible []*fakeProject
 	for _, p := range f.projects {
@@ -402,7 +440,7 @@ func (f *fakeGitLab) listProjects(w http.ResponseWriter, r *http.Request, who ca
 
 // keyset serves keyset pagination ordered by id: id_after/id_before and a
 // Link rel="next" while more remain.
-func (f *fakeGitLab) keyset(w http.ResponseWriter, r *http.Request, ps []*fakeProject, render func(*fakeProject) any) {
+func (f *GitLab) keyset(w http.ResponseWriter, r *http.Request, ps []*fakeProject, render func(*fakeProject) any) {
 	q := r.URL.Query()
 	if q.Get("order_by") != "id" || (q.Get("sort") != "asc" && q.Get("sort") != "desc") {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "Keyset pagination is not yet available for this type of request"})
@@ -432,7 +470,7 @@ func (f *fakeGitLab) keyset(w http.ResponseWriter, r *http.Request, ps []*fakePr
 		out[i] = render(p)
 	}
 	if more {
-		next := cloneValues(q)
+		next := maps.Clone(q)
 		next.Del("id_after")
 		next.Del("id_before")
 		key := "id_after"
@@ -459,7 +497,7 @@ func projectJSON(base string, p *fakeProject, simple bool) map[string]any {
 	return m
 }
 
-func (f *fakeGitLab) projectRoute(w http.ResponseWriter, r *http.Request, route string, p *fakeProject) {
+func (f *GitLab) projectRoute(w http.ResponseWriter, r *http.Request, route string, p *fakeProject) {
 	switch route {
 	case "GET /projects/:id":
 		writeJSON(w, http.StatusOK, projectJSON(f.srv.URL, p, r.URL.Query().Get("simple") == "true"))
@@ -483,7 +521,7 @@ func (f *fakeGitLab) projectRoute(w http.ResponseWriter, r *http.Request, route 
 // variableKeyGrammar is GitLab's rule for variable keys.
 var variableKeyGrammar = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
-func (f *fakeGitLab) createPipeline(w http.ResponseWriter, r *http.Request, who caller, p *fakeProject) {
+func (f *GitLab) createPipeline(w http.ResponseWriter, r *http.Request, who caller, p *fakeProject) {
 	if who.token == nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
 		return
@@ -493,8 +531,8 @@ func (f *fakeGitLab) createPipeline(w http.ResponseWriter, r *http.Request, who 
 		return
 	}
 	var body struct {
-		Ref       string             `json:"ref"`
-		Variables []pipelineVariable `json:"variables"`
+		Ref       string     `json:"ref"`
+		Variables []Variable `json:"variables"`
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
@@ -520,7 +558,7 @@ func (f *fakeGitLab) createPipeline(w http.ResponseWriter, r *http.Request, who 
 		return
 	}
 	id := int64(9000 + len(f.created))
-	f.created = append(f.created, createdPipeline{project: p.id, ref: body.Ref, variables: body.Variables})
+	f.created = append(f.created, Created{Project: p.id, Ref: body.Ref, Variables: body.Variables})
 	if f.runs == nil {
 		f.runs = map[int64]*fakeRun{}
 	}
@@ -533,7 +571,7 @@ func (f *fakeGitLab) createPipeline(w http.ResponseWriter, r *http.Request, who 
 // its jobs (build, then test) and cancel, which needs the api scope and
 // answers 403 once the pipeline ended (api/pipelines: "Cancel a
 // pipeline's jobs").
-func (f *fakeGitLab) runRoute(w http.ResponseWriter, r *http.Request, route string, who caller, segs []string) {
+func (f *GitLab) runRoute(w http.ResponseWriter, r *http.Request, route string, who caller, segs []string) {
 	p := f.project(segs[1])
 	id, _ := strconv.ParseInt(segs[3], 10, 64)
 	run := f.runs[id]
@@ -544,14 +582,16 @@ func (f *fakeGitLab) runRoute(w http.ResponseWriter, r *http.Request, route stri
 	if who.token != nil && !f.read(w, who) {
 		return
 	}
-	verdict := cmp.Or(f.verdict, "success")
+	verdict := cmp.Or(p.verdict, f.verdict, "success")
 	pipeline := func() map[string]any {
 		return map[string]any{"id": id, "project_id": p.id, "status": run.status, "ref": "main",
 			"web_url": fmt.Sprintf("%s/%s/-/pipelines/%d", f.srv.URL, p.path, id)}
 	}
 	switch route {
 	case "GET /projects/:id/pipelines/:pipeline_id":
-		run.advance(verdict)
+		if !f.hold || run.status != "running" {
+			run.advance(verdict)
+		}
 		writeJSON(w, http.StatusOK, pipeline())
 	case "GET /projects/:id/pipelines/:pipeline_id/jobs":
 		if _, ok := perPageOf(w, r.URL.Query()); !ok {
@@ -619,7 +659,7 @@ func offsetPage(w http.ResponseWriter, r *http.Request, n int, item func(int) an
 	pages := max(1, (n+perPage-1)/perPage)
 	start, end := min((page-1)*perPage, n), min(page*perPage, n)
 	link := func(p int) string {
-		lq := cloneValues(q)
+		lq := maps.Clone(q)
 		lq.Set("page", strconv.Itoa(p))
 		lq.Set("per_page", strconv.Itoa(perPage))
 		return "http://" + r.Host + r.URL.EscapedPath() + "?" + lq.Encode()
@@ -656,44 +696,68 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// TestFakeRejectsWhatGitLabRejects sends the fake requests GitLab refuses.
-func TestFakeRejectsWhatGitLabRejects(t *testing.T) {
-	t.Parallel()
-	f := newFakeGitLab(t)
-	f.addCIProject(1, 1)
-	tests := []struct {
-		name, method, path string
-		header             http.Header
-		status             int
-		body               string
-	}{
-		{"Authorization without Bearer", "GET", "/api/v4/user", http.Header{"Authorization": {"token " + patAPI}}, 401, `"401 Unauthorized"`},
-		{"an OAuth2 token in PRIVATE-TOKEN", "GET", "/api/v4/user", http.Header{"Private-Token": {oauthToken}}, 401, `"401 Unauthorized"`},
-		{"an unknown token on a public listing", "GET", "/api/v4/projects", http.Header{"Private-Token": {"glpat-nope"}}, 401, `"401 Unauthorized"`},
-		{"anonymous /user", "GET", "/api/v4/user", nil, 401, `"401 Unauthorized"`},
-		{"a read_user token listing projects", "GET", "/api/v4/projects", http.Header{"Private-Token": {patReadUser}}, 403, `"insufficient_scope"`},
-		{"keyset without order_by", "GET", "/api/v4/projects?pagination=keyset", http.Header{"Private-Token": {patAPI}}, 405, "Keyset pagination"},
-		{"an unencoded project path", "GET", "/api/v4/projects/team/app/pipelines", http.Header{"Private-Token": {patAPI}}, 404, "404"},
-		{"per_page 0", "GET", "/api/v4/projects/1/jobs?per_page=0", http.Header{"Private-Token": {patAPI}}, 400, "per_page"},
-		{"a private project to anonymous", "GET", "/api/v4/projects/team%2Fapp/pipelines", nil, 404, "404 Project Not Found"},
-		{"a pipeline with a read_api token", "POST", "/api/v4/projects/1/pipeline?ref=main", http.Header{"Private-Token": {patReadAPI}}, 403, `"insufficient_scope"`},
+// Start is the fake as the pipeline flow test takes it (cicdtest.Server):
+// NewFlow's GitLab.
+func Start(t *testing.T) cicdtest.Server { return NewFlow(t).Flow() }
+
+// NewFlow is New with the flow test's projects: the member project team/app,
+// whose pipelines succeed, and team/broken, whose pipelines fail; each
+// created pipeline moves created, pending, running, then its verdict, one
+// step per read (the gitlab-ci connector maps created and pending to
+// queued).
+func NewFlow(t *testing.T) *GitLab {
+	t.Helper()
+	f := New(t)
+	f.AddCIProject(1, 1)
+	f.mu.Lock()
+	f.add(&fakeProject{path: "team/broken", defaultBranch: "main", branches: []string{"main"}, member: true, verdict: "failed"})
+	f.mu.Unlock()
+	return f
+}
+
+// Flow is f as a cicdtest.Server (f made by NewFlow).
+func (f *GitLab) Flow() cicdtest.Server { return flow{f} }
+
+// flow is GitLab as a cicdtest.Server.
+type flow struct{ f *GitLab }
+
+// URL is the fake's base URL.
+func (s flow) URL() string { return s.f.URL() }
+
+// Integration is a gitlab-ci integration of team/app with an api-scoped
+// personal access token.
+func (s flow) Integration(string) (map[string]any, string) {
+	return map[string]any{"url": s.f.URL(), "projectId": "team/app"}, `{"token":"` + PatAPI + `"}`
+}
+
+// Pipeline names the flow pipeline whose runs end with verdict.
+func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
+	if verdict == contracts.RunFailed {
+		return "team/broken"
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, nil)
-			for k, v := range tc.header {
-				req.Header[k] = v
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.body) {
-				t.Fatalf("HTTP %d %s, want %d with %s", resp.StatusCode, b, tc.status, tc.body)
-			}
-		})
+	return "team/app"
+}
+
+// Ref is the branch the flow pipelines run on.
+func (s flow) Ref() string { return "main" }
+
+// Started counts the pipelines created in the project pipeline names and
+// returns the variables of the last one.
+func (s flow) Started(pipeline string) (int, map[string]string) {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	p := s.f.project(pipeline)
+	if p == nil {
+		return 0, nil
 	}
+	n, params := 0, map[string]string(nil)
+	for _, c := range s.f.created {
+		if c.Project == p.id {
+			n, params = n+1, map[string]string{}
+			for _, v := range c.Variables {
+				params[v.Key] = v.Value
+			}
+		}
+	}
+	return n, params
 }

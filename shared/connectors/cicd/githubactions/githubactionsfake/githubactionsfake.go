@@ -1,10 +1,13 @@
-package githubactions
+// Package githubactionsfake is a fake GitHub (the REST API of Actions) for
+// the tests of the github-actions connector and for the pipeline flow test
+// of the devstack (through cicdtest.Server).
+package githubactionsfake
 
 import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +18,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// fakeGitHub is the part of GitHub's REST API the connector uses, as
+// GitHub is the part of GitHub's REST API the connector uses, as
 // docs.github.com documents it (rest/authentication, rest/using-the-rest-api
 // rate-limits-for-the-rest-api, troubleshooting-the-rest-api,
 // using-pagination-in-the-rest-api, rest/actions/workflows, workflow-runs,
@@ -48,7 +54,7 @@ import (
 //     access.
 //
 // It counts calls per route.
-type fakeGitHub struct {
+type GitHub struct {
 	srv *httptest.Server
 	now time.Time
 
@@ -58,11 +64,11 @@ type fakeGitHub struct {
 	runs        []fakeRun // newest first
 	branches    []string
 	calls       map[string]int
-	limits      map[string][]limit
-	limitAll    *limit // every answer after authentication, when set
+	limits      map[string][]Limit
+	limitAll    *Limit // every answer after authentication, when set
 	apiVersions []string
 	auths       []string
-	dispatches  []dispatch
+	dispatches  []Dispatch
 	verdict     string // conclusion dispatched runs end with; success when unset
 	hideRuns    int    // the next listings of a workflow's runs omit new runs (GitHub lists a run a moment after the dispatch)
 }
@@ -79,6 +85,7 @@ type fakeWorkflow struct {
 	file     string
 	dispatch bool     // has a workflow_dispatch trigger
 	inputs   []string // its declared inputs
+	verdict  string   // conclusion its dispatched runs end with; the fake's when unset
 }
 
 // fakeRun is a workflow run. A dispatched one is queued on the first read
@@ -106,14 +113,14 @@ func (r *fakeRun) state() (string, any) {
 	return r.status, r.conclusion
 }
 
-func (f *fakeGitHub) runJSON(r *fakeRun) map[string]any {
+func (f *GitHub) runJSON(r *fakeRun) map[string]any {
 	status, conclusion := r.state()
 	return map[string]any{"id": r.id, "workflow_id": r.workflow, "status": status, "conclusion": conclusion,
 		"event": r.event, "head_branch": r.branch, "created_at": r.created.UTC().Format(time.RFC3339),
-		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", fakeOwner, fakeRepo, r.id)}
+		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", Owner, Repo, r.id)}
 }
 
-func (f *fakeGitHub) findRun(id string) *fakeRun {
+func (f *GitHub) findRun(id string) *fakeRun {
 	for i := range f.runs {
 		if strconv.FormatInt(f.runs[i].id, 10) == id {
 			return &f.runs[i]
@@ -122,55 +129,60 @@ func (f *fakeGitHub) findRun(id string) *fakeRun {
 	return nil
 }
 
-// limit is a scripted rate-limit answer.
-type limit struct {
-	status     int
-	primary    bool // remaining 0 and a reset time
-	retryAfter int  // seconds; 0 = no Retry-After
-	resetIn    int  // seconds from now to x-ratelimit-reset
+// Limit is a scripted rate-limit answer.
+type Limit struct {
+	Status     int
+	Primary    bool // remaining 0 and a reset time
+	RetryAfter int  // seconds; 0 = no Retry-After
+	ResetIn    int  // seconds from now to x-ratelimit-reset
 }
 
-type dispatch struct {
-	workflow string
-	ref      string
-	inputs   map[string]string
-	details  bool
+// Dispatch is one accepted workflow dispatch.
+type Dispatch struct {
+	Workflow string
+	Ref      string
+	Inputs   map[string]string
+	Details  bool
 }
 
 // The fake's tokens.
 const (
-	userToken    = "ghp_user0123456789abcdefghijklmnopqrstu"
-	installToken = "ghs_install0123456789abcdefghijklmnopq"
-	otherToken   = "ghp_other0123456789abcdefghijklmnopqrs"
-	readToken    = "github_pat_read0123456789abcdefghijklm"
-	wrongToken   = "ghp_wrong0123456789abcdefghijklmnopqrs"
+	UserToken    = "ghp_user0123456789abcdefghijklmnopqrstu"
+	InstallToken = "ghs_install0123456789abcdefghijklmnopq"
+	OtherToken   = "ghp_other0123456789abcdefghijklmnopqrs"
+	ReadToken    = "github_pat_read0123456789abcdefghijklm"
+	WrongToken   = "ghp_wrong0123456789abcdefghijklmnopqrs"
 )
 
 const (
-	fakeOwner  = "acme"
-	fakeRepo   = "app"
-	fakeRepoID = 123456789
+	Owner  = "acme"
+	Repo   = "app"
+	RepoID = 123456789
 )
 
-func newFakeGitHub(t *testing.T) *fakeGitHub {
+// New starts a fake GitHub with the repository acme/app (branches main and
+// release), the tokens UserToken, InstallToken, OtherToken (no access to
+// the repository) and ReadToken (read only), and no workflow; the test's end
+// closes it.
+func New(t *testing.T) *GitHub {
 	t.Helper()
-	f := &fakeGitHub{
+	f := &GitHub{
 		now: time.Unix(1_760_000_000, 0),
 		tokens: map[string]fakeToken{
-			userToken: {}, installToken: {installation: true}, otherToken: {noRepoAccess: true}, readToken: {readOnly: true},
+			UserToken: {}, InstallToken: {installation: true}, OtherToken: {noRepoAccess: true}, ReadToken: {readOnly: true},
 		},
 		branches: []string{"main", "release"},
-		calls:    map[string]int{}, limits: map[string][]limit{},
+		calls:    map[string]int{}, limits: map[string][]Limit{},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-// addWorkflows adds n workflows: ci.yml, deploy.yml (dispatchable, inputs
+// AddWorkflows adds n workflows: ci.yml, deploy.yml (dispatchable, inputs
 // target and dry_run), then wf-002.yml … named "Workflow 002" … (every
 // tenth a "deploy-…" one).
-func (f *fakeGitHub) addWorkflows(n int) {
+func (f *GitHub) AddWorkflows(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range n {
@@ -187,8 +199,8 @@ func (f *fakeGitHub) addWorkflows(n int) {
 	}
 }
 
-// addRun adds a run of a workflow with n jobs; the last added is the newest.
-func (f *fakeGitHub) addRun(workflow int64, jobs int) int64 {
+// AddRun adds a run of a workflow with n jobs; the last added is the newest.
+func (f *GitHub) AddRun(workflow int64, jobs int) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := int64(7_000_000 + len(f.runs))
@@ -196,34 +208,70 @@ func (f *fakeGitHub) addRun(workflow int64, jobs int) int64 {
 	return id
 }
 
-// limitNext makes the next answer of route a rate-limit answer.
-func (f *fakeGitHub) limitNext(route string, l limit) {
+// URL is the fake's base URL (the connector's url setting).
+func (f *GitHub) URL() string { return f.srv.URL }
+
+// Now is the fake's clock, which its rate-limit reset times count from.
+func (f *GitHub) Now() time.Time { return f.now }
+
+// SetVerdict sets the conclusion dispatched runs end with ("success",
+// "failure"), unless their workflow has its own.
+func (f *GitHub) SetVerdict(conclusion string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verdict = conclusion
+}
+
+// HideRuns makes the next n listings of a workflow's runs omit the runs
+// not read yet, as GitHub lists a run a moment after its dispatch.
+func (f *GitHub) HideRuns(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hideRuns = n
+}
+
+// runVerdict is the conclusion of run's workflow, if it has one.
+func (f *GitHub) runVerdict(run *fakeRun) string {
+	for _, wf := range f.workflows {
+		if wf.id == run.workflow {
+			return wf.verdict
+		}
+	}
+	return ""
+}
+
+// LimitNext makes the next answer of route a rate-limit answer.
+func (f *GitHub) LimitNext(route string, l Limit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limits[route] = append(f.limits[route], l)
 }
 
-// limitEvery makes every following authenticated answer a rate-limit
+// LimitEvery makes every following authenticated answer a rate-limit
 // answer.
-func (f *fakeGitHub) limitEvery(l limit) {
+func (f *GitHub) LimitEvery(l Limit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limitAll = &l
 }
 
-func (f *fakeGitHub) count(route string) int {
+// Count returns the calls of a route so far.
+func (f *GitHub) Count(route string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[route]
 }
 
-func (f *fakeGitHub) seen() (versions, auths []string) {
+// Seen returns the X-GitHub-Api-Version headers and Authorization schemes
+// of every call so far.
+func (f *GitHub) Seen() (versions, auths []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.apiVersions), slices.Clone(f.auths)
 }
 
-func (f *fakeGitHub) dispatched() []dispatch {
+// Dispatched returns the accepted workflow dispatches, in order.
+func (f *GitHub) Dispatched() []Dispatch {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.dispatches)
@@ -231,7 +279,7 @@ func (f *fakeGitHub) dispatched() []dispatch {
 
 type ghCaller struct{ token *fakeToken }
 
-func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
+func (f *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	route, params := routeOf(r.Method, r.URL.EscapedPath())
@@ -288,7 +336,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The repository is private: visible to tokens that have access only.
-	if params["owner"] != fakeOwner || params["repo"] != fakeRepo || who.token == nil || who.token.noRepoAccess {
+	if params["owner"] != Owner || params["repo"] != Repo || who.token == nil || who.token.noRepoAccess {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
@@ -325,7 +373,7 @@ func routeOf(method, escaped string) (string, map[string]string) {
 	return method + " " + escaped, params
 }
 
-func (f *fakeGitHub) authenticate(r *http.Request) (ghCaller, bool) {
+func (f *GitHub) authenticate(r *http.Request) (ghCaller, bool) {
 	v := r.Header.Get("Authorization")
 	if v == "" {
 		return ghCaller{}, true
@@ -338,7 +386,7 @@ func (f *fakeGitHub) authenticate(r *http.Request) (ghCaller, bool) {
 	return ghCaller{&t}, true
 }
 
-func (f *fakeGitHub) rateHeaders(w http.ResponseWriter, limit, remaining int) {
+func (f *GitHub) rateHeaders(w http.ResponseWriter, limit, remaining int) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
@@ -347,23 +395,23 @@ func (f *fakeGitHub) rateHeaders(w http.ResponseWriter, limit, remaining int) {
 	h.Set("X-RateLimit-Resource", "core")
 }
 
-func (f *fakeGitHub) rateLimited(w http.ResponseWriter, l limit) {
+func (f *GitHub) rateLimited(w http.ResponseWriter, l Limit) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.now.Add(time.Duration(l.resetIn)*time.Second).Unix(), 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.now.Add(time.Duration(l.ResetIn)*time.Second).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
-	if l.primary {
+	if l.Primary {
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("X-RateLimit-Used", "5000")
-		ghError(w, l.status, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
+		ghError(w, l.Status, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
 		return
 	}
 	h.Set("X-RateLimit-Remaining", "4000")
 	h.Set("X-RateLimit-Used", "1000")
-	if l.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(l.retryAfter))
+	if l.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(l.RetryAfter))
 	}
-	ghError(w, l.status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
+	ghError(w, l.Status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
 }
 
 func ghError(w http.ResponseWriter, status int, message string) {
@@ -371,17 +419,17 @@ func ghError(w http.ResponseWriter, status int, message string) {
 		"documentation_url": "https://docs.github.com/rest", "status": strconv.Itoa(status)})
 }
 
-func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string, params map[string]string, who ghCaller) {
+func (f *GitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string, params map[string]string, who ghCaller) {
 	switch route {
 	case "GET /repos/{owner}/{repo}":
-		writeJSON(w, http.StatusOK, map[string]any{"id": fakeRepoID, "name": fakeRepo, "full_name": fakeOwner + "/" + fakeRepo,
+		writeJSON(w, http.StatusOK, map[string]any{"id": RepoID, "name": Repo, "full_name": Owner + "/" + Repo,
 			"private": true, "default_branch": "main"})
 	case "GET /repos/{owner}/{repo}/actions/workflows":
-		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/workflows", len(f.workflows), "workflows", func(i int) any {
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(RepoID)+"/actions/workflows", len(f.workflows), "workflows", func(i int) any {
 			wf := f.workflows[i]
 			return map[string]any{"id": wf.id, "node_id": fmt.Sprintf("W_kwDO%d", wf.id), "name": wf.name, "path": ".github/workflows/" + wf.file,
-				"state": "active", "html_url": fmt.Sprintf("https://github.com/%s/%s/blob/main/.github/workflows/%s", fakeOwner, fakeRepo, wf.file),
-				"badge_url": fmt.Sprintf("https://github.com/%s/%s/workflows/%s/badge.svg", fakeOwner, fakeRepo, url.PathEscape(wf.name))}
+				"state": "active", "html_url": fmt.Sprintf("https://github.com/%s/%s/blob/main/.github/workflows/%s", Owner, Repo, wf.file),
+				"badge_url": fmt.Sprintf("https://github.com/%s/%s/workflows/%s/badge.svg", Owner, Repo, url.PathEscape(wf.name))}
 		})
 	case "GET /repos/{owner}/{repo}/actions/runs", "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs":
 		runs := f.runs
@@ -397,7 +445,7 @@ func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route str
 		if !ok {
 			return
 		}
-		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs", len(runs), "workflow_runs", func(i int) any {
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(RepoID)+"/actions/runs", len(runs), "workflow_runs", func(i int) any {
 			return f.runJSON(&runs[i])
 		})
 	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}":
@@ -412,7 +460,7 @@ func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route str
 		case run.status == "queued":
 			run.status = "in_progress"
 		case run.status == "in_progress":
-			run.status, run.conclusion = "completed", cmp.Or(f.verdict, "success")
+			run.status, run.conclusion = "completed", cmp.Or(f.runVerdict(run), f.verdict, "success")
 		}
 		run.reads++
 		writeJSON(w, http.StatusOK, f.runJSON(run))
@@ -438,10 +486,10 @@ func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route str
 			return
 		}
 		status, conclusion := run.state()
-		f.paginate(w, r, "/repositories/"+strconv.Itoa(fakeRepoID)+"/actions/runs/"+params["run_id"]+"/jobs", run.jobs, "jobs", func(i int) any {
+		f.paginate(w, r, "/repositories/"+strconv.Itoa(RepoID)+"/actions/runs/"+params["run_id"]+"/jobs", run.jobs, "jobs", func(i int) any {
 			return map[string]any{"id": run.id*1000 + int64(i), "run_id": run.id, "run_attempt": 1, "name": fmt.Sprintf("job-%03d", i),
 				"workflow_name": "CI", "head_branch": "main", "status": status, "conclusion": conclusion,
-				"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d/job/%d", fakeOwner, fakeRepo, run.id, run.id*1000+int64(i))}
+				"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d/job/%d", Owner, Repo, run.id, run.id*1000+int64(i))}
 		})
 	case "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches":
 		f.dispatch(w, r, params["workflow_id"], who)
@@ -450,7 +498,7 @@ func (f *fakeGitHub) repoRoute(w http.ResponseWriter, r *http.Request, route str
 	}
 }
 
-func (f *fakeGitHub) workflow(idOrFile string) *fakeWorkflow {
+func (f *GitHub) workflow(idOrFile string) *fakeWorkflow {
 	for i, wf := range f.workflows {
 		if strconv.FormatInt(wf.id, 10) == idOrFile || wf.file == idOrFile {
 			return &f.workflows[i]
@@ -459,7 +507,7 @@ func (f *fakeGitHub) workflow(idOrFile string) *fakeWorkflow {
 	return nil
 }
 
-func (f *fakeGitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who ghCaller) {
+func (f *GitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who ghCaller) {
 	if who.token.readOnly {
 		ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
 		return
@@ -504,7 +552,7 @@ func (f *fakeGitHub) dispatch(w http.ResponseWriter, r *http.Request, id string,
 		ghError(w, http.StatusUnprocessableEntity, "Unexpected inputs provided: ["+strings.Join(unexpected, ", ")+"]")
 		return
 	}
-	f.dispatches = append(f.dispatches, dispatch{workflow: id, ref: body.Ref, inputs: body.Inputs, details: body.ReturnRunDetails})
+	f.dispatches = append(f.dispatches, Dispatch{Workflow: id, Ref: body.Ref, Inputs: body.Inputs, Details: body.ReturnRunDetails})
 	run := int64(8_000_000 + len(f.dispatches))
 	f.runs = slices.Insert(f.runs, 0, fakeRun{id: run, workflow: wf.id, jobs: 2, status: "queued",
 		created: time.Now().UTC().Truncate(time.Second), event: "workflow_dispatch", branch: body.Ref})
@@ -513,14 +561,14 @@ func (f *fakeGitHub) dispatch(w http.ResponseWriter, r *http.Request, id string,
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"workflow_run_id": run,
-		"run_url":  fmt.Sprintf("%s/repos/%s/%s/actions/runs/%d", f.srv.URL, fakeOwner, fakeRepo, run),
-		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", fakeOwner, fakeRepo, run)})
+		"run_url":  fmt.Sprintf("%s/repos/%s/%s/actions/runs/%d", f.srv.URL, Owner, Repo, run),
+		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", Owner, Repo, run)})
 }
 
 // filterRuns applies the list's event, branch and created (>=date-time)
 // filters; a created filter GitHub cannot read is 422. Runs created since
 // the last listing are left out while hideRuns lasts.
-func (f *fakeGitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []fakeRun) ([]fakeRun, bool) {
+func (f *GitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []fakeRun) ([]fakeRun, bool) {
 	q := r.URL.Query()
 	var since time.Time
 	if c := q.Get("created"); c != "" {
@@ -542,7 +590,7 @@ func (f *fakeGitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []f
 }
 
 // paginate serves page of n items under key with GitHub's Link header.
-func (f *fakeGitHub) paginate(w http.ResponseWriter, r *http.Request, linkPath string, n int, key string, item func(int) any) {
+func (f *GitHub) paginate(w http.ResponseWriter, r *http.Request, linkPath string, n int, key string, item func(int) any) {
 	q := r.URL.Query()
 	perPage, page := 30, 1
 	if s := q.Get("per_page"); s != "" {
@@ -563,7 +611,7 @@ func (f *fakeGitHub) paginate(w http.ResponseWriter, r *http.Request, linkPath s
 	}
 	last := max(1, (n+perPage-1)/perPage)
 	link := func(p int, rel string) string {
-		lq := cloneValues(q)
+		lq := maps.Clone(q)
 		lq.Set("per_page", strconv.Itoa(perPage))
 		lq.Set("page", strconv.Itoa(p))
 		return "<" + f.srv.URL + linkPath + "?" + lq.Encode() + `>; rel="` + rel + `"`
@@ -595,51 +643,64 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// TestFakeRejectsWhatGitHubRejects sends the fake requests GitHub refuses.
-func TestFakeRejectsWhatGitHubRejects(t *testing.T) {
-	t.Parallel()
-	f := newFakeGitHub(t)
-	f.addWorkflows(3)
-	bearer := http.Header{"Authorization": {"Bearer " + userToken}}
-	tests := []struct {
-		name, method, path string
-		header             http.Header
-		body               string
-		status             int
-		want               string
-	}{
-		{"no User-Agent", "GET", "/user", http.Header{"Authorization": {"Bearer " + userToken}, "User-Agent": {""}}, "", 403, "User-Agent"},
-		{"an API version GitHub does not know", "GET", "/user", http.Header{"Authorization": {"Bearer " + userToken}, "X-Github-Api-Version": {"2019-01-01"}}, "", 400, "is not supported"},
-		{"Basic credentials", "GET", "/user", http.Header{"Authorization": {"Basic " + userToken}}, "", 401, "Bad credentials"},
-		{"a wrong token on a public endpoint", "GET", "/", http.Header{"Authorization": {"token " + wrongToken}}, "", 401, "Bad credentials"},
-		{"anonymous /user", "GET", "/user", nil, "", 401, "Requires authentication"},
-		{"a private repository to anonymous", "GET", "/repos/acme/app/actions/workflows", nil, "", 404, "Not Found"},
-		{"an installation token on /user", "GET", "/user", http.Header{"Authorization": {"token " + installToken}}, "", 403, "Resource not accessible by integration"},
-		{"a dispatch as a form", "POST", "/repos/acme/app/actions/workflows/deploy.yml/dispatches",
-			http.Header{"Authorization": {"Bearer " + userToken}, "Content-Type": {"application/x-www-form-urlencoded"}}, "ref=main", 415, "Content-Type"},
-		{"a dispatch without ref", "POST", "/repos/acme/app/actions/workflows/deploy.yml/dispatches",
-			http.Header{"Authorization": {"Bearer " + userToken}, "Content-Type": {"application/json"}}, `{}`, 422, "ref"},
-		{"per_page not a number", "GET", "/repos/acme/app/actions/workflows?per_page=x", bearer, "", 422, "per_page"},
+// The flow test's workflows: dispatchable, with the input the test sends
+// (cicdtest.Parameters); runs of the second end failed.
+const (
+	releaseWorkflow = "release.yml"
+	brokenWorkflow  = "broken.yml"
+)
+
+// Start is the fake as the pipeline flow test takes it (cicdtest.Server):
+// the repository acme/app with ci.yml, deploy.yml and the workflows
+// release.yml (runs succeed) and broken.yml (runs fail); a dispatched run
+// is queued at its first read, then in_progress, then completed.
+func Start(t *testing.T) cicdtest.Server {
+	t.Helper()
+	f := New(t)
+	f.AddWorkflows(2)
+	f.mu.Lock()
+	var inputs []string
+	for k := range cicdtest.Parameters() {
+		inputs = append(inputs, k)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, strings.NewReader(tc.body))
-			for k, v := range tc.header {
-				req.Header[k] = v
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
-				t.Fatalf("HTTP %d %s, want %d with %s", resp.StatusCode, b, tc.status, tc.want)
-			}
-			if resp.Header.Get("X-RateLimit-Limit") == "" && tc.status != 403 && tc.status != 400 {
-				t.Fatalf("no x-ratelimit headers")
-			}
-		})
+	f.workflows = append(f.workflows,
+		fakeWorkflow{id: 20_001, name: "Release", file: releaseWorkflow, dispatch: true, inputs: inputs},
+		fakeWorkflow{id: 20_002, name: "Broken", file: brokenWorkflow, dispatch: true, inputs: inputs, verdict: "failure"})
+	f.mu.Unlock()
+	return flow{f}
+}
+
+// flow is GitHub as a cicdtest.Server.
+type flow struct{ f *GitHub }
+
+// URL is the fake's base URL.
+func (s flow) URL() string { return s.f.URL() }
+
+// Integration is a github-actions integration of acme/app with a user's
+// token.
+func (s flow) Integration(string) (map[string]any, string) {
+	return map[string]any{"url": s.f.URL(), "owner": Owner, "repo": Repo}, `{"token":"` + UserToken + `"}`
+}
+
+// Pipeline names the flow pipeline whose runs end with verdict.
+func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
+	if verdict == contracts.RunFailed {
+		return brokenWorkflow
 	}
+	return releaseWorkflow
+}
+
+// Ref is the branch the flow pipelines run on.
+func (s flow) Ref() string { return "main" }
+
+// Started counts the dispatches of workflow pipeline and returns the
+// inputs of the last one.
+func (s flow) Started(pipeline string) (int, map[string]string) {
+	n, params := 0, map[string]string(nil)
+	for _, d := range s.f.Dispatched() {
+		if d.Workflow == pipeline {
+			n, params = n+1, d.Inputs
+		}
+	}
+	return n, params
 }

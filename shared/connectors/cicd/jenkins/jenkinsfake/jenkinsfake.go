@@ -1,11 +1,13 @@
-package jenkins
+// Package jenkinsfake is a fake Jenkins (its remote access API) for the
+// tests of the jenkins connector and for the pipeline flow test of the
+// devstack (through cicdtest.Server).
+package jenkinsfake
 
 import (
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,9 +16,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// fakeJenkins is a Jenkins controller's remote access API as jenkins.io
+// Jenkins is a Jenkins controller's remote access API as jenkins.io
 // documents it (doc/book/using/remote-access-api, system-administration/
 // authenticating-scripted-clients, security/csrf-protection) and its source
 // answers (jenkins.security.BasicHeaderProcessor, the CSRF CrumbFilter):
@@ -48,14 +53,14 @@ import (
 //
 // A reverse proxy in front of it may answer 429 with Retry-After (Jenkins
 // itself has no rate limit). It counts calls per route.
-type fakeJenkins struct {
+type Jenkins struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
 	users     map[string]fakeUser
 	anonRead  bool
 	csrf      bool
-	root      []*fakeItem
+	root      []*Item
 	sessions  map[string]string // JSESSIONID -> crumb
 	calls     map[string]int
 	throttles map[string][]int
@@ -69,10 +74,18 @@ type fakeUser struct {
 	read, build        bool
 }
 
-type fakeItem struct {
+// Item is a job or a folder of the fake's tree.
+type Item struct {
 	class, name, color string
 	params             []string
-	children           []*fakeItem // a container when non-nil
+	children           []*Item // a container when non-nil
+	verdict            string  // result its builds end with; the fake's when unset
+}
+
+// Job is a buildable job of class (ClassFreestyle, ClassWorkflowJob) named
+// name, taking the parameters params.
+func Job(class, name string, params ...string) *Item {
+	return &Item{class: class, name: name, color: "blue", params: params}
 }
 
 // queuedBuild is a queue item and, once it left the queue, its build.
@@ -89,26 +102,40 @@ type queuedBuild struct {
 	buildReads int
 	building   bool
 	result     string
+	verdict    string // its job's, when the job has one
 }
 
+// Build is one accepted build request: the job's full name and the
+// parameters the job took.
+type Build struct {
+	Job    string
+	Params url.Values
+}
+
+// The item classes of the fake's tree.
 const (
-	classFolder    = "com.cloudbees.hudson.plugins.folder.Folder"
-	classFreestyle = "hudson.model.FreeStyleProject"
+	ClassFolder              = "com.cloudbees.hudson.plugins.folder.Folder"
+	ClassFreestyle           = "hudson.model.FreeStyleProject"
+	ClassWorkflowJob         = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+	ClassWorkflowMultiBranch = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
 )
 
 // The fake's users.
 const (
-	aliceToken    = "11a6e0c9f2d84b1c9e5f7a3b2c1d0e9f8a"
-	alicePassword = "alice-correct-horse"
-	bobToken      = "11bb0c9f2d84b1c9e5f7a3b2c1d0e9f8bb"
+	AliceToken    = "11a6e0c9f2d84b1c9e5f7a3b2c1d0e9f8a"
+	AlicePassword = "alice-correct-horse"
+	BobToken      = "11bb0c9f2d84b1c9e5f7a3b2c1d0e9f8bb"
 )
 
-func newFakeJenkins(t *testing.T) *fakeJenkins {
+// New starts a fake Jenkins with the users alice (read and build, an API
+// token and a password), bob (read, a token) and carol (neither), CSRF
+// protection on and an empty tree; the test's end closes it.
+func New(t *testing.T) *Jenkins {
 	t.Helper()
-	f := &fakeJenkins{
+	f := &Jenkins{
 		users: map[string]fakeUser{
-			"alice": {password: alicePassword, apiToken: aliceToken, read: true, build: true},
-			"bob":   {apiToken: bobToken, read: true},
+			"alice": {password: AlicePassword, apiToken: AliceToken, read: true, build: true},
+			"bob":   {apiToken: BobToken, read: true},
 			"carol": {apiToken: "11cc0c9f2d84b1c9e5f7a3b2c1d0e9f8cc"},
 		},
 		csrf: true, sessions: map[string]string{}, calls: map[string]int{}, throttles: map[string][]int{},
@@ -118,28 +145,29 @@ func newFakeJenkins(t *testing.T) *fakeJenkins {
 	return f
 }
 
-func folder(name string, children ...*fakeItem) *fakeItem {
-	return &fakeItem{class: classFolder, name: name, children: append([]*fakeItem{}, children...)}
+// Folder is a folder holding children.
+func Folder(name string, children ...*Item) *Item {
+	return &Item{class: ClassFolder, name: name, children: append([]*Item{}, children...)}
 }
 
-// addStandardTree adds 250 buildable jobs: app-000…app-099 at the root
+// AddStandardTree adds 250 buildable jobs: app-000…app-099 at the root
 // (app-099 disabled), team-a/svc-00…59 Pipelines (svc-00 takes TARGET,
 // svc-01 TARGET and BRANCH), 40 freestyle jobs four folders deep under
 // team-b, and the multibranch Pipeline mono with 50 branch jobs; plus an
 // empty folder.
-func (f *fakeJenkins) addStandardTree() {
+func (f *Jenkins) AddStandardTree() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range 100 {
-		it := &fakeItem{class: classFreestyle, name: fmt.Sprintf("app-%03d", i), color: "blue"}
+		it := &Item{class: ClassFreestyle, name: fmt.Sprintf("app-%03d", i), color: "blue"}
 		if i == 99 {
 			it.color = "disabled"
 		}
 		f.root = append(f.root, it)
 	}
-	teamA := folder("team-a")
+	teamA := Folder("team-a")
 	for i := range 60 {
-		it := &fakeItem{class: classWorkflowJob, name: fmt.Sprintf("svc-%02d", i), color: "red"}
+		it := &Item{class: ClassWorkflowJob, name: fmt.Sprintf("svc-%02d", i), color: "red"}
 		switch i {
 		case 0:
 			it.params = []string{"TARGET"}
@@ -148,44 +176,79 @@ func (f *fakeJenkins) addStandardTree() {
 		}
 		teamA.children = append(teamA.children, it)
 	}
-	deepest := folder("deepest")
+	deepest := Folder("deepest")
 	for i := range 40 {
-		deepest.children = append(deepest.children, &fakeItem{class: classFreestyle, name: fmt.Sprintf("job-%02d", i), color: "notbuilt"})
+		deepest.children = append(deepest.children, &Item{class: ClassFreestyle, name: fmt.Sprintf("job-%02d", i), color: "notbuilt"})
 	}
-	mono := &fakeItem{class: classWorkflowMultiBranch, name: "mono", children: []*fakeItem{}}
-	mono.children = append(mono.children, &fakeItem{class: classWorkflowJob, name: "main", color: "blue"})
+	mono := &Item{class: ClassWorkflowMultiBranch, name: "mono", children: []*Item{}}
+	mono.children = append(mono.children, &Item{class: ClassWorkflowJob, name: "main", color: "blue"})
 	for i := range 49 {
-		mono.children = append(mono.children, &fakeItem{class: classWorkflowJob, name: fmt.Sprintf("feature%%2Fx-%02d", i), color: "blue"})
+		mono.children = append(mono.children, &Item{class: ClassWorkflowJob, name: fmt.Sprintf("feature%%2Fx-%02d", i), color: "blue"})
 	}
-	f.root = append(f.root, teamA, folder("team-b", folder("nested", folder("deeper", deepest))), mono, folder("empty"))
+	f.root = append(f.root, teamA, Folder("team-b", Folder("nested", Folder("deeper", deepest))), mono, Folder("empty"))
 }
 
-func (f *fakeJenkins) throttle(route string, retryAfter int) {
+// URL is the fake's base URL (the connector's url setting).
+func (f *Jenkins) URL() string { return f.srv.URL }
+
+// AddRoot adds items at the root of the tree.
+func (f *Jenkins) AddRoot(items ...*Item) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.root = append(f.root, items...)
+}
+
+// SetVerdict sets the result builds end with ("SUCCESS", "FAILURE",
+// "UNSTABLE"), unless their job has its own.
+func (f *Jenkins) SetVerdict(result string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verdict = result
+}
+
+// SetAnonymousRead lets anonymous callers read (Overall/Read for Anonymous).
+func (f *Jenkins) SetAnonymousRead(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.anonRead = on
+}
+
+// SetCSRF turns CSRF protection (crumbs for password callers) on or off.
+func (f *Jenkins) SetCSRF(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.csrf = on
+}
+
+// Throttle makes the next call of route answer 429 with Retry-After.
+func (f *Jenkins) Throttle(route string, retryAfter int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.throttles[route] = append(f.throttles[route], retryAfter)
 }
 
-// throttleAll makes the proxy in front answer every following call 429
+// ThrottleAll makes the proxy in front answer every following call 429
 // with Retry-After.
-func (f *fakeJenkins) throttleAll(retryAfter int) {
+func (f *Jenkins) ThrottleAll(retryAfter int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limitAll = retryAfter
 }
 
-func (f *fakeJenkins) count(route string) int {
+// Count returns the calls of a route so far.
+func (f *Jenkins) Count(route string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[route]
 }
 
-func (f *fakeJenkins) builds() []queuedBuild {
+// Builds returns the build requests accepted so far, in order.
+func (f *Jenkins) Builds() []Build {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]queuedBuild, len(f.queued))
+	out := make([]Build, len(f.queued))
 	for i, q := range f.queued {
-		out[i] = *q
+		out[i] = Build{Job: q.job, Params: q.params}
 	}
 	return out
 }
@@ -206,7 +269,7 @@ func routeOf(action string) (string, int) {
 	return action, 0
 }
 
-func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Jenkins) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	w.Header().Set("X-Jenkins", "2.479.1")
@@ -280,9 +343,9 @@ func (f *fakeJenkins) serve(w http.ResponseWriter, r *http.Request) {
 
 // resolve walks /job/a/job/b/<action>: the item, its full name and the
 // action ("/api/json", "/build"…); ok false when a job does not exist.
-func (f *fakeJenkins) resolve(escaped string) (*fakeItem, string, string, bool) {
+func (f *Jenkins) resolve(escaped string) (*Item, string, string, bool) {
 	segs := strings.Split(strings.Trim(escaped, "/"), "/")
-	var item *fakeItem
+	var item *Item
 	var names []string
 	items := f.root
 	for len(segs) >= 2 && segs[0] == "job" {
@@ -290,7 +353,7 @@ func (f *fakeJenkins) resolve(escaped string) (*fakeItem, string, string, bool) 
 		if err != nil {
 			return nil, "x", "/", false
 		}
-		i := slices.IndexFunc(items, func(it *fakeItem) bool { return it.name == name })
+		i := slices.IndexFunc(items, func(it *Item) bool { return it.name == name })
 		names = append(names, name)
 		if i < 0 {
 			return nil, strings.Join(names, "/"), "/" + strings.Join(segs[2:], "/"), false
@@ -301,7 +364,7 @@ func (f *fakeJenkins) resolve(escaped string) (*fakeItem, string, string, bool) 
 }
 
 // authenticate applies BasicHeaderProcessor; false when it answered 401.
-func (f *fakeJenkins) authenticate(w http.ResponseWriter, r *http.Request) (string, bool, bool) {
+func (f *Jenkins) authenticate(w http.ResponseWriter, r *http.Request) (string, bool, bool) {
 	h := r.Header.Get("Authorization")
 	if !strings.HasPrefix(h, "Basic ") {
 		return "", false, true
@@ -326,7 +389,7 @@ func (f *fakeJenkins) authenticate(w http.ResponseWriter, r *http.Request) (stri
 	return "", false, false
 }
 
-func (f *fakeJenkins) mayRead(user string) bool {
+func (f *Jenkins) mayRead(user string) bool {
 	if user == "" {
 		return f.anonRead
 	}
@@ -340,7 +403,7 @@ func orAnonymous(user string) string {
 	return user
 }
 
-func (f *fakeJenkins) forbidden(w http.ResponseWriter, user, permission, message string) {
+func (f *Jenkins) forbidden(w http.ResponseWriter, user, permission, message string) {
 	h := w.Header()
 	h.Set("X-You-Are-Authenticated-As", orAnonymous(user))
 	h.Set("X-You-Are-In-Group-Disabled", "JENKINS-39402: use -Dhudson.security.AccessDeniedException2.REPORT_GROUP_HEADERS=true or use /whoAmI to diagnose")
@@ -352,7 +415,7 @@ func (f *fakeJenkins) forbidden(w http.ResponseWriter, user, permission, message
 	htmlError(w, http.StatusForbidden, message)
 }
 
-func (f *fakeJenkins) build(w http.ResponseWriter, r *http.Request, user string, viaToken bool, item *fakeItem, fullName, action string) {
+func (f *Jenkins) build(w http.ResponseWriter, r *http.Request, user string, viaToken bool, item *Item, fullName, action string) {
 	if !f.mayPost(w, r, user, viaToken, "hudson.model.Item.Build", "Job/Build") {
 		return
 	}
@@ -378,7 +441,7 @@ func (f *fakeJenkins) build(w http.ResponseWriter, r *http.Request, user string,
 			params[k] = v
 		}
 	}
-	q := &queuedBuild{job: fullName, params: params, id: 101 + len(f.queued)}
+	q := &queuedBuild{job: fullName, params: params, id: 101 + len(f.queued), verdict: item.verdict}
 	f.queued = append(f.queued, q)
 	w.Header().Set("Location", fmt.Sprintf("%s/queue/item/%d/", f.srv.URL, q.id))
 	w.WriteHeader(http.StatusCreated)
@@ -386,7 +449,7 @@ func (f *fakeJenkins) build(w http.ResponseWriter, r *http.Request, user string,
 
 // mayPost checks a POST's permission (the fake's build users hold Job/Build
 // and Job/Cancel) and CSRF crumb; false when it answered.
-func (f *fakeJenkins) mayPost(w http.ResponseWriter, r *http.Request, user string, viaToken bool, permission, name string) bool {
+func (f *Jenkins) mayPost(w http.ResponseWriter, r *http.Request, user string, viaToken bool, permission, name string) bool {
 	if user == "" || !f.users[user].build {
 		f.forbidden(w, user, permission, orAnonymous(user)+" is missing the "+name+" permission")
 		return false
@@ -401,7 +464,7 @@ func (f *fakeJenkins) mayPost(w http.ResponseWriter, r *http.Request, user strin
 	return true
 }
 
-func (f *fakeJenkins) findItem(id int) *queuedBuild {
+func (f *Jenkins) findItem(id int) *queuedBuild {
 	for _, q := range f.queued {
 		if q.id == id {
 			return q
@@ -410,7 +473,7 @@ func (f *fakeJenkins) findItem(id int) *queuedBuild {
 	return nil
 }
 
-func (f *fakeJenkins) findBuild(job string, number int) *queuedBuild {
+func (f *Jenkins) findBuild(job string, number int) *queuedBuild {
 	for _, q := range f.queued {
 		if q.job == job && q.number == number && number > 0 {
 			return q
@@ -419,7 +482,7 @@ func (f *fakeJenkins) findBuild(job string, number int) *queuedBuild {
 	return nil
 }
 
-func (f *fakeJenkins) jobURL(job string) string {
+func (f *Jenkins) jobURL(job string) string {
 	var p strings.Builder
 	for _, seg := range strings.Split(job, "/") {
 		p.WriteString("/job/" + url.PathEscape(seg))
@@ -430,7 +493,7 @@ func (f *fakeJenkins) jobURL(job string) string {
 // queueItem answers /queue/item/N/api/json: a WaitingItem until its build
 // starts (second read), then a LeftItem naming it in executable; a
 // cancelled item is a LeftItem with cancelled true and no executable.
-func (f *fakeJenkins) queueItem(w http.ResponseWriter, r *http.Request, id int) {
+func (f *Jenkins) queueItem(w http.ResponseWriter, r *http.Request, id int) {
 	q := f.findItem(id)
 	if q == nil {
 		htmlError(w, http.StatusNotFound, "Not Found")
@@ -460,7 +523,7 @@ func (f *fakeJenkins) queueItem(w http.ResponseWriter, r *http.Request, id int) 
 
 // cancelItem answers POST /queue/cancelItem?id=N: 204 for a waiting item,
 // 404 for one the queue does not hold (unknown, or already left).
-func (f *fakeJenkins) cancelItem(w http.ResponseWriter, r *http.Request, user string, viaToken bool) {
+func (f *Jenkins) cancelItem(w http.ResponseWriter, r *http.Request, user string, viaToken bool) {
 	if !f.mayPost(w, r, user, viaToken, "hudson.model.Item.Cancel", "Job/Cancel") {
 		return
 	}
@@ -476,7 +539,7 @@ func (f *fakeJenkins) cancelItem(w http.ResponseWriter, r *http.Request, user st
 
 // readBuild answers /job/…/N/api/json: building until its second read,
 // then done with the fake's verdict.
-func (f *fakeJenkins) readBuild(w http.ResponseWriter, r *http.Request, job string, number int) {
+func (f *Jenkins) readBuild(w http.ResponseWriter, r *http.Request, job string, number int) {
 	q := f.findBuild(job, number)
 	if q == nil {
 		htmlError(w, http.StatusNotFound, "Not Found")
@@ -484,7 +547,7 @@ func (f *fakeJenkins) readBuild(w http.ResponseWriter, r *http.Request, job stri
 	}
 	if q.building {
 		if q.buildReads++; q.buildReads >= 2 {
-			q.building, q.result = false, cmp.Or(f.verdict, "SUCCESS")
+			q.building, q.result = false, cmp.Or(q.verdict, f.verdict, "SUCCESS")
 		}
 	}
 	var result any
@@ -497,7 +560,7 @@ func (f *fakeJenkins) readBuild(w http.ResponseWriter, r *http.Request, job stri
 
 // stop answers POST /job/…/N/stop: the build is aborted and Jenkins
 // redirects to its page (302), a finished build included.
-func (f *fakeJenkins) stop(w http.ResponseWriter, r *http.Request, user string, viaToken bool, job string, number int) {
+func (f *Jenkins) stop(w http.ResponseWriter, r *http.Request, user string, viaToken bool, job string, number int) {
 	if !f.mayPost(w, r, user, viaToken, "hudson.model.Item.Cancel", "Job/Cancel") {
 		return
 	}
@@ -512,7 +575,7 @@ func (f *fakeJenkins) stop(w http.ResponseWriter, r *http.Request, user string, 
 	http.Redirect(w, r, fmt.Sprintf("%s%d/", f.jobURL(q.job), q.number), http.StatusFound)
 }
 
-func (f *fakeJenkins) itemsJSON(items []*fakeItem, parent string) []any {
+func (f *Jenkins) itemsJSON(items []*Item, parent string) []any {
 	out := make([]any, 0, len(items))
 	for _, it := range items {
 		full := it.name
@@ -525,7 +588,7 @@ func (f *fakeJenkins) itemsJSON(items []*fakeItem, parent string) []any {
 }
 
 // itemJSON is an item with every property the fake knows.
-func (f *fakeJenkins) itemJSON(it *fakeItem, fullName string) map[string]any {
+func (f *Jenkins) itemJSON(it *Item, fullName string) map[string]any {
 	var p strings.Builder
 	for _, seg := range strings.Split(fullName, "/") {
 		p.WriteString("/job/" + url.PathEscape(seg))
@@ -550,7 +613,7 @@ func (f *fakeJenkins) itemJSON(it *fakeItem, fullName string) map[string]any {
 
 // renderJSON writes v filtered by the request's tree (def when it has
 // none; "" = everything). A malformed tree is 400.
-func (f *fakeJenkins) renderJSON(w http.ResponseWriter, r *http.Request, v map[string]any, def string) {
+func (f *Jenkins) renderJSON(w http.ResponseWriter, r *http.Request, v map[string]any, def string) {
 	spec := r.URL.Query().Get("tree")
 	if spec == "" {
 		spec = def
@@ -651,63 +714,71 @@ func htmlError(w http.ResponseWriter, status int, message string) {
 		status, message, status, message)
 }
 
-// TestFakeRejectsWhatJenkinsRejects sends the fake requests Jenkins refuses.
-func TestFakeRejectsWhatJenkinsRejects(t *testing.T) {
-	t.Parallel()
-	f := newFakeJenkins(t)
-	f.addStandardTree()
-	basicOf := func(user, secret string) string {
-		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+secret))
-	}
-	// A session and its crumb, as a password client gets them.
-	req, _ := http.NewRequest("GET", f.srv.URL+"/crumbIssuer/api/json", nil)
-	req.Header.Set("Authorization", basicOf("alice", alicePassword))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var issued struct{ Crumb string }
-	_ = json.NewDecoder(resp.Body).Decode(&issued)
-	resp.Body.Close()
-	session := resp.Cookies()[0]
+// The flow test's jobs: Pipelines in the folder flow taking the parameters
+// the test sends (cicdtest.Parameters); builds of the second fail.
+const (
+	releaseJob = "flow/release"
+	brokenJob  = "flow/broken"
+)
 
-	tests := []struct {
-		name, method, path string
-		header             http.Header
-		cookie             *http.Cookie
-		status             int
-		want               string
-	}{
-		{"anonymous", "GET", "/api/json", nil, nil, 403, "Authentication required"},
-		{"a wrong token", "GET", "/api/json", http.Header{"Authorization": {basicOf("alice", "nope")}}, nil, 401, "Invalid password/token for user: alice"},
-		{"Basic without a colon", "GET", "/api/json", http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("alice"))}}, nil, 401, "Malformed"},
-		{"a password POST without crumb", "POST", "/job/app-000/build", http.Header{"Authorization": {basicOf("alice", alicePassword)}}, session, 403, "No valid crumb"},
-		{"a crumb without its session", "POST", "/job/app-000/build",
-			http.Header{"Authorization": {basicOf("alice", alicePassword)}, "Jenkins-Crumb": {issued.Crumb}}, nil, 403, "No valid crumb"},
-		{"a parameterized job built without form", "POST", "/job/team-a/job/svc-00/build", http.Header{"Authorization": {basicOf("alice", aliceToken)}}, nil, 400, "Nothing is submitted"},
-		{"an unknown job", "GET", "/job/nope/api/json", http.Header{"Authorization": {basicOf("bob", bobToken)}}, nil, 404, "Not Found"},
-		{"a shallow tree lists no grandchildren", "GET", "/api/json?tree=jobs%5Bname%5D", http.Header{"Authorization": {basicOf("bob", bobToken)}}, nil, 200, `"name":"team-a"}`},
-		{"a malformed tree", "GET", "/api/json?tree=jobs%5Bname", http.Header{"Authorization": {basicOf("bob", bobToken)}}, nil, 400, "unclosed"},
+// Start is the fake as the pipeline flow test takes it (cicdtest.Server):
+// the jobs flow/release (builds succeed) and flow/broken (builds fail); a
+// build request waits in the queue for one read, then builds for one read,
+// then ends with its result.
+func Start(t *testing.T) cicdtest.Server {
+	t.Helper()
+	f := New(t)
+	var params []string
+	for k := range cicdtest.Parameters() {
+		params = append(params, k)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, nil)
-			for k, v := range tc.header {
-				req.Header[k] = v
-			}
-			if tc.cookie != nil {
-				req.AddCookie(tc.cookie)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) || resp.Header.Get("X-Jenkins") == "" {
-				t.Fatalf("HTTP %d %s, want %d with %s and X-Jenkins", resp.StatusCode, b, tc.status, tc.want)
-			}
-		})
+	slices.Sort(params)
+	broken := Job(ClassWorkflowJob, "broken", params...)
+	broken.verdict = "FAILURE"
+	f.AddRoot(Folder("flow", Job(ClassWorkflowJob, "release", params...), broken))
+	return flow{f}
+}
+
+// flow is Jenkins as a cicdtest.Server.
+type flow struct{ f *Jenkins }
+
+// URL is the fake's base URL.
+func (s flow) URL() string { return s.f.URL() }
+
+// Integration is a jenkins integration as alice with her API token.
+func (s flow) Integration(string) (map[string]any, string) {
+	return map[string]any{"url": s.f.URL()}, `{"username":"alice","password":"` + AliceToken + `"}`
+}
+
+// Pipeline names the flow job whose builds end with verdict.
+func (s flow) Pipeline(verdict contracts.PipelineRunStatus) string {
+	if verdict == contracts.RunFailed {
+		return brokenJob
 	}
+	return releaseJob
+}
+
+// Ref is empty: a ref would name a branch job of a multibranch Pipeline.
+func (s flow) Ref() string { return "" }
+
+// Started counts the build requests of job pipeline and returns the
+// parameters of the last one.
+func (s flow) Started(pipeline string) (int, map[string]string) {
+	n, params := 0, map[string]string(nil)
+	for _, b := range s.f.Builds() {
+		if b.Job == pipeline {
+			n, params = n+1, map[string]string{}
+			for k := range b.Params {
+				params[k] = b.Params.Get(k)
+			}
+		}
+	}
+	return n, params
+}
+
+// ParseTree says whether the fake reads a tree parameter (the connector's
+// tree must be one Jenkins, and so the fake, can parse).
+func ParseTree(spec string) error {
+	_, err := parseTree(spec)
+	return err
 }
