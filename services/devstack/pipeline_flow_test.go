@@ -12,9 +12,13 @@ import (
 	"github.com/stella-ops/inthub/services/devstack"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/azuredevopsfake"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/circleci/circlecifake"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/drone/dronefake"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/githubactionsfake"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/jenkinsfake"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
 	"github.com/stella-ops/inthub/shared/connectors/scm/gitlab/gitlabfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -27,6 +31,10 @@ var flowProviders = []cicdtest.Provider{
 	{ID: "gitlab-ci", Start: gitlabfake.Start},
 	{ID: "github-actions", Start: githubactionsfake.Start},
 	{ID: "jenkins", Start: jenkinsfake.Start},
+	{ID: "azure-devops", Start: func(t *testing.T) cicdtest.Server { return azuredevopsfake.Start(t) }},
+	{ID: "circleci", Start: func(t *testing.T) cicdtest.Server { return circlecifake.Start(t) }},
+	{ID: "teamcity", Start: func(t *testing.T) cicdtest.Server { return teamcityfake.New(t) }},
+	{ID: "drone", Start: func(t *testing.T) cicdtest.Server { return dronefake.New(t) }},
 }
 
 // flowPoll is the runner's first wait between two reads of a run (doubled

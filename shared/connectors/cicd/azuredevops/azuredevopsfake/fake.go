@@ -104,9 +104,9 @@ var _ cicdtest.Server = (*Server)(nil)
 func Start(t testing.TB) *Server {
 	f := &Server{MaxTop: 1000, pipelines: map[string][]*Pipeline{Project: nil, OtherProject: nil},
 		runs: map[int64]*Run{}, nextRun: 101, calls: map[string]int{}, throttled: map[string]int{}}
-	f.AddPipeline(Project, &Pipeline{ID: PipelineOK, Name: "deploy", Folder: `\release`, Parameters: []string{"environment", "TARGET"},
-		Settable: []string{"TARGET", "verbose"}, Result: "succeeded"})
-	f.AddPipeline(Project, &Pipeline{ID: PipelineBroken, Name: "nightly", Folder: `\`, Parameters: []string{"TARGET"}, Settable: []string{"TARGET"}, Result: "failed"})
+	f.AddPipeline(Project, &Pipeline{ID: PipelineOK, Name: "deploy", Folder: `\release`, Parameters: []string{"environment", "TARGET", "VERSION"},
+		Settable: []string{"TARGET", "verbose", "VERSION"}, Result: "succeeded"})
+	f.AddPipeline(Project, &Pipeline{ID: PipelineBroken, Name: "nightly", Folder: `\`, Parameters: []string{"TARGET", "VERSION"}, Settable: []string{"TARGET", "VERSION"}, Result: "failed"})
 	f.AddPipeline(OtherProject, &Pipeline{ID: PipelineOther, Name: "ledger", Folder: `\`, Result: "succeeded"})
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)

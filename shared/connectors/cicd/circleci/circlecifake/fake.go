@@ -95,8 +95,8 @@ func Start(t testing.TB) *Server {
 	f := &Server{PageSize: 20, projects: map[string]*project{}, pipelines: map[string]*Pipeline{}, workflows: map[string]*Pipeline{},
 		calls: map[string]int{}, throttled: map[string]int{}}
 	for _, p := range []*project{
-		{slug: Project, result: "success", parameters: []string{"target", "deploy"}, workflows: []string{"build-deploy", "lint"}},
-		{slug: BrokenProject, result: "failed", parameters: []string{"target"}, workflows: []string{"build-deploy", "lint"}},
+		{slug: Project, result: "success", parameters: []string{"target", "deploy", "VERSION"}, workflows: []string{"build-deploy", "lint"}},
+		{slug: BrokenProject, result: "failed", parameters: []string{"target", "VERSION"}, workflows: []string{"build-deploy", "lint"}},
 		{slug: OtherProject, result: "success", workflows: []string{"ledger"}},
 	} {
 		f.projects[p.slug] = p
