@@ -45,17 +45,20 @@ func TestHealthSaysWhy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			it := create(t, env, tc.args...)
-			// The scheduler checks a new integration at once; wait for its
-			// authentication result to be joined into the read.
+			// The scheduler checks a new integration at once, each level on
+			// its own; wait for the connectivity and authentication results
+			// to be joined into the read.
 			var got contracts.Integration
 			deadline := time.Now().Add(45 * time.Second)
 			for {
 				got = apiGet(t, h, it.ID)
-				if _, ok := got.HealthChecks[contracts.CheckAuthentication]; ok {
+				_, auth := got.HealthChecks[contracts.CheckAuthentication]
+				_, conn := got.HealthChecks[contracts.CheckConnectivity]
+				if auth && conn {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("no authentication result on the integration after 45s: %+v", got)
+					t.Fatalf("no connectivity and authentication results on the integration after 45s: %+v", got)
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
