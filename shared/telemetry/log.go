@@ -44,7 +44,9 @@ func (h serviceHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.service == "" {
 		return h.inner.Handle(ctx, r)
 	}
-	// The service first, then the record's own attributes.
+	// The service first, then the record's own attributes; a "service"
+	// among those would repeat the key, and the line's service is the
+	// logger's (no caller logs one: a vendor's service goes by another key).
 	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	out.AddAttrs(slog.String(ServiceKey, h.service))
 	r.Attrs(func(a slog.Attr) bool {
