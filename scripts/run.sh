@@ -3,7 +3,7 @@
 # this shell by it (exec), so Ctrl-C reaches the hub alone, the hub stops
 # gracefully and exits 0, and make reports no error.
 #
-# A cold build cache compiles several hundred packages (about 3 min on 2
+# A cold build cache compiles several hundred packages (about 3-4 min on 2
 # cores); a warm one relinks in a few seconds. Progress: a line every 25
 # compiled packages and, while one large package compiles, a line every
 # 15 s; compiler errors are shown as they come.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 bin=bin/devstack
 
-echo "make run: building the hub (first build ~3 min on 2 cores, later ones a few seconds) ..."
+echo "make run: building the hub (first build ~3-4 min on 2 cores, later ones a few seconds) ..."
 mkdir -p bin
 start=$SECONDS
 (
