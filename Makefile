@@ -8,7 +8,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 .PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone lint-contracts bench chaos chaos-analyzer build docs schemas clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080).
-## scripts/run.sh builds bin/devstack with progress (first build ~3 min on 2
+## scripts/run.sh builds bin/devstack with progress (first build ~3-4 min on 2
 ## cores), then execs it: Ctrl-C stops the hub, which exits 0.
 run:
 	@GO="$(GO)" scripts/run.sh
