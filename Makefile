@@ -5,18 +5,25 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone bench chaos chaos-analyzer build docs schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone lint-contracts bench chaos chaos-analyzer build docs schemas clean
 
-## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080)
+## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080).
+## scripts/run.sh builds bin/devstack with progress (first build ~3-4 min on 2
+## cores), then execs it: Ctrl-C stops the hub, which exits 0.
 run:
-	@$(GO) run ./services/devstack/cmd/devstack
+	@GO="$(GO)" scripts/run.sh
 
-## test: install what the tests need, then lint, the whole suite, short fuzz runs and the README walk-through
-test: test-deps lint unit fuzz walkthrough
-	@echo "make test: all passed"
+## test: install what the tests need, then lint (Go and the contracts), the
+## whole suite, short fuzz runs and the README walk-through. scripts/test-phases.sh
+## announces each phase with its usual duration and ends with a table of the
+## phases' durations (also on failure, naming the phase that failed).
+test:
+	@MAKE="$(MAKE)" scripts/test-phases.sh
 
+## test-deps: the Debian servers the tests start (scripts/test-deps.sh) and the contract linters (npm ci)
 test-deps:
 	@scripts/test-deps.sh
+	@scripts/contract-lint/install.sh
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -33,7 +40,14 @@ walkthrough:
 chaos-analyzer:
 	$(MAKE) chaos CHAOS_FLAGS='-scenarios kill-metrics-analyzer
 
-lint: fmt vet staticcheck standalone
+lint: fmt vet staticcheck standalone lint-contracts
+
+## lint-contracts: the ecosystems' own linters, pinned in scripts/contract-lint/package.json:
+## the official AsyncAPI parser on schemas/asyncapi.yaml and Redocly CLI on
+## schemas/openapi.json (rules and the reason for each one turned off in
+## scripts/contract-lint/redocly.yaml); any error or warning fails
+lint-contracts:
+	@scripts/contract-lint/lint.sh
 
 fmt:
 	@out=$$(gofmt -l shared services schemas); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

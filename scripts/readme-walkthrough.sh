@@ -40,11 +40,11 @@ cleanup() {
 	local status=$?
 	set +m # no job notices for the processes stopped here
 	for pid in $hub_pid $registry_pid; do
-		# Each runs in its own process group (set -m): make, go run and
+		# Each runs in its own process group (set -m): make and
 		# the hub (or the script and its registry) stop together.
 		kill -TERM -- "-$pid" 2>/dev/null || true
 	done
-	# The hub outlives `go run` while it shuts down: wait for every process
+	# The hub outlives make while it shuts down: wait for every process
 	# of both groups before removing the directory they write to.
 	for pid in $hub_pid $registry_pid; do
 		for i in $(seq 1 100); do

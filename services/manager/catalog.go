@@ -145,7 +145,7 @@ func (c *Catalog) replay(ctx context.Context, tenant string, held keyRecord) (co
 		}
 	}
 	it := rec.Integration
-	it.HealthStatus, it.LastHealthCheck = contracts.HealthUnknown, nil
+	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = contracts.HealthUnknown, nil, nil, ""
 	c.logger.InfoContext(ctx, "integration create replayed", "tenant_id", tenant, "integration_id", it.ID)
 	return it, nil
 }

@@ -290,7 +290,7 @@ func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts ti
 			it = last.Integration
 		}
 	}
-	it.HealthStatus, it.LastHealthCheck = contracts.HealthUnknown, nil
+	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = contracts.HealthUnknown, nil, nil, ""
 	evID := fmt.Sprintf("%s:%s:%d", prefix, id, seq)
 	return bus.Event{
 		ID: evID, Subject: contracts.Subject(prefix, tenant, id), TenantID: tenant, DataSubject: id, Time: ts,

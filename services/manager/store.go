@@ -117,6 +117,7 @@ func decode(k string, value []byte, rev uint64) (record, error) {
 func encode(rec record) ([]byte, error) {
 	// Health is the health-scheduler's; it is joined at read, never stored here.
 	rec.HealthStatus, rec.LastHealthCheck, rec.Revision = "", nil, 0
+	rec.HealthChecks, rec.CircuitBreaker = nil, ""
 	return json.Marshal(rec)
 }
 
@@ -242,6 +243,17 @@ func (s *kvStore) healthOf(ctx context.Context, it *contracts.Integration) {
 		t := h.LastCheck.UTC().Truncate(time.Millisecond)
 		it.LastHealthCheck = &t
 	}
+	// The per-level results say why: which level failed, its code and its
+	// message (scrubbed of credentials by the connector kit before the
+	// scheduler stored them).
+	if len(h.Checks) > 0 {
+		it.HealthChecks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(h.Checks))
+		for ct, r := range h.Checks {
+			r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
+			it.HealthChecks[ct] = r
+		}
+	}
+	it.CircuitBreaker = h.Breaker
 }
 
 // tenantIntegrations yields the tenant's integrations for

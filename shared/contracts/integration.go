@@ -29,18 +29,26 @@ func (s HealthStatus) Valid() bool {
 // one tenant to one external system. It holds a credential reference, never
 // a secret.
 type Integration struct {
-	ID              string            `json:"id"`
-	TenantID        string            `json:"tenantId"`
-	TypeID          string            `json:"typeId"`
-	Name            string            `json:"name"`
-	Description     string            `json:"description,omitempty"`
-	Config          map[string]any    `json:"config"`
-	CredentialRef   string            `json:"credentialRef"`
-	HealthStatus    HealthStatus      `json:"healthStatus"`
-	LastHealthCheck *time.Time        `json:"lastHealthCheck,omitempty"`
-	Labels          map[string]string `json:"labels"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
+	ID              string         `json:"id"`
+	TenantID        string         `json:"tenantId"`
+	TypeID          string         `json:"typeId"`
+	Name            string         `json:"name"`
+	Description     string         `json:"description,omitempty"`
+	Config          map[string]any `json:"config"`
+	CredentialRef   string         `json:"credentialRef"`
+	HealthStatus    HealthStatus   `json:"healthStatus"`
+	LastHealthCheck *time.Time     `json:"lastHealthCheck,omitempty"`
+	// HealthChecks is the latest result of each check level (status,
+	// latency, error code, message, time), joined from the health record
+	// like HealthStatus: why an integration is unhealthy without running
+	// /test. Absent before the first check.
+	HealthChecks map[CheckType]HealthCheckResult `json:"healthChecks,omitempty"`
+	// CircuitBreaker is the state of the integration's circuit breaker
+	// (closed, open, half-open) as of the latest check; absent before it.
+	CircuitBreaker string            `json:"circuitBreaker,omitempty"`
+	Labels         map[string]string `json:"labels"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	UpdatedAt      time.Time         `json:"updatedAt"`
 	// Revision is the store revision of this version; the ETag of the API.
 	Revision uint64 `json:"revision"`
 }

@@ -1,9 +1,11 @@
-// Command syncopenapi copies every *.schema.json of the schemas folder into
-// openapi.json's components/schemas, so the OpenAPI document stays
-// self-contained for clients: each component is its file without $id and
-// $schema, named by the file's title, and references to sibling files become
-// references to their components. The rest of openapi.json is kept as it is,
-// in its order.
+// Command syncopenapi copies the *.schema.json files of the schemas folder
+// that openapi.json uses (referred to from its paths and other components,
+// directly or through one another) into its components/schemas, so the
+// OpenAPI document stays self-contained for clients: each component is its
+// file without $id and $schema, named by the file's title, and references to
+// sibling files become references to their components. Schemas only the bus
+// uses stay out (asyncapi.yaml refers to the files). The rest of
+// openapi.json is kept as it is, in its order.
 //
 // Run it from the schemas folder: go generate ./... (or go run
 // ./internal/syncopenapi). shared/contracts/schema_test.go fails when the
@@ -68,7 +70,39 @@ func run(dir string) error {
 	if comps == nil {
 		return errors.New("openapi.json has no components")
 	}
-	comps.set("schemas", components)
+	// Only the schemas the document uses, directly or through one another:
+	// the bus's own messages are in asyncapi.yaml (and published as files),
+	// and an OpenAPI component nothing refers to is noise to its readers
+	// and linters (Redocly's no-unused-components).
+	comps.set("schemas", &node{kind: '{'})
+	used := map[string]bool{}
+	var queue []string
+	collect := func(n *node) {
+		n.componentRefs(func(name string) {
+			if !used[name] {
+				used[name] = true
+				queue = append(queue, name)
+			}
+		})
+	}
+	collect(doc)
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		c := components.get(name)
+		if c == nil {
+			return fmt.Errorf("openapi.json refers to #/components/schemas/%s, which no schema file is titled", name)
+		}
+		collect(c)
+	}
+	kept := &node{kind: '{'}
+	for i, k := range components.keys {
+		if used[k] {
+			kept.keys = append(kept.keys, k)
+			kept.vals = append(kept.vals, components.vals[i])
+		}
+	}
+	comps.set("schemas", kept)
 	var buf bytes.Buffer
 	doc.write(&buf, 0)
 	buf.WriteByte('\n')
@@ -220,6 +254,22 @@ func (n *node) rewriteRefs(own string, nameOf map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// componentRefs calls f with the name of each component schema n refers to
+// ("$ref": "#/components/schemas/<name>[/...]").
+func (n *node) componentRefs(f func(name string)) {
+	const prefix = "#/components/schemas/"
+	for i, v := range n.vals {
+		if n.kind == '{' && n.keys[i] == "$ref" {
+			if ref, err := v.str(); err == nil && strings.HasPrefix(ref, prefix) {
+				name, _, _ := strings.Cut(strings.TrimPrefix(ref, prefix), "/")
+				f(name)
+			}
+			continue
+		}
+		v.componentRefs(f)
+	}
 }
 
 // write renders n indented by two spaces per level.

@@ -155,9 +155,9 @@ func (a *app) newRoot() *cobra.Command {
 	pf.StringVar(&a.server, "server", "", "hub API base URL (env STELLA_SERVER; default http://localhost:8080)")
 	pf.StringVar(&a.token, "token", "", "bearer token (env STELLA_TOKEN)")
 	pf.StringVar(&a.configPath, "config", "", "CLI config file (env STELLA_CONFIG; default ~/.config/stella/config.yaml)")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, wide (a table with more columns), json or yaml")
 	pf.DurationVar(&a.timeout, "timeout", 60*time.Second, "how long to wait for the server's answer")
-	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json", "yaml"))
+	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "wide", "json", "yaml"))
 
 	config := &cobra.Command{
 		Use:     "config",
@@ -234,9 +234,9 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 func (a *app) action(run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		switch a.output {
-		case "table", "json", "yaml":
+		case "table", "wide", "json", "yaml":
 		default:
-			return usageErr("--output must be table, json or yaml, not %q", a.output)
+			return usageErr("--output must be table, wide, json or yaml, not %q", a.output)
 		}
 		a.ran = true
 		return run(cmd, args)

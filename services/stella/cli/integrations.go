@@ -142,6 +142,17 @@ every page with --all.`,
 			return err
 		}
 		if err := a.emit(body, func(w io.Writer) {
+			if a.output == "wide" {
+				// Wide says why: the first level that is not healthy, its
+				// error code, the breaker and when the latest check ran.
+				row(w, "ID", "NAME", "PROVIDER", "CATEGORY", "HEALTH", "FAILING", "CODE", "BREAKER", "LAST CHECK", "LABELS")
+				for _, it := range items {
+					level, code := failingLevel(it)
+					row(w, it.ID, it.Name, it.TypeID, cat.category(it.TypeID), string(it.HealthStatus), level, code,
+						it.CircuitBreaker, lastCheckCell(it), labelsCell(it.Labels))
+				}
+				return
+			}
 			row(w, "ID", "NAME", "PROVIDER", "CATEGORY", "HEALTH", "LABELS")
 			for _, it := range items {
 				row(w, it.ID, it.Name, it.TypeID, cat.category(it.TypeID), string(it.HealthStatus), labelsCell(it.Labels))
@@ -227,10 +238,7 @@ func (a *app) emitIntegration(ctx context.Context, body []byte, it contracts.Int
 		return err
 	}
 	return a.emit(body, func(w io.Writer) {
-		lastCheck := "never"
-		if it.LastHealthCheck != nil {
-			lastCheck = it.LastHealthCheck.Format(time.RFC3339)
-		}
+		lastCheck := lastCheckCell(it)
 		row(w, "ID:", it.ID)
 		row(w, "Name:", it.Name)
 		row(w, "Provider:", it.TypeID)
@@ -238,6 +246,24 @@ func (a *app) emitIntegration(ctx context.Context, body []byte, it contracts.Int
 		row(w, "Description:", it.Description)
 		row(w, "Credential ref:", it.CredentialRef)
 		row(w, "Health:", fmt.Sprintf("%s (last check: %s)", it.HealthStatus, lastCheck))
+		row(w, "Circuit breaker:", it.CircuitBreaker)
+		if len(it.HealthChecks) == 0 {
+			row(w, "Checks:", "none yet")
+		} else {
+			fmt.Fprintln(w, "Checks:\t")
+		}
+		// One line per level in the order the scheduler runs them: status,
+		// latency, code, when, and the connector's (scrubbed) message.
+		for _, ct := range contracts.CheckTypes {
+			r, ok := it.HealthChecks[ct]
+			if !ok {
+				continue
+			}
+			row(w, "  "+string(ct), fmt.Sprintf("%s  %dms  %s  %s", r.Status, r.LatencyMs, orDash(r.ErrorCode), r.CheckedAt.UTC().Format(time.RFC3339)))
+			if r.Message != "" {
+				fmt.Fprintf(w, "\t  %s\n", r.Message)
+			}
+		}
 		row(w, "Labels:", labelsCell(it.Labels))
 		keys := make([]string, 0, len(it.Config))
 		for k := range it.Config {
@@ -323,4 +349,30 @@ func (a *app) progress() func(format string, args ...any) {
 		}
 		fmt.Fprintf(a.stderr, "\r\033[K"+format, args...)
 	}
+}
+
+// lastCheckCell is the time of the latest health check, or "never".
+func lastCheckCell(it contracts.Integration) string {
+	if it.LastHealthCheck == nil {
+		return "never"
+	}
+	return it.LastHealthCheck.Format(time.RFC3339)
+}
+
+// failingLevel is the first check level, in the scheduler's order, whose
+// latest result is not healthy, and its error code; empty when none is.
+func failingLevel(it contracts.Integration) (level, code string) {
+	for _, ct := range contracts.CheckTypes {
+		if r, ok := it.HealthChecks[ct]; ok && r.Status != contracts.HealthHealthy {
+			return string(ct), r.ErrorCode
+		}
+	}
+	return "", ""
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // emit prints a result: -o json prints body (JSON) indented, -o yaml the same
-// document as YAML with its key order kept, -o table calls table with an
-// aligned writer.
+// document as YAML with its key order kept, -o table (and -o wide, whose
+// extra columns the table function adds where it has any) calls table with
+// an aligned writer.
 func (a *app) emit(body []byte, table func(w io.Writer)) error {
 	switch a.output {
 	case "json":

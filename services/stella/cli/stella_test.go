@@ -261,7 +261,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		{"get without id", h.env(), []string{"config", "integrations", "get"}, cli.ExitInvalidInput, "needs the integration id"},
 		{"unknown command", h.env(), []string{"config", "integrations", "lst"}, cli.ExitInvalidInput, `unknown command "lst"`},
 		{"unknown flag", h.env(), []string{"config", "integrations", "list", "--colour"}, cli.ExitInvalidInput, "unknown flag: --colour"},
-		{"bad output format", h.env(), []string{"config", "integrations", "list", "-o", "xml"}, cli.ExitInvalidInput, "--output must be table, json or yaml"},
+		{"bad output format", h.env(), []string{"config", "integrations", "list", "-o", "xml"}, cli.ExitInvalidInput, "--output must be table, wide, json or yaml"},
 		{"bad --limit", h.env(), []string{"config", "integrations", "list", "--limit", "0"}, cli.ExitInvalidInput, "--limit"},
 		{"bad server URL", h.env("STELLA_SERVER=ftp://x"), []string{"config", "integrations", "list"}, cli.ExitInvalidInput, "not an http or https URL"},
 	}

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,11 +20,29 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	go func() {
+		// After the first Ctrl-C the hub shuts down gracefully; a second
+		// one ends the process at once (the default action).
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(exitCode(ctx, run(ctx, os.Getenv, os.Stdout), os.Stdout, os.Stderr))
+}
+
+// exitCode is the process's status for run's result: Ctrl-C (or SIGTERM)
+// is how a developer stops `make run`, so a stop by signal is a success
+// (0), and make does not report "Error 1" for it.
+func exitCode(ctx context.Context, err error, out, errOut io.Writer) int {
+	stopped := ctx.Err() != nil
+	if err != nil && !(stopped && errors.Is(err, context.Canceled)) {
 		// A taken port already says how to choose another (INTHUB_ADDR).
-		fmt.Fprintln(os.Stderr, "inthub:", err)
-		os.Exit(1)
+		fmt.Fprintln(errOut, "inthub:", err)
+		return 1
 	}
+	if stopped {
+		fmt.Fprintln(out, "Integration Hub stopped; the store is kept for the next make run.")
+	}
+	return 0
 }
 
 // run is `make run` with its environment and output passed in, so a test
