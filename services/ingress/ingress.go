@@ -68,8 +68,8 @@ func (e *PortTakenError) Error() string {
 }
 
 type server struct {
-	cfg     Config
-	tokens  *Tokens
+	cfg    Config
+	tokens *Tokens
 	// watcher, when set, serves the tokens in force (reloaded from the
 	// file) instead of tokens; oidc, when set, checks JWT bearer tokens.
 	watcher *tokenWatcher
