@@ -163,6 +163,11 @@ func wire(w *startup.Wiring, cfg Config) error {
 		}
 	}
 	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+	if cfg.Metrics != nil {
+		gauges := newHealthGauges(cfg.Clock)
+		cfg.Metrics.MustRegister(gauges)
+		w.Go("health gauges", func(ctx context.Context) error { return gauges.follow(ctx, w.Bucket(catalog.BucketHealth)) })
+	}
 	w.Go("schedule", func(ctx context.Context) error { return svc.scheduleLoop(ctx, changes) })
 	w.ReadyLog(func() []any {
 		return []any{"integrations", view.Len(), "workers", cfg.Workers, "flap_threshold", cfg.FlapThreshold}
