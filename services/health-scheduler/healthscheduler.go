@@ -421,6 +421,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		retries:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_check_retries_total", Help: "Check attempts retried, by error code."}, []string{"code"}),
 		tests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_integration_tests_total", Help: "On-demand tests run, by success."}, []string{"success"}),
 	}
+	// Every check type and status exported from the start, so rates and
+	// alerts have their series before the first check.
+	for _, ct := range []contracts.CheckType{contracts.CheckConnectivity, contracts.CheckAuthentication, contracts.CheckFunctionality} {
+		for _, st := range []contracts.HealthStatus{contracts.HealthHealthy, contracts.HealthDegraded, contracts.HealthUnhealthy} {
+			m.checks.WithLabelValues(string(ct), string(st))
+		}
+	}
+	for _, code := range resilience.Codes {
+		if resilience.StrategyFor(code) != resilience.NoRetry {
+			m.retries.WithLabelValues(string(code))
+		}
+	}
 	if reg != nil {
 		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.retries, m.tests)
 	}
