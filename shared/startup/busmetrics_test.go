@@ -72,9 +72,9 @@ func TestBusCollector(t *testing.T) {
 		"inthub_bus_consumer_pending_messages/" + route.Durable + "/" + route.Stream:     3,
 		"inthub_bus_consumer_ack_pending_messages/" + route.Durable + "/" + route.Stream: 2,
 		"inthub_bus_consumer_redelivered_messages/" + route.Durable + "/" + route.Stream: 0,
-		"inthub_bus_stream_messages/" + bus.StreamCommands:                              5,
-		"inthub_bus_stream_messages/" + bus.StreamEvents:                                0,
-		"inthub_bus_stream_messages/" + bus.StreamDLQ:                                   0,
+		"inthub_bus_stream_messages/" + bus.StreamCommands:                               5,
+		"inthub_bus_stream_messages/" + bus.StreamEvents:                                 0,
+		"inthub_bus_stream_messages/" + bus.StreamDLQ:                                    0,
 	}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {
