@@ -119,17 +119,27 @@ const (
 // its outcome: whoami (any caller) and an operator-only endpoint.
 func oidcServer(t *testing.T, cfg OIDCConfig, static *Tokens) http.Handler {
 	t.Helper()
-	v, err := newOIDCVerifier(cfg, slog.New(slog.DiscardHandler))
+	h, _ := oidcServerLogging(t, cfg, static)
+	return h
+}
+
+// oidcServerLogging is oidcServer with its log, where the reason of a
+// refusal goes (the caller is told only that the token is not valid).
+func oidcServerLogging(t *testing.T, cfg OIDCConfig, static *Tokens) (http.Handler, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	v, err := newOIDCVerifier(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{logger: slog.New(slog.DiscardHandler), metrics: newHTTPMetrics(nil), tokens: static, oidc: v}
+	s := &server{logger: logger, metrics: newHTTPMetrics(nil), tokens: static, oidc: v}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/whoami", s.authed(methods{http.MethodGet: s.whoami}))
 	mux.Handle("/api/v1/operator/dlq", s.authed(s.operatorOnly(methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"items": []any{}})
 	}})))
-	return s.observe(mux)
+	return s.observe(mux), logs
 }
 
 func TestOIDCTokens(t *testing.T) {
@@ -171,6 +181,9 @@ func TestOIDCTokens(t *testing.T) {
 		code     string
 		wantKind string
 		roles    []string
+		// reason is what the refusal's log line must say: proof that
+		// the token was refused for the check the case is about.
+		reason string
 	}{
 		{name: "RSA-signed token of a tenant's user", token: rsaTok(nil), status: 200, wantKind: contracts.IdentityOIDC, roles: []string{}},
 		{name: "EC-signed token of an operator", status: 200, wantKind: contracts.IdentityOIDC, roles: []string{RoleOperator},
@@ -183,16 +196,16 @@ func TestOIDCTokens(t *testing.T) {
 		{name: "static token still accepted", token: "static-token", status: 200, wantKind: contracts.IdentityToken, roles: []string{}},
 		{name: "expired", status: 401, code: "UNAUTHORIZED",
 			token: rsaTok(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })},
-		{name: "wrong audience", status: 401, code: "UNAUTHORIZED",
+		{name: "wrong audience", status: 401, code: "UNAUTHORIZED", reason: "expected audience",
 			token: rsaTok(func(c map[string]any) { c["aud"] = "another-app" })},
-		{name: "wrong issuer", status: 401, code: "UNAUTHORIZED",
+		{name: "wrong issuer", status: 401, code: "UNAUTHORIZED", reason: "issued by a different provider",
 			token: rsaTok(func(c map[string]any) { c["iss"] = "https://evil.example.com" })},
-		{name: "unsigned (alg none)", status: 401, code: "UNAUTHORIZED", token: unsigned(t, claims(nil))},
-		{name: "bad signature (another key under the issuer's kid)", status: 401, code: "UNAUTHORIZED",
+		{name: "unsigned (alg none)", status: 401, code: "UNAUTHORIZED", reason: "malformed jwt", token: unsigned(t, claims(nil))},
+		{name: "bad signature (another key under the issuer's kid)", status: 401, code: "UNAUTHORIZED", reason: "failed to verify",
 			token: sign(t, jose.RS256, otherRSA, "rsa-1", claims(nil))},
-		{name: "signed with an unpublished key id", status: 401, code: "UNAUTHORIZED",
+		{name: "signed with an unpublished key id", status: 401, code: "UNAUTHORIZED", reason: "failed to verify",
 			token: sign(t, jose.RS256, otherRSA, "rsa-2", claims(nil))},
-		{name: "tampered payload", status: 401, code: "UNAUTHORIZED", token: func() string {
+		{name: "tampered payload", status: 401, code: "UNAUTHORIZED", reason: "failed to verify", token: func() string {
 			parts := strings.Split(rsaTok(nil), ".")
 			forged, _ := json.Marshal(claims(func(c map[string]any) { c["roles"] = []string{"hub-admin"} }))
 			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(forged) + "." + parts[2]
@@ -212,12 +225,22 @@ func TestOIDCTokens(t *testing.T) {
 			if path == "" {
 				path = "/api/v1/whoami"
 			}
+			h, logs := h, (*syncBuffer)(nil)
+			if tc.reason != "" {
+				h, logs = oidcServerLogging(t, cfg, static)
+			}
 			req := httptest.NewRequest(http.MethodGet, path, nil)
 			req.Header.Set("Authorization", "Bearer "+tc.token)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != tc.status {
 				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.status)
+			}
+			if tc.reason != "" && !strings.Contains(logs.String(), tc.reason) {
+				t.Errorf("refused, but not for %q: %s", tc.reason, logs)
+			}
+			if logs != nil && strings.Contains(logs.String(), tc.token) {
+				t.Error("the log holds the token")
 			}
 			if strings.Contains(rec.Body.String(), tc.token) {
 				t.Fatal("the answer repeats the token")
