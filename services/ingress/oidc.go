@@ -68,13 +68,26 @@ func (c OIDCConfig) check() error {
 	if !c.Enabled() {
 		return nil
 	}
+	if c.Audience == "" {
+		return errors.New("INTHUB_OIDC_AUDIENCE is required with INTHUB_OIDC_ISSUER: the client id the hub's tokens are issued for")
+	}
+	return errors.Join(c.checkIssuer(), c.checkTenants())
+}
+
+// checkIssuer refuses an issuer that is not an https URL ("" is off).
+func (c OIDCConfig) checkIssuer() error {
+	if c.Issuer == "" {
+		return nil
+	}
 	u, err := url.Parse(c.Issuer)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("INTHUB_OIDC_ISSUER=%q: want the issuer's https URL, e.g. https://login.example.com/realms/hub", c.Issuer)
 	}
-	if c.Audience == "" {
-		return errors.New("INTHUB_OIDC_AUDIENCE is required with INTHUB_OIDC_ISSUER: the client id the hub's tokens are issued for")
-	}
+	return nil
+}
+
+// checkTenants refuses a tenant that is not a tenant id.
+func (c OIDCConfig) checkTenants() error {
 	for _, t := range c.Tenants {
 		if _, err := uuid.Parse(t); err != nil {
 			return fmt.Errorf("INTHUB_OIDC_TENANTS: %q is not a tenant id (a UUID)", t)

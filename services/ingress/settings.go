@@ -52,15 +52,10 @@ func oidcFromEnv(r *config.Reader) OIDCConfig {
 		Tenants:       list(r.String("INTHUB_OIDC_TENANTS", "")),
 		Policy:        config.PolicyFromEnv(r),
 	}
-	if c.Issuer != "" {
-		// Checked with a stand-in audience: the audience alone is Run's to
-		// refuse, so that each variable set on its own still loads.
-		probe := c
-		probe.Audience = "-"
-		r.Fail(probe.check())
-	} else {
-		r.Fail(OIDCConfig{Issuer: "https://-", Audience: "-", Tenants: c.Tenants}.check())
-	}
+	// A missing audience is Run's to refuse, so that each variable set on
+	// its own still loads.
+	r.Fail(c.checkIssuer())
+	r.Fail(c.checkTenants())
 	if file := r.String("INTHUB_OIDC_CA_FILE", ""); file != "" {
 		pem, err := os.ReadFile(file)
 		if err != nil {
