@@ -167,6 +167,9 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	rules.read = w.Bucket(BucketRules).Get
 	m := newMetrics(cfg.Metrics, rules)
+	for _, kind := range []string{contracts.SubjectHealthChanged, contracts.SubjectNotificationRequest} {
+		m.unrouted.WithLabelValues(kind)
+	}
 	// Every notification provider's outcomes and retried codes are exported from the start,
 	// so an alert on failures has its series before the first one.
 	for _, spec := range cfg.Registry.Specs() {
