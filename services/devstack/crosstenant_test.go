@@ -393,6 +393,7 @@ func TestCrossTenant(t *testing.T) {
 		"* /healthz":                                         {kind: "public", path: "/healthz"},
 		"* /readyz":                                          {kind: "public", path: "/readyz"},
 		"* /api/v1/openapi.json":                             {kind: "public", path: "/api/v1/openapi.json"},
+		"GET /api/v1/whoami":                                 {kind: "public", path: "/api/v1/whoami"},
 	}
 
 	// Every route served has a case, and every case a route.

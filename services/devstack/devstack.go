@@ -245,6 +245,7 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 
 	s.Ingress.Bus, s.Ingress.Logger, s.Ingress.Metrics = busFor(s.Ingress.Bus, "ingress"), logger("ingress"), scoped("ingress")
 	s.Ingress.Tokens = tokens
+	policy(&s.Ingress.OIDC.Policy)
 	if cfg.TestTimeout > 0 {
 		s.Ingress.TestTimeout = cfg.TestTimeout
 	}

@@ -235,6 +235,9 @@ func probes(t *testing.T) map[string]probe {
 	health := func(get func(healthscheduler.Config) any) []field {
 		return one("health-scheduler", func(s Services) any { return get(s.HealthScheduler) })
 	}
+	oidc := func(get func(ingress.OIDCConfig) any) []field {
+		return one("ingress", func(s Services) any { return get(s.Ingress.OIDC) })
+	}
 	discovery := func(get func(discoveryworker.Config) any) []field {
 		return one("discovery-worker", func(s Services) any { return get(s.DiscoveryWorker) })
 	}
@@ -293,9 +296,29 @@ func probes(t *testing.T) map[string]probe {
 		"INTHUB_FLAP_THRESHOLD": {value: "4", want: 4, bad: "-1",
 			services: health(func(c healthscheduler.Config) any { return c.FlapThreshold })},
 		"INTHUB_ALLOW_PRIVATE_NETWORKS": {value: "true", want: true, bad: "sometimes",
-			services: outboundField(func(p httpx.GuardPolicy) any { return p.AllowPrivate }, nil)},
+			services: append(outboundField(func(p httpx.GuardPolicy) any { return p.AllowPrivate }, nil),
+				oidc(func(c ingress.OIDCConfig) any { return c.Policy.AllowPrivate })...)},
 		"INTHUB_ALLOWED_CIDRS": {value: "10.20.0.0/16", want: "[10.20.0.0/16]", bad: "10.20.0.1/16",
-			services: outboundField(func(p httpx.GuardPolicy) any { return fmt.Sprint(p.AllowCIDRs) }, nil)},
+			services: append(outboundField(func(p httpx.GuardPolicy) any { return fmt.Sprint(p.AllowCIDRs) }, nil),
+				oidc(func(c ingress.OIDCConfig) any { return fmt.Sprint(c.Policy.AllowCIDRs) })...)},
+		"INTHUB_TOKENS_RELOAD_INTERVAL": {value: "30s", want: 30 * time.Second, bad: "0s",
+			services: one("ingress", func(s Services) any { return s.Ingress.TokensReload })},
+		"INTHUB_OIDC_ISSUER": {value: "https://login.example.com/realms/hub", want: "https://login.example.com/realms/hub", bad: "http://login.example.com",
+			services: oidc(func(c ingress.OIDCConfig) any { return c.Issuer })},
+		"INTHUB_OIDC_AUDIENCE": {value: "inthub", want: "inthub",
+			services: oidc(func(c ingress.OIDCConfig) any { return c.Audience })},
+		"INTHUB_OIDC_TENANT_CLAIM": {value: "org_id", want: "org_id",
+			services: oidc(func(c ingress.OIDCConfig) any { return c.TenantClaim })},
+		"INTHUB_OIDC_ROLES_CLAIM": {value: "realm_access.roles", want: "realm_access.roles",
+			services: oidc(func(c ingress.OIDCConfig) any { return c.RolesClaim })},
+		"INTHUB_OIDC_OPERATOR_ROLES": {value: "hub-admin, sre", want: "hub-admin+sre",
+			services: oidc(func(c ingress.OIDCConfig) any { return strings.Join(c.OperatorRoles, "+") })},
+		"INTHUB_OIDC_TENANT_ROLES": {value: "hub-user", want: "hub-user",
+			services: oidc(func(c ingress.OIDCConfig) any { return strings.Join(c.TenantRoles, "+") })},
+		"INTHUB_OIDC_TENANTS": {value: tenant, want: tenant, bad: "acme",
+			services: oidc(func(c ingress.OIDCConfig) any { return strings.Join(c.Tenants, "+") })},
+		"INTHUB_OIDC_CA_FILE": {value: tokensFile, want: true, bad: filepath.Join(dir, "missing.pem"),
+			services: oidc(func(c ingress.OIDCConfig) any { return len(c.CACertPEM) > 0 })},
 		"INTHUB_LOCAL_SECRET_ENV_PREFIX": {value: "HUB_SECRET_", want: "HUB_SECRET_", bad: "9LIVES",
 			services: localField(func(p credentials.LocalPolicy) any { envBase, _ := p.Bases(); return envBase })},
 		"INTHUB_LOCAL_SECRET_DIR": {value: "/srv/secrets", want: "/srv/secrets",

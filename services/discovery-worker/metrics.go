@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // metrics are the worker's own series; the cache's (requests by result,
@@ -30,6 +32,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inthub_discovery_cache_invalidations_total", Help: "Discovery cache invalidations by lifecycle event (updated, deleted).",
 		}, []string{"event"}),
+	}
+	// Exported from the start (every retried code, every invalidating
+	// event), so the dashboard's rates have series before the first one.
+	m.requests.WithLabelValues("ok")
+	for _, code := range resilience.Codes {
+		if resilience.StrategyFor(code) != resilience.NoRetry {
+			m.retries.WithLabelValues(string(code))
+		}
+	}
+	for _, event := range []string{"updated", "deleted"} {
+		m.invalidations.WithLabelValues(event)
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.providerCalls, m.retries, m.invalidations)

@@ -163,6 +163,11 @@ func wire(w *startup.Wiring, cfg Config) error {
 		}
 	}
 	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+	if cfg.Metrics != nil {
+		gauges := newHealthGauges(cfg.Clock)
+		cfg.Metrics.MustRegister(gauges)
+		w.Go("health gauges", func(ctx context.Context) error { return gauges.follow(ctx, w.Bucket(catalog.BucketHealth)) })
+	}
 	w.Go("schedule", func(ctx context.Context) error { return svc.scheduleLoop(ctx, changes) })
 	w.ReadyLog(func() []any {
 		return []any{"integrations", view.Len(), "workers", cfg.Workers, "flap_threshold", cfg.FlapThreshold}
@@ -415,6 +420,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		checks:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_checks_total", Help: "Checks run, by type and status."}, []string{"check", "status"}),
 		retries:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_check_retries_total", Help: "Check attempts retried, by error code."}, []string{"code"}),
 		tests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_integration_tests_total", Help: "On-demand tests run, by success."}, []string{"success"}),
+	}
+	// Every check type and status exported from the start, so rates and
+	// alerts have their series before the first check.
+	for _, ct := range []contracts.CheckType{contracts.CheckConnectivity, contracts.CheckAuthentication, contracts.CheckFunctionality} {
+		for _, st := range []contracts.HealthStatus{contracts.HealthHealthy, contracts.HealthDegraded, contracts.HealthUnhealthy} {
+			m.checks.WithLabelValues(string(ct), string(st))
+		}
+	}
+	for _, code := range resilience.Codes {
+		if resilience.StrategyFor(code) != resilience.NoRetry {
+			m.retries.WithLabelValues(string(code))
+		}
 	}
 	if reg != nil {
 		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.retries, m.tests)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -21,6 +22,11 @@ type Principal struct {
 	Name     string   `json:"name"`
 	TenantID string   `json:"tenantId"`
 	Roles    []string `json:"roles,omitempty"`
+	// Subject, Issuer and Expiry are an OIDC token's (Name is then its
+	// subject too); a tokens file cannot set them.
+	Subject string    `json:"-"`
+	Issuer  string    `json:"-"`
+	Expiry  time.Time `json:"-"`
 }
 
 // HasRole reports whether p holds role.
@@ -36,6 +42,13 @@ type TokenEntry struct {
 // leaked configuration does not leak credentials.
 type Tokens struct {
 	byHash map[[32]byte]Principal
+	// What the set was loaded from, so Reload can read it again: the file,
+	// its content's digest when read, the spec string, and the entries
+	// added in code (the devstack's dev token) that a reload keeps.
+	file   string
+	digest [32]byte
+	spec   string
+	extra  []TokenEntry
 }
 
 // NewTokens validates entries and indexes them.
@@ -64,8 +77,13 @@ func NewTokens(entries []TokenEntry) (*Tokens, error) {
 func (t *Tokens) With(entries ...TokenEntry) (*Tokens, error) {
 	out, err := NewTokens(entries)
 	if err != nil || t == nil {
+		if out != nil {
+			out.extra = entries
+		}
 		return out, err
 	}
+	out.file, out.digest, out.spec = t.file, t.digest, t.spec
+	out.extra = append(slices.Clone(t.extra), entries...)
 	for hash, p := range t.byHash {
 		if _, taken := out.byHash[hash]; !taken {
 			out.byHash[hash] = p
@@ -82,7 +100,7 @@ func HashToken(token string) string {
 
 // Lookup returns the principal of a presented token.
 func (t *Tokens) Lookup(token string) (Principal, bool) {
-	if token == "" {
+	if token == "" || t == nil {
 		return Principal{}, false
 	}
 	// Keyed by the token's hash: lookup time says nothing useful about the
@@ -95,11 +113,13 @@ func (t *Tokens) Lookup(token string) (Principal, bool) {
 // spec string "name:tenantId:sha256[:role+role],..." (INTHUB_TOKENS).
 func LoadTokens(file, spec string) (*Tokens, error) {
 	var entries []TokenEntry
+	var digest [32]byte
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("tokens file: %w", err)
 		}
+		digest = sha256.Sum256(b)
 		var doc struct {
 			Tokens []TokenEntry `json:"tokens"`
 		}
@@ -128,5 +148,54 @@ func LoadTokens(file, spec string) (*Tokens, error) {
 	if len(entries) == 0 {
 		return nil, errors.New("no API tokens configured: set INTHUB_TOKENS or INTHUB_TOKENS_FILE")
 	}
-	return NewTokens(entries)
+	t, err := NewTokens(entries)
+	if err != nil {
+		return nil, err
+	}
+	t.file, t.digest, t.spec = file, digest, spec
+	return t, nil
+}
+
+// File is the tokens file the set was loaded from ("" when none).
+func (t *Tokens) File() string {
+	if t == nil {
+		return ""
+	}
+	return t.file
+}
+
+// Len is how many tokens the set holds.
+func (t *Tokens) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.byHash)
+}
+
+// Reload reads the tokens file again. When its content changed it returns
+// the new set (the spec string's tokens and those added with With kept)
+// and true; when it did not, t and false. A file that no longer reads or
+// validates is an error and t stays what the caller serves: a half-written
+// file must not lock everybody out.
+func (t *Tokens) Reload() (*Tokens, bool, error) {
+	if t == nil || t.file == "" {
+		return t, false, nil
+	}
+	b, err := os.ReadFile(t.file)
+	if err != nil {
+		return t, false, fmt.Errorf("tokens file: %w", err)
+	}
+	if sha256.Sum256(b) == t.digest {
+		return t, false, nil
+	}
+	fresh, err := LoadTokens(t.file, t.spec)
+	if err != nil {
+		return t, false, err
+	}
+	if len(t.extra) > 0 {
+		if fresh, err = fresh.With(t.extra...); err != nil {
+			return t, false, err
+		}
+	}
+	return fresh, true, nil
 }

@@ -40,6 +40,10 @@ type Config struct {
 	Listener net.Listener
 	Bus      bus.Config
 	Tokens   *Tokens
+	// TokensReload is how often the tokens file is reread (default 10s).
+	TokensReload time.Duration
+	// OIDC, when its Issuer is set, also accepts that issuer's JWTs.
+	OIDC OIDCConfig
 	// BodyLimit bounds request bodies (default 1 MiB).
 	BodyLimit int64
 	// CallTimeout bounds a call to the manager (default 10s).
@@ -64,8 +68,12 @@ func (e *PortTakenError) Error() string {
 }
 
 type server struct {
-	cfg     Config
-	tokens  *Tokens
+	cfg    Config
+	tokens *Tokens
+	// watcher, when set, serves the tokens in force (reloaded from the
+	// file) instead of tokens; oidc, when set, checks JWT bearer tokens.
+	watcher *tokenWatcher
+	oidc    *oidcVerifier
 	catalog *catalog.Client
 	nc      *nats.Conn
 	bus     *bus.Bus
@@ -109,8 +117,8 @@ var (
 
 // Run serves the API until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Tokens == nil {
-		return errors.New("ingress: no API tokens configured: set INTHUB_TOKENS or INTHUB_TOKENS_FILE")
+	if cfg.Tokens == nil && !cfg.OIDC.Enabled() {
+		return errors.New("ingress: no API tokens configured: set INTHUB_TOKENS, INTHUB_TOKENS_FILE or INTHUB_OIDC_ISSUER")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
@@ -122,6 +130,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	var verifier *oidcVerifier
+	if cfg.OIDC.Enabled() {
+		var err error
+		if verifier, err = newOIDCVerifier(cfg.OIDC, cfg.Logger); err != nil {
+			return fmt.Errorf("ingress: %w", err)
+		}
+	}
+	watcher := newTokenWatcher(cfg.Tokens, cfg.TokensReload, cfg.Logger, cfg.Metrics)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); watcher.Run(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	ln := cfg.Listener
 	if ln == nil {
 		var err error
@@ -163,7 +183,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Wire: func(ctx context.Context, w *startup.Wiring) error {
 			b := w.Bus
 			s := &server{
-				cfg: cfg, tokens: cfg.Tokens, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
+				cfg: cfg, tokens: cfg.Tokens, watcher: watcher, oidc: verifier, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
 				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
 				queryOut:   b.Publisher().For(routeQuery),

@@ -41,6 +41,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	mux.HandleFunc("/api/v1/openapi.json", s.openapi)
+	mux.Handle("/api/v1/whoami", s.authed(methods{http.MethodGet: s.whoami}))
 	mux.Handle("/api/v1/integrations/providers", s.authed(methods{http.MethodGet: s.providers}))
 	mux.Handle("/api/v1/integrations", s.authed(methods{http.MethodGet: s.list, http.MethodPost: s.create}))
 	mux.Handle("/api/v1/integrations/{id}", s.authed(methods{
@@ -112,9 +113,9 @@ func (s *server) authed(next http.Handler) http.Handler {
 			writeError(w, apierr.New(http.StatusUnauthorized, apierr.Unauthorized, "a bearer token is required (Authorization: Bearer <token>)"))
 			return
 		}
-		p, ok := s.tokens.Lookup(h[len(prefix):])
-		if !ok {
-			writeError(w, apierr.New(http.StatusUnauthorized, apierr.Unauthorized, "the bearer token is not valid"))
+		p, err := s.authenticate(r.Context(), h[len(prefix):])
+		if err != nil {
+			writeError(w, err)
 			return
 		}
 		if c, _ := r.Context().Value(requestCallerKey{}).(*requestCaller); c != nil {
@@ -122,6 +123,22 @@ func (s *server) authed(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// authenticate finds who a bearer token stands for: a static token first
+// (a hash lookup), then, when an issuer is configured, a JWT of it.
+func (s *server) authenticate(ctx context.Context, token string) (Principal, error) {
+	tokens := s.tokens
+	if s.watcher != nil {
+		tokens = s.watcher.Tokens()
+	}
+	if p, ok := tokens.Lookup(token); ok {
+		return p, nil
+	}
+	if s.oidc != nil && looksLikeJWT(token) {
+		return s.oidc.Verify(ctx, token)
+	}
+	return Principal{}, apierr.New(http.StatusUnauthorized, apierr.Unauthorized, "the bearer token is not valid")
 }
 
 func equalFold(a, b string) bool {

@@ -167,6 +167,23 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	rules.read = w.Bucket(BucketRules).Get
 	m := newMetrics(cfg.Metrics, rules)
+	for _, kind := range []string{contracts.SubjectHealthChanged, contracts.SubjectNotificationRequest} {
+		m.unrouted.WithLabelValues(kind)
+	}
+	// Every notification provider's outcomes and retried codes are exported from the start,
+	// so an alert on failures has its series before the first one.
+	for _, spec := range cfg.Registry.Specs() {
+		if spec.Category == connectors.CategoryNotification {
+			for _, outcome := range []string{"sent", "failed", "retry"} {
+				m.deliveries.WithLabelValues(spec.ID, outcome)
+			}
+			for _, code := range resilience.Codes {
+				if resilience.StrategyFor(code) != resilience.NoRetry {
+					m.retries.WithLabelValues(spec.ID, string(code))
+				}
+			}
+		}
+	}
 	integrations := w.Bucket(catalog.BucketIntegrations)
 	store := &ruleStore{kv: w.Bucket(BucketRules), now: cfg.Clock, validator: &validator{
 		registry: cfg.Registry, lookup: kvLookup(integrations),

@@ -345,6 +345,16 @@ func schemaCases() []schemaCase {
 			},
 		},
 		{
+			file: "identity.schema.json", typ: typeOf[Identity](),
+			full: Identity{Kind: IdentityOIDC, Name: "u-5d1e", Subject: "u-5d1e", Issuer: "https://login.example.com/realms/hub",
+				TenantID: tenantID, Roles: []string{"operator"}, ExpiresAt: ptr(t0)},
+			minimal: Identity{Kind: IdentityToken, Name: "ci", TenantID: tenantID, Roles: []string{}},
+			invalid: []invalidCase{
+				missing("kind"), missing("tenantId"), unknown(), badEnum("kind", "jwt"), badEnum("roles.0", "admin"),
+				bad("roles null (a nil Go slice)", "roles", nil, "type"), bad("empty name", "name", "", "minLength"),
+			},
+		},
+		{
 			file: "error.schema.json", typ: typeOf[ErrorBody](),
 			full:    sampleErrorBody(),
 			minimal: ErrorBody{Code: "INTERNAL", Message: "internal error"},
@@ -1508,6 +1518,7 @@ func TestOpenAPI(t *testing.T) {
 			"/healthz":                           {"get"},
 			"/readyz":                            {"get"},
 			"/api/v1/openapi.json":               {"get"},
+			"/api/v1/whoami":                     {"get"},
 		}
 		for path, methods := range want {
 			item, ok := get(doc, "paths", path).(map[string]any)

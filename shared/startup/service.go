@@ -43,7 +43,8 @@ type Spec struct {
 	// ready until then). An error it returns stops the service.
 	Start func(ctx context.Context) error
 	// Metrics registers the count of the bus connection's events
-	// (inthub_nats_connection_events_total); nil: not exported.
+	// (inthub_nats_connection_events_total), whether the connection is up
+	// and the service's consumers' lag (busmetrics.go); nil: not exported.
 	Metrics prometheus.Registerer
 }
 
@@ -137,6 +138,8 @@ func Run(ctx context.Context, s Spec) error {
 		g.Go("start", s.Start)
 	}
 	count := connEvents(s.Metrics)
+	stats := newBusCollector()
+	stats.register(s.Metrics)
 	cfg := s.Bus
 	cfg.OnConnEvent = count
 	b, err := connect(g.Context(), s.Name, cfg, logger, count)
@@ -169,6 +172,10 @@ func Run(ctx context.Context, s Spec) error {
 	if err := s.Wire(ctx, w); err != nil {
 		return err
 	}
+	stats.attach(b, w.routes)
+	// The collector may outlive the bus (a registry kept across restarts
+	// in tests): it must not ask a closed connection.
+	defer stats.attach(nil, nil)
 	return w.run(g, s, logger)
 }
 
