@@ -29,9 +29,10 @@ type Tag struct {
 	Created time.Time
 }
 
-// tagList is the body of /v2/<name>/tags/list.
-type tagList struct {
-	Tags []string `json:"tags"`
+// listBody is the body of /v2/_catalog and /v2/<name>/tags/list.
+type listBody struct {
+	Repositories []string `json:"repositories"`
+	Tags         []string `json:"tags"`
 }
 
 // TagsPage reads one page of a repository's tags: n of them (0: the
@@ -44,39 +45,68 @@ func (r *Registry) TagsPage(ctx context.Context, auth Auth, repo, page string, n
 	if err != nil {
 		return nil, "", err
 	}
+	body, next, err := r.listPage(ctx, auth, listing{what: "list tags of " + repo, scope: ref.Scope(transport.PullScope),
+		path: "/v2/" + ref.RepositoryStr() + "/tags/list", cursorOf: repo}, page, n)
+	return body.Tags, next, err
+}
+
+// CatalogPage reads one page of the registry's repositories
+// (/v2/_catalog), paged as TagsPage pages tags. Many registries keep the
+// catalog for admins: a valid credential without its scope is
+// PERMISSION_DENIED.
+func (r *Registry) CatalogPage(ctx context.Context, auth Auth, page string, n int) ([]string, string, error) {
+	body, next, err := r.listPage(ctx, auth, listing{what: "list repositories", scope: "registry:catalog:*",
+		path: "/v2/_catalog", cursorOf: "the registry"}, page, n)
+	return body.Repositories, next, err
+}
+
+// listing is one paginated list endpoint of v2.
+type listing struct {
+	what, scope, path string
+	cursorOf          string // what the cursor pages, for its error
+}
+
+// listPage reads one page of l.
+func (r *Registry) listPage(ctx context.Context, auth Auth, l listing, page string, n int) (listBody, string, error) {
 	query, err := url.ParseQuery(page)
 	if err != nil {
-		return nil, "", resilience.New(resilience.InvalidConfig, "the cursor is not a page of tags of %s", repo)
+		return listBody{}, "", resilience.New(resilience.InvalidConfig, "the cursor is not a page of %s", l.cursorOf)
 	}
 	if n > 0 {
 		query.Set("n", strconv.Itoa(n))
 	}
-	t, err := r.transport(ctx, auth, ref.Scope(transport.PullScope))
+	t, err := r.transport(ctx, auth, false, l.scope)
 	if err != nil {
-		return nil, "", err
+		return listBody{}, "", err
 	}
-	var list tagList
+	var body listBody
 	var next url.Values
-	what := "list tags of " + repo
-	err = r.get(ctx, t, what, "/v2/"+ref.RepositoryStr()+"/tags/list", query, func(resp *http.Response) error {
-		if err := kit.DecodeJSON(resp.Body, 0, &list); err != nil {
+	err = r.get(ctx, t, auth, l.what, l.path, query, func(resp *http.Response) error {
+		if err := kit.DecodeJSON(resp.Body, 0, &body); err != nil {
 			return err
 		}
 		next, err = kit.NextQuery(resp.Header)
 		return err
 	})
 	if err != nil || next == nil {
-		return list.Tags, "", err
+		return body, "", err
 	}
-	next.Del("n") // each request sets its own page size
+	return body, NextPage(next), nil
+}
+
+// NextPage renders a next-page query as a cursor's page: without n (each
+// request sets its own page size), and never empty, since a registry may
+// paginate by n alone.
+func NextPage(next url.Values) string {
+	next.Del("n")
 	if s := next.Encode(); s != "" {
-		return list.Tags, s, nil
+		return s
 	}
-	return list.Tags, "n=", nil // a registry paginating by n alone
+	return "n="
 }
 
 // get sends GET path?query through t and hands a 200 answer to read.
-func (r *Registry) get(ctx context.Context, t http.RoundTripper, what, path string, query url.Values, read func(*http.Response) error) error {
+func (r *Registry) get(ctx context.Context, t http.RoundTripper, auth Auth, what, path string, query url.Values, read func(*http.Response) error) error {
 	u := url.URL{Scheme: r.reg.Scheme(), Host: r.reg.RegistryStr(), Path: path, RawQuery: query.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -87,6 +117,9 @@ func (r *Registry) get(ctx context.Context, t http.RoundTripper, what, path stri
 		return Classify(what, err)
 	}
 	defer kit.Drain(resp)
+	if err := insufficientScope(resp, auth, what); err != nil {
+		return err
+	}
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return Classify(what, err)
 	}
@@ -109,7 +142,7 @@ func (r *Registry) Details(ctx context.Context, auth Auth, repo string, tags []T
 	if err != nil {
 		return err
 	}
-	t, err := r.transport(ctx, auth, ref.Scope(transport.PullScope))
+	t, err := r.transport(ctx, auth, false, ref.Scope(transport.PullScope))
 	if err != nil {
 		return err
 	}
