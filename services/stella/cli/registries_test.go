@@ -4,6 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/quay"
+	"github.com/stella-ops/inthub/shared/connectors/registry/quay/quaytest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
@@ -46,6 +49,15 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 			reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{})
 			reg.PushAll(t, []string{"team/api", "team/web"}, "1.0.0", "1.10.0", "1.9.2", "latest")
 			return registrySetup{config: []string{"url=" + reg.URL}, repos: []string{"team/api", "team/web"}, tagsOf: "team/web",
+				wantTags: []string{"1.0.0", "1.10.0", "1.9.2", "latest"}}
+		}},
+		{provider: "quay", start: func(t *testing.T, h *hub) registrySetup {
+			reg := ocitest.StartRegistry(t, map[string]string{quay.OAuthUser: quaytest.APIToken})
+			reg.PushAll(t, ocitest.Prefixed(quaytest.Namespace, []string{"api", "web"}), "1.0.0", "1.10.0", "1.9.2", "latest")
+			f := quaytest.Start(t, reg.URL, []string{"api", "web"}, 1)
+			return registrySetup{config: []string{"url=" + f.Server.URL, "namespace=" + quaytest.Namespace},
+				authref: h.secret(t, "QUAY", `{"token":"`+quaytest.APIToken+`"}`),
+				repos:   ocitest.Prefixed(quaytest.Namespace, []string{"api", "web"}), tagsOf: "web",
 				wantTags: []string{"1.0.0", "1.10.0", "1.9.2", "latest"}}
 		}},
 	}

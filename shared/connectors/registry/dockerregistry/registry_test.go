@@ -161,6 +161,10 @@ func TestDiscoveryAgainstRegistry(t *testing.T) {
 		{name: "repositories matching nothing", q: query{ResourceType: ResourceRepositories, PageSize: 7, Filter: filter{NamePattern: "gamma/*"}}},
 		{name: "tags", q: query{ResourceType: ResourceTags, PageSize: 7, Filter: filter{Repository: "alpha/svc-03"}},
 			want: testTags, requests: 1 + 1},
+		// Debian's registry ignores n: its one answer holds every tag, and
+		// the next pages are cut from it, not read again.
+		{name: "tags one a page, the registry's one answer read once", q: query{ResourceType: ResourceTags, PageSize: 1, Filter: filter{Repository: "alpha/svc-04"}},
+			want: testTags, pages: []int{1, 1, 1}, requests: 1 + 1},
 		{name: "tags with digests", config: map[string]any{"resolveDigests": true},
 			q:    query{ResourceType: ResourceTags, Filter: filter{Repository: "beta/svc-29"}},
 			want: testTags, digests: "beta/svc-29", requests: 1 + 4},

@@ -53,6 +53,8 @@ type Registry struct {
 	base http.RoundTripper // the guarded transport, classifying rate limits
 	now  func() time.Time
 	auth authCache
+	// oversize is the last tags/list answer larger than asked (tags.go).
+	oversize oversizeAnswer
 }
 
 // Option changes how New builds the core.

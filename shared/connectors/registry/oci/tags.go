@@ -45,9 +45,49 @@ func (r *Registry) TagsPage(ctx context.Context, auth Auth, repo, page string, n
 	if err != nil {
 		return nil, "", err
 	}
-	body, next, err := r.listPage(ctx, auth, listing{what: "list tags of " + repo, scope: ref.Scope(transport.PullScope),
+	scope := ref.Scope(transport.PullScope)
+	key := r.auth.key(auth, []string{scope, page})
+	if names, next, ok := r.oversize.get(key, r.now()); ok {
+		return names, next, nil
+	}
+	body, next, err := r.listPage(ctx, auth, listing{what: "list tags of " + repo, scope: scope,
 		path: "/v2/" + ref.RepositoryStr() + "/tags/list", cursorOf: repo}, page, n)
+	if err == nil && n > 0 && len(body.Tags) > n {
+		r.oversize.put(key, body.Tags, next, r.now())
+	}
 	return body.Tags, next, err
+}
+
+// oversizeLifetime is how long an answer larger than asked is kept.
+const oversizeLifetime = 30 * time.Second
+
+// oversizeAnswer keeps the last tags/list answer that held more tags than
+// asked for: a registry that ignores n (Debian's distribution 2.8) sends
+// every tag at once, and the discovery's next pages (kit.Collect skips
+// into the same answer) would each read all of it again — 20 reads of
+// 20,000 tags for 20 pages of 1000. One answer per registry, for
+// oversizeLifetime, keyed by scope, page and an HMAC of the credential.
+type oversizeAnswer struct {
+	mu    sync.Mutex
+	key   string
+	names []string
+	next  string
+	at    time.Time
+}
+
+func (o *oversizeAnswer) get(key string, now time.Time) ([]string, string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.key != key || now.Sub(o.at) >= oversizeLifetime || now.Before(o.at) {
+		return nil, "", false
+	}
+	return o.names, o.next, true
+}
+
+func (o *oversizeAnswer) put(key string, names []string, next string, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.key, o.names, o.next, o.at = key, names, next, now
 }
 
 // CatalogPage reads one page of the registry's repositories
