@@ -4,6 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harbortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/nexus/nexustest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/quay"
 	"github.com/stella-ops/inthub/shared/connectors/registry/quay/quaytest"
@@ -35,10 +38,11 @@ type registrySetup struct {
 // real endpoint: Debian's docker-registry where the vendor speaks the
 // registry API v2.
 //
-// Only docker-registry has a row: the vendor fakes (acr, docker-hub, ecr,
-// gcr, ghcr, harbor, jfrog, nexus, quay) are still test files of their
-// packages, and the hub's local secrets all resolve to one value, which
-// the fakes would have to accept; exporting them is open.
+// The vendor rows run the vendor's exported fake (<vendor>/<vendor>test,
+// the one its own tests use) in front of a real docker-registry with token
+// auth; each row's credential is a local secret of the tenant set to what
+// the fake accepts (hub.secret). acr, docker-hub, ecr, gcr and ghcr have no
+// row yet: their fakes are still test files of their packages.
 func TestRegistryTypesThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	rows := []registryRow{
@@ -59,6 +63,33 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 				authref: h.secret(t, "QUAY", `{"token":"`+quaytest.APIToken+`"}`),
 				repos:   ocitest.Prefixed(quaytest.Namespace, []string{"api", "web"}), tagsOf: "web",
 				wantTags: []string{"1.0.0", "1.10.0", "1.9.2", "latest"}}
+		}},
+		{provider: "harbor", start: func(t *testing.T, h *hub) registrySetup {
+			repos := ocitest.Prefixed(harbortest.Project, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{harbortest.RobotName: harbortest.RobotSecret})
+			reg.PushAll(t, repos, cliTags...)
+			f := harbortest.Start(t, reg.URL, repos)
+			return registrySetup{config: []string{"url=" + f.Server.URL, "project=" + harbortest.Project},
+				authref: h.secret(t, "HARBOR", basicJSON(harbortest.RobotName, harbortest.RobotSecret)),
+				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
+		{provider: "jfrog", start: func(t *testing.T, h *hub) registrySetup {
+			repos := ocitest.Prefixed(jfrogtest.RepoKey, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{jfrogtest.Username: jfrogtest.AccessToken})
+			reg.PushAll(t, repos, cliTags...)
+			f := jfrogtest.Start(t, reg.URL, []string{"api", "web"})
+			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + jfrogtest.RepoKey, "username=" + jfrogtest.Username},
+				authref: h.secret(t, "JFROG", `{"token":"`+jfrogtest.AccessToken+`"}`),
+				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
+		{provider: "nexus", start: func(t *testing.T, h *hub) registrySetup {
+			repos := ocitest.Prefixed(nexustest.RepoName, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{nexustest.Username: nexustest.Password})
+			reg.PushAll(t, repos, cliTags...)
+			f := nexustest.Start(t, reg.URL, nexustest.Versions([]string{"api", "web"}, cliTags...))
+			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + nexustest.RepoName},
+				authref: h.secret(t, "NEXUS", basicJSON(nexustest.Username, nexustest.Password)),
+				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 	}
 	for _, row := range rows {
@@ -110,6 +141,13 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cliTags are the tags every registry row pushes.
+var cliTags = []string{"1.0.0", "1.10.0", "1.9.2", "latest"}
+
+func basicJSON(user, password string) string {
+	return `{"username":"` + user + `","password":"` + password + `"}`
 }
 
 func names(items []contracts.Resource) []string {
