@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harbortest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/nexus/nexustest"
@@ -41,7 +42,7 @@ type registrySetup struct {
 // The vendor rows run the vendor's exported fake (<vendor>/<vendor>test,
 // the one its own tests use) in front of a real docker-registry with token
 // auth; each row's credential is a local secret of the tenant set to what
-// the fake accepts (hub.secret). acr, docker-hub, ecr, gcr and ghcr have no
+// the fake accepts (hub.secret). acr, docker-hub, ecr and gcr have no
 // row yet: their fakes are still test files of their packages.
 func TestRegistryTypesThroughTheCLI(t *testing.T) {
 	t.Parallel()
@@ -89,6 +90,15 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 			f := nexustest.Start(t, reg.URL, nexustest.Versions([]string{"api", "web"}, cliTags...))
 			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + nexustest.RepoName},
 				authref: h.secret(t, "NEXUS", basicJSON(nexustest.Username, nexustest.Password)),
+				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
+		{provider: "ghcr", start: func(t *testing.T, h *hub) registrySetup {
+			repos := ocitest.Prefixed(ghcrtest.Namespace, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{ghcrtest.Org: ghcrtest.Pat, ghcrtest.User: ghcrtest.Pat})
+			reg.PushAll(t, repos, cliTags...)
+			f := ghcrtest.Start(t, reg.URL, []string{"api", "web"})
+			return registrySetup{config: []string{"apiUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "owner=" + ghcrtest.Org},
+				authref: h.secret(t, "GHCR", `{"token":"`+ghcrtest.Pat+`"}`),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 	}
