@@ -4,6 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/dockerhubtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/gcr"
+	"github.com/stella-ops/inthub/shared/connectors/registry/gcr/gcrtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harbortest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogtest"
@@ -42,7 +45,7 @@ type registrySetup struct {
 // The vendor rows run the vendor's exported fake (<vendor>/<vendor>test,
 // the one its own tests use) in front of a real docker-registry with token
 // auth; each row's credential is a local secret of the tenant set to what
-// the fake accepts (hub.secret). acr, docker-hub, ecr and gcr have no
+// the fake accepts (hub.secret). acr and ecr have no
 // row yet: their fakes are still test files of their packages.
 func TestRegistryTypesThroughTheCLI(t *testing.T) {
 	t.Parallel()
@@ -100,6 +103,29 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 			return registrySetup{config: []string{"apiUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "owner=" + ghcrtest.Org},
 				authref: h.secret(t, "GHCR", `{"token":"`+ghcrtest.Pat+`"}`),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
+		{provider: "docker-hub", start: func(t *testing.T, h *hub) registrySetup {
+			repos := ocitest.Prefixed(dockerhubtest.Namespace, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{dockerhubtest.HubUser: dockerhubtest.HubPAT})
+			reg.PushAll(t, repos, cliTags...)
+			f := dockerhubtest.Start(t, reg.URL, []dockerhubtest.Repo{{Name: "api"}, {Name: "web", Private: true}})
+			return registrySetup{config: []string{"hubUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "namespace=" + dockerhubtest.Namespace},
+				authref: h.secret(t, "DOCKERHUB", basicJSON(dockerhubtest.HubUser, dockerhubtest.HubPAT)),
+				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
+		{provider: "gcr", start: func(t *testing.T, h *hub) registrySetup {
+			// Artifact Registry: images of one repository, on the registry
+			// under <project>/<repository>/; the credential is a
+			// service-account key the fake's token endpoint knows.
+			images := []string{"team/api", "team/web"}
+			reg := ocitest.StartRegistry(t, map[string]string{gcr.OAuthUser: gcrtest.AccessToken})
+			reg.PushAll(t, ocitest.Prefixed(gcrtest.Project+"/"+gcrtest.Repository, images), cliTags...)
+			f := gcrtest.Start(t, reg.URL, images)
+			key := f.Issuer.AddAccount(t, gcrtest.Email, gcrtest.Project)
+			base := f.Server.URL
+			return registrySetup{config: []string{"project=" + gcrtest.Project, "location=" + gcrtest.Location, "repository=" + gcrtest.Repository,
+				"url=" + base, "registryUrl=" + base, "tokenUrl=" + base + "/token"},
+				authref: h.secret(t, "GCP", key), repos: images, tagsOf: images[1], wantTags: cliTags}
 		}},
 	}
 	for _, row := range rows {
