@@ -4,7 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/connectors/registry/acr/acrtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/dockerhubtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/ecr/ecrtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/gcr"
 	"github.com/stella-ops/inthub/shared/connectors/registry/gcr/gcrtest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrtest"
@@ -45,8 +47,7 @@ type registrySetup struct {
 // The vendor rows run the vendor's exported fake (<vendor>/<vendor>test,
 // the one its own tests use) in front of a real docker-registry with token
 // auth; each row's credential is a local secret of the tenant set to what
-// the fake accepts (hub.secret). acr and ecr have no
-// row yet: their fakes are still test files of their packages.
+// the fake accepts (hub.secret).
 func TestRegistryTypesThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	rows := []registryRow{
@@ -127,12 +128,34 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 				"url=" + base, "registryUrl=" + base, "tokenUrl=" + base + "/token"},
 				authref: h.secret(t, "GCP", key), repos: images, tagsOf: images[1], wantTags: cliTags}
 		}},
+		{provider: "ecr", start: func(t *testing.T, h *hub) registrySetup {
+			// The ECR API (SigV4) hands out the registry password and the
+			// registry's endpoint (proxyEndpoint): the real registry.
+			repos := []string{"team/api", "team/web"}
+			reg := ocitest.StartRegistry(t, map[string]string{ecrtest.ECRUser: ecrtest.ECRPassword})
+			reg.PushAll(t, repos, cliTags...)
+			f := ecrtest.Start(t, reg.URL, repos)
+			keys := `{"accessKeyId":"` + ecrtest.KeyID + `","secretAccessKey":"` + ecrtest.KeySecret + `"}`
+			return registrySetup{config: []string{"region=" + ecrtest.Region, "url=" + f.Server.URL},
+				authref: h.secret(t, "AWS", keys), repos: repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
+		{provider: "acr", start: func(t *testing.T, h *hub) registrySetup {
+			// The admin user (the Entra ID exchange is acr's own tests').
+			repos := []string{"team/api", "team/web"}
+			reg := ocitest.StartRegistry(t, map[string]string{acrtest.AdminUser: acrtest.AdminPass})
+			reg.PushAll(t, repos, cliTags...)
+			f := acrtest.Start(t, reg.URL, repos, nil)
+			return registrySetup{config: []string{"url=" + f.Server.URL},
+				authref: h.secret(t, "ACR", basicJSON(acrtest.AdminUser, acrtest.AdminPass)), repos: repos, tagsOf: repos[1], wantTags: cliTags}
+		}},
 	}
+	// One tenant for every row: the integrations and secrets are named
+	// after their provider.
+	h := hubFor(t)
+	env := h.env()
 	for _, row := range rows {
 		t.Run(row.provider, func(t *testing.T) {
 			t.Parallel()
-			h := hubFor(t)
-			env := h.env()
 			s := row.start(t, h)
 			args := []string{"--name", "cli-" + row.provider, "--provider", row.provider}
 			for _, c := range s.config {
