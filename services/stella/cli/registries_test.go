@@ -4,18 +4,18 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/stella-ops/inthub/shared/connectors/registry/acr/acrtest"
-	"github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/dockerhubtest"
-	"github.com/stella-ops/inthub/shared/connectors/registry/ecr/ecrtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/acr/acrfake"
+	"github.com/stella-ops/inthub/shared/connectors/registry/dockerhub/dockerhubfake"
+	"github.com/stella-ops/inthub/shared/connectors/registry/ecr/ecrfake"
 	"github.com/stella-ops/inthub/shared/connectors/registry/gcr"
-	"github.com/stella-ops/inthub/shared/connectors/registry/gcr/gcrtest"
-	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrtest"
-	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harbortest"
-	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogtest"
-	"github.com/stella-ops/inthub/shared/connectors/registry/nexus/nexustest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/gcr/gcrfake"
+	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrfake"
+	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harborfake"
+	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogfake"
+	"github.com/stella-ops/inthub/shared/connectors/registry/nexus/nexusfake"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/quay"
-	"github.com/stella-ops/inthub/shared/connectors/registry/quay/quaytest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/quay/quayfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
@@ -44,7 +44,7 @@ type registrySetup struct {
 // real endpoint: Debian's docker-registry where the vendor speaks the
 // registry API v2.
 //
-// The vendor rows run the vendor's exported fake (<vendor>/<vendor>test,
+// The vendor rows run the vendor's exported fake (<vendor>/<vendor>fake,
 // the one its own tests use) in front of a real docker-registry with token
 // auth; each row's credential is a local secret of the tenant set to what
 // the fake accepts (hub.secret).
@@ -61,57 +61,57 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 				wantTags: []string{"1.0.0", "1.10.0", "1.9.2", "latest"}}
 		}},
 		{provider: "quay", start: func(t *testing.T, h *hub) registrySetup {
-			reg := ocitest.StartRegistry(t, map[string]string{quay.OAuthUser: quaytest.APIToken})
-			reg.PushAll(t, ocitest.Prefixed(quaytest.Namespace, []string{"api", "web"}), "1.0.0", "1.10.0", "1.9.2", "latest")
-			f := quaytest.Start(t, reg.URL, []string{"api", "web"}, 1)
-			return registrySetup{config: []string{"url=" + f.Server.URL, "namespace=" + quaytest.Namespace},
-				authref: h.secret(t, "QUAY", `{"token":"`+quaytest.APIToken+`"}`),
-				repos:   ocitest.Prefixed(quaytest.Namespace, []string{"api", "web"}), tagsOf: "web",
+			reg := ocitest.StartRegistry(t, map[string]string{quay.OAuthUser: quayfake.APIToken})
+			reg.PushAll(t, ocitest.Prefixed(quayfake.Namespace, []string{"api", "web"}), "1.0.0", "1.10.0", "1.9.2", "latest")
+			f := quayfake.Start(t, reg.URL, []string{"api", "web"}, 1)
+			return registrySetup{config: []string{"url=" + f.Server.URL, "namespace=" + quayfake.Namespace},
+				authref: h.secret(t, "QUAY", `{"token":"`+quayfake.APIToken+`"}`),
+				repos:   ocitest.Prefixed(quayfake.Namespace, []string{"api", "web"}), tagsOf: "web",
 				wantTags: []string{"1.0.0", "1.10.0", "1.9.2", "latest"}}
 		}},
 		{provider: "harbor", start: func(t *testing.T, h *hub) registrySetup {
-			repos := ocitest.Prefixed(harbortest.Project, []string{"api", "web"})
-			reg := ocitest.StartRegistry(t, map[string]string{harbortest.RobotName: harbortest.RobotSecret})
+			repos := ocitest.Prefixed(harborfake.Project, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{harborfake.RobotName: harborfake.RobotSecret})
 			reg.PushAll(t, repos, cliTags...)
-			f := harbortest.Start(t, reg.URL, repos)
-			return registrySetup{config: []string{"url=" + f.Server.URL, "project=" + harbortest.Project},
-				authref: h.secret(t, "HARBOR", basicJSON(harbortest.RobotName, harbortest.RobotSecret)),
+			f := harborfake.Start(t, reg.URL, repos)
+			return registrySetup{config: []string{"url=" + f.Server.URL, "project=" + harborfake.Project},
+				authref: h.secret(t, "HARBOR", basicJSON(harborfake.RobotName, harborfake.RobotSecret)),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 		{provider: "jfrog", start: func(t *testing.T, h *hub) registrySetup {
-			repos := ocitest.Prefixed(jfrogtest.RepoKey, []string{"api", "web"})
-			reg := ocitest.StartRegistry(t, map[string]string{jfrogtest.Username: jfrogtest.AccessToken})
+			repos := ocitest.Prefixed(jfrogfake.RepoKey, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{jfrogfake.Username: jfrogfake.AccessToken})
 			reg.PushAll(t, repos, cliTags...)
-			f := jfrogtest.Start(t, reg.URL, []string{"api", "web"})
-			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + jfrogtest.RepoKey, "username=" + jfrogtest.Username},
-				authref: h.secret(t, "JFROG", `{"token":"`+jfrogtest.AccessToken+`"}`),
+			f := jfrogfake.Start(t, reg.URL, []string{"api", "web"})
+			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + jfrogfake.RepoKey, "username=" + jfrogfake.Username},
+				authref: h.secret(t, "JFROG", `{"token":"`+jfrogfake.AccessToken+`"}`),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 		{provider: "nexus", start: func(t *testing.T, h *hub) registrySetup {
-			repos := ocitest.Prefixed(nexustest.RepoName, []string{"api", "web"})
-			reg := ocitest.StartRegistry(t, map[string]string{nexustest.Username: nexustest.Password})
+			repos := ocitest.Prefixed(nexusfake.RepoName, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{nexusfake.Username: nexusfake.Password})
 			reg.PushAll(t, repos, cliTags...)
-			f := nexustest.Start(t, reg.URL, nexustest.Versions([]string{"api", "web"}, cliTags...))
-			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + nexustest.RepoName},
-				authref: h.secret(t, "NEXUS", basicJSON(nexustest.Username, nexustest.Password)),
+			f := nexusfake.Start(t, reg.URL, nexusfake.Versions([]string{"api", "web"}, cliTags...))
+			return registrySetup{config: []string{"url=" + f.Server.URL, "repository=" + nexusfake.RepoName},
+				authref: h.secret(t, "NEXUS", basicJSON(nexusfake.Username, nexusfake.Password)),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 		{provider: "ghcr", start: func(t *testing.T, h *hub) registrySetup {
-			repos := ocitest.Prefixed(ghcrtest.Namespace, []string{"api", "web"})
-			reg := ocitest.StartRegistry(t, map[string]string{ghcrtest.Org: ghcrtest.Pat, ghcrtest.User: ghcrtest.Pat})
+			repos := ocitest.Prefixed(ghcrfake.Namespace, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{ghcrfake.Org: ghcrfake.Pat, ghcrfake.User: ghcrfake.Pat})
 			reg.PushAll(t, repos, cliTags...)
-			f := ghcrtest.Start(t, reg.URL, []string{"api", "web"})
-			return registrySetup{config: []string{"apiUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "owner=" + ghcrtest.Org},
-				authref: h.secret(t, "GHCR", `{"token":"`+ghcrtest.Pat+`"}`),
+			f := ghcrfake.Start(t, reg.URL, []string{"api", "web"})
+			return registrySetup{config: []string{"apiUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "owner=" + ghcrfake.Org},
+				authref: h.secret(t, "GHCR", `{"token":"`+ghcrfake.Pat+`"}`),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 		{provider: "docker-hub", start: func(t *testing.T, h *hub) registrySetup {
-			repos := ocitest.Prefixed(dockerhubtest.Namespace, []string{"api", "web"})
-			reg := ocitest.StartRegistry(t, map[string]string{dockerhubtest.HubUser: dockerhubtest.HubPAT})
+			repos := ocitest.Prefixed(dockerhubfake.Namespace, []string{"api", "web"})
+			reg := ocitest.StartRegistry(t, map[string]string{dockerhubfake.HubUser: dockerhubfake.HubPAT})
 			reg.PushAll(t, repos, cliTags...)
-			f := dockerhubtest.Start(t, reg.URL, []dockerhubtest.Repo{{Name: "api"}, {Name: "web", Private: true}})
-			return registrySetup{config: []string{"hubUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "namespace=" + dockerhubtest.Namespace},
-				authref: h.secret(t, "DOCKERHUB", basicJSON(dockerhubtest.HubUser, dockerhubtest.HubPAT)),
+			f := dockerhubfake.Start(t, reg.URL, []dockerhubfake.Repo{{Name: "api"}, {Name: "web", Private: true}})
+			return registrySetup{config: []string{"hubUrl=" + f.Server.URL, "registryUrl=" + f.Server.URL, "namespace=" + dockerhubfake.Namespace},
+				authref: h.secret(t, "DOCKERHUB", basicJSON(dockerhubfake.HubUser, dockerhubfake.HubPAT)),
 				repos:   repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 		{provider: "gcr", start: func(t *testing.T, h *hub) registrySetup {
@@ -119,12 +119,12 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 			// under <project>/<repository>/; the credential is a
 			// service-account key the fake's token endpoint knows.
 			images := []string{"team/api", "team/web"}
-			reg := ocitest.StartRegistry(t, map[string]string{gcr.OAuthUser: gcrtest.AccessToken})
-			reg.PushAll(t, ocitest.Prefixed(gcrtest.Project+"/"+gcrtest.Repository, images), cliTags...)
-			f := gcrtest.Start(t, reg.URL, images)
-			key := f.Issuer.AddAccount(t, gcrtest.Email, gcrtest.Project)
+			reg := ocitest.StartRegistry(t, map[string]string{gcr.OAuthUser: gcrfake.AccessToken})
+			reg.PushAll(t, ocitest.Prefixed(gcrfake.Project+"/"+gcrfake.Repository, images), cliTags...)
+			f := gcrfake.Start(t, reg.URL, images)
+			key := f.Issuer.AddAccount(t, gcrfake.Email, gcrfake.Project)
 			base := f.Server.URL
-			return registrySetup{config: []string{"project=" + gcrtest.Project, "location=" + gcrtest.Location, "repository=" + gcrtest.Repository,
+			return registrySetup{config: []string{"project=" + gcrfake.Project, "location=" + gcrfake.Location, "repository=" + gcrfake.Repository,
 				"url=" + base, "registryUrl=" + base, "tokenUrl=" + base + "/token"},
 				authref: h.secret(t, "GCP", key), repos: images, tagsOf: images[1], wantTags: cliTags}
 		}},
@@ -132,21 +132,21 @@ func TestRegistryTypesThroughTheCLI(t *testing.T) {
 			// The ECR API (SigV4) hands out the registry password and the
 			// registry's endpoint (proxyEndpoint): the real registry.
 			repos := []string{"team/api", "team/web"}
-			reg := ocitest.StartRegistry(t, map[string]string{ecrtest.ECRUser: ecrtest.ECRPassword})
+			reg := ocitest.StartRegistry(t, map[string]string{ecrfake.ECRUser: ecrfake.ECRPassword})
 			reg.PushAll(t, repos, cliTags...)
-			f := ecrtest.Start(t, reg.URL, repos)
-			keys := `{"accessKeyId":"` + ecrtest.KeyID + `","secretAccessKey":"` + ecrtest.KeySecret + `"}`
-			return registrySetup{config: []string{"region=" + ecrtest.Region, "url=" + f.Server.URL},
+			f := ecrfake.Start(t, reg.URL, repos)
+			keys := `{"accessKeyId":"` + ecrfake.KeyID + `","secretAccessKey":"` + ecrfake.KeySecret + `"}`
+			return registrySetup{config: []string{"region=" + ecrfake.Region, "url=" + f.Server.URL},
 				authref: h.secret(t, "AWS", keys), repos: repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 		{provider: "acr", start: func(t *testing.T, h *hub) registrySetup {
 			// The admin user (the Entra ID exchange is acr's own tests').
 			repos := []string{"team/api", "team/web"}
-			reg := ocitest.StartRegistry(t, map[string]string{acrtest.AdminUser: acrtest.AdminPass})
+			reg := ocitest.StartRegistry(t, map[string]string{acrfake.AdminUser: acrfake.AdminPass})
 			reg.PushAll(t, repos, cliTags...)
-			f := acrtest.Start(t, reg.URL, repos, nil)
+			f := acrfake.Start(t, reg.URL, repos, nil)
 			return registrySetup{config: []string{"url=" + f.Server.URL},
-				authref: h.secret(t, "ACR", basicJSON(acrtest.AdminUser, acrtest.AdminPass)), repos: repos, tagsOf: repos[1], wantTags: cliTags}
+				authref: h.secret(t, "ACR", basicJSON(acrfake.AdminUser, acrfake.AdminPass)), repos: repos, tagsOf: repos[1], wantTags: cliTags}
 		}},
 	}
 	// One tenant for every row: the integrations and secrets are named

@@ -5,27 +5,27 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/azauth/entrafake"
-	"github.com/stella-ops/inthub/shared/connectors/registry/acr/acrtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/acr/acrfake"
 )
 
-// The fake is acrtest's (the CLI's tests run against it too); these names
+// The fake is acrfake's (the CLI's tests run against it too); these names
 // keep the package's tests as they were.
 const (
-	adminUser    = acrtest.AdminUser
-	adminPass    = acrtest.AdminPass
-	refreshToken = acrtest.RefreshToken
-	tenant       = acrtest.Tenant
-	clientID     = acrtest.ClientID
-	clientSecret = acrtest.ClientSecret
+	adminUser    = acrfake.AdminUser
+	adminPass    = acrfake.AdminPass
+	refreshToken = acrfake.RefreshToken
+	tenant       = acrfake.Tenant
+	clientID     = acrfake.ClientID
+	clientSecret = acrfake.ClientSecret
 )
 
 type fakeACR struct {
-	*acrtest.Fake
+	*acrfake.Fake
 	srv *httptest.Server
 }
 
 func newFakeACR(t testing.TB, registry string, repos []string, entra *entrafake.Entra) *fakeACR {
-	f := acrtest.Start(t, registry, repos, entra)
+	f := acrfake.Start(t, registry, repos, entra)
 	return &fakeACR{Fake: f, srv: f.Server}
 }
 

@@ -4,28 +4,28 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/stella-ops/inthub/shared/connectors/registry/ecr/ecrtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/ecr/ecrfake"
 )
 
-// The fake is ecrtest's (the CLI's tests run against it too); these names
+// The fake is ecrfake's (the CLI's tests run against it too); these names
 // keep the package's tests as they were.
 const (
-	keyID      = ecrtest.KeyID
-	keySecret  = ecrtest.KeySecret
-	account    = ecrtest.Account
-	region     = ecrtest.Region
-	ecrUser    = ecrtest.ECRUser
-	ecrPasswd  = ecrtest.ECRPassword
-	targetPref = ecrtest.TargetPref
+	keyID      = ecrfake.KeyID
+	keySecret  = ecrfake.KeySecret
+	account    = ecrfake.Account
+	region     = ecrfake.Region
+	ecrUser    = ecrfake.ECRUser
+	ecrPasswd  = ecrfake.ECRPassword
+	targetPref = ecrfake.TargetPref
 )
 
 type fakeECR struct {
-	*ecrtest.Fake
+	*ecrfake.Fake
 	srv *httptest.Server
 }
 
 func newFakeECR(t testing.TB, registry string, repos []string) *fakeECR {
-	f := ecrtest.Start(t, registry, repos)
+	f := ecrfake.Start(t, registry, repos)
 	return &fakeECR{Fake: f, srv: f.Server}
 }
 

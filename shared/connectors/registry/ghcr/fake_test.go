@@ -4,25 +4,25 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/ghcr/ghcrfake"
 )
 
-// The fake is ghcrtest's (the CLI's tests run against it too); these names
+// The fake is ghcrfake's (the CLI's tests run against it too); these names
 // keep the package's tests as they were.
 const (
-	pat       = ghcrtest.Pat
-	org       = ghcrtest.Org
-	namespace = ghcrtest.Namespace
-	user      = ghcrtest.User
+	pat       = ghcrfake.Pat
+	org       = ghcrfake.Org
+	namespace = ghcrfake.Namespace
+	user      = ghcrfake.User
 )
 
 type fakeGitHub struct {
-	*ghcrtest.Fake
+	*ghcrfake.Fake
 	srv *httptest.Server
 }
 
 func newFakeGitHub(t testing.TB, registry string, packages []string) *fakeGitHub {
-	f := ghcrtest.Start(t, registry, packages)
+	f := ghcrfake.Start(t, registry, packages)
 	return &fakeGitHub{Fake: f, srv: f.Server}
 }
 

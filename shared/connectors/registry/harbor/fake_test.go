@@ -4,24 +4,24 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harbortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/harborfake"
 )
 
-// The fake is harbortest's (the CLI's tests run against it too); these names
+// The fake is harborfake's (the CLI's tests run against it too); these names
 // keep the package's tests as they were.
 const (
-	robotName   = harbortest.RobotName
-	robotSecret = harbortest.RobotSecret
-	project     = harbortest.Project
+	robotName   = harborfake.RobotName
+	robotSecret = harborfake.RobotSecret
+	project     = harborfake.Project
 )
 
 type fakeHarbor struct {
-	*harbortest.Fake
+	*harborfake.Fake
 	srv *httptest.Server
 }
 
 func newFakeHarbor(t testing.TB, registry string, repos []string) *fakeHarbor {
-	f := harbortest.Start(t, registry, repos)
+	f := harborfake.Start(t, registry, repos)
 	return &fakeHarbor{Fake: f, srv: f.Server}
 }
 

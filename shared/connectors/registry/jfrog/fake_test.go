@@ -4,24 +4,24 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogtest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/jfrog/jfrogfake"
 )
 
-// The fake is jfrogtest's (the CLI's tests run against it too); these names
+// The fake is jfrogfake's (the CLI's tests run against it too); these names
 // keep the package's tests as they were.
 const (
-	accessToken = jfrogtest.AccessToken
-	username    = jfrogtest.Username
-	repoKey     = jfrogtest.RepoKey
+	accessToken = jfrogfake.AccessToken
+	username    = jfrogfake.Username
+	repoKey     = jfrogfake.RepoKey
 )
 
 type fakeArtifactory struct {
-	*jfrogtest.Fake
+	*jfrogfake.Fake
 	srv *httptest.Server
 }
 
 func newFakeArtifactory(t testing.TB, registry string, images []string) *fakeArtifactory {
-	f := jfrogtest.Start(t, registry, images)
+	f := jfrogfake.Start(t, registry, images)
 	return &fakeArtifactory{Fake: f, srv: f.Server}
 }
 

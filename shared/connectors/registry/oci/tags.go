@@ -41,13 +41,19 @@ type listBody struct {
 // last page. Only the query of a Link is followed, on this registry's host,
 // so a registry cannot send the credentials elsewhere.
 func (r *Registry) TagsPage(ctx context.Context, auth Auth, repo, page string, n int) ([]string, string, error) {
+	return r.tagsPage(ctx, auth, repo, page, n, true)
+}
+
+// tagsPage is TagsPage; without fresh, a page the registry answered with
+// more tags than asked in the last oversizeLifetime comes from that answer.
+func (r *Registry) tagsPage(ctx context.Context, auth Auth, repo, page string, n int, fresh bool) ([]string, string, error) {
 	ref, err := r.Repository(repo)
 	if err != nil {
 		return nil, "", err
 	}
 	scope := ref.Scope(transport.PullScope)
 	key := r.auth.key(auth, []string{scope, page})
-	if names, next, ok := r.oversize.get(key, r.now()); ok {
+	if names, next, ok := r.oversize.get(key, r.now()); ok && !fresh {
 		return names, next, nil
 	}
 	body, next, err := r.listPage(ctx, auth, listing{what: "list tags of " + repo, scope: scope,
@@ -291,7 +297,10 @@ type TagQuery struct {
 func (r *Registry) DiscoverTags(ctx context.Context, auth Auth, q TagQuery) ([]contracts.Resource, *kit.Position, error) {
 	names, next, err := kit.Collect(ctx, q.Collector, q.Start, q.Keep,
 		func(ctx context.Context, page string, want int) ([]string, string, error) {
-			return r.TagsPage(ctx, auth, q.Repository, page, want)
+			// A discovery's first page reads the registry; a later one
+			// (Skip > 0: cut from an answer larger than its page) may reuse
+			// that answer, so a refresh always sees the tags of now.
+			return r.tagsPage(ctx, auth, q.Repository, page, want, q.Start.Skip == 0)
 		})
 	if err != nil {
 		return nil, nil, err

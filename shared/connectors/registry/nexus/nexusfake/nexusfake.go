@@ -1,6 +1,6 @@
-// Package nexustest is the fake of the nexus provider's vendor API that its
+// Package nexusfake is the fake of the nexus provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package nexustest
+package nexusfake
 
 import (
 	"crypto/sha256"

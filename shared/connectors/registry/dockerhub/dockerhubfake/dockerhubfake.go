@@ -1,6 +1,6 @@
-// Package dockerhubtest is the fake of the dockerhub provider's vendor API that its
+// Package dockerhubfake is the fake of the dockerhub provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package dockerhubtest
+package dockerhubfake
 
 import (
 	"crypto/rand"

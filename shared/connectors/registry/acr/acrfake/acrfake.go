@@ -1,6 +1,6 @@
-// Package acrtest is the fake of the acr provider's vendor API that its
+// Package acrfake is the fake of the acr provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package acrtest
+package acrfake
 
 import (
 	"crypto/rand"

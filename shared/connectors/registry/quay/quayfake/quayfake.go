@@ -1,6 +1,6 @@
-// Package quaytest is the fake of Quay's API v1 the quay provider's tests
+// Package quayfake is the fake of Quay's API v1 the quay provider's tests
 // and the CLI's run against, in front of a real docker-registry.
-package quaytest
+package quayfake
 
 import (
 	"encoding/base64"

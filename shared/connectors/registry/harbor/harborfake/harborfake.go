@@ -1,6 +1,6 @@
-// Package harbortest is the fake of the harbor provider's vendor API that its
+// Package harborfake is the fake of the harbor provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package harbortest
+package harborfake
 
 import (
 	"encoding/json"

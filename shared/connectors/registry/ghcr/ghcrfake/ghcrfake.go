@@ -1,6 +1,6 @@
-// Package ghcrtest is the fake of the ghcr provider's vendor API that its
+// Package ghcrfake is the fake of the ghcr provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package ghcrtest
+package ghcrfake
 
 import (
 	"encoding/json"

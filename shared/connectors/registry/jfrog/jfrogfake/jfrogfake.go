@@ -1,6 +1,6 @@
-// Package jfrogtest is the fake of the jfrog provider's vendor API that its
+// Package jfrogfake is the fake of the jfrog provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package jfrogtest
+package jfrogfake
 
 import (
 	"encoding/json"

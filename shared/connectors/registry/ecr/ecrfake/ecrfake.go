@@ -1,6 +1,6 @@
-// Package ecrtest is the fake of the ecr provider's vendor API that its
+// Package ecrfake is the fake of the ecr provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package ecrtest
+package ecrfake
 
 import (
 	"encoding/base64"

@@ -1,6 +1,6 @@
-// Package gcrtest is the fake of the gcr provider's vendor API that its
+// Package gcrfake is the fake of the gcr provider's vendor API that its
 // tests and the CLI's run against, in front of a real docker-registry.
-package gcrtest
+package gcrfake
 
 import (
 	"encoding/base64"
