@@ -1,10 +1,12 @@
 package discoveryworker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 
 	"regexp"
 	"time"
@@ -74,11 +76,12 @@ func (d *discoverer) discover(ctx context.Context, it contracts.Integration, req
 	upTo := 0 // the whole result, to be cached
 	if ttl <= 0 && !filter.Ordered() {
 		// Uncached: just enough to know if more follow. An ordered result
-		// needs every item before its first page is known.
+		// needs every item before its first page is known (streamed
+		// through, not held: see orderedPage).
 		upTo = cur.offset + limit + 1
 	}
-	entry, outcome, err := d.cache.Fetch(ctx, key, opts, func(ctx context.Context) ([]contracts.Resource, error) {
-		return d.walk(ctx, it, spec, req, filter, upTo)
+	entry, outcome, err := d.cache.FetchStream(ctx, key, opts, func(ctx context.Context, emit cache.Emit) error {
+		return d.walk(ctx, it, spec, req, filter, upTo, emit)
 	})
 	if err != nil {
 		return contracts.DiscoveryResult{}, err
@@ -86,24 +89,148 @@ func (d *discoverer) discover(ctx context.Context, it contracts.Integration, req
 	stored := ttl > 0 && outcome != cache.Error
 	version := entry.DiscoveredAt.UnixNano()
 	if req.Cursor != "" && stored && cur.version != version {
-		return contracts.DiscoveryResult{}, refuse(apierr.InvalidCursor, map[string]any{"reason": "expired"},
-			"the result this cursor pages through was refreshed or has expired: start again without a cursor")
+		return contracts.DiscoveryResult{}, expired()
 	}
-	if cur.offset > len(entry.Items) {
+	if cur.offset > entry.Len() {
 		return contracts.DiscoveryResult{}, badCursor("the cursor points past the end of the result")
 	}
-	page, err := d.page(entry.Items, cur.offset, limit)
+	p := pager{maxBytes: d.maxBytes, limit: limit}
+	var positions []int
+	if filter.Ordered() {
+		var items []contracts.Resource
+		items, positions, err = orderedPage(ctx, entry, filter, cur, limit)
+		for i := 0; err == nil && i < len(items) && p.add(items[i]); i++ {
+		}
+	} else {
+		// Decodes the chunks the page is in, no more (a chunk holds
+		// cache.ChunkSize items).
+		err = entry.From(ctx, cur.offset, func(_ int, r contracts.Resource) bool { return p.add(r) })
+	}
+	if errors.Is(err, cache.ErrGone) {
+		return contracts.DiscoveryResult{}, expired()
+	}
+	if err == nil {
+		err = p.err
+	}
 	if err != nil {
 		return contracts.DiscoveryResult{}, err
+	}
+	page := p.items
+	if page == nil {
+		page = []contracts.Resource{}
 	}
 	res := contracts.DiscoveryResult{
 		ResourceType: req.ResourceType, Items: page, CacheHit: outcome == cache.Hit,
 		AgeSeconds: int64(entry.Age(d.now()) / time.Second), DiscoveredAt: entry.DiscoveredAt.UTC(),
 	}
-	if end := cur.offset + len(page); end < len(entry.Items) {
-		res.NextCursor = encodeCursor(cursor{offset: end, version: version}, key)
+	if end := cur.offset + len(page); end < entry.Len() {
+		next := cursor{offset: end, version: version, last: -1}
+		if positions != nil && len(page) > 0 {
+			next.last = positions[len(page)-1]
+		}
+		res.NextCursor = encodeCursor(next, key)
 	}
 	return res, nil
+}
+
+func expired() error {
+	return refuse(apierr.InvalidCursor, map[string]any{"reason": "expired"},
+		"the result this cursor pages through was refreshed or has expired: start again without a cursor")
+}
+
+// orderedPage is a page of a result in the filter's order, read without
+// holding the result: one pass over its chunks keeps the limit smallest
+// items after the cursor's last one in a bounded heap. Sorting the whole
+// result would hold every item (about 1 KiB each decoded) for as long as
+// callers page through it; a pass per page holds a page, at the cost of
+// decoding the result once per page (keyset pagination: the order is the
+// filter's, ties broken by the position in the result, so every item comes
+// exactly once). It returns each item's position in the result, for the
+// next cursor.
+func orderedPage(ctx context.Context, e cache.Entry, filter *discoveryfilter.Filter, cur cursor, limit int) ([]contracts.Resource, []int, error) {
+	type keyed struct {
+		key  discoveryfilter.SortKey
+		pos  int
+		item contracts.Resource
+	}
+	less := func(a, b keyed) int {
+		if c := filter.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	}
+	var after *keyed
+	if cur.offset > 0 {
+		if cur.last < 0 || cur.last >= e.Len() {
+			return nil, nil, badCursor("the cursor is not a nextCursor of this discovery (same resource type and filter)")
+		}
+		last, err := e.Range(ctx, cur.last, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		after = &keyed{key: filter.Key(last[0]), pos: cur.last}
+	}
+	// h is a max-heap of the best limit items seen: its root is the one to
+	// drop when a better item comes.
+	h := make([]keyed, 0, limit+1)
+	worst := func(i, j int) bool { return less(h[i], h[j]) > 0 }
+	err := e.Each(ctx, func(pos int, r contracts.Resource) bool {
+		k := keyed{key: filter.Key(r), pos: pos}
+		if after != nil && less(k, *after) <= 0 {
+			return true
+		}
+		if len(h) == limit {
+			if less(k, h[0]) >= 0 {
+				return true
+			}
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+			down(h, 0, worst)
+		}
+		k.item = r
+		h = append(h, k)
+		up(h, len(h)-1, worst)
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(h, less)
+	items, positions := make([]contracts.Resource, len(h)), make([]int, len(h))
+	for i, k := range h {
+		items[i], positions[i] = k.item, k.pos
+	}
+	return items, positions, nil
+}
+
+// up and down keep h a heap under before (container/heap on a slice of
+// structs, without its interface boxing every push).
+func up[T any](h []T, i int, before func(i, j int) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !before(i, p) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func down[T any](h []T, i int, before func(i, j int) bool) {
+	for {
+		l, best := 2*i+1, i
+		if l < len(h) && before(l, best) {
+			best = l
+		}
+		if r := l + 1; r < len(h) && before(r, best) {
+			best = r
+		}
+		if best == i {
+			return
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
 }
 
 // check validates the request against the provider's spec: a bus caller
@@ -130,46 +257,58 @@ func (d *discoverer) check(it contracts.Integration, req contracts.DiscoveryRequ
 	return spec, filter, err
 }
 
-// page cuts items[offset:offset+limit], shorter if it would not encode
+// pager fills one page: up to limit items, fewer if they would not encode
 // within maxBytes: whatever a provider returns, an answer fits a bus
 // message. Items are measured one by one, so a cut page costs no more than
 // the bytes it keeps.
-func (d *discoverer) page(items []contracts.Resource, offset, limit int) ([]contracts.Resource, error) {
-	end := min(offset+limit, len(items))
-	size := len("[]")
-	for i := offset; i < end; i++ {
-		b, err := json.Marshal(items[i])
-		if err != nil {
-			return nil, err
-		}
-		if size += len(b) + len(","); size > d.maxBytes {
-			if i == offset {
-				return nil, resilience.New(resilience.UpstreamError, "resource %q is larger than a bus message (%d bytes)", items[i].Name, len(b))
-			}
-			end = i
-			break
-		}
+type pager struct {
+	maxBytes, limit int
+	size            int
+	items           []contracts.Resource
+	err             error
+}
+
+// add takes r if it fits and reports whether the page takes more.
+func (p *pager) add(r contracts.Resource) bool {
+	if len(p.items) >= p.limit {
+		return false
 	}
-	return append([]contracts.Resource{}, items[offset:end]...), nil
+	b, err := json.Marshal(r)
+	if err != nil {
+		p.err = err
+		return false
+	}
+	if p.size == 0 {
+		p.size = len("[]")
+	}
+	if p.size += len(b) + len(","); p.size > p.maxBytes {
+		if len(p.items) == 0 {
+			p.err = resilience.New(resilience.UpstreamError, "resource %q is larger than a bus message (%d bytes)", r.Name, len(b))
+		}
+		return false
+	}
+	p.items = append(p.items, r)
+	return len(p.items) < p.limit
 }
 
 // walk follows the provider's pagination to the end (or upTo items when
 // upTo > 0), retrying each page by error code (a 429 waits its Retry-After
 // within the policy) as many times as the integration's "retries" field,
-// within d.timeout.
+// within d.timeout. Each page's matching items go to emit (the cache's
+// chunks) at once: the walk holds one provider page, never the result.
 func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *connectors.Spec, req contracts.DiscoveryRequest,
-	filter *discoveryfilter.Filter, upTo int) ([]contracts.Resource, error) {
+	filter *discoveryfilter.Filter, upTo int, emit cache.Emit) error {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	conn, _, err := d.pool.Get(ctx, it)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	disc, ok := connectors.AsDiscoverer(conn)
 	if !ok {
-		return nil, unsupported(&connectors.Spec{ID: spec.ID}, req.ResourceType)
+		return unsupported(&connectors.Spec{ID: spec.ID}, req.ResourceType)
 	}
-	items := []contracts.Resource{}
+	count := 0
 	seen := map[string]bool{}
 	q := connectors.DiscoveryQuery{ResourceType: req.ResourceType, Filter: req.Filter, PageSize: providerPageSize}
 	retry := connectors.NewValues(spec, it.Config).RetryPolicy(d.retry)
@@ -185,23 +324,32 @@ func (d *discoverer) walk(ctx context.Context, it contracts.Integration, spec *c
 			d.metrics.retries.WithLabelValues(string(resilience.CodeOf(err))).Inc()
 		}))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		items = appendMatching(items, page.Items, filter)
+		items := appendMatching(nil, page.Items, filter)
+		bound, cut := d.maxItems, false
+		if upTo > 0 && upTo < bound {
+			bound = upTo
+		}
+		if count+len(items) >= bound {
+			cut = page.NextCursor != "" || count+len(items) > bound
+			items = items[:bound-count]
+		}
+		count += len(items)
+		if err := emit(items); err != nil {
+			return err
+		}
 		switch {
 		case page.NextCursor == "":
-			filter.Sort(items)
-			return items, nil
-		case upTo > 0 && len(items) >= upTo:
-			return items[:upTo], nil
-		case len(items) >= d.maxItems:
-			d.logger.WarnContext(ctx, "discovery result cut at the item limit", "tenant_id", it.TenantID, "integration_id", it.ID,
-				"provider", spec.ID, "resource_type", req.ResourceType, "max_items", d.maxItems)
-			items = items[:d.maxItems]
-			filter.Sort(items)
-			return items, nil
+			return nil
+		case count >= bound:
+			if cut && bound == d.maxItems && (upTo == 0 || upTo > d.maxItems) {
+				d.logger.WarnContext(ctx, "discovery result cut at the item limit", "tenant_id", it.TenantID, "integration_id", it.ID,
+					"provider", spec.ID, "resource_type", req.ResourceType, "max_items", d.maxItems)
+			}
+			return nil
 		case seen[page.NextCursor]:
-			return nil, resilience.New(resilience.UpstreamError, "%s returned the same page cursor twice", spec.ID)
+			return resilience.New(resilience.UpstreamError, "%s returned the same page cursor twice", spec.ID)
 		}
 		seen[page.NextCursor] = true
 		q.Cursor = page.NextCursor

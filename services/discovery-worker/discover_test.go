@@ -20,6 +20,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/notify/webhook"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -33,12 +34,13 @@ func pagedSpec(calls *atomic.Int64) *connectors.Spec {
 		Fields: []connectors.Field{
 			{Name: "total", Type: connectors.TypeInt, Min: 0, Max: 100000},
 			{Name: "loop", Type: connectors.TypeBool},
+			{Name: "versions", Type: connectors.TypeBool},
 		},
 		ResourceTypes: []string{"repositories"}, Capabilities: []connectors.Capability{connectors.CapDiscover},
 	}
 	s.New = func(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 		cfg := connectors.NewValues(s, in.Integration.Config)
-		return &pagedConn{calls: calls, total: cfg.Int("total"), loop: cfg.Bool("loop")}, nil
+		return &pagedConn{calls: calls, total: cfg.Int("total"), loop: cfg.Bool("loop"), versions: cfg.Bool("versions")}, nil
 	}
 	return s
 }
@@ -47,6 +49,10 @@ type pagedConn struct {
 	calls *atomic.Int64
 	total int
 	loop  bool
+	// versions names resource i a semantic version out of order
+	// ("<i*7%10>.<i*11%17>.<i>", unique by its patch), without the bulky
+	// attribute.
+	versions bool
 }
 
 func (c *pagedConn) Close() error { return nil }
@@ -60,6 +66,10 @@ func (c *pagedConn) Discover(_ context.Context, q connectors.DiscoveryQuery) (co
 	end := min(start+50, c.total)
 	page := connectors.DiscoveryPage{}
 	for i := start; i < end; i++ {
+		if c.versions {
+			page.Items = append(page.Items, contracts.Resource{Type: q.ResourceType, Name: fmt.Sprintf("%d.%d.%d", i*7%10, i*11%17, i)})
+			continue
+		}
 		page.Items = append(page.Items, contracts.Resource{Type: q.ResourceType, Name: fmt.Sprintf("repo-%05d", i),
 			Attributes: map[string]any{"description": strings.Repeat("x", 8<<10)}})
 	}
@@ -196,7 +206,9 @@ func TestLargeResultsPageWithinABusMessage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var calls atomic.Int64
-	e.start(discoveryworker.Config{Registry: connectors.NewRegistry(pagedSpec(&calls))})
+	// The walk encodes what it streams into the cache (4.8 MB here), which
+	// under -race takes longer than the environment's 3 s walk timeout.
+	e.start(discoveryworker.Config{Registry: connectors.NewRegistry(pagedSpec(&calls)), Timeout: 15 * time.Second})
 	it := e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"total": float64(600)}})
 	var all []string
 	cursor := ""
@@ -239,6 +251,69 @@ func TestLargeResultsPageWithinABusMessage(t *testing.T) {
 
 	looping := e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"loop": true}})
 	errorOf(t, e.discover(looping, contracts.DiscoveryRequest{ResourceType: "repositories"}), "UPSTREAM_ERROR")
+}
+
+// TestOrderedPagesOfALargeResult pages a result of 2,600 versions in the
+// orders of the filter, 300 a page: the worker never sorts the result but
+// streams it into the cache and picks each page in one bounded pass
+// (keyset cursor), so the pages together must be exactly the sorted
+// result, each item once, and every page after the first a cache hit.
+func TestOrderedPagesOfALargeResult(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var calls atomic.Int64
+	e.start(discoveryworker.Config{Registry: connectors.NewRegistry(pagedSpec(&calls))})
+	const total = 2600
+	it := e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"total": float64(total), "versions": true}})
+	var all []contracts.Resource
+	for i := range total {
+		all = append(all, contracts.Resource{Type: "repositories", Name: fmt.Sprintf("%d.%d.%d", i*7%10, i*11%17, i)})
+	}
+	tests := []struct {
+		name   string
+		filter contracts.DiscoveryFilter
+	}{
+		{"semver, newest first", contracts.DiscoveryFilter{OrderBy: discoveryfilter.OrderBySemver, Order: "desc"}},
+		{"semver ascending within a constraint", contracts.DiscoveryFilter{OrderBy: discoveryfilter.OrderBySemver, Order: "asc", Semver: ">=3.0.0 <7.0.0"}},
+		{"name, descending", contracts.DiscoveryFilter{OrderBy: discoveryfilter.OrderByName, Order: "desc"}},
+		{"name, an allow list", contracts.DiscoveryFilter{OrderBy: discoveryfilter.OrderByName, Allow: []string{`^[0-4]\.`}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := discoveryfilter.Parse(tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, r := range all {
+				if f.Keep(r.Name) {
+					want = append(want, r.Name)
+				}
+			}
+			sorted := make([]contracts.Resource, len(want))
+			for i, n := range want {
+				sorted[i] = contracts.Resource{Name: n}
+			}
+			f.Sort(sorted)
+			want = names(sorted)
+			var got []string
+			cursor, pages := "", 0
+			for {
+				res := result(t, e.discover(it, contracts.DiscoveryRequest{ResourceType: "repositories", Filter: tc.filter, Limit: 300, Cursor: cursor}))
+				pages++
+				if pages > 1 && !res.CacheHit {
+					t.Fatalf("page %d was not read from the cache", pages)
+				}
+				got = append(got, names(res.Items)...)
+				if cursor = res.NextCursor; cursor == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d names in %d pages, want %d; first %v, want %v", len(got), pages, len(want), got[:min(5, len(got))], want[:min(5, len(want))])
+			}
+		})
+	}
 }
 
 // TestLifecycleEventsEmptyTheCache: integration.updated and .deleted

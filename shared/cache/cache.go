@@ -53,12 +53,22 @@ func FilterHash(f contracts.DiscoveryFilter) string {
 }
 
 // Entry is one cached discovery result. Callers share it: they must not
-// modify Items.
+// modify Items. A result of FetchStream is stored in chunks of ChunkSize
+// items (Total items in Chunks chunks) and read with Range and Each; Fetch
+// also decodes them all into Items.
 type Entry struct {
-	Items        []contracts.Resource `json:"items"`
+	Items        []contracts.Resource `json:"items,omitempty"`
 	DiscoveredAt time.Time            `json:"discoveredAt"`
 	ExpiresAt    time.Time            `json:"expiresAt"`
 	Revision     uint64               `json:"revision"`
+	Total        int                  `json:"total,omitempty"`
+	Chunks       int                  `json:"chunks,omitempty"`
+	// ChunkKey starts the Redis keys of the chunks ("<ChunkKey><i>").
+	ChunkKey string `json:"chunkKey,omitempty"`
+	// load reads encoded chunk i (Redis); decoded returns chunk i (the
+	// in-process cache); both nil for an entry of Items.
+	load    func(ctx context.Context, i int) ([]byte, error)
+	decoded func(i int) []contracts.Resource
 }
 
 // Age is how old the entry is at now, never negative.
@@ -108,6 +118,10 @@ type Cache interface {
 	// misses of one key call fill once (across replicas for Redis); a failed
 	// fill is returned, not cached.
 	Fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error)
+	// FetchStream is Fetch for results too large to hold: fill emits its
+	// items as it reads them, they are stored a chunk at a time, and the
+	// entry is read a page at a time (Range, Each); Items stays nil.
+	FetchStream(ctx context.Context, key Key, opts Options, fill StreamFillFunc) (Entry, Outcome, error)
 	// Invalidate empties every entry of one integration; a fill running
 	// meanwhile does not store its (now stale) result.
 	Invalidate(ctx context.Context, tenantID, integrationID string) error
@@ -115,10 +129,21 @@ type Cache interface {
 	Close() error
 }
 
-// newEntry stamps a fresh result.
-func newEntry(items []contracts.Resource, key Key, now time.Time, ttl time.Duration) Entry {
-	if items == nil {
-		items = []contracts.Resource{}
+// stamp dates a fresh result.
+func stamp(e Entry, key Key, now time.Time, ttl time.Duration) Entry {
+	e.DiscoveredAt, e.ExpiresAt, e.Revision = now, now.Add(ttl), key.Revision
+	return e
+}
+
+// withItems decodes a streamed entry's items for Fetch.
+func withItems(ctx context.Context, e Entry, err error) (Entry, error) {
+	if err != nil {
+		return e, err
 	}
-	return Entry{Items: items, DiscoveredAt: now, ExpiresAt: now.Add(ttl), Revision: key.Revision}
+	items, err := e.all(ctx)
+	if err != nil {
+		return Entry{}, err
+	}
+	e.Items = items
+	return e, nil
 }

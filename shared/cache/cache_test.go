@@ -103,8 +103,22 @@ func TestRedisKeysIndexAndInvalidation(t *testing.T) {
 		t.Fatal("the fill's lock outlived it")
 	}
 
+	// A result's chunks live as long as its entry and are indexed with it.
+	chunks, err := rc.Keys(ctx, "inthub:discovery-chunk:"+tenant+":"+id+":*").Result()
+	if err != nil || len(chunks) != 2 {
+		t.Fatalf("chunk keys %v (%v), want one per entry", chunks, err)
+	}
+	for _, k := range chunks {
+		pttl, err := rc.PTTL(ctx, k).Result()
+		if err != nil || pttl <= 4*time.Minute || pttl > time.Hour {
+			t.Fatalf("PTTL of chunk %s = %s (%v), want its entry's", k, pttl, err)
+		}
+	}
 	if err := r.Invalidate(ctx, tenant, id); err != nil {
 		t.Fatal(err)
+	}
+	if n, _ := rc.Exists(ctx, chunks...).Result(); n != 0 {
+		t.Fatalf("%d chunks left after invalidation", n)
 	}
 	if n, _ := rc.Exists(ctx, repos.String(), tags.String(), "inthub:discovery-index:"+tenant+":"+id).Result(); n != 0 {
 		t.Fatalf("%d keys left after invalidation", n)

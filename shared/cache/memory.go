@@ -52,18 +52,25 @@ func NewMemory(opts MemoryOptions) *Memory {
 
 // Fetch implements Cache.
 func (m *Memory) Fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error) {
+	e, o, err := m.FetchStream(ctx, key, opts, streamOf(fill))
+	e, err = withItems(ctx, e, err)
+	return e, o, err
+}
+
+// FetchStream implements Cache: the entry holds the encoded chunks.
+func (m *Memory) FetchStream(ctx context.Context, key Key, opts Options, fill StreamFillFunc) (Entry, Outcome, error) {
 	e, o, err := m.fetch(ctx, key, opts, fill)
 	m.metrics.observe(o)
 	return e, o, err
 }
 
-func (m *Memory) fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error) {
+func (m *Memory) fetch(ctx context.Context, key Key, opts Options, fill StreamFillFunc) (Entry, Outcome, error) {
 	ks := key.String()
 	fk := flightKey(ks, key, opts)
 	if opts.TTL <= 0 {
 		r, err := m.flight.do(ctx, fk, func(ctx context.Context) (result, error) {
-			items, err := fill(ctx)
-			return result{entry: newEntry(items, key, m.clock(), 0), outcome: Bypass}, err
+			e, err := produce(ctx, fill, &memorySink{})
+			return result{entry: stamp(e, key, m.clock(), 0), outcome: Bypass}, err
 		})
 		return r.entry, Bypass, err
 	}
@@ -80,11 +87,11 @@ func (m *Memory) fetch(ctx context.Context, key Key, opts Options, fill FillFunc
 			}
 		}
 		gen := m.generation(key)
-		items, err := fill(ctx)
+		e, err := produce(ctx, fill, &memorySink{})
 		if err != nil {
 			return result{}, err
 		}
-		e := newEntry(items, key, m.clock(), opts.TTL)
+		e = stamp(e, key, m.clock(), opts.TTL)
 		m.store(ks, key, gen, e)
 		outcome := Miss
 		if opts.Refresh {

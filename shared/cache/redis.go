@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/stella-ops/inthub/shared/contracts"
 )
 
 // RedisOptions configures NewRedis. Zero durations take the defaults.
@@ -148,12 +151,21 @@ func indexKey(tenantID, integrationID string) string {
 
 // Fetch implements Cache.
 func (r *Redis) Fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error) {
+	e, o, err := r.FetchStream(ctx, key, opts, streamOf(fill))
+	e, err = withItems(ctx, e, err)
+	return e, o, err
+}
+
+// FetchStream implements Cache: a fill holding the lock writes each chunk
+// to Redis as it fills (redisSink), so a replica never holds a whole
+// result; the entry key, written last, names the chunks.
+func (r *Redis) FetchStream(ctx context.Context, key Key, opts Options, fill StreamFillFunc) (Entry, Outcome, error) {
 	e, o, err := r.fetch(ctx, key, opts, fill)
 	r.opts.Metrics.observe(o)
 	return e, o, err
 }
 
-func (r *Redis) fetch(ctx context.Context, key Key, opts Options, fill FillFunc) (Entry, Outcome, error) {
+func (r *Redis) fetch(ctx context.Context, key Key, opts Options, fill StreamFillFunc) (Entry, Outcome, error) {
 	ks := key.String()
 	fk := flightKey(ks, key, opts)
 	if opts.TTL <= 0 {
@@ -191,10 +203,10 @@ func (r *Redis) fetch(ctx context.Context, key Key, opts Options, fill FillFunc)
 }
 
 // uncached fills without Redis, still once per key in this process.
-func (r *Redis) uncached(ctx context.Context, fk string, key Key, fill FillFunc, outcome Outcome) (Entry, error) {
+func (r *Redis) uncached(ctx context.Context, fk string, key Key, fill StreamFillFunc, outcome Outcome) (Entry, error) {
 	res, err := r.flight.do(ctx, fk+"|"+string(outcome), func(ctx context.Context) (result, error) {
-		items, err := fill(ctx)
-		return result{entry: newEntry(items, key, r.opts.Clock(), 0), outcome: outcome}, err
+		e, err := produce(ctx, fill, &memorySink{})
+		return result{entry: stamp(e, key, r.opts.Clock(), 0), outcome: outcome}, err
 	})
 	return res.entry, err
 }
@@ -202,7 +214,7 @@ func (r *Redis) uncached(ctx context.Context, fk string, key Key, fill FillFunc,
 // fillOnce is the single flight across replicas: whoever takes the key's
 // lock fills and stores; the others wait for the entry, or take over when
 // the lock goes away without one (the holder failed or crashed).
-func (r *Redis) fillOnce(ctx context.Context, ks string, key Key, ttl time.Duration, fill FillFunc) (result, error) {
+func (r *Redis) fillOnce(ctx context.Context, ks string, key Key, ttl time.Duration, fill StreamFillFunc) (result, error) {
 	waitCtx, cancel := context.WithTimeout(ctx, r.opts.MaxWait)
 	defer cancel()
 	for {
@@ -228,8 +240,8 @@ func (r *Redis) fillOnce(ctx context.Context, ks string, key Key, ttl time.Durat
 			return result{entry: e, outcome: Miss}, nil
 		case waitCtx.Err() != nil:
 			// The other fill takes too long: answer from our own.
-			items, err := fill(ctx)
-			return result{entry: newEntry(items, key, r.opts.Clock(), 0), outcome: Miss}, err
+			e, err := produce(ctx, fill, &memorySink{})
+			return result{entry: stamp(e, key, r.opts.Clock(), 0), outcome: Miss}, err
 		case err != nil:
 			return r.fallback(ctx, key, fill, err)
 		}
@@ -238,23 +250,28 @@ func (r *Redis) fillOnce(ctx context.Context, ks string, key Key, ttl time.Durat
 }
 
 // fallback marks Redis down and fills uncached.
-func (r *Redis) fallback(ctx context.Context, key Key, fill FillFunc, err error) (result, error) {
+func (r *Redis) fallback(ctx context.Context, key Key, fill StreamFillFunc, err error) (result, error) {
 	r.markDown(err)
-	items, ferr := fill(ctx)
-	return result{entry: newEntry(items, key, r.opts.Clock(), 0), outcome: Error}, ferr
+	e, ferr := produce(ctx, fill, &memorySink{})
+	return result{entry: stamp(e, key, r.opts.Clock(), 0), outcome: Error}, ferr
 }
 
 // fillLocked runs fill while holding the lock (renewing it) and stores the
 // result if no invalidation happened since gen was read.
-func (r *Redis) fillLocked(ctx context.Context, ks string, key Key, ttl time.Duration, token, gen string, fill FillFunc) (result, error) {
+func (r *Redis) fillLocked(ctx context.Context, ks string, key Key, ttl time.Duration, token, gen string, fill StreamFillFunc) (result, error) {
 	stop := r.renew(lockKey(key), token)
-	items, err := fill(ctx)
+	sink := r.newSink(ks, key, ttl)
+	e, err := produce(ctx, fill, sink)
 	stop()
 	if err != nil {
+		sink.discard(ctx)
 		r.release(ctx, key, token)
+		if sink.failed != nil {
+			return r.fallback(ctx, key, fill, sink.failed)
+		}
 		return result{}, err
 	}
-	e := newEntry(items, key, r.opts.Clock(), ttl)
+	e = stamp(e, key, r.opts.Clock(), ttl)
 	if err := r.store(ctx, ks, key, gen, token, e, ttl); err != nil {
 		r.markDown(err)
 		return result{entry: e, outcome: Error}, nil
@@ -263,16 +280,21 @@ func (r *Redis) fillLocked(ctx context.Context, ks string, key Key, ttl time.Dur
 }
 
 // refresh fills without looking at the entry and stores the result.
-func (r *Redis) refresh(ctx context.Context, ks string, key Key, ttl time.Duration, fill FillFunc) (result, error) {
+func (r *Redis) refresh(ctx context.Context, ks string, key Key, ttl time.Duration, fill StreamFillFunc) (result, error) {
 	gen, err := r.generation(ctx, key)
 	if err != nil {
 		return r.fallback(ctx, key, fill, err)
 	}
-	items, err := fill(ctx)
+	sink := r.newSink(ks, key, ttl)
+	e, err := produce(ctx, fill, sink)
 	if err != nil {
+		sink.discard(ctx)
+		if sink.failed != nil {
+			return r.fallback(ctx, key, fill, sink.failed)
+		}
 		return result{}, err
 	}
-	e := newEntry(items, key, r.opts.Clock(), ttl)
+	e = stamp(e, key, r.opts.Clock(), ttl)
 	if err := r.store(ctx, ks, key, gen, "", e, ttl); err != nil {
 		r.markDown(err)
 		return result{entry: e, outcome: Error}, nil
@@ -397,6 +419,9 @@ func (r *Redis) decode(ks string, raw []byte) (Entry, error) {
 	if err := json.Unmarshal(body, &e); err != nil {
 		return e, fmt.Errorf("decode discovery cache entry: %w", err)
 	}
+	if e.ChunkKey != "" {
+		e.load = r.chunkLoader(e.ChunkKey)
+	}
 	if len(e.Items) <= memoItems {
 		r.memoMu.Lock()
 		if len(r.memo) >= memoEntries {
@@ -473,11 +498,15 @@ return {false, redis.call('EXISTS', KEYS[2])}
 
 // storeScript stores the entry and indexes it if the generation is still
 // the one read with the lock, then releases the lock if we hold it.
+// The entry's chunks get the entry's TTL, so they live exactly as long.
 // KEYS: entry, gen, index, lock. ARGV: value, ttl ms, generation, token,
-// index ttl ms.
+// index ttl ms, chunk key prefix, chunk count.
 var storeScript = redis.NewScript(`
 local stored = 0
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then
+  for i = 0, tonumber(ARGV[7]) - 1 do
+    redis.call('PEXPIRE', ARGV[6] .. i, ARGV[2])
+  end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   redis.call('SADD', KEYS[3], KEYS[1])
   if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
@@ -605,7 +634,7 @@ func (r *Redis) store(ctx context.Context, ks string, key Key, gen, token string
 	return r.call(ctx, func(ctx context.Context) error {
 		return storeScript.Run(ctx, r.client,
 			[]string{ks, genKey(key.TenantID, key.IntegrationID), indexKey(key.TenantID, key.IntegrationID), lockKey(key)},
-			value, ttl.Milliseconds(), gen, token, ttl.Milliseconds()).Err()
+			value, ttl.Milliseconds(), gen, token, ttl.Milliseconds(), e.ChunkKey, e.Chunks).Err()
 	})
 }
 
@@ -658,4 +687,91 @@ func newToken() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// chunkScript stores one chunk of a fill and indexes it, so invalidation
+// deletes it with the entries. KEYS: chunk, index. ARGV: value, ttl ms.
+var chunkScript = redis.NewScript(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], KEYS[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 1
+`)
+
+// chunkGrace is how much longer than the entry's TTL a chunk written during
+// a fill lives until the entry is stored (which sets the entry's TTL on
+// every chunk): a fill that dies leaves nothing behind for longer.
+const chunkGrace = time.Hour
+
+// redisSink writes a fill's chunks to Redis as they fill:
+// inthub:discovery-chunk:<entry key tail>:<fill token>:<i>, a key per fill
+// so a refresh never overwrites the chunks a caller is paging through.
+type redisSink struct {
+	r      *Redis
+	prefix string
+	index  string
+	ttl    time.Duration
+	n      int
+	// failed is the Redis error that stopped the fill, if any: the caller
+	// then fills again uncached.
+	failed error
+}
+
+func (r *Redis) newSink(ks string, key Key, ttl time.Duration) *redisSink {
+	return &redisSink{r: r, prefix: "inthub:discovery-chunk:" + strings.TrimPrefix(ks, KeyPrefix) + ":" + newToken() + ":",
+		index: indexKey(key.TenantID, key.IntegrationID), ttl: ttl}
+}
+
+func (s *redisSink) put(ctx context.Context, i int, items []contracts.Resource) error {
+	chunk, err := json.Marshal(items)
+	if err != nil {
+		return fmt.Errorf("encode a discovery result chunk: %w", err)
+	}
+	err = s.r.call(ctx, func(ctx context.Context) error {
+		return chunkScript.Run(ctx, s.r.client, []string{s.prefix + strconv.Itoa(i), s.index}, chunk, (s.ttl + chunkGrace).Milliseconds()).Err()
+	})
+	if err != nil {
+		s.failed = err
+		return fmt.Errorf("store a discovery result chunk: %w", err)
+	}
+	s.n = i + 1
+	return nil
+}
+
+func (s *redisSink) finish(e *Entry) {
+	e.Chunks, e.ChunkKey = s.n, s.prefix
+	e.load = s.r.chunkLoader(s.prefix)
+}
+
+// discard deletes the chunks of a fill that failed (best effort: they
+// expire anyway).
+func (s *redisSink) discard(ctx context.Context) {
+	if s.n == 0 || s.failed != nil {
+		return
+	}
+	keys := make([]string, s.n)
+	for i := range keys {
+		keys[i] = s.prefix + strconv.Itoa(i)
+	}
+	_ = s.r.call(ctx, func(ctx context.Context) error { return s.r.client.Del(ctx, keys...).Err() })
+}
+
+// chunkLoader reads the chunks under prefix; a chunk gone (expired,
+// invalidated) is ErrGone.
+func (r *Redis) chunkLoader(prefix string) func(ctx context.Context, i int) ([]byte, error) {
+	return func(ctx context.Context, i int) ([]byte, error) {
+		var raw []byte
+		err := r.call(ctx, func(ctx context.Context) error {
+			var err error
+			raw, err = r.client.Get(ctx, prefix+strconv.Itoa(i)).Bytes()
+			return err
+		})
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("read a discovery result chunk: %w", err)
+		case raw == nil:
+			return nil, ErrGone
+		}
+		return raw, nil
+	}
 }

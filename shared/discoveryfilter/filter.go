@@ -167,56 +167,76 @@ func (f *Filter) Sort(items []contracts.Resource) {
 		return
 	}
 	type keyed struct {
-		item    contracts.Resource
-		version *semver.Version
-		created time.Time
+		item contracts.Resource
+		key  SortKey
 	}
 	ks := make([]keyed, len(items))
 	for i, it := range items {
-		ks[i].item = it
-		switch f.orderBy {
-		case OrderBySemver:
-			ks[i].version, _ = semver.NewVersion(it.Name)
-		case OrderByCreated:
-			ks[i].created = Created(it)
-		}
+		ks[i] = keyed{item: it, key: f.Key(it)}
 	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return f.Compare(a.key, b.key) })
+	for i := range ks {
+		items[i] = ks[i].item
+	}
+}
+
+// SortKey is what the filter's order compares of a resource: Key computes
+// it once, Compare orders two. A caller that cannot hold every item (the
+// discovery-worker paging a result of tens of thousands of tags) orders
+// them with these a page at a time, as Sort would.
+type SortKey struct {
+	name    string
+	version *semver.Version
+	created time.Time
+}
+
+// Key returns r's sort key under the filter's order.
+func (f *Filter) Key(r contracts.Resource) SortKey {
+	k := SortKey{name: r.Name}
+	switch f.orderBy {
+	case OrderBySemver:
+		k.version, _ = semver.NewVersion(r.Name)
+	case OrderByCreated:
+		k.created = Created(r)
+	}
+	return k
+}
+
+// Compare orders two keys as Sort does (0: Sort keeps their order).
+func (f *Filter) Compare(a, b SortKey) int {
 	dir := 1
 	if f.descending {
 		dir = -1
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int {
-		switch f.orderBy {
-		case OrderBySemver:
-			switch {
-			case a.version != nil && b.version != nil:
-				if c := a.version.Compare(b.version); c != 0 {
-					return dir * c
-				}
-			case a.version != nil:
-				return -1
-			case b.version != nil:
-				return 1
+	switch f.orderBy {
+	case OrderBySemver:
+		switch {
+		case a.version != nil && b.version != nil:
+			if c := a.version.Compare(b.version); c != 0 {
+				return dir * c
 			}
-			return strings.Compare(a.item.Name, b.item.Name)
-		case OrderByCreated:
-			switch {
-			case !a.created.IsZero() && !b.created.IsZero():
-				if c := a.created.Compare(b.created); c != 0 {
-					return dir * c
-				}
-			case !a.created.IsZero():
-				return -1
-			case !b.created.IsZero():
-				return 1
-			}
-			return strings.Compare(a.item.Name, b.item.Name)
+		case a.version != nil:
+			return -1
+		case b.version != nil:
+			return 1
 		}
-		return dir * cmp.Compare(a.item.Name, b.item.Name)
-	})
-	for i := range ks {
-		items[i] = ks[i].item
+		return strings.Compare(a.name, b.name)
+	case OrderByCreated:
+		switch {
+		case !a.created.IsZero() && !b.created.IsZero():
+			if c := a.created.Compare(b.created); c != 0 {
+				return dir * c
+			}
+		case !a.created.IsZero():
+			return -1
+		case !b.created.IsZero():
+			return 1
+		}
+		return strings.Compare(a.name, b.name)
+	case "":
+		return 0
 	}
+	return dir * cmp.Compare(a.name, b.name)
 }
 
 // Created returns a resource's creation time, zero when it has none.

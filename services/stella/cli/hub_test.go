@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,8 +76,14 @@ func runWithHub(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// Every local secret a test names has this one value.
-	local := credentials.LocalResolver{Policy: policy, LookupEnv: func(string) (string, bool) { return "s.test-local-secret", true }}
+	// Every local secret a test names has this one value, unless the test
+	// set its own (testSecrets).
+	local := credentials.LocalResolver{Policy: policy, LookupEnv: func(name string) (string, bool) {
+		if v, ok := testSecrets.Load(name); ok {
+			return v.(string), true
+		}
+		return "s.test-local-secret", true
+	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
@@ -106,6 +113,18 @@ func runWithHub(m *testing.M) int {
 		return 1
 	}
 	return code
+}
+
+// testSecrets holds the values of local secrets tests set (secret).
+var testSecrets sync.Map
+
+// secret sets the value of the tenant's local secret name and returns its
+// reference (env://INTHUB_SECRET_T<n>_<NAME>).
+func (h *hub) secret(t *testing.T, name, value string) string {
+	key := h.localPrefix + name
+	testSecrets.Store(key, value)
+	t.Cleanup(func() { testSecrets.Delete(key) })
+	return "env://" + key
 }
 
 // hub is the test hub as one tenant sees it.

@@ -58,6 +58,7 @@ func Run(t *testing.T, factory Factory) {
 		{"a miss fills, then hits say how old they are", missThenHit},
 		{"each resource type keeps its TTL", ttlPerResourceType},
 		{"TTL 0 never caches", zeroTTL},
+		{"a streamed result is stored in chunks and read a page at a time", streamed},
 		{"refresh calls the provider and refills", refresh},
 		{"an entry of another revision is a miss", otherRevision},
 		{"resource type and filter are part of the key", keyParts},
@@ -488,5 +489,67 @@ func largeResult(t *testing.T, f Factory) {
 			got.Attributes["createdAt"] != w.Attributes["createdAt"] {
 			t.Fatalf("item %d = %+v, want %+v", i, got, w)
 		}
+	}
+}
+
+// streamed fills 1,234 items emitted in provider pages of 70 (pages and
+// chunks never line up) and reads them back from another handle: Len,
+// Range across chunk boundaries and past the end, Each in order, and the
+// fill handing the cache nothing it keeps.
+func streamed(t *testing.T, f Factory) {
+	x := newFixture(t, f, 2)
+	key := x.key(uuid.NewString(), "tags", 1)
+	const n = 1234
+	fill := func(_ context.Context, emit cache.Emit) error {
+		page := make([]contracts.Resource, 0, 70)
+		for i := range n {
+			page = append(page, contracts.Resource{Type: "tags", Name: fmt.Sprintf("v%d", i), Attributes: map[string]any{"i": float64(i)}})
+			if len(page) == cap(page) || i == n-1 {
+				if err := emit(page); err != nil {
+					return err
+				}
+				clear(page) // the cache must have copied what it keeps
+				page = page[:0]
+			}
+		}
+		return nil
+	}
+	ctx := context.Background()
+	if _, o, err := x.caches[0].FetchStream(ctx, key, cache.Options{TTL: hour}, fill); err != nil || o != cache.Miss {
+		t.Fatalf("fill: %v, %v", o, err)
+	}
+	e, o, err := x.caches[1].FetchStream(ctx, key, cache.Options{TTL: hour}, fill)
+	if err != nil || o != cache.Hit || e.Len() != n || e.Items != nil {
+		t.Fatalf("hit: %v, %v, %d items (%d decoded up front)", o, err, e.Len(), len(e.Items))
+	}
+	for _, r := range []struct{ offset, limit, want int }{
+		{0, 10, 10}, {cache.ChunkSize - 3, 7, 7}, {cache.ChunkSize * 2, cache.ChunkSize * 3, cache.ChunkSize * 3}, {n - 5, 100, 5}, {n, 10, 0},
+	} {
+		got, err := e.Range(ctx, r.offset, r.limit)
+		if err != nil || len(got) != r.want {
+			t.Fatalf("Range(%d, %d): %d items, %v; want %d", r.offset, r.limit, len(got), err, r.want)
+		}
+		for i, it := range got {
+			if it.Name != fmt.Sprintf("v%d", r.offset+i) || it.Attributes["i"] != float64(r.offset+i) {
+				t.Fatalf("Range(%d, %d)[%d] = %+v", r.offset, r.limit, i, it)
+			}
+		}
+	}
+	next := 0
+	err = e.Each(ctx, func(pos int, r contracts.Resource) bool {
+		if pos != next || r.Name != fmt.Sprintf("v%d", pos) {
+			t.Fatalf("Each gave %s at %d, want v%d", r.Name, pos, next)
+		}
+		next++
+		return true
+	})
+	if err != nil || next != n {
+		t.Fatalf("Each read %d items: %v", next, err)
+	}
+	// Fetch of the same key decodes the whole result.
+	all, o := x.fetch(x.caches[0], key, cache.Options{TTL: hour}, newCounter("unused").fill)
+	want(t, "Fetch of a streamed entry", o, cache.Hit)
+	if len(all.Items) != n || all.Items[n-1].Name != fmt.Sprintf("v%d", n-1) {
+		t.Fatalf("Fetch decoded %d items", len(all.Items))
 	}
 }

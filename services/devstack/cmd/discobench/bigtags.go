@@ -70,6 +70,10 @@ func bigTags(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	hubRedis, err := runChild(ctx, "hub-redis", reg.URL, len(tags))
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "\ncold listing of %d tags of one repository (pushed in %s), each in a fresh process\n", len(tags), push.Round(time.Millisecond))
 	fmt.Fprintln(tw, "  client\tms\tpeak RSS MiB\tRSS before MiB\theap allocated MiB\theap kept MiB\tkept B/tag\t")
@@ -77,7 +81,8 @@ func bigTags(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 		name string
 		res  childResult
 	}{{"go-containerregistry remote.List (crane ls: one answer)", crane},
-		{"go-containerregistry remote.List, pages of 1000 (as the hub asks)", paged}, {"hub: POST /discover?refresh=true, pages of 1000 to the end", hub}} {
+		{"go-containerregistry remote.List, pages of 1000 (as the hub asks)", paged}, {"hub: POST /discover?refresh=true, pages of 1000 to the end", hub},
+		{"hub with the Redis cache (chunks in Redis), same calls", hubRedis}} {
 		fmt.Fprintf(tw, "  %s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t\n", r.name, r.res.Millis, kib(r.res.PeakRSSKiB), kib(r.res.BaseRSSKiB),
 			float64(r.res.AllocBytes)/(1<<20), float64(r.res.RetainedBytes)/(1<<20), float64(r.res.RetainedBytes)/float64(len(tags)))
 	}
@@ -132,8 +137,14 @@ func child(ctx context.Context, tb *benchTB, o options) error {
 			tags, err := remote.List(repo, append(opts, remote.WithContext(ctx))...)
 			return len(tags), err
 		}
-	case "hub":
-		h, err := startHub(ctx, tb, "")
+	case "hub", "hub-redis":
+		redisURL := ""
+		if o.child == "hub-redis" {
+			// The discovery cache in Redis: the hub streams the result's
+			// chunks there and keeps none of them.
+			redisURL = testsvc.StartRedis(tb).URL
+		}
+		h, err := startHub(ctx, tb, redisURL)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 var hubRepos = func() []fakeRepo {
 	var out []fakeRepo
 	for i, n := range ocitest.Names() {
-		out = append(out, fakeRepo{name: n, private: i%3 == 0})
+		out = append(out, fakeRepo{Name: n, Private: i%3 == 0})
 	}
 	return out
 }()
@@ -22,7 +22,7 @@ var hubRepos = func() []fakeRepo {
 func fullNames(repos []fakeRepo) []string {
 	out := make([]string, len(repos))
 	for i, r := range repos {
-		out[i] = namespace + "/" + r.name
+		out[i] = namespace + "/" + r.Name
 	}
 	return out
 }

@@ -46,7 +46,7 @@ func TestDockerHub(t *testing.T) {
 	digests := reg.PushCreated(t, namespace+"/api", map[string]time.Time{"1.0.0": t0, "1.1.0": t0.Add(time.Hour), "2.0.0-rc.1": t0.Add(2 * time.Hour)})
 	var many []fakeRepo
 	for i := range 250 {
-		many = append(many, fakeRepo{name: fmt.Sprintf("r%03d", i), private: i%2 == 0})
+		many = append(many, fakeRepo{Name: fmt.Sprintf("r%03d", i), Private: i%2 == 0})
 	}
 	hub := newFakeHub(t, "http://127.0.0.1:9", many) // the API alone: its registry paths lead nowhere
 	right := accountJSON(hubPAT)
@@ -163,7 +163,7 @@ func TestDockerHub(t *testing.T) {
 // sees the public repositories only.
 func TestFakeRefusesWhatDockerHubRefuses(t *testing.T) {
 	t.Parallel()
-	f := newFakeHub(t, "http://127.0.0.1:9", []fakeRepo{{name: "public"}, {name: "secret", private: true}})
+	f := newFakeHub(t, "http://127.0.0.1:9", []fakeRepo{{Name: "public"}, {Name: "secret", Private: true}})
 	login := func(identifier, secret string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/v2/auth/token", strings.NewReader(`{"identifier":"`+identifier+`","secret":"`+secret+`"}`))
 		rec := httptest.NewRecorder()

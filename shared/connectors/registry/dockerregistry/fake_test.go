@@ -53,7 +53,11 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
+		// A manifest HEAD answers as distribution does: digest, media
+		// type and length of the manifest.
 		w.Header().Set("Docker-Content-Digest", d)
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		w.Header().Set("Content-Length", "512")
 		w.WriteHeader(http.StatusOK)
 	default:
 		writeError(w, http.StatusNotFound, "NAME_UNKNOWN")

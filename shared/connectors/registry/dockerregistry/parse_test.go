@@ -2,12 +2,16 @@ package dockerregistry
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -28,7 +32,7 @@ func TestNextPage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := nextPage(tc.next)
+			got := oci.NextPage(tc.next)
 			if got != tc.want || !(kit.Position{Page: got}).Valid() {
 				t.Fatalf("nextPage = %q, want %q", got, tc.want)
 			}
@@ -74,12 +78,32 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 			}
 		})
 	}
-	c, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://r.example/prefix/"}}, HTTP: connectortest.HTTP(t, nil, nil)})
-	if err != nil {
-		t.Fatalf("New: %v", err)
+}
+
+// TestRegistryBehindAPathPrefix: a registry served under /prefix/v2/ (a
+// reverse proxy's path) is reached there for every call, the auth ping
+// included, though go-containerregistry names registries by host alone.
+func TestRegistryBehindAPathPrefix(t *testing.T) {
+	t.Parallel()
+	f, _ := newFakeRegistry(t, "")
+	var outside atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/prefix/", http.StripPrefix("/prefix", f))
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		outside.Add(1)
+		writeError(w, http.StatusNotFound, "NOT_HERE")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c, _ := newConnector(t, setup{url: srv.URL + "/prefix/", config: map[string]any{"resolveDigests": true}, secret: basicSecret(user, password)})
+	checkCode(t, c.CheckConnectivity(ctxT(t)), "")
+	checkCode(t, c.CheckAuthentication(ctxT(t)), "")
+	got, err := discoverAll(t, c, connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: f.repo}})
+	checkCode(t, err, "")
+	if len(got.names) != len(f.tags) || got.resources[0].Attributes["digest"] != f.digests["t00"] {
+		t.Fatalf("tags under the prefix: %v %+v", got.names, got.resources[0])
 	}
-	defer c.Close()
-	if got := c.(*Connector).endpoint("/v2/_catalog", url.Values{"n": {"1"}}).String(); got != "https://r.example/prefix/v2/_catalog?n=1" {
-		t.Fatalf("endpoint under a prefix: %s", got)
+	if n := outside.Load(); n != 0 {
+		t.Fatalf("%d requests missed the prefix", n)
 	}
 }

@@ -137,30 +137,37 @@ func TestDiscoveryAgainstRegistry(t *testing.T) {
 	type query = connectors.DiscoveryQuery
 	type filter = contracts.DiscoveryFilter
 	tests := []struct {
-		name     string
-		config   map[string]any
-		secret   string
-		q        query
-		want     []string
-		pages    []int // page sizes, when they matter
-		requests int   // HTTP requests in all, when they matter
+		name   string
+		config map[string]any
+		secret string
+		q      query
+		want   []string
+		pages  []int // page sizes, when they matter
+		// requests counts the HTTP requests in all, when they matter: one
+		// GET /v2/ (the auth challenge, cached by the connector) and the
+		// listing's and digests' own.
+		requests int
 		digests  string
 		code     resilience.Code
 	}{
 		{name: "all repositories, 7 a page", q: query{ResourceType: ResourceRepositories, PageSize: 7},
-			want: testRepos, pages: []int{7, 7, 7, 7, 2}, requests: 5},
+			want: testRepos, pages: []int{7, 7, 7, 7, 2}, requests: 1 + 5},
 		{name: "repositories in one page", q: query{ResourceType: ResourceRepositories, PageSize: 100},
-			want: testRepos, pages: []int{30}, requests: 1},
+			want: testRepos, pages: []int{30}, requests: 1 + 1},
 		{name: "repositories matching beta/*", q: query{ResourceType: ResourceRepositories, PageSize: 7, Filter: filter{NamePattern: "beta/*"}},
 			want: reposWhere(func(r string) bool { return r >= "beta/" })},
 		{name: "repositories matching */svc-0?", q: query{ResourceType: ResourceRepositories, PageSize: 7, Filter: filter{NamePattern: "*/svc-0?"}},
 			want: reposWhere(func(r string) bool { return r < "alpha/svc-10" })},
 		{name: "repositories matching nothing", q: query{ResourceType: ResourceRepositories, PageSize: 7, Filter: filter{NamePattern: "gamma/*"}}},
 		{name: "tags", q: query{ResourceType: ResourceTags, PageSize: 7, Filter: filter{Repository: "alpha/svc-03"}},
-			want: testTags, requests: 1},
+			want: testTags, requests: 1 + 1},
+		// Debian's registry ignores n: its one answer holds every tag, and
+		// the next pages are cut from it, not read again.
+		{name: "tags one a page, the registry's one answer read once", q: query{ResourceType: ResourceTags, PageSize: 1, Filter: filter{Repository: "alpha/svc-04"}},
+			want: testTags, pages: []int{1, 1, 1}, requests: 1 + 1},
 		{name: "tags with digests", config: map[string]any{"resolveDigests": true},
 			q:    query{ResourceType: ResourceTags, Filter: filter{Repository: "beta/svc-29"}},
-			want: testTags, digests: "beta/svc-29", requests: 4},
+			want: testTags, digests: "beta/svc-29", requests: 1 + 4},
 		{name: "tags matching 1.*", q: query{ResourceType: ResourceTags, Filter: filter{Repository: "alpha/svc-00", NamePattern: "1.*"}},
 			want: []string{"1.0.0", "1.1.0"}},
 		{name: "tags of the configured repository", config: map[string]any{"repository": "beta/svc-20"},
@@ -192,7 +199,7 @@ func TestDiscoveryAgainstRegistry(t *testing.T) {
 			for i, n := range got.pageSizes {
 				size := tc.q.PageSize
 				if size == 0 {
-					size = defaultPageSize
+					size = 100 // the OCI core's default page size
 				}
 				if n > size {
 					t.Fatalf("page %d holds %d items, more than the page size %d", i, n, size)

@@ -4,11 +4,9 @@
 // (/v2/<name>/tags/list) with Link-header pagination, and the registry auth
 // flow (Basic, or Bearer tokens from the realm a 401 challenge names).
 //
-// It is hand-written over httpx rather than built on go-containerregistry:
-// it needs four calls, each must carry the hub's error codes, fetch its
-// credentials per call, page one Link at a time behind an opaque cursor and
-// cache tokens for their expires_in — all of which go-containerregistry's
-// transport decides its own way (ping and token per call, its own errors).
+// It is the OCI core (registry/oci, go-containerregistry over the guarded
+// transport) with the registry's own /v2/_catalog as its repository
+// listing, as every vendor provider is the core with its vendor's listing.
 package dockerregistry
 
 import "github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry/spec"

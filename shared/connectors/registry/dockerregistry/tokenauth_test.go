@@ -26,6 +26,9 @@ func TestBearerTokenFlow(t *testing.T) {
 	reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{
 		Users: map[string]string{user: password, ci: ciPassword}, TokenAuth: true, TokenTTL: tokenTTL,
 		TokenGrant: func(subject string, a testsvc.Access) bool { return subject != ci || a.Type == "repository" },
+		// go-containerregistry refuses a token realm at a loopback or
+		// private IP other than the registry's own host (SSRF guard).
+		TokenRealmHost: "localhost",
 	})
 	repos := []string{"team/api", "team/web", "tools/ci"}
 	digests := reg.PushAll(t, repos, "v1", "v2")
@@ -97,11 +100,11 @@ func TestBearerTokenFlow(t *testing.T) {
 // check always fetches anew, and a token the registry refuses is replaced.
 func TestBearerTokenCache(t *testing.T) {
 	t.Parallel()
-	reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{Users: map[string]string{user: password}, TokenAuth: true, TokenTTL: tokenTTL})
+	reg := testsvc.StartRegistry(t, testsvc.RegistryOptions{Users: map[string]string{user: password}, TokenAuth: true, TokenTTL: tokenTTL, TokenRealmHost: "localhost"})
 	reg.PushAll(t, []string{"team/api", "team/web"}, "v1", "v2", "v3")
 	c, _ := newConnector(t, setup{url: reg.URL, config: map[string]any{"resolveDigests": true}, secret: basicSecret(user, password)})
 	clock := &fakeClock{now: time.Now()}
-	c.hc.Now = clock.Now
+	c.V2.SetClock(clock.Now)
 	tagsOf := func(repo string) func(t *testing.T) {
 		return func(t *testing.T) {
 			page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: repo}})
@@ -124,9 +127,9 @@ func TestBearerTokenCache(t *testing.T) {
 		{"just before expires_in the token still serves", func(t *testing.T) { clock.Advance(tokenTTL - time.Second); tagsOf("team/api")(t) }, 4},
 		{"at expires_in it is replaced", func(t *testing.T) { clock.Advance(time.Second); tagsOf("team/api")(t) }, 5},
 		{"a token the registry refuses is replaced", func(t *testing.T) {
-			cred, err := c.credential(ctxT(t))
+			auth, err := c.RegistryAuth(ctxT(t))
 			checkCode(t, err, "")
-			c.tokens.put(c.tokens.key(tags("team/web").scope, cred), "not-a-jwt", clock.Now(), time.Hour)
+			checkCode(t, c.V2.CacheToken(ctxT(t), auth, "team/web", "not-a-jwt", time.Hour), "")
 			tagsOf("team/web")(t)
 		}, 6},
 	}

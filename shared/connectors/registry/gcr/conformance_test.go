@@ -69,7 +69,7 @@ func TestConformance(t *testing.T) {
 			f := newFakeGAR(t, reg.URL, garImages)
 			u, _ := url.Parse(f.srv.URL)
 			keys.Store(u.Host, f.issuer.AddAccount(t, email, project))
-			return connectortest.Server{URL: f.srv.URL, RateLimit: func() { f.throttled.Store(true) }}
+			return connectortest.Server{URL: f.srv.URL, RateLimit: func() { f.Throttled.Store(true) }}
 		},
 		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
 			key := wrongKey

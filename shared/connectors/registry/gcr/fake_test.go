@@ -1,127 +1,33 @@
 package gcr
 
 import (
-	"encoding/base64"
-	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/gcpauth/gcpfake"
+
+	"github.com/stella-ops/inthub/shared/connectors/registry/gcr/gcrfake"
 )
 
-// The project, location, repository, service account and access token of
-// the tests.
+// The fake is gcrfake's (the CLI's tests run against it too); these names
+// keep the package's tests as they were.
 const (
-	project     = "hub-project"
-	location    = "europe-west1"
-	repository  = "releases"
-	email       = "reader@hub-project.iam.gserviceaccount.com"
-	accessToken = "ya29.fixed-access-token-s3cr3t"
+	project     = gcrfake.Project
+	location    = gcrfake.Location
+	repository  = gcrfake.Repository
+	email       = gcrfake.Email
+	accessToken = gcrfake.AccessToken
 )
 
-// fakeGAR serves Google's OAuth2 token endpoint (gcpfake, the JWT bearer
-// grant) and the part of the Artifact Registry API v1 the connector calls,
-// as its reference describes it: GET
-// /v1/projects/{p}/locations/{l}/repositories/{r}/packages with pageSize
-// (at most 1000) and an opaque pageToken, {"packages": [...],
-// "nextPageToken"} (none after the last page), package names ending in the
-// URL-escaped image path, a Bearer token the endpoint issued, and Google's
-// error bodies (401 UNAUTHENTICATED, 404 NOT_FOUND, 400 INVALID_ARGUMENT
-// for a page token it did not issue, 429 RESOURCE_EXHAUSTED without
-// Retry-After). The registry API v2 is a real docker-registry behind it, as
-// <location>-docker.pkg.dev serves it.
 type fakeGAR struct {
-	srv       *httptest.Server
-	issuer    *gcpfake.Issuer
-	images    []string
-	throttled atomic.Bool
+	*gcrfake.Fake
+	srv    *httptest.Server
+	issuer *gcpfake.Issuer
 }
 
 func newFakeGAR(t testing.TB, registry string, images []string) *fakeGAR {
-	f := &fakeGAR{images: images}
-	target, err := url.Parse(registry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/token":
-			f.issuer.ServeToken(w, r)
-		case strings.HasPrefix(r.URL.Path, "/v1/"):
-			f.api(w, r)
-		default:
-			proxy.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(f.srv.Close)
-	f.issuer = gcpfake.NewIssuer(func() string { return f.srv.URL + "/token" }, Scope)
-	f.issuer.Fixed = accessToken
-	return f
+	f := gcrfake.Start(t, registry, images)
+	return &fakeGAR{Fake: f, srv: f.Server, issuer: f.Issuer}
 }
 
-func pageToken(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("gar-page:" + strconv.Itoa(offset)))
-}
-
-func parsePageToken(s string) (int, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(b), "gar-page:") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(string(b), "gar-page:"))
-	return n, err == nil && n > 0
-}
-
-func (f *fakeGAR) api(w http.ResponseWriter, r *http.Request) {
-	if _, ok := f.issuer.Lookup(r.Header.Get("Authorization")); !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/"`)
-		gcpfake.APIError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
-		return
-	}
-	if f.throttled.Load() {
-		gcpfake.APIError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute'.")
-		return
-	}
-	parent := "projects/" + project + "/locations/" + location + "/repositories/" + repository
-	if r.URL.Path != "/v1/"+parent+"/packages" {
-		gcpfake.APIError(w, http.StatusNotFound, "NOT_FOUND", "Requested entity was not found.")
-		return
-	}
-	q := r.URL.Query()
-	size := 100
-	if v := q.Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			gcpfake.APIError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid page size")
-			return
-		}
-		if n > 0 {
-			size = min(n, 1000)
-		}
-	}
-	offset := 0
-	if v := q.Get("pageToken"); v != "" {
-		var ok bool
-		if offset, ok = parsePageToken(v); !ok || offset >= len(f.images) {
-			gcpfake.APIError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid page token")
-			return
-		}
-	}
-	end := min(offset+size, len(f.images))
-	items := []map[string]any{}
-	for _, image := range f.images[offset:end] {
-		items = append(items, map[string]any{"name": parent + "/packages/" + url.PathEscape(image),
-			"createTime": "2026-01-01T00:00:00.000000Z", "updateTime": "2026-01-02T00:00:00.000000Z"})
-	}
-	body := map[string]any{"packages": items}
-	if end < len(f.images) {
-		body["nextPageToken"] = pageToken(end)
-	}
-	gcpfake.WriteJSON(w, http.StatusOK, body)
-}
+func pageToken(offset int) string { return gcrfake.PageToken(offset) }

@@ -79,7 +79,7 @@ func TestGCR(t *testing.T) {
 	t.Run("a throttled API is RATE_LIMITED", func(t *testing.T) {
 		t.Parallel()
 		g := newFakeGAR(t, reg.URL, many)
-		g.throttled.Store(true)
+		g.Throttled.Store(true)
 		c := newConnector(t, g.srv.URL, nil, g.issuer.AddAccount(t, email, project))
 		_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
 		connectortest.CheckCode(t, err, resilience.RateLimited, accessToken)

@@ -105,7 +105,7 @@ func TestGHCR(t *testing.T) {
 func TestPrimaryRateLimit(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "http://127.0.0.1:9", []string{"a"})
-	f.exhausted.Store(true)
+	f.Exhausted.Store(true)
 	c := newConnector(t, f.srv.URL, nil, tokenJSON(pat))
 	_, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
 	connectortest.CheckCode(t, err, resilience.RateLimited, pat)

@@ -74,6 +74,9 @@ type limitTransport struct {
 	now  func() time.Time
 	// plainHost is the host of an http:// registry, "" otherwise.
 	plainHost string
+	// host is the registry's host; prefix (PathPrefix) goes before the
+	// path of each v2 request to it.
+	host, prefix string
 	// timeout bounds each request as the guarded client's Timeout does:
 	// go-containerregistry uses the transport, not the client, so the
 	// client's own bound never applies (0: none).
@@ -84,6 +87,11 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.plainHost != "" && req.URL.Scheme == "https" && req.URL.Host == t.plainHost {
 		req = req.Clone(req.Context())
 		req.URL.Scheme = "http"
+	}
+	if t.prefix != "" && req.URL.Host == t.host && (req.URL.Path == "/v2" || strings.HasPrefix(req.URL.Path, "/v2/")) {
+		req = req.Clone(req.Context())
+		req.URL.Path = t.prefix + req.URL.Path
+		req.URL.RawPath = ""
 	}
 	cancel := context.CancelFunc(func() {})
 	if t.timeout > 0 {

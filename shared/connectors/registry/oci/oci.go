@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -45,35 +44,61 @@ func (a Auth) authenticator() authn.Authenticator {
 	return authn.Anonymous
 }
 
-// Registry is the v2 endpoint of one integration.
+// Registry is the v2 endpoint of one integration. Besides the registry's
+// name and the guarded transport it keeps the registry's auth challenge and
+// the bearer tokens the token service issued, each for its expires_in (see
+// auth.go): no credential, only what the registry handed out.
 type Registry struct {
 	reg  name.Registry
 	base http.RoundTripper // the guarded transport, classifying rate limits
 	now  func() time.Time
+	auth authCache
+	// oversize is the last tags/list answer larger than asked (tags.go).
+	oversize oversizeAnswer
 }
 
+// Option changes how New builds the core.
+type Option func(*options)
+
+type options struct{ pathPrefix bool }
+
+// PathPrefix keeps the path of the base URL as a prefix of every v2 path
+// (a registry served behind a reverse proxy under /prefix/v2/):
+// go-containerregistry names a registry by host alone, so the guarded
+// transport adds the prefix to each request for this host.
+func PathPrefix() Option { return func(o *options) { o.pathPrefix = true } }
+
 // New builds the v2 core for a registry base URL (scheme and host; v2 has
-// no path prefix) on the runtime's guarded client.
-func New(in connectors.Instance, base *url.URL) (*Registry, error) {
+// no path prefix unless PathPrefix is given) on the runtime's guarded
+// client.
+func New(in connectors.Instance, base *url.URL, opts ...Option) (*Registry, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if in.HTTP == nil {
 		return nil, resilience.New(resilience.InvalidConfig,
 			"no HTTP client was given to the %s connector: connectors are built by the runtime, which supplies the guarded client",
 			in.Integration.TypeID)
 	}
-	if base.Path != "" && base.Path != "/" {
+	prefix := strings.TrimSuffix(base.Path, "/")
+	if prefix != "" && !o.pathPrefix {
 		return nil, resilience.New(resilience.InvalidConfig, "the registry API v2 lives at the root of its host: drop the path %q from the URL", base.Path)
 	}
-	var opts []name.Option
+	var nopts []name.Option
 	if base.Scheme == "http" {
-		opts = append(opts, name.Insecure)
+		nopts = append(nopts, name.Insecure)
 	}
-	reg, err := name.NewRegistry(base.Host, append(opts, name.StrictValidation)...)
+	reg, err := name.NewRegistry(base.Host, append(nopts, name.StrictValidation)...)
 	if err != nil {
 		return nil, resilience.New(resilience.InvalidConfig, "the registry host %q is not a registry name", base.Host)
 	}
 	r := &Registry{reg: reg, now: time.Now}
+	if err := r.auth.init(); err != nil {
+		return nil, err
+	}
 	hc := in.HTTP.HTTPClient()
-	lt := &limitTransport{next: hc.Transport, now: r.clock, timeout: hc.Timeout}
+	lt := &limitTransport{next: hc.Transport, now: r.clock, timeout: hc.Timeout, host: reg.RegistryStr(), prefix: prefix}
 	if base.Scheme == "http" {
 		lt.plainHost = reg.RegistryStr()
 	}
@@ -82,6 +107,10 @@ func New(in connectors.Instance, base *url.URL) (*Registry, error) {
 }
 
 func (r *Registry) clock() time.Time { return r.now() }
+
+// SetClock replaces the clock that ages cached tokens and reads
+// Retry-After dates (tests move it forward). Call it before any request.
+func (r *Registry) SetClock(now func() time.Time) { r.now = now }
 
 // Host is the registry's host[:port].
 func (r *Registry) Host() string { return r.reg.RegistryStr() }
@@ -99,40 +128,18 @@ func (r *Registry) Repository(repo string) (name.Repository, error) {
 	return ref, nil
 }
 
-// transport returns go-containerregistry's authorizing transport for scopes
-// over the guarded one: it pings /v2/, reads the challenge and fetches a
-// token when the registry wants one. Being a transport.Wrapper, it also tells
-// remote not to add retries of its own: retries are the hub's strategy.
-func (r *Registry) transport(ctx context.Context, auth Auth, scopes ...string) (http.RoundTripper, error) {
-	t, err := transport.NewWithContext(ctx, r.reg, auth.authenticator(), r.base, scopes)
-	if err != nil {
-		return nil, Classify("authenticate to the registry", err)
-	}
-	return t, nil
-}
-
 // Ping sends GET /v2/ without credentials: any answer of the API, a 401
-// challenge included, proves the registry is reachable.
+// challenge included, proves the registry is reachable. The challenge it
+// reads replaces the cached one.
 func (r *Registry) Ping(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.reg.Scheme()+"://"+r.reg.RegistryStr()+"/v2/", nil)
-	if err != nil {
-		return resilience.Wrap(resilience.InvalidConfig, err, "reach the registry")
-	}
-	resp, err := r.base.RoundTrip(req)
-	if err != nil {
-		return Classify("reach the registry", err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode < 300, resp.StatusCode == http.StatusUnauthorized:
-		return nil
-	}
-	return httpx.CheckResponse(resp, r.now())
+	_, err := r.challenge(ctx, true)
+	return err
 }
 
 // Authenticate runs the auth flow for a repository's pull scope (the
 // registry scope when repo is ""), then GET /v2/ with the result: it proves
-// the credentials without reading anything.
+// the credentials without reading anything. The token is fetched now, never
+// taken from the cache: the check must prove the credentials today.
 func (r *Registry) Authenticate(ctx context.Context, auth Auth, repo string) error {
 	scope := "registry:catalog:*"
 	if repo != "" {
@@ -142,9 +149,9 @@ func (r *Registry) Authenticate(ctx context.Context, auth Auth, repo string) err
 		}
 		scope = ref.Scope(transport.PullScope)
 	}
-	t, err := r.transport(ctx, auth, scope)
+	t, err := r.transport(ctx, auth, true, scope)
 	if err != nil {
 		return err
 	}
-	return r.get(ctx, t, "authenticate to the registry", "/v2/", nil, nil)
+	return r.get(ctx, t, auth, "authenticate to the registry", "/v2/", nil, nil)
 }

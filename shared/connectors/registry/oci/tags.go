@@ -29,9 +29,10 @@ type Tag struct {
 	Created time.Time
 }
 
-// tagList is the body of /v2/<name>/tags/list.
-type tagList struct {
-	Tags []string `json:"tags"`
+// listBody is the body of /v2/_catalog and /v2/<name>/tags/list.
+type listBody struct {
+	Repositories []string `json:"repositories"`
+	Tags         []string `json:"tags"`
 }
 
 // TagsPage reads one page of a repository's tags: n of them (0: the
@@ -40,43 +41,118 @@ type tagList struct {
 // last page. Only the query of a Link is followed, on this registry's host,
 // so a registry cannot send the credentials elsewhere.
 func (r *Registry) TagsPage(ctx context.Context, auth Auth, repo, page string, n int) ([]string, string, error) {
+	return r.tagsPage(ctx, auth, repo, page, n, true)
+}
+
+// tagsPage is TagsPage; without fresh, a page the registry answered with
+// more tags than asked in the last oversizeLifetime comes from that answer.
+func (r *Registry) tagsPage(ctx context.Context, auth Auth, repo, page string, n int, fresh bool) ([]string, string, error) {
 	ref, err := r.Repository(repo)
 	if err != nil {
 		return nil, "", err
 	}
+	scope := ref.Scope(transport.PullScope)
+	key := r.auth.key(auth, []string{scope, page})
+	if names, next, ok := r.oversize.get(key, r.now()); ok && !fresh {
+		return names, next, nil
+	}
+	body, next, err := r.listPage(ctx, auth, listing{what: "list tags of " + repo, scope: scope,
+		path: "/v2/" + ref.RepositoryStr() + "/tags/list", cursorOf: repo}, page, n)
+	if err == nil && n > 0 && len(body.Tags) > n {
+		r.oversize.put(key, body.Tags, next, r.now())
+	}
+	return body.Tags, next, err
+}
+
+// oversizeLifetime is how long an answer larger than asked is kept.
+const oversizeLifetime = 30 * time.Second
+
+// oversizeAnswer keeps the last tags/list answer that held more tags than
+// asked for: a registry that ignores n (Debian's distribution 2.8) sends
+// every tag at once, and the discovery's next pages (kit.Collect skips
+// into the same answer) would each read all of it again — 20 reads of
+// 20,000 tags for 20 pages of 1000. One answer per registry, for
+// oversizeLifetime, keyed by scope, page and an HMAC of the credential.
+type oversizeAnswer struct {
+	mu    sync.Mutex
+	key   string
+	names []string
+	next  string
+	at    time.Time
+}
+
+func (o *oversizeAnswer) get(key string, now time.Time) ([]string, string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.key != key || now.Sub(o.at) >= oversizeLifetime || now.Before(o.at) {
+		return nil, "", false
+	}
+	return o.names, o.next, true
+}
+
+func (o *oversizeAnswer) put(key string, names []string, next string, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.key, o.names, o.next, o.at = key, names, next, now
+}
+
+// CatalogPage reads one page of the registry's repositories
+// (/v2/_catalog), paged as TagsPage pages tags. Many registries keep the
+// catalog for admins: a valid credential without its scope is
+// PERMISSION_DENIED.
+func (r *Registry) CatalogPage(ctx context.Context, auth Auth, page string, n int) ([]string, string, error) {
+	body, next, err := r.listPage(ctx, auth, listing{what: "list repositories", scope: "registry:catalog:*",
+		path: "/v2/_catalog", cursorOf: "the registry"}, page, n)
+	return body.Repositories, next, err
+}
+
+// listing is one paginated list endpoint of v2.
+type listing struct {
+	what, scope, path string
+	cursorOf          string // what the cursor pages, for its error
+}
+
+// listPage reads one page of l.
+func (r *Registry) listPage(ctx context.Context, auth Auth, l listing, page string, n int) (listBody, string, error) {
 	query, err := url.ParseQuery(page)
 	if err != nil {
-		return nil, "", resilience.New(resilience.InvalidConfig, "the cursor is not a page of tags of %s", repo)
+		return listBody{}, "", resilience.New(resilience.InvalidConfig, "the cursor is not a page of %s", l.cursorOf)
 	}
 	if n > 0 {
 		query.Set("n", strconv.Itoa(n))
 	}
-	t, err := r.transport(ctx, auth, ref.Scope(transport.PullScope))
+	t, err := r.transport(ctx, auth, false, l.scope)
 	if err != nil {
-		return nil, "", err
+		return listBody{}, "", err
 	}
-	var list tagList
+	var body listBody
 	var next url.Values
-	what := "list tags of " + repo
-	err = r.get(ctx, t, what, "/v2/"+ref.RepositoryStr()+"/tags/list", query, func(resp *http.Response) error {
-		if err := kit.DecodeJSON(resp.Body, 0, &list); err != nil {
+	err = r.get(ctx, t, auth, l.what, l.path, query, func(resp *http.Response) error {
+		if err := kit.DecodeJSON(resp.Body, 0, &body); err != nil {
 			return err
 		}
 		next, err = kit.NextQuery(resp.Header)
 		return err
 	})
 	if err != nil || next == nil {
-		return list.Tags, "", err
+		return body, "", err
 	}
-	next.Del("n") // each request sets its own page size
+	return body, NextPage(next), nil
+}
+
+// NextPage renders a next-page query as a cursor's page: without n (each
+// request sets its own page size), and never empty, since a registry may
+// paginate by n alone.
+func NextPage(next url.Values) string {
+	next.Del("n")
 	if s := next.Encode(); s != "" {
-		return list.Tags, s, nil
+		return s
 	}
-	return list.Tags, "n=", nil // a registry paginating by n alone
+	return "n="
 }
 
 // get sends GET path?query through t and hands a 200 answer to read.
-func (r *Registry) get(ctx context.Context, t http.RoundTripper, what, path string, query url.Values, read func(*http.Response) error) error {
+func (r *Registry) get(ctx context.Context, t http.RoundTripper, auth Auth, what, path string, query url.Values, read func(*http.Response) error) error {
 	u := url.URL{Scheme: r.reg.Scheme(), Host: r.reg.RegistryStr(), Path: path, RawQuery: query.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -87,6 +163,9 @@ func (r *Registry) get(ctx context.Context, t http.RoundTripper, what, path stri
 		return Classify(what, err)
 	}
 	defer kit.Drain(resp)
+	if err := insufficientScope(resp, auth, what); err != nil {
+		return err
+	}
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return Classify(what, err)
 	}
@@ -109,7 +188,7 @@ func (r *Registry) Details(ctx context.Context, auth Auth, repo string, tags []T
 	if err != nil {
 		return err
 	}
-	t, err := r.transport(ctx, auth, ref.Scope(transport.PullScope))
+	t, err := r.transport(ctx, auth, false, ref.Scope(transport.PullScope))
 	if err != nil {
 		return err
 	}
@@ -218,7 +297,10 @@ type TagQuery struct {
 func (r *Registry) DiscoverTags(ctx context.Context, auth Auth, q TagQuery) ([]contracts.Resource, *kit.Position, error) {
 	names, next, err := kit.Collect(ctx, q.Collector, q.Start, q.Keep,
 		func(ctx context.Context, page string, want int) ([]string, string, error) {
-			return r.TagsPage(ctx, auth, q.Repository, page, want)
+			// A discovery's first page reads the registry; a later one
+			// (Skip > 0: cut from an answer larger than its page) may reuse
+			// that answer, so a refresh always sees the tags of now.
+			return r.tagsPage(ctx, auth, q.Repository, page, want, q.Start.Skip == 0)
 		})
 	if err != nil {
 		return nil, nil, err

@@ -34,6 +34,12 @@ type Catalog struct {
 	// StopOnEmpty ends the repository listing at an empty page (see
 	// kit.Collector): for APIs that never send one before the end.
 	StopOnEmpty bool
+	// DefaultRepository is the repository of a tags query whose filter
+	// names none ("": the query must name one).
+	DefaultRepository string
+	// PathPrefix keeps the registry URL's path as the prefix of v2 (see
+	// oci.PathPrefix); without it the path is dropped.
+	PathPrefix bool
 }
 
 // Source is what a vendor supplies to Discover: its own API's repository
@@ -79,8 +85,13 @@ func NewVendor(in connectors.Instance, cfg connectors.Values, registry *url.URL,
 		return Vendor{}, err
 	}
 	host := *registry
-	host.Path = "" // a RegistryURL field allows a trailing "/" only
-	if v.V2, err = New(in, &host); err != nil {
+	var opts []Option
+	if catalog.PathPrefix {
+		opts = append(opts, PathPrefix())
+	} else {
+		host.Path = "" // a RegistryURL field allows a trailing "/" only
+	}
+	if v.V2, err = New(in, &host, opts...); err != nil {
 		return Vendor{}, err
 	}
 	return v, nil
@@ -154,6 +165,9 @@ func (v *Vendor) repositories(ctx context.Context, src Source, filter *discovery
 // tags collects a page of a repository's tags over v2.
 func (v *Vendor) tags(ctx context.Context, src Source, repo string, filter *discoveryfilter.Filter,
 	collector kit.Collector, start kit.Position) ([]contracts.Resource, *kit.Position, error) {
+	if repo == "" {
+		repo = v.catalog.DefaultRepository
+	}
 	if repo == "" {
 		return nil, nil, resilience.New(resilience.InvalidConfig, "tags discovery needs filter.repository (%s)", v.catalog.RepositoryHint)
 	}

@@ -41,6 +41,8 @@ var Spec = &connectors.Spec{
 			Description:        "Default repository, e.g. myorg/myapp: tags discovery uses it when the filter names none."},
 		{Name: "resolveDigests", Type: connectors.TypeBool, Default: false,
 			Description: "Add each tag's manifest digest to tags discovery (one HEAD request per tag)."},
+		{Name: "resolveCreated", Type: connectors.TypeBool, Default: false,
+			Description: "Add each tag's image creation time (attributes.created, for orderBy created; reads each tag's manifest and config)."},
 	},
 	CredentialTypes: []string{connectors.CredBasic, connectors.CredToken},
 	CheckLevels:     contracts.CheckTypes,
