@@ -13,6 +13,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/azuredevopsfake"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -313,30 +314,17 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			var last connectors.RunState
-			for range 10 {
-				last, err = c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = last.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
-					seen = append(seen, last.Status)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, func(st connectors.RunState) {
+				if st.Status == contracts.RunQueued && !slices.Equal(st.Jobs, []job{{Name: "compile", Stage: "Build", Status: "queued"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
+					t.Fatalf("queued with jobs %+v", st.Jobs)
 				}
-				if last.Status == contracts.RunQueued && !slices.Equal(last.Jobs, []job{{Name: "compile", Stage: "Build", Status: "queued"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
-					t.Fatalf("queued with jobs %+v", last.Jobs)
+				if st.Status == contracts.RunRunning && !slices.Equal(st.Jobs, []job{{Name: "compile", Stage: "Build", Status: "running"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
+					t.Fatalf("running with jobs %+v", st.Jobs)
 				}
-				if last.Status == contracts.RunRunning && !slices.Equal(last.Jobs, []job{{Name: "compile", Stage: "Build", Status: "running"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
-					t.Fatalf("running with jobs %+v", last.Jobs)
-				}
-				if last.Status.Final() {
-					break
-				}
-				if last.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) || !slices.Equal(last.Jobs, tc.finalJobs) {
-				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", seen, last.Jobs, tc.want, tc.finalJobs)
+			})
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) || !slices.Equal(got.Last.Jobs, tc.finalJobs) {
+				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", got.Seen, got.Last.Jobs, tc.want, tc.finalJobs)
 			}
 			if run.ID != "101" || run.Pipeline != tc.pipeline || run.WebURL != f.URL()+"/fabrikam/web-shop/_build/results?buildId=101" {
 				t.Fatalf("ref %+v", run)
@@ -360,16 +348,12 @@ func TestFollowRun(t *testing.T) {
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
 		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
-		for _, ref := range []connectors.RunRef{otherRun, {ID: "999", Pipeline: "1"}, {ID: run.ID, Pipeline: "2"}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-		}
-		checkCode(t, c.CancelRun(ctxT(t), otherRun), resilience.ResourceNotFound)
-		for _, ref := range []connectors.RunRef{{ID: "../x", Pipeline: "1"}, {ID: "-1", Pipeline: "1"}, {ID: "101"}, {ID: "101", Pipeline: "a/b"}, {ID: "99999999999", Pipeline: "1"}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, otherRun)
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.Read, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: "999", Pipeline: "1"}, connectors.RunRef{ID: run.ID, Pipeline: "2"})
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "../x", Pipeline: "1"}, connectors.RunRef{ID: "-1", Pipeline: "1"}, connectors.RunRef{ID: "101"},
+			connectors.RunRef{ID: "101", Pipeline: "a/b"}, connectors.RunRef{ID: "99999999999", Pipeline: "1"})
 		f.Throttle("GET run", 7)
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

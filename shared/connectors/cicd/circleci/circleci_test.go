@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/circleci/circlecifake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -282,24 +283,9 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			var last connectors.RunState
-			for range 10 {
-				last, err = c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = last.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
-					seen = append(seen, last.Status)
-				}
-				if last.Status.Final() {
-					break
-				}
-				if last.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) || !slices.Equal(last.Jobs, tc.finalJobs) {
-				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", seen, last.Jobs, tc.want, tc.finalJobs)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			if !slices.Equal(got.Seen, tc.want) || !slices.Equal(got.Last.Jobs, tc.finalJobs) {
+				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", got.Seen, got.Last.Jobs, tc.want, tc.finalJobs)
 			}
 			if n, params := f.Started(tc.pipeline); n != 1 || !maps.Equal(params, tc.params) && len(tc.params) > 0 {
 				t.Fatalf("started %d pipelines with %v", n, params)
@@ -331,20 +317,15 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, err, resilience.AuthenticationFailed)
 		// A pipeline named through another project of the organization is
 		// not that project's run.
-		for _, ref := range []connectors.RunRef{{ID: run.ID, Pipeline: circlecifake.BrokenProject}, {ID: broken.ID, Pipeline: circlecifake.Project},
-			{ID: "00000001-5c1e-4a7b-8d2f-0000000000ff", Pipeline: circlecifake.Project}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.ResourceNotFound)
-		}
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: run.ID, Pipeline: circlecifake.BrokenProject}, connectors.RunRef{ID: broken.ID, Pipeline: circlecifake.Project},
+			connectors.RunRef{ID: "00000001-5c1e-4a7b-8d2f-0000000000ff", Pipeline: circlecifake.Project})
 		if n := f.Calls("POST cancel"); n != 0 {
 			t.Fatalf("%d workflows cancelled through refused refs", n)
 		}
-		for _, ref := range []connectors.RunRef{otherRun, {ID: "../x", Pipeline: circlecifake.Project}, {ID: run.ID}, {ID: run.ID, Pipeline: "gh/acme/.."}, {ID: "42", Pipeline: circlecifake.Project}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
+			otherRun, connectors.RunRef{ID: "../x", Pipeline: circlecifake.Project}, connectors.RunRef{ID: run.ID},
+			connectors.RunRef{ID: run.ID, Pipeline: "gh/acme/.."}, connectors.RunRef{ID: "42", Pipeline: circlecifake.Project})
 		f.Throttle("GET pipeline", 7)
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

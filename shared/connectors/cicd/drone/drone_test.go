@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/drone/dronefake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -291,27 +292,13 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, token(dronefake.AliceToken), nil)
 			run, err := c.Trigger(ctxT(t), tc.pipeline, "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			var last connectors.RunState
-			for range 10 {
-				last, err = c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = last.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
-					seen = append(seen, last.Status)
-				}
-				if last.Status.Final() {
-					break
-				}
-				if last.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
-			}
-			if !slices.Equal(last.Jobs, tc.jobs) {
-				t.Fatalf("jobs %+v, want %+v", last.Jobs, tc.jobs)
+			if !slices.Equal(got.Last.Jobs, tc.jobs) {
+				t.Fatalf("jobs %+v, want %+v", got.Last.Jobs, tc.jobs)
 			}
 			if run.WebURL != f.URL()+"/"+tc.pipeline+"/1" || run.ID != "1" {
 				t.Fatalf("ref %+v", run)
@@ -349,17 +336,12 @@ func TestFollowRun(t *testing.T) {
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
 		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
-		for _, ref := range []connectors.RunRef{{ID: "99", Pipeline: dronefake.Broken}, {ID: "1", Pipeline: "octocat/nope"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-			checkCode(t, alice.CancelRun(ctxT(t), ref), resilience.ResourceNotFound)
-		}
-		for _, ref := range []connectors.RunRef{{ID: "1"}, {ID: "", Pipeline: dronefake.Broken}, {ID: "-1", Pipeline: dronefake.Broken},
-			{ID: "01", Pipeline: dronefake.Broken}, {ID: "1/../2", Pipeline: dronefake.Broken}, {ID: "1", Pipeline: "octocat/../x"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, alice.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: "99", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "1", Pipeline: "octocat/nope"})
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "1"}, connectors.RunRef{ID: "", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "-1", Pipeline: dronefake.Broken},
+			connectors.RunRef{ID: "01", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "1/../2", Pipeline: dronefake.Broken},
+			connectors.RunRef{ID: "1", Pipeline: "octocat/../x"})
 		f.Throttle("GET /api/repos/:owner/:name/builds/:number", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

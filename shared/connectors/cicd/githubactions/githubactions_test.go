@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -358,26 +359,14 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": tc.details}, secret: githubactionsfake.UserToken})
 			run, err := c.Trigger(ctxT(t), "deploy.yml", "release", map[string]string{"target": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = st.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, func(st connectors.RunState) {
+				if st.Status.Final() && (len(st.Jobs) != 2 || st.Jobs[0].Name != "job-000" || st.Jobs[0].Status != string(st.Status)) {
+					t.Fatalf("jobs %+v, want two %s", st.Jobs, st.Status)
 				}
-				if st.Status.Final() {
-					if len(st.Jobs) != 2 || st.Jobs[0].Name != "job-000" || st.Jobs[0].Status != string(st.Status) {
-						t.Fatalf("jobs %+v, want two %s", st.Jobs, st.Status)
-					}
-					break
-				}
-				if st.Status == tc.cancelAt && run.ID != "" {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			})
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 			if run.ID != "8000001" || run.WebURL != "https://github.com/acme/app/actions/runs/8000001" {
 				t.Fatalf("ref %+v, want run 8000001 with its page", run)
@@ -414,13 +403,9 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, ro.CancelRun(ctxT(t), run), resilience.PermissionDenied)
 		_, err = newConnector(t, f, setup{secret: githubactionsfake.WrongToken}).RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
-		_, err = c.RunStatus(ctxT(t), connectors.RunRef{ID: "123"})
-		checkCode(t, err, resilience.ResourceNotFound)
-		checkCode(t, c.CancelRun(ctxT(t), connectors.RunRef{ID: "123"}), resilience.ResourceNotFound)
-		for _, ref := range []connectors.RunRef{{ID: "../x"}, {ID: "-4"}, {Pipeline: "deploy.yml"}, {Pipeline: "../x", Since: time.Now()}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, connectors.RunRef{ID: "123"})
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.Read, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "../x"}, connectors.RunRef{ID: "-4"}, connectors.RunRef{Pipeline: "deploy.yml"}, connectors.RunRef{Pipeline: "../x", Since: time.Now()})
 		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 429, RetryAfter: 7})
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

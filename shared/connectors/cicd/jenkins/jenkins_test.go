@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -351,23 +352,10 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{secret: tc.secret})
 			run, err := c.Trigger(ctxT(t), "team-a/svc-00", "", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = st.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
-				}
-				if st.Status.Final() {
-					break
-				}
-				if st.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 			if tc.want[len(tc.want)-1] != contracts.RunCancelled || tc.cancelAt == contracts.RunRunning {
 				if run.ID != "build:1" || run.WebURL != f.URL()+"/job/team-a/job/svc-00/1/" || run.Pipeline != "team-a/svc-00" {
@@ -388,14 +376,11 @@ func TestFollowRun(t *testing.T) {
 		wrong := newConnector(t, f, setup{secret: basic("alice", "wrong-token-123456")})
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
-		for _, ref := range []connectors.RunRef{{ID: "queue:999"}, {ID: "build:7", Pipeline: "app-000"}, {ID: "build:1", Pipeline: "nope"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-		}
-		for _, ref := range []connectors.RunRef{{ID: "../x"}, {ID: "queue:-1"}, {ID: "build:1"}, {ID: "build:1", Pipeline: "a/../b"}, {ID: "101"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.Read, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: "queue:999"}, connectors.RunRef{ID: "build:7", Pipeline: "app-000"}, connectors.RunRef{ID: "build:1", Pipeline: "nope"})
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.Read, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "../x"}, connectors.RunRef{ID: "queue:-1"}, connectors.RunRef{ID: "build:1"},
+			connectors.RunRef{ID: "build:1", Pipeline: "a/../b"}, connectors.RunRef{ID: "101"})
 		f.Throttle("GET /queue/item/:id/api/json", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -279,23 +280,10 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, token(teamcityfake.AliceToken), nil)
 			run, err := c.Trigger(ctxT(t), tc.pipeline, "main", map[string]string{"env.TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = st.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
-				}
-				if st.Status.Final() {
-					break
-				}
-				if st.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 			b := f.Builds()[0]
 			if b.Number != tc.number || (tc.cancelAt != "") != (b.CancelNote == cancelComment) {
@@ -338,13 +326,9 @@ func TestFollowRun(t *testing.T) {
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
 		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
-		_, err = alice.RunStatus(ctxT(t), connectors.RunRef{ID: "999"})
-		checkCode(t, err, resilience.ResourceNotFound)
-		checkCode(t, alice.CancelRun(ctxT(t), connectors.RunRef{ID: "999"}), resilience.ResourceNotFound)
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, connectors.RunRef{ID: "999"})
 		for _, id := range []string{"", "0", "-1", "id:101", "101/../x", "0101", "1e3"} {
-			_, err = alice.RunStatus(ctxT(t), connectors.RunRef{ID: id})
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, alice.CancelRun(ctxT(t), connectors.RunRef{ID: id}), resilience.InvalidConfig)
+			cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets, connectors.RunRef{ID: id})
 		}
 		f.Throttle("GET /app/rest/builds/id", 7)
 		_, err = alice.RunStatus(ctxT(t), run)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -365,14 +366,14 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 func TestFollowRun(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		verdict string
-		cancel  bool
-		want    []contracts.PipelineRunStatus
+		name     string
+		verdict  string
+		cancelAt contracts.PipelineRunStatus
+		want     []contracts.PipelineRunStatus
 	}{
 		{name: "to success", want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded}},
 		{name: "to failure", verdict: "failed", want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
-		{name: "cancelled", cancel: true, want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
+		{name: "cancelled", cancelAt: contracts.RunQueued, want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,25 +384,13 @@ func TestFollowRun(t *testing.T) {
 			c := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatAPI})
 			run, err := c.Trigger(ctxT(t), "", "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
-				}
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, func(st connectors.RunState) {
 				if len(st.Jobs) != 2 || st.Jobs[0].Name != "compile" || st.Jobs[1].Stage != "test" {
 					t.Fatalf("jobs %+v, want compile then unit", st.Jobs)
 				}
-				if st.Status.Final() {
-					break
-				}
-				if tc.cancel {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			})
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 		})
 	}
