@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"testing"
@@ -71,41 +70,18 @@ func TestChecks(t *testing.T) {
 // made to say: a 203 sign-in page, a server that is not Azure DevOps.
 func TestAnswers(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		header string // the Azure DevOps header the server sends, if any
-		level  contracts.CheckType
-		want   resilience.Code
-	}{
-		{"a sign-in page is an authentication failure", http.StatusNonAuthoritativeInfo, "X-VSS-E2EID", contracts.CheckAuthentication, resilience.AuthenticationFailed},
-		{"a web server is not Azure DevOps", http.StatusOK, "", contracts.CheckConnectivity, resilience.InvalidConfig},
-		{"a login wall is not Azure DevOps", http.StatusUnauthorized, "", contracts.CheckConnectivity, resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, "", contracts.CheckConnectivity, resilience.UpstreamError},
-		{"the sign-in page still proves the service", http.StatusNonAuthoritativeInfo, "X-VSS-E2EID", contracts.CheckConnectivity, ""},
-		{"an Azure DevOps Server's 401", http.StatusUnauthorized, "X-TFS-ProcessId", contracts.CheckConnectivity, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				if tc.header != "" {
-					w.Header().Set(tc.header, "6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11")
-				}
-				w.WriteHeader(tc.status)
-			}))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: tokenJSON(azuredevopsfake.Token),
-				Config: map[string]any{"organization": "fabrikam", "project": "web"}}).(*Connector)
-			var err error
-			if tc.level == contracts.CheckConnectivity {
-				err = c.CheckConnectivity(ctxT(t))
-			} else {
-				err = c.CheckAuthentication(ctxT(t))
-			}
-			checkCode(t, err, tc.want)
-		})
-	}
+	// The Azure DevOps headers a server sends, proving the service.
+	e2eid := http.Header{"X-VSS-E2EID": {"6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11"}}
+	tfs := http.Header{"X-TFS-ProcessId": {"6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11"}}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: tokenJSON(azuredevopsfake.Token),
+		Config: map[string]any{"organization": "fabrikam", "project": "web"}}, allSecrets,
+		connectortest.Answer{Name: "a sign-in page is an authentication failure", Status: http.StatusNonAuthoritativeInfo, Header: e2eid,
+			Level: contracts.CheckAuthentication, Want: resilience.AuthenticationFailed},
+		connectortest.Answer{Name: "a web server is not Azure DevOps", Status: http.StatusOK, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a login wall is not Azure DevOps", Status: http.StatusUnauthorized, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError},
+		connectortest.Answer{Name: "the sign-in page still proves the service", Status: http.StatusNonAuthoritativeInfo, Header: e2eid},
+		connectortest.Answer{Name: "an Azure DevOps Server's 401", Status: http.StatusUnauthorized, Header: tfs})
 }
 
 func TestDiscovery(t *testing.T) {
@@ -189,10 +165,7 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, setup{})
 	f.Throttle("GET pipelines", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET pipelines", 12)
 	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourcePipelines})
@@ -356,16 +329,10 @@ func TestFollowRun(t *testing.T) {
 			connectors.RunRef{ID: "101", Pipeline: "a/b"}, connectors.RunRef{ID: "99999999999", Pipeline: "1"})
 		f.Throttle("GET run", 7)
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		f.Throttle("PATCH build", 9)
 		err = c.CancelRun(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 9*time.Second {
-			t.Fatalf("retry after %s, want 9s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 9*time.Second, allSecrets...)
 		if st, _ := c.RunStatus(ctxT(t), run); st.Status != contracts.RunQueued {
 			t.Fatalf("a refused cancel moved the run to %s", st.Status)
 		}

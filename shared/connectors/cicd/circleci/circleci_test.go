@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -68,31 +67,13 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotCircleCI(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		body   string
-		want   resilience.Code
-	}{
-		{"a web page", http.StatusOK, "<html></html>", resilience.InvalidConfig},
-		{"a login wall", http.StatusUnauthorized, "Unauthorized", resilience.InvalidConfig},
-		{"a redirect nobody followed", http.StatusNotModified, "", resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, "", resilience.UpstreamError},
-		{"nothing there", http.StatusNotFound, "", resilience.ResourceNotFound},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: tokenJSON(circlecifake.Token),
-				Config: map[string]any{"projectSlug": circlecifake.Project}}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: tokenJSON(circlecifake.Token),
+		Config: map[string]any{"projectSlug": circlecifake.Project}}, allSecrets,
+		connectortest.Answer{Name: "a web page", Status: http.StatusOK, Body: "<html></html>", Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a login wall", Status: http.StatusUnauthorized, Body: "Unauthorized", Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a redirect nobody followed", Status: http.StatusNotModified, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound})
 }
 
 func TestDiscovery(t *testing.T) {
@@ -158,10 +139,7 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, setup{})
 	f.Throttle("GET project", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET insights", 12)
 	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceWorkflows})
@@ -328,16 +306,10 @@ func TestFollowRun(t *testing.T) {
 			connectors.RunRef{ID: run.ID, Pipeline: "gh/acme/.."}, connectors.RunRef{ID: "42", Pipeline: circlecifake.Project})
 		f.Throttle("GET pipeline", 7)
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		f.Throttle("POST cancel", 9)
 		err = c.CancelRun(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 9*time.Second {
-			t.Fatalf("retry after %s, want 9s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 9*time.Second, allSecrets...)
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -60,24 +59,10 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotDrone(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		want   resilience.Code
-	}{
-		{"Drone asking for a token", http.StatusUnauthorized, ""},
-		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
-		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: token(wrongToken)}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: token(wrongToken)}, allSecrets,
+		connectortest.Answer{Name: "Drone asking for a token", Status: http.StatusUnauthorized},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError})
 }
 
 // TestDiscovery pages through 250 builds with Drone's page and per_page,
@@ -172,10 +157,7 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, token(dronefake.AliceToken), nil)
 	f.Throttle("GET /api/user/repos", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("POST /api/repos/:owner/:name/builds", 3)
 	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
 		_, err := c.Trigger(ctx, dronefake.HelloWorld, "", nil)
@@ -344,10 +326,7 @@ func TestFollowRun(t *testing.T) {
 			connectors.RunRef{ID: "1", Pipeline: "octocat/../x"})
 		f.Throttle("GET /api/repos/:owner/:name/builds/:number", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		if b := f.Builds(dronefake.Broken); len(b) != 1 || b[0].Status != dronefake.Pending {
 			t.Fatalf("refused calls changed the build: %+v", b)
 		}

@@ -193,10 +193,7 @@ func TestRateLimits(t *testing.T) {
 
 			f.LimitNext(route, tc.limit)
 			err := c.CheckFunctionality(ctxT(t))
-			checkCode(t, err, resilience.RateLimited)
-			if d := resilience.RetryAfterOf(err); d != tc.wait {
-				t.Fatalf("retry after %s, want %s", d, tc.wait)
-			}
+			connectortest.CheckRetryAfter(t, err, tc.wait, allSecrets...)
 
 			f.LimitNext(route, tc.limit)
 			timer, err := retry(t, c.CheckFunctionality)
@@ -408,10 +405,7 @@ func TestFollowRun(t *testing.T) {
 			connectors.RunRef{ID: "../x"}, connectors.RunRef{ID: "-4"}, connectors.RunRef{Pipeline: "deploy.yml"}, connectors.RunRef{Pipeline: "../x", Since: time.Now()})
 		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 429, RetryAfter: 7})
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 403, Primary: true, ResetIn: 30})
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

@@ -3,7 +3,6 @@ package jenkins
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -83,25 +82,11 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotJenkins(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		want   resilience.Code
-	}{
-		{"a web server", http.StatusOK, resilience.InvalidConfig},
-		{"a login wall", http.StatusForbidden, resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
-		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
-			t.Cleanup(srv.Close)
-			c := newConn(t, setup{spec: Spec, url: srv.URL, noRef: true}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, NoRef: true}, allSecrets,
+		connectortest.Answer{Name: "a web server", Status: http.StatusOK, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a login wall", Status: http.StatusForbidden, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound})
 }
 
 func TestDiscovery(t *testing.T) {
@@ -187,10 +172,7 @@ func TestRateLimitedByAProxy(t *testing.T) {
 	c := newConnector(t, f, setup{secret: basic("alice", jenkinsfake.AliceToken)})
 	f.Throttle("GET /api/json", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET /api/json", 12)
 	timer, err := retry(t, func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceJobs, PageSize: 5})
@@ -383,9 +365,6 @@ func TestFollowRun(t *testing.T) {
 			connectors.RunRef{ID: "build:1", Pipeline: "a/../b"}, connectors.RunRef{ID: "101"})
 		f.Throttle("GET /queue/item/:id/api/json", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 	})
 }

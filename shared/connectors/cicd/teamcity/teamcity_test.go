@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -58,24 +57,10 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotTeamCity(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		want   resilience.Code
-	}{
-		{"TeamCity asking for credentials", http.StatusUnauthorized, ""},
-		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
-		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: token(wrongToken)}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: token(wrongToken)}, allSecrets,
+		connectortest.Answer{Name: "TeamCity asking for credentials", Status: http.StatusUnauthorized},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError})
 }
 
 // TestDiscovery pages through 267 build configurations in 12 projects
@@ -180,10 +165,7 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, token(teamcityfake.AliceToken), nil)
 	f.Throttle("GET /app/rest/buildTypes", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
 		f.Throttle("POST /app/rest/buildQueue", 3)
 		_, err := c.Trigger(ctx, teamcityfake.GreenBuildType, "", nil)
@@ -332,10 +314,7 @@ func TestFollowRun(t *testing.T) {
 		}
 		f.Throttle("GET /app/rest/builds/id", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		if b := f.Builds(); len(b) != 1 || b[0].Cancelled {
 			t.Fatalf("refused calls changed the build: %+v", b)
 		}
