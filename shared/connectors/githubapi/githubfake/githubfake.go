@@ -394,20 +394,31 @@ func authenticate(r *http.Request) (caller, bool) {
 
 // RateHeaders sets GitHub's x-ratelimit headers of a core answer.
 func (s *Server) RateHeaders(w http.ResponseWriter, limit, remaining int) {
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.Now.Add(time.Hour).Unix(), 10))
-	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
-	h.Set("X-RateLimit-Resource", "core")
+	WriteRateHeaders(w, s.Now, limit, remaining)
 }
 
 // RateLimited answers as GitHub answers a call over a primary or secondary
 // rate limit.
-func (s *Server) RateLimited(w http.ResponseWriter, l Limit) {
+func (s *Server) RateLimited(w http.ResponseWriter, l Limit) { WriteRateLimited(w, s.Now, l) }
+
+// WriteRateHeaders sets GitHub's x-ratelimit headers of a core answer at
+// now (the window resets an hour later). Every fake speaking GitHub's REST
+// API (this one, githubactionsfake) answers through it.
+func WriteRateHeaders(w http.ResponseWriter, now time.Time, limit, remaining int) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+// WriteRateLimited answers at now as GitHub answers a call over a primary
+// or secondary rate limit.
+func WriteRateLimited(w http.ResponseWriter, now time.Time, l Limit) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.Now.Add(time.Duration(l.ResetIn)*time.Second).Unix(), 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(time.Duration(l.ResetIn)*time.Second).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 	if l.Primary {
 		h.Set("X-RateLimit-Remaining", "0")
