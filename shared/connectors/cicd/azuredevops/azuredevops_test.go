@@ -59,7 +59,7 @@ func TestChecks(t *testing.T) {
 				err = c.CheckFunctionality(ctxT(t))
 			}
 			checkCode(t, err, tc.want)
-			if n := f.Calls(tc.route); n != 1 {
+			if n := f.Count(tc.route); n != 1 {
 				t.Fatalf("%s called %d times, want 1", tc.route, n)
 			}
 		})
@@ -131,7 +131,7 @@ func TestDiscovery(t *testing.T) {
 			if len(got.Names) != tc.count || !slices.IsSorted(got.Names) || !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("discovered %d names in pages %v (sorted: %v), want %d in %v", len(got.Names), got.PageSizes, slices.IsSorted(got.Names), tc.count, tc.pages)
 			}
-			if n := f.Calls("GET pipelines"); n != tc.requests {
+			if n := f.Count("GET pipelines"); n != tc.requests {
 				t.Fatalf("%d listing requests, want %d", n, tc.requests)
 			}
 		})
@@ -228,7 +228,7 @@ func TestTrigger(t *testing.T) {
 				tc.wantPipeline = tc.pipeline
 			}
 			checkCode(t, err, tc.want)
-			if n := f.Calls("POST runs"); n != tc.posts {
+			if n := f.Count("POST runs"); n != tc.posts {
 				t.Fatalf("%d POSTs, want %d", n, tc.posts)
 			}
 			runs := f.Runs()

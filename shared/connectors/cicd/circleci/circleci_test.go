@@ -58,7 +58,7 @@ func TestChecks(t *testing.T) {
 			if tc.want == resilience.InvalidConfig {
 				calls = 0
 			}
-			if n := f.Calls(tc.route); n != calls {
+			if n := f.Count(tc.route); n != calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, calls)
 			}
 		})
@@ -120,7 +120,7 @@ func TestDiscovery(t *testing.T) {
 			if len(got.Names) != tc.count || got.Names[0] != tc.first || !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("discovered %d names from %q in pages %v, want %d from %q in %v", len(got.Names), got.Names[0], got.PageSizes, tc.count, tc.first, tc.pages)
 			}
-			if n := f.Calls(tc.route); n != tc.requests {
+			if n := f.Count(tc.route); n != tc.requests {
 				t.Fatalf("%d requests, want %d", n, tc.requests)
 			}
 			if tc.q.ResourceType == ResourcePipelines {
@@ -187,7 +187,7 @@ func TestTrigger(t *testing.T) {
 			c := newConnector(t, f, setup{secret: tc.secret})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
 			checkCode(t, err, tc.want)
-			if n := f.Calls("POST pipeline"); n != tc.posts {
+			if n := f.Count("POST pipeline"); n != tc.posts {
 				t.Fatalf("%d POSTs, want %d", n, tc.posts)
 			}
 			got := f.Triggered()
@@ -268,8 +268,8 @@ func TestFollowRun(t *testing.T) {
 			if n, params := f.Started(tc.pipeline); n != 1 || !maps.Equal(params, tc.params) && len(tc.params) > 0 {
 				t.Fatalf("started %d pipelines with %v", n, params)
 			}
-			if tc.cancelAt != "" && f.Calls("POST cancel") != 2 {
-				t.Fatalf("%d workflow cancels, want 2", f.Calls("POST cancel"))
+			if tc.cancelAt != "" && f.Count("POST cancel") != 2 {
+				t.Fatalf("%d workflow cancels, want 2", f.Count("POST cancel"))
 			}
 		})
 	}
@@ -298,7 +298,7 @@ func TestFollowRun(t *testing.T) {
 		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets,
 			connectors.RunRef{ID: run.ID, Pipeline: circlecifake.BrokenProject}, connectors.RunRef{ID: broken.ID, Pipeline: circlecifake.Project},
 			connectors.RunRef{ID: "00000001-5c1e-4a7b-8d2f-0000000000ff", Pipeline: circlecifake.Project})
-		if n := f.Calls("POST cancel"); n != 0 {
+		if n := f.Count("POST cancel"); n != 0 {
 			t.Fatalf("%d workflows cancelled through refused refs", n)
 		}
 		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
