@@ -2,7 +2,6 @@ package gitea
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
@@ -22,17 +21,8 @@ func TestConformance(t *testing.T) {
 			fill(f)
 			return connectortest.Server{URL: f.srv.URL, RateLimit: f.limitEvery}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := fakeToken
-			if wrong {
-				token = wrongToken
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String(), "owner": "acme"},
-				CredentialRef: connectortest.SecretRef("GITEA"),
-				Secrets:       map[string]string{"GITEA": `{"token":"` + token + `"}`},
-			}
-		},
+		Integration: connectortest.Credentialed("GITEA", map[string]any{"owner": "acme"},
+			`{"token":"`+fakeToken+`"}`, `{"token":"`+wrongToken+`"}`),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceProjects, PageSize: 5, Total: 12, NamePattern: "team-*", Matching: 6},
 			{ResourceType: ResourceRepositories, PageSize: 5, Total: 12, NamePattern: "api-*", Matching: 6},

@@ -3,7 +3,6 @@ package github
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
@@ -26,17 +25,8 @@ func TestConformance(t *testing.T) {
 				f.LimitEvery(githubfake.Limit{Status: http.StatusTooManyRequests, RetryAfter: connectortest.RetryAfterSeconds, ResetIn: 3600})
 			}}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := githubfake.UserToken
-			if wrong {
-				token = githubfake.WrongToken
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String(), "owner": "acme"},
-				CredentialRef: connectortest.SecretRef("GITHUB"),
-				Secrets:       map[string]string{"GITHUB": `{"token":"` + token + `"}`},
-			}
-		},
+		Integration: connectortest.Credentialed("GITHUB", map[string]any{"owner": "acme"},
+			`{"token":"`+githubfake.UserToken+`"}`, `{"token":"`+githubfake.WrongToken+`"}`),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceProjects, PageSize: 5, Total: 12, NamePattern: "team-*", Matching: 6},
 			{ResourceType: ResourceRepositories, PageSize: 5, Total: 12, NamePattern: "api-*", Matching: 6},
