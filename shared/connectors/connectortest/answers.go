@@ -70,3 +70,24 @@ func CheckRetryAfter(t testing.TB, err error, want time.Duration, secrets ...str
 		t.Fatalf("retry after %s, want %s", d, want)
 	}
 }
+
+// ConfigCase is a config and whether the provider's spec accepts it.
+type ConfigCase struct {
+	Name   string
+	Config map[string]any
+	OK     bool
+}
+
+// CheckConfigs checks that spec.ValidateConfig accepts exactly the cases
+// marked OK, each case a parallel subtest.
+func CheckConfigs(t *testing.T, spec *connectors.Spec, cases ...ConfigCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			if err := spec.ValidateConfig(tc.Config); (err == nil) != tc.OK {
+				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.OK)
+			}
+		})
+	}
+}

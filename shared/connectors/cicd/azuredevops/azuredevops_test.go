@@ -341,25 +341,13 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"organization and project", map[string]any{"organization": "fabrikam", "project": "Web Shop"}, true},
-		{"every field", map[string]any{"url": "https://tfs.example.com/tfs", "organization": "DefaultCollection", "project": "web", "parametersAs": "variables"}, true},
-		{"no project", map[string]any{"organization": "fabrikam"}, false},
-		{"an organization with a dot", map[string]any{"organization": "fab.rikam", "project": "web"}, false},
-		{"a project with a slash", map[string]any{"organization": "fabrikam", "project": "a/b"}, false},
-		{"a project starting with _", map[string]any{"organization": "fabrikam", "project": "_web"}, false},
-		{"parameters elsewhere", map[string]any{"organization": "fabrikam", "project": "web", "parametersAs": "env"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "organization and project", Config: map[string]any{"organization": "fabrikam", "project": "Web Shop"}, OK: true},
+		{Name: "every field", Config: map[string]any{"url": "https://tfs.example.com/tfs", "organization": "DefaultCollection", "project": "web", "parametersAs": "variables"}, OK: true},
+		{Name: "no project", Config: map[string]any{"organization": "fabrikam"}, OK: false},
+		{Name: "an organization with a dot", Config: map[string]any{"organization": "fab.rikam", "project": "web"}, OK: false},
+		{Name: "a project with a slash", Config: map[string]any{"organization": "fabrikam", "project": "a/b"}, OK: false},
+		{Name: "a project starting with _", Config: map[string]any{"organization": "fabrikam", "project": "_web"}, OK: false},
+		{Name: "parameters elsewhere", Config: map[string]any{"organization": "fabrikam", "project": "web", "parametersAs": "env"}, OK: false},
+	}...)
 }

@@ -315,25 +315,13 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"a GitHub project", map[string]any{"projectSlug": "gh/acme/web-shop"}, true},
-		{"a server and a GitLab project", map[string]any{"url": "https://circleci.example.com", "projectSlug": "circleci/9a8b7c6d-5e4f/1a2b3c4d"}, true},
-		{"no project", map[string]any{}, false},
-		{"two segments", map[string]any{"projectSlug": "acme/web-shop"}, false},
-		{"an unknown VCS", map[string]any{"projectSlug": "gl/acme/web"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "a GitHub project", Config: map[string]any{"projectSlug": "gh/acme/web-shop"}, OK: true},
+		{Name: "a server and a GitLab project", Config: map[string]any{"url": "https://circleci.example.com", "projectSlug": "circleci/9a8b7c6d-5e4f/1a2b3c4d"}, OK: true},
+		{Name: "no project", Config: map[string]any{}, OK: false},
+		{Name: "two segments", Config: map[string]any{"projectSlug": "acme/web-shop"}, OK: false},
+		{Name: "an unknown VCS", Config: map[string]any{"projectSlug": "gl/acme/web"}, OK: false},
+	}...)
 	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"projectSlug": "gh/acme/.."}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 }

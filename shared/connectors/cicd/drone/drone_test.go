@@ -335,24 +335,12 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"url", map[string]any{"url": "https://drone.example.com/"}, true},
-		{"with a namespace", map[string]any{"url": "https://drone.example.com", "namespace": "octo.cat_x-1"}, true},
-		{"no url", map[string]any{"namespace": "octocat"}, false},
-		{"a namespace with a slash", map[string]any{"url": "https://drone.example.com", "namespace": "a/b"}, false},
-		{"a namespace that climbs", map[string]any{"url": "https://drone.example.com", "namespace": ".."}, false},
-		{"unknown field", map[string]any{"url": "https://drone.example.com", "repo": "x"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "url", Config: map[string]any{"url": "https://drone.example.com/"}, OK: true},
+		{Name: "with a namespace", Config: map[string]any{"url": "https://drone.example.com", "namespace": "octo.cat_x-1"}, OK: true},
+		{Name: "no url", Config: map[string]any{"namespace": "octocat"}, OK: false},
+		{Name: "a namespace with a slash", Config: map[string]any{"url": "https://drone.example.com", "namespace": "a/b"}, OK: false},
+		{Name: "a namespace that climbs", Config: map[string]any{"url": "https://drone.example.com", "namespace": ".."}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"url": "https://drone.example.com", "repo": "x"}, OK: false},
+	}...)
 }

@@ -298,24 +298,12 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"github.com", map[string]any{"owner": "acme", "repo": "app"}, true},
-		{"GitHub Enterprise Server", map[string]any{"url": "https://ghe.example.com/api/v3", "owner": "acme", "repo": "app", "returnRunDetails": false}, true},
-		{"no owner", map[string]any{"repo": "app"}, false},
-		{"unknown field", map[string]any{"owner": "acme", "repo": "app", "workflow": "ci.yml"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "github.com", Config: map[string]any{"owner": "acme", "repo": "app"}, OK: true},
+		{Name: "GitHub Enterprise Server", Config: map[string]any{"url": "https://ghe.example.com/api/v3", "owner": "acme", "repo": "app", "returnRunDetails": false}, OK: true},
+		{Name: "no owner", Config: map[string]any{"repo": "app"}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"owner": "acme", "repo": "app", "workflow": "ci.yml"}, OK: false},
+	}...)
 	if s, ok := connectors.NewRegistry(Spec).Lookup("GitHub-Actions"); !ok || s != Spec || s.Category != connectors.CategoryCICD {
 		t.Fatal("lookup")
 	}

@@ -280,24 +280,12 @@ func TestTreeSpec(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"url", map[string]any{"url": "https://jenkins.example.com/"}, true},
-		{"every field", map[string]any{"url": "https://ci.example.com/jenkins", "folder": "team-a", "refParameter": "BRANCH"}, true},
-		{"no url", map[string]any{"folder": "x"}, false},
-		{"unknown field", map[string]any{"url": "https://ci.example.com", "job": "x"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "url", Config: map[string]any{"url": "https://jenkins.example.com/"}, OK: true},
+		{Name: "every field", Config: map[string]any{"url": "https://ci.example.com/jenkins", "folder": "team-a", "refParameter": "BRANCH"}, OK: true},
+		{Name: "no url", Config: map[string]any{"folder": "x"}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"url": "https://ci.example.com", "job": "x"}, OK: false},
+	}...)
 	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://ci.example", "folder": "a/../b"}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 }

@@ -323,24 +323,12 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"url", map[string]any{"url": "https://teamcity.example.com/"}, true},
-		{"under a context path with a project", map[string]any{"url": "https://ci.example.com/teamcity", "project": "Shop_Backend"}, true},
-		{"no url", map[string]any{"project": "Shop"}, false},
-		{"a project id with a dash", map[string]any{"url": "https://ci.example.com", "project": "shop-backend"}, false},
-		{"a project id starting with a digit", map[string]any{"url": "https://ci.example.com", "project": "1Shop"}, false},
-		{"unknown field", map[string]any{"url": "https://ci.example.com", "buildType": "x"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "url", Config: map[string]any{"url": "https://teamcity.example.com/"}, OK: true},
+		{Name: "under a context path with a project", Config: map[string]any{"url": "https://ci.example.com/teamcity", "project": "Shop_Backend"}, OK: true},
+		{Name: "no url", Config: map[string]any{"project": "Shop"}, OK: false},
+		{Name: "a project id with a dash", Config: map[string]any{"url": "https://ci.example.com", "project": "shop-backend"}, OK: false},
+		{Name: "a project id starting with a digit", Config: map[string]any{"url": "https://ci.example.com", "project": "1Shop"}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"url": "https://ci.example.com", "buildType": "x"}, OK: false},
+	}...)
 }
