@@ -17,16 +17,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/githubactionsfake"
 )
 
-func level(l contracts.CheckType, c *Connector) func(context.Context) error {
-	switch l {
-	case contracts.CheckConnectivity:
-		return c.CheckConnectivity
-	case contracts.CheckAuthentication:
-		return c.CheckAuthentication
-	}
-	return c.CheckFunctionality
-}
-
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -63,7 +53,7 @@ func TestChecks(t *testing.T) {
 			f := githubactionsfake.New(t)
 			f.AddWorkflows(3)
 			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret, noRef: tc.noRef})
-			timer, err := retry(t, level(tc.level, c))
+			timer, err := retry(t, connectortest.Level(tc.level, c))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)

@@ -18,16 +18,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/jenkinsfake"
 )
 
-func level(l contracts.CheckType, c *Connector) func(context.Context) error {
-	switch l {
-	case contracts.CheckConnectivity:
-		return c.CheckConnectivity
-	case contracts.CheckAuthentication:
-		return c.CheckAuthentication
-	}
-	return c.CheckFunctionality
-}
-
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -68,7 +58,7 @@ func TestChecks(t *testing.T) {
 			f.SetAnonymousRead(tc.anonRead)
 			f.AddStandardTree()
 			c := newConnector(t, f, setup{secret: tc.secret, noRef: tc.noRef})
-			timer, err := retry(t, level(tc.level, c))
+			timer, err := retry(t, connectortest.Level(tc.level, c))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)

@@ -18,16 +18,6 @@ import (
 )
 
 // level runs one check level of a connector.
-func level(l contracts.CheckType, c connectors.Checker) func(context.Context) error {
-	switch l {
-	case contracts.CheckConnectivity:
-		return c.CheckConnectivity
-	case contracts.CheckAuthentication:
-		return c.CheckAuthentication
-	}
-	return c.CheckFunctionality
-}
-
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -88,7 +78,7 @@ func TestChecks(t *testing.T) {
 				c = newSCM(t, s)
 			}
 			// Under the hub's retry loop: a refused token must not be retried.
-			timer, err := retry(t, level(tc.level, c))
+			timer, err := retry(t, connectortest.Level(tc.level, c))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
