@@ -55,7 +55,7 @@ func CheckAnswers(t *testing.T, s Setup, secrets []string, answers ...Answer) {
 			if l == "" {
 				l = contracts.CheckConnectivity
 			}
-			CheckCode(t, level(Context(t, 20*time.Second), c, l), a.Want, secrets...)
+			CheckCode(t, level(CallContext(t), c, l), a.Want, secrets...)
 		})
 	}
 }

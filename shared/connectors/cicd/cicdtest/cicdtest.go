@@ -13,7 +13,6 @@ import (
 	"maps"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
@@ -82,7 +81,7 @@ func CheckServer(t *testing.T, spec *connectors.Spec, start func(*testing.T) Ser
 			if !ok {
 				t.Fatalf("%s follows no runs", spec.ID)
 			}
-			ctx := func() context.Context { return connectortest.Context(t, 20*time.Second) }
+			ctx := func() context.Context { return connectortest.CallContext(t) }
 			pipeline := srv.Pipeline(verdict)
 			run, err := tr.Trigger(ctx(), pipeline, srv.Ref(), params)
 			if err != nil {

@@ -40,13 +40,6 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, githubfake.Tokens...)
 }
 
-func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
-
-func discoverAll(t *testing.T, c *Connector, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
-	t.Helper()
-	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, c, q, 100)
-}
-
 func names(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -344,3 +337,10 @@ func TestEnterpriseServerAPIPath(t *testing.T) {
 		t.Fatalf("discovered %d branches, want 150", len(got.Names))
 	}
 }
+
+// The connector tests' shared helpers: the call context and discovery to
+// the end of a listing.
+var (
+	ctxT        = connectortest.CallContext
+	discoverAll = connectortest.DiscoverEverything
+)
