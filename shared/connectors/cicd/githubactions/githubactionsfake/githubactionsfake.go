@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -555,50 +554,9 @@ func (f *GitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []fakeR
 
 // paginate serves page of n items under key with GitHub's Link header.
 func (f *GitHub) paginate(w http.ResponseWriter, r *http.Request, linkPath string, n int, key string, item func(int) any) {
-	q := r.URL.Query()
-	perPage, page := 30, 1
-	if s := q.Get("per_page"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			githubfake.Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'per_page', \""+s+"\" is not an integer.")
-			return
-		}
-		perPage = min(max(v, 1), 100)
+	if items, ok := githubfake.Page(w, r, f.srv.URL+linkPath, n, item); ok {
+		githubfake.WriteJSON(w, http.StatusOK, map[string]any{"total_count": n, key: items})
 	}
-	if s := q.Get("page"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			githubfake.Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'page', \""+s+"\" is not an integer.")
-			return
-		}
-		page = max(v, 1)
-	}
-	last := max(1, (n+perPage-1)/perPage)
-	link := func(p int, rel string) string {
-		lq := maps.Clone(q)
-		lq.Set("per_page", strconv.Itoa(perPage))
-		lq.Set("page", strconv.Itoa(p))
-		return "<" + f.srv.URL + linkPath + "?" + lq.Encode() + `>; rel="` + rel + `"`
-	}
-	var links []string
-	if page > 1 {
-		links = append(links, link(page-1, "prev"))
-	}
-	if page < last {
-		links = append(links, link(page+1, "next"), link(last, "last"))
-	}
-	if page > 1 {
-		links = append(links, link(1, "first"))
-	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
-	}
-	start, end := min((page-1)*perPage, n), min(page*perPage, n)
-	items := make([]any, 0, end-start)
-	for i := start; i < end; i++ {
-		items = append(items, item(i))
-	}
-	githubfake.WriteJSON(w, http.StatusOK, map[string]any{"total_count": n, key: items})
 }
 
 // The flow test's workflows: dispatchable, with the input the test sends
