@@ -1,8 +1,10 @@
 package connectortest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,5 +91,18 @@ func CheckConfigs(t *testing.T, spec *connectors.Spec, cases ...ConfigCase) {
 				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.OK)
 			}
 		})
+	}
+}
+
+// CheckRetried runs op under the hub's retry policy on a fake timer (see
+// RetryCall) and fails unless it ends without error after exactly the
+// waits want, the ones the provider asked for; no error text may hold any
+// of secrets.
+func CheckRetried(t testing.TB, op func(context.Context) error, want []time.Duration, secrets ...string) {
+	t.Helper()
+	timer, err := RetryCall(t, op)
+	CheckCode(t, err, "", secrets...)
+	if w := timer.Waits(); !slices.Equal(w, want) {
+		t.Fatalf("waits %v, want exactly %v", w, want)
 	}
 }

@@ -167,14 +167,10 @@ func TestRateLimited(t *testing.T) {
 	err := c.CheckFunctionality(ctxT(t))
 	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET pipelines", 12)
-	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+	connectortest.CheckRetried(t, func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourcePipelines})
 		return err
-	})
-	checkCode(t, err, "")
-	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
-		t.Fatalf("waits %v, want exactly 12s", w)
-	}
+	}, []time.Duration{12 * time.Second}, allSecrets...)
 }
 
 func TestTrigger(t *testing.T) {
