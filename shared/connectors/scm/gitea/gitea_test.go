@@ -3,8 +3,6 @@ package gitea
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit/scmkittest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -36,91 +35,27 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, allSecrets...)
 }
 
-func names(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s%03d", prefix, i)
-	}
-	return out
-}
-
-// bigFake holds listings longer than Gitea's 50-item page: 130
-// organizations, 250 repositories of the organization acme, 120 of the user
-// mona, acme/repo-000 with 150 branches and 230 tags; acme/repo-007 is
-// private.
+// bigFake holds scmkittest.NewFixture, listings longer than Gitea's
+// 50-item page.
 func bigFake(t *testing.T) *fakeGitea {
 	f := newFakeGitea(t)
-	f.addOrgs(append([]string{"acme"}, names("org-", 129)...)...)
-	f.addUsers("mona")
-	var repos []fakeRepo
-	for _, n := range names("repo-", 250) {
-		repos = append(repos, fakeRepo{owner: "acme", name: n, defaultBranch: "main", private: n == "repo-007"})
+	fx := scmkittest.NewFixture()
+	f.addOrgs(fx.Orgs...)
+	f.addUsers(fx.Users...)
+	for _, r := range fx.Repos {
+		f.addRepos(fakeRepo{owner: r.Owner, name: r.Name, defaultBranch: r.DefaultBranch, private: r.Private, branches: r.Branches, tags: r.Tags})
 	}
-	for _, n := range names("dot-", 120) {
-		repos = append(repos, fakeRepo{owner: "mona", name: n, defaultBranch: "trunk"})
-	}
-	repos[0].branches, repos[0].tags = names("b-", 150), names("v", 230)
-	f.addRepos(repos...)
 	return f
 }
 
-func full(owner string, ns []string) []string {
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		out[i] = owner + "/" + n
-	}
-	return out
-}
-
 // TestDiscoverPagesToTheEnd reads every listing to its end through
-// discovery pages that do not line up with Gitea's: nothing lost, nothing
-// twice, every Gitea page asked with limit=50, and no Gitea page beyond the
-// listing's.
+// discovery pages that do not line up with Gitea's, every Gitea page asked
+// with limit=50 (scmkittest.CheckPagesToTheEnd).
 func TestDiscoverPagesToTheEnd(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	tests := []struct {
-		name  string
-		owner string
-		q     connectors.DiscoveryQuery
-		want  []string
-		route string
-		pages int
-	}{
-		{"organizations", "acme", connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 30},
-			append([]string{"acme"}, names("org-", 129)...), "GET /user/orgs", 3},
-		{"repositories of an organization", "acme", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 30},
-			full("acme", names("repo-", 250)), "GET /orgs/{org}/repos", 5},
-		{"repositories of a user", "mona", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 45},
-			full("mona", names("dot-", 120)), "GET /users/{username}/repos", 3},
-		{"every repository the token's user reads", "", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000},
-			append(full("acme", names("repo-", 250)), full("mona", names("dot-", 120))...), "GET /user/repos", 8},
-		{"branches", "acme", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}},
-			names("b-", 150), "GET /repos/{owner}/{repo}/branches", 3},
-		{"tags", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 100, Filter: contracts.DiscoveryFilter{Repository: "acme/repo-000"}},
-			names("v", 230), "GET /repos/{owner}/{repo}/tags", 5},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			// Not parallel: the fake records queries per route.
-			before := len(f.queriesOf(tc.route))
-			got, err := discoverAll(t, newConnector(t, f, tc.owner, fakeToken), tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %d names %v…, want the %d in order", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
-			}
-			pages := map[string]bool{}
-			for _, q := range f.queriesOf(tc.route)[before:] {
-				if q.Get("limit") != "50" {
-					t.Fatalf("a page asked with limit=%q", q.Get("limit"))
-				}
-				pages[q.Get("page")] = true
-			}
-			if len(pages) != tc.pages {
-				t.Fatalf("Gitea pages %v of %s asked, want %d", slices.Sorted(maps.Keys(pages)), tc.route, tc.pages)
-			}
-		})
-	}
+	scmkittest.CheckPagesToTheEnd(t, scmkittest.Paging{Provider: "Gitea", Queries: f.queriesOf, SizeParam: "limit", PerPage: 50,
+		Connect: func(t *testing.T, owner string) connectors.Discoverer { return newConnector(t, f, owner, fakeToken) }})
 }
 
 // TestServerVersionReadOnce: the SDK's version check costs one request per
@@ -145,26 +80,19 @@ func TestDiscoverFilters(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
 	c := newConnector(t, f, "acme", fakeToken)
-	rng := func(prefix string, from, to int) []string {
-		var out []string
-		for i := from; i < to; i++ {
-			out = append(out, fmt.Sprintf("%s%03d", prefix, i))
-		}
-		return out
-	}
 	tests := []struct {
 		name string
 		q    connectors.DiscoveryQuery
 		want []string
 	}{
 		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
-			rng("acme/repo-", 230, 250)},
+			scmkittest.Range("acme/repo-", 230, 250)},
 		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
-			rng("acme/repo-", 0, 10)},
+			scmkittest.Range("acme/repo-", 0, 10)},
 		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
-			rng("org-", 120, 129)},
+			scmkittest.Range("org-", 120, 129)},
 		{"branches", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "b-14?"}},
-			rng("b-", 140, 150)},
+			scmkittest.Range("b-", 140, 150)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package github
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +12,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/githubapi/githubfake"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit/scmkittest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -40,91 +39,31 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, githubfake.Tokens...)
 }
 
-func names(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s%03d", prefix, i)
-	}
-	return out
-}
-
-// bigFake holds listings longer than GitHub's 100-item page: 130
-// organizations, 250 repositories of the organization acme, 120 of the user
-// mona, acme/app with 150 branches and 230 tags; a private repository of
-// acme is one of the 250.
+// bigFake holds scmkittest.NewFixture, listings longer than GitHub's
+// 100-item page.
 func bigFake(t *testing.T) *githubfake.Server {
 	f := githubfake.New(t)
-	f.AddOrgs(append([]string{"acme"}, names("org-", 129)...)...)
-	f.AddUsers("mona")
-	var repos []githubfake.Repo
-	for _, n := range names("repo-", 250) {
-		repos = append(repos, githubfake.Repo{Owner: "acme", Name: n, DefaultBranch: "main", Private: n == "repo-007"})
+	fx := scmkittest.NewFixture()
+	f.AddOrgs(fx.Orgs...)
+	f.AddUsers(fx.Users...)
+	for _, r := range fx.Repos {
+		f.AddRepos(githubfake.Repo{Owner: r.Owner, Name: r.Name, DefaultBranch: r.DefaultBranch, Private: r.Private, Branches: r.Branches, Tags: r.Tags})
 	}
-	for _, n := range names("dot-", 120) {
-		repos = append(repos, githubfake.Repo{Owner: "mona", Name: n, DefaultBranch: "trunk"})
-	}
-	repos[0].Branches, repos[0].Tags = names("b-", 150), names("v", 230)
-	f.AddRepos(repos...)
 	return f
 }
 
 // TestDiscoverPagesToTheEnd reads every listing to its end through
-// discovery pages that do not line up with GitHub's: nothing lost, nothing
-// twice, every GitHub page asked with per_page=100, and no GitHub page
-// beyond the listing's (a discovery page ending inside a GitHub page reads
-// that page again and skips what it returned).
+// discovery pages that do not line up with GitHub's, every GitHub page
+// asked with per_page=100 (scmkittest.CheckPagesToTheEnd; a discovery page
+// ending inside a GitHub page reads that page again and skips what it
+// returned).
 func TestDiscoverPagesToTheEnd(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	repoNames := func(owner string, ns []string) []string {
-		out := make([]string, len(ns))
-		for i, n := range ns {
-			out[i] = owner + "/" + n
-		}
-		return out
-	}
-	tests := []struct {
-		name  string
-		owner string
-		q     connectors.DiscoveryQuery
-		want  []string
-		route string
-		pages int
-	}{
-		{"organizations", "acme", connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 30},
-			append([]string{"acme"}, names("org-", 129)...), "GET /user/orgs", 2},
-		{"repositories of an organization", "acme", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 30},
-			repoNames("acme", names("repo-", 250)), "GET /orgs/{org}/repos", 3},
-		{"repositories of a user", "mona", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 45},
-			repoNames("mona", names("dot-", 120)), "GET /users/{username}/repos", 2},
-		{"every repository the token reads", "", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000},
-			append(repoNames("acme", names("repo-", 250)), repoNames("mona", names("dot-", 120))...), "GET /user/repos", 4},
-		{"branches", "acme", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}},
-			names("b-", 150), "GET /repos/{owner}/{repo}/branches", 2},
-		{"tags", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 100, Filter: contracts.DiscoveryFilter{Repository: "acme/repo-000"}},
-			names("v", 230), "GET /repos/{owner}/{repo}/tags", 3},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			// Not parallel: the fake records queries per route.
-			before := len(f.Queries(tc.route))
-			got, err := discoverAll(t, newConnector(t, f, tc.owner, githubfake.UserToken), tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %d names %v…, want the %d in order", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
-			}
-			pages := map[string]bool{}
-			for _, q := range f.Queries(tc.route)[before:] {
-				if q.Get("per_page") != "100" {
-					t.Fatalf("a page asked with per_page=%q", q.Get("per_page"))
-				}
-				pages[q.Get("page")] = true
-			}
-			if len(pages) != tc.pages {
-				t.Fatalf("GitHub pages %v of %s asked, want %d", slices.Sorted(maps.Keys(pages)), tc.route, tc.pages)
-			}
-		})
-	}
+	scmkittest.CheckPagesToTheEnd(t, scmkittest.Paging{Provider: "GitHub", Queries: f.Queries, SizeParam: "per_page", PerPage: 100,
+		Connect: func(t *testing.T, owner string) connectors.Discoverer {
+			return newConnector(t, f, owner, githubfake.UserToken)
+		}})
 }
 
 // TestDiscoverFilters: namePattern keeps the matching names across pages; a
@@ -139,13 +78,13 @@ func TestDiscoverFilters(t *testing.T) {
 		want []string
 	}{
 		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
-			repoRange("acme/repo-", 230, 250)},
+			scmkittest.Range("acme/repo-", 230, 250)},
 		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
-			repoRange("acme/repo-", 0, 10)},
+			scmkittest.Range("acme/repo-", 0, 10)},
 		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
-			repoRange("org-", 120, 129)},
+			scmkittest.Range("org-", 120, 129)},
 		{"tags", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "v22?"}},
-			repoRange("v", 220, 230)},
+			scmkittest.Range("v", 220, 230)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,14 +96,6 @@ func TestDiscoverFilters(t *testing.T) {
 			}
 		})
 	}
-}
-
-func repoRange(prefix string, from, to int) []string {
-	var out []string
-	for i := from; i < to; i++ {
-		out = append(out, fmt.Sprintf("%s%03d", prefix, i))
-	}
-	return out
 }
 
 // TestDiscoverRefusals: what GitHub or the connector refuses carries the
