@@ -314,9 +314,7 @@ func TestFollowRun(t *testing.T) {
 		otherRun, err := other.Trigger(ctxT(t), "3", "", nil)
 		checkCode(t, err, "")
 		wrong := newConnector(t, f, setup{secret: tokenJSON(azuredevopsfake.OtherOrgToken)})
-		_, err = wrong.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.AuthenticationFailed)
-		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
+		cicdtest.Refuses(t, ctxT(t), wrong, cicdtest.ReadAndCancel, resilience.AuthenticationFailed, allSecrets, run)
 		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, otherRun)
 		cicdtest.Refuses(t, ctxT(t), c, cicdtest.Read, resilience.ResourceNotFound, allSecrets,
 			connectors.RunRef{ID: "999", Pipeline: "1"}, connectors.RunRef{ID: run.ID, Pipeline: "2"})

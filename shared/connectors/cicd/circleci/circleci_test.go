@@ -283,9 +283,7 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, err, "")
 		// mallory's token cannot see acme's pipeline.
 		mallory := newConnector(t, f, setup{secret: tokenJSON(circlecifake.OtherToken)})
-		_, err = mallory.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.ResourceNotFound)
-		checkCode(t, mallory.CancelRun(ctxT(t), run), resilience.ResourceNotFound)
+		cicdtest.Refuses(t, ctxT(t), mallory, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, run)
 		wrong := newConnector(t, f, setup{secret: tokenJSON("CCIPAT_nope_000000000000000000000000000000000000000000000000000000000")})
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)

@@ -311,9 +311,7 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, bob.CancelRun(ctxT(t), run), resilience.ResourceNotFound)
 		wrong := newConnector(t, f, token(wrongToken), nil)
 		// octocat/broken is private: a guest gets 401.
-		_, err = wrong.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.AuthenticationFailed)
-		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
+		cicdtest.Refuses(t, ctxT(t), wrong, cicdtest.ReadAndCancel, resilience.AuthenticationFailed, allSecrets, run)
 		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets,
 			connectors.RunRef{ID: "99", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "1", Pipeline: "octocat/nope"})
 		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
