@@ -21,3 +21,7 @@ func Credentialed(name string, config map[string]any, good, bad string) func(bas
 		return Integration{Config: cfg, CredentialRef: SecretRef(name), Secrets: map[string]string{name: secret}}
 	}
 }
+
+// TokenSecret is a token credential as a secret store returns it
+// ({"token": v}).
+func TokenSecret(v string) string { return `{"token":"` + v + `"}` }

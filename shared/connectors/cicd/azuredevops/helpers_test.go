@@ -20,7 +20,7 @@ type setup struct {
 }
 
 // tokenJSON is a token credential as a secret store returns it.
-func tokenJSON(token string) string { return `{"token":"` + token + `"}` }
+var tokenJSON = connectortest.TokenSecret
 
 // newConnector builds a connector of f as the runtime does.
 func newConnector(t *testing.T, f *azuredevopsfake.Server, s setup) *Connector {

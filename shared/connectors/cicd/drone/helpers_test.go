@@ -15,7 +15,7 @@ const credEnv = "DRONE_TOKEN"
 const wrongToken = "d3JvbmctdG9rZW4tZm9yLWRyb25lLTA5"
 
 // token is a token credential as a secret store returns it.
-func token(v string) string { return `{"token":"` + v + `"}` }
+var token = connectortest.TokenSecret
 
 // newConnector builds a connector of the fake as the runtime does.
 func newConnector(t *testing.T, f *dronefake.Server, secret string, config map[string]any) *Connector {

@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 			}}
 		},
 		Integration: connectortest.Credentialed("GITHUB", map[string]any{"owner": githubactionsfake.Owner, "repo": githubactionsfake.Repo},
-			`{"token":"`+githubactionsfake.UserToken+`"}`, `{"token":"`+githubactionsfake.WrongToken+`"}`),
+			connectortest.TokenSecret(githubactionsfake.UserToken), connectortest.TokenSecret(githubactionsfake.WrongToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourcePipelines, PageSize: 5, Total: 12, NamePattern: "deploy-*", Matching: 1},
 			{ResourceType: ResourceJobs, PageSize: 5, Total: 12, NamePattern: "job-00?", Matching: 10},

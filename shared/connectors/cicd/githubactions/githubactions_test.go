@@ -32,7 +32,7 @@ func TestChecks(t *testing.T) {
 	}{
 		{name: "connectivity reads the API root without a token", level: contracts.CheckConnectivity, secret: githubactionsfake.UserToken, route: "GET /", calls: 1},
 		{name: "authentication of a user token", level: contracts.CheckAuthentication, secret: githubactionsfake.UserToken, route: "GET /user", calls: 1, auth: "Bearer"},
-		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: `{"token":"` + githubactionsfake.InstallToken + `"}`,
+		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: connectortest.TokenSecret(githubactionsfake.InstallToken),
 			route: "GET /user", calls: 1, auth: "Bearer"},
 		{name: "wrong token", level: contracts.CheckAuthentication, secret: githubactionsfake.WrongToken, want: resilience.AuthenticationFailed,
 			route: "GET /user", calls: 1, auth: "Bearer"},

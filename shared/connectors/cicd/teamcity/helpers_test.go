@@ -15,7 +15,7 @@ const credEnv = "TEAMCITY_TOKEN"
 const wrongToken = "eyJ0eXAiOiAiVENWMiJ9.d3Jvbmc.d3Jvbmctc2lnbmF0dXJl"
 
 // token is a token credential as a secret store returns it.
-func token(v string) string { return `{"token":"` + v + `"}` }
+var token = connectortest.TokenSecret
 
 // newConnector builds a connector of the fake as the runtime does.
 func newConnector(t *testing.T, f *teamcityfake.Server, secret string, config map[string]any) *Connector {

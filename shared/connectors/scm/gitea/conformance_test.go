@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 			return connectortest.Server{URL: f.srv.URL, RateLimit: f.limitEvery}
 		},
 		Integration: connectortest.Credentialed("GITEA", map[string]any{"owner": "acme"},
-			`{"token":"`+fakeToken+`"}`, `{"token":"`+wrongToken+`"}`),
+			connectortest.TokenSecret(fakeToken), connectortest.TokenSecret(wrongToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceProjects, PageSize: 5, Total: 12, NamePattern: "team-*", Matching: 6},
 			{ResourceType: ResourceRepositories, PageSize: 5, Total: 12, NamePattern: "api-*", Matching: 6},

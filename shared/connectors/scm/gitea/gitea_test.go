@@ -27,7 +27,7 @@ func newConnector(t *testing.T, f *fakeGitea, owner, token string) *Connector {
 		cfg["owner"] = owner
 	}
 	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: f.srv.URL, Config: cfg, EnvVar: credEnv,
-		Secret: `{"token":"` + token + `"}`, NoRef: token == ""}).(*Connector)
+		Secret: connectortest.TokenSecret(token), NoRef: token == ""}).(*Connector)
 }
 
 func checkCode(t *testing.T, err error, want resilience.Code) {
@@ -222,7 +222,7 @@ func TestSubPathInstall(t *testing.T) {
 	sub := httptest.NewServer(http.StripPrefix("/git", f.srv.Config.Handler))
 	t.Cleanup(sub.Close)
 	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: sub.URL + "/git", Config: map[string]any{"owner": "acme"},
-		EnvVar: credEnv, Secret: `{"token":"` + fakeToken + `"}`}).(*Connector)
+		EnvVar: credEnv, Secret: connectortest.TokenSecret(fakeToken)}).(*Connector)
 	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
 		checkCode(t, check(ctxT(t)), "")
 	}

@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 			}}
 		},
 		Integration: connectortest.Credentialed("GITHUB", map[string]any{"owner": "acme"},
-			`{"token":"`+githubfake.UserToken+`"}`, `{"token":"`+githubfake.WrongToken+`"}`),
+			connectortest.TokenSecret(githubfake.UserToken), connectortest.TokenSecret(githubfake.WrongToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceProjects, PageSize: 5, Total: 12, NamePattern: "team-*", Matching: 6},
 			{ResourceType: ResourceRepositories, PageSize: 5, Total: 12, NamePattern: "api-*", Matching: 6},

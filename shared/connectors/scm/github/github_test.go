@@ -29,7 +29,7 @@ func newConnector(t *testing.T, f *githubfake.Server, owner, token string) *Conn
 		cfg["owner"] = owner
 	}
 	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: f.URL, Config: cfg, EnvVar: credEnv,
-		Secret: `{"token":"` + token + `"}`, NoRef: token == ""}).(*Connector)
+		Secret: connectortest.TokenSecret(token), NoRef: token == ""}).(*Connector)
 	c.hc.Now = func() time.Time { return f.Now }
 	return c
 }
@@ -258,7 +258,7 @@ func TestEnterpriseServerAPIPath(t *testing.T) {
 	ghes := httptest.NewServer(http.StripPrefix("/api/v3", f.Config.Handler))
 	t.Cleanup(ghes.Close)
 	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: ghes.URL + "/api/v3", Config: map[string]any{"owner": "acme"},
-		EnvVar: credEnv, Secret: `{"token":"` + githubfake.UserToken + `"}`}).(*Connector)
+		EnvVar: credEnv, Secret: connectortest.TokenSecret(githubfake.UserToken)}).(*Connector)
 	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
 		checkCode(t, check(ctxT(t)), "")
 	}

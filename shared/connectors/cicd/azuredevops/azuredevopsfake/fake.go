@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -131,7 +132,7 @@ func (f *Server) URL() string { return f.srv.URL }
 
 // Integration is a config reaching Project with Token.
 func (f *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": f.srv.URL, "organization": Org, "project": Project}, `{"token":"` + Token + `"}`
+	return map[string]any{"url": f.srv.URL, "organization": Org, "project": Project}, connectortest.TokenSecret(Token)
 }
 
 // Pipeline names the pipeline whose runs end with verdict.

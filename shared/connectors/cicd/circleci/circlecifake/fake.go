@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -131,7 +132,7 @@ func (f *Server) URL() string { return f.srv.URL }
 
 // Integration is a config reaching Project with Token.
 func (f *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": f.srv.URL, "projectSlug": Project}, `{"token":"` + Token + `"}`
+	return map[string]any{"url": f.srv.URL, "projectSlug": Project}, connectortest.TokenSecret(Token)
 }
 
 // Pipeline names the project whose pipelines end with verdict.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/githubapi/githubfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -595,7 +596,7 @@ func (s flow) URL() string { return s.f.URL() }
 // Integration is a github-actions integration of acme/app with a user's
 // token.
 func (s flow) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.f.URL(), "owner": Owner, "repo": Repo}, `{"token":"` + UserToken + `"}`
+	return map[string]any{"url": s.f.URL(), "owner": Owner, "repo": Repo}, connectortest.TokenSecret(UserToken)
 }
 
 // Pipeline names the flow pipeline whose runs end with verdict.

@@ -53,6 +53,7 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -147,7 +148,7 @@ func (s *Server) URL() string { return s.srv.URL }
 // Integration is a config pointing at the fake and Alice's token as the
 // secret behind its credential reference.
 func (s *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.srv.URL}, `{"token":"` + AliceToken + `"}`
+	return map[string]any{"url": s.srv.URL}, connectortest.TokenSecret(AliceToken)
 }
 
 // Pipeline names the build type whose builds end with verdict.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -704,7 +705,7 @@ func (s flow) URL() string { return s.f.URL() }
 // Integration is a gitlab-ci integration of team/app with an api-scoped
 // personal access token.
 func (s flow) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.f.URL(), "projectId": "team/app"}, `{"token":"` + PatAPI + `"}`
+	return map[string]any{"url": s.f.URL(), "projectId": "team/app"}, connectortest.TokenSecret(PatAPI)
 }
 
 // Pipeline names the flow pipeline whose runs end with verdict.
