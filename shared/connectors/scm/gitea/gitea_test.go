@@ -39,13 +39,17 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 // 50-item page.
 func bigFake(t *testing.T) *fakeGitea {
 	f := newFakeGitea(t)
-	fx := scmkittest.NewFixture()
+	load(f, scmkittest.NewFixture())
+	return f
+}
+
+// load gives the fake fx's organizations, users and repositories.
+func load(f *fakeGitea, fx scmkittest.Fixture) {
 	f.addOrgs(fx.Orgs...)
 	f.addUsers(fx.Users...)
 	for _, r := range fx.Repos {
 		f.addRepos(fakeRepo{owner: r.Owner, name: r.Name, defaultBranch: r.DefaultBranch, private: r.Private, branches: r.Branches, tags: r.Tags})
 	}
-	return f
 }
 
 // TestDiscoverPagesToTheEnd reads every listing to its end through

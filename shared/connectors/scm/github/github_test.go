@@ -43,13 +43,17 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 // 100-item page.
 func bigFake(t *testing.T) *githubfake.Server {
 	f := githubfake.New(t)
-	fx := scmkittest.NewFixture()
+	load(f, scmkittest.NewFixture())
+	return f
+}
+
+// load gives the fake fx's organizations, users and repositories.
+func load(f *githubfake.Server, fx scmkittest.Fixture) {
 	f.AddOrgs(fx.Orgs...)
 	f.AddUsers(fx.Users...)
 	for _, r := range fx.Repos {
 		f.AddRepos(githubfake.Repo{Owner: r.Owner, Name: r.Name, DefaultBranch: r.DefaultBranch, Private: r.Private, Branches: r.Branches, Tags: r.Tags})
 	}
-	return f
 }
 
 // TestDiscoverPagesToTheEnd reads every listing to its end through

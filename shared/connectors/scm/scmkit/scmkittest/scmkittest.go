@@ -133,3 +133,47 @@ func CheckPagesToTheEnd(t *testing.T, p Paging) {
 		})
 	}
 }
+
+// ConformanceFixture is the conformance suite's data: organizations acme,
+// team-00 … team-05, org-06 … org-10 (12); acme's repositories app,
+// api-00 … api-05, svc-06 … svc-10 (12, app private); app's branches main,
+// release/0 … release/3, feature-05 … feature-11 and tags v1.0 … v1.8,
+// v2.0 … v2.2. ConformanceDiscovery is what the suite checks of it.
+func ConformanceFixture() Fixture {
+	f := Fixture{Orgs: []string{"acme"}, Repos: []Repo{{Owner: "acme", Name: "app", Private: true, DefaultBranch: "main"}}}
+	for i := 0; i < 11; i++ {
+		org, repo := fmt.Sprintf("org-%02d", i), fmt.Sprintf("svc-%02d", i)
+		if i < 6 {
+			org, repo = fmt.Sprintf("team-%02d", i), fmt.Sprintf("api-%02d", i)
+		}
+		f.Orgs = append(f.Orgs, org)
+		f.Repos = append(f.Repos, Repo{Owner: "acme", Name: repo, DefaultBranch: "main"})
+	}
+	app := &f.Repos[0]
+	app.Branches = []string{"main"}
+	for i := range 4 {
+		app.Branches = append(app.Branches, fmt.Sprintf("release/%d", i))
+	}
+	for i := 5; i < 12; i++ {
+		app.Branches = append(app.Branches, fmt.Sprintf("feature-%02d", i))
+	}
+	for i := range 9 {
+		app.Tags = append(app.Tags, fmt.Sprintf("v1.%d", i))
+	}
+	for i := range 3 {
+		app.Tags = append(app.Tags, fmt.Sprintf("v2.%d", i))
+	}
+	return f
+}
+
+// ConformanceDiscovery is the discovery the conformance suite checks of
+// ConformanceFixture, with acme as the configured owner.
+func ConformanceDiscovery() []connectortest.Discovery {
+	app := contracts.DiscoveryFilter{Repository: "acme/app"}
+	return []connectortest.Discovery{
+		{ResourceType: "projects", PageSize: 5, Total: 12, NamePattern: "team-*", Matching: 6},
+		{ResourceType: "repositories", PageSize: 5, Total: 12, NamePattern: "api-*", Matching: 6},
+		{ResourceType: "branches", Scope: app, PageSize: 5, Total: 12, NamePattern: "release/*", Matching: 4},
+		{ResourceType: "tags", Scope: app, PageSize: 5, Total: 12, NamePattern: "v2.*", Matching: 3},
+	}
+}
