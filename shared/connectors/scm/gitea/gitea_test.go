@@ -2,10 +2,8 @@ package gitea
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
@@ -84,30 +82,16 @@ func TestDiscoverFilters(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
 	c := newConnector(t, f, "acme", fakeToken)
-	tests := []struct {
-		name string
-		q    connectors.DiscoveryQuery
-		want []string
-	}{
-		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
-			scmkittest.Range("acme/repo-", 230, 250)},
-		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
-			scmkittest.Range("acme/repo-", 0, 10)},
-		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
-			scmkittest.Range("org-", 120, 129)},
-		{"branches", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "b-14?"}},
-			scmkittest.Range("b-", 140, 150)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := discoverAll(t, c, tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %v, want %v", got.Names, tc.want)
-			}
-		})
-	}
+	scmkittest.CheckFilters(t, c, allSecrets, []scmkittest.Filter{
+		{Name: "repositories by name", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
+			Want: scmkittest.Range("acme/repo-", 230, 250)},
+		{Name: "repositories by full name", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
+			Want: scmkittest.Range("acme/repo-", 0, 10)},
+		{Name: "organizations", Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
+			Want: scmkittest.Range("org-", 120, 129)},
+		{Name: "branches", Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "b-14?"}},
+			Want: scmkittest.Range("b-", 140, 150)},
+	}...)
 }
 
 // TestDiscoverRefusals: what Gitea or the connector refuses carries the
@@ -115,35 +99,23 @@ func TestDiscoverFilters(t *testing.T) {
 func TestDiscoverRefusals(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	cursorOf := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
-	tests := []struct {
-		name         string
-		owner, token string
-		q            connectors.DiscoveryQuery
-		want         resilience.Code
-	}{
-		{"a token Gitea does not know", "acme", wrongToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.AuthenticationFailed},
-		{"organizations without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceProjects}, resilience.AuthenticationFailed},
-		{"an unknown owner", "nobody-here", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.ResourceNotFound},
-		{"an unknown repository", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, resilience.ResourceNotFound},
-		{"a private repository without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, resilience.ResourceNotFound},
-		{"branches without a repository", "", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches}, resilience.InvalidConfig},
-		{"a repository name without owner and no owner set", "", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, resilience.InvalidConfig},
-		{"a repository path that climbs", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, resilience.InvalidConfig},
-		{"a cursor that is not ours", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, resilience.InvalidConfig},
-		{"a cursor naming page 0", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"0"}`)}, resilience.InvalidConfig},
-		{"a cursor naming a page that is not a number", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"2&limit=500"}`)}, resilience.InvalidConfig},
-		{"a cursor naming an owner kind", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: cursorOf(`{"q":"2","k":"team"}`)}, resilience.InvalidConfig},
-		{"a bad name pattern", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, resilience.InvalidConfig},
-		{"an undeclared resource type", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: "pipelines"}, resilience.NotSupported},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := newConnector(t, f, tc.owner, tc.token).Discover(ctxT(t), tc.q)
-			checkCode(t, err, tc.want)
-		})
-	}
+	scmkittest.CheckRefusals(t, func(t *testing.T, owner, token string) connectors.Discoverer { return newConnector(t, f, owner, token) }, allSecrets,
+		[]scmkittest.Refusal{
+			{Name: "a token Gitea does not know", Owner: "acme", Token: wrongToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+			{Name: "organizations without a token", Owner: "acme", Token: "", Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects}, Want: resilience.AuthenticationFailed},
+			{Name: "an unknown owner", Owner: "nobody-here", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+			{Name: "an unknown repository", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, Want: resilience.ResourceNotFound},
+			{Name: "a private repository without a token", Owner: "acme", Token: "", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, Want: resilience.ResourceNotFound},
+			{Name: "branches without a repository", Owner: "", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches}, Want: resilience.InvalidConfig},
+			{Name: "a repository name without owner and no owner set", Owner: "", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, Want: resilience.InvalidConfig},
+			{Name: "a repository path that climbs", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, Want: resilience.InvalidConfig},
+			{Name: "a cursor that is not ours", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming page 0", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: scmkittest.Cursor(`{"q":"0"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming a page that is not a number", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: scmkittest.Cursor(`{"q":"2&limit=500"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming an owner kind", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: scmkittest.Cursor(`{"q":"2","k":"team"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a bad name pattern", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, Want: resilience.InvalidConfig},
+			{Name: "an undeclared resource type", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: "pipelines"}, Want: resilience.NotSupported},
+		}...)
 }
 
 // TestRateLimited: a 429 with Retry-After is RATE_LIMITED carrying the

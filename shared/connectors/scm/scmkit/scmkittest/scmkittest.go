@@ -5,6 +5,7 @@
 package scmkittest
 
 import (
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // Names is prefix000 … prefix(n-1).
@@ -177,3 +179,55 @@ func ConformanceDiscovery() []connectortest.Discovery {
 		{ResourceType: "tags", Scope: app, PageSize: 5, Total: 12, NamePattern: "v2.*", Matching: 3},
 	}
 }
+
+// Filter is a discovery query of the Fixture and the names it finds
+// across all its pages.
+type Filter struct {
+	Name  string
+	Query connectors.DiscoveryQuery
+	Want  []string
+}
+
+// CheckFilters reads every case to its end through d, each a parallel
+// subtest, and checks the names found; no error text may hold any of
+// secrets.
+func CheckFilters(t *testing.T, d connectors.Discoverer, secrets []string, cases ...Filter) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			got, err := connectortest.DiscoverEverything(t, d, tc.Query)
+			connectortest.CheckCode(t, err, "", secrets...)
+			if !slices.Equal(got.Names, tc.Want) {
+				t.Fatalf("discovered %v, want %v", got.Names, tc.Want)
+			}
+		})
+	}
+}
+
+// Refusal is a discovery query a connector configured with Owner and
+// Token refuses, and the code it refuses with.
+type Refusal struct {
+	Name         string
+	Owner, Token string
+	Query        connectors.DiscoveryQuery
+	Want         resilience.Code
+}
+
+// CheckRefusals checks each case's code on a connector connect builds for
+// its owner and token, each a parallel subtest; no error text may hold any
+// of secrets.
+func CheckRefusals(t *testing.T, connect func(t *testing.T, owner, token string) connectors.Discoverer, secrets []string, cases ...Refusal) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			_, err := connect(t, tc.Owner, tc.Token).Discover(connectortest.CallContext(t), tc.Query)
+			connectortest.CheckCode(t, err, tc.Want, secrets...)
+		})
+	}
+}
+
+// Cursor is v as a discovery cursor (base64url, as kit encodes them), to
+// forge ones the connector must refuse.
+func Cursor(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
