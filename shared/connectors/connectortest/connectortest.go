@@ -105,6 +105,27 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
+// CallTimeout is how long one connector call of a test may take.
+const CallTimeout = 20 * time.Second
+
+// CallContext is the context a connector test's call runs under: it ends
+// after CallTimeout or with the test.
+func CallContext(t testing.TB) context.Context { return Context(t, CallTimeout) }
+
+// DiscoverEverything follows cursors to the end of a listing, each page
+// under CallContext, and fails the test after 100 pages.
+func DiscoverEverything(t testing.TB, d connectors.Discoverer, q connectors.DiscoveryQuery) (Discovered, error) {
+	t.Helper()
+	return DiscoverAll(t, func() context.Context { return CallContext(t) }, d, q, 100)
+}
+
+// RetryCall runs op under the hub's retry policy on a fake timer, within
+// CallContext.
+func RetryCall(t testing.TB, op func(context.Context) error) (*Timer, error) {
+	t.Helper()
+	return Retry(CallContext(t), op)
+}
+
 // Discovered is what DiscoverAll read.
 type Discovered struct {
 	Names     []string

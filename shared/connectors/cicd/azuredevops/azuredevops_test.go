@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/azuredevopsfake"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -59,7 +59,7 @@ func TestChecks(t *testing.T) {
 				err = c.CheckFunctionality(ctxT(t))
 			}
 			checkCode(t, err, tc.want)
-			if n := f.Calls(tc.route); n != 1 {
+			if n := f.Count(tc.route); n != 1 {
 				t.Fatalf("%s called %d times, want 1", tc.route, n)
 			}
 		})
@@ -70,41 +70,18 @@ func TestChecks(t *testing.T) {
 // made to say: a 203 sign-in page, a server that is not Azure DevOps.
 func TestAnswers(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		header string // the Azure DevOps header the server sends, if any
-		level  contracts.CheckType
-		want   resilience.Code
-	}{
-		{"a sign-in page is an authentication failure", http.StatusNonAuthoritativeInfo, "X-VSS-E2EID", contracts.CheckAuthentication, resilience.AuthenticationFailed},
-		{"a web server is not Azure DevOps", http.StatusOK, "", contracts.CheckConnectivity, resilience.InvalidConfig},
-		{"a login wall is not Azure DevOps", http.StatusUnauthorized, "", contracts.CheckConnectivity, resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, "", contracts.CheckConnectivity, resilience.UpstreamError},
-		{"the sign-in page still proves the service", http.StatusNonAuthoritativeInfo, "X-VSS-E2EID", contracts.CheckConnectivity, ""},
-		{"an Azure DevOps Server's 401", http.StatusUnauthorized, "X-TFS-ProcessId", contracts.CheckConnectivity, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				if tc.header != "" {
-					w.Header().Set(tc.header, "6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11")
-				}
-				w.WriteHeader(tc.status)
-			}))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: tokenJSON(azuredevopsfake.Token),
-				Config: map[string]any{"organization": "fabrikam", "project": "web"}}).(*Connector)
-			var err error
-			if tc.level == contracts.CheckConnectivity {
-				err = c.CheckConnectivity(ctxT(t))
-			} else {
-				err = c.CheckAuthentication(ctxT(t))
-			}
-			checkCode(t, err, tc.want)
-		})
-	}
+	// The Azure DevOps headers a server sends, proving the service.
+	e2eid := http.Header{"X-VSS-E2EID": {"6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11"}}
+	tfs := http.Header{"X-TFS-ProcessId": {"6b3f0a52-0c61-4f7e-9d55-0d8f1f0e9a11"}}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: tokenJSON(azuredevopsfake.Token),
+		Config: map[string]any{"organization": "fabrikam", "project": "web"}}, allSecrets,
+		connectortest.Answer{Name: "a sign-in page is an authentication failure", Status: http.StatusNonAuthoritativeInfo, Header: e2eid,
+			Level: contracts.CheckAuthentication, Want: resilience.AuthenticationFailed},
+		connectortest.Answer{Name: "a web server is not Azure DevOps", Status: http.StatusOK, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a login wall is not Azure DevOps", Status: http.StatusUnauthorized, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError},
+		connectortest.Answer{Name: "the sign-in page still proves the service", Status: http.StatusNonAuthoritativeInfo, Header: e2eid},
+		connectortest.Answer{Name: "an Azure DevOps Server's 401", Status: http.StatusUnauthorized, Header: tfs})
 }
 
 func TestDiscovery(t *testing.T) {
@@ -154,7 +131,7 @@ func TestDiscovery(t *testing.T) {
 			if len(got.Names) != tc.count || !slices.IsSorted(got.Names) || !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("discovered %d names in pages %v (sorted: %v), want %d in %v", len(got.Names), got.PageSizes, slices.IsSorted(got.Names), tc.count, tc.pages)
 			}
-			if n := f.Calls("GET pipelines"); n != tc.requests {
+			if n := f.Count("GET pipelines"); n != tc.requests {
 				t.Fatalf("%d listing requests, want %d", n, tc.requests)
 			}
 		})
@@ -188,19 +165,12 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, setup{})
 	f.Throttle("GET pipelines", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET pipelines", 12)
-	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+	connectortest.CheckRetried(t, func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourcePipelines})
 		return err
-	})
-	checkCode(t, err, "")
-	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
-		t.Fatalf("waits %v, want exactly 12s", w)
-	}
+	}, []time.Duration{12 * time.Second}, allSecrets...)
 }
 
 func TestTrigger(t *testing.T) {
@@ -254,7 +224,7 @@ func TestTrigger(t *testing.T) {
 				tc.wantPipeline = tc.pipeline
 			}
 			checkCode(t, err, tc.want)
-			if n := f.Calls("POST runs"); n != tc.posts {
+			if n := f.Count("POST runs"); n != tc.posts {
 				t.Fatalf("%d POSTs, want %d", n, tc.posts)
 			}
 			runs := f.Runs()
@@ -313,30 +283,17 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			var last connectors.RunState
-			for range 10 {
-				last, err = c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = last.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
-					seen = append(seen, last.Status)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, func(st connectors.RunState) {
+				if st.Status == contracts.RunQueued && !slices.Equal(st.Jobs, []job{{Name: "compile", Stage: "Build", Status: "queued"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
+					t.Fatalf("queued with jobs %+v", st.Jobs)
 				}
-				if last.Status == contracts.RunQueued && !slices.Equal(last.Jobs, []job{{Name: "compile", Stage: "Build", Status: "queued"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
-					t.Fatalf("queued with jobs %+v", last.Jobs)
+				if st.Status == contracts.RunRunning && !slices.Equal(st.Jobs, []job{{Name: "compile", Stage: "Build", Status: "running"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
+					t.Fatalf("running with jobs %+v", st.Jobs)
 				}
-				if last.Status == contracts.RunRunning && !slices.Equal(last.Jobs, []job{{Name: "compile", Stage: "Build", Status: "running"}, {Name: "deploy_web", Stage: "Deploy", Status: "queued"}}) {
-					t.Fatalf("running with jobs %+v", last.Jobs)
-				}
-				if last.Status.Final() {
-					break
-				}
-				if last.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) || !slices.Equal(last.Jobs, tc.finalJobs) {
-				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", seen, last.Jobs, tc.want, tc.finalJobs)
+			})
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) || !slices.Equal(got.Last.Jobs, tc.finalJobs) {
+				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", got.Seen, got.Last.Jobs, tc.want, tc.finalJobs)
 			}
 			if run.ID != "101" || run.Pipeline != tc.pipeline || run.WebURL != f.URL()+"/fabrikam/web-shop/_build/results?buildId=101" {
 				t.Fatalf("ref %+v", run)
@@ -357,31 +314,19 @@ func TestFollowRun(t *testing.T) {
 		otherRun, err := other.Trigger(ctxT(t), "3", "", nil)
 		checkCode(t, err, "")
 		wrong := newConnector(t, f, setup{secret: tokenJSON(azuredevopsfake.OtherOrgToken)})
-		_, err = wrong.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.AuthenticationFailed)
-		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
-		for _, ref := range []connectors.RunRef{otherRun, {ID: "999", Pipeline: "1"}, {ID: run.ID, Pipeline: "2"}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-		}
-		checkCode(t, c.CancelRun(ctxT(t), otherRun), resilience.ResourceNotFound)
-		for _, ref := range []connectors.RunRef{{ID: "../x", Pipeline: "1"}, {ID: "-1", Pipeline: "1"}, {ID: "101"}, {ID: "101", Pipeline: "a/b"}, {ID: "99999999999", Pipeline: "1"}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), wrong, cicdtest.ReadAndCancel, resilience.AuthenticationFailed, allSecrets, run)
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, otherRun)
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.Read, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: "999", Pipeline: "1"}, connectors.RunRef{ID: run.ID, Pipeline: "2"})
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "../x", Pipeline: "1"}, connectors.RunRef{ID: "-1", Pipeline: "1"}, connectors.RunRef{ID: "101"},
+			connectors.RunRef{ID: "101", Pipeline: "a/b"}, connectors.RunRef{ID: "99999999999", Pipeline: "1"})
 		f.Throttle("GET run", 7)
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		f.Throttle("PATCH build", 9)
 		err = c.CancelRun(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 9*time.Second {
-			t.Fatalf("retry after %s, want 9s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 9*time.Second, allSecrets...)
 		if st, _ := c.RunStatus(ctxT(t), run); st.Status != contracts.RunQueued {
 			t.Fatalf("a refused cancel moved the run to %s", st.Status)
 		}
@@ -390,25 +335,13 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"organization and project", map[string]any{"organization": "fabrikam", "project": "Web Shop"}, true},
-		{"every field", map[string]any{"url": "https://tfs.example.com/tfs", "organization": "DefaultCollection", "project": "web", "parametersAs": "variables"}, true},
-		{"no project", map[string]any{"organization": "fabrikam"}, false},
-		{"an organization with a dot", map[string]any{"organization": "fab.rikam", "project": "web"}, false},
-		{"a project with a slash", map[string]any{"organization": "fabrikam", "project": "a/b"}, false},
-		{"a project starting with _", map[string]any{"organization": "fabrikam", "project": "_web"}, false},
-		{"parameters elsewhere", map[string]any{"organization": "fabrikam", "project": "web", "parametersAs": "env"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "organization and project", Config: map[string]any{"organization": "fabrikam", "project": "Web Shop"}, OK: true},
+		{Name: "every field", Config: map[string]any{"url": "https://tfs.example.com/tfs", "organization": "DefaultCollection", "project": "web", "parametersAs": "variables"}, OK: true},
+		{Name: "no project", Config: map[string]any{"organization": "fabrikam"}, OK: false},
+		{Name: "an organization with a dot", Config: map[string]any{"organization": "fab.rikam", "project": "web"}, OK: false},
+		{Name: "a project with a slash", Config: map[string]any{"organization": "fabrikam", "project": "a/b"}, OK: false},
+		{Name: "a project starting with _", Config: map[string]any{"organization": "fabrikam", "project": "_web"}, OK: false},
+		{Name: "parameters elsewhere", Config: map[string]any{"organization": "fabrikam", "project": "web", "parametersAs": "env"}, OK: false},
+	}...)
 }

@@ -2,7 +2,6 @@ package azuredevops
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/azuredevopsfake"
@@ -28,17 +27,8 @@ func TestConformance(t *testing.T) {
 			}
 			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := azuredevopsfake.Token
-			if wrong {
-				token = azuredevopsfake.OtherOrgToken
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String(), "organization": azuredevopsfake.Org, "project": azuredevopsfake.Project},
-				CredentialRef: connectortest.SecretRef("AZDO"),
-				Secrets:       map[string]string{"AZDO": tokenJSON(token)},
-			}
-		},
+		Integration: connectortest.Credentialed("AZDO", map[string]any{"organization": azuredevopsfake.Org, "project": azuredevopsfake.Project},
+			tokenJSON(azuredevopsfake.Token), tokenJSON(azuredevopsfake.OtherOrgToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourcePipelines, PageSize: 5, Total: 12, NamePattern: "svc-0[0-2]", Matching: 3},
 		},

@@ -1,11 +1,8 @@
 package azuredevops
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/azuredevops/azuredevopsfake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -23,7 +20,7 @@ type setup struct {
 }
 
 // tokenJSON is a token credential as a secret store returns it.
-func tokenJSON(token string) string { return `{"token":"` + token + `"}` }
+var tokenJSON = connectortest.TokenSecret
 
 // newConnector builds a connector of f as the runtime does.
 func newConnector(t *testing.T, f *azuredevopsfake.Server, s setup) *Connector {
@@ -49,10 +46,9 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, allSecrets...)
 }
 
-func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
-
-// discoverAll follows cursors to the end of a listing.
-func discoverAll(t *testing.T, d connectors.Discoverer, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
-	t.Helper()
-	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, d, q, 100)
-}
+// The connector tests' shared helpers: the call context and discovery to
+// the end of a listing.
+var (
+	ctxT        = connectortest.CallContext
+	discoverAll = connectortest.DiscoverEverything
+)

@@ -9,8 +9,13 @@
 package cicdtest
 
 import (
+	"context"
+	"maps"
+	"slices"
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -51,4 +56,54 @@ type Provider struct {
 	ID string
 	// Start starts the provider's fake.
 	Start func(t *testing.T) Server
+}
+
+// CheckServer holds the fake start starts to what Server promises the flow
+// test, for each verdict: its Integration builds a working connector of
+// spec, each Pipeline's runs pass queued → running → that verdict one state
+// per read (each read with the Ref the last one returned), and Started
+// reports one run with params, which a trigger gave it. Every fake's own
+// test calls it, so a fake that breaks the promise fails in its package.
+func CheckServer(t *testing.T, spec *connectors.Spec, start func(*testing.T) Server, params map[string]string) {
+	t.Helper()
+	for _, verdict := range []contracts.PipelineRunStatus{contracts.RunSucceeded, contracts.RunFailed} {
+		t.Run(string(verdict), func(t *testing.T) {
+			t.Parallel()
+			srv := start(t)
+			const env = "CICDTEST_CRED"
+			config, secret := srv.Integration("env://" + env)
+			conn := connectortest.NewConnector(t, connectortest.Setup{Spec: spec, URL: srv.URL(), Config: config, EnvVar: env, Secret: secret})
+			tr, ok := connectors.AsTriggerer(conn)
+			if !ok {
+				t.Fatalf("%s triggers no runs", spec.ID)
+			}
+			rf, ok := connectors.AsRunFollower(conn)
+			if !ok {
+				t.Fatalf("%s follows no runs", spec.ID)
+			}
+			ctx := func() context.Context { return connectortest.CallContext(t) }
+			pipeline := srv.Pipeline(verdict)
+			run, err := tr.Trigger(ctx(), pipeline, srv.Ref(), params)
+			if err != nil {
+				t.Fatalf("Trigger(%s): %v", pipeline, err)
+			}
+			var seen []contracts.PipelineRunStatus
+			for range 10 {
+				st, err := rf.RunStatus(ctx(), run)
+				if err != nil {
+					t.Fatalf("RunStatus(%+v): %v", run, err)
+				}
+				run, seen = st.Ref, append(seen, st.Status)
+				if st.Status.Final() {
+					break
+				}
+			}
+			if want := []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, verdict}; !slices.Equal(seen, want) {
+				t.Fatalf("states %v, want %v (one state per read)", seen, want)
+			}
+			if n, got := srv.Started(pipeline); n != 1 || !maps.Equal(got, params) {
+				t.Fatalf("Started(%s) = %d, %v; want 1, %v", pipeline, n, got, params)
+			}
+		})
+	}
 }

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/circleci/circlecifake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -58,7 +58,7 @@ func TestChecks(t *testing.T) {
 			if tc.want == resilience.InvalidConfig {
 				calls = 0
 			}
-			if n := f.Calls(tc.route); n != calls {
+			if n := f.Count(tc.route); n != calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, calls)
 			}
 		})
@@ -67,31 +67,13 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotCircleCI(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		body   string
-		want   resilience.Code
-	}{
-		{"a web page", http.StatusOK, "<html></html>", resilience.InvalidConfig},
-		{"a login wall", http.StatusUnauthorized, "Unauthorized", resilience.InvalidConfig},
-		{"a redirect nobody followed", http.StatusNotModified, "", resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, "", resilience.UpstreamError},
-		{"nothing there", http.StatusNotFound, "", resilience.ResourceNotFound},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: tokenJSON(circlecifake.Token),
-				Config: map[string]any{"projectSlug": circlecifake.Project}}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: tokenJSON(circlecifake.Token),
+		Config: map[string]any{"projectSlug": circlecifake.Project}}, allSecrets,
+		connectortest.Answer{Name: "a web page", Status: http.StatusOK, Body: "<html></html>", Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a login wall", Status: http.StatusUnauthorized, Body: "Unauthorized", Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a redirect nobody followed", Status: http.StatusNotModified, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound})
 }
 
 func TestDiscovery(t *testing.T) {
@@ -138,7 +120,7 @@ func TestDiscovery(t *testing.T) {
 			if len(got.Names) != tc.count || got.Names[0] != tc.first || !slices.Equal(got.PageSizes, tc.pages) {
 				t.Fatalf("discovered %d names from %q in pages %v, want %d from %q in %v", len(got.Names), got.Names[0], got.PageSizes, tc.count, tc.first, tc.pages)
 			}
-			if n := f.Calls(tc.route); n != tc.requests {
+			if n := f.Count(tc.route); n != tc.requests {
 				t.Fatalf("%d requests, want %d", n, tc.requests)
 			}
 			if tc.q.ResourceType == ResourcePipelines {
@@ -157,19 +139,12 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, setup{})
 	f.Throttle("GET project", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET insights", 12)
-	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+	connectortest.CheckRetried(t, func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceWorkflows})
 		return err
-	})
-	checkCode(t, err, "")
-	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
-		t.Fatalf("waits %v, want exactly 12s", w)
-	}
+	}, []time.Duration{12 * time.Second}, allSecrets...)
 }
 
 func TestTrigger(t *testing.T) {
@@ -208,7 +183,7 @@ func TestTrigger(t *testing.T) {
 			c := newConnector(t, f, setup{secret: tc.secret})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
 			checkCode(t, err, tc.want)
-			if n := f.Calls("POST pipeline"); n != tc.posts {
+			if n := f.Count("POST pipeline"); n != tc.posts {
 				t.Fatalf("%d POSTs, want %d", n, tc.posts)
 			}
 			got := f.Triggered()
@@ -282,30 +257,15 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{})
 			run, err := c.Trigger(ctxT(t), tc.pipeline, tc.ref, tc.params)
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			var last connectors.RunState
-			for range 10 {
-				last, err = c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = last.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
-					seen = append(seen, last.Status)
-				}
-				if last.Status.Final() {
-					break
-				}
-				if last.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) || !slices.Equal(last.Jobs, tc.finalJobs) {
-				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", seen, last.Jobs, tc.want, tc.finalJobs)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			if !slices.Equal(got.Seen, tc.want) || !slices.Equal(got.Last.Jobs, tc.finalJobs) {
+				t.Fatalf("states %v ending with jobs %+v, want %v and %+v", got.Seen, got.Last.Jobs, tc.want, tc.finalJobs)
 			}
 			if n, params := f.Started(tc.pipeline); n != 1 || !maps.Equal(params, tc.params) && len(tc.params) > 0 {
 				t.Fatalf("started %d pipelines with %v", n, params)
 			}
-			if tc.cancelAt != "" && f.Calls("POST cancel") != 2 {
-				t.Fatalf("%d workflow cancels, want 2", f.Calls("POST cancel"))
+			if tc.cancelAt != "" && f.Count("POST cancel") != 2 {
+				t.Fatalf("%d workflow cancels, want 2", f.Count("POST cancel"))
 			}
 		})
 	}
@@ -323,64 +283,39 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, err, "")
 		// mallory's token cannot see acme's pipeline.
 		mallory := newConnector(t, f, setup{secret: tokenJSON(circlecifake.OtherToken)})
-		_, err = mallory.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.ResourceNotFound)
-		checkCode(t, mallory.CancelRun(ctxT(t), run), resilience.ResourceNotFound)
+		cicdtest.Refuses(t, ctxT(t), mallory, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, run)
 		wrong := newConnector(t, f, setup{secret: tokenJSON("CCIPAT_nope_000000000000000000000000000000000000000000000000000000000")})
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
 		// A pipeline named through another project of the organization is
 		// not that project's run.
-		for _, ref := range []connectors.RunRef{{ID: run.ID, Pipeline: circlecifake.BrokenProject}, {ID: broken.ID, Pipeline: circlecifake.Project},
-			{ID: "00000001-5c1e-4a7b-8d2f-0000000000ff", Pipeline: circlecifake.Project}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.ResourceNotFound)
-		}
-		if n := f.Calls("POST cancel"); n != 0 {
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: run.ID, Pipeline: circlecifake.BrokenProject}, connectors.RunRef{ID: broken.ID, Pipeline: circlecifake.Project},
+			connectors.RunRef{ID: "00000001-5c1e-4a7b-8d2f-0000000000ff", Pipeline: circlecifake.Project})
+		if n := f.Count("POST cancel"); n != 0 {
 			t.Fatalf("%d workflows cancelled through refused refs", n)
 		}
-		for _, ref := range []connectors.RunRef{otherRun, {ID: "../x", Pipeline: circlecifake.Project}, {ID: run.ID}, {ID: run.ID, Pipeline: "gh/acme/.."}, {ID: "42", Pipeline: circlecifake.Project}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, c.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
+			otherRun, connectors.RunRef{ID: "../x", Pipeline: circlecifake.Project}, connectors.RunRef{ID: run.ID},
+			connectors.RunRef{ID: run.ID, Pipeline: "gh/acme/.."}, connectors.RunRef{ID: "42", Pipeline: circlecifake.Project})
 		f.Throttle("GET pipeline", 7)
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		f.Throttle("POST cancel", 9)
 		err = c.CancelRun(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 9*time.Second {
-			t.Fatalf("retry after %s, want 9s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 9*time.Second, allSecrets...)
 	})
 }
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"a GitHub project", map[string]any{"projectSlug": "gh/acme/web-shop"}, true},
-		{"a server and a GitLab project", map[string]any{"url": "https://circleci.example.com", "projectSlug": "circleci/9a8b7c6d-5e4f/1a2b3c4d"}, true},
-		{"no project", map[string]any{}, false},
-		{"two segments", map[string]any{"projectSlug": "acme/web-shop"}, false},
-		{"an unknown VCS", map[string]any{"projectSlug": "gl/acme/web"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "a GitHub project", Config: map[string]any{"projectSlug": "gh/acme/web-shop"}, OK: true},
+		{Name: "a server and a GitLab project", Config: map[string]any{"url": "https://circleci.example.com", "projectSlug": "circleci/9a8b7c6d-5e4f/1a2b3c4d"}, OK: true},
+		{Name: "no project", Config: map[string]any{}, OK: false},
+		{Name: "two segments", Config: map[string]any{"projectSlug": "acme/web-shop"}, OK: false},
+		{Name: "an unknown VCS", Config: map[string]any{"projectSlug": "gl/acme/web"}, OK: false},
+	}...)
 	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"projectSlug": "gh/acme/.."}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 }

@@ -2,7 +2,6 @@ package circleci
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/circleci/circlecifake"
@@ -26,17 +25,8 @@ func TestConformance(t *testing.T) {
 			}
 			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := circlecifake.Token
-			if wrong {
-				token = "CCIPAT_wrong_0000000000000000000000000000000000000000000000000000000"
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String(), "projectSlug": circlecifake.Project},
-				CredentialRef: connectortest.SecretRef("CIRCLECI"),
-				Secrets:       map[string]string{"CIRCLECI": tokenJSON(token)},
-			}
-		},
+		Integration: connectortest.Credentialed("CIRCLECI", map[string]any{"projectSlug": circlecifake.Project},
+			tokenJSON(circlecifake.Token), tokenJSON("CCIPAT_wrong_0000000000000000000000000000000000000000000000000000000")),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourcePipelines, PageSize: 5, Total: 12, NamePattern: "1?", Matching: 3},
 			{ResourceType: ResourceWorkflows, PageSize: 5, Total: 12, NamePattern: "svc-0[0-2]", Matching: 3},

@@ -2,7 +2,6 @@ package drone
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/drone/dronefake"
@@ -27,17 +26,7 @@ func TestConformance(t *testing.T) {
 			f.AddHistory(dronefake.HelloWorld, 9)
 			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			tok := dronefake.AliceToken
-			if wrong {
-				tok = wrongToken
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String()},
-				CredentialRef: connectortest.SecretRef("DRONE"),
-				Secrets:       map[string]string{"DRONE": token(tok)},
-			}
-		},
+		Integration: connectortest.Credentialed("DRONE", nil, token(dronefake.AliceToken), token(wrongToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceRepositories, PageSize: 4, Total: 10, NamePattern: "team/svc-0[0-4]", Matching: 5},
 			{ResourceType: ResourceBuilds, Scope: contracts.DiscoveryFilter{Repository: dronefake.HelloWorld}, PageSize: 4, Total: 9,

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/drone/dronefake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -59,24 +59,10 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotDrone(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		want   resilience.Code
-	}{
-		{"Drone asking for a token", http.StatusUnauthorized, ""},
-		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
-		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: token(wrongToken)}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: token(wrongToken)}, allSecrets,
+		connectortest.Answer{Name: "Drone asking for a token", Status: http.StatusUnauthorized},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError})
 }
 
 // TestDiscovery pages through 250 builds with Drone's page and per_page,
@@ -171,19 +157,12 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, token(dronefake.AliceToken), nil)
 	f.Throttle("GET /api/user/repos", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("POST /api/repos/:owner/:name/builds", 3)
-	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
+	connectortest.CheckRetried(t, func(ctx context.Context) error {
 		_, err := c.Trigger(ctx, dronefake.HelloWorld, "", nil)
 		return err
-	})
-	checkCode(t, err, "")
-	if w := timer.Waits(); !slices.Equal(w, []time.Duration{3 * time.Second}) {
-		t.Fatalf("waits %v, want exactly 3s", w)
-	}
+	}, []time.Duration{3 * time.Second}, allSecrets...)
 	if n := len(f.Builds(dronefake.HelloWorld)); n != 1 {
 		t.Fatalf("%d builds after a throttled trigger and its retry, want 1", n)
 	}
@@ -291,27 +270,13 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, token(dronefake.AliceToken), nil)
 			run, err := c.Trigger(ctxT(t), tc.pipeline, "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			var last connectors.RunState
-			for range 10 {
-				last, err = c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = last.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != last.Status {
-					seen = append(seen, last.Status)
-				}
-				if last.Status.Final() {
-					break
-				}
-				if last.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
-			}
-			if !slices.Equal(last.Jobs, tc.jobs) {
-				t.Fatalf("jobs %+v, want %+v", last.Jobs, tc.jobs)
+			if !slices.Equal(got.Last.Jobs, tc.jobs) {
+				t.Fatalf("jobs %+v, want %+v", got.Last.Jobs, tc.jobs)
 			}
 			if run.WebURL != f.URL()+"/"+tc.pipeline+"/1" || run.ID != "1" {
 				t.Fatalf("ref %+v", run)
@@ -346,26 +311,16 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, bob.CancelRun(ctxT(t), run), resilience.ResourceNotFound)
 		wrong := newConnector(t, f, token(wrongToken), nil)
 		// octocat/broken is private: a guest gets 401.
-		_, err = wrong.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.AuthenticationFailed)
-		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
-		for _, ref := range []connectors.RunRef{{ID: "99", Pipeline: dronefake.Broken}, {ID: "1", Pipeline: "octocat/nope"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-			checkCode(t, alice.CancelRun(ctxT(t), ref), resilience.ResourceNotFound)
-		}
-		for _, ref := range []connectors.RunRef{{ID: "1"}, {ID: "", Pipeline: dronefake.Broken}, {ID: "-1", Pipeline: dronefake.Broken},
-			{ID: "01", Pipeline: dronefake.Broken}, {ID: "1/../2", Pipeline: dronefake.Broken}, {ID: "1", Pipeline: "octocat/../x"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, alice.CancelRun(ctxT(t), ref), resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), wrong, cicdtest.ReadAndCancel, resilience.AuthenticationFailed, allSecrets, run)
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: "99", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "1", Pipeline: "octocat/nope"})
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "1"}, connectors.RunRef{ID: "", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "-1", Pipeline: dronefake.Broken},
+			connectors.RunRef{ID: "01", Pipeline: dronefake.Broken}, connectors.RunRef{ID: "1/../2", Pipeline: dronefake.Broken},
+			connectors.RunRef{ID: "1", Pipeline: "octocat/../x"})
 		f.Throttle("GET /api/repos/:owner/:name/builds/:number", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		if b := f.Builds(dronefake.Broken); len(b) != 1 || b[0].Status != dronefake.Pending {
 			t.Fatalf("refused calls changed the build: %+v", b)
 		}
@@ -374,24 +329,12 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"url", map[string]any{"url": "https://drone.example.com/"}, true},
-		{"with a namespace", map[string]any{"url": "https://drone.example.com", "namespace": "octo.cat_x-1"}, true},
-		{"no url", map[string]any{"namespace": "octocat"}, false},
-		{"a namespace with a slash", map[string]any{"url": "https://drone.example.com", "namespace": "a/b"}, false},
-		{"a namespace that climbs", map[string]any{"url": "https://drone.example.com", "namespace": ".."}, false},
-		{"unknown field", map[string]any{"url": "https://drone.example.com", "repo": "x"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "url", Config: map[string]any{"url": "https://drone.example.com/"}, OK: true},
+		{Name: "with a namespace", Config: map[string]any{"url": "https://drone.example.com", "namespace": "octo.cat_x-1"}, OK: true},
+		{Name: "no url", Config: map[string]any{"namespace": "octocat"}, OK: false},
+		{Name: "a namespace with a slash", Config: map[string]any{"url": "https://drone.example.com", "namespace": "a/b"}, OK: false},
+		{Name: "a namespace that climbs", Config: map[string]any{"url": "https://drone.example.com", "namespace": ".."}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"url": "https://drone.example.com", "repo": "x"}, OK: false},
+	}...)
 }

@@ -2,7 +2,6 @@ package githubactions
 
 import (
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
@@ -26,17 +25,8 @@ func TestConformance(t *testing.T) {
 				f.LimitEvery(githubactionsfake.Limit{Status: http.StatusTooManyRequests, RetryAfter: connectortest.RetryAfterSeconds, ResetIn: 3600})
 			}}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := githubactionsfake.UserToken
-			if wrong {
-				token = githubactionsfake.WrongToken
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String(), "owner": githubactionsfake.Owner, "repo": githubactionsfake.Repo},
-				CredentialRef: connectortest.SecretRef("GITHUB"),
-				Secrets:       map[string]string{"GITHUB": `{"token":"` + token + `"}`},
-			}
-		},
+		Integration: connectortest.Credentialed("GITHUB", map[string]any{"owner": githubactionsfake.Owner, "repo": githubactionsfake.Repo},
+			connectortest.TokenSecret(githubactionsfake.UserToken), connectortest.TokenSecret(githubactionsfake.WrongToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourcePipelines, PageSize: 5, Total: 12, NamePattern: "deploy-*", Matching: 1},
 			{ResourceType: ResourceJobs, PageSize: 5, Total: 12, NamePattern: "job-00?", Matching: 10},

@@ -9,22 +9,13 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/githubactionsfake"
 )
-
-func level(l contracts.CheckType, c *Connector) func(context.Context) error {
-	switch l {
-	case contracts.CheckConnectivity:
-		return c.CheckConnectivity
-	case contracts.CheckAuthentication:
-		return c.CheckAuthentication
-	}
-	return c.CheckFunctionality
-}
 
 func TestChecks(t *testing.T) {
 	t.Parallel()
@@ -41,7 +32,7 @@ func TestChecks(t *testing.T) {
 	}{
 		{name: "connectivity reads the API root without a token", level: contracts.CheckConnectivity, secret: githubactionsfake.UserToken, route: "GET /", calls: 1},
 		{name: "authentication of a user token", level: contracts.CheckAuthentication, secret: githubactionsfake.UserToken, route: "GET /user", calls: 1, auth: "Bearer"},
-		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: `{"token":"` + githubactionsfake.InstallToken + `"}`,
+		{name: "authentication of an installation token", level: contracts.CheckAuthentication, secret: connectortest.TokenSecret(githubactionsfake.InstallToken),
 			route: "GET /user", calls: 1, auth: "Bearer"},
 		{name: "wrong token", level: contracts.CheckAuthentication, secret: githubactionsfake.WrongToken, want: resilience.AuthenticationFailed,
 			route: "GET /user", calls: 1, auth: "Bearer"},
@@ -62,7 +53,7 @@ func TestChecks(t *testing.T) {
 			f := githubactionsfake.New(t)
 			f.AddWorkflows(3)
 			c := newConnector(t, f, setup{config: tc.config, secret: tc.secret, noRef: tc.noRef})
-			timer, err := retry(t, level(tc.level, c))
+			timer, err := retry(t, connectortest.Level(tc.level, c))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
@@ -192,17 +183,10 @@ func TestRateLimits(t *testing.T) {
 
 			f.LimitNext(route, tc.limit)
 			err := c.CheckFunctionality(ctxT(t))
-			checkCode(t, err, resilience.RateLimited)
-			if d := resilience.RetryAfterOf(err); d != tc.wait {
-				t.Fatalf("retry after %s, want %s", d, tc.wait)
-			}
+			connectortest.CheckRetryAfter(t, err, tc.wait, allSecrets...)
 
 			f.LimitNext(route, tc.limit)
-			timer, err := retry(t, c.CheckFunctionality)
-			checkCode(t, err, "")
-			if w := timer.Waits(); !slices.Equal(w, []time.Duration{tc.wait}) {
-				t.Fatalf("waits %v, want exactly %s", w, tc.wait)
-			}
+			connectortest.CheckRetried(t, c.CheckFunctionality, []time.Duration{tc.wait}, allSecrets...)
 			if n := f.Count(route); n != 3 {
 				t.Fatalf("%d calls, want 3", n)
 			}
@@ -300,24 +284,12 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"github.com", map[string]any{"owner": "acme", "repo": "app"}, true},
-		{"GitHub Enterprise Server", map[string]any{"url": "https://ghe.example.com/api/v3", "owner": "acme", "repo": "app", "returnRunDetails": false}, true},
-		{"no owner", map[string]any{"repo": "app"}, false},
-		{"unknown field", map[string]any{"owner": "acme", "repo": "app", "workflow": "ci.yml"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "github.com", Config: map[string]any{"owner": "acme", "repo": "app"}, OK: true},
+		{Name: "GitHub Enterprise Server", Config: map[string]any{"url": "https://ghe.example.com/api/v3", "owner": "acme", "repo": "app", "returnRunDetails": false}, OK: true},
+		{Name: "no owner", Config: map[string]any{"repo": "app"}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"owner": "acme", "repo": "app", "workflow": "ci.yml"}, OK: false},
+	}...)
 	if s, ok := connectors.NewRegistry(Spec).Lookup("GitHub-Actions"); !ok || s != Spec || s.Category != connectors.CategoryCICD {
 		t.Fatal("lookup")
 	}
@@ -358,26 +330,14 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{config: map[string]any{"returnRunDetails": tc.details}, secret: githubactionsfake.UserToken})
 			run, err := c.Trigger(ctxT(t), "deploy.yml", "release", map[string]string{"target": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = st.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, func(st connectors.RunState) {
+				if st.Status.Final() && (len(st.Jobs) != 2 || st.Jobs[0].Name != "job-000" || st.Jobs[0].Status != string(st.Status)) {
+					t.Fatalf("jobs %+v, want two %s", st.Jobs, st.Status)
 				}
-				if st.Status.Final() {
-					if len(st.Jobs) != 2 || st.Jobs[0].Name != "job-000" || st.Jobs[0].Status != string(st.Status) {
-						t.Fatalf("jobs %+v, want two %s", st.Jobs, st.Status)
-					}
-					break
-				}
-				if st.Status == tc.cancelAt && run.ID != "" {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			})
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 			if run.ID != "8000001" || run.WebURL != "https://github.com/acme/app/actions/runs/8000001" {
 				t.Fatalf("ref %+v, want run 8000001 with its page", run)
@@ -414,19 +374,12 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, ro.CancelRun(ctxT(t), run), resilience.PermissionDenied)
 		_, err = newConnector(t, f, setup{secret: githubactionsfake.WrongToken}).RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
-		_, err = c.RunStatus(ctxT(t), connectors.RunRef{ID: "123"})
-		checkCode(t, err, resilience.ResourceNotFound)
-		checkCode(t, c.CancelRun(ctxT(t), connectors.RunRef{ID: "123"}), resilience.ResourceNotFound)
-		for _, ref := range []connectors.RunRef{{ID: "../x"}, {ID: "-4"}, {Pipeline: "deploy.yml"}, {Pipeline: "../x", Since: time.Now()}} {
-			_, err = c.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, connectors.RunRef{ID: "123"})
+		cicdtest.Refuses(t, ctxT(t), c, cicdtest.Read, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "../x"}, connectors.RunRef{ID: "-4"}, connectors.RunRef{Pipeline: "deploy.yml"}, connectors.RunRef{Pipeline: "../x", Since: time.Now()})
 		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 429, RetryAfter: 7})
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		f.LimitNext("GET /repos/{owner}/{repo}/actions/runs/{run_id}", githubactionsfake.Limit{Status: 403, Primary: true, ResetIn: 30})
 		_, err = c.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.RateLimited)

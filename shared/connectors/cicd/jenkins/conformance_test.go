@@ -2,7 +2,6 @@ package jenkins
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
@@ -30,17 +29,8 @@ func TestConformance(t *testing.T) {
 			f.AddRoot(jenkinsfake.Folder("team-a", svcs...))
 			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			token := jenkinsfake.AliceToken
-			if wrong {
-				token = "wrong-token-123456"
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String()},
-				CredentialRef: connectortest.SecretRef("JENKINS"),
-				Secrets:       map[string]string{"JENKINS": basic("alice", token)},
-			}
-		},
+		Integration: connectortest.Credentialed("JENKINS", nil,
+			basic("alice", jenkinsfake.AliceToken), basic("alice", "wrong-token-123456")),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceJobs, PageSize: 5, Total: 14, NamePattern: "app-*", Matching: 8},
 			{ResourceType: ResourcePipelines, PageSize: 4, Total: 6, NamePattern: "team-a/svc-0[0-2]", Matching: 3},

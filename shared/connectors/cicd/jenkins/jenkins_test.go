@@ -3,7 +3,6 @@ package jenkins
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,22 +10,13 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/jenkins/jenkinsfake"
 )
-
-func level(l contracts.CheckType, c *Connector) func(context.Context) error {
-	switch l {
-	case contracts.CheckConnectivity:
-		return c.CheckConnectivity
-	case contracts.CheckAuthentication:
-		return c.CheckAuthentication
-	}
-	return c.CheckFunctionality
-}
 
 func TestChecks(t *testing.T) {
 	t.Parallel()
@@ -68,7 +58,7 @@ func TestChecks(t *testing.T) {
 			f.SetAnonymousRead(tc.anonRead)
 			f.AddStandardTree()
 			c := newConnector(t, f, setup{secret: tc.secret, noRef: tc.noRef})
-			timer, err := retry(t, level(tc.level, c))
+			timer, err := retry(t, connectortest.Level(tc.level, c))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
@@ -82,25 +72,11 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotJenkins(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		want   resilience.Code
-	}{
-		{"a web server", http.StatusOK, resilience.InvalidConfig},
-		{"a login wall", http.StatusForbidden, resilience.InvalidConfig},
-		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
-		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
-			t.Cleanup(srv.Close)
-			c := newConn(t, setup{spec: Spec, url: srv.URL, noRef: true}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, NoRef: true}, allSecrets,
+		connectortest.Answer{Name: "a web server", Status: http.StatusOK, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a login wall", Status: http.StatusForbidden, Want: resilience.InvalidConfig},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound})
 }
 
 func TestDiscovery(t *testing.T) {
@@ -186,19 +162,12 @@ func TestRateLimitedByAProxy(t *testing.T) {
 	c := newConnector(t, f, setup{secret: basic("alice", jenkinsfake.AliceToken)})
 	f.Throttle("GET /api/json", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	f.Throttle("GET /api/json", 12)
-	timer, err := retry(t, func(ctx context.Context) error {
+	connectortest.CheckRetried(t, func(ctx context.Context) error {
 		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceJobs, PageSize: 5})
 		return err
-	})
-	checkCode(t, err, "")
-	if w := timer.Waits(); !slices.Equal(w, []time.Duration{12 * time.Second}) {
-		t.Fatalf("waits %v, want exactly 12s", w)
-	}
+	}, []time.Duration{12 * time.Second}, allSecrets...)
 	if n := f.Count("GET /api/json"); n != 3 {
 		t.Fatalf("%d calls, want 3", n)
 	}
@@ -297,24 +266,12 @@ func TestTreeSpec(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"url", map[string]any{"url": "https://jenkins.example.com/"}, true},
-		{"every field", map[string]any{"url": "https://ci.example.com/jenkins", "folder": "team-a", "refParameter": "BRANCH"}, true},
-		{"no url", map[string]any{"folder": "x"}, false},
-		{"unknown field", map[string]any{"url": "https://ci.example.com", "job": "x"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "url", Config: map[string]any{"url": "https://jenkins.example.com/"}, OK: true},
+		{Name: "every field", Config: map[string]any{"url": "https://ci.example.com/jenkins", "folder": "team-a", "refParameter": "BRANCH"}, OK: true},
+		{Name: "no url", Config: map[string]any{"folder": "x"}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"url": "https://ci.example.com", "job": "x"}, OK: false},
+	}...)
 	_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: map[string]any{"url": "https://ci.example", "folder": "a/../b"}}, HTTP: connectortest.HTTP(t, nil, nil)})
 	checkCode(t, err, resilience.InvalidConfig)
 }
@@ -351,23 +308,10 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, setup{secret: tc.secret})
 			run, err := c.Trigger(ctxT(t), "team-a/svc-00", "", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = st.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
-				}
-				if st.Status.Final() {
-					break
-				}
-				if st.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 			if tc.want[len(tc.want)-1] != contracts.RunCancelled || tc.cancelAt == contracts.RunRunning {
 				if run.ID != "build:1" || run.WebURL != f.URL()+"/job/team-a/job/svc-00/1/" || run.Pipeline != "team-a/svc-00" {
@@ -388,19 +332,13 @@ func TestFollowRun(t *testing.T) {
 		wrong := newConnector(t, f, setup{secret: basic("alice", "wrong-token-123456")})
 		_, err = wrong.RunStatus(ctxT(t), run)
 		checkCode(t, err, resilience.AuthenticationFailed)
-		for _, ref := range []connectors.RunRef{{ID: "queue:999"}, {ID: "build:7", Pipeline: "app-000"}, {ID: "build:1", Pipeline: "nope"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.ResourceNotFound)
-		}
-		for _, ref := range []connectors.RunRef{{ID: "../x"}, {ID: "queue:-1"}, {ID: "build:1"}, {ID: "build:1", Pipeline: "a/../b"}, {ID: "101"}} {
-			_, err = alice.RunStatus(ctxT(t), ref)
-			checkCode(t, err, resilience.InvalidConfig)
-		}
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.Read, resilience.ResourceNotFound, allSecrets,
+			connectors.RunRef{ID: "queue:999"}, connectors.RunRef{ID: "build:7", Pipeline: "app-000"}, connectors.RunRef{ID: "build:1", Pipeline: "nope"})
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.Read, resilience.InvalidConfig, allSecrets,
+			connectors.RunRef{ID: "../x"}, connectors.RunRef{ID: "queue:-1"}, connectors.RunRef{ID: "build:1"},
+			connectors.RunRef{ID: "build:1", Pipeline: "a/../b"}, connectors.RunRef{ID: "101"})
 		f.Throttle("GET /queue/item/:id/api/json", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 	})
 }

@@ -2,7 +2,6 @@ package teamcity
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
@@ -28,17 +27,7 @@ func TestConformance(t *testing.T) {
 			}
 			return connectortest.Server{URL: f.URL(), RateLimit: func() { f.ThrottleAll(connectortest.RetryAfterSeconds) }}
 		},
-		Integration: func(base *url.URL, wrong bool) connectortest.Integration {
-			tok := teamcityfake.AliceToken
-			if wrong {
-				tok = wrongToken
-			}
-			return connectortest.Integration{
-				Config:        map[string]any{"url": base.String()},
-				CredentialRef: connectortest.SecretRef("TEAMCITY"),
-				Secrets:       map[string]string{"TEAMCITY": token(tok)},
-			}
-		},
+		Integration: connectortest.Credentialed("TEAMCITY", nil, token(teamcityfake.AliceToken), token(wrongToken)),
 		Discovery: []connectortest.Discovery{
 			{ResourceType: ResourceProjects, PageSize: 4, Total: 9, NamePattern: "team-0[0-4]", Matching: 5},
 			{ResourceType: ResourceBuildTypes, PageSize: 3, Total: 8, NamePattern: "build-*", Matching: 6},

@@ -1,11 +1,8 @@
 package teamcity
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -18,7 +15,7 @@ const credEnv = "TEAMCITY_TOKEN"
 const wrongToken = "eyJ0eXAiOiAiVENWMiJ9.d3Jvbmc.d3Jvbmctc2lnbmF0dXJl"
 
 // token is a token credential as a secret store returns it.
-func token(v string) string { return `{"token":"` + v + `"}` }
+var token = connectortest.TokenSecret
 
 // newConnector builds a connector of the fake as the runtime does.
 func newConnector(t *testing.T, f *teamcityfake.Server, secret string, config map[string]any) *Connector {
@@ -38,10 +35,9 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, allSecrets...)
 }
 
-func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
-
-// discoverAll follows cursors to the end of a listing.
-func discoverAll(t *testing.T, d connectors.Discoverer, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
-	t.Helper()
-	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, d, q, 100)
-}
+// The connector tests' shared helpers: the call context and discovery to
+// the end of a listing.
+var (
+	ctxT        = connectortest.CallContext
+	discoverAll = connectortest.DiscoverEverything
+)

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -57,24 +57,10 @@ func TestChecks(t *testing.T) {
 
 func TestConnectivityRefusesWhatIsNotTeamCity(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		want   resilience.Code
-	}{
-		{"TeamCity asking for credentials", http.StatusUnauthorized, ""},
-		{"nothing there", http.StatusNotFound, resilience.ResourceNotFound},
-		{"a proxy error", http.StatusBadGateway, resilience.UpstreamError},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
-			t.Cleanup(srv.Close)
-			c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: srv.URL, EnvVar: credEnv, Secret: token(wrongToken)}).(*Connector)
-			checkCode(t, c.CheckConnectivity(ctxT(t)), tc.want)
-		})
-	}
+	connectortest.CheckAnswers(t, connectortest.Setup{Spec: Spec, EnvVar: credEnv, Secret: token(wrongToken)}, allSecrets,
+		connectortest.Answer{Name: "TeamCity asking for credentials", Status: http.StatusUnauthorized},
+		connectortest.Answer{Name: "nothing there", Status: http.StatusNotFound, Want: resilience.ResourceNotFound},
+		connectortest.Answer{Name: "a proxy error", Status: http.StatusBadGateway, Want: resilience.UpstreamError})
 }
 
 // TestDiscovery pages through 267 build configurations in 12 projects
@@ -179,10 +165,7 @@ func TestRateLimited(t *testing.T) {
 	c := newConnector(t, f, token(teamcityfake.AliceToken), nil)
 	f.Throttle("GET /app/rest/buildTypes", 12)
 	err := c.CheckFunctionality(ctxT(t))
-	checkCode(t, err, resilience.RateLimited)
-	if d := resilience.RetryAfterOf(err); d != 12*time.Second {
-		t.Fatalf("retry after %s, want 12s", d)
-	}
+	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
 	timer, err := connectortest.Retry(ctxT(t), func(ctx context.Context) error {
 		f.Throttle("POST /app/rest/buildQueue", 3)
 		_, err := c.Trigger(ctx, teamcityfake.GreenBuildType, "", nil)
@@ -279,23 +262,10 @@ func TestFollowRun(t *testing.T) {
 			c := newConnector(t, f, token(teamcityfake.AliceToken), nil)
 			run, err := c.Trigger(ctxT(t), tc.pipeline, "main", map[string]string{"env.TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				run = st.Ref
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
-				}
-				if st.Status.Final() {
-					break
-				}
-				if st.Status == tc.cancelAt {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, nil)
+			run = got.Last.Ref
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 			b := f.Builds()[0]
 			if b.Number != tc.number || (tc.cancelAt != "") != (b.CancelNote == cancelComment) {
@@ -335,23 +305,14 @@ func TestFollowRun(t *testing.T) {
 		bob := newConnector(t, f, token(teamcityfake.BobToken), nil)
 		checkCode(t, bob.CancelRun(ctxT(t), run), resilience.PermissionDenied)
 		wrong := newConnector(t, f, token(wrongToken), nil)
-		_, err = wrong.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.AuthenticationFailed)
-		checkCode(t, wrong.CancelRun(ctxT(t), run), resilience.AuthenticationFailed)
-		_, err = alice.RunStatus(ctxT(t), connectors.RunRef{ID: "999"})
-		checkCode(t, err, resilience.ResourceNotFound)
-		checkCode(t, alice.CancelRun(ctxT(t), connectors.RunRef{ID: "999"}), resilience.ResourceNotFound)
+		cicdtest.Refuses(t, ctxT(t), wrong, cicdtest.ReadAndCancel, resilience.AuthenticationFailed, allSecrets, run)
+		cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.ResourceNotFound, allSecrets, connectors.RunRef{ID: "999"})
 		for _, id := range []string{"", "0", "-1", "id:101", "101/../x", "0101", "1e3"} {
-			_, err = alice.RunStatus(ctxT(t), connectors.RunRef{ID: id})
-			checkCode(t, err, resilience.InvalidConfig)
-			checkCode(t, alice.CancelRun(ctxT(t), connectors.RunRef{ID: id}), resilience.InvalidConfig)
+			cicdtest.Refuses(t, ctxT(t), alice, cicdtest.ReadAndCancel, resilience.InvalidConfig, allSecrets, connectors.RunRef{ID: id})
 		}
 		f.Throttle("GET /app/rest/builds/id", 7)
 		_, err = alice.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 		if b := f.Builds(); len(b) != 1 || b[0].Cancelled {
 			t.Fatalf("refused calls changed the build: %+v", b)
 		}
@@ -360,24 +321,12 @@ func TestFollowRun(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config map[string]any
-		ok     bool
-	}{
-		{"url", map[string]any{"url": "https://teamcity.example.com/"}, true},
-		{"under a context path with a project", map[string]any{"url": "https://ci.example.com/teamcity", "project": "Shop_Backend"}, true},
-		{"no url", map[string]any{"project": "Shop"}, false},
-		{"a project id with a dash", map[string]any{"url": "https://ci.example.com", "project": "shop-backend"}, false},
-		{"a project id starting with a digit", map[string]any{"url": "https://ci.example.com", "project": "1Shop"}, false},
-		{"unknown field", map[string]any{"url": "https://ci.example.com", "buildType": "x"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := Spec.ValidateConfig(tc.config); (err == nil) != tc.ok {
-				t.Fatalf("ValidateConfig: %v, want ok=%v", err, tc.ok)
-			}
-		})
-	}
+	connectortest.CheckConfigs(t, Spec, []connectortest.ConfigCase{
+		{Name: "url", Config: map[string]any{"url": "https://teamcity.example.com/"}, OK: true},
+		{Name: "under a context path with a project", Config: map[string]any{"url": "https://ci.example.com/teamcity", "project": "Shop_Backend"}, OK: true},
+		{Name: "no url", Config: map[string]any{"project": "Shop"}, OK: false},
+		{Name: "a project id with a dash", Config: map[string]any{"url": "https://ci.example.com", "project": "shop-backend"}, OK: false},
+		{Name: "a project id starting with a digit", Config: map[string]any{"url": "https://ci.example.com", "project": "1Shop"}, OK: false},
+		{Name: "unknown field", Config: map[string]any{"url": "https://ci.example.com", "buildType": "x"}, OK: false},
+	}...)
 }

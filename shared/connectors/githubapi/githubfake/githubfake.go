@@ -394,20 +394,31 @@ func authenticate(r *http.Request) (caller, bool) {
 
 // RateHeaders sets GitHub's x-ratelimit headers of a core answer.
 func (s *Server) RateHeaders(w http.ResponseWriter, limit, remaining int) {
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.Now.Add(time.Hour).Unix(), 10))
-	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
-	h.Set("X-RateLimit-Resource", "core")
+	WriteRateHeaders(w, s.Now, limit, remaining)
 }
 
 // RateLimited answers as GitHub answers a call over a primary or secondary
 // rate limit.
-func (s *Server) RateLimited(w http.ResponseWriter, l Limit) {
+func (s *Server) RateLimited(w http.ResponseWriter, l Limit) { WriteRateLimited(w, s.Now, l) }
+
+// WriteRateHeaders sets GitHub's x-ratelimit headers of a core answer at
+// now (the window resets an hour later). Every fake speaking GitHub's REST
+// API (this one, githubactionsfake) answers through it.
+func WriteRateHeaders(w http.ResponseWriter, now time.Time, limit, remaining int) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+// WriteRateLimited answers at now as GitHub answers a call over a primary
+// or secondary rate limit.
+func WriteRateLimited(w http.ResponseWriter, now time.Time, l Limit) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.Now.Add(time.Duration(l.ResetIn)*time.Second).Unix(), 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(time.Duration(l.ResetIn)*time.Second).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 	if l.Primary {
 		h.Set("X-RateLimit-Remaining", "0")
@@ -433,6 +444,18 @@ func Error(w http.ResponseWriter, status int, message string) {
 // JSON array with GitHub's Link header, whose targets are link plus the
 // query.
 func Paginate(w http.ResponseWriter, r *http.Request, link string, n int, item func(int) any) {
+	if items, ok := Page(w, r, link, n, item); ok {
+		WriteJSON(w, http.StatusOK, items)
+	}
+}
+
+// Page reads the page of n items r asks for (per_page, page: GitHub's 30
+// and 1 by default, per_page at most 100), sets GitHub's Link header,
+// whose targets are link plus the query, and returns the page's items. A
+// per_page or page that is no integer is answered 422, and ok is false.
+// Every GitHub listing a fake serves (arrays, and objects holding one
+// such as the workflow runs) pages through it.
+func Page(w http.ResponseWriter, r *http.Request, link string, n int, item func(int) any) (items []any, ok bool) {
 	q := r.URL.Query()
 	perPage, page := 30, 1
 	for _, p := range []struct {
@@ -446,7 +469,7 @@ func Paginate(w http.ResponseWriter, r *http.Request, link string, n int, item f
 		v, err := strconv.Atoi(s)
 		if err != nil {
 			Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor '"+p.name+"', \""+s+"\" is not an integer.")
-			return
+			return nil, false
 		}
 		*p.v = v
 	}
@@ -475,11 +498,11 @@ func Paginate(w http.ResponseWriter, r *http.Request, link string, n int, item f
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
 	start, end := min((page-1)*perPage, n), min(page*perPage, n)
-	items := make([]any, 0, end-start)
+	items = make([]any, 0, end-start)
 	for i := start; i < end; i++ {
 		items = append(items, item(i))
 	}
-	WriteJSON(w, http.StatusOK, items)
+	return items, true
 }
 
 // WriteJSON writes v with status.

@@ -10,98 +10,41 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
 	"github.com/stella-ops/inthub/shared/connectors/scm/gitea/spec"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// limit is Gitea's default MAX_RESPONSE_ITEMS (a larger limit is cut to
+// paging is how Gitea listings are read.
+var paging = scmkit.Paging{
+	DefaultSize: 100, MaxSize: 1000,
+	// PerPage is Gitea's default MAX_RESPONSE_ITEMS (a larger limit is cut to
 	// it); every page of a listing uses it so a page-number cursor stays
 	// valid whatever page size a caller asks for.
-	limit = 50
-	// maxListRequests bounds the Gitea pages one Discover call reads while
-	// a name filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
-
-// The kinds of owner Gitea lists repositories of under different paths.
-const (
-	ownerUnknown = ""
-	ownerOrg     = "org"
-	ownerUser    = "user"
-)
-
-// cursor is where a listing continues (the Gitea page number and how many
-// of its items an earlier Discover returned) and the kind of the owner
-// whose repositories these are, so later pages skip the lookup.
-type cursor struct {
-	kit.Position
-	Kind string `json:"k,omitempty"`
-}
-
-func (c cursor) valid() bool {
-	return kit.ValidPageNumber(c.Position) && (c.Kind == ownerUnknown || c.Kind == ownerOrg || c.Kind == ownerUser)
-}
-
-// listing is one paginated Gitea listing: fetch reads page (1-based) of
-// size items and returns them and the next page (0 at the end).
-type listing struct {
-	fetch func(ctx context.Context, page, size int) ([]contracts.Resource, int, error)
-	// matchPath matches the pattern on the path's last segment too
-	// (repositories: "api-*" finds "acme/api-gateway").
-	matchPath bool
+	PerPage:     50,
+	MaxRequests: 10,
 }
 
 // Discover implements connectors.Discoverer.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	cur, err := kit.DecodeCursor(q.Cursor, cursor.valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	var l listing
-	switch q.ResourceType {
-	case ResourceProjects:
-		l = c.organizations()
-	case ResourceRepositories:
-		// The first page looks the owner's kind up; the cursor keeps it.
-		l, cur.Kind, err = c.repositories(ctx, cur.Kind)
-	case ResourceBranches, ResourceTags:
-		var owner, repo string
-		if owner, repo, err = c.repository(q.Filter.Repository); err == nil {
-			l = c.refs(q.ResourceType, owner, repo)
+	return scmkit.Discover(ctx, q, paging, func(ctx context.Context, kind string) (scmkit.Listing, string, error) {
+		switch q.ResourceType {
+		case ResourceProjects:
+			return c.organizations(), kind, nil
+		case ResourceRepositories:
+			// The first page looks the owner's kind up; the cursor keeps it.
+			return c.repositories(ctx, kind)
+		case ResourceBranches, ResourceTags:
+			owner, repo, err := c.repository(q.Filter.Repository)
+			if err != nil {
+				return scmkit.Listing{}, kind, err
+			}
+			return c.refs(q.ResourceType, owner, repo), kind, nil
+		default:
+			return scmkit.Listing{}, kind, resilience.New(resilience.NotSupported, "resource type %q: provider %s discovers %s",
+				q.ResourceType, ProviderID, strings.Join(decl.ResourceTypes, ", "))
 		}
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported, "resource type %q: provider %s discovers %s",
-			q.ResourceType, ProviderID, strings.Join(decl.ResourceTypes, ", "))
-	}
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	keep := func(r contracts.Resource) bool {
-		if l.matchPath {
-			return pattern.MatchPath(r.Name)
-		}
-		return pattern.Match(r.Name)
-	}
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
-	items, next, err := kit.Collect(ctx, collector, cur.Position, keep,
-		kit.NumberedPages(func(ctx context.Context, page int) ([]contracts.Resource, int, error) {
-			return l.fetch(ctx, page, limit)
-		}))
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(cursor{Position: *next, Kind: cur.Kind})
-	}
-	return page, nil
+	})
 }
 
 // ownerKind asks Gitea whether the configured owner is an organization or
@@ -113,12 +56,12 @@ func (c *Connector) ownerKind(ctx context.Context) (string, error) {
 	}
 	_, _, err = client.GetOrg(c.owner)
 	if err = kit.SDKError("look up organization "+c.owner, err); resilience.CodeOf(err) != resilience.ResourceNotFound {
-		return ownerOrg, err
+		return scmkit.OwnerOrg, err
 	}
 	if _, _, err = client.GetUserInfo(c.owner); err != nil {
 		return "", kit.SDKError("look up owner "+c.owner+" (no organization of that name)", err)
 	}
-	return ownerUser, nil
+	return scmkit.OwnerUser, nil
 }
 
 // repository reads filter.repository: owner/name, or a name under the
@@ -137,8 +80,8 @@ func (c *Connector) repository(name string) (string, string, error) {
 
 func listOptions(page, size int) sdk.ListOptions { return sdk.ListOptions{Page: page, PageSize: size} }
 
-func (c *Connector) organizations() listing {
-	return listing{fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+func (c *Connector) organizations() scmkit.Listing {
+	return scmkit.Listing{Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		client, err := c.client(ctx)
 		if err != nil {
 			return nil, 0, err
@@ -159,7 +102,7 @@ func (c *Connector) organizations() listing {
 // repositories lists the configured owner's repositories (kind says which
 // path; unknown: looked up first), else those the token's user can read.
 // It returns the kind it listed.
-func (c *Connector) repositories(ctx context.Context, kind string) (listing, string, error) {
+func (c *Connector) repositories(ctx context.Context, kind string) (scmkit.Listing, string, error) {
 	what := "list the repositories of " + c.owner
 	var list func(client *sdk.Client, opts sdk.ListOptions) ([]*sdk.Repository, *sdk.Response, error)
 	switch {
@@ -168,22 +111,22 @@ func (c *Connector) repositories(ctx context.Context, kind string) (listing, str
 		list = func(client *sdk.Client, opts sdk.ListOptions) ([]*sdk.Repository, *sdk.Response, error) {
 			return client.ListMyRepos(sdk.ListReposOptions{ListOptions: opts})
 		}
-	case kind == ownerOrg:
+	case kind == scmkit.OwnerOrg:
 		list = func(client *sdk.Client, opts sdk.ListOptions) ([]*sdk.Repository, *sdk.Response, error) {
 			return client.ListOrgRepos(c.owner, sdk.ListOrgReposOptions{ListOptions: opts})
 		}
-	case kind == ownerUser:
+	case kind == scmkit.OwnerUser:
 		list = func(client *sdk.Client, opts sdk.ListOptions) ([]*sdk.Repository, *sdk.Response, error) {
 			return client.ListUserRepos(c.owner, sdk.ListReposOptions{ListOptions: opts})
 		}
 	default:
 		var err error
 		if kind, err = c.ownerKind(ctx); err != nil {
-			return listing{}, "", err
+			return scmkit.Listing{}, "", err
 		}
 		return c.repositories(ctx, kind)
 	}
-	return listing{matchPath: true, fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+	return scmkit.Listing{MatchPath: true, Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		client, err := c.client(ctx)
 		if err != nil {
 			return nil, 0, err
@@ -210,9 +153,9 @@ func (c *Connector) repositories(ctx context.Context, kind string) (listing, str
 }
 
 // refs lists the branches or tags of owner/repo.
-func (c *Connector) refs(resourceType, owner, repo string) listing {
+func (c *Connector) refs(resourceType, owner, repo string) scmkit.Listing {
 	full := owner + "/" + repo
-	return listing{fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+	return scmkit.Listing{Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		client, err := c.client(ctx)
 		if err != nil {
 			return nil, 0, err

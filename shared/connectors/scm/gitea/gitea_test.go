@@ -2,17 +2,14 @@ package gitea
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit/scmkittest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -28,7 +25,7 @@ func newConnector(t *testing.T, f *fakeGitea, owner, token string) *Connector {
 		cfg["owner"] = owner
 	}
 	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: f.srv.URL, Config: cfg, EnvVar: credEnv,
-		Secret: `{"token":"` + token + `"}`, NoRef: token == ""}).(*Connector)
+		Secret: connectortest.TokenSecret(token), NoRef: token == ""}).(*Connector)
 }
 
 func checkCode(t *testing.T, err error, want resilience.Code) {
@@ -36,98 +33,31 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, allSecrets...)
 }
 
-func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
-
-func discoverAll(t *testing.T, c *Connector, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
-	t.Helper()
-	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, c, q, 100)
-}
-
-func names(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s%03d", prefix, i)
-	}
-	return out
-}
-
-// bigFake holds listings longer than Gitea's 50-item page: 130
-// organizations, 250 repositories of the organization acme, 120 of the user
-// mona, acme/repo-000 with 150 branches and 230 tags; acme/repo-007 is
-// private.
+// bigFake holds scmkittest.NewFixture, listings longer than Gitea's
+// 50-item page.
 func bigFake(t *testing.T) *fakeGitea {
 	f := newFakeGitea(t)
-	f.addOrgs(append([]string{"acme"}, names("org-", 129)...)...)
-	f.addUsers("mona")
-	var repos []fakeRepo
-	for _, n := range names("repo-", 250) {
-		repos = append(repos, fakeRepo{owner: "acme", name: n, defaultBranch: "main", private: n == "repo-007"})
-	}
-	for _, n := range names("dot-", 120) {
-		repos = append(repos, fakeRepo{owner: "mona", name: n, defaultBranch: "trunk"})
-	}
-	repos[0].branches, repos[0].tags = names("b-", 150), names("v", 230)
-	f.addRepos(repos...)
+	load(f, scmkittest.NewFixture())
 	return f
 }
 
-func full(owner string, ns []string) []string {
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		out[i] = owner + "/" + n
+// load gives the fake fx's organizations, users and repositories.
+func load(f *fakeGitea, fx scmkittest.Fixture) {
+	f.addOrgs(fx.Orgs...)
+	f.addUsers(fx.Users...)
+	for _, r := range fx.Repos {
+		f.addRepos(fakeRepo{owner: r.Owner, name: r.Name, defaultBranch: r.DefaultBranch, private: r.Private, branches: r.Branches, tags: r.Tags})
 	}
-	return out
 }
 
 // TestDiscoverPagesToTheEnd reads every listing to its end through
-// discovery pages that do not line up with Gitea's: nothing lost, nothing
-// twice, every Gitea page asked with limit=50, and no Gitea page beyond the
-// listing's.
+// discovery pages that do not line up with Gitea's, every Gitea page asked
+// with limit=50 (scmkittest.CheckPagesToTheEnd).
 func TestDiscoverPagesToTheEnd(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	tests := []struct {
-		name  string
-		owner string
-		q     connectors.DiscoveryQuery
-		want  []string
-		route string
-		pages int
-	}{
-		{"organizations", "acme", connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 30},
-			append([]string{"acme"}, names("org-", 129)...), "GET /user/orgs", 3},
-		{"repositories of an organization", "acme", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 30},
-			full("acme", names("repo-", 250)), "GET /orgs/{org}/repos", 5},
-		{"repositories of a user", "mona", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 45},
-			full("mona", names("dot-", 120)), "GET /users/{username}/repos", 3},
-		{"every repository the token's user reads", "", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000},
-			append(full("acme", names("repo-", 250)), full("mona", names("dot-", 120))...), "GET /user/repos", 8},
-		{"branches", "acme", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}},
-			names("b-", 150), "GET /repos/{owner}/{repo}/branches", 3},
-		{"tags", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 100, Filter: contracts.DiscoveryFilter{Repository: "acme/repo-000"}},
-			names("v", 230), "GET /repos/{owner}/{repo}/tags", 5},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			// Not parallel: the fake records queries per route.
-			before := len(f.queriesOf(tc.route))
-			got, err := discoverAll(t, newConnector(t, f, tc.owner, fakeToken), tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %d names %v…, want the %d in order", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
-			}
-			pages := map[string]bool{}
-			for _, q := range f.queriesOf(tc.route)[before:] {
-				if q.Get("limit") != "50" {
-					t.Fatalf("a page asked with limit=%q", q.Get("limit"))
-				}
-				pages[q.Get("page")] = true
-			}
-			if len(pages) != tc.pages {
-				t.Fatalf("Gitea pages %v of %s asked, want %d", slices.Sorted(maps.Keys(pages)), tc.route, tc.pages)
-			}
-		})
-	}
+	scmkittest.CheckPagesToTheEnd(t, scmkittest.Paging{Provider: "Gitea", Queries: f.queriesOf, SizeParam: "limit", PerPage: 50,
+		Connect: func(t *testing.T, owner string) connectors.Discoverer { return newConnector(t, f, owner, fakeToken) }})
 }
 
 // TestServerVersionReadOnce: the SDK's version check costs one request per
@@ -152,37 +82,16 @@ func TestDiscoverFilters(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
 	c := newConnector(t, f, "acme", fakeToken)
-	rng := func(prefix string, from, to int) []string {
-		var out []string
-		for i := from; i < to; i++ {
-			out = append(out, fmt.Sprintf("%s%03d", prefix, i))
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		q    connectors.DiscoveryQuery
-		want []string
-	}{
-		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
-			rng("acme/repo-", 230, 250)},
-		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
-			rng("acme/repo-", 0, 10)},
-		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
-			rng("org-", 120, 129)},
-		{"branches", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "b-14?"}},
-			rng("b-", 140, 150)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := discoverAll(t, c, tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %v, want %v", got.Names, tc.want)
-			}
-		})
-	}
+	scmkittest.CheckFilters(t, c, allSecrets, []scmkittest.Filter{
+		{Name: "repositories by name", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
+			Want: scmkittest.Range("acme/repo-", 230, 250)},
+		{Name: "repositories by full name", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
+			Want: scmkittest.Range("acme/repo-", 0, 10)},
+		{Name: "organizations", Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
+			Want: scmkittest.Range("org-", 120, 129)},
+		{Name: "branches", Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "b-14?"}},
+			Want: scmkittest.Range("b-", 140, 150)},
+	}...)
 }
 
 // TestDiscoverRefusals: what Gitea or the connector refuses carries the
@@ -190,35 +99,23 @@ func TestDiscoverFilters(t *testing.T) {
 func TestDiscoverRefusals(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	cursorOf := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
-	tests := []struct {
-		name         string
-		owner, token string
-		q            connectors.DiscoveryQuery
-		want         resilience.Code
-	}{
-		{"a token Gitea does not know", "acme", wrongToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.AuthenticationFailed},
-		{"organizations without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceProjects}, resilience.AuthenticationFailed},
-		{"an unknown owner", "nobody-here", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.ResourceNotFound},
-		{"an unknown repository", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, resilience.ResourceNotFound},
-		{"a private repository without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, resilience.ResourceNotFound},
-		{"branches without a repository", "", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches}, resilience.InvalidConfig},
-		{"a repository name without owner and no owner set", "", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, resilience.InvalidConfig},
-		{"a repository path that climbs", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, resilience.InvalidConfig},
-		{"a cursor that is not ours", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, resilience.InvalidConfig},
-		{"a cursor naming page 0", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"0"}`)}, resilience.InvalidConfig},
-		{"a cursor naming a page that is not a number", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"2&limit=500"}`)}, resilience.InvalidConfig},
-		{"a cursor naming an owner kind", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: cursorOf(`{"q":"2","k":"team"}`)}, resilience.InvalidConfig},
-		{"a bad name pattern", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, resilience.InvalidConfig},
-		{"an undeclared resource type", "acme", fakeToken, connectors.DiscoveryQuery{ResourceType: "pipelines"}, resilience.NotSupported},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := newConnector(t, f, tc.owner, tc.token).Discover(ctxT(t), tc.q)
-			checkCode(t, err, tc.want)
-		})
-	}
+	scmkittest.CheckRefusals(t, func(t *testing.T, owner, token string) connectors.Discoverer { return newConnector(t, f, owner, token) }, allSecrets,
+		[]scmkittest.Refusal{
+			{Name: "a token Gitea does not know", Owner: "acme", Token: wrongToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+			{Name: "organizations without a token", Owner: "acme", Token: "", Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects}, Want: resilience.AuthenticationFailed},
+			{Name: "an unknown owner", Owner: "nobody-here", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+			{Name: "an unknown repository", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, Want: resilience.ResourceNotFound},
+			{Name: "a private repository without a token", Owner: "acme", Token: "", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, Want: resilience.ResourceNotFound},
+			{Name: "branches without a repository", Owner: "", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches}, Want: resilience.InvalidConfig},
+			{Name: "a repository name without owner and no owner set", Owner: "", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, Want: resilience.InvalidConfig},
+			{Name: "a repository path that climbs", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, Want: resilience.InvalidConfig},
+			{Name: "a cursor that is not ours", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming page 0", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: scmkittest.Cursor(`{"q":"0"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming a page that is not a number", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: scmkittest.Cursor(`{"q":"2&limit=500"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming an owner kind", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: scmkittest.Cursor(`{"q":"2","k":"team"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a bad name pattern", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, Want: resilience.InvalidConfig},
+			{Name: "an undeclared resource type", Owner: "acme", Token: fakeToken, Query: connectors.DiscoveryQuery{ResourceType: "pipelines"}, Want: resilience.NotSupported},
+		}...)
 }
 
 // TestRateLimited: a 429 with Retry-After is RATE_LIMITED carrying the
@@ -301,7 +198,7 @@ func TestSubPathInstall(t *testing.T) {
 	sub := httptest.NewServer(http.StripPrefix("/git", f.srv.Config.Handler))
 	t.Cleanup(sub.Close)
 	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: sub.URL + "/git", Config: map[string]any{"owner": "acme"},
-		EnvVar: credEnv, Secret: `{"token":"` + fakeToken + `"}`}).(*Connector)
+		EnvVar: credEnv, Secret: connectortest.TokenSecret(fakeToken)}).(*Connector)
 	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
 		checkCode(t, check(ctxT(t)), "")
 	}
@@ -311,3 +208,10 @@ func TestSubPathInstall(t *testing.T) {
 		t.Fatalf("discovered %d branches, want 150", len(got.Names))
 	}
 }
+
+// The connector tests' shared helpers: the call context and discovery to
+// the end of a listing.
+var (
+	ctxT        = connectortest.CallContext
+	discoverAll = connectortest.DiscoverEverything
+)

@@ -13,6 +13,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/githubapi"
 	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -130,10 +131,5 @@ func (c *Connector) CheckAuthentication(ctx context.Context) error {
 // CheckFunctionality lists one repository of the owner (of the token's user
 // when none is configured): a real read the discovery depends on.
 func (c *Connector) CheckFunctionality(ctx context.Context) error {
-	l, _, err := c.repositories(ctx, ownerUnknown)
-	if err != nil {
-		return err
-	}
-	_, _, err = l.fetch(ctx, 1, 1)
-	return err
+	return scmkit.CheckRepositories(ctx, c.repositories)
 }

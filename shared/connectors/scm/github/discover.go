@@ -10,103 +10,43 @@ import (
 	actions "github.com/stella-ops/inthub/shared/connectors/cicd/githubactions/spec"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/connectors/kit"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-	// perPage is GitHub's maximum; every page of a listing uses it so a
+// paging is how GitHub listings are read.
+var paging = scmkit.Paging{
+	DefaultSize: 100, MaxSize: 1000,
+	// PerPage is GitHub's maximum; every page of a listing uses it so a
 	// page-number cursor stays valid whatever page size a caller asks for.
-	perPage = 100
-	// maxListRequests bounds the GitHub pages one Discover call reads while
-	// a name filter leaves its page short; the cursor continues from there.
-	maxListRequests = 10
-)
-
-// The kinds of owner GitHub lists repositories of under different paths.
-const (
-	ownerUnknown = ""
-	ownerOrg     = "org"
-	ownerUser    = "user"
-)
-
-// cursor is where a listing continues (the GitHub page, as a number, and
-// how many of its items an earlier Discover returned) and the kind of the
-// owner whose repositories these are, so later pages skip the lookup.
-type cursor struct {
-	kit.Position
-	Kind string `json:"k,omitempty"`
-}
-
-func (c cursor) valid() bool {
-	return kit.ValidPageNumber(c.Position) && (c.Kind == ownerUnknown || c.Kind == ownerOrg || c.Kind == ownerUser)
-}
-
-// listing is one paginated GitHub listing: fetch reads page (1-based) of
-// size items and returns them and the next page (0 at the end).
-type listing struct {
-	fetch func(ctx context.Context, page, size int) ([]contracts.Resource, int, error)
-	// matchPath matches the pattern on the path's last segment too
-	// (repositories: "api-*" finds "acme/api-gateway").
-	matchPath bool
+	PerPage:     100,
+	MaxRequests: 10,
 }
 
 // Discover implements connectors.Discoverer.
 func (c *Connector) Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error) {
-	pattern, err := kit.ParsePattern(q.Filter.NamePattern)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	cur, err := kit.DecodeCursor(q.Cursor, cursor.valid)
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	var l listing
-	switch q.ResourceType {
-	case ResourceProjects:
-		l = c.organizations()
-	case ResourceRepositories:
-		// The first page looks the owner's kind up; the cursor keeps it.
-		l, cur.Kind, err = c.repositories(ctx, cur.Kind)
-	case ResourceBranches, ResourceTags:
-		owner, repo, perr := c.repository(q.Filter.Repository)
-		if perr != nil {
-			return connectors.DiscoveryPage{}, perr
+	return scmkit.Discover(ctx, q, paging, func(ctx context.Context, kind string) (scmkit.Listing, string, error) {
+		switch q.ResourceType {
+		case ResourceProjects:
+			return c.organizations(), kind, nil
+		case ResourceRepositories:
+			// The first page looks the owner's kind up; the cursor keeps it.
+			return c.repositories(ctx, kind)
+		case ResourceBranches, ResourceTags:
+			owner, repo, err := c.repository(q.Filter.Repository)
+			if err != nil {
+				return scmkit.Listing{}, kind, err
+			}
+			if q.ResourceType == ResourceBranches {
+				return c.branches(owner, repo), kind, nil
+			}
+			return c.tags(owner, repo), kind, nil
+		default:
+			return scmkit.Listing{}, kind, resilience.New(resilience.NotSupported, "resource type %q: provider %s discovers %s",
+				q.ResourceType, ProviderID, strings.Join(decl.ResourceTypes, ", "))
 		}
-		if q.ResourceType == ResourceBranches {
-			l = c.branches(owner, repo)
-		} else {
-			l = c.tags(owner, repo)
-		}
-	default:
-		return connectors.DiscoveryPage{}, resilience.New(resilience.NotSupported, "resource type %q: provider %s discovers %s",
-			q.ResourceType, ProviderID, strings.Join(decl.ResourceTypes, ", "))
-	}
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	keep := func(r contracts.Resource) bool {
-		if l.matchPath {
-			return pattern.MatchPath(r.Name)
-		}
-		return pattern.Match(r.Name)
-	}
-	collector := kit.Collector{Size: kit.PageSize(q.PageSize, defaultPageSize, maxPageSize), MaxRequests: maxListRequests, StopOnEmpty: true}
-	items, next, err := kit.Collect(ctx, collector, cur.Position, keep,
-		kit.NumberedPages(func(ctx context.Context, page int) ([]contracts.Resource, int, error) {
-			return l.fetch(ctx, page, perPage)
-		}))
-	if err != nil {
-		return connectors.DiscoveryPage{}, err
-	}
-	page := connectors.DiscoveryPage{Items: items}
-	if next != nil {
-		page.NextCursor = kit.EncodeCursor(cursor{Position: *next, Kind: cur.Kind})
-	}
-	return page, nil
+	})
 }
 
 // ownerKind asks GitHub whether the configured owner is an organization or
@@ -117,9 +57,9 @@ func (c *Connector) ownerKind(ctx context.Context) (string, error) {
 		return "", c.sdkError("look up owner "+c.owner, err)
 	}
 	if account.GetType() == "Organization" {
-		return ownerOrg, nil
+		return scmkit.OwnerOrg, nil
 	}
-	return ownerUser, nil
+	return scmkit.OwnerUser, nil
 }
 
 // repository reads filter.repository: owner/name, or a name under the
@@ -138,8 +78,8 @@ func (c *Connector) repository(name string) (string, string, error) {
 
 func listOptions(page, size int) gh.ListOptions { return gh.ListOptions{Page: page, PerPage: size} }
 
-func (c *Connector) organizations() listing {
-	return listing{fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+func (c *Connector) organizations() scmkit.Listing {
+	return scmkit.Listing{Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		opts := listOptions(page, size)
 		orgs, resp, err := c.api.Organizations.List(ctx, "", &opts)
 		if err != nil {
@@ -157,7 +97,7 @@ func (c *Connector) organizations() listing {
 // repositories lists the configured owner's repositories (kind says which
 // path; unknown: looked up first), else those the token can read. It
 // returns the kind it listed.
-func (c *Connector) repositories(ctx context.Context, kind string) (listing, string, error) {
+func (c *Connector) repositories(ctx context.Context, kind string) (scmkit.Listing, string, error) {
 	what := "list the repositories of " + c.owner
 	var list func(ctx context.Context, opts gh.ListOptions) ([]*gh.Repository, *gh.Response, error)
 	switch {
@@ -167,12 +107,12 @@ func (c *Connector) repositories(ctx context.Context, kind string) (listing, str
 			return c.api.Repositories.ListByAuthenticatedUser(ctx, &gh.RepositoryListByAuthenticatedUserOptions{
 				Sort: "full_name", Direction: "asc", ListOptions: opts})
 		}
-	case kind == ownerOrg:
+	case kind == scmkit.OwnerOrg:
 		list = func(ctx context.Context, opts gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
 			return c.api.Repositories.ListByOrg(ctx, c.owner, &gh.RepositoryListByOrgOptions{
 				Type: "all", Sort: "full_name", Direction: "asc", ListOptions: opts})
 		}
-	case kind == ownerUser:
+	case kind == scmkit.OwnerUser:
 		list = func(ctx context.Context, opts gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
 			return c.api.Repositories.ListByUser(ctx, c.owner, &gh.RepositoryListByUserOptions{
 				Type: "owner", Sort: "full_name", Direction: "asc", ListOptions: opts})
@@ -180,11 +120,11 @@ func (c *Connector) repositories(ctx context.Context, kind string) (listing, str
 	default:
 		var err error
 		if kind, err = c.ownerKind(ctx); err != nil {
-			return listing{}, "", err
+			return scmkit.Listing{}, "", err
 		}
 		return c.repositories(ctx, kind)
 	}
-	return listing{matchPath: true, fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+	return scmkit.Listing{MatchPath: true, Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		repos, resp, err := list(ctx, listOptions(page, size))
 		if err != nil {
 			return nil, 0, c.sdkError(what, err)
@@ -202,9 +142,9 @@ func (c *Connector) repositories(ctx context.Context, kind string) (listing, str
 	}}, kind, nil
 }
 
-func (c *Connector) branches(owner, repo string) listing {
+func (c *Connector) branches(owner, repo string) scmkit.Listing {
 	what := "list the branches of " + owner + "/" + repo
-	return listing{fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+	return scmkit.Listing{Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		branches, resp, err := c.api.Repositories.ListBranches(ctx, owner, repo, &gh.BranchListOptions{ListOptions: listOptions(page, size)})
 		if err != nil {
 			return nil, 0, c.sdkError(what, err)
@@ -218,9 +158,9 @@ func (c *Connector) branches(owner, repo string) listing {
 	}}
 }
 
-func (c *Connector) tags(owner, repo string) listing {
+func (c *Connector) tags(owner, repo string) scmkit.Listing {
 	what := "list the tags of " + owner + "/" + repo
-	return listing{fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
+	return scmkit.Listing{Fetch: func(ctx context.Context, page, size int) ([]contracts.Resource, int, error) {
 		opts := listOptions(page, size)
 		tags, resp, err := c.api.Repositories.ListTags(ctx, owner, repo, &opts)
 		if err != nil {

@@ -2,18 +2,15 @@ package github
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/githubapi/githubfake"
+	"github.com/stella-ops/inthub/shared/connectors/scm/scmkit/scmkittest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -30,7 +27,7 @@ func newConnector(t *testing.T, f *githubfake.Server, owner, token string) *Conn
 		cfg["owner"] = owner
 	}
 	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: f.URL, Config: cfg, EnvVar: credEnv,
-		Secret: `{"token":"` + token + `"}`, NoRef: token == ""}).(*Connector)
+		Secret: connectortest.TokenSecret(token), NoRef: token == ""}).(*Connector)
 	c.hc.Now = func() time.Time { return f.Now }
 	return c
 }
@@ -40,98 +37,35 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, githubfake.Tokens...)
 }
 
-func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
-
-func discoverAll(t *testing.T, c *Connector, q connectors.DiscoveryQuery) (connectortest.Discovered, error) {
-	t.Helper()
-	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, c, q, 100)
-}
-
-func names(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s%03d", prefix, i)
-	}
-	return out
-}
-
-// bigFake holds listings longer than GitHub's 100-item page: 130
-// organizations, 250 repositories of the organization acme, 120 of the user
-// mona, acme/app with 150 branches and 230 tags; a private repository of
-// acme is one of the 250.
+// bigFake holds scmkittest.NewFixture, listings longer than GitHub's
+// 100-item page.
 func bigFake(t *testing.T) *githubfake.Server {
 	f := githubfake.New(t)
-	f.AddOrgs(append([]string{"acme"}, names("org-", 129)...)...)
-	f.AddUsers("mona")
-	var repos []githubfake.Repo
-	for _, n := range names("repo-", 250) {
-		repos = append(repos, githubfake.Repo{Owner: "acme", Name: n, DefaultBranch: "main", Private: n == "repo-007"})
-	}
-	for _, n := range names("dot-", 120) {
-		repos = append(repos, githubfake.Repo{Owner: "mona", Name: n, DefaultBranch: "trunk"})
-	}
-	repos[0].Branches, repos[0].Tags = names("b-", 150), names("v", 230)
-	f.AddRepos(repos...)
+	load(f, scmkittest.NewFixture())
 	return f
 }
 
+// load gives the fake fx's organizations, users and repositories.
+func load(f *githubfake.Server, fx scmkittest.Fixture) {
+	f.AddOrgs(fx.Orgs...)
+	f.AddUsers(fx.Users...)
+	for _, r := range fx.Repos {
+		f.AddRepos(githubfake.Repo{Owner: r.Owner, Name: r.Name, DefaultBranch: r.DefaultBranch, Private: r.Private, Branches: r.Branches, Tags: r.Tags})
+	}
+}
+
 // TestDiscoverPagesToTheEnd reads every listing to its end through
-// discovery pages that do not line up with GitHub's: nothing lost, nothing
-// twice, every GitHub page asked with per_page=100, and no GitHub page
-// beyond the listing's (a discovery page ending inside a GitHub page reads
-// that page again and skips what it returned).
+// discovery pages that do not line up with GitHub's, every GitHub page
+// asked with per_page=100 (scmkittest.CheckPagesToTheEnd; a discovery page
+// ending inside a GitHub page reads that page again and skips what it
+// returned).
 func TestDiscoverPagesToTheEnd(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	repoNames := func(owner string, ns []string) []string {
-		out := make([]string, len(ns))
-		for i, n := range ns {
-			out[i] = owner + "/" + n
-		}
-		return out
-	}
-	tests := []struct {
-		name  string
-		owner string
-		q     connectors.DiscoveryQuery
-		want  []string
-		route string
-		pages int
-	}{
-		{"organizations", "acme", connectors.DiscoveryQuery{ResourceType: ResourceProjects, PageSize: 30},
-			append([]string{"acme"}, names("org-", 129)...), "GET /user/orgs", 2},
-		{"repositories of an organization", "acme", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 30},
-			repoNames("acme", names("repo-", 250)), "GET /orgs/{org}/repos", 3},
-		{"repositories of a user", "mona", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 45},
-			repoNames("mona", names("dot-", 120)), "GET /users/{username}/repos", 2},
-		{"every repository the token reads", "", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000},
-			append(repoNames("acme", names("repo-", 250)), repoNames("mona", names("dot-", 120))...), "GET /user/repos", 4},
-		{"branches", "acme", connectors.DiscoveryQuery{ResourceType: ResourceBranches, PageSize: 7, Filter: contracts.DiscoveryFilter{Repository: "repo-000"}},
-			names("b-", 150), "GET /repos/{owner}/{repo}/branches", 2},
-		{"tags", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 100, Filter: contracts.DiscoveryFilter{Repository: "acme/repo-000"}},
-			names("v", 230), "GET /repos/{owner}/{repo}/tags", 3},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			// Not parallel: the fake records queries per route.
-			before := len(f.Queries(tc.route))
-			got, err := discoverAll(t, newConnector(t, f, tc.owner, githubfake.UserToken), tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %d names %v…, want the %d in order", len(got.Names), got.Names[:min(5, len(got.Names))], len(tc.want))
-			}
-			pages := map[string]bool{}
-			for _, q := range f.Queries(tc.route)[before:] {
-				if q.Get("per_page") != "100" {
-					t.Fatalf("a page asked with per_page=%q", q.Get("per_page"))
-				}
-				pages[q.Get("page")] = true
-			}
-			if len(pages) != tc.pages {
-				t.Fatalf("GitHub pages %v of %s asked, want %d", slices.Sorted(maps.Keys(pages)), tc.route, tc.pages)
-			}
-		})
-	}
+	scmkittest.CheckPagesToTheEnd(t, scmkittest.Paging{Provider: "GitHub", Queries: f.Queries, SizeParam: "per_page", PerPage: 100,
+		Connect: func(t *testing.T, owner string) connectors.Discoverer {
+			return newConnector(t, f, owner, githubfake.UserToken)
+		}})
 }
 
 // TestDiscoverFilters: namePattern keeps the matching names across pages; a
@@ -140,38 +74,16 @@ func TestDiscoverFilters(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
 	c := newConnector(t, f, "acme", githubfake.UserToken)
-	tests := []struct {
-		name string
-		q    connectors.DiscoveryQuery
-		want []string
-	}{
-		{"repositories by name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
-			repoRange("acme/repo-", 230, 250)},
-		{"repositories by full name", connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
-			repoRange("acme/repo-", 0, 10)},
-		{"organizations", connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
-			repoRange("org-", 120, 129)},
-		{"tags", connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "v22?"}},
-			repoRange("v", 220, 230)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := discoverAll(t, c, tc.q)
-			checkCode(t, err, "")
-			if !slices.Equal(got.Names, tc.want) {
-				t.Fatalf("discovered %v, want %v", got.Names, tc.want)
-			}
-		})
-	}
-}
-
-func repoRange(prefix string, from, to int) []string {
-	var out []string
-	for i := from; i < to; i++ {
-		out = append(out, fmt.Sprintf("%s%03d", prefix, i))
-	}
-	return out
+	scmkittest.CheckFilters(t, c, githubfake.Tokens, []scmkittest.Filter{
+		{Name: "repositories by name", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 2, Filter: contracts.DiscoveryFilter{NamePattern: "repo-2[34]?"}},
+			Want: scmkittest.Range("acme/repo-", 230, 250)},
+		{Name: "repositories by full name", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Filter: contracts.DiscoveryFilter{NamePattern: "acme/repo-00?"}},
+			Want: scmkittest.Range("acme/repo-", 0, 10)},
+		{Name: "organizations", Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "org-12?"}},
+			Want: scmkittest.Range("org-", 120, 129)},
+		{Name: "tags", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, PageSize: 3, Filter: contracts.DiscoveryFilter{Repository: "repo-000", NamePattern: "v22?"}},
+			Want: scmkittest.Range("v", 220, 230)},
+	}...)
 }
 
 // TestDiscoverRefusals: what GitHub or the connector refuses carries the
@@ -179,35 +91,23 @@ func repoRange(prefix string, from, to int) []string {
 func TestDiscoverRefusals(t *testing.T) {
 	t.Parallel()
 	f := bigFake(t)
-	cursorOf := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
-	tests := []struct {
-		name         string
-		owner, token string
-		q            connectors.DiscoveryQuery
-		want         resilience.Code
-	}{
-		{"a token GitHub does not know", "acme", githubfake.WrongToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.AuthenticationFailed},
-		{"an unknown owner", "nobody-here", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, resilience.ResourceNotFound},
-		{"an unknown repository", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, resilience.ResourceNotFound},
-		{"a private repository without a token", "acme", "", connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, resilience.ResourceNotFound},
-		{"organizations of an installation token", "acme", githubfake.InstallToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects}, resilience.PermissionDenied},
-		{"branches without a repository", "", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceBranches}, resilience.InvalidConfig},
-		{"a repository name without owner and no owner set", "", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, resilience.InvalidConfig},
-		{"a repository path that climbs", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, resilience.InvalidConfig},
-		{"a cursor that is not ours", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, resilience.InvalidConfig},
-		{"a cursor naming page 0", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"0"}`)}, resilience.InvalidConfig},
-		{"a cursor naming a page that is not a number", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: cursorOf(`{"q":"x"}`)}, resilience.InvalidConfig},
-		{"a cursor naming an owner kind", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: cursorOf(`{"q":"2","k":"team"}`)}, resilience.InvalidConfig},
-		{"a bad name pattern", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, resilience.InvalidConfig},
-		{"an undeclared resource type", "acme", githubfake.UserToken, connectors.DiscoveryQuery{ResourceType: "pipelines"}, resilience.NotSupported},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := newConnector(t, f, tc.owner, tc.token).Discover(ctxT(t), tc.q)
-			checkCode(t, err, tc.want)
-		})
-	}
+	scmkittest.CheckRefusals(t, func(t *testing.T, owner, token string) connectors.Discoverer { return newConnector(t, f, owner, token) }, githubfake.Tokens,
+		[]scmkittest.Refusal{
+			{Name: "a token GitHub does not know", Owner: "acme", Token: githubfake.WrongToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+			{Name: "an unknown owner", Owner: "nobody-here", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+			{Name: "an unknown repository", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches, Filter: contracts.DiscoveryFilter{Repository: "acme/nope"}}, Want: resilience.ResourceNotFound},
+			{Name: "a private repository without a token", Owner: "acme", Token: "", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "repo-007"}}, Want: resilience.ResourceNotFound},
+			{Name: "organizations of an installation token", Owner: "acme", Token: githubfake.InstallToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects}, Want: resilience.PermissionDenied},
+			{Name: "branches without a repository", Owner: "", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceBranches}, Want: resilience.InvalidConfig},
+			{Name: "a repository name without owner and no owner set", Owner: "", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "app"}}, Want: resilience.InvalidConfig},
+			{Name: "a repository path that climbs", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "acme/.."}}, Want: resilience.InvalidConfig},
+			{Name: "a cursor that is not ours", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: "not-a-cursor!"}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming page 0", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: scmkittest.Cursor(`{"q":"0"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming a page that is not a number", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Cursor: scmkittest.Cursor(`{"q":"x"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a cursor naming an owner kind", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: scmkittest.Cursor(`{"q":"2","k":"team"}`)}, Want: resilience.InvalidConfig},
+			{Name: "a bad name pattern", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: ResourceProjects, Filter: contracts.DiscoveryFilter{NamePattern: "[a-"}}, Want: resilience.InvalidConfig},
+			{Name: "an undeclared resource type", Owner: "acme", Token: githubfake.UserToken, Query: connectors.DiscoveryQuery{ResourceType: "pipelines"}, Want: resilience.NotSupported},
+		}...)
 }
 
 // TestRateLimits: each of GitHub's rate-limit answers is RATE_LIMITED with
@@ -334,7 +234,7 @@ func TestEnterpriseServerAPIPath(t *testing.T) {
 	ghes := httptest.NewServer(http.StripPrefix("/api/v3", f.Config.Handler))
 	t.Cleanup(ghes.Close)
 	c := connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: ghes.URL + "/api/v3", Config: map[string]any{"owner": "acme"},
-		EnvVar: credEnv, Secret: `{"token":"` + githubfake.UserToken + `"}`}).(*Connector)
+		EnvVar: credEnv, Secret: connectortest.TokenSecret(githubfake.UserToken)}).(*Connector)
 	for _, check := range []func(context.Context) error{c.CheckConnectivity, c.CheckAuthentication, c.CheckFunctionality} {
 		checkCode(t, check(ctxT(t)), "")
 	}
@@ -344,3 +244,10 @@ func TestEnterpriseServerAPIPath(t *testing.T) {
 		t.Fatalf("discovered %d branches, want 150", len(got.Names))
 	}
 }
+
+// The connector tests' shared helpers: the call context and discovery to
+// the end of a listing.
+var (
+	ctxT        = connectortest.CallContext
+	discoverAll = connectortest.DiscoverEverything
+)

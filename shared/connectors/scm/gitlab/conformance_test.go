@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 			return connectortest.Integration{
 				Config:        cfg,
 				CredentialRef: connectortest.SecretRef("GITLAB"),
-				Secrets:       map[string]string{"GITLAB": `{"token":"` + token + `"}`},
+				Secrets:       map[string]string{"GITLAB": connectortest.TokenSecret(token)},
 			}
 		}
 	}

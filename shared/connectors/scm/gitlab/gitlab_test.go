@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -17,16 +18,6 @@ import (
 )
 
 // level runs one check level of a connector.
-func level(l contracts.CheckType, c connectors.Checker) func(context.Context) error {
-	switch l {
-	case contracts.CheckConnectivity:
-		return c.CheckConnectivity
-	case contracts.CheckAuthentication:
-		return c.CheckAuthentication
-	}
-	return c.CheckFunctionality
-}
-
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -87,7 +78,7 @@ func TestChecks(t *testing.T) {
 				c = newSCM(t, s)
 			}
 			// Under the hub's retry loop: a refused token must not be retried.
-			timer, err := retry(t, level(tc.level, c))
+			timer, err := retry(t, connectortest.Level(tc.level, c))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != tc.calls {
 				t.Fatalf("%s called %d times, want %d", tc.route, n, tc.calls)
@@ -263,17 +254,10 @@ func TestRateLimit(t *testing.T) {
 
 			f.Throttle(tc.route, 7, 1)
 			err := op(ctxT(t))
-			checkCode(t, err, resilience.RateLimited)
-			if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-				t.Fatalf("retry after %s, want 7s", d)
-			}
+			connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 
 			f.Throttle(tc.route, 7, 1)
-			timer, err := retry(t, op)
-			checkCode(t, err, "")
-			if w := timer.Waits(); !slices.Equal(w, []time.Duration{7 * time.Second}) {
-				t.Fatalf("waits %v, want exactly the 7s GitLab asked for", w)
-			}
+			connectortest.CheckRetried(t, op, []time.Duration{7 * time.Second}, allSecrets...)
 			if n := f.Count(tc.route); n != 3 {
 				t.Fatalf("%s called %d times, want 3 (429, 429, 2xx)", tc.route, n)
 			}
@@ -365,14 +349,14 @@ func TestNewRefusesConfigsThatCannotWork(t *testing.T) {
 func TestFollowRun(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		verdict string
-		cancel  bool
-		want    []contracts.PipelineRunStatus
+		name     string
+		verdict  string
+		cancelAt contracts.PipelineRunStatus
+		want     []contracts.PipelineRunStatus
 	}{
 		{name: "to success", want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunSucceeded}},
 		{name: "to failure", verdict: "failed", want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunRunning, contracts.RunFailed}},
-		{name: "cancelled", cancel: true, want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
+		{name: "cancelled", cancelAt: contracts.RunQueued, want: []contracts.PipelineRunStatus{contracts.RunQueued, contracts.RunCancelled}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,25 +367,13 @@ func TestFollowRun(t *testing.T) {
 			c := newCI(t, setup{url: f.URL(), secret: gitlabfake.PatAPI})
 			run, err := c.Trigger(ctxT(t), "", "main", map[string]string{"TARGET": "prod"})
 			checkCode(t, err, "")
-			var seen []contracts.PipelineRunStatus
-			for range 10 {
-				st, err := c.RunStatus(ctxT(t), run)
-				checkCode(t, err, "")
-				if len(seen) == 0 || seen[len(seen)-1] != st.Status {
-					seen = append(seen, st.Status)
-				}
+			got := cicdtest.FollowRun(t, ctxT(t), c, run, tc.cancelAt, allSecrets, func(st connectors.RunState) {
 				if len(st.Jobs) != 2 || st.Jobs[0].Name != "compile" || st.Jobs[1].Stage != "test" {
 					t.Fatalf("jobs %+v, want compile then unit", st.Jobs)
 				}
-				if st.Status.Final() {
-					break
-				}
-				if tc.cancel {
-					checkCode(t, c.CancelRun(ctxT(t), run), "")
-				}
-			}
-			if !slices.Equal(seen, tc.want) {
-				t.Fatalf("states %v, want %v", seen, tc.want)
+			})
+			if !slices.Equal(got.Seen, tc.want) {
+				t.Fatalf("states %v, want %v", got.Seen, tc.want)
 			}
 		})
 	}
@@ -427,9 +399,6 @@ func TestFollowRun(t *testing.T) {
 		checkCode(t, err, "")
 		f.Throttle("GET /projects/:id/pipelines/:pipeline_id", 7, 1)
 		_, err = c.RunStatus(ctxT(t), run)
-		checkCode(t, err, resilience.RateLimited)
-		if d := resilience.RetryAfterOf(err); d != 7*time.Second {
-			t.Fatalf("retry after %s, want 7s", d)
-		}
+		connectortest.CheckRetryAfter(t, err, 7*time.Second, allSecrets...)
 	})
 }

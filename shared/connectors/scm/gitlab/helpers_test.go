@@ -1,9 +1,7 @@
 package gitlab
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
@@ -60,19 +58,10 @@ func checkCode(t *testing.T, err error, want resilience.Code) {
 	connectortest.CheckCode(t, err, want, allSecrets...)
 }
 
-func ctxT(t *testing.T) context.Context { return connectortest.Context(t, 20*time.Second) }
-
-// discovered is what discoverAll read.
-type discovered = connectortest.Discovered
-
-// discoverAll follows cursors to the end of a listing.
-func discoverAll(t *testing.T, d connectors.Discoverer, q connectors.DiscoveryQuery) (discovered, error) {
-	t.Helper()
-	return connectortest.DiscoverAll(t, func() context.Context { return ctxT(t) }, d, q, 100)
-}
-
-// retry runs op under the hub's retry policy on a fake timer.
-func retry(t *testing.T, op func(context.Context) error) (*connectortest.Timer, error) {
-	t.Helper()
-	return connectortest.Retry(ctxT(t), op)
-}
+// The connector tests' shared helpers: the call context, discovery to the
+// end of a listing and retry on a fake timer.
+var (
+	ctxT        = connectortest.CallContext
+	discoverAll = connectortest.DiscoverEverything
+	retry       = connectortest.RetryCall
+)

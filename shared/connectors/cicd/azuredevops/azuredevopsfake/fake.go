@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -92,9 +94,11 @@ type Server struct {
 	pipelines map[string][]*Pipeline // by project
 	runs      map[int64]*Run
 	nextRun   int64
-	calls     map[string]int
-	throttled map[string]int // route → Retry-After seconds for its next request
-	all       int            // Retry-After seconds for every request; 0 = off
+	// Routes counts requests by route ("GET project", "GET pipelines",
+	// "POST runs", "GET run", "GET timeline", "PATCH build"),
+	// refused ones included, and scripts 429s (Throttle, ThrottleAll,
+	// Count).
+	fakehttp.Routes
 }
 
 var _ cicdtest.Server = (*Server)(nil)
@@ -103,7 +107,7 @@ var _ cicdtest.Server = (*Server)(nil)
 // PipelineOther in OtherProject; t.Cleanup closes it.
 func Start(t testing.TB) *Server {
 	f := &Server{MaxTop: 1000, pipelines: map[string][]*Pipeline{Project: nil, OtherProject: nil},
-		runs: map[int64]*Run{}, nextRun: 101, calls: map[string]int{}, throttled: map[string]int{}}
+		runs: map[int64]*Run{}, nextRun: 101}
 	f.AddPipeline(Project, &Pipeline{ID: PipelineOK, Name: "deploy", Folder: `\release`, Parameters: []string{"environment", "TARGET", "VERSION"},
 		Settable: []string{"TARGET", "verbose", "VERSION"}, Result: "succeeded"})
 	f.AddPipeline(Project, &Pipeline{ID: PipelineBroken, Name: "nightly", Folder: `\`, Parameters: []string{"TARGET", "VERSION"}, Settable: []string{"TARGET", "VERSION"}, Result: "failed"})
@@ -128,7 +132,7 @@ func (f *Server) URL() string { return f.srv.URL }
 
 // Integration is a config reaching Project with Token.
 func (f *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": f.srv.URL, "organization": Org, "project": Project}, `{"token":"` + Token + `"}`
+	return map[string]any{"url": f.srv.URL, "organization": Org, "project": Project}, connectortest.TokenSecret(Token)
 }
 
 // Pipeline names the pipeline whose runs end with verdict.
@@ -186,31 +190,6 @@ func (f *Server) sortedRuns() []*Run {
 	return out
 }
 
-// Calls is how many requests route got ("GET project", "GET pipelines",
-// "POST runs", "GET run", "GET timeline", "PATCH build"), refused ones
-// included.
-func (f *Server) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
-
-// Throttle makes the next request of route answer 429 with Retry-After
-// seconds.
-func (f *Server) Throttle(route string, seconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttled[route] = seconds
-}
-
-// ThrottleAll makes every following request answer 429 with Retry-After
-// seconds.
-func (f *Server) ThrottleAll(seconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.all = seconds
-}
-
 // vssError writes the service's error body.
 func vssError(w http.ResponseWriter, status int, typeKey, format string, args ...any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -262,12 +241,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	org, project, name, ids := route(r.Method, r.URL.EscapedPath())
-	f.calls[name]++
-	if secs, ok := f.throttled[name]; ok || f.all > 0 {
-		delete(f.throttled, name)
-		if !ok {
-			secs = f.all
-		}
+	if secs, throttled := f.Call(name); throttled {
 		// The service names the throttled resource and the reset as a Unix
 		// time besides Retry-After.
 		w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -30,6 +30,8 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -82,9 +84,12 @@ type Server struct {
 	pipelines map[string]*Pipeline
 	workflows map[string]*Pipeline // workflow id → its pipeline
 	ids       int
-	calls     map[string]int
-	throttled map[string]int
-	all       int
+	// Routes counts requests by route ("GET me", "GET project", "POST
+	// pipeline", "GET pipelines", "GET pipeline", "GET workflows", "GET jobs",
+	// "POST cancel", "GET insights"),
+	// refused ones included, and scripts 429s (Throttle, ThrottleAll,
+	// Count).
+	fakehttp.Routes
 }
 
 var _ cicdtest.Server = (*Server)(nil)
@@ -92,8 +97,7 @@ var _ cicdtest.Server = (*Server)(nil)
 // Start starts a fake holding Project, BrokenProject and OtherProject;
 // t.Cleanup closes it.
 func Start(t testing.TB) *Server {
-	f := &Server{PageSize: 20, projects: map[string]*project{}, pipelines: map[string]*Pipeline{}, workflows: map[string]*Pipeline{},
-		calls: map[string]int{}, throttled: map[string]int{}}
+	f := &Server{PageSize: 20, projects: map[string]*project{}, pipelines: map[string]*Pipeline{}, workflows: map[string]*Pipeline{}}
 	for _, p := range []*project{
 		{slug: Project, result: "success", parameters: []string{"target", "deploy", "VERSION"}, workflows: []string{"build-deploy", "lint"}},
 		{slug: BrokenProject, result: "failed", parameters: []string{"target", "VERSION"}, workflows: []string{"build-deploy", "lint"}},
@@ -128,7 +132,7 @@ func (f *Server) URL() string { return f.srv.URL }
 
 // Integration is a config reaching Project with Token.
 func (f *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": f.srv.URL, "projectSlug": Project}, `{"token":"` + Token + `"}`
+	return map[string]any{"url": f.srv.URL, "projectSlug": Project}, connectortest.TokenSecret(Token)
 }
 
 // Pipeline names the project whose pipelines end with verdict.
@@ -174,29 +178,6 @@ func (f *Server) Triggered() []Pipeline {
 	}
 	slices.SortFunc(out, func(a, b Pipeline) int { return strings.Compare(a.ID, b.ID) })
 	return out
-}
-
-// Calls is how many requests route got ("GET me", "GET project", "POST
-// pipeline", "GET pipelines", "GET pipeline", "GET workflows", "GET jobs",
-// "POST cancel", "GET insights"), refused ones included.
-func (f *Server) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
-
-// Throttle makes the next request of route answer 429 with Retry-After.
-func (f *Server) Throttle(route string, seconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttled[route] = seconds
-}
-
-// ThrottleAll makes every following request answer 429 with Retry-After.
-func (f *Server) ThrottleAll(seconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.all = seconds
 }
 
 func (f *Server) uuid(kind int) string {
@@ -287,12 +268,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	name, args := route(r.Method, r.URL.Path)
-	f.calls[name]++
-	if secs, ok := f.throttled[name]; ok || f.all > 0 {
-		delete(f.throttled, name)
-		if !ok {
-			secs = f.all
-		}
+	if secs, throttled := f.Call(name); throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		w.Header().Set("X-RateLimit-Limit", "3000")
 		w.Header().Set("X-RateLimit-Remaining", "0")

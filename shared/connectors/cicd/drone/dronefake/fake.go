@@ -51,6 +51,8 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -130,13 +132,13 @@ func (r Repo) slug() string { return r.Owner + "/" + r.Name }
 type Server struct {
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	users     map[string]user // by token
-	repos     []*Repo
-	builds    map[string][]*Build // by slug, oldest first
-	calls     map[string]int
-	throttles map[string][]int
-	limitAll  int
+	mu     sync.Mutex
+	users  map[string]user // by token
+	repos  []*Repo
+	builds map[string][]*Build // by slug, oldest first
+	// Routes counts calls by route and scripts 429s (Throttle,
+	// ThrottleAll, Count).
+	fakehttp.Routes
 }
 
 var _ cicdtest.Server = (*Server)(nil)
@@ -150,9 +152,7 @@ func New(t testing.TB) *Server {
 			AliceToken: {id: 1, login: "alice", write: true},
 			BobToken:   {id: 2, login: "bob"},
 		},
-		builds:    map[string][]*Build{},
-		calls:     map[string]int{},
-		throttles: map[string][]int{},
+		builds: map[string][]*Build{},
 	}
 	s.repos = []*Repo{
 		{Owner: "octocat", Name: "hello-world", DefaultBranch: "main", Branches: []string{"main", "release/1.0"}, Active: true, Verdict: Success},
@@ -169,7 +169,7 @@ func (s *Server) URL() string { return s.srv.URL }
 // Integration is a config pointing at the fake and Alice's token as the
 // secret behind its credential reference.
 func (s *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.srv.URL}, `{"token":"` + AliceToken + `"}`
+	return map[string]any{"url": s.srv.URL}, connectortest.TokenSecret(AliceToken)
 }
 
 // Pipeline names the repository whose builds end with verdict.
@@ -225,27 +225,6 @@ func (s *Server) AddHistory(slug string, n int) {
 		s.builds[slug] = append(s.builds[slug], &Build{Number: int64(len(s.builds[slug]) + 1), Repo: slug, Status: status,
 			Ref: "refs/heads/main", Commit: sha(slug, "main"), Params: map[string]string{}, reads: 3})
 	}
-}
-
-// Throttle makes the next call of route answer 429 with Retry-After.
-func (s *Server) Throttle(route string, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttles[route] = append(s.throttles[route], retryAfter)
-}
-
-// ThrottleAll makes every following call answer 429 with Retry-After.
-func (s *Server) ThrottleAll(retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.limitAll = retryAfter
-}
-
-// Count is how many calls route had.
-func (s *Server) Count(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[route]
 }
 
 // Builds returns a copy of the repository slug's builds, oldest first.
@@ -321,12 +300,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, params := route(r.Method, r.URL.Path)
-	s.calls[rt]++
-	if q := s.throttles[rt]; len(q) > 0 || s.limitAll > 0 {
-		retryAfter := s.limitAll
-		if len(q) > 0 {
-			s.throttles[rt], retryAfter = q[1:], q[0]
-		}
+	if retryAfter, throttled := s.Call(rt); throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusTooManyRequests)

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/githubapi/githubfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -129,13 +130,9 @@ func (f *GitHub) findRun(id string) *fakeRun {
 	return nil
 }
 
-// Limit is a scripted rate-limit answer.
-type Limit struct {
-	Status     int
-	Primary    bool // remaining 0 and a reset time
-	RetryAfter int  // seconds; 0 = no Retry-After
-	ResetIn    int  // seconds from now to x-ratelimit-reset
-}
+// Limit is a scripted rate-limit answer, as GitHub's REST API gives it
+// whatever the endpoint (githubfake writes it).
+type Limit = githubfake.Limit
 
 // Dispatch is one accepted workflow dispatch.
 type Dispatch struct {
@@ -293,51 +290,51 @@ func (f *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && v != "2022-11-28" && v != "2026-03-10" {
-		ghError(w, http.StatusBadRequest, "API version "+v+" is not supported.")
+		githubfake.Error(w, http.StatusBadRequest, "API version "+v+" is not supported.")
 		return
 	}
 	who, ok := f.authenticate(r)
 	if !ok {
-		f.rateHeaders(w, 5000, 4999)
-		ghError(w, http.StatusUnauthorized, "Bad credentials")
+		githubfake.WriteRateHeaders(w, f.now, 5000, 4999)
+		githubfake.Error(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
 	if f.limitAll != nil {
-		f.rateLimited(w, *f.limitAll)
+		githubfake.WriteRateLimited(w, f.now, *f.limitAll)
 		return
 	}
 	if q := f.limits[route]; len(q) > 0 {
 		f.limits[route] = q[1:]
-		f.rateLimited(w, q[0])
+		githubfake.WriteRateLimited(w, f.now, q[0])
 		return
 	}
 	if who.token == nil {
-		f.rateHeaders(w, 60, 59)
+		githubfake.WriteRateHeaders(w, f.now, 60, 59)
 	} else {
-		f.rateHeaders(w, 5000, 4990)
+		githubfake.WriteRateHeaders(w, f.now, 5000, 4990)
 	}
 	switch {
 	case route == "GET /":
-		writeJSON(w, http.StatusOK, map[string]any{"current_user_url": f.srv.URL + "/user", "repository_url": f.srv.URL + "/repos/{owner}/{repo}"})
+		githubfake.WriteJSON(w, http.StatusOK, map[string]any{"current_user_url": f.srv.URL + "/user", "repository_url": f.srv.URL + "/repos/{owner}/{repo}"})
 		return
 	case route == "GET /user":
 		switch {
 		case who.token == nil:
-			ghError(w, http.StatusUnauthorized, "Requires authentication")
+			githubfake.Error(w, http.StatusUnauthorized, "Requires authentication")
 		case who.token.installation:
-			ghError(w, http.StatusForbidden, "Resource not accessible by integration")
+			githubfake.Error(w, http.StatusForbidden, "Resource not accessible by integration")
 		default:
-			writeJSON(w, http.StatusOK, map[string]any{"login": "octocat", "id": 1, "type": "User"})
+			githubfake.WriteJSON(w, http.StatusOK, map[string]any{"login": "octocat", "id": 1, "type": "User"})
 		}
 		return
 	case strings.HasPrefix(route, "GET /repos/") || strings.HasPrefix(route, "POST /repos/"):
 	default:
-		ghError(w, http.StatusNotFound, "Not Found")
+		githubfake.Error(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	// The repository is private: visible to tokens that have access only.
 	if params["owner"] != Owner || params["repo"] != Repo || who.token == nil || who.token.noRepoAccess {
-		ghError(w, http.StatusNotFound, "Not Found")
+		githubfake.Error(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	f.repoRoute(w, r, route, params, who)
@@ -386,43 +383,10 @@ func (f *GitHub) authenticate(r *http.Request) (ghCaller, bool) {
 	return ghCaller{&t}, true
 }
 
-func (f *GitHub) rateHeaders(w http.ResponseWriter, limit, remaining int) {
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.now.Add(time.Hour).Unix(), 10))
-	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
-	h.Set("X-RateLimit-Resource", "core")
-}
-
-func (f *GitHub) rateLimited(w http.ResponseWriter, l Limit) {
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.now.Add(time.Duration(l.ResetIn)*time.Second).Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
-	if l.Primary {
-		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("X-RateLimit-Used", "5000")
-		ghError(w, l.Status, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
-		return
-	}
-	h.Set("X-RateLimit-Remaining", "4000")
-	h.Set("X-RateLimit-Used", "1000")
-	if l.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(l.RetryAfter))
-	}
-	ghError(w, l.Status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0C4E:2B8A:1A2B3C:4D5E6F:68E7A1B2.")
-}
-
-func ghError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]any{"message": message,
-		"documentation_url": "https://docs.github.com/rest", "status": strconv.Itoa(status)})
-}
-
 func (f *GitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string, params map[string]string, who ghCaller) {
 	switch route {
 	case "GET /repos/{owner}/{repo}":
-		writeJSON(w, http.StatusOK, map[string]any{"id": RepoID, "name": Repo, "full_name": Owner + "/" + Repo,
+		githubfake.WriteJSON(w, http.StatusOK, map[string]any{"id": RepoID, "name": Repo, "full_name": Owner + "/" + Repo,
 			"private": true, "default_branch": "main"})
 	case "GET /repos/{owner}/{repo}/actions/workflows":
 		f.paginate(w, r, "/repositories/"+strconv.Itoa(RepoID)+"/actions/workflows", len(f.workflows), "workflows", func(i int) any {
@@ -436,7 +400,7 @@ func (f *GitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string,
 		if id, ok := params["workflow_id"]; ok {
 			wf := f.workflow(id)
 			if wf == nil {
-				ghError(w, http.StatusNotFound, "Not Found")
+				githubfake.Error(w, http.StatusNotFound, "Not Found")
 				return
 			}
 			runs = slices.DeleteFunc(slices.Clone(runs), func(run fakeRun) bool { return run.workflow != wf.id })
@@ -451,7 +415,7 @@ func (f *GitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string,
 	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}":
 		run := f.findRun(params["run_id"])
 		if run == nil {
-			ghError(w, http.StatusNotFound, "Not Found")
+			githubfake.Error(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		// The first read finds it queued; each later one a step on.
@@ -463,26 +427,26 @@ func (f *GitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string,
 			run.status, run.conclusion = "completed", cmp.Or(f.runVerdict(run), f.verdict, "success")
 		}
 		run.reads++
-		writeJSON(w, http.StatusOK, f.runJSON(run))
+		githubfake.WriteJSON(w, http.StatusOK, f.runJSON(run))
 	case "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel":
 		if who.token.readOnly {
-			ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+			githubfake.Error(w, http.StatusForbidden, "Resource not accessible by personal access token")
 			return
 		}
 		run := f.findRun(params["run_id"])
 		switch {
 		case run == nil:
-			ghError(w, http.StatusNotFound, "Not Found")
+			githubfake.Error(w, http.StatusNotFound, "Not Found")
 		case run.status == "" || run.status == "completed":
-			ghError(w, http.StatusConflict, "Cannot cancel a workflow run that is completed.")
+			githubfake.Error(w, http.StatusConflict, "Cannot cancel a workflow run that is completed.")
 		default:
 			run.status, run.conclusion = "completed", "cancelled"
-			writeJSON(w, http.StatusAccepted, map[string]any{})
+			githubfake.WriteJSON(w, http.StatusAccepted, map[string]any{})
 		}
 	case "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs":
 		run := f.findRun(params["run_id"])
 		if run == nil {
-			ghError(w, http.StatusNotFound, "Not Found")
+			githubfake.Error(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		status, conclusion := run.state()
@@ -494,7 +458,7 @@ func (f *GitHub) repoRoute(w http.ResponseWriter, r *http.Request, route string,
 	case "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches":
 		f.dispatch(w, r, params["workflow_id"], who)
 	default:
-		ghError(w, http.StatusNotFound, "Not Found")
+		githubfake.Error(w, http.StatusNotFound, "Not Found")
 	}
 }
 
@@ -509,12 +473,12 @@ func (f *GitHub) workflow(idOrFile string) *fakeWorkflow {
 
 func (f *GitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who ghCaller) {
 	if who.token.readOnly {
-		ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+		githubfake.Error(w, http.StatusForbidden, "Resource not accessible by personal access token")
 		return
 	}
 	wf := f.workflow(id)
 	if wf == nil {
-		ghError(w, http.StatusNotFound, "Not Found")
+		githubfake.Error(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	var body struct {
@@ -523,22 +487,22 @@ func (f *GitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who
 		ReturnRunDetails bool              `json:"return_run_details"`
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		ghError(w, http.StatusUnsupportedMediaType, "Unsupported 'Content-Type' header value")
+		githubfake.Error(w, http.StatusUnsupportedMediaType, "Unsupported 'Content-Type' header value")
 		return
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		ghError(w, http.StatusBadRequest, "Problems parsing JSON")
+		githubfake.Error(w, http.StatusBadRequest, "Problems parsing JSON")
 		return
 	}
 	switch {
 	case body.Ref == "":
-		ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.")
+		githubfake.Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.")
 		return
 	case !wf.dispatch:
-		ghError(w, http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger")
+		githubfake.Error(w, http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger")
 		return
 	case !slices.Contains(f.branches, body.Ref):
-		ghError(w, http.StatusUnprocessableEntity, "No ref found for: "+body.Ref)
+		githubfake.Error(w, http.StatusUnprocessableEntity, "No ref found for: "+body.Ref)
 		return
 	}
 	var unexpected []string
@@ -549,7 +513,7 @@ func (f *GitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who
 	}
 	if len(unexpected) > 0 {
 		slices.Sort(unexpected)
-		ghError(w, http.StatusUnprocessableEntity, "Unexpected inputs provided: ["+strings.Join(unexpected, ", ")+"]")
+		githubfake.Error(w, http.StatusUnprocessableEntity, "Unexpected inputs provided: ["+strings.Join(unexpected, ", ")+"]")
 		return
 	}
 	f.dispatches = append(f.dispatches, Dispatch{Workflow: id, Ref: body.Ref, Inputs: body.Inputs, Details: body.ReturnRunDetails})
@@ -560,7 +524,7 @@ func (f *GitHub) dispatch(w http.ResponseWriter, r *http.Request, id string, who
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"workflow_run_id": run,
+	githubfake.WriteJSON(w, http.StatusOK, map[string]any{"workflow_run_id": run,
 		"run_url":  fmt.Sprintf("%s/repos/%s/%s/actions/runs/%d", f.srv.URL, Owner, Repo, run),
 		"html_url": fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", Owner, Repo, run)})
 }
@@ -574,7 +538,7 @@ func (f *GitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []fakeR
 	if c := q.Get("created"); c != "" {
 		t, err := time.Parse(time.RFC3339, strings.TrimPrefix(c, ">="))
 		if err != nil || !strings.HasPrefix(c, ">=") {
-			ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'created', \""+c+"\" is not a valid date-time query.")
+			githubfake.Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'created', \""+c+"\" is not a valid date-time query.")
 			return nil, false
 		}
 		since = t
@@ -591,56 +555,9 @@ func (f *GitHub) filterRuns(w http.ResponseWriter, r *http.Request, runs []fakeR
 
 // paginate serves page of n items under key with GitHub's Link header.
 func (f *GitHub) paginate(w http.ResponseWriter, r *http.Request, linkPath string, n int, key string, item func(int) any) {
-	q := r.URL.Query()
-	perPage, page := 30, 1
-	if s := q.Get("per_page"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'per_page', \""+s+"\" is not an integer.")
-			return
-		}
-		perPage = min(max(v, 1), 100)
+	if items, ok := githubfake.Page(w, r, f.srv.URL+linkPath, n, item); ok {
+		githubfake.WriteJSON(w, http.StatusOK, map[string]any{"total_count": n, key: items})
 	}
-	if s := q.Get("page"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'page', \""+s+"\" is not an integer.")
-			return
-		}
-		page = max(v, 1)
-	}
-	last := max(1, (n+perPage-1)/perPage)
-	link := func(p int, rel string) string {
-		lq := maps.Clone(q)
-		lq.Set("per_page", strconv.Itoa(perPage))
-		lq.Set("page", strconv.Itoa(p))
-		return "<" + f.srv.URL + linkPath + "?" + lq.Encode() + `>; rel="` + rel + `"`
-	}
-	var links []string
-	if page > 1 {
-		links = append(links, link(page-1, "prev"))
-	}
-	if page < last {
-		links = append(links, link(page+1, "next"), link(last, "last"))
-	}
-	if page > 1 {
-		links = append(links, link(1, "first"))
-	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
-	}
-	start, end := min((page-1)*perPage, n), min(page*perPage, n)
-	items := make([]any, 0, end-start)
-	for i := start; i < end; i++ {
-		items = append(items, item(i))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": n, key: items})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 // The flow test's workflows: dispatchable, with the input the test sends
@@ -679,7 +596,7 @@ func (s flow) URL() string { return s.f.URL() }
 // Integration is a github-actions integration of acme/app with a user's
 // token.
 func (s flow) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.f.URL(), "owner": Owner, "repo": Repo}, `{"token":"` + UserToken + `"}`
+	return map[string]any{"url": s.f.URL(), "owner": Owner, "repo": Repo}, connectortest.TokenSecret(UserToken)
 }
 
 // Pipeline names the flow pipeline whose runs end with verdict.

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -56,17 +57,17 @@ import (
 type Jenkins struct {
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	users     map[string]fakeUser
-	anonRead  bool
-	csrf      bool
-	root      []*Item
-	sessions  map[string]string // JSESSIONID -> crumb
-	calls     map[string]int
-	throttles map[string][]int
-	limitAll  int // > 0: every call answers 429 with this Retry-After
-	queued    []*queuedBuild
-	verdict   string // result builds end with; SUCCESS when unset
+	mu       sync.Mutex
+	users    map[string]fakeUser
+	anonRead bool
+	csrf     bool
+	root     []*Item
+	sessions map[string]string // JSESSIONID -> crumb
+	queued   []*queuedBuild
+	verdict  string // result builds end with; SUCCESS when unset
+	// Routes counts calls by route and scripts the proxy's 429s
+	// (Throttle, ThrottleAll, Count).
+	fakehttp.Routes
 }
 
 type fakeUser struct {
@@ -138,7 +139,7 @@ func New(t *testing.T) *Jenkins {
 			"bob":   {apiToken: BobToken, read: true},
 			"carol": {apiToken: "11cc0c9f2d84b1c9e5f7a3b2c1d0e9f8cc"},
 		},
-		csrf: true, sessions: map[string]string{}, calls: map[string]int{}, throttles: map[string][]int{},
+		csrf: true, sessions: map[string]string{},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -220,28 +221,6 @@ func (f *Jenkins) SetCSRF(on bool) {
 	f.csrf = on
 }
 
-// Throttle makes the next call of route answer 429 with Retry-After.
-func (f *Jenkins) Throttle(route string, retryAfter int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttles[route] = append(f.throttles[route], retryAfter)
-}
-
-// ThrottleAll makes the proxy in front answer every following call 429
-// with Retry-After.
-func (f *Jenkins) ThrottleAll(retryAfter int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.limitAll = retryAfter
-}
-
-// Count returns the calls of a route so far.
-func (f *Jenkins) Count(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
-
 // Builds returns the build requests accepted so far, in order.
 func (f *Jenkins) Builds() []Build {
 	f.mu.Lock()
@@ -280,12 +259,7 @@ func (f *Jenkins) serve(w http.ResponseWriter, r *http.Request) {
 	if fullName != "" {
 		route = r.Method + " /job/*" + action
 	}
-	f.calls[route]++
-	if q := f.throttles[route]; len(q) > 0 || f.limitAll > 0 {
-		retryAfter := f.limitAll
-		if len(q) > 0 {
-			f.throttles[route], retryAfter = q[1:], q[0]
-		}
+	if retryAfter, throttled := f.Call(route); throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		htmlError(w, http.StatusTooManyRequests, "429 Too Many Requests")
 		return

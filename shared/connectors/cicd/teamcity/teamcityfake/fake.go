@@ -53,6 +53,8 @@ import (
 	"testing"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -113,9 +115,9 @@ type Server struct {
 	projects   []project       // _Root first
 	buildTypes []buildType
 	builds     []*Build
-	calls      map[string]int
-	throttles  map[string][]int
-	limitAll   int
+	// Routes counts calls by route and scripts 429s (Throttle,
+	// ThrottleAll, Count).
+	fakehttp.Routes
 }
 
 var _ cicdtest.Server = (*Server)(nil)
@@ -129,9 +131,7 @@ func New(t testing.TB) *Server {
 			AliceToken: {username: "alice", name: "Alice Release", id: 1, run: true},
 			BobToken:   {username: "bob", name: "Bob Reader", id: 2},
 		},
-		projects:  []project{{id: "_Root", name: "<Root project>"}, {id: "Pipelines", name: "Pipelines", parent: "_Root"}},
-		calls:     map[string]int{},
-		throttles: map[string][]int{},
+		projects: []project{{id: "_Root", name: "<Root project>"}, {id: "Pipelines", name: "Pipelines", parent: "_Root"}},
 	}
 	s.buildTypes = []buildType{
 		{id: GreenBuildType, name: "Green", project: "Pipelines", verdict: Success},
@@ -148,7 +148,7 @@ func (s *Server) URL() string { return s.srv.URL }
 // Integration is a config pointing at the fake and Alice's token as the
 // secret behind its credential reference.
 func (s *Server) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.srv.URL}, `{"token":"` + AliceToken + `"}`
+	return map[string]any{"url": s.srv.URL}, connectortest.TokenSecret(AliceToken)
 }
 
 // Pipeline names the build type whose builds end with verdict.
@@ -206,27 +206,6 @@ func (s *Server) SetVerdict(buildType, verdict string) {
 	}
 }
 
-// Throttle makes the next call of route answer 429 with Retry-After.
-func (s *Server) Throttle(route string, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttles[route] = append(s.throttles[route], retryAfter)
-}
-
-// ThrottleAll makes every following call answer 429 with Retry-After.
-func (s *Server) ThrottleAll(retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.limitAll = retryAfter
-}
-
-// Count is how many calls route had.
-func (s *Server) Count(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[route]
-}
-
 // Builds returns a copy of every build, in the order they were queued.
 func (s *Server) Builds() []Build {
 	s.mu.Lock()
@@ -261,12 +240,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("TeamCity-Node-Id", "MAIN_SERVER")
 	path, locator := routeOf(r.URL.EscapedPath())
 	route := r.Method + " " + path
-	s.calls[route]++
-	if q := s.throttles[route]; len(q) > 0 || s.limitAll > 0 {
-		retryAfter := s.limitAll
-		if len(q) > 0 {
-			s.throttles[route], retryAfter = q[1:], q[0]
-		}
+	if retryAfter, throttled := s.Call(route); throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
 		w.WriteHeader(http.StatusTooManyRequests)

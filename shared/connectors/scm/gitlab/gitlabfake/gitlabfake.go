@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/connectortest/fakehttp"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -48,14 +50,11 @@ import (
 type GitLab struct {
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	tokens    map[string]fakeToken
-	projects  []*fakeProject // by id ascending
-	calls     map[string]int
-	throttles map[string][]int // route -> Retry-After seconds of the next answers
-	limitAll  int              // > 0: every call answers 429 with this Retry-After
-	created   []Created
-	now       time.Time
+	mu       sync.Mutex
+	tokens   map[string]fakeToken
+	projects []*fakeProject // by id ascending
+	created  []Created
+	now      time.Time
 	// runs are the created pipelines' states: each read of a pipeline
 	// moves it one step along its course (created, pending, running,
 	// then verdict), until it ends.
@@ -63,6 +62,9 @@ type GitLab struct {
 	verdict string // "success" unless set
 	// hold keeps running pipelines running, however often they are read.
 	hold bool
+	// Routes counts calls by route and scripts 429s (ThrottleAll, Count;
+	// Throttle below scripts n at once).
+	fakehttp.Routes
 }
 
 // fakeRun is one created pipeline moving through its states.
@@ -150,7 +152,6 @@ func New(t *testing.T) *GitLab {
 			PatReadUser: {scopes: []string{"read_user"}},
 			OAuthToken:  {oauth: true, scopes: []string{"api"}},
 		},
-		calls: map[string]int{}, throttles: map[string][]int{},
 		now: time.Unix(1_760_000_000, 0),
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -227,26 +228,9 @@ func (f *GitLab) HoldRunning(on bool) {
 
 // Throttle makes the next n calls of route answer 429 with Retry-After.
 func (f *GitLab) Throttle(route string, retryAfter, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	for range n {
-		f.throttles[route] = append(f.throttles[route], retryAfter)
+		f.Routes.Throttle(route, retryAfter)
 	}
-}
-
-// ThrottleAll makes every following call answer 429 with Retry-After, as
-// GitLab's rate limits do once a client is over them.
-func (f *GitLab) ThrottleAll(retryAfter int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.limitAll = retryAfter
-}
-
-// Count returns the calls of a route so far ("GET /user").
-func (f *GitLab) Count(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
 }
 
 // PipelinesCreated returns the pipelines created so far, in order.
@@ -275,14 +259,8 @@ func (f *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	if len(segs) >= 4 && segs[0] == "projects" && segs[2] == "pipelines" {
 		route = r.Method + " " + strings.Join(append([]string{"/projects/:id/pipelines/:pipeline_id"}, segs[4:]...), "/")
 	}
-	f.calls[route]++
-	if f.limitAll > 0 {
-		f.tooManyRequests(w, f.limitAll)
-		return
-	}
-	if q := f.throttles[route]; len(q) > 0 {
-		f.throttles[route] = q[1:]
-		f.tooManyRequests(w, q[0])
+	if retryAfter, throttled := f.Call(route); throttled {
+		f.tooManyRequests(w, retryAfter)
 		return
 	}
 	who, ok := f.authenticate(r)
@@ -727,7 +705,7 @@ func (s flow) URL() string { return s.f.URL() }
 // Integration is a gitlab-ci integration of team/app with an api-scoped
 // personal access token.
 func (s flow) Integration(string) (map[string]any, string) {
-	return map[string]any{"url": s.f.URL(), "projectId": "team/app"}, `{"token":"` + PatAPI + `"}`
+	return map[string]any{"url": s.f.URL(), "projectId": "team/app"}, connectortest.TokenSecret(PatAPI)
 }
 
 // Pipeline names the flow pipeline whose runs end with verdict.

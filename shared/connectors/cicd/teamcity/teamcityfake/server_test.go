@@ -1,0 +1,18 @@
+package teamcityfake_test
+
+import (
+	"testing"
+
+	"github.com/stella-ops/inthub/shared/connectors/cicd/cicdtest"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity"
+	"github.com/stella-ops/inthub/shared/connectors/cicd/teamcity/teamcityfake"
+)
+
+// TestServer holds the fake to what cicdtest.Server promises the pipeline
+// flow test (cicdtest.CheckServer): its Integration builds a working
+// connector, each Pipeline's runs pass queued → running → that verdict one
+// state per read, and Started reports the run and its parameters.
+func TestServer(t *testing.T) {
+	t.Parallel()
+	cicdtest.CheckServer(t, teamcity.Spec, func(t *testing.T) cicdtest.Server { return teamcityfake.New(t) }, map[string]string{"RELEASE": "1.2.3"})
+}
