@@ -187,11 +187,3 @@ func (c *Connector) latestRun(ctx context.Context, wf string) (int64, error) {
 	}
 	return answer.WorkflowRuns[0].ID, nil
 }
-
-func cloneValues(q url.Values) url.Values {
-	out := make(url.Values, len(q))
-	for k, v := range q {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
-}

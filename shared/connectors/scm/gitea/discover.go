@@ -92,7 +92,7 @@ func (c *Connector) organizations() scmkit.Listing {
 		}
 		out := make([]contracts.Resource, 0, len(orgs))
 		for _, o := range orgs {
-			out = append(out, contracts.Resource{Type: ResourceProjects, Name: o.UserName, ID: strconv.FormatInt(o.ID, 10),
+			out = append(out, contracts.Resource{Type: ResourceProjects, Name: o.Name, ID: strconv.FormatInt(o.ID, 10),
 				Attributes: map[string]any{"fullName": o.FullName, "description": o.Description, "visibility": o.Visibility, "kind": "organization"}})
 		}
 		return out, resp.NextPage, nil

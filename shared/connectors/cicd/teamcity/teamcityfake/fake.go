@@ -337,6 +337,7 @@ func parseLocator(raw string, known ...string) (locator, error) {
 	for len(raw) > 0 {
 		name, rest, ok := strings.Cut(raw, ":")
 		if !ok || name == "" {
+			//lint:ignore ST1005 the text is TeamCity's own error message, which the fake answers with
 			return nil, fmt.Errorf("Invalid locator '%s': Bad locator syntax: no dimension value", raw)
 		}
 		var value string
@@ -353,6 +354,7 @@ func parseLocator(raw string, known ...string) (locator, error) {
 				}
 			}
 			if end < 0 {
+				//lint:ignore ST1005 the text is TeamCity's own error message, which the fake answers with
 				return nil, fmt.Errorf("Invalid locator '%s': Bad locator syntax: could not find closing ')'", raw)
 			}
 			value, rest = rest[1:end], rest[end+1:]
@@ -364,10 +366,12 @@ func parseLocator(raw string, known ...string) (locator, error) {
 			value, rest = rest[:i], rest[i:]
 		}
 		if !slices.Contains(known, name) {
+			//lint:ignore ST1005 the text is TeamCity's own error message, which the fake answers with
 			return nil, fmt.Errorf("Invalid locator '%s': Locator dimension '%s' is unknown. Supported dimensions are: [%s]", raw, name, strings.Join(known, ", "))
 		}
 		out[name] = value
 		if rest != "" && !strings.HasPrefix(rest, ",") {
+			//lint:ignore ST1005 the text is TeamCity's own error message, which the fake answers with
 			return nil, fmt.Errorf("Invalid locator '%s': Bad locator syntax after '%s'", raw, value)
 		}
 		raw = strings.TrimPrefix(rest, ",")
@@ -387,6 +391,7 @@ func (l locator) page() (count, start int, err error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
+			//lint:ignore ST1005 the text is TeamCity's own error message, which the fake answers with
 			return 0, 0, fmt.Errorf("Invalid value of dimension '%s': '%s'. Should be a non-negative number", d.name, v)
 		}
 		*d.into = n
