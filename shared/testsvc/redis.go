@@ -3,11 +3,17 @@ package testsvc
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RedisBinary is Debian's redis-server.
@@ -30,19 +36,179 @@ type Redis struct {
 // the data, as a cache restart does, until t ends.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
+	return startRedis(t, "redis-server")
+}
+
+// startRedis runs one redis-server named name (its log is <name>.log) with
+// the flags of StartRedis and then extra. The server gets an (empty) config
+// file, so CONFIG REWRITE works: Sentinel rewrites the configuration of the
+// servers it promotes or repoints.
+func startRedis(t testing.TB, name string, extra ...string) *Redis {
+	t.Helper()
 	s := start(t, serverSpec{
-		name: "redis-server", bin: RedisBinary, install: "redis-server",
+		name: name, bin: RedisBinary, install: "redis-server",
 		configure: func(dir string, port int) ([]string, error) {
-			return []string{
+			conf := filepath.Join(dir, name+".conf")
+			if err := os.WriteFile(conf, nil, 0o600); err != nil {
+				return nil, err
+			}
+			return append([]string{
+				conf,
 				"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 				"--save", "", "--appendonly", "no", "--dir", dir,
 				"--protected-mode", "no", "--loglevel", "warning",
-			}, nil
+			}, extra...), nil
 		},
 		ready: func(ctx context.Context, base string) bool { return pingRedis(ctx, base) },
 	})
+	return redisAt(s)
+}
+
+func redisAt(s *Server) *Redis {
 	addr := strings.TrimPrefix(s.URL, "http://")
 	return &Redis{Server: s, URL: "redis://" + addr, Addr: addr}
+}
+
+// SentinelMaster is the name the sentinel of StartRedisSentinel monitors
+// the primary under.
+const SentinelMaster = "inthub"
+
+// RedisSentinel is a primary, one replica of it and one sentinel
+// monitoring both, each a redis-server on a free loopback port with its own
+// temporary directory.
+type RedisSentinel struct {
+	Primary, Replica *Redis
+	// Sentinel is `redis-server --sentinel`; its Addr is what clients ask
+	// for the primary's address.
+	Sentinel *Redis
+}
+
+// StartRedisSentinel starts the primary, the replica (replicaof the
+// primary, waited for until its link is up), then the sentinel (quorum 1,
+// the primary down after 1s, so a failover takes a few seconds), and
+// waits until the sentinel knows the replica: a failover then has a
+// replica to promote.
+func StartRedisSentinel(t testing.TB) *RedisSentinel {
+	t.Helper()
+	primary := startRedis(t, "redis-primary")
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	replica := startRedis(t, "redis-replica", "--replicaof", host, port)
+	waitFor(t, "the replica's link to the primary", func(ctx context.Context) bool {
+		info, err := command(ctx, replica.Addr, "INFO", "replication")
+		return err == nil && strings.Contains(info, "master_link_status:up")
+	})
+	s := start(t, serverSpec{
+		name: "redis-sentinel", bin: RedisBinary, install: "redis-server",
+		configure: func(dir string, sport int) ([]string, error) {
+			// Sentinel rewrites its config file (what it learnt), so it
+			// must be a file of its own, writable.
+			conf := filepath.Join(dir, "sentinel.conf")
+			body := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\nloglevel notice\n"+
+				"sentinel monitor %s %s %s 1\n"+
+				"sentinel down-after-milliseconds %[3]s 1000\n"+
+				"sentinel failover-timeout %[3]s 10000\n"+
+				"sentinel parallel-syncs %[3]s 1\n", sport, dir, SentinelMaster, host, port)
+			if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+				return nil, err
+			}
+			return []string{conf, "--sentinel"}, nil
+		},
+		ready: func(ctx context.Context, base string) bool { return pingRedis(ctx, base) },
+	})
+	sentinel := redisAt(s)
+	waitFor(t, "the sentinel to know the replica", func(ctx context.Context) bool {
+		out, err := command(ctx, sentinel.Addr, "SENTINEL", "REPLICAS", SentinelMaster)
+		return err == nil && strings.Contains(out, replica.Addr[strings.LastIndexByte(replica.Addr, ':')+1:])
+	})
+	return &RedisSentinel{Primary: primary, Replica: replica, Sentinel: sentinel}
+}
+
+// waitFor polls cond until it holds or readyTimeout passes (then fails t).
+func waitFor(t testing.TB, what string, cond func(ctx context.Context) bool) {
+	t.Helper()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ok := cond(ctx)
+		cancel()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testsvc: waited %s for %s", readyTimeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// command sends one command (RESP array of bulk strings) to the Redis or
+// Sentinel at addr and returns its reply flattened to text: enough for
+// the helper to look for a word in INFO or SENTINEL answers without a
+// client library.
+func command(ctx context.Context, addr string, args ...string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	req := "*" + strconv.Itoa(len(args)) + "\r\n"
+	for _, a := range args {
+		req += "$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n"
+	}
+	if _, err := conn.Write([]byte(req)); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	if err := readReply(bufio.NewReader(conn), &out); err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
+
+// readReply reads one RESP2 reply into out (arrays element by element).
+func readReply(r *bufio.Reader, out *strings.Builder) error {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return errors.New("empty reply line")
+	}
+	switch line[0] {
+	case '+', ':':
+		out.WriteString(line[1:] + "\n")
+	case '-':
+		return errors.New(line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return err
+		}
+		out.Write(buf[:n])
+		out.WriteString("\n")
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return err
+		}
+		for range n {
+			if err := readReply(r, out); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("unexpected reply %q", line)
+	}
+	return nil
 }
 
 // pingRedis sends PING in the RESP inline form and wants +PONG.
