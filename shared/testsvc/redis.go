@@ -232,3 +232,57 @@ func pingRedis(ctx context.Context, base string) bool {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	return err == nil && strings.TrimSpace(line) == "+PONG"
 }
+
+// RedisCluster is a Redis Cluster of masters without replicas.
+type RedisCluster struct {
+	Nodes []*Redis
+}
+
+// Addrs are the nodes' host:port, for go-redis's cluster client.
+func (c *RedisCluster) Addrs() []string {
+	out := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		out[i] = n.Addr
+	}
+	return out
+}
+
+// clusterSlots is the number of hash slots of a Redis Cluster.
+const clusterSlots = 16384
+
+// StartRedisCluster starts n cluster-enabled redis-servers, gives each an
+// equal range of the 16384 slots (CLUSTER ADDSLOTSRANGE), has the first
+// meet the others (CLUSTER MEET) and waits until every node reports
+// cluster_state:ok and knows all n: without redis-cli, as Debian's
+// redis-server alone provides.
+func StartRedisCluster(t testing.TB, n int) *RedisCluster {
+	t.Helper()
+	c := &RedisCluster{}
+	for i := range n {
+		c.Nodes = append(c.Nodes, startRedis(t, fmt.Sprintf("redis-cluster-%d", i),
+			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	for i, node := range c.Nodes {
+		first, last := i*clusterSlots/n, (i+1)*clusterSlots/n-1
+		if _, err := command(ctx, node.Addr, "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(first), strconv.Itoa(last)); err != nil {
+			t.Fatalf("testsvc: CLUSTER ADDSLOTSRANGE %d %d on %s: %v", first, last, node.Addr, err)
+		}
+		if i == 0 {
+			continue
+		}
+		host, port, _ := net.SplitHostPort(node.Addr)
+		if _, err := command(ctx, c.Nodes[0].Addr, "CLUSTER", "MEET", host, port); err != nil {
+			t.Fatalf("testsvc: CLUSTER MEET %s: %v", node.Addr, err)
+		}
+	}
+	for _, node := range c.Nodes {
+		waitFor(t, "cluster_state:ok on "+node.Addr, func(ctx context.Context) bool {
+			info, err := command(ctx, node.Addr, "CLUSTER", "INFO")
+			return err == nil && strings.Contains(info, "cluster_state:ok") &&
+				strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\r", n))
+		})
+	}
+	return c
+}
