@@ -3,6 +3,7 @@ package cache_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -456,5 +457,48 @@ func TestRedisSentinelSurvivesAFailover(t *testing.T) {
 	}
 	if o := fetch(last); o != cache.Miss {
 		t.Fatalf("after invalidation: %s, want miss", o)
+	}
+}
+
+// NewRedis takes exactly one way to the servers; a half-set Sentinel is
+// refused rather than read as a plain Redis (the universal client would
+// take one address without a master name for a single server).
+func TestNewRedisWantsOneTopology(t *testing.T) {
+	t.Parallel()
+	sentinel := cache.RedisServers{SentinelMaster: "inthub", SentinelAddrs: []string{"127.0.0.1:26379"}}
+	cluster := cache.RedisServers{ClusterAddrs: []string{"127.0.0.1:7000"}}
+	for _, tc := range []struct {
+		name    string
+		opts    cache.RedisOptions
+		wantErr string
+		client  string
+	}{
+		{"URL", cache.RedisOptions{URL: "redis://127.0.0.1:6379/2"}, "", "*redis.Client"},
+		{"Sentinel", cache.RedisOptions{Servers: sentinel}, "", "*redis.Client"},
+		{"Cluster of one address", cache.RedisOptions{Servers: cluster}, "", "*redis.ClusterClient"},
+		{"nothing", cache.RedisOptions{}, "exactly one", ""},
+		{"URL and Cluster", cache.RedisOptions{URL: "redis://127.0.0.1:6379", Servers: cluster}, "exactly one", ""},
+		{"Sentinel and Cluster", cache.RedisOptions{Servers: cache.RedisServers{SentinelMaster: "inthub", SentinelAddrs: sentinel.SentinelAddrs, ClusterAddrs: cluster.ClusterAddrs}}, "exactly one", ""},
+		{"Sentinel without addresses", cache.RedisOptions{Servers: cache.RedisServers{SentinelMaster: "inthub"}}, "both", ""},
+		{"Sentinel without master name", cache.RedisOptions{Servers: cache.RedisServers{SentinelAddrs: sentinel.SentinelAddrs}}, "both", ""},
+		{"bad URL", cache.RedisOptions{URL: "http://127.0.0.1:6379"}, "REDIS_URL", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := cache.NewRedis(tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if got := fmt.Sprintf("%T", r.Client()); got != tc.client {
+				t.Fatalf("client %s, want %s", got, tc.client)
+			}
+		})
 	}
 }
