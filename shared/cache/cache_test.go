@@ -378,16 +378,36 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 // TestRedisSentinelSurvivesAFailover runs the cache against a primary, a
 // replica and a sentinel, kills the primary, and wants every call answered
 // throughout (uncached while no primary takes writes) and entries stored
-// on the promoted replica within failoverBound.
+// on the promoted replica within failoverBound: without passwords, and
+// with the data nodes' and the sentinel's own (REDIS_PASSWORD,
+// REDIS_SENTINEL_PASSWORD), which the client must send to the promoted
+// replica and the sentinel alike.
 func TestRedisSentinelSurvivesAFailover(t *testing.T) {
 	t.Parallel()
+	for _, auth := range []testsvc.SentinelAuth{
+		{},
+		{Password: "data-" + uuid.NewString(), SentinelPassword: "sentinel-" + uuid.NewString()},
+	} {
+		name := "without passwords"
+		if auth.Password != "" {
+			name = "with passwords"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sentinelFailover(t, auth)
+		})
+	}
+}
+
+func sentinelFailover(t *testing.T, auth testsvc.SentinelAuth) {
 	// The sentinel declares the primary down after 1s (testsvc), then
 	// elects and promotes; a few seconds in all, 20s is the bound we hold
 	// the cache to.
 	const failoverBound = 20 * time.Second
-	rs := testsvc.StartRedisSentinel(t)
+	rs := testsvc.StartRedisSentinel(t, auth)
 	r, err := cache.NewRedis(cache.RedisOptions{
-		Servers:    cache.RedisServers{SentinelMaster: testsvc.SentinelMaster, SentinelAddrs: []string{rs.Sentinel.Addr}},
+		Servers: cache.RedisServers{SentinelMaster: testsvc.SentinelMaster, SentinelAddrs: []string{rs.Sentinel.Addr},
+			Password: auth.Password, SentinelPassword: auth.SentinelPassword},
 		Logger:     slog.New(slog.DiscardHandler),
 		RetryAfter: 100 * time.Millisecond,
 	})
@@ -442,7 +462,7 @@ func TestRedisSentinelSurvivesAFailover(t *testing.T) {
 	t.Logf("writes reached the new primary %s after the old one was killed (outcomes meanwhile %v)", recovered.Round(time.Millisecond), outcomes)
 
 	// The promoted replica is the primary and holds the entry just stored.
-	promoted := redis.NewClient(&redis.Options{Addr: rs.Replica.Addr})
+	promoted := redis.NewClient(&redis.Options{Addr: rs.Replica.Addr, Password: auth.Password})
 	defer promoted.Close()
 	role, err := promoted.Do(ctx, "ROLE").Slice()
 	if err != nil || len(role) == 0 || role[0] != "master" {
