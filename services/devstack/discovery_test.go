@@ -326,7 +326,7 @@ func TestFiftyConcurrentColdDiscoveriesReachTheRegistryOnce(t *testing.T) {
 }
 
 // TestDiscoveryWithRedisSurvivesItsOutage: with REDIS_URL the cache lives
-// in Redis under inthub:discovery:<tenant>:<id>:<type>:<filterHash>; an
+// in Redis under inthub:discovery:{<tenant>:<id>}:<type>:<filterHash>; an
 // update empties it; with Redis stopped discovery keeps answering, uncached,
 // and the metric says so; restarted, it caches again.
 func TestDiscoveryWithRedisSurvivesItsOutage(t *testing.T) {
@@ -338,7 +338,7 @@ func TestDiscoveryWithRedisSurvivesItsOutage(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	keys := func() []string {
-		k, err := rdb.Keys(context.Background(), "inthub:discovery:"+devstack.DevTenantID+":"+it.ID+":*").Result()
+		k, err := rdb.Keys(context.Background(), "inthub:discovery:{"+devstack.DevTenantID+":"+it.ID+"}:*").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +351,7 @@ func TestDiscoveryWithRedisSurvivesItsOutage(t *testing.T) {
 	if res := s.discover(it.ID, req); !res.CacheHit {
 		t.Fatal("second call missed")
 	}
-	if k := keys(); len(k) != 1 || !regexp.MustCompile(`^inthub:discovery:[0-9a-f-]{36}:[0-9a-f-]{36}:repositories:[0-9a-f]{16}$`).MatchString(k[0]) {
+	if k := keys(); len(k) != 1 || !regexp.MustCompile(`^inthub:discovery:\{[0-9a-f-]{36}:[0-9a-f-]{36}\}:repositories:[0-9a-f]{16}$`).MatchString(k[0]) {
 		t.Fatalf("redis keys %v", k)
 	}
 	r := s.call("PATCH", "/api/v1/integrations/"+it.ID, s.info.Token, `{"labels":{"team":"release"}}`, "Content-Type", "application/merge-patch+json")

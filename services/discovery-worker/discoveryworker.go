@@ -38,8 +38,12 @@ type Config struct {
 	// Policy is the operator's outbound address policy.
 	Policy httpx.GuardPolicy
 	// RedisURL backs the discovery cache with Redis (shared by replicas);
-	// empty means the in-process cache (one replica, `make run`).
+	// empty means the in-process cache (one replica, `make run`), unless
+	// Redis names a Sentinel or a Cluster instead.
 	RedisURL string
+	// Redis names a Sentinel-managed primary or a Redis Cluster (instead
+	// of RedisURL).
+	Redis cache.RedisServers
 	// CacheTTLs override the per-resource-type TTLs of cache.DefaultTTLs;
 	// an integration's discoveryCacheTTLSeconds overrides both.
 	CacheTTLs cache.TTLs
@@ -174,14 +178,19 @@ func openCache(cfg Config) (cache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.RedisURL == "" {
+	if cfg.RedisURL == "" && !cfg.Redis.Set() {
 		return cache.NewMemory(cache.MemoryOptions{Clock: cfg.Clock, Metrics: m}), nil
 	}
-	return cache.NewRedis(cache.RedisOptions{URL: cfg.RedisURL, Clock: cfg.Clock, Metrics: m, Logger: cfg.Logger})
+	return cache.NewRedis(cache.RedisOptions{URL: cfg.RedisURL, Servers: cfg.Redis, Clock: cfg.Clock, Metrics: m, Logger: cfg.Logger})
 }
 
 func cacheKind(cfg Config) string {
-	if cfg.RedisURL == "" {
+	switch {
+	case cfg.Redis.SentinelMaster != "":
+		return "redis-sentinel"
+	case len(cfg.Redis.ClusterAddrs) > 0:
+		return "redis-cluster"
+	case cfg.RedisURL == "" && !cfg.Redis.Set():
 		return "in-process"
 	}
 	return "redis"

@@ -181,7 +181,7 @@ func TestRealRegistryThroughRedisOnTwoReplicas(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	keysOf := func(id string) []string {
-		keys, err := rdb.Keys(context.Background(), "inthub:discovery:"+tenant+":"+id+":*").Result()
+		keys, err := rdb.Keys(context.Background(), "inthub:discovery:{"+tenant+":"+id+"}:*").Result()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,10 @@ import (
 )
 
 // KeyPrefix starts every entry key:
-// inthub:discovery:<tenant>:<integrationId>:<resourceType>:<filterHash>.
+// inthub:discovery:{<tenant>:<integrationId>}:<resourceType>:<filterHash>.
+// The braces are a Redis Cluster hash tag: every key of one integration
+// (entries, chunks, lock, generation, index) hashes to the same slot, so the
+// scripts that touch several of them run on Cluster too.
 const KeyPrefix = "inthub:discovery:"
 
 // Key names one discovery result.
@@ -38,7 +41,16 @@ type Key struct {
 // String is the storage key (docs/architecture.md, "Stores"). The revision is
 // not part of it: a new revision replaces the entry instead of adding one.
 func (k Key) String() string {
-	return KeyPrefix + k.TenantID + ":" + k.IntegrationID + ":" + k.ResourceType + ":" + FilterHash(k.Filter)
+	return KeyPrefix + hashTag(k.TenantID, k.IntegrationID) + ":" + k.ResourceType + ":" + FilterHash(k.Filter)
+}
+
+// hashTag is "{<tenant>:<integrationId>}": Redis Cluster hashes only what is
+// inside the first braces, so all of an integration's keys share a slot and
+// one script may read and write them together (a script's keys must live in
+// one slot, or Cluster refuses it with CROSSSLOT). Tenant and integration
+// ids are UUIDs, which have no braces.
+func hashTag(tenantID, integrationID string) string {
+	return "{" + tenantID + ":" + integrationID + "}"
 }
 
 // integration names the key's integration for invalidation.

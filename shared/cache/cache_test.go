@@ -3,6 +3,7 @@ package cache_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/cache/cachetest"
@@ -39,6 +41,31 @@ func TestRedisPassesTheSuite(t *testing.T) {
 		out := make([]cache.Cache, n)
 		for i := range out {
 			out[i] = newRedis(t, srv, cache.RedisOptions{Clock: clock})
+		}
+		return out
+	})
+}
+
+// TestRedisClusterPassesTheSuite runs the suite on a Redis Cluster of three
+// masters: the cache's scripts and multi-key DELs only work there because
+// an integration's keys share a hash tag, hence a slot; a missing tag is a
+// CROSSSLOT error, which the cache would answer uncached and the suite
+// would see as misses.
+func TestRedisClusterPassesTheSuite(t *testing.T) {
+	t.Parallel()
+	cl := testsvc.StartRedisCluster(t, 3)
+	cachetest.Run(t, func(t *testing.T, clock func() time.Time, n int) []cache.Cache {
+		out := make([]cache.Cache, n)
+		for i := range out {
+			r, err := cache.NewRedis(cache.RedisOptions{
+				Servers: cache.RedisServers{ClusterAddrs: cl.Addrs()[:1]},
+				Clock:   clock, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Close() })
+			out[i] = r
 		}
 		return out
 	})
@@ -90,7 +117,7 @@ func TestRedisKeysIndexAndInvalidation(t *testing.T) {
 	if len(keys) != 2 || !wantKeys[keys[0]] || !wantKeys[keys[1]] {
 		t.Fatalf("entry keys %v, want %v", keys, wantKeys)
 	}
-	if !strings.HasPrefix(repos.String(), "inthub:discovery:"+tenant+":"+id+":repositories:") || len(repos.String()) != len("inthub:discovery:"+tenant+":"+id+":repositories:")+16 {
+	if !strings.HasPrefix(repos.String(), "inthub:discovery:{"+tenant+":"+id+"}:repositories:") || len(repos.String()) != len("inthub:discovery:{"+tenant+":"+id+"}:repositories:")+16 {
 		t.Fatalf("key %s", repos)
 	}
 	for k, ttl := range map[string]time.Duration{repos.String(): time.Hour, tags.String(): 5 * time.Minute} {
@@ -99,12 +126,12 @@ func TestRedisKeysIndexAndInvalidation(t *testing.T) {
 			t.Fatalf("PTTL of %s = %s (%v), want about %s", k, pttl, err, ttl)
 		}
 	}
-	if n, _ := rc.Exists(ctx, "inthub:discovery-lock:"+tenant+":"+id+":repositories:"+cache.FilterHash(repos.Filter)).Result(); n != 0 {
+	if n, _ := rc.Exists(ctx, "inthub:discovery-lock:{"+tenant+":"+id+"}:repositories:"+cache.FilterHash(repos.Filter)).Result(); n != 0 {
 		t.Fatal("the fill's lock outlived it")
 	}
 
 	// A result's chunks live as long as its entry and are indexed with it.
-	chunks, err := rc.Keys(ctx, "inthub:discovery-chunk:"+tenant+":"+id+":*").Result()
+	chunks, err := rc.Keys(ctx, "inthub:discovery-chunk:{"+tenant+":"+id+"}:*").Result()
 	if err != nil || len(chunks) != 2 {
 		t.Fatalf("chunk keys %v (%v), want one per entry", chunks, err)
 	}
@@ -120,10 +147,10 @@ func TestRedisKeysIndexAndInvalidation(t *testing.T) {
 	if n, _ := rc.Exists(ctx, chunks...).Result(); n != 0 {
 		t.Fatalf("%d chunks left after invalidation", n)
 	}
-	if n, _ := rc.Exists(ctx, repos.String(), tags.String(), "inthub:discovery-index:"+tenant+":"+id).Result(); n != 0 {
+	if n, _ := rc.Exists(ctx, repos.String(), tags.String(), "inthub:discovery-index:{"+tenant+":"+id+"}").Result(); n != 0 {
 		t.Fatalf("%d keys left after invalidation", n)
 	}
-	if gen, _ := rc.Get(ctx, "inthub:discovery-gen:"+tenant+":"+id).Result(); gen != "1" {
+	if gen, _ := rc.Get(ctx, "inthub:discovery-gen:{"+tenant+":"+id+"}").Result(); gen != "1" {
 		t.Fatalf("generation %q, want 1", gen)
 	}
 }
@@ -135,7 +162,7 @@ func TestRedisLockOfACrashedHolderExpires(t *testing.T) {
 	ctx := context.Background()
 	key := cache.Key{TenantID: uuid.NewString(), IntegrationID: uuid.NewString(), ResourceType: "repositories", Revision: 1}
 	// A replica took the lock and died: nobody renews it.
-	lock := "inthub:discovery-lock:" + key.TenantID + ":" + key.IntegrationID + ":repositories:" + cache.FilterHash(key.Filter)
+	lock := "inthub:discovery-lock:{" + key.TenantID + ":" + key.IntegrationID + "}:repositories:" + cache.FilterHash(key.Filter)
 	if err := r.Client().Set(ctx, lock, "dead-replica", 300*time.Millisecond).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -346,4 +373,152 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 	}
 	t.Fatalf("no series %s{%s=%q}", name, label, value)
 	return 0
+}
+
+// TestRedisSentinelSurvivesAFailover runs the cache against a primary, a
+// replica and a sentinel, kills the primary, and wants every call answered
+// throughout (uncached while no primary takes writes) and entries stored
+// on the promoted replica within failoverBound: without passwords, and
+// with the data nodes' and the sentinel's own (REDIS_PASSWORD,
+// REDIS_SENTINEL_PASSWORD), which the client must send to the promoted
+// replica and the sentinel alike.
+func TestRedisSentinelSurvivesAFailover(t *testing.T) {
+	t.Parallel()
+	for _, auth := range []testsvc.SentinelAuth{
+		{},
+		{Password: "data-" + uuid.NewString(), SentinelPassword: "sentinel-" + uuid.NewString()},
+	} {
+		name := "without passwords"
+		if auth.Password != "" {
+			name = "with passwords"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sentinelFailover(t, auth)
+		})
+	}
+}
+
+func sentinelFailover(t *testing.T, auth testsvc.SentinelAuth) {
+	// The sentinel declares the primary down after 1s (testsvc), then
+	// elects and promotes; a few seconds in all, 20s is the bound we hold
+	// the cache to.
+	const failoverBound = 20 * time.Second
+	rs := testsvc.StartRedisSentinel(t, auth)
+	r, err := cache.NewRedis(cache.RedisOptions{
+		Servers: cache.RedisServers{SentinelMaster: testsvc.SentinelMaster, SentinelAddrs: []string{rs.Sentinel.Addr},
+			Password: auth.Password, SentinelPassword: auth.SentinelPassword},
+		Logger:     slog.New(slog.DiscardHandler),
+		RetryAfter: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	ctx := context.Background()
+	tenant, id := uuid.NewString(), uuid.NewString()
+	key := func(n int) cache.Key {
+		return cache.Key{TenantID: tenant, IntegrationID: id, ResourceType: "repositories", Revision: uint64(n)}
+	}
+	opts := cache.Options{TTL: time.Hour}
+	fetch := func(k cache.Key) cache.Outcome {
+		t.Helper()
+		e, o, err := r.Fetch(ctx, k, opts, items("a", "b"))
+		if err != nil || len(e.Items) != 2 {
+			t.Fatalf("fetch %d: %v, %d items: the cache must answer even while Redis fails over", k.Revision, err, len(e.Items))
+		}
+		return o
+	}
+	if o := fetch(key(1)); o != cache.Miss {
+		t.Fatalf("first fetch: %s, want miss", o)
+	}
+	if o := fetch(key(1)); o != cache.Hit {
+		t.Fatalf("second fetch: %s, want hit", o)
+	}
+
+	rs.Primary.Stop(t)
+	killed := time.Now()
+	// Each round asks for a new key (a new revision): a miss means the
+	// entry was stored, so writes reach a primary again.
+	var recovered time.Duration
+	var last cache.Key
+	outcomes := map[cache.Outcome]int{}
+	for n := 2; ; n++ {
+		last = key(n)
+		o := fetch(last)
+		outcomes[o]++
+		if o == cache.Miss {
+			recovered = time.Since(killed)
+			if o := fetch(last); o != cache.Hit {
+				t.Fatalf("after the failover the stored entry is a %s, want hit", o)
+			}
+			break
+		}
+		if time.Since(killed) > failoverBound {
+			t.Fatalf("no write reached a primary within %s of killing it (outcomes %v)", failoverBound, outcomes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("writes reached the new primary %s after the old one was killed (outcomes meanwhile %v)", recovered.Round(time.Millisecond), outcomes)
+
+	// The promoted replica is the primary and holds the entry just stored.
+	promoted := redis.NewClient(&redis.Options{Addr: rs.Replica.Addr, Password: auth.Password})
+	defer promoted.Close()
+	role, err := promoted.Do(ctx, "ROLE").Slice()
+	if err != nil || len(role) == 0 || role[0] != "master" {
+		t.Fatalf("ROLE of the replica after the failover: %v (%v), want master", role, err)
+	}
+	if n, err := promoted.Exists(ctx, last.String()).Result(); err != nil || n != 1 {
+		t.Fatalf("the entry stored after the failover is not on the promoted replica: %d (%v)", n, err)
+	}
+	// Invalidation reaches the new primary too.
+	if err := r.Invalidate(ctx, tenant, id); err != nil {
+		t.Fatal(err)
+	}
+	if o := fetch(last); o != cache.Miss {
+		t.Fatalf("after invalidation: %s, want miss", o)
+	}
+}
+
+// NewRedis takes exactly one way to the servers; a half-set Sentinel is
+// refused rather than read as a plain Redis (the universal client would
+// take one address without a master name for a single server).
+func TestNewRedisWantsOneTopology(t *testing.T) {
+	t.Parallel()
+	sentinel := cache.RedisServers{SentinelMaster: "inthub", SentinelAddrs: []string{"127.0.0.1:26379"}}
+	cluster := cache.RedisServers{ClusterAddrs: []string{"127.0.0.1:7000"}}
+	for _, tc := range []struct {
+		name    string
+		opts    cache.RedisOptions
+		wantErr string
+		client  string
+	}{
+		{"URL", cache.RedisOptions{URL: "redis://127.0.0.1:6379/2"}, "", "*redis.Client"},
+		{"Sentinel", cache.RedisOptions{Servers: sentinel}, "", "*redis.Client"},
+		{"Cluster of one address", cache.RedisOptions{Servers: cluster}, "", "*redis.ClusterClient"},
+		{"nothing", cache.RedisOptions{}, "exactly one", ""},
+		{"URL and Cluster", cache.RedisOptions{URL: "redis://127.0.0.1:6379", Servers: cluster}, "exactly one", ""},
+		{"Sentinel and Cluster", cache.RedisOptions{Servers: cache.RedisServers{SentinelMaster: "inthub", SentinelAddrs: sentinel.SentinelAddrs, ClusterAddrs: cluster.ClusterAddrs}}, "exactly one", ""},
+		{"Sentinel without addresses", cache.RedisOptions{Servers: cache.RedisServers{SentinelMaster: "inthub"}}, "both", ""},
+		{"Sentinel without master name", cache.RedisOptions{Servers: cache.RedisServers{SentinelAddrs: sentinel.SentinelAddrs}}, "both", ""},
+		{"bad URL", cache.RedisOptions{URL: "http://127.0.0.1:6379"}, "REDIS_URL", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := cache.NewRedis(tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if got := fmt.Sprintf("%T", r.Client()); got != tc.client {
+				t.Fatalf("client %s, want %s", got, tc.client)
+			}
+		})
+	}
 }

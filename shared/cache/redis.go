@@ -21,8 +21,12 @@ import (
 
 // RedisOptions configures NewRedis. Zero durations take the defaults.
 type RedisOptions struct {
-	// URL is redis://[user:password@]host:port[/db] (rediss:// for TLS).
+	// URL is redis://[user:password@]host:port[/db] (rediss:// for TLS): a
+	// single Redis. Exactly one of URL, Servers.Sentinel* and
+	// Servers.ClusterAddrs names the servers.
 	URL string
+	// Servers names a Sentinel-managed primary or a Redis Cluster instead.
+	Servers RedisServers
 	// Clock is the time source of TTLs, ages and the outage probe (time.Now
 	// if nil). Redis also expires entries on its own clock (PX = TTL).
 	Clock   func() time.Time
@@ -81,17 +85,21 @@ const maxPollInterval = 50 * time.Millisecond
 // Keys (the entry key is the one docs/architecture.md lists; the others live
 // beside it):
 //
-//	inthub:discovery:<tenant>:<id>:<type>:<filterHash>  entry, PX = TTL
-//	inthub:discovery-lock:<tenant>:<id>:<type>:<filterHash>  fill lock (token, PX = LockTTL)
-//	inthub:discovery-gen:<tenant>:<id>    generation (INCR on invalidation)
-//	inthub:discovery-index:<tenant>:<id>  set of the integration's entry keys
+//	inthub:discovery:{<tenant>:<id>}:<type>:<filterHash>  entry, PX = TTL
+//	inthub:discovery-chunk:{<tenant>:<id>}:<type>:<filterHash>:<fill>:<i>  a chunk of its items
+//	inthub:discovery-lock:{<tenant>:<id>}:<type>:<filterHash>  fill lock (token, PX = LockTTL)
+//	inthub:discovery-gen:{<tenant>:<id>}    generation (INCR on invalidation)
+//	inthub:discovery-index:{<tenant>:<id>}  set of the integration's entry and chunk keys
 //
-// The scripts touch several keys of one integration; on Redis Cluster these
-// would need a hash tag on <tenant>:<id>, which the documented key format
-// does not have (a single Redis or a primary with replicas is assumed).
+// The scripts touch several keys of one integration (and the store and
+// invalidate scripts keys they do not declare: the chunks, the indexed
+// keys); the {<tenant>:<id>} hash tag puts them all in one Redis Cluster
+// slot, so they run on Cluster as on a single Redis or Sentinel. No command
+// spans two integrations: the cache never uses KEYS, SCAN or a multi-key
+// command across integrations.
 type Redis struct {
 	opts   RedisOptions
-	client *redis.Client
+	client redis.UniversalClient
 	flight flight
 
 	mu        sync.Mutex
@@ -104,21 +112,99 @@ type Redis struct {
 
 var _ Cache = (*Redis)(nil)
 
-// NewRedis returns a cache on the Redis at opts.URL. It does not need Redis
-// to be up: until it is, discovery answers uncached.
+// RedisServers names the Redis servers when they are not one URL: a primary
+// with replicas under Redis Sentinel, or a Redis Cluster. The operator sets
+// them with REDIS_SENTINEL_MASTER, REDIS_SENTINEL_ADDRS,
+// REDIS_SENTINEL_PASSWORD, REDIS_CLUSTER_ADDRS, REDIS_USERNAME and
+// REDIS_PASSWORD (docs/configuration.md).
+type RedisServers struct {
+	// SentinelMaster is the name the sentinels monitor the primary under;
+	// with SentinelAddrs (host:port of each sentinel) it selects Sentinel.
+	SentinelMaster string
+	SentinelAddrs  []string
+	// SentinelPassword is the sentinels' own password (requirepass of the
+	// sentinel configuration), if any.
+	SentinelPassword string
+	// ClusterAddrs are host:port of some of the cluster's nodes (the client
+	// learns the others); it selects Redis Cluster.
+	ClusterAddrs []string
+	// Username and Password authenticate to the data nodes (the primary and
+	// replicas, or the cluster nodes).
+	Username string
+	Password string
+}
+
+// Set reports whether Sentinel or Cluster is configured.
+func (s RedisServers) Set() bool {
+	return s.SentinelMaster != "" || len(s.SentinelAddrs) > 0 || len(s.ClusterAddrs) > 0
+}
+
+// NewRedis returns a cache on the Redis at opts.URL, or the Sentinel or
+// Cluster of opts.Servers, through go-redis's universal client. It does not
+// need Redis to be up: until it is, discovery answers uncached.
 func NewRedis(opts RedisOptions) (*Redis, error) {
 	opts.defaults()
-	ro, err := redis.ParseURL(opts.URL)
+	client, err := newClient(opts)
 	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, err
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = opts.OpTimeout, opts.OpTimeout, opts.OpTimeout
-	ro.PoolTimeout = opts.OpTimeout
-	ro.MaxRetries = -1 // no retries: a failure answers uncached at once
-	ro.DialerRetries = 1
-	ro.DisableIdentity = true
 	quietOnce.Do(func() { redis.SetLogger(debugLogger{opts.Logger}) })
-	return &Redis{opts: opts, client: redis.NewClient(ro), memo: map[string]decoded{}}, nil
+	return &Redis{opts: opts, client: client, memo: map[string]decoded{}}, nil
+}
+
+// newClient builds the go-redis client of opts: a plain client from the
+// URL (as before Sentinel and Cluster were supported: ParseURL keeps the
+// URL's database, TLS and query options), else the universal client, which
+// is a failover client with a master name and a cluster client otherwise.
+func newClient(opts RedisOptions) (redis.UniversalClient, error) {
+	s := opts.Servers
+	modes := 0
+	for _, set := range []bool{opts.URL != "", s.SentinelMaster != "" || len(s.SentinelAddrs) > 0, len(s.ClusterAddrs) > 0} {
+		if set {
+			modes++
+		}
+	}
+	switch {
+	case modes != 1:
+		return nil, errors.New("redis: set exactly one of REDIS_URL, REDIS_SENTINEL_MASTER with REDIS_SENTINEL_ADDRS, or REDIS_CLUSTER_ADDRS")
+	case opts.URL != "":
+		ro, err := redis.ParseURL(opts.URL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = opts.OpTimeout, opts.OpTimeout, opts.OpTimeout
+		ro.PoolTimeout = opts.OpTimeout
+		ro.MaxRetries = -1 // no retries: a failure answers uncached at once
+		ro.DialerRetries = 1
+		ro.DisableIdentity = true
+		return redis.NewClient(ro), nil
+	case s.SentinelMaster == "" && len(s.SentinelAddrs) > 0, s.SentinelMaster != "" && len(s.SentinelAddrs) == 0:
+		return nil, errors.New("redis: Sentinel needs both REDIS_SENTINEL_MASTER and REDIS_SENTINEL_ADDRS")
+	}
+	uo := &redis.UniversalOptions{
+		MasterName:       s.SentinelMaster,
+		SentinelPassword: s.SentinelPassword,
+		Username:         s.Username,
+		Password:         s.Password,
+		// A single cluster address is still a cluster (the universal
+		// client would otherwise take one address for a plain Redis).
+		IsClusterMode: len(s.ClusterAddrs) > 0,
+		DialTimeout:   opts.OpTimeout, ReadTimeout: opts.OpTimeout, WriteTimeout: opts.OpTimeout,
+		PoolTimeout: opts.OpTimeout,
+		// No retries, as for the URL: a failure answers uncached at once,
+		// and the next call after RetryAfter finds the new primary (the
+		// failover client follows the sentinels' +switch-master; the
+		// cluster client follows MOVED, which is a redirect, not a retry).
+		MaxRetries:      -1,
+		DialerRetries:   1,
+		DisableIdentity: true,
+	}
+	if uo.MasterName != "" {
+		uo.Addrs = s.SentinelAddrs
+	} else {
+		uo.Addrs = s.ClusterAddrs
+	}
+	return redis.NewUniversalClient(uo), nil
 }
 
 // quietOnce routes go-redis's own log lines (a global of go-redis) to the
@@ -131,22 +217,23 @@ func (l debugLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.logger.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
-// Client is the underlying go-redis client (tests inspect keys through it).
-func (r *Redis) Client() *redis.Client { return r.client }
+// Client is the underlying go-redis client (tests inspect keys through it):
+// a *redis.Client for a URL or Sentinel, a *redis.ClusterClient for Cluster.
+func (r *Redis) Client() redis.UniversalClient { return r.client }
 
 // Close implements Cache.
 func (r *Redis) Close() error { return r.client.Close() }
 
 func lockKey(key Key) string {
-	return "inthub:discovery-lock:" + key.TenantID + ":" + key.IntegrationID + ":" + key.ResourceType + ":" + FilterHash(key.Filter)
+	return "inthub:discovery-lock:" + hashTag(key.TenantID, key.IntegrationID) + ":" + key.ResourceType + ":" + FilterHash(key.Filter)
 }
 
 func genKey(tenantID, integrationID string) string {
-	return "inthub:discovery-gen:" + tenantID + ":" + integrationID
+	return "inthub:discovery-gen:" + hashTag(tenantID, integrationID)
 }
 
 func indexKey(tenantID, integrationID string) string {
-	return "inthub:discovery-index:" + tenantID + ":" + integrationID
+	return "inthub:discovery-index:" + hashTag(tenantID, integrationID)
 }
 
 // Fetch implements Cache.
@@ -753,6 +840,8 @@ func (s *redisSink) discard(ctx context.Context) {
 	for i := range keys {
 		keys[i] = s.prefix + strconv.Itoa(i)
 	}
+	// One DEL of many keys: on Cluster they share the integration's hash
+	// tag (the prefix), hence one slot, so it is no CROSSSLOT error.
 	_ = s.r.call(ctx, func(ctx context.Context) error { return s.r.client.Del(ctx, keys...).Err() })
 }
 

@@ -299,7 +299,7 @@ func keyParts(t *testing.T, f Factory) {
 		want(t, fmt.Sprint("items of key ", i), names(e), []string{fmt.Sprint("item-", i)})
 	}
 	want(t, "key format", keys[2].String(),
-		"inthub:discovery:"+x.tenant+":"+id+":tags:"+cache.FilterHash(contracts.DiscoveryFilter{Repository: "team/app"}))
+		"inthub:discovery:{"+x.tenant+":"+id+"}:tags:"+cache.FilterHash(contracts.DiscoveryFilter{Repository: "team/app"}))
 }
 
 func invalidateOne(t *testing.T, f Factory) {
