@@ -63,9 +63,11 @@ vet:
 standalone:
 	@scripts/check-standalone.sh
 
+## staticcheck: GOFLAGS=-race makes the go list -export it runs reuse the
+## race build `make vet` compiled (without it, a cold tree is compiled once more).
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	$(GOBIN)/staticcheck $(PKGS)
+	GOFLAGS=-race $(GOBIN)/staticcheck $(PKGS)
 
 ## bench: figures for the README (bus throughput, round trip, ...)
 bench:
