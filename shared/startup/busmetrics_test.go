@@ -3,6 +3,7 @@ package startup
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,9 +86,15 @@ func TestBusCollector(t *testing.T) {
 		t.Errorf("series %v, want exactly %v", got, want)
 	}
 	// NATS goes away: the service is disconnected, and says only that.
+	// The client notices the closed socket on its own read loop, a moment
+	// after the server is down: wait for that (bounded), then assert.
 	s.Shutdown()
 	s.WaitForShutdown()
-	if got := values(); got["inthub_nats_connected"] != 0 || len(got) != 1 {
+	got = values()
+	for deadline := time.Now().Add(5 * time.Second); got["inthub_nats_connected"] != 0 && time.Now().Before(deadline); got = values() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got["inthub_nats_connected"] != 0 || len(got) != 1 {
 		t.Errorf("NATS gone: %v, want only inthub_nats_connected 0", got)
 	}
 }
