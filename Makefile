@@ -40,7 +40,7 @@ walkthrough:
 
 ## chaos-analyzer: `make chaos`'s kill-metrics-analyzer scenario alone (kill -9 the analyzer mid-run under load)
 chaos-analyzer:
-	$(MAKE) chaos CHAOS_FLAGS='-scenarios kill-metrics-analyzer
+	$(MAKE) chaos CHAOS_FLAGS='-scenarios kill-metrics-analyzer'
 
 lint: fmt vet staticcheck standalone lint-contracts
 
