@@ -84,25 +84,44 @@ func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
 // readAll reads a stream from its first message.
 func readAll(t *testing.T, js jetstream.JetStream, stream string) []jetstream.Msg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Read up to the last message stored now. An empty FetchNoWait does not
+	// mean the end: on a busy machine the ordered consumer's first messages
+	// can take longer to arrive than the fetch waits.
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
 	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []jetstream.Msg
 	for {
-		batch, err := c.FetchNoWait(500)
+		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
 		for m := range batch.Messages() {
 			out = append(out, m)
-			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if meta.Sequence.Stream >= info.State.LastSeq {
+				return out
+			}
 		}
-		if n == 0 {
-			return out
+		if ctx.Err() != nil {
+			t.Fatalf("read %s: %d messages before sequence %d in 30s", stream, len(out), info.State.LastSeq)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -181,36 +181,19 @@ func isWrongSequence(err error) bool {
 }
 
 // ids returns the tenant's integration ids, sorted. Ids are UUIDv7, so the
-// order is creation order. A listing cut by its bound is an error, never a
-// short list.
+// order is creation order. It may name an integration deleted meanwhile:
+// callers read each id and skip not found.
 func (s *kvStore) ids(ctx context.Context, tenant string) ([]string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	lister, err := s.kv.ListKeysFiltered(ctx, tenant+".*")
+	keys, err := bus.BucketKeys(ctx, s.js, s.kv, tenant+".*")
 	if err != nil {
 		return nil, unavailable("list keys", err)
 	}
-	// The lister stops itself once it delivered every key; Stop then only
-	// reports the closed subscription.
-	defer func() { _ = lister.Stop() }()
-	var out []string
-	keys := lister.Keys()
-	for {
-		select {
-		case k, ok := <-keys:
-			if !ok {
-				// The lister also closes its channel when ctx ends.
-				if err := ctx.Err(); err != nil {
-					return nil, unavailable("list keys", err)
-				}
-				slices.Sort(out)
-				return out, nil
-			}
-			out = append(out, strings.TrimPrefix(k, tenant+"."))
-		case <-ctx.Done():
-			return nil, unavailable("list keys", ctx.Err())
-		}
+	for i, k := range keys {
+		keys[i] = strings.TrimPrefix(k, tenant+".")
 	}
+	return keys, nil
 }
 
 // healthOf joins the health-scheduler's record; unknown when there is none

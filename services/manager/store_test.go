@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,25 +14,25 @@ import (
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/natstest"
 )
 
-// hangingStore is the integrations bucket with tenant A's key listing stuck:
-// its lister never delivers a key nor ends, whatever the context, as a KV
-// listing across a NATS restart did.
-type hangingStore struct{ jetstream.KeyValue }
-
-func (h hangingStore) ListKeysFiltered(ctx context.Context, filters ...string) (jetstream.KeyLister, error) {
-	if len(filters) == 1 && strings.HasPrefix(filters[0], tenantA+".") {
-		return stuckLister{}, nil
-	}
-	return h.KeyValue.ListKeysFiltered(ctx, filters...)
+// hangingStore is the integrations bucket with reads of tenant A's
+// integrations stuck once hang is set: a read waits until its context
+// ends, as a call to a bucket whose server stopped answering does.
+type hangingStore struct {
+	jetstream.KeyValue
+	hang *atomic.Bool
 }
 
-type stuckLister struct{}
-
-func (stuckLister) Keys() <-chan string { return nil } // never delivers, never closes
-func (stuckLister) Stop() error         { return nil }
+func (h hangingStore) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	if h.hang.Load() && strings.HasPrefix(key, tenantA+".") {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return h.KeyValue.Get(ctx, key)
+}
 
 // TestAStoreCallThatNeverReturnsFailsWithinItsBound: a list blocked in the
 // store held its endpoint until the request's 30 s bound, and every other
@@ -43,14 +44,18 @@ func TestAStoreCallThatNeverReturnsFailsWithinItsBound(t *testing.T) {
 	s := natstest.Start(t)
 	cfg := managerConfig(t, s)
 	cfg.StoreTimeout = 2 * time.Second
-	manager.WrapStore(&cfg, func(kv jetstream.KeyValue) jetstream.KeyValue { return hangingStore{kv} })
+	hang := new(atomic.Bool)
+	manager.WrapStore(&cfg, func(kv jetstream.KeyValue) jetstream.KeyValue { return hangingStore{kv, hang} })
 	runManager(t, cfg)
 	nc, _ := connect(t, s)
 	cl := catalog.NewClient(nc, 20*time.Second)
 	ctx := context.Background()
-	if _, err := cl.Create(ctx, catalog.CreateRequest{TenantID: tenantB, Input: inputOfB("b")}); err != nil {
-		t.Fatal(err)
+	for tenant, input := range map[string]contracts.IntegrationInput{tenantA: input("a"), tenantB: inputOfB("b")} {
+		if _, err := cl.Create(ctx, catalog.CreateRequest{TenantID: tenant, Input: input}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	hang.Store(true)
 
 	type result struct {
 		err  error

@@ -158,12 +158,12 @@ func (s *service) schedule(ctx context.Context) error {
 		case <-t.C:
 		case <-s.wake:
 		}
-		keys, err := s.runs.ListKeys(ctx)
+		keys, err := bus.BucketKeys(ctx, s.js, s.runs, ">")
 		if err != nil {
 			s.logger.WarnContext(ctx, "list analysis runs", "error", err)
 			continue
 		}
-		for key := range keys.Keys() {
+		for _, key := range keys {
 			if err := s.advance(ctx, key); err != nil && ctx.Err() == nil {
 				s.logger.WarnContext(ctx, "analysis run step", "key", key, "error", err)
 			}

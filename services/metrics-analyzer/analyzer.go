@@ -139,7 +139,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 		}
 	}
 	svc := &service{cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
-		runs: w.Bucket(BucketAnalysisRuns), out: w.Bus.Publisher().For(schedulerRoute), wake: make(chan struct{}, 1)}
+		js: w.Bus.JetStream(), runs: w.Bucket(BucketAnalysisRuns), out: w.Bus.Publisher().For(schedulerRoute), wake: make(chan struct{}, 1)}
 	table := svc.routes()
 	w.Routes(table)
 	w.Go("analysis-scheduler", svc.schedule)
@@ -158,8 +158,9 @@ type service struct {
 	logger *slog.Logger
 	view   *catalog.View
 	pool   *runtime.Pool
-	// runs is the analysis-runs bucket; out the scheduler's producer; wake
-	// asks the scheduler to look now.
+	// runs is the analysis-runs bucket (listed through js); out the
+	// scheduler's producer; wake asks the scheduler to look now.
+	js   jetstream.JetStream
 	runs jetstream.KeyValue
 	out  *bus.Producer
 	wake chan struct{}

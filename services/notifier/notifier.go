@@ -185,7 +185,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 		}
 	}
 	integrations := w.Bucket(catalog.BucketIntegrations)
-	store := &ruleStore{kv: w.Bucket(BucketRules), now: cfg.Clock, validator: &validator{
+	store := &ruleStore{js: w.Bus.JetStream(), kv: w.Bucket(BucketRules), now: cfg.Clock, validator: &validator{
 		registry: cfg.Registry, lookup: kvLookup(integrations),
 	}}
 	bc := w.Bus.Config()

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -251,6 +252,7 @@ func sampleRenderData(tenantID string, eventTypes []string) []renderData {
 // ruleStore is the rules' store of record: KV bucket notification-rules,
 // key <tenantId>.<ruleId>, written only by the notifier.
 type ruleStore struct {
+	js        jetstream.JetStream
 	kv        jetstream.KeyValue
 	validator *validator
 	now       func() time.Time
@@ -307,12 +309,11 @@ func (s *ruleStore) List(ctx context.Context, r notifyrules.ListRequest) (contra
 	if err := validTenant(r.TenantID); err != nil {
 		return out, err
 	}
-	keys, err := s.kv.ListKeysFiltered(ctx, r.TenantID+".*")
+	keys, err := bus.BucketKeys(ctx, s.js, s.kv, r.TenantID+".*")
 	if err != nil {
 		return out, storeError(err)
 	}
-	defer func() { _ = keys.Stop() }()
-	for k := range keys.Keys() {
+	for _, k := range keys {
 		_, id, _ := strings.Cut(k, ".")
 		rule, err := s.read(ctx, r.TenantID, id)
 		if apierr.From(err).Code == notifyrules.RuleNotFound {
@@ -333,14 +334,20 @@ func (s *ruleStore) List(ctx context.Context, r notifyrules.ListRequest) (contra
 }
 
 func (s *ruleStore) count(ctx context.Context, tenantID string) (int, error) {
-	keys, err := s.kv.ListKeysFiltered(ctx, tenantID+".*")
+	keys, err := bus.BucketKeys(ctx, s.js, s.kv, tenantID+".*")
 	if err != nil {
 		return 0, storeError(err)
 	}
-	defer func() { _ = keys.Stop() }()
 	n := 0
-	for range keys.Keys() {
-		n++
+	for _, k := range keys {
+		// The listing names deleted rules too (their marker is the key's
+		// last entry); only rules that exist count against the quota.
+		switch _, err := s.kv.Get(ctx, k); {
+		case err == nil:
+			n++
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			return 0, storeError(err)
+		}
 	}
 	return n, nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/pipelineruns"
 )
@@ -111,13 +111,12 @@ func (s *reads) List(ctx context.Context, r pipelineruns.ListRequest) (contracts
 
 // tenantRuns reads every run of the tenant.
 func (s *runStore) tenantRuns(ctx context.Context, tenantID string) ([]contracts.PipelineRun, error) {
-	lister, err := s.kv.ListKeysFiltered(ctx, tenantID+".*")
+	keys, err := bus.BucketKeys(ctx, s.js, s.kv, tenantID+".*")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = lister.Stop() }()
 	var out []contracts.PipelineRun
-	for k := range lister.Keys() {
+	for _, k := range keys {
 		rec, _, found, err := s.get(ctx, k)
 		if err != nil {
 			return nil, err
@@ -125,9 +124,6 @@ func (s *runStore) tenantRuns(ctx context.Context, tenantID string) ([]contracts
 		if found {
 			out = append(out, rec.Run)
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, errors.Join(errors.New("list runs"), err)
 	}
 	return out, nil
 }

@@ -166,7 +166,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	r := &runner{
 		cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
-		store: &runStore{kv: w.Bucket(BucketRuns)}, replica: uuid.NewString(),
+		store: &runStore{js: w.Bus.JetStream(), kv: w.Bucket(BucketRuns)}, replica: uuid.NewString(),
 		limits: newLimits(cfg.ProviderRate, cfg.ProviderBurst), active: newActive(), wake: make(chan struct{}, 1),
 	}
 	// Webhook secrets resolve as the connectors' credentials do, secret

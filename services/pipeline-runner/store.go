@@ -68,7 +68,10 @@ func (r *record) key() string { return runKey(r.Run.TenantID, r.Run.RunID) }
 
 // runStore reads and writes records; every write after the create is a
 // compare-and-set on the revision read.
-type runStore struct{ kv jetstream.KeyValue }
+type runStore struct {
+	js jetstream.JetStream
+	kv jetstream.KeyValue
+}
 
 // errConflict: the record changed since it was read.
 var errConflict = errors.New("run record changed meanwhile")
