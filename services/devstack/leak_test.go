@@ -24,6 +24,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/natstest"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
@@ -336,15 +337,7 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	var events []string
-	cons, err := js.OrderedConsumer(context.Background(), "INTHUB_EVENTS", jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := cons.FetchNoWait(100000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m := range batch.Messages() {
+	for _, m := range natstest.ReadStream(t, js, "INTHUB_EVENTS") {
 		events = append(events, fmt.Sprintf("%s %v %s", m.Subject(), m.Headers(), m.Data()))
 	}
 

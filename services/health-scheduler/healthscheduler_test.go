@@ -101,28 +101,10 @@ func (e *env) start(cfg healthscheduler.Config) (stop func()) {
 	return stop
 }
 
-// events returns the bodies of the events stored under subject prefix.
+// events returns the events stored under subject prefix.
 func (e *env) events(prefix string) []jetstream.Msg {
 	e.t.Helper()
-	c, err := e.js.OrderedConsumer(context.Background(), bus.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{prefix + ".>"}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for {
-		batch, err := c.FetchNoWait(500)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			out = append(out, m)
-			n++
-		}
-		if n == 0 {
-			return out
-		}
-	}
+	return natstest.ReadStream(e.t, e.js, bus.StreamEvents, prefix+".>")
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -88,27 +88,7 @@ func input(name string) contracts.IntegrationInput {
 // subscriber would.
 func events(t *testing.T, js jetstream.JetStream) []jetstream.Msg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := js.OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for {
-		batch, err := c.FetchNoWait(100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			out = append(out, m)
-			n++
-		}
-		if n == 0 {
-			return out
-		}
-	}
+	return natstest.ReadStream(t, js, bus.StreamEvents)
 }
 
 func TestEachChangeProducesExactlyOneReplayableLifecycleEvent(t *testing.T) {

@@ -81,58 +81,13 @@ func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
 	return nc, js
 }
 
-// readAll reads a stream from its first message.
-func readAll(t *testing.T, js jetstream.JetStream, stream string) []jetstream.Msg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// Read up to the last message stored now. An empty FetchNoWait does not
-	// mean the end: on a busy machine the ordered consumer's first messages
-	// can take longer to arrive than the fetch waits.
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs == 0 {
-		return nil
-	}
-	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for {
-		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range batch.Messages() {
-			out = append(out, m)
-			meta, err := m.Metadata()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if meta.Sequence.Stream >= info.State.LastSeq {
-				return out
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("read %s: %d messages before sequence %d in 30s", stream, len(out), info.State.LastSeq)
-		}
-	}
-}
-
 // lifecycleEventIDs counts the lifecycle events in INTHUB_EVENTS by event
 // id, and lists the ids in stream order.
 func lifecycleEventIDs(t *testing.T, js jetstream.JetStream) (map[string]int, []string) {
 	t.Helper()
 	counts := map[string]int{}
 	var order []string
-	for _, m := range readAll(t, js, bus.StreamEvents) {
+	for _, m := range natstest.ReadStream(t, js, bus.StreamEvents) {
 		p := contracts.PrefixOf(m.Subject())
 		if p != contracts.SubjectCreated && p != contracts.SubjectUpdated && p != contracts.SubjectDeleted {
 			continue
@@ -149,7 +104,7 @@ func lifecycleEventIDs(t *testing.T, js jetstream.JetStream) (map[string]int, []
 func storedChanges(t *testing.T, js jetstream.JetStream) []string {
 	t.Helper()
 	var out []string
-	for _, m := range readAll(t, js, "KV_"+catalog.BucketIntegrations) {
+	for _, m := range natstest.ReadStream(t, js, "KV_"+catalog.BucketIntegrations) {
 		meta, err := m.Metadata()
 		if err != nil {
 			t.Fatal(err)
