@@ -58,7 +58,7 @@ type Config struct {
 	// server then drops and recreates its file-store block each time) and
 	// spare a wake-up and a network flush per slot.
 	PublishTick time.Duration
-	Clock           func() time.Time
+	Clock       func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
 	// OnPublished, if set, is called by the schedule loop after each check
