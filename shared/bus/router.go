@@ -160,7 +160,8 @@ func (d backoffDelay) WaitTime(n uint64) time.Duration {
 // toWatermill keeps the payload as bytes and every header as metadata; it
 // never fails, so a body that does not decode reaches the handler (which
 // dead-letters it) instead of looping in the subscriber.
-func toWatermill(msg jetstream.Msg) *message.Message {
+// meta is msg's metadata, parsed once by the caller (nil if it has none).
+func toWatermill(msg jetstream.Msg, meta *jetstream.MsgMetadata) *message.Message {
 	hdr := msg.Headers()
 	// Sized for the headers and the four metadata keys added below, so the
 	// map is allocated once and never grows.
@@ -178,7 +179,7 @@ func toWatermill(msg jetstream.Msg) *message.Message {
 		id = watermill.NewUUID()
 	}
 	md.Set(metaSubject, msg.Subject())
-	if meta, err := msg.Metadata(); err == nil {
+	if meta != nil {
 		md.Set(metaDelivered, strconv.FormatUint(meta.NumDelivered, 10))
 		md.Set(metaStream, meta.Stream)
 		md.Set(metaSequence, strconv.FormatUint(meta.Sequence.Stream, 10))

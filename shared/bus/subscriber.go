@@ -131,8 +131,12 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 		// From now until the handler settles it, the message is kept with
 		// heartbeats: the server gives it to another worker only once they
 		// stop, that is when this one died (or its handler overran).
-		beating := s.heartbeat(msg)
-		wm := toWatermill(msg)
+		meta, metaErr := msg.Metadata()
+		if metaErr != nil {
+			meta = nil
+		}
+		beating := s.heartbeat(msg, s.mayHaveWaited(meta))
+		wm := toWatermill(msg, meta)
 		// A message taken is finished even during shutdown (the router waits
 		// for its handlers), so the handler's context does not end with ctx;
 		// the handler timeout bounds it.
@@ -158,12 +162,15 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 // returned function is called, or one AckWait after the handler timeout,
 // when a handler that ignores its deadline gives up its message.
 //
-// No beat is sent when the message arrives: the server started its AckWait
-// at delivery, so the first beat is due only AckWait/4 later, and most
-// handlers are done long before. A timer (no goroutine, no ticker) beats and
-// re-arms itself; that spares every message a server round trip, a
-// goroutine and two timers.
-func (s *subscriber) heartbeat(msg jetstream.Msg) (stop func()) {
+// The first beat goes at once only when beatNow says the message may have
+// waited in the client's buffer (its AckWait running since delivery);
+// otherwise it is due AckWait/4 from now, and most handlers are done long
+// before: that spares nearly every message a server round trip. A timer
+// (no goroutine, no ticker) beats and re-arms itself.
+func (s *subscriber) heartbeat(msg jetstream.Msg, beatNow bool) (stop func()) {
+	if beatNow {
+		_ = msg.InProgress()
+	}
 	every := s.cfg.AckWait / 4
 	limit := time.Now().Add(s.cfg.HandlerTimeout + s.cfg.AckWait)
 	var (
@@ -198,6 +205,20 @@ func (s *subscriber) heartbeat(msg jetstream.Msg) (stop func()) {
 		timer.Stop()
 		mu.Unlock()
 	}
+}
+
+// mayHaveWaited says whether a message taken now may have been delivered
+// AckWait/4 or more ago, so its first heartbeat cannot wait another
+// AckWait/4. Delivery comes after the stream stored the message, so a
+// message stored less than AckWait/4 ago is safe; a redelivery, one
+// without metadata, or one stamped in the future (the server's clock
+// ahead of ours) is not presumed to be.
+func (s *subscriber) mayHaveWaited(meta *jetstream.MsgMetadata) bool {
+	if meta == nil || meta.NumDelivered > 1 {
+		return true
+	}
+	age := time.Since(meta.Timestamp)
+	return age < 0 || age >= s.cfg.AckWait/4
 }
 
 // settle acks or nacks msg as the handler decided, once its heartbeats
