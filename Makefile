@@ -69,11 +69,14 @@ staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOFLAGS=-race $(GOBIN)/staticcheck $(PKGS)
 
-## bench: figures for the README (bus throughput, round trip, ...)
+## bench: figures for the README (bus throughput, round trip, ...). Each
+## comparison prints a "README row" line for the README's Benchmarks summary
+## table (hub, its peer on the same run, ratio) with the load average.
 bench:
 	$(GO) run ./shared/cmd/busbench
 	$(GO) run ./services/devstack/cmd/discobench
 	$(GO) run ./services/health-scheduler/cmd/schedbench
+	$(GO) run ./services/health-scheduler/cmd/schedbench -n 1000 -endpoint registry -blackbox -scale 6 -warmup 15s -duration 60s
 
 ## chaos: the services as separate processes against their own nats-server and
 ## Redis, killed and restarted under load; prints the audit table, exits 1 when

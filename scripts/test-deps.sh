@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-deps.sh installs the real servers the tests start as child processes
 # (shared/testsvc and the Redis tests): Debian's docker-registry, prometheus
-# and redis-server, and curl for the README walk-through. Idempotent: it installs only what is missing, so
+# and redis-server, prometheus-blackbox-exporter (the peer `make bench`
+# compares the health checks with), and curl for the README walk-through. Idempotent: it installs only what is missing, so
 # `make test` runs it every time.
 #
 # Tests start their own servers on random loopback ports; they never use the
@@ -11,7 +12,7 @@
 # systemd (`systemctl disable`, which works on the unit files also where
 # systemd is not running, plus `--now` where it is) and for sysvinit
 # (`update-rc.d <service> disable`), and stopped if it runs. Nothing is left
-# on :5000, :9090, :6379 now or after a reboot.
+# on :5000, :9090, :6379, :9115 now or after a reboot.
 #
 # `scripts/test-deps.sh --disable-services` does the disabling alone, for a
 # machine whose services an earlier version of this script left enabled.
@@ -23,6 +24,7 @@ deps=(
 	"/usr/bin/prometheus prometheus prometheus"
 	"/usr/bin/promtool prometheus -"
 	"/usr/bin/redis-server redis-server redis-server"
+	"/usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter prometheus-blackbox-exporter"
 	"/usr/bin/curl curl -"
 )
 

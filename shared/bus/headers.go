@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 )
@@ -63,13 +64,45 @@ func InjectTrace(ctx context.Context, m map[string]string) {
 	otel.GetTextMapPropagator().Inject(ctx, MapCarrier(m))
 }
 
+// injectTraceHeader is InjectTrace straight into a NATS header (values kept
+// one line, as headerSafe does). Nothing is written without a trace.
+func injectTraceHeader(ctx context.Context, h nats.Header) {
+	c := headerCarrier(h)
+	propagator.Inject(ctx, c)
+	otel.GetTextMapPropagator().Inject(ctx, c)
+}
+
+// headerCarrier adapts a NATS header (single values) to otel.
+type headerCarrier nats.Header
+
+func (c headerCarrier) Get(k string) string {
+	if v := c[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c headerCarrier) Set(k, v string) { c[k] = []string{headerSafe(v)} }
+
+func (c headerCarrier) Keys() []string {
+	out := make([]string, 0, len(c))
+	for k := range c {
+		out = append(out, k)
+	}
+	return out
+}
+
 // ExtractTrace returns ctx carrying the trace context found in m.
 func ExtractTrace(ctx context.Context, m map[string]string) context.Context {
 	return propagator.Extract(ctx, MapCarrier(m))
 }
 
-// headerSafe makes a value fit a NATS header: one line, bounded.
+// headerSafe makes a value fit a NATS header: one line, bounded. A value
+// that fits already (nearly all) is returned as is, without a copy.
 func headerSafe(v string) string {
+	if len(v) <= 1024 && !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
 	v = strings.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' {
 			return ' '

@@ -144,7 +144,7 @@ func (p *Publisher) Message(ctx context.Context, ev Event) (*nats.Msg, error) {
 		ev.Time = time.Now().UTC()
 	}
 	if ev.Type == "" {
-		ev.Type = contracts.EventType(contracts.PrefixOf(ev.Subject))
+		ev.Type = eventTypeOf(ev.Subject)
 	}
 	body, ok := ev.Data.([]byte)
 	if !ok {
@@ -153,27 +153,25 @@ func (p *Publisher) Message(ctx context.Context, ev Event) (*nats.Msg, error) {
 			return nil, fmt.Errorf("publish %s: encode body: %w", ev.Subject, err)
 		}
 	}
-	h := map[string]string{
-		HeaderSpecVersion: "1.0",
-		HeaderID:          ev.ID,
-		HeaderType:        ev.Type,
-		HeaderSource:      p.source,
-		HeaderTime:        ev.Time.Format(time.RFC3339Nano),
-		HeaderContentType: "application/json",
-		HeaderMsgID:       ev.ID,
-	}
+	// The headers go straight into the message, sized for the CloudEvents
+	// set plus trace context, so the map never grows while it is filled.
+	msg := &nats.Msg{Subject: ev.Subject, Data: body, Header: make(nats.Header, 12)}
+	h := msg.Header
+	h[HeaderSpecVersion] = []string{"1.0"}
+	id := headerSafe(ev.ID)
+	h[HeaderID] = []string{id}
+	h[HeaderType] = []string{headerSafe(ev.Type)}
+	h[HeaderSource] = []string{headerSafe(p.source)}
+	h[HeaderTime] = []string{ev.Time.Format(time.RFC3339Nano)}
+	h[HeaderContentType] = []string{"application/json"}
+	h[HeaderMsgID] = []string{id}
 	if ev.DataSubject != "" {
-		h[HeaderSubject] = ev.DataSubject
+		h[HeaderSubject] = []string{headerSafe(ev.DataSubject)}
 	}
 	if ev.TenantID != "" {
-		h[HeaderTenant] = ev.TenantID
+		h[HeaderTenant] = []string{headerSafe(ev.TenantID)}
 	}
-	InjectTrace(ctx, h)
-	msg := nats.NewMsg(ev.Subject)
-	msg.Data = body
-	for k, v := range h {
-		msg.Header.Set(k, headerSafe(v))
-	}
+	injectTraceHeader(ctx, h)
 	return msg, nil
 }
 
@@ -215,3 +213,22 @@ func (w watermillPublisher) Publish(topic string, msgs ...*message.Message) erro
 
 // Close implements message.Publisher; the connection belongs to the Bus.
 func (watermillPublisher) Close() error { return nil }
+
+// eventTypes are the CloudEvents types of the known subject prefixes, made
+// once rather than concatenated on every publish.
+var eventTypes = func() map[string]string {
+	m := map[string]string{}
+	for _, p := range append(append([]string{}, contracts.CommandSubjects...), contracts.EventSubjects...) {
+		m[p] = contracts.EventType(p)
+	}
+	return m
+}()
+
+// eventTypeOf is the CloudEvents type of a full subject.
+func eventTypeOf(subject string) string {
+	p := contracts.PrefixOf(subject)
+	if t, ok := eventTypes[p]; ok {
+		return t
+	}
+	return contracts.EventType(p)
+}

@@ -109,8 +109,7 @@ type Router struct {
 
 // NewRouter returns a router bound to b.
 func (b *Bus) NewRouter() (*Router, error) {
-	wl := watermill.NewSlogLoggerWithLevelMapping(b.logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wl)
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, newWatermillLogger(b.logger))
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
@@ -129,10 +128,11 @@ func (r *Router) Handle(route Route) error {
 	}
 	sub := newSubscriber(r.bus.js, route, r.bus.cfg, r.logger.With("handler", route.Name))
 	handler := r.router.AddConsumerHandler(route.Name, route.Subject, sub, adapt(route.Handler, r.bus.pub.For(route)))
+	// The handler timeout is the message context's deadline, set where
+	// the subscriber makes that context (one context per message, not two).
 	handler.AddMiddleware(
 		r.deadLetter(route),
 		traced(route.Name),
-		middleware.Timeout(r.bus.cfg.HandlerTimeout),
 	)
 	return nil
 }
@@ -160,9 +160,13 @@ func (d backoffDelay) WaitTime(n uint64) time.Duration {
 // toWatermill keeps the payload as bytes and every header as metadata; it
 // never fails, so a body that does not decode reaches the handler (which
 // dead-letters it) instead of looping in the subscriber.
-func toWatermill(msg jetstream.Msg) *message.Message {
-	md := message.Metadata{}
-	for k, v := range msg.Headers() {
+// meta is msg's metadata, parsed once by the caller (nil if it has none).
+func toWatermill(msg jetstream.Msg, meta *jetstream.MsgMetadata) *message.Message {
+	hdr := msg.Headers()
+	// Sized for the headers and the four metadata keys added below, so the
+	// map is allocated once and never grows.
+	md := make(message.Metadata, len(hdr)+4)
+	for k, v := range hdr {
 		if len(v) > 0 {
 			md.Set(k, v[0])
 		}
@@ -175,7 +179,7 @@ func toWatermill(msg jetstream.Msg) *message.Message {
 		id = watermill.NewUUID()
 	}
 	md.Set(metaSubject, msg.Subject())
-	if meta, err := msg.Metadata(); err == nil {
+	if meta != nil {
 		md.Set(metaDelivered, strconv.FormatUint(meta.NumDelivered, 10))
 		md.Set(metaStream, meta.Stream)
 		md.Set(metaSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
@@ -194,7 +198,7 @@ func adapt(h HandlerFunc, out *Producer) message.NoPublishHandlerFunc {
 
 func toMessage(wm *message.Message) *Message {
 	m := &Message{
-		ID: wm.UUID, Data: wm.Payload, Headers: map[string]string{},
+		ID: wm.UUID, Data: wm.Payload, Headers: make(map[string]string, len(wm.Metadata)),
 		Subject: wm.Metadata.Get(metaSubject), Stream: wm.Metadata.Get(metaStream),
 		Type: wm.Metadata.Get(HeaderType), TenantID: wm.Metadata.Get(HeaderTenant),
 	}
@@ -214,14 +218,19 @@ func traced(handler string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(wm *message.Message) ([]*message.Message, error) {
 			ctx := ExtractTrace(wm.Context(), wm.Metadata)
-			ctx, span := tracer.Start(ctx, "consume "+wm.Metadata.Get(metaSubject),
-				trace.WithSpanKind(trace.SpanKindConsumer),
-				trace.WithAttributes(
+			// Named and described only when the span records: with no
+			// tracer provider configured, a message costs no attributes.
+			ctx, span := tracer.Start(ctx, "consume", trace.WithSpanKind(trace.SpanKindConsumer))
+			if span.IsRecording() {
+				subject := wm.Metadata.Get(metaSubject)
+				span.SetName("consume " + subject)
+				span.SetAttributes(
 					attribute.String("messaging.system", "nats"),
-					attribute.String("messaging.destination.name", wm.Metadata.Get(metaSubject)),
+					attribute.String("messaging.destination.name", subject),
 					attribute.String("messaging.message.id", wm.UUID),
 					attribute.String("inthub.handler", handler),
-				))
+				)
+			}
 			defer span.End()
 			wm.SetContext(ctx)
 			out, err := h(wm)

@@ -111,6 +111,10 @@ func (s *subscriber) consumer(ctx context.Context, topic string) (jetstream.Cons
 
 // work hands messages to the router one at a time and settles each.
 func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out chan<- *message.Message, stop <-chan struct{}) {
+	// One settle timer per worker, reset per message, rather than one
+	// allocated per message.
+	settleTimer := time.NewTimer(time.Hour)
+	settleTimer.Stop()
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -127,12 +131,16 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 		// From now until the handler settles it, the message is kept with
 		// heartbeats: the server gives it to another worker only once they
 		// stop, that is when this one died (or its handler overran).
-		beating := s.heartbeat(msg)
-		wm := toWatermill(msg)
+		meta, metaErr := msg.Metadata()
+		if metaErr != nil {
+			meta = nil
+		}
+		beating := s.heartbeat(msg, s.mayHaveWaited(meta))
+		wm := toWatermill(msg, meta)
 		// A message taken is finished even during shutdown (the router waits
 		// for its handlers), so the handler's context does not end with ctx;
-		// the timeout middleware bounds it.
-		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		// the handler timeout bounds it.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.HandlerTimeout)
 		wm.SetContext(mctx)
 		select {
 		case out <- wm:
@@ -143,7 +151,7 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 			_ = msg.Nak()
 			return
 		}
-		s.settle(msg, wm, beating)
+		s.settle(msg, wm, beating, settleTimer)
 		cancel()
 	}
 }
@@ -153,43 +161,72 @@ func (s *subscriber) work(ctx context.Context, it jetstream.MessagesContext, out
 // killed worker's message is redelivered within AckWait. It stops when the
 // returned function is called, or one AckWait after the handler timeout,
 // when a handler that ignores its deadline gives up its message.
-func (s *subscriber) heartbeat(msg jetstream.Msg) (stop func()) {
-	_ = msg.InProgress()
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(s.cfg.AckWait / 4)
-		defer tick.Stop()
-		limit := time.NewTimer(s.cfg.HandlerTimeout + s.cfg.AckWait)
-		defer limit.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-limit.C:
-				s.logger.Warn("handler overran its timeout; its message will be redelivered", "subject", msg.Subject(), "handler_timeout", s.cfg.HandlerTimeout.String())
-				return
-			case <-tick.C:
-				if err := msg.InProgress(); err != nil {
-					s.logger.Debug("heartbeat failed", "subject", msg.Subject(), "error", err.Error())
-				}
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		<-finished
+//
+// The first beat goes at once only when beatNow says the message may have
+// waited in the client's buffer (its AckWait running since delivery);
+// otherwise it is due AckWait/4 from now, and most handlers are done long
+// before: that spares nearly every message a server round trip. A timer
+// (no goroutine, no ticker) beats and re-arms itself.
+func (s *subscriber) heartbeat(msg jetstream.Msg, beatNow bool) (stop func()) {
+	if beatNow {
+		_ = msg.InProgress()
 	}
+	every := s.cfg.AckWait / 4
+	limit := time.Now().Add(s.cfg.HandlerTimeout + s.cfg.AckWait)
+	var (
+		mu      sync.Mutex
+		stopped bool
+		timer   *time.Timer
+	)
+	// Locked until timer is set, so the callback always sees it.
+	mu.Lock()
+	defer mu.Unlock()
+	timer = time.AfterFunc(every, func() {
+		// Held while beating, so no beat goes after stop returns (an
+		// in-progress after the ack would be noise for the server).
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if time.Now().After(limit) {
+			s.logger.Warn("handler overran its timeout; its message will be redelivered", "subject", msg.Subject(), "handler_timeout", s.cfg.HandlerTimeout.String())
+			stopped = true
+			return
+		}
+		if err := msg.InProgress(); err != nil {
+			s.logger.Debug("heartbeat failed", "subject", msg.Subject(), "error", err.Error())
+		}
+		timer.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		mu.Unlock()
+	}
+}
+
+// mayHaveWaited says whether a message taken now may have been delivered
+// AckWait/4 or more ago, so its first heartbeat cannot wait another
+// AckWait/4. Delivery comes after the stream stored the message, so a
+// message stored less than AckWait/4 ago is safe; a redelivery, one
+// without metadata, or one stamped in the future (the server's clock
+// ahead of ours) is not presumed to be.
+func (s *subscriber) mayHaveWaited(meta *jetstream.MsgMetadata) bool {
+	if meta == nil || meta.NumDelivered > 1 {
+		return true
+	}
+	age := time.Since(meta.Timestamp)
+	return age < 0 || age >= s.cfg.AckWait/4
 }
 
 // settle acks or nacks msg as the handler decided, once its heartbeats
 // have stopped. A nack asks for a delayed redelivery that grows with the
 // delivery count. A handler that has not decided one AckWait after its
 // timeout leaves the message to be redelivered.
-func (s *subscriber) settle(msg jetstream.Msg, wm *message.Message, beating func()) {
-	timer := time.NewTimer(s.cfg.HandlerTimeout + s.cfg.AckWait)
+func (s *subscriber) settle(msg jetstream.Msg, wm *message.Message, beating func(), timer *time.Timer) {
+	timer.Reset(s.cfg.HandlerTimeout + s.cfg.AckWait)
 	defer timer.Stop()
 	defer beating()
 	select {

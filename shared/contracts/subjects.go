@@ -1,6 +1,9 @@
 package contracts
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Subject prefixes, one per message type. Tenant and integration follow, as in
 // integration.health.changed.<tenantId>.<integrationId>.
@@ -54,15 +57,24 @@ func Subject(prefix, tenantID, integrationID string) string {
 }
 
 // PrefixOf returns the known prefix of a full subject, or "" if none fits.
+// Every published message asks it (its CloudEvents type), so it allocates
+// nothing: the prefixes are kept longest first, and the first one that fits
+// is the longest.
 func PrefixOf(subject string) string {
-	best := ""
-	for _, p := range append(append([]string{}, CommandSubjects...), EventSubjects...) {
-		if strings.HasPrefix(subject, p+".") && len(p) > len(best) {
-			best = p
+	for _, p := range prefixesLongestFirst {
+		if len(subject) > len(p) && subject[len(p)] == '.' && strings.HasPrefix(subject, p) {
+			return p
 		}
 	}
-	return best
+	return ""
 }
+
+// prefixesLongestFirst are CommandSubjects and EventSubjects, longest first.
+var prefixesLongestFirst = func() []string {
+	all := append(append([]string{}, CommandSubjects...), EventSubjects...)
+	sort.SliceStable(all, func(i, j int) bool { return len(all[i]) > len(all[j]) })
+	return all
+}()
 
 // EventType is the CloudEvents type of a subject prefix: "inthub." + prefix.
 func EventType(prefix string) string { return "inthub." + prefix }

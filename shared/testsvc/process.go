@@ -63,7 +63,6 @@ func start(t testing.TB, spec serverSpec) *Server {
 	t.Helper()
 	bin := requireBinary(t, spec.bin, spec.install)
 	s := &Server{name: spec.name, bin: bin, Dir: t.TempDir(), ready: spec.ready}
-	s.logPath = filepath.Join(s.Dir, spec.name+".log")
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			t.Errorf("testsvc: stop %s: %v", s.name, err)
@@ -72,22 +71,58 @@ func start(t testing.TB, spec serverSpec) *Server {
 			t.Logf("testsvc: last lines of the %s log:\n%s", s.name, s.tail())
 		}
 	})
+	if err := s.launch(spec); err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	return s
+}
+
+// launch configures and runs s on a free port, trying again when another
+// process took the port in between.
+func (s *Server) launch(spec serverSpec) error {
+	s.logPath = filepath.Join(s.Dir, spec.name+".log")
 	var lastErr error
 	for range startAttempts {
 		port, err := freePort()
 		if err != nil {
-			t.Fatalf("testsvc: %v", err)
+			return err
 		}
 		if s.args, err = spec.configure(s.Dir, port); err != nil {
-			t.Fatalf("testsvc: configure %s: %v", s.name, err)
+			return fmt.Errorf("configure %s: %w", s.name, err)
 		}
 		s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 		if lastErr = s.run(); lastErr == nil {
-			return s
+			return nil
 		}
 	}
-	t.Fatalf("testsvc: start %s: %v\nlast lines of its log:\n%s", s.name, lastErr, s.tail())
-	return nil
+	return fmt.Errorf("start %s: %w\nlast lines of its log:\n%s", s.name, lastErr, s.tail())
+}
+
+// runOutsideTest starts spec with its files in dir, for a program that is
+// not a test (a benchmark); the caller stops it with Close.
+func runOutsideTest(spec serverSpec, dir string) (*Server, error) {
+	if _, err := os.Stat(spec.bin); err != nil {
+		return nil, fmt.Errorf("%s is not installed: run `make test-deps` (apt-get install %s)", spec.bin, spec.install)
+	}
+	s := &Server{name: spec.name, bin: spec.bin, Dir: dir, ready: spec.ready}
+	if err := s.launch(spec); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops a server started outside a test.
+func (s *Server) Close() error { return s.stop() }
+
+// Pid is the server's process id, 0 while it is stopped: a benchmark reads
+// the server's CPU time from /proc/<pid>/stat.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // requireBinary returns the path of bin or fails the test: a missing server

@@ -54,15 +54,32 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	if opts.TokenAuth {
 		r.Token = StartTokenServer(t, TokenServerOptions{Users: opts.Users, TTL: opts.TokenTTL, Grant: opts.TokenGrant, RealmHost: opts.TokenRealmHost})
 	}
-	r.Server = start(t, serverSpec{
+	r.Server = start(t, r.spec())
+	return r
+}
+
+// RunRegistry starts an anonymous docker-registry with its files in dir,
+// outside a test (schedbench checks it): the caller stops it with Close.
+func RunRegistry(dir string) (*Registry, error) {
+	r := &Registry{}
+	s, err := runOutsideTest(r.spec(), dir)
+	if err != nil {
+		return nil, err
+	}
+	r.Server = s
+	return r, nil
+}
+
+// spec is how to run r.
+func (r *Registry) spec() serverSpec {
+	return serverSpec{
 		name: "docker-registry", bin: RegistryBinary, install: "docker-registry",
 		configure: r.configure,
 		ready: func(ctx context.Context, base string) bool {
 			s := probe(ctx, base+"/v2/", "", "")
 			return s == http.StatusOK || s == http.StatusUnauthorized
 		},
-	})
-	return r
+	}
 }
 
 // configure writes config.yml (and htpasswd or the token server's

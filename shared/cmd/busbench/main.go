@@ -24,6 +24,7 @@ type options struct {
 	concurrency int
 	inflight    int
 	timeout     time.Duration
+	halfRateFor time.Duration
 	json        bool
 	cpuProfile  string
 }
@@ -31,7 +32,10 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 20000, "messages per phase")
-	flag.IntVar(&o.concurrency, "concurrency", 8, "bus.Route Concurrency of the hub handler")
+	// 32, not 8: a handler waits for its event's publish ack, so with 8
+	// the round trip was bound by that latency rather than by CPU.
+	flag.IntVar(&o.concurrency, "concurrency", 32, "bus.Route Concurrency of the hub handler")
+	flag.DurationVar(&o.halfRateFor, "half-rate-for", 5*time.Second, "length of the latency phase paced at half the hub's peak rate (0 skips it)")
 	flag.IntVar(&o.inflight, "inflight", 256, "messages published but not yet received, per phase (0 = unbounded burst)")
 	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "time limit of each phase")
 	flag.BoolVar(&o.json, "json", false, "print a JSON summary instead of text")
@@ -58,8 +62,16 @@ type summary struct {
 	Concurrency int         `json:"concurrency"`
 	Raw         phaseResult `json:"raw"`
 	Hub         phaseResult `json:"hub"`
+	// HalfRate is the round trip paced at half Hub's msgs/s: its p99 is
+	// the latency at a load the hub carries with room to spare.
+	HalfRate *phaseResult `json:"halfRate,omitempty"`
+	// HalfRateTarget is the pace of HalfRate, msgs/s.
+	HalfRateTarget float64 `json:"halfRateTarget,omitempty"`
 	// HubRawRatio is hub msgs/s divided by raw msgs/s.
 	HubRawRatio float64 `json:"hubRawThroughputRatio"`
+	// Load is /proc/loadavg at the end of the run: the figures are only
+	// comparable between runs on an equally quiet machine.
+	Load string `json:"load"`
 }
 
 func run(ctx context.Context, o options, w io.Writer) error {
@@ -83,7 +95,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sum.Hub, err = hubPhase(ctx, s.ClientURL(), o)
+	sum.Hub, err = hubPhase(ctx, s.ClientURL(), o, "hub round trip", o.n, 0)
 	stopProfile()
 	if err != nil {
 		return fmt.Errorf("hub phase: %w", err)
@@ -91,6 +103,16 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if sum.Raw.MsgsPerSec > 0 {
 		sum.HubRawRatio = sum.Hub.MsgsPerSec / sum.Raw.MsgsPerSec
 	}
+	if o.halfRateFor > 0 && sum.Hub.MsgsPerSec > 0 && !sum.Hub.TimedOut {
+		rate := sum.Hub.MsgsPerSec / 2
+		n := max(100, int(rate*o.halfRateFor.Seconds()))
+		half, err := hubPhase(ctx, s.ClientURL(), o, "hub at half peak", n, rate)
+		if err != nil {
+			return fmt.Errorf("half-rate phase: %w", err)
+		}
+		sum.HalfRate, sum.HalfRateTarget = &half, rate
+	}
+	sum.Load = loadAvg()
 	if o.json {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,6 +67,9 @@ type sizeStats struct {
 	MallocsPerCheck float64 `json:"mallocsPerCheck"`
 	// Dropped counts check-lag messages the bench's own subscriptions lost.
 	Dropped int `json:"droppedLagSamples"`
+	// Peer is blackbox_exporter probing the same target at ChecksPerSec
+	// (-blackbox), measured after the hub stopped.
+	Peer *peerStats `json:"peer,omitempty"`
 }
 
 // checkLagSample is about how many integrations the check lag follows.
@@ -131,10 +135,13 @@ func benchSize(ctx context.Context, o options, n int, profile string) (st sizeSt
 		OnPublished: schedLag.observe,
 		Ready:       ready,
 	}
-	stopRun, err := startScheduler(setupCtx, ctx, cfg, ready)
+	startedRun, err := startScheduler(setupCtx, ctx, cfg, ready)
 	if err != nil {
 		return st, err
 	}
+	var stopOnce sync.Once
+	var stopErr error
+	stopRun := func() error { stopOnce.Do(func() { stopErr = startedRun() }); return stopErr }
 	defer func() {
 		if serr := stopRun(); serr != nil && err == nil {
 			err = serr
@@ -149,6 +156,21 @@ func benchSize(ctx context.Context, o options, n int, profile string) (st sizeSt
 	}
 	if err := measure(ctx, o, nc, metrics, schedLag, checkLag, profile, &st); err != nil {
 		return st, err
+	}
+	if o.blackbox {
+		// The hub stops first: the exporter gets the machine (and the
+		// registry) to itself, as the hub had it.
+		if err := stopRun(); err != nil {
+			return st, err
+		}
+		peer, err := runBlackbox(ctx, ep.target, st.ChecksPerSec, o.duration)
+		if err != nil {
+			return st, fmt.Errorf("blackbox exporter: %w", err)
+		}
+		if peer.CPUSecPer1000 > 0 {
+			peer.HubPeerRatio = st.CPUSecPer1000 / peer.CPUSecPer1000
+		}
+		st.Peer = &peer
 	}
 	iv := o.intervals()
 	st.ExpectedPerSec = float64(n) * (1/iv.Connectivity.Seconds() + 1/iv.Authentication.Seconds() + 1/iv.Functionality.Seconds())

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 // endpoint is what the benchmark's integrations are checked against.
@@ -29,12 +31,30 @@ type endpoint struct {
 	typeID   string
 	config   map[string]any
 	srv      *httptest.Server
+	// reg is Debian's docker-registry (-endpoint registry), with its
+	// files in dir; target is its /v2/, what the blackbox peer probes.
+	reg    *testsvc.Registry
+	dir    string
+	target string
 }
 
 // newEndpoint returns the inmemory provider (no I/O: the scheduler and the
 // bus alone) or the docker-registry provider against an httptest registry
 // on loopback that answers every check.
 func newEndpoint(kind string) (*endpoint, error) {
+	if kind == endpointRegistry {
+		dir, err := os.MkdirTemp("", "schedbench-registry-")
+		if err != nil {
+			return nil, err
+		}
+		reg, err := testsvc.RunRegistry(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("docker-registry: %w", err)
+		}
+		return &endpoint{registry: connectors.NewRegistry(dockerregistry.Spec), typeID: dockerregistry.ProviderID,
+			config: map[string]any{"url": reg.URL}, reg: reg, dir: dir, target: reg.URL + "/v2/"}, nil
+	}
 	if kind != endpointHTTP {
 		return &endpoint{registry: connectors.NewRegistry(inmemory.Spec), typeID: inmemory.Spec.ID,
 			config: map[string]any{"failureMode": inmemory.FailNone}}, nil
@@ -53,6 +73,12 @@ func newEndpoint(kind string) (*endpoint, error) {
 func (e *endpoint) close() {
 	if e.srv != nil {
 		e.srv.Close()
+	}
+	if e.reg != nil {
+		if err := e.reg.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "schedbench: stop docker-registry:", err)
+		}
+		os.RemoveAll(e.dir)
 	}
 }
 

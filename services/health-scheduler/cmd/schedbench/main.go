@@ -7,6 +7,12 @@
 // window: checks per second, scheduling lag (slot due -> command published),
 // check lag (slot due -> health.checked event) and CPU seconds per 1,000
 // checks.
+//
+// With -endpoint registry the checks go to Debian's docker-registry, and
+// -blackbox then measures the peer: after the hub's window, Debian's
+// prometheus-blackbox-exporter probes the same registry's /v2/ at the
+// checks/s the hub ran, for as long, and the two CPU figures per 1,000
+// checks are printed with their ratio and the README's summary row.
 package main
 
 import (
@@ -44,6 +50,7 @@ type options struct {
 	inflight     int
 	setupTimeout time.Duration
 	json         bool
+	blackbox     bool
 	cpuProfile   string
 	pprofAddr    string
 }
@@ -52,6 +59,7 @@ type options struct {
 const (
 	endpointInMemory = "inmemory"
 	endpointHTTP     = "http"
+	endpointRegistry = "registry"
 )
 
 func main() {
@@ -61,7 +69,8 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", -1, "time between ready and the window (default: one connectivity interval, so every integration has had its first check)")
 	flag.Float64Var(&o.scale, "scale", 1, "divide the default intervals (1m/5m/15m) by this, for quick runs")
 	flag.IntVar(&o.workers, "workers", 0, "healthscheduler Config.Workers (0 = the service's default)")
-	flag.StringVar(&o.endpoint, "endpoint", endpointInMemory, "what checks call: inmemory (the test-only provider) or http (docker-registry provider against an httptest server)")
+	flag.StringVar(&o.endpoint, "endpoint", endpointInMemory, "what checks call: inmemory (the test-only provider), http (docker-registry provider against an httptest server) or registry (docker-registry provider against Debian's docker-registry)")
+	flag.BoolVar(&o.blackbox, "blackbox", false, "after each window, run Debian's prometheus-blackbox-exporter probing the same registry's /v2/ at the checks/s the hub ran, and compare CPU per 1,000 checks (needs -endpoint registry)")
 	flag.IntVar(&o.tenants, "tenants", 100, "tenants the integrations are spread over")
 	flag.IntVar(&o.inflight, "inflight", 4096, "KV puts in flight while loading")
 	flag.DurationVar(&o.setupTimeout, "setup-timeout", 5*time.Minute, "time limit of loading and start-up per size")
@@ -76,8 +85,10 @@ func main() {
 	switch {
 	case o.duration <= 0 || o.scale <= 0 || o.tenants < 1 || o.inflight < 1 || o.setupTimeout <= 0 || o.workers < 0:
 		fail(2, fmt.Errorf("-duration, -scale, -tenants, -inflight and -setup-timeout must be positive, -workers at least 0"))
-	case o.endpoint != endpointInMemory && o.endpoint != endpointHTTP:
-		fail(2, fmt.Errorf("-endpoint must be %s or %s", endpointInMemory, endpointHTTP))
+	case o.endpoint != endpointInMemory && o.endpoint != endpointHTTP && o.endpoint != endpointRegistry:
+		fail(2, fmt.Errorf("-endpoint must be %s, %s or %s", endpointInMemory, endpointHTTP, endpointRegistry))
+	case o.blackbox && o.endpoint != endpointRegistry:
+		fail(2, fmt.Errorf("-blackbox compares against a real registry: it needs -endpoint %s", endpointRegistry))
 	}
 	if o.warmup < 0 {
 		o.warmup = o.intervals().Connectivity

@@ -82,7 +82,36 @@ func printRow(w io.Writer, st sizeStats) error {
 		st.ScheduleLag.P50Ms, st.ScheduleLag.P99Ms, st.ScheduleLag.MaxMs,
 		st.CheckLag.P50Ms, st.CheckLag.P99Ms, st.CheckLag.MaxMs,
 		fmt.Sprintf("%d->%d", st.BacklogStart, st.BacklogEnd), st.CPUSecPer1000, cpuPct, others, st.AllocKBPerCheck, st.PeakRSSMB, st.LoadSec, st.StartSec, st.FailedChecks)
+	if err != nil || st.Peer == nil {
+		return err
+	}
+	return printPeer(w, st)
+}
+
+// printPeer prints the blackbox_exporter comparison of one size, and the
+// health-check line of the README's "Benchmarks" summary table.
+func printPeer(w io.Writer, st sizeStats) error {
+	p := st.Peer
+	fmt.Fprintf(w, "%12s %s (%s): %d probes of %s in %.1fs (%.1f/s, %d failed), %.2f CPU s, %.3f CPU s per 1,000 probes\n",
+		"peer", p.Name, p.Version, p.Probes, p.Target, p.WindowSec, float64(p.Probes)/p.WindowSec, p.Failed, p.CPUSec, p.CPUSecPer1000)
+	fmt.Fprintf(w, "%12s hub %.3f / blackbox %.3f CPU s per 1,000 checks = %.2f\n", "ratio", st.CPUSecPer1000, p.CPUSecPer1000, p.HubPeerRatio)
+	_, err := fmt.Fprintf(w, "\nREADME row (Benchmarks, summary table; load average %s; %d integrations, %.0f checks/s):\n"+
+		"| health check of a registry `/v2/`, CPU per 1,000 checks (hub incl. its embedded broker) | %.2f s | `prometheus-blackbox-exporter` probing the same registry: %.2f s | %.2f |\n\n",
+		loadAvg(), st.Integrations, st.ChecksPerSec, st.CPUSecPer1000, p.CPUSecPer1000, p.HubPeerRatio)
 	return err
+}
+
+// loadAvg is the first three fields of /proc/loadavg, "unknown" elsewhere.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func printFooter(w io.Writer) error {
