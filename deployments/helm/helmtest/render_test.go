@@ -243,7 +243,7 @@ func TestStrictDecoderRefusesWhatTheAPIServerWould(t *testing.T) {
 	cases := []struct{ name, doc, want string }{
 		{"unknown field", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replica: 2}\n", "unknown field"},
 		{"field of the container at the pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {image: a:1, containers: []}\n", "unknown field"},
-		{"duplicate field", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {A: \"1\"}\ndata: {B: \"2\"}\n", "duplicate"},
+		{"duplicate field", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {A: \"1\"}\ndata: {B: \"2\"}\n", "already set"},
 		{"wrong type", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: two}\n", "replicas"},
 		{"unknown kind", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}\n", "no kind"},
 		{"ServiceMonitor unknown field", "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: x}\nspec: {endpoints: [{prot: metrics}], selector: {}}\n", "unknown field"},
