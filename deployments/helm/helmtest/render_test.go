@@ -282,6 +282,11 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"unknown redis mode", map[string]any{"redis.mode": "memcached"}, "redis.mode"},
 		{"OIDC without audience", map[string]any{"oidc.issuer": "https://login.example.com"}, "oidc.audience"},
 		{"NATS TLS without its Secret", map[string]any{"nats.tls.enabled": true}, "nats.tls.existingSecret"},
+		// values.schema.json: structure and types
+		{"misspelt key", map[string]any{"components.manager.replica": 3}, "replica"},
+		{"unknown service", map[string]any{"components.scheduler": map[string]any{"enabled": true}}, "scheduler"},
+		{"R7 streams", map[string]any{"nats.streamReplicas": 7}, "streamReplicas"},
+		{"replicas as text", map[string]any{"components.notifier.replicas": "two"}, "replicas"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
