@@ -52,7 +52,7 @@ lint-contracts:
 	@scripts/contract-lint/lint.sh
 
 fmt:
-	@out=$$(gofmt -l shared services schemas); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l shared services schemas deployments); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## vet: with -race, so the dependencies it compiles are the ones `make unit`
 ## links (one cold compile of the tree instead of two; same analyzers).

@@ -129,7 +129,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	metricsAddr := ""
 	if cfg.MetricsAddr != "" {
-		addr, stop, err := telemetry.ServeMetrics(cfg.MetricsAddr, reg)
+		addr, stop, err := telemetry.ServeMetrics(cfg.MetricsAddr, reg, nil)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("metrics listener %s: %w (choose another with METRICS_ADDR, e.g. METRICS_ADDR=127.0.0.1:9465 make run, or METRICS_ADDR=off)", cfg.MetricsAddr, err)

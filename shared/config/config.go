@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -158,7 +160,41 @@ func Load[C any](service string, getenv Getenv, load func(Getenv) (C, error)) (C
 type Common struct {
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
-	closers []func()
+	// MetricsListen is the address the metrics listener took ("" when
+	// METRICS_ADDR is empty): the port a ":0" setting was given.
+	MetricsListen string
+	closers       []func()
+
+	ready     chan struct{}
+	readyUsed atomic.Bool
+}
+
+// Ready returns the channel a service closes once it consumes and serves
+// (its Config.Ready): from then on /readyz on METRICS_ADDR answers 200. A
+// process that never asks for it (the ingress, whose API port has its own
+// /readyz) has no /readyz there (404).
+func (c *Common) Ready() chan<- struct{} {
+	c.readyUsed.Store(true)
+	return c.ready
+}
+
+// readyz answers /readyz on the metrics listener.
+func (c *Common) readyz() http.Handler {
+	probe := telemetry.ProbeHandler(func() bool {
+		select {
+		case <-c.ready:
+			return true
+		default:
+			return false
+		}
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.readyUsed.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		probe.ServeHTTP(w, r)
+	})
 }
 
 // Close stops the metrics server and flushes traces.
@@ -171,7 +207,7 @@ func (c *Common) Close() {
 // Start sets up logging to stderr, tracing and the metrics listener of a
 // standalone service.
 func (p Process) Start(service string) (*Common, error) {
-	c := &Common{Metrics: telemetry.NewRegistry()}
+	c := &Common{Metrics: telemetry.NewRegistry(), ready: make(chan struct{})}
 	c.Logger = telemetry.NewLogger(os.Stderr, p.LogLevel, service)
 	stop, err := p.StartTracing(service)
 	if err != nil {
@@ -179,12 +215,13 @@ func (p Process) Start(service string) (*Common, error) {
 	}
 	c.closers = append(c.closers, stop)
 	if p.MetricsAddr != "" {
-		addr, stop, err := telemetry.ServeMetrics(p.MetricsAddr, c.Metrics)
+		addr, stop, err := telemetry.ServeMetrics(p.MetricsAddr, c.Metrics, c.readyz())
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("METRICS_ADDR %s: %w (set METRICS_ADDR to another address, or empty to disable)", p.MetricsAddr, err)
 		}
 		c.closers = append(c.closers, stop)
+		c.MetricsListen = addr
 		c.Logger.Info("metrics listening", "addr", addr)
 	}
 	return c, nil

@@ -13,7 +13,7 @@ func main() {
 	startup.Main(startup.Process[discoveryworker.Config]{
 		Name: "discovery-worker", Load: discoveryworker.ConfigFromEnv, Run: discoveryworker.Run,
 		With: func(cfg *discoveryworker.Config, c *config.Common) {
-			cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), c.Logger, c.Metrics
+			cfg.Registry, cfg.Logger, cfg.Metrics, cfg.Ready = all.Registry(), c.Logger, c.Metrics, c.Ready()
 		},
 	})
 }

@@ -13,7 +13,7 @@ func main() {
 	startup.Main(startup.Process[healthscheduler.Config]{
 		Name: "health-scheduler", Load: healthscheduler.ConfigFromEnv, Run: healthscheduler.Run,
 		With: func(cfg *healthscheduler.Config, c *config.Common) {
-			cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), c.Logger, c.Metrics
+			cfg.Registry, cfg.Logger, cfg.Metrics, cfg.Ready = all.Registry(), c.Logger, c.Metrics, c.Ready()
 		},
 	})
 }

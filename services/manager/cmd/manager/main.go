@@ -13,7 +13,7 @@ func main() {
 	startup.Main(startup.Process[manager.Config]{
 		Name: "manager", Load: manager.ConfigFromEnv, Run: manager.Run,
 		With: func(cfg *manager.Config, c *config.Common) {
-			cfg.Registry, cfg.Logger, cfg.Metrics = specs.Registry(), c.Logger, c.Metrics
+			cfg.Registry, cfg.Logger, cfg.Metrics, cfg.Ready = specs.Registry(), c.Logger, c.Metrics, c.Ready()
 		},
 	})
 }

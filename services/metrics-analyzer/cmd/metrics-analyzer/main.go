@@ -13,7 +13,7 @@ func main() {
 	startup.Main(startup.Process[metricsanalyzer.Config]{
 		Name: "metrics-analyzer", Load: metricsanalyzer.ConfigFromEnv, Run: metricsanalyzer.Run,
 		With: func(cfg *metricsanalyzer.Config, c *config.Common) {
-			cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), c.Logger, c.Metrics
+			cfg.Registry, cfg.Logger, cfg.Metrics, cfg.Ready = all.Registry(), c.Logger, c.Metrics, c.Ready()
 		},
 	})
 }

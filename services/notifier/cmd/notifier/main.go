@@ -13,7 +13,7 @@ func main() {
 	startup.Main(startup.Process[notifier.Config]{
 		Name: "notifier", Load: notifier.ConfigFromEnv, Run: notifier.Run,
 		With: func(cfg *notifier.Config, c *config.Common) {
-			cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), c.Logger, c.Metrics
+			cfg.Registry, cfg.Logger, cfg.Metrics, cfg.Ready = all.Registry(), c.Logger, c.Metrics, c.Ready()
 		},
 	})
 }

@@ -13,7 +13,7 @@ func main() {
 	startup.Main(startup.Process[pipelinerunner.Config]{
 		Name: "pipeline-runner", Load: pipelinerunner.ConfigFromEnv, Run: pipelinerunner.Run,
 		With: func(cfg *pipelinerunner.Config, c *config.Common) {
-			cfg.Registry, cfg.Logger, cfg.Metrics = all.Registry(), c.Logger, c.Metrics
+			cfg.Registry, cfg.Logger, cfg.Metrics, cfg.Ready = all.Registry(), c.Logger, c.Metrics, c.Ready()
 		},
 	})
 }
