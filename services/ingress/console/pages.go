@@ -197,10 +197,10 @@ func fieldsOf(p contracts.ProviderInfo, values map[string]any) []formField {
 			ff.Input = "select"
 		}
 		if f.Type != "boolean" {
+			// A default stays the spec's: shown as the placeholder, not
+			// filled in, so an unchanged field is not saved with it.
 			if set {
 				ff.Value = valueText(v)
-			} else if f.Default != nil && !f.Secret {
-				ff.Value = ff.Default
 			}
 		}
 		if f.Secret && !credentials.IsRef(ff.Value) {
@@ -279,7 +279,10 @@ func labelText(m map[string]string) string {
 
 // readForm turns a posted form into an API input and the form to show
 // again if the API refuses it.
-func readForm(r *http.Request, p contracts.ProviderInfo) (contracts.IntegrationInput, integrationForm) {
+//
+// On create (omitDefaults), a checkbox left at the spec's default is not
+// sent, so the integration keeps following the default.
+func readForm(r *http.Request, p contracts.ProviderInfo, omitDefaults bool) (contracts.IntegrationInput, integrationForm) {
 	last := func(name string) string {
 		v := r.PostForm[name]
 		if len(v) == 0 {
@@ -298,7 +301,11 @@ func readForm(r *http.Request, p contracts.ProviderInfo) (contracts.IntegrationI
 		}
 		switch f.Type {
 		case "boolean":
-			in.Config[f.Name] = raw == "true"
+			b := raw == "true"
+			if def, _ := f.Default.(bool); omitDefaults && b == def {
+				continue
+			}
+			in.Config[f.Name] = b
 		case "integer":
 			if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
 				in.Config[f.Name] = n
@@ -372,7 +379,7 @@ func (c *Console) create(w http.ResponseWriter, r *http.Request, s *session) {
 		c.status(w, r, s, http.StatusBadRequest, "Unknown provider", "Choose a provider from the list.")
 		return
 	}
-	in, form := readForm(r, p)
+	in, form := readForm(r, p, true)
 	form.Providers = providers
 	if form.LabelsErr != "" {
 		form.Error = form.LabelsErr
@@ -406,7 +413,7 @@ func (c *Console) edit(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p, _ := providerByID(providers, cur.TypeID)
-	in, form := readForm(r, p)
+	in, form := readForm(r, p, false)
 	form.Edit, form.ID = true, id
 	form.Revision, _ = strconv.ParseUint(r.PostFormValue("revision"), 10, 64)
 	if form.LabelsErr != "" {
