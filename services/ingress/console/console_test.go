@@ -168,3 +168,56 @@ func TestSecretsAreNeverRendered(t *testing.T) {
 		}
 	}
 }
+
+// readForm turns a posted form into the API's input: empty fields are left
+// to the spec's defaults, a checkbox at its default is not sent on create,
+// lists are one per line, and a literal in a secret field is sent (the API
+// refuses it) but never put back into the form.
+func TestReadForm(t *testing.T) {
+	p := contracts.ProviderInfo{ID: "p", ConfigFields: []contracts.ConfigField{
+		{Name: "url", Type: "url"}, {Name: "retries", Type: "integer", Default: 3}, {Name: "insecure", Type: "boolean", Default: false},
+		{Name: "tags", Type: "stringList"}, {Name: "keyRef", Type: "string", Secret: true},
+	}}
+	tests := []struct {
+		name         string
+		form         url.Values
+		omitDefaults bool
+		config       map[string]any
+		labels       map[string]string
+		labelsErr    bool
+		keyShown     string
+	}{
+		{"empty fields keep the defaults", url.Values{"cfg.url": {"https://r"}, "cfg.retries": {""}, "cfg.insecure": {"false"}}, true,
+			map[string]any{"url": "https://r"}, nil, false, ""},
+		{"an edit sends the checkbox as it is", url.Values{"cfg.insecure": {"false"}}, false, map[string]any{"insecure": false}, nil, false, ""},
+		{"a ticked checkbox wins over its hidden false", url.Values{"cfg.insecure": {"false", "true"}}, true, map[string]any{"insecure": true}, nil, false, ""},
+		{"numbers and lists", url.Values{"cfg.retries": {"5"}, "cfg.tags": {"a\n\n b \n"}}, true, map[string]any{"retries": int64(5), "tags": []string{"a", "b"}}, nil, false, ""},
+		{"a bad number goes to the API as written", url.Values{"cfg.retries": {"five"}}, true, map[string]any{"retries": "five"}, nil, false, ""},
+		{"a literal secret is sent, not shown", url.Values{"cfg.keyRef": {"hunter2"}}, true, map[string]any{"keyRef": "hunter2"}, nil, false, ""},
+		{"a reference is shown", url.Values{"cfg.keyRef": {"env://KEY"}}, true, map[string]any{"keyRef": "env://KEY"}, nil, false, "env://KEY"},
+		{"labels", url.Values{"labels": {"env=prod\n team = a \n"}}, true, map[string]any{}, map[string]string{"env": "prod", "team": "a"}, false, ""},
+		{"a label without =", url.Values{"labels": {"env"}}, true, map[string]any{}, nil, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			in, form := readForm(r, p, tc.omitDefaults)
+			got, _ := json.Marshal(in.Config)
+			want, _ := json.Marshal(tc.config)
+			if string(got) != string(want) {
+				t.Errorf("config %s, want %s", got, want)
+			}
+			gotL, _ := json.Marshal(in.Labels)
+			wantL, _ := json.Marshal(tc.labels)
+			if string(gotL) != string(wantL) || (form.LabelsErr != "") != tc.labelsErr {
+				t.Errorf("labels %s (error %q), want %s", gotL, form.LabelsErr, wantL)
+			}
+			for _, f := range form.Fields {
+				if f.Name == "keyRef" && f.Value != tc.keyShown {
+					t.Errorf("keyRef shown as %q, want %q", f.Value, tc.keyShown)
+				}
+			}
+		})
+	}
+}
