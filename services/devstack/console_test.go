@@ -4,10 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -335,6 +339,7 @@ func TestConsoleInChromium(t *testing.T) {
 			}
 		}
 		shot(t, tb, "tenant-refused")
+		consoleAsTenantB(t, s, id)
 		run(t, tb, chromedp.Navigate(s.base+"/console/integrations/"+id))
 		if got := text(t, tb, "#status-message"); !strings.Contains(got, "NOT_FOUND") {
 			t.Fatalf("another tenant's integration: %q", got)
@@ -394,4 +399,64 @@ func measureThousand(t *testing.T, b context.Context) {
 	api := time.Since(start)
 	t.Logf("catalog of 1,000 integrations in chromium (best of 3): server answered in %.0f ms (the API's two list pages alone: %d ms), HTML received in %.0f ms, page loaded in %.0f ms",
 		best[0], api.Milliseconds(), best[1], best[2])
+}
+
+// consoleAsTenantB tries every console route on the dev tenant's
+// integration id with tenant B's session, over plain HTTP: each answers as
+// for a missing integration (404), the operator pages 403.
+func consoleAsTenantB(t *testing.T, s *stack, id string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path string, form url.Values, headers ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := send("POST", "/console/login", url.Values{"token": {tokenB}}); code != http.StatusSeeOther {
+		t.Fatalf("login as B: %d", code)
+	}
+	_, home := send("GET", "/console/integrations", nil)
+	m := regexp.MustCompile(`data-csrf="([0-9a-f]+)"`).FindStringSubmatch(home)
+	if m == nil {
+		t.Fatal("no CSRF token on B's page")
+	}
+	csrf := url.Values{"csrf": {m[1]}, "name": {"B was here"}, "typeId": {"docker-registry"}}
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/console/integrations/" + id, http.StatusNotFound},
+		{"GET", "/console/integrations/" + id + "/edit", http.StatusNotFound},
+		{"POST", "/console/integrations/" + id + "/edit", http.StatusNotFound},
+		{"POST", "/console/integrations/" + id + "/test", http.StatusNotFound},
+		{"GET", "/console/integrations/" + id + "/discovery", http.StatusNotFound},
+		{"POST", "/console/integrations/" + id + "/discovery", http.StatusNotFound},
+		{"GET", "/console/ops/dlq", http.StatusForbidden},
+		{"GET", "/console/ops/dlq/1", http.StatusForbidden},
+		{"POST", "/console/ops/dlq/1/redrive", http.StatusForbidden},
+		{"POST", "/console/ops/dlq/1/delete", http.StatusForbidden},
+		{"GET", "/console/ops/dlq/purge", http.StatusForbidden},
+		{"POST", "/console/ops/dlq/purge", http.StatusForbidden},
+		{"GET", "/console/ops/events", http.StatusForbidden},
+		{"GET", "/console/ops/events/stream", http.StatusForbidden},
+	} {
+		if code, body := send(tc.method, tc.path, csrf); code != tc.want || strings.Contains(body, "registry one") {
+			t.Errorf("B %s %s: %d, want %d", tc.method, tc.path, code, tc.want)
+		}
+	}
+	// Without the CSRF token a POST is refused before anything else.
+	if code, _ := send("POST", "/console/integrations/new", url.Values{"typeId": {"inmemory"}, "name": {"x"}}); code != http.StatusForbidden {
+		t.Errorf("POST without CSRF: %d", code)
+	}
 }
