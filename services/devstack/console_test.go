@@ -317,7 +317,23 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 
 	t.Run("notification rules", func(t *testing.T) {
-		run(t, op, chromedp.Navigate(s.base+"/console/rules"), chromedp.WaitVisible(chromedp.CSS("#rule-form")))
+		r := s.call("POST", "/api/v1/integrations", s.info.Token, webhook("alerts hook"))
+		if r.status != http.StatusCreated {
+			t.Fatalf("webhook: %d %s", r.status, r.body)
+		}
+		run(t, op, chromedp.Navigate(s.base+"/console/rules"), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+			chromedp.SendKeys(chromedp.CSS("#r-name"), "registry alerts"), chromedp.SetValue(chromedp.CSS("#r-labels"), "team=platform"),
+			chromedp.SetValue(chromedp.CSS("#r-title"), "{{.Integration.Name}}: {{.Event.Title"))
+		load(t, op, chromedp.Submit(chromedp.CSS("#rule-form")))
+		if got := text(t, op, "#rule-error"); !strings.Contains(got, "Not saved") {
+			t.Fatalf("a template that does not parse: %q", got)
+		}
+		run(t, op, chromedp.SetValue(chromedp.CSS("#r-title"), "{{.Integration.Name}}: {{.Event.Title}}"))
+		load(t, op, chromedp.Submit(chromedp.CSS("#rule-form")))
+		if got := text(t, op, "#rules tbody tr:first-child td:first-child"); got != "registry alerts" {
+			refusal := get(t, op, chromedp.Evaluate[string](`(document.getElementById('rule-error') || {}).textContent || ''`))
+			t.Fatalf("rules list: %q (%s)", got, refusal)
+		}
 		shot(t, op, "rules")
 	})
 
