@@ -395,14 +395,17 @@ func measureThousand(t *testing.T, b context.Context) {
 	}
 	ctx := tab(t, b)
 	login(t, ctx, s.base, s.info.Token)
-	var best [3]float64
-	for i := 0; i < 3; i++ {
+	// Five loads; the median of each figure (the machine is shared, single
+	// loads vary).
+	const loads = 5
+	var server, received, loaded []float64
+	for i := 0; i < loads; i++ {
 		run(t, ctx, chromedp.Navigate(s.base+"/console/integrations"), chromedp.WaitVisible(chromedp.CSS("#integrations")))
-		timing := get(t, ctx, chromedp.Evaluate[[]float64](`(() => { const n = performance.getEntriesByType('navigation')[0]; return [n.responseStart - n.requestStart, n.responseEnd - n.startTime, n.loadEventEnd > 0 ? n.loadEventEnd - n.startTime : n.domContentLoadedEventEnd - n.startTime]; })()`))
-		if i == 0 || timing[2] < best[2] {
-			copy(best[:], timing)
-		}
+		timing := get(t, ctx, chromedp.Poll[[]float64](`(() => { const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd > 0 ? [n.responseStart - n.requestStart, n.responseEnd - n.startTime, n.loadEventEnd - n.startTime] : null; })()`))
+		server, received, loaded = append(server, timing[0]), append(received, timing[1]), append(loaded, timing[2])
 	}
+	median := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	best := [3]float64{median(server), median(received), median(loaded)}
 	rows := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#integrations tr[data-id]').length`))
 	if rows != 1000 {
 		t.Fatalf("%d rows, want 1000", rows)
@@ -413,7 +416,7 @@ func measureThousand(t *testing.T, b context.Context) {
 	s.call("GET", "/api/v1/integrations?limit=500", s.info.Token, nil).decode(&list)
 	s.call("GET", "/api/v1/integrations?limit=500&cursor="+list.NextCursor, s.info.Token, nil)
 	api := time.Since(start)
-	t.Logf("catalog of 1,000 integrations in chromium (best of 3): server answered in %.0f ms (the API's two list pages alone: %d ms), HTML received in %.0f ms, page loaded in %.0f ms",
+	t.Logf("catalog of 1,000 integrations in chromium (median of 5 loads): server answered in %.0f ms (the API's two list pages alone: %d ms), HTML received in %.0f ms, page loaded in %.0f ms",
 		best[0], api.Milliseconds(), best[1], best[2])
 }
 
