@@ -170,7 +170,7 @@ func TestSecretsAreNeverRendered(t *testing.T) {
 }
 
 // readForm turns a posted form into the API's input: empty fields are left
-// to the spec's defaults, a checkbox at its default is not sent on create,
+// to the provider's defaults, a checkbox at its default is not sent on create,
 // lists are one per line, and a literal in a secret field is sent (the API
 // refuses it) but never put back into the form.
 func TestReadForm(t *testing.T) {

@@ -164,7 +164,7 @@ type integrationForm struct {
 }
 
 // fieldsOf builds the inputs of p's config fields with values (current
-// config) or the spec's defaults. A secret field shows only a credential
+// config) or its spec's defaults. A secret field shows only a credential
 // reference: anything else in it is dropped, never rendered.
 func fieldsOf(p contracts.ProviderInfo, values map[string]any) []formField {
 	out := make([]formField, 0, len(p.ConfigFields))
@@ -197,7 +197,7 @@ func fieldsOf(p contracts.ProviderInfo, values map[string]any) []formField {
 			ff.Input = "select"
 		}
 		if f.Type != "boolean" {
-			// A default stays the spec's: shown as the placeholder, not
+			// A default stays the provider's: shown as the placeholder, not
 			// filled in, so an unchanged field is not saved with it.
 			if set {
 				ff.Value = valueText(v)
@@ -280,7 +280,7 @@ func labelText(m map[string]string) string {
 // readForm turns a posted form into an API input and the form to show
 // again if the API refuses it.
 //
-// On create (omitDefaults), a checkbox left at the spec's default is not
+// On create (omitDefaults), a checkbox left at its spec's default is not
 // sent, so the integration keeps following the default.
 func readForm(r *http.Request, p contracts.ProviderInfo, omitDefaults bool) (contracts.IntegrationInput, integrationForm) {
 	last := func(name string) string {
