@@ -291,6 +291,13 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatalf("streamed subject %q", got)
 		}
 		shot(t, op, "events")
+		// Replay: the two events copied to a replay subject.
+		run(t, op, chromedp.SetValue(chromedp.CSS("#rp-subject"), contracts.Subject(contracts.SubjectHealthChanged, devstack.DevTenantID, other)),
+			chromedp.SetValue(chromedp.CSS("#rp-since"), "10m"), chromedp.SetValue(chromedp.CSS("#rp-target"), "inthub.replay.console"))
+		load(t, op, chromedp.Submit(chromedp.CSS("#replay-form")))
+		if got := text(t, op, "#replayed"); got != "2 events replayed to inthub.replay.console." {
+			t.Fatalf("replay: %q", got)
+		}
 	})
 
 	t.Run("redrive a dead letter", func(t *testing.T) {
@@ -469,6 +476,7 @@ func consoleAsTenantB(t *testing.T, s *stack, id string) {
 		{"POST", "/console/ops/dlq/purge", http.StatusForbidden},
 		{"GET", "/console/ops/events", http.StatusForbidden},
 		{"GET", "/console/ops/events/stream", http.StatusForbidden},
+		{"POST", "/console/ops/events/replay", http.StatusForbidden},
 	} {
 		if code, body := send(tc.method, tc.path, csrf); code != tc.want || strings.Contains(body, "registry one") {
 			t.Errorf("B %s %s: %d, want %d", tc.method, tc.path, code, tc.want)

@@ -37,6 +37,34 @@ func (c *Console) eventStream(w http.ResponseWriter, r *http.Request, s *session
 	c.cfg.API.ServeHTTP(w, req)
 }
 
+// replay republishes stored events to inthub.replay.<name> through the
+// API's replay, and shows the count on the events page.
+func (c *Console) replay(w http.ResponseWriter, r *http.Request, s *session) {
+	body := map[string]any{"subject": strings.TrimSpace(r.PostFormValue("subject")), "tenantId": strings.TrimSpace(r.PostFormValue("tenantId")),
+		"since": strings.TrimSpace(r.PostFormValue("since")), "target": strings.TrimSpace(r.PostFormValue("target"))}
+	data := map[string]any{"Subject": body["subject"], "TenantID": body["tenantId"], "Since": body["since"], "Target": body["target"]}
+	var res ops.ReplayResult
+	status := http.StatusOK
+	if _, err := s.api.do(http.MethodPost, "/api/v1/operator/events/replay", nil, body, &res); err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status >= 500 {
+			c.fail(w, r, s, err)
+			return
+		}
+		status, data["ReplayError"] = ae.Status, ae.Body.Message
+	} else {
+		msg := strconv.Itoa(res.Count) + " events replayed to " + body["target"].(string)
+		if res.Duplicates > 0 {
+			msg += " (" + strconv.Itoa(res.Duplicates) + " were there already)"
+		}
+		if res.NextSeq != 0 {
+			msg += "; more remain from sequence " + strconv.FormatUint(res.NextSeq, 10)
+		}
+		data["Replayed"] = msg + "."
+	}
+	c.render(w, r, s, status, "events", "Live events", "events", data)
+}
+
 func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, s *session) {
 	in := r.URL.Query()
 	q := url.Values{"limit": {"100"}}

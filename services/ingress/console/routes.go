@@ -37,6 +37,7 @@ func (c *Console) routes() {
 	m.Handle("POST "+Prefix+"/rules", c.authed(c.createRule))
 	m.Handle("GET "+Prefix+"/ops/events", c.operatorOnly(c.eventsPage))
 	m.Handle("GET "+Prefix+"/ops/events/stream", c.operatorOnly(c.eventStream))
+	m.Handle("POST "+Prefix+"/ops/events/replay", c.operatorOnly(c.replay))
 	m.Handle("GET "+Prefix+"/ops/dlq", c.operatorOnly(c.deadLetters))
 	m.Handle("GET "+Prefix+"/ops/dlq/purge", c.operatorOnly(c.purgeConfirm))
 	m.Handle("POST "+Prefix+"/ops/dlq/purge", c.operatorOnly(c.purge))
