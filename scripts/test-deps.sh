@@ -2,7 +2,9 @@
 # test-deps.sh installs the real servers the tests start as child processes
 # (shared/testsvc and the Redis tests): Debian's docker-registry, prometheus
 # and redis-server, prometheus-blackbox-exporter (the peer `make bench`
-# compares the health checks with), and curl for the README walk-through. Idempotent: it installs only what is missing, so
+# compares the health checks with), curl for the README walk-through, and
+# chromium, the headless browser the console's browser tests drive
+# (chromedp). Idempotent: it installs only what is missing, so
 # `make test` runs it every time.
 #
 # Tests start their own servers on random loopback ports; they never use the
@@ -26,6 +28,7 @@ deps=(
 	"/usr/bin/redis-server redis-server redis-server"
 	"/usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter prometheus-blackbox-exporter"
 	"/usr/bin/curl curl -"
+	"/usr/bin/chromium chromium -"
 )
 
 sudo=()
@@ -85,13 +88,13 @@ for dep in "${deps[@]}"; do
 done
 
 if [ "${#missing_pkgs[@]}" -eq 0 ]; then
-	echo "test-deps: docker-registry, prometheus (with promtool), redis-server and curl are installed"
+	echo "test-deps: docker-registry, prometheus (with promtool), redis-server, curl and chromium are installed"
 	exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "test-deps: missing ${missing_pkgs[*]}; this script installs them with apt-get (Debian/Ubuntu)." >&2
-	echo "test-deps: install them by hand, with the binaries at /usr/bin/{docker-registry,prometheus,redis-server,curl}." >&2
+	echo "test-deps: install them by hand, with the binaries at /usr/bin/{docker-registry,prometheus,redis-server,curl,chromium}." >&2
 	exit 1
 fi
 

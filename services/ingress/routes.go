@@ -2,11 +2,17 @@ package ingress
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/stella-ops/inthub/schemas"
+	"github.com/stella-ops/inthub/services/ingress/console"
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/bus/ops"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -78,6 +84,16 @@ func (s *server) routes() http.Handler {
 	for path, h := range s.extra {
 		mux.Handle(path, s.authed(h))
 	}
+	// The console (console/) is pages over this same route table: it calls
+	// the API handlers in-process with the session's token.
+	cons, err := console.New(console.Config{API: mux, HealthEvents: s.healthEvents, Logger: s.logger})
+	if err != nil {
+		// The templates are embedded and parsed by the tests: this is a
+		// broken build, not a runtime condition.
+		panic(fmt.Sprintf("ingress: console: %v", err))
+	}
+	mux.Handle(console.Prefix, cons)
+	mux.Handle(console.Prefix+"/", cons)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierr.New(http.StatusNotFound, apierr.RouteNotFound, "no such endpoint: %s", r.URL.Path))
 	})
@@ -343,3 +359,30 @@ func (s *server) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// healthEvents is the console's health timeline: the latest
+// integration.health.changed events of one integration, newest first,
+// read from the event stream within one tenant's subjects.
+func (s *server) healthEvents(ctx context.Context, tenantID, integrationID string, limit int) ([]contracts.HealthChanged, error) {
+	page, err := s.operations().Events(ctx, ops.Query{
+		Subject: contracts.Subject(contracts.SubjectHealthChanged, tenantID, integrationID), TenantID: tenantID,
+		Since: time.Now().Add(-healthTimelineWindow), Limit: ops.MaxLimit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("health events of %s: %w", integrationID, err)
+	}
+	out := make([]contracts.HealthChanged, 0, min(limit, len(page.Items)))
+	for _, ev := range slices.Backward(page.Items) {
+		var hc contracts.HealthChanged
+		if json.Unmarshal(ev.Data, &hc) != nil || hc.TenantID != tenantID || hc.IntegrationID != integrationID {
+			continue
+		}
+		if out = append(out, hc); len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// healthTimelineWindow is how far back the console's health timeline reads.
+const healthTimelineWindow = 30 * 24 * time.Hour

@@ -79,6 +79,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "Integration Hub listening on http://%s  (%s, NATS %s, tenant %s, token %s; logs in %s; Ctrl-C stops)\n",
 			localhost(info.HTTPAddr), metrics, info.NATSURL, info.TenantID, info.Token, s.LogFile)
+		fmt.Fprintf(out, "Console: http://%s/console (sign in with the token above)\n", localhost(info.HTTPAddr))
 	}()
 	cfg := s.Config
 	cfg.Logger = telemetry.NewLogger(logOut, s.Process.LogLevel, "devstack")
