@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return startup.Run(ctx, startup.Spec{
 		Name: "metrics-analyzer", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: buckets,
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 

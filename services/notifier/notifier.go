@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return startup.Run(ctx, startup.Spec{
 		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig { return buckets(replicas, cfg) },
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 
