@@ -5,7 +5,7 @@ PKGS := github.com/stella-ops/inthub/...
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone lint-contracts bench chaos chaos-analyzer build docs schemas clean
+.PHONY: run test test-deps unit fuzz walkthrough lint fmt vet staticcheck standalone lint-contracts bench chaos chaos-analyzer build docs schemas nats-auth clean
 
 ## run: the whole hub in one process (embedded NATS JetStream, ingress on :8080).
 ## scripts/run.sh builds bin/devstack with progress (first build ~3-4 min on 2
@@ -95,6 +95,10 @@ build:
 ## docs: regenerate docs/providers/*.md, the README's provider index and connectors/all's list from the provider specs
 docs:
 	$(GO) generate ./shared/connectors/specs ./shared/connectors/all
+
+## nats-auth: regenerate deployments/nats/auth.conf (each service's NATS user) from the route tables and buckets
+nats-auth:
+	$(GO) generate ./services/devstack
 
 ## schemas: refresh openapi.json's component copies after editing a schema file
 schemas:

@@ -62,6 +62,12 @@ type Config struct {
 	NATSURL string
 	// NATSPort of the embedded server; 0 picks a free port.
 	NATSPort int
+	// NATSIdentities are the identities the services connect with, by
+	// service name (bus.Access.Service); a service without one keeps its
+	// own settings' (INTHUB_NATS_USER, …). Run sets them for the embedded
+	// server, whose users are those of deployments/nats/auth.conf with
+	// passwords made for the run.
+	NATSIdentities map[string]bus.Auth
 	// Services are the services' settings; each service's bus URL and
 	// client name, logger and metrics registerer are set by the stack, the
 	// ingress listens on Addr, and the dev token is added to its tokens.
@@ -107,9 +113,11 @@ type Info struct {
 	HTTPAddr string
 	// MetricsAddr is the metrics listener's address, empty when off.
 	MetricsAddr string
-	NATSURL     string
-	TenantID    string
-	Token       string
+	// NATSURL is the server's; for the embedded one it carries the
+	// operator's user (AdminUser) and its password for this run.
+	NATSURL  string
+	TenantID string
+	Token    string
 }
 
 // Run starts everything and blocks until ctx ends or a service fails.
@@ -137,15 +145,21 @@ func Run(ctx context.Context, cfg Config) error {
 		defer stop()
 		metricsAddr = addr
 	}
-	natsURL := cfg.NATSURL
+	natsURL, infoURL := cfg.NATSURL, cfg.NATSURL
 	if natsURL == "" {
-		ns, err := startNATS(cfg)
+		users, err := newNATSUsers()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ns, err := startNATS(cfg, users)
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-		natsURL = ns.ClientURL()
+		natsURL, infoURL = ns.ClientURL(), users.adminURL(ns.ClientURL())
+		cfg.NATSIdentities = users.identities()
 	}
 	token, err := devToken(cfg.DataDir)
 	if err != nil {
@@ -184,7 +198,7 @@ func Run(ctx context.Context, cfg Config) error {
 	select {
 	case addr := <-httpReady:
 		if cfg.Ready != nil {
-			cfg.Ready <- Info{HTTPAddr: addr, MetricsAddr: metricsAddr, NATSURL: natsURL, TenantID: DevTenantID, Token: token}
+			cfg.Ready <- Info{HTTPAddr: addr, MetricsAddr: metricsAddr, NATSURL: infoURL, TenantID: DevTenantID, Token: token}
 		}
 	case <-g.Context().Done():
 		g.Stop()
@@ -226,6 +240,9 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 	s := cfg.Services
 	busFor := func(b bus.Config, name string) bus.Config {
 		b.URL, b.Name = natsURL, name
+		if id, ok := cfg.NATSIdentities[name]; ok {
+			b.Auth = id
+		}
 		return b
 	}
 	scoped := func(service string) prometheus.Registerer {
@@ -295,21 +312,25 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 }
 
 // startNATS runs the embedded JetStream server with its store in the data
-// folder, so catalog and streams survive a restart of `make run`.
-func startNATS(cfg Config) (*server.Server, error) {
+// folder, so catalog and streams survive a restart of `make run`, and the
+// users of deployments/nats/auth.conf: each service is allowed what its
+// declarations say, as in production.
+func startNATS(cfg Config, users natsUsers) (*server.Server, error) {
 	port := cfg.NATSPort
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	opts := &server.Options{
-		ServerName: "inthub-devstack",
-		Host:       "127.0.0.1",
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   filepath.Join(cfg.DataDir, "nats"),
-		NoSigs:     true,
-		NoLog:      true,
+	opts, err := users.serverOptions()
+	if err != nil {
+		return nil, err
 	}
+	opts.ServerName = "inthub-devstack"
+	opts.Host = "127.0.0.1"
+	opts.Port = port
+	opts.JetStream = true
+	opts.StoreDir = filepath.Join(cfg.DataDir, "nats")
+	opts.NoSigs = true
+	opts.NoLog = true
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)

@@ -216,6 +216,10 @@ func probes(t *testing.T) map[string]probe {
 	if err := os.WriteFile(tokensFile, []byte(`{"tokens":[{"name":"from-file","tenantId":"`+tenant+`","sha256":"`+ingress.HashToken("file-token")+`"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	natsPasswordFile := filepath.Join(dir, "nats-password")
+	if err := os.WriteFile(natsPasswordFile, []byte("nats-file-probe-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	principal := func(token string) func(Services) any {
 		return func(s Services) any {
 			if s.Ingress.Tokens == nil {
@@ -252,6 +256,20 @@ func probes(t *testing.T) map[string]probe {
 		"INTHUB_HANDLER_TIMEOUT":      {value: "50s", want: 50 * time.Second, bad: "0s", services: busField(func(b bus.Config) any { return b.HandlerTimeout })},
 		"INTHUB_PUBLISH_TIMEOUT":      {value: "3s", want: 3 * time.Second, bad: "soon", services: busField(func(b bus.Config) any { return b.PublishTimeout })},
 		"INTHUB_ENDPOINT_CONCURRENCY": {value: "64", want: 64, bad: "0", services: busField(func(b bus.Config) any { return b.EndpointConcurrency })},
+		"INTHUB_NATS_USER":            {value: "manager", want: "manager", services: busField(func(b bus.Config) any { return b.Auth.User })},
+		"INTHUB_NATS_PASSWORD": {value: "nats-probe-value", want: "nats-probe-value",
+			services: busField(func(b bus.Config) any { return b.Auth.Password })},
+		"INTHUB_NATS_PASSWORD_FILE": {value: natsPasswordFile, want: "nats-file-probe-value", bad: filepath.Join(dir, "missing-password"),
+			services: busField(func(b bus.Config) any { return b.Auth.Password })},
+		"INTHUB_NATS_NKEY_SEED_FILE": {value: "/run/secrets/nats/seed.nk", want: "/run/secrets/nats/seed.nk",
+			services: busField(func(b bus.Config) any { return b.Auth.NKeySeedFile })},
+		"INTHUB_NATS_CREDS_FILE": {value: "/run/secrets/nats/user.creds", want: "/run/secrets/nats/user.creds",
+			services: busField(func(b bus.Config) any { return b.Auth.CredsFile })},
+		"INTHUB_NATS_TLS_CA": {value: "/etc/nats/ca.pem", want: "/etc/nats/ca.pem", services: busField(func(b bus.Config) any { return b.Auth.CAFile })},
+		"INTHUB_NATS_TLS_CERT": {value: "/etc/nats/client.pem", want: "/etc/nats/client.pem",
+			services: busField(func(b bus.Config) any { return b.Auth.CertFile })},
+		"INTHUB_NATS_TLS_KEY": {value: "/etc/nats/client-key.pem", want: "/etc/nats/client-key.pem",
+			services: busField(func(b bus.Config) any { return b.Auth.KeyFile })},
 		"INTHUB_STORE_TIMEOUT": {value: "2s", want: 2 * time.Second, bad: "soon",
 			services: one("manager", func(s Services) any { return s.Manager.StoreTimeout })},
 		"LOG_LEVEL": {value: "debug", want: "debug", bad: "loud", process: func(p config.Process) any { return p.LogLevel }},

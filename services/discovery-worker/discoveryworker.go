@@ -103,6 +103,17 @@ const envelopeBytes = 64 << 10
 // Routes is the discovery-worker's route table.
 func Routes() []bus.Route { return bus.Declared((&service{}).routes()) }
 
+// Access is what the discovery-worker does on the bus, from which its NATS
+// identity's permissions are derived.
+func Access() bus.Access {
+	return bus.Access{Service: "discovery-worker", Routes: Routes(), Buckets: bus.BucketNames(buckets(1))}
+}
+
+// buckets are the worker's: the catalog it watches.
+func buckets(replicas int) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
+}
+
 // routes is the table with s's handlers.
 func (s *service) routes() []bus.Route {
 	return []bus.Route{
@@ -124,10 +135,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return startup.Run(ctx, startup.Spec{
 		Name: "discovery-worker", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
-		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
-		},
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Buckets: buckets,
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 

@@ -125,6 +125,17 @@ const (
 // check commands, the workers consume them and the on-demand tests.
 func Routes() []bus.Route { return bus.Declared((&service{}).routes()) }
 
+// Access is what the health-scheduler does on the bus, from which its NATS
+// identity's permissions are derived.
+func Access() bus.Access {
+	return bus.Access{Service: "health-scheduler", Routes: Routes(), Buckets: bus.BucketNames(buckets(1))}
+}
+
+// buckets are the scheduler's: the catalog it watches and the health it keeps.
+func buckets(replicas int) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), catalog.HealthBucket(replicas)}
+}
+
 // routes is the table with s's handlers.
 func (s *service) routes() []bus.Route {
 	return []bus.Route{
@@ -146,10 +157,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return startup.Run(ctx, startup.Spec{
 		Name: "health-scheduler", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
-		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), catalog.HealthBucket(replicas)}
-		},
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Buckets: buckets,
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 

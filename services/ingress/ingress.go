@@ -98,12 +98,18 @@ func Routes() []bus.Route {
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
 			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
 		{Name: "api analysis runs", Calls: []string{analysisruns.SubjectCreate, analysisruns.SubjectGet, analysisruns.SubjectCancel}},
-		// A replay republishes stored events under inthub.replay.<name>
+		// The operator's views read the events and the dead letters; a
+		// replay republishes stored events under inthub.replay.<name>
 		// (shared/bus/ops); a redrive puts a dead letter back where it was
-		// consumed, which is no new traffic.
-		{Name: "operator replay", Produces: []string{bus.ReplayPrefix + ".>"}},
+		// consumed, which is no new traffic; a purge removes dead letters.
+		{Name: "operator replay", Produces: []string{bus.ReplayPrefix + ".>"},
+			Reads: []string{bus.StreamEvents}, Manages: []string{bus.StreamDLQ}},
 	}
 }
+
+// Access is what the ingress does on the bus, from which its NATS
+// identity's permissions are derived. It keeps no bucket.
+func Access() bus.Access { return bus.Access{Service: "ingress", Routes: Routes()} }
 
 // The routes whose producers the API endpoints publish through.
 var (

@@ -55,19 +55,39 @@ type Config struct {
 func Routes() []bus.Route { return bus.Declared((&Catalog{}).routes()) }
 
 // outboxRoute is the lifecycle outbox's line: a source (it reads the
-// bucket's stream, not a hub stream) that publishes the lifecycle events.
+// bucket's stream with a durable consumer of its own, not a hub stream)
+// that publishes the lifecycle events, after looking in INTHUB_EVENTS for
+// an event already published.
 var outboxRoute = bus.Route{Name: "lifecycle outbox", Produces: []string{
 	contracts.SubjectCreated + ".>", contracts.SubjectUpdated + ".>", contracts.SubjectDeleted + ".>",
-}}
+}, Reads: []string{streamName, bus.StreamEvents}}
+
+// Access is what the manager does on the bus, from which its NATS
+// identity's permissions are derived.
+func Access() bus.Access {
+	return bus.Access{Service: "manager", Routes: Routes(), Buckets: bus.BucketNames(buckets(1))}
+}
+
+// buckets are the manager's: the catalog it keeps and the idempotency keys.
+func buckets(replicas int) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), IdempotencyBucket(replicas)}
+}
+
+// withHealth is an endpoint that answers integrations with their health,
+// read from the health-scheduler's bucket.
+func withHealth(r bus.Route) bus.Route {
+	r.Reads = append(r.Reads, bus.KVStream(catalog.BucketHealth))
+	return r
+}
 
 // routes is the table with cat's handlers.
 func (c *Catalog) routes() []bus.Route {
 	return []bus.Route{
 		bus.ReplyRoute(catalog.SubjectCreate, bus.Typed(c.createEndpoint)),
-		bus.ReplyRoute(catalog.SubjectGet, bus.Typed(c.Get)),
-		bus.ReplyRoute(catalog.SubjectList, bus.Typed(c.List)),
-		bus.ReplyRoute(catalog.SubjectReplace, bus.Typed(c.Replace)),
-		bus.ReplyRoute(catalog.SubjectPatch, bus.Typed(c.Patch)),
+		withHealth(bus.ReplyRoute(catalog.SubjectGet, bus.Typed(c.Get))),
+		withHealth(bus.ReplyRoute(catalog.SubjectList, bus.Typed(c.List))),
+		withHealth(bus.ReplyRoute(catalog.SubjectReplace, bus.Typed(c.Replace))),
+		withHealth(bus.ReplyRoute(catalog.SubjectPatch, bus.Typed(c.Patch))),
 		bus.ReplyRoute(catalog.SubjectDelete, bus.Typed(c.Delete)),
 		bus.ReplyRoute(catalog.SubjectProvider, bus.Typed(func(_ context.Context, r catalog.ProvidersRequest) (contracts.ProviderList, error) {
 			return c.Providers(r.IncludeTestOnly), nil
@@ -87,9 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return startup.Run(ctx, startup.Spec{
 		Name: "manager", Bus: cfg.Bus, Logger: logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
-		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), IdempotencyBucket(replicas)}
-		},
+		Buckets: buckets,
 		Wire: func(ctx context.Context, w *startup.Wiring) error {
 			b := w.Bus
 			timeout := cmp.Or(cfg.StoreTimeout, DefaultStoreTimeout)

@@ -84,6 +84,17 @@ const publishTimeout = 5 * time.Second
 // Routes is the metrics-analyzer's route table.
 func Routes() []bus.Route { return bus.Declared((&service{}).routes()) }
 
+// Access is what the metrics-analyzer does on the bus, from which its NATS
+// identity's permissions are derived.
+func Access() bus.Access {
+	return bus.Access{Service: "metrics-analyzer", Routes: Routes(), Buckets: bus.BucketNames(buckets(1))}
+}
+
+// buckets are the analyzer's: the catalog it watches and its runs.
+func buckets(replicas int) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), AnalysisRunsBucket(replicas)}
+}
+
 // routes is the table with s's handlers.
 func (s *service) routes() []bus.Route {
 	return []bus.Route{
@@ -114,10 +125,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return startup.Run(ctx, startup.Spec{
 		Name: "metrics-analyzer", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
-		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), AnalysisRunsBucket(replicas)}
-		},
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Buckets: buckets,
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 

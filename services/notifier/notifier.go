@@ -109,6 +109,21 @@ const (
 // outcomes it publishes and the rule endpoints it serves.
 func Routes() []bus.Route { return bus.Declared(routes(&handlers{}, &ruleStore{}, 0)) }
 
+// Access is what the notifier does on the bus, from which its NATS
+// identity's permissions are derived.
+func Access() bus.Access {
+	return bus.Access{Service: "notifier", Routes: Routes(), Buckets: bus.BucketNames(buckets(1, Config{}))}
+}
+
+// buckets are the notifier's: the catalog it watches, its rules, and the
+// deliveries and threads it remembers.
+func buckets(replicas int, cfg Config) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{
+		catalog.IntegrationsBucket(replicas), rulesBucket(replicas),
+		deliveriesBucket(replicas, cfg.DeliveryTTL), threadsBucket(replicas, cfg.ThreadTTL),
+	}
+}
+
 // routes is the table with h's handlers and store's endpoints.
 func routes(h *handlers, store *ruleStore, workers int) []bus.Route {
 	outcomes := []string{contracts.SubjectNotificationSent + ".>", contracts.SubjectNotificationFailed + ".>"}
@@ -137,13 +152,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return startup.Run(ctx, startup.Spec{
 		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
-		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{
-				catalog.IntegrationsBucket(replicas), rulesBucket(replicas),
-				deliveriesBucket(replicas, cfg.DeliveryTTL), threadsBucket(replicas, cfg.ThreadTTL),
-			}
-		},
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Buckets: func(replicas int) []jetstream.KeyValueConfig { return buckets(replicas, cfg) },
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 

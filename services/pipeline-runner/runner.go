@@ -120,6 +120,17 @@ var runEvents = []string{contracts.SubjectRunStarted + ".>", contracts.SubjectRu
 // Routes is the pipeline-runner's route table.
 func Routes() []bus.Route { return bus.Declared(routes(&runner{}, &reads{}, &hooks{})) }
 
+// Access is what the pipeline-runner does on the bus, from which its NATS
+// identity's permissions are derived.
+func Access() bus.Access {
+	return bus.Access{Service: "pipeline-runner", Routes: Routes(), Buckets: bus.BucketNames(buckets(1))}
+}
+
+// buckets are the runner's: the catalog it watches and its runs.
+func buckets(replicas int) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), RunsBucket(replicas)}
+}
+
 func routes(r *runner, rd *reads, h *hooks) []bus.Route {
 	return []bus.Route{
 		// A refused trigger ends its run at once: started, then completed.
@@ -145,10 +156,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return startup.Run(ctx, startup.Spec{
 		Name: "pipeline-runner", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
-		Buckets: func(replicas int) []jetstream.KeyValueConfig {
-			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), RunsBucket(replicas)}
-		},
-		Wire: func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Buckets: buckets,
+		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
 	})
 }
 

@@ -68,8 +68,14 @@ const (
 )
 
 func (b *Bus) dial(name string) (*nats.Conn, error) {
+	auth, err := b.cfg.Auth.options()
+	if err != nil {
+		return nil, err
+	}
 	opts := append([]nats.Option{
-		nats.Name(name), nats.MaxReconnects(-1),
+		// Replies come to inboxes of the service's own (InboxPrefix): its
+		// NATS identity may subscribe to those only.
+		nats.Name(name), nats.CustomInboxPrefix(InboxPrefix(name)), nats.MaxReconnects(-1),
 		nats.ReconnectWait(ReconnectWait), nats.ReconnectJitter(ReconnectJitter, ReconnectJitter),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if nc.IsClosed() {
@@ -90,7 +96,8 @@ func (b *Bus) dial(name string) (*nats.Conn, error) {
 			}
 			b.connEvent(ConnError, slog.LevelWarn, "NATS error", err, attrs...)
 		}),
-	}, b.cfg.Options...)
+	}, auth...)
+	opts = append(opts, b.cfg.Options...)
 	nc, err := nats.Connect(b.cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(b.cfg.URL), err)

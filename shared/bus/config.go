@@ -31,8 +31,12 @@ const MinAckWait = time.Second
 type Config struct {
 	// URL of the NATS server(s), comma-separated.
 	URL string
-	// Options are extra connect options (credentials, an in-process server).
+	// Options are extra connect options (an in-process server, a test's
+	// handlers); they come after those Auth makes.
 	Options []nats.Option
+	// Auth is the service's NATS identity and TLS settings; zero connects
+	// anonymously, without TLS unless the URL says tls://.
+	Auth Auth
 	// Name identifies the connection and is the CloudEvents source.
 	Name string
 	// Replicas of each stream (1 on a single server, 3 on a cluster).
@@ -163,7 +167,7 @@ func (c Config) Validate() error {
 	case c.HandlerTimeout <= 0 || c.PublishTimeout <= 0 || c.PublishAttempts < 1:
 		return errors.New("bus: handler timeout, publish timeout and publish attempts must be positive")
 	}
-	return nil
+	return c.Auth.Validate()
 }
 
 // publishBound is the bound of one synchronous publish.

@@ -68,6 +68,16 @@ type Route struct {
 	// Awaits are subjects this route waits on with a plain subscription
 	// (the answer to a command it published), outside any stream consumer.
 	Awaits []string
+	// Reads are streams this route reads outside a router's consumer:
+	// stream info, message gets and consumers of its own (the manager's
+	// outbox on the catalog bucket's stream, the operator's event views).
+	// Like the rest of the line they grant the service's NATS permissions
+	// (Access.Permissions).
+	Reads []string
+	// Manages are streams whose messages this route removes (delete,
+	// purge); managing INTHUB_DLQ also puts dead letters back on the
+	// subjects they were consumed from (a redrive).
+	Manages []string
 	// Handler handles the messages of a stream route.
 	Handler HandlerFunc
 	// Endpoint answers the calls of a request-reply route (see Serve).

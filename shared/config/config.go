@@ -269,6 +269,7 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 	b.HandlerTimeout = r.Duration("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout)
 	b.PublishTimeout = r.Duration("INTHUB_PUBLISH_TIMEOUT", b.PublishTimeout)
 	b.EndpointConcurrency = r.Int("INTHUB_ENDPOINT_CONCURRENCY", bus.DefaultEndpointConcurrency, 1)
+	b.Auth = natsAuthFromEnv(r)
 	if b.Replicas > 5 {
 		r.Fail(fmt.Errorf("INTHUB_STREAM_REPLICAS=%d: want 1 to 5", b.Replicas))
 	}
@@ -276,6 +277,36 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 		r.Fail(fmt.Errorf("INTHUB_ACK_WAIT=%s: want at least %s (a running handler's heartbeats go every quarter of it)", b.AckWait, bus.MinAckWait))
 	}
 	return b
+}
+
+// natsAuthFromEnv reads the service's NATS identity and TLS settings:
+// INTHUB_NATS_USER with INTHUB_NATS_PASSWORD or INTHUB_NATS_PASSWORD_FILE,
+// or INTHUB_NATS_NKEY_SEED_FILE, or INTHUB_NATS_CREDS_FILE; and
+// INTHUB_NATS_TLS_CA, INTHUB_NATS_TLS_CERT, INTHUB_NATS_TLS_KEY.
+func natsAuthFromEnv(r *Reader) bus.Auth {
+	a := bus.Auth{
+		User:         r.String("INTHUB_NATS_USER", ""),
+		Password:     r.String("INTHUB_NATS_PASSWORD", ""),
+		NKeySeedFile: r.String("INTHUB_NATS_NKEY_SEED_FILE", ""),
+		CredsFile:    r.String("INTHUB_NATS_CREDS_FILE", ""),
+		CAFile:       r.String("INTHUB_NATS_TLS_CA", ""),
+		CertFile:     r.String("INTHUB_NATS_TLS_CERT", ""),
+		KeyFile:      r.String("INTHUB_NATS_TLS_KEY", ""),
+	}
+	if file := r.String("INTHUB_NATS_PASSWORD_FILE", ""); file != "" {
+		switch pw, err := bus.ReadSecretFile(file); {
+		case a.Password != "":
+			r.Fail(errors.New("INTHUB_NATS_PASSWORD and INTHUB_NATS_PASSWORD_FILE: set one"))
+		case err != nil:
+			r.Fail(fmt.Errorf("INTHUB_NATS_PASSWORD_FILE: %w", err))
+		default:
+			a.Password = pw
+		}
+	}
+	if err := a.Validate(); err != nil {
+		r.Fail(fmt.Errorf("INTHUB_NATS_USER / _PASSWORD / _NKEY_SEED_FILE / _CREDS_FILE / _TLS_*: %w", err))
+	}
+	return a
 }
 
 // Health is the health-scheduler's own settings.
