@@ -137,4 +137,12 @@ func TestOIDCThroughTheHub(t *testing.T) {
 			}
 		})
 	}
+	// The audit record of alice's create names her subject and issuer;
+	// olga, an operator of another tenant, reads it with tenantId.
+	recs, _ := s.auditOf(alice, "resourceId="+it.ID, 1)
+	if a := recs[0].Actor; a == nil || *a != (contracts.Actor{Kind: contracts.ActorOIDC, Name: "alice", Issuer: issuer}) || recs[0].Action != contracts.AuditCreated {
+		t.Fatalf("alice's create recorded as %+v by %+v", recs[0], recs[0].Actor)
+	}
+	s.auditOf(ops, "tenantId="+devstack.DevTenantID+"&actor=alice", 1)
+	s.auditOf(bob, "actor=alice", 0)
 }

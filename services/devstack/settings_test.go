@@ -252,6 +252,8 @@ func probes(t *testing.T) map[string]probe {
 		"INTHUB_MAX_DELIVER":          {value: "9", want: 9, bad: "0", services: busField(func(b bus.Config) any { return b.MaxDeliver })},
 		"INTHUB_EVENTS_MAX_AGE":       {value: "100h", want: 100 * time.Hour, bad: "a week", services: busField(func(b bus.Config) any { return b.EventsMaxAge })},
 		"INTHUB_DLQ_MAX_AGE":          {value: "900h", want: 900 * time.Hour, bad: "-1h", services: busField(func(b bus.Config) any { return b.DLQMaxAge })},
+		"INTHUB_AUDIT_MAX_AGE":        {value: "2000h", want: 2000 * time.Hour, bad: "forever", services: busField(func(b bus.Config) any { return b.AuditMaxAge })},
+		"INTHUB_AUDIT_MAX_MB":         {value: "512", want: int64(512 << 20), bad: "-1", services: busField(func(b bus.Config) any { return b.AuditMaxBytes })},
 		"INTHUB_ACK_WAIT":             {value: "12s", want: 12 * time.Second, bad: "500ms", services: busField(func(b bus.Config) any { return b.AckWait })},
 		"INTHUB_HANDLER_TIMEOUT":      {value: "50s", want: 50 * time.Second, bad: "0s", services: busField(func(b bus.Config) any { return b.HandlerTimeout })},
 		"INTHUB_PUBLISH_TIMEOUT":      {value: "3s", want: 3 * time.Second, bad: "soon", services: busField(func(b bus.Config) any { return b.PublishTimeout })},

@@ -45,7 +45,9 @@ func (n *notificationRules) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	rule, err := n.client.Create(r.Context(), notifyrules.CreateRequest{TenantID: principalOf(r.Context()).TenantID, Input: in})
+	rule, err := n.client.Create(r.Context(), notifyrules.CreateRequest{
+		TenantID: principalOf(r.Context()).TenantID, Input: in, Actor: actorOf(principalOf(r.Context())),
+	})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -78,6 +80,7 @@ func (n *notificationRules) replace(w http.ResponseWriter, r *http.Request) {
 	}
 	rule, err := n.client.Replace(r.Context(), notifyrules.ReplaceRequest{
 		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Input: in,
+		Actor: actorOf(principalOf(r.Context())),
 	})
 	if err != nil {
 		writeError(w, err)
@@ -95,6 +98,7 @@ func (n *notificationRules) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := n.client.Delete(r.Context(), notifyrules.DeleteRequest{
 		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev,
+		Actor: actorOf(principalOf(r.Context())),
 	}); err != nil {
 		writeError(w, err)
 		return

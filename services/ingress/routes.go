@@ -48,6 +48,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/readyz", s.readyz)
 	mux.HandleFunc("/api/v1/openapi.json", s.openapi)
 	mux.Handle("/api/v1/whoami", s.authed(methods{http.MethodGet: s.whoami}))
+	mux.Handle("/api/v1/audit", s.authed(methods{http.MethodGet: s.auditLog}))
 	mux.Handle("/api/v1/integrations/providers", s.authed(methods{http.MethodGet: s.providers}))
 	mux.Handle("/api/v1/integrations", s.authed(methods{http.MethodGet: s.list, http.MethodPost: s.create}))
 	mux.Handle("/api/v1/integrations/{id}", s.authed(methods{
@@ -258,6 +259,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 	// a retry with the first result (and Idempotent-Replayed: true).
 	it, err := s.catalog.Create(r.Context(), catalog.CreateRequest{
 		TenantID: principalOf(r.Context()).TenantID, Input: in, IdempotencyKey: r.Header.Get(headerIdempotencyKey),
+		Actor: actorOf(principalOf(r.Context())),
 	})
 	if err != nil {
 		writeError(w, err)
@@ -295,7 +297,9 @@ func (s *server) replace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	it, err := s.catalog.Replace(r.Context(), catalog.ReplaceRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Input: in})
+	it, err := s.catalog.Replace(r.Context(), catalog.ReplaceRequest{
+		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Input: in, Actor: actorOf(principalOf(r.Context())),
+	})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -327,7 +331,9 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	it, err := s.catalog.Patch(r.Context(), catalog.PatchRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Patch: raw})
+	it, err := s.catalog.Patch(r.Context(), catalog.PatchRequest{
+		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Patch: raw, Actor: actorOf(principalOf(r.Context())),
+	})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -353,7 +359,9 @@ func (s *server) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev}); err != nil {
+	if _, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{
+		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Actor: actorOf(principalOf(r.Context())),
+	}); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -11,11 +11,13 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
@@ -63,6 +65,9 @@ func (c *Catalog) Create(ctx context.Context, r catalog.CreateRequest) (it contr
 	if err := validTenant(r.TenantID); err != nil {
 		return it, false, err
 	}
+	if err := audit.CheckActor(r.Actor); err != nil {
+		return it, false, err
+	}
 	if r.IdempotencyKey != "" {
 		if err := validIdempotencyKey(r.IdempotencyKey); err != nil {
 			return it, false, err
@@ -101,7 +106,8 @@ func (c *Catalog) Create(ctx context.Context, r catalog.CreateRequest) (it contr
 		claim, claimRev = held, rev
 	}
 	apply(&it, spec, r.Input)
-	rev, err := c.store.create(ctx, it, traceOf(ctx))
+	stamp := &audit.Stamp{Action: contracts.AuditCreated, Actor: r.Actor, Changes: auditFields(spec).Diff(nil, it)}
+	rev, err := c.store.create(ctx, it, traceOf(ctx), stamp)
 	if errors.Is(err, errConflict) && r.IdempotencyKey != "" {
 		// Another call with this key stored it first.
 		it, err := c.replay(ctx, r.TenantID, claim)
@@ -314,7 +320,7 @@ func decodeCursor(s string) (string, error) {
 
 // Replace replaces the mutable fields (PUT). The provider cannot change.
 func (c *Catalog) Replace(ctx context.Context, r catalog.ReplaceRequest) (contracts.Integration, error) {
-	return c.modify(ctx, r.TenantID, r.ID, r.IfMatch, func(cur contracts.Integration) (contracts.IntegrationInput, error) {
+	return c.modify(ctx, r.TenantID, r.ID, r.IfMatch, r.Actor, func(cur contracts.Integration) (contracts.IntegrationInput, error) {
 		return r.Input, nil
 	})
 }
@@ -325,7 +331,7 @@ func (c *Catalog) Patch(ctx context.Context, r catalog.PatchRequest) (contracts.
 	if err := json.Unmarshal(r.Patch, &patch); err != nil || patch == nil {
 		return contracts.Integration{}, apierr.BadRequest(apierr.MalformedJSON, "a merge patch must be a JSON object")
 	}
-	return c.modify(ctx, r.TenantID, r.ID, r.IfMatch, func(cur contracts.Integration) (contracts.IntegrationInput, error) {
+	return c.modify(ctx, r.TenantID, r.ID, r.IfMatch, r.Actor, func(cur contracts.Integration) (contracts.IntegrationInput, error) {
 		doc := map[string]any{}
 		base, _ := json.Marshal(contracts.IntegrationInput{
 			TypeID: cur.TypeID, Name: cur.Name, Description: cur.Description,
@@ -369,8 +375,11 @@ func mergePatch(target, patch map[string]any) map[string]any {
 // modify is the read-validate-write of Replace and Patch. With ifMatch the
 // write must find that revision; without, a concurrent write makes it retry
 // from a fresh read, so no update is lost.
-func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64, change func(contracts.Integration) (contracts.IntegrationInput, error)) (contracts.Integration, error) {
+func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64, actor *contracts.Actor, change func(contracts.Integration) (contracts.IntegrationInput, error)) (contracts.Integration, error) {
 	if err := validTenant(tenant); err != nil {
+		return contracts.Integration{}, err
+	}
+	if err := audit.CheckActor(actor); err != nil {
 		return contracts.Integration{}, err
 	}
 	if err := validID(id); err != nil {
@@ -402,7 +411,8 @@ func (c *Catalog) modify(ctx context.Context, tenant, id string, ifMatch uint64,
 		next := stored
 		apply(&next.Integration, spec, in)
 		next.UpdatedAt = c.now().UTC().Truncate(time.Millisecond)
-		rev, err := c.store.update(ctx, next, cur.Revision, traceOf(ctx))
+		stamp := &audit.Stamp{Action: contracts.AuditUpdated, Actor: actor, Changes: auditFields(spec).Diff(cur, next.Integration)}
+		rev, err := c.store.update(ctx, next, cur.Revision, traceOf(ctx), stamp)
 		if errors.Is(err, errConflict) {
 			if ifMatch != 0 || attempt >= 5 {
 				return cur, preconditionFailed(0)
@@ -439,6 +449,9 @@ func (c *Catalog) Delete(ctx context.Context, r catalog.DeleteRequest) (contract
 	if err := validID(r.ID); err != nil {
 		return none, err
 	}
+	if err := audit.CheckActor(r.Actor); err != nil {
+		return none, err
+	}
 	cur, err := c.store.get(ctx, r.TenantID, r.ID)
 	if err != nil {
 		return none, err
@@ -446,7 +459,7 @@ func (c *Catalog) Delete(ctx context.Context, r catalog.DeleteRequest) (contract
 	if r.IfMatch != 0 && cur.Revision != r.IfMatch {
 		return none, preconditionFailed(cur.Revision)
 	}
-	if err := c.store.remove(ctx, r.TenantID, r.ID, cur.Revision); errors.Is(err, errConflict) {
+	if err := c.store.remove(ctx, r.TenantID, r.ID, cur.Revision, audit.Stamp{Action: contracts.AuditDeleted, Actor: r.Actor}); errors.Is(err, errConflict) {
 		return none, preconditionFailed(0)
 	} else if err != nil {
 		return none, fmt.Errorf("delete integration: %w", err)
@@ -459,4 +472,28 @@ func (c *Catalog) Delete(ctx context.Context, r catalog.DeleteRequest) (contract
 	c.logger.InfoContext(ctx, "integration deleted", "tenant_id", r.TenantID, "integration_id", r.ID)
 	cur.HealthStatus = contracts.HealthUnknown
 	return cur, nil
+}
+
+// auditFields is how an integration's changes are recorded: every field a
+// caller sets, config and labels key by key, without the values of the
+// credential reference and of the config fields the provider's spec marks
+// secret (they hold references too, but where a secret lives is not for
+// an audit trail to spread).
+func auditFields(spec *connectors.Spec) audit.Fields {
+	return audit.Fields{
+		Skip: []string{"id", "tenantId", "createdAt", "updatedAt", "revision",
+			"healthStatus", "lastHealthCheck", "healthChecks", "circuitBreaker"},
+		Expand: []string{"config", "labels"},
+		Secret: func(field string) bool {
+			if field == "credentialRef" {
+				return true
+			}
+			name, ok := strings.CutPrefix(field, "config.")
+			if !ok {
+				return false
+			}
+			f := spec.Field(name)
+			return f != nil && f.Secret
+		},
+	}
 }

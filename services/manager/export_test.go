@@ -10,6 +10,7 @@ import (
 const (
 	CrashAfterStore    = crashAfterStore
 	CrashBeforePublish = crashBeforePublish
+	CrashAfterAudit    = crashAfterAudit
 	CrashAfterPublish  = crashAfterPublish
 )
 

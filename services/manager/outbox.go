@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -50,6 +51,7 @@ type outbox struct {
 	js      jetstream.JetStream
 	store   *kvStore // the integrations bucket, for the history of deleted keys
 	pub     *bus.Producer
+	audit   *audit.Writer // the audit record of each change, written first
 	logger  *slog.Logger
 	ackWait time.Duration
 	crash   *crasher
@@ -151,7 +153,7 @@ func (o *outbox) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	seq := meta.Sequence.Stream
-	ev, evCtx, err := o.event(ctx, msg, seq, meta.Timestamp.UTC())
+	ev, rec, evCtx, err := o.event(ctx, msg, seq, meta.Timestamp.UTC())
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -170,6 +172,15 @@ func (o *outbox) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	if o.crash.at(crashBeforePublish) {
+		return
+	}
+	// The audit record first: a change is announced only once it is on
+	// record. Both carry ids made of the change's revision.
+	if err := o.audit.Write(ctx, rec, meta.NumDelivered > 1, func() { _ = msg.InProgress() }, o.logger); err != nil {
+		_ = msg.Nak()
+		return
+	}
+	if o.crash.at(crashAfterAudit) {
 		return
 	}
 	if meta.NumDelivered == 1 || !o.published(ctx, ev) {
@@ -250,12 +261,14 @@ type permanentError struct{ error }
 
 // event builds the lifecycle event of the change msg (stream sequence seq,
 // stored at ts) and the context carrying the writer's trace.
-func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts time.Time) (bus.Event, context.Context, error) {
+func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts time.Time) (bus.Event, contracts.AuditRecord, context.Context, error) {
+	var none contracts.AuditRecord
 	k := strings.TrimPrefix(msg.Subject(), kvPrefix)
 	tenant, id, ok := strings.Cut(k, ".")
 	if !ok || validTenant(tenant) != nil || validID(id) != nil {
-		return bus.Event{}, nil, permanentError{fmt.Errorf("key %q is not <tenantId>.<integrationId>", k)}
+		return bus.Event{}, none, nil, permanentError{fmt.Errorf("key %q is not <tenantId>.<integrationId>", k)}
 	}
+	stamp := audit.StampOf(msg.Headers(), nil)
 	evCtx := context.Background()
 	var prefix string
 	var it contracts.Integration
@@ -263,9 +276,12 @@ func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts ti
 	case "":
 		rec, err := decode(k, msg.Data(), seq)
 		if err != nil {
-			return bus.Event{}, nil, permanentError{err}
+			return bus.Event{}, none, nil, permanentError{err}
 		}
 		it, evCtx = rec.Integration, bus.ExtractTrace(evCtx, rec.Trace)
+		if rec.Audit != nil {
+			stamp = *rec.Audit
+		}
 		switch {
 		case rec.Version == 1:
 			prefix = contracts.SubjectCreated
@@ -274,7 +290,7 @@ func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts ti
 		default: // written by something other than this manager
 			prefix = contracts.SubjectCreated
 			if _, earlier, err := o.history(ctx, k, seq); err != nil {
-				return bus.Event{}, nil, err
+				return bus.Event{}, none, nil, err
 			} else if earlier {
 				prefix = contracts.SubjectUpdated
 			}
@@ -283,7 +299,7 @@ func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts ti
 		prefix = contracts.SubjectDeleted
 		last, _, err := o.history(ctx, k, seq)
 		if err != nil {
-			return bus.Event{}, nil, err
+			return bus.Event{}, none, nil, err
 		}
 		it = contracts.Integration{ID: id, TenantID: tenant, Config: map[string]any{}, Labels: map[string]string{}}
 		if last != nil {
@@ -292,10 +308,22 @@ func (o *outbox) event(ctx context.Context, msg jetstream.Msg, seq uint64, ts ti
 	}
 	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = contracts.HealthUnknown, nil, nil, ""
 	evID := fmt.Sprintf("%s:%s:%d", prefix, id, seq)
+	action := map[string]string{
+		contracts.SubjectCreated: contracts.AuditCreated, contracts.SubjectUpdated: contracts.AuditUpdated, contracts.SubjectDeleted: contracts.AuditDeleted,
+	}[prefix]
+	changes := stamp.Changes
+	if action == contracts.AuditDeleted {
+		changes = nil
+	}
+	rec := contracts.AuditRecord{
+		ID: audit.RecordID(contracts.AuditIntegration, id, seq), TenantID: tenant,
+		ResourceType: contracts.AuditIntegration, ResourceID: id, ResourceName: it.Name,
+		Action: action, Actor: stamp.Actor, Changes: append([]contracts.FieldChange{}, changes...), Revision: seq, OccurredAt: ts,
+	}
 	return bus.Event{
 		ID: evID, Subject: contracts.Subject(prefix, tenant, id), TenantID: tenant, DataSubject: id, Time: ts,
-		Data: contracts.LifecycleEvent{EventID: evID, TenantID: tenant, Integration: it, OccurredAt: ts},
-	}, evCtx, nil
+		Data: contracts.LifecycleEvent{EventID: evID, TenantID: tenant, Integration: it, OccurredAt: ts, Actor: stamp.Actor, Changes: changes},
+	}, rec, evCtx, nil
 }
 
 // history reads what the bucket still holds of key before seq: the last
@@ -413,6 +441,7 @@ func (p *progress) reached(seq uint64) (bool, <-chan struct{}) {
 const (
 	crashAfterStore    = "after store"    // a write call stored its change
 	crashBeforePublish = "before publish" // the outbox took a change
+	crashAfterAudit    = "after audit"    // the outbox wrote the audit record only
 	crashAfterPublish  = "after publish"  // the outbox published, not acked
 )
 

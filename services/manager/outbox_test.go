@@ -18,6 +18,7 @@ import (
 
 	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors/specs"
@@ -155,6 +156,8 @@ func TestACrashBetweenStoreAndEventLosesNoEvent(t *testing.T) {
 	}{
 		{"killed after the store write", manager.CrashAfterStore, 0},
 		{"killed before the outbox published", manager.CrashBeforePublish, 0},
+		{"killed after the audit record, before the event", manager.CrashAfterAudit, 0},
+		{"killed after the audit record, redelivered past the duplicate window", manager.CrashAfterAudit, 100 * time.Millisecond},
 		{"killed after the publish, before the ack", manager.CrashAfterPublish, 0},
 		{"killed after the publish, redelivered past the duplicate window", manager.CrashAfterPublish, 100 * time.Millisecond},
 	}
@@ -205,8 +208,41 @@ func TestACrashBetweenStoreAndEventLosesNoEvent(t *testing.T) {
 			if counts[want] != 1 || len(order) != 1 {
 				t.Fatalf("events %v, want exactly one %s", order, want)
 			}
+			// And exactly one audit record of the change, written before
+			// its event.
+			records := auditRecordIDs(t, js)
+			if wantRec := audit.RecordID(contracts.AuditIntegration, id, e.Revision()); len(records) != 1 || records[0] != wantRec {
+				t.Fatalf("audit records %v, want exactly one %s", records, wantRec)
+			}
 		})
 	}
+}
+
+// auditRecordIDs lists the ids of the records in INTHUB_AUDIT, in order.
+func auditRecordIDs(t *testing.T, js jetstream.JetStream) []string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := js.Stream(ctx, bus.StreamAudit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec contracts.AuditRecord
+		if err := json.Unmarshal(m.Data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rec.ID)
+	}
+	return out
 }
 
 // TestEveryStoredRevisionHasExactlyOneEvent: two replicas serve creates,

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
@@ -80,6 +81,10 @@ func withHealth(r bus.Route) bus.Route {
 	return r
 }
 
+// auditRoute is the outbox's other line: the audit record of each change,
+// written before its lifecycle event.
+var auditRoute = audit.Route("integration audit")
+
 // routes is the table with cat's handlers.
 func (c *Catalog) routes() []bus.Route {
 	return []bus.Route{
@@ -93,6 +98,7 @@ func (c *Catalog) routes() []bus.Route {
 			return c.Providers(r.IncludeTestOnly), nil
 		})),
 		outboxRoute,
+		auditRoute,
 	}
 }
 
@@ -121,6 +127,7 @@ func Run(ctx context.Context, cfg Config) error {
 				crash = &crasher{point: cfg.crashAt, nth: cfg.crashNth, kill: b.Conn().Close}
 			}
 			out := &outbox{js: b.JetStream(), store: store, pub: b.Publisher().For(outboxRoute), logger: logger,
+				audit:   audit.NewWriter(b.JetStream(), b.Publisher().For(auditRoute)),
 				ackWait: cmp.Or(cfg.outboxAckWait, outboxAckWait), crash: crash}
 			// The consumer exists before the first write is served, so no
 			// change is stored unseen.

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -55,6 +56,10 @@ type record struct {
 	// Trace is the W3C trace context of the call that wrote the record, so
 	// the lifecycle event continues the caller's trace.
 	Trace map[string]string `json:"trace,omitempty"`
+	// Audit says who made the change and which fields it set, for its
+	// audit record and lifecycle event; stored with the change so the
+	// outbox finds it even when the writer died right after the write.
+	Audit *audit.Stamp `json:"audit,omitempty"`
 }
 
 func key(tenant, id string) string { return tenant + "." + id }
@@ -124,8 +129,8 @@ func encode(rec record) ([]byte, error) {
 // create stores a new integration (version 1) and returns its revision. The
 // key must never have been written: a deleted integration's id is not
 // reused, so a retried create cannot bring back what was deleted.
-func (s *kvStore) create(ctx context.Context, it contracts.Integration, trace map[string]string) (uint64, error) {
-	b, err := encode(record{Integration: it, Version: 1, Trace: trace})
+func (s *kvStore) create(ctx context.Context, it contracts.Integration, trace map[string]string, stamp *audit.Stamp) (uint64, error) {
+	b, err := encode(record{Integration: it, Version: 1, Trace: trace, Audit: stamp})
 	if err != nil {
 		return 0, err
 	}
@@ -142,9 +147,9 @@ func (s *kvStore) create(ctx context.Context, it contracts.Integration, trace ma
 }
 
 // update writes rec as the next version if the stored revision is still rev.
-func (s *kvStore) update(ctx context.Context, rec record, rev uint64, trace map[string]string) (uint64, error) {
+func (s *kvStore) update(ctx context.Context, rec record, rev uint64, trace map[string]string, stamp *audit.Stamp) (uint64, error) {
 	rec.Version = max(rec.Version, 1) + 1
-	rec.Trace = trace
+	rec.Trace, rec.Audit = trace, stamp
 	b, err := encode(rec)
 	if err != nil {
 		return 0, err
@@ -161,11 +166,12 @@ func (s *kvStore) update(ctx context.Context, rec record, rev uint64, trace map[
 	return n, nil
 }
 
-// remove deletes the entry if the stored revision is still rev.
-func (s *kvStore) remove(ctx context.Context, tenant, id string, rev uint64) error {
+// remove deletes the entry if the stored revision is still rev; the delete
+// marker carries stamp (who deleted it) for the outbox.
+func (s *kvStore) remove(ctx context.Context, tenant, id string, rev uint64, stamp audit.Stamp) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.kv.Delete(ctx, key(tenant, id), jetstream.LastRevision(rev))
+	err := audit.Delete(ctx, s.js, catalog.BucketIntegrations, key(tenant, id), rev, stamp)
 	if isWrongSequence(err) {
 		return errConflict
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
@@ -139,8 +140,16 @@ func routes(h *handlers, store *ruleStore, workers int) []bus.Route {
 		bus.ReplyRoute(notifyrules.SubjectList, bus.Typed(store.List)),
 		bus.ReplyRoute(notifyrules.SubjectReplace, bus.Typed(store.Replace)),
 		bus.ReplyRoute(notifyrules.SubjectDelete, bus.Typed(store.Delete)),
+		rulesAuditRoute,
 	}
 }
+
+// rulesAuditRoute writes the audit record of each stored rule change.
+var rulesAuditRoute = audit.Route("notification-rule audit")
+
+// rulesAuditConsumer is the durable consumer of the rules bucket's stream
+// that the replicas share to write the audit records.
+const rulesAuditConsumer = "notifier-rules-audit"
 
 // Run serves until ctx ends: it consumes integration.health.changed and
 // notification.send.requested, publishes notification.sent and
@@ -153,12 +162,12 @@ func Run(ctx context.Context, cfg Config) error {
 	return startup.Run(ctx, startup.Spec{
 		Name: "notifier", Bus: cfg.Bus, Logger: cfg.Logger, Ready: startup.Closer(cfg.Ready), Metrics: cfg.Metrics,
 		Buckets: func(replicas int) []jetstream.KeyValueConfig { return buckets(replicas, cfg) },
-		Wire:    func(_ context.Context, w *startup.Wiring) error { return wire(w, cfg) },
+		Wire:    func(ctx context.Context, w *startup.Wiring) error { return wire(ctx, w, cfg) },
 	})
 }
 
 // wire builds the notifier's parts on w.
-func wire(w *startup.Wiring, cfg Config) error {
+func wire(ctx context.Context, w *startup.Wiring, cfg Config) error {
 	view := catalog.NewView()
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
@@ -211,6 +220,17 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	table := routes(&handlers{engine: eng}, store, cfg.Workers)
 	w.Routes(table)
+	// The audit outbox's consumer exists before the first rule write is
+	// served, so no change is stored unseen.
+	auditor := &audit.Outbox{
+		JS: w.Bus.JetStream(), KV: w.Bucket(BucketRules), Bucket: BucketRules, Consumer: rulesAuditConsumer,
+		Writer: audit.NewWriter(w.Bus.JetStream(), w.Bus.Publisher().For(rulesAuditRoute)),
+		Build:  ruleAuditRecord, Logger: cfg.Logger, AckWait: 5 * time.Second,
+	}
+	if err := auditor.Ensure(ctx); err != nil {
+		return err
+	}
+	w.Go("rules audit", auditor.Run)
 	w.Watch(view, integrations)
 	rulesReady := make(chan struct{})
 	w.Go("rules view", func(ctx context.Context) error {

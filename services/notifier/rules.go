@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/apierr"
+	"github.com/stella-ops/inthub/shared/audit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/notify"
@@ -252,6 +253,8 @@ func sampleRenderData(tenantID string, eventTypes []string) []renderData {
 // ruleStore is the rules' store of record: KV bucket notification-rules,
 // key <tenantId>.<ruleId>, written only by the notifier.
 type ruleStore struct {
+	// js lists the bucket's keys and writes delete markers carrying the
+	// audit stamp.
 	js        jetstream.JetStream
 	kv        jetstream.KeyValue
 	validator *validator
@@ -366,9 +369,12 @@ func (s *ruleStore) Create(ctx context.Context, r notifyrules.CreateRequest) (co
 	} else if n >= maxRulesPerTenant {
 		return contracts.NotificationRule{}, invalid("", "a tenant has at most %d notification rules", maxRulesPerTenant)
 	}
+	if err := audit.CheckActor(r.Actor); err != nil {
+		return contracts.NotificationRule{}, err
+	}
 	now := s.now().UTC()
 	rule := fromInput(uuid.NewString(), r.TenantID, in, now, now)
-	b, _ := json.Marshal(rule)
+	b, _ := json.Marshal(storedRule{rule, &audit.Stamp{Action: contracts.AuditCreated, Actor: r.Actor, Changes: ruleFields.Diff(nil, rule)}})
 	rev, err := s.kv.Create(ctx, r.TenantID+"."+rule.ID, b)
 	if err != nil {
 		return contracts.NotificationRule{}, storeError(err)
@@ -390,8 +396,11 @@ func (s *ruleStore) Replace(ctx context.Context, r notifyrules.ReplaceRequest) (
 	if err != nil {
 		return contracts.NotificationRule{}, err
 	}
+	if err := audit.CheckActor(r.Actor); err != nil {
+		return contracts.NotificationRule{}, err
+	}
 	rule := fromInput(cur.ID, cur.TenantID, in, cur.CreatedAt, s.now().UTC())
-	b, _ := json.Marshal(rule)
+	b, _ := json.Marshal(storedRule{rule, &audit.Stamp{Action: contracts.AuditUpdated, Actor: r.Actor, Changes: ruleFields.Diff(cur, rule)}})
 	rev, err := s.kv.Update(ctx, r.TenantID+"."+r.ID, b, cur.Revision)
 	if err != nil {
 		if isWrongRevision(err) {
@@ -413,7 +422,11 @@ func (s *ruleStore) Delete(ctx context.Context, r notifyrules.DeleteRequest) (co
 	if r.IfMatch != 0 && r.IfMatch != cur.Revision {
 		return cur, preconditionFailed(cur.Revision)
 	}
-	if err := s.kv.Delete(ctx, r.TenantID+"."+r.ID, jetstream.LastRevision(cur.Revision)); err != nil {
+	if err := audit.CheckActor(r.Actor); err != nil {
+		return contracts.NotificationRule{}, err
+	}
+	stamp := audit.Stamp{Action: contracts.AuditDeleted, Actor: r.Actor}
+	if err := audit.Delete(ctx, s.js, BucketRules, r.TenantID+"."+r.ID, cur.Revision, stamp); err != nil {
 		if isWrongRevision(err) {
 			return contracts.NotificationRule{}, preconditionFailed(0)
 		}
@@ -448,4 +461,51 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// storedRule is what the rules bucket holds: the rule, and the stamp of
+// the change that stored it (who, which fields) for its audit record.
+// Readers decoding a contracts.NotificationRule ignore the stamp.
+type storedRule struct {
+	contracts.NotificationRule
+	Audit *audit.Stamp `json:"audit,omitempty"`
+}
+
+// ruleFields is how a rule's changes are recorded: every field the caller
+// sets (a rule holds no secret; a long template is recorded as changed).
+var ruleFields = audit.Fields{Skip: []string{"id", "tenantId", "createdAt", "updatedAt", "revision"}}
+
+// ruleAuditRecord is the audit record of a stored change of the rules
+// bucket (key <tenantId>.<ruleId>).
+func ruleAuditRecord(ctx context.Context, c audit.Change) (contracts.AuditRecord, error) {
+	tenant, id, ok := strings.Cut(c.Key, ".")
+	if !ok || validTenant(tenant) != nil {
+		return contracts.AuditRecord{}, audit.NewPermanent(fmt.Errorf("key %q is not <tenantId>.<ruleId>", c.Key))
+	}
+	rec := contracts.AuditRecord{
+		ID: audit.RecordID(contracts.AuditNotificationRule, id, c.Revision), TenantID: tenant,
+		ResourceType: contracts.AuditNotificationRule, ResourceID: id, Action: c.Stamp.Action,
+		Actor: c.Stamp.Actor, Changes: append([]contracts.FieldChange{}, c.Stamp.Changes...),
+		Revision: c.Revision, OccurredAt: c.Time,
+	}
+	value := c.Value
+	if c.Deleted {
+		rec.Action, rec.Changes = contracts.AuditDeleted, []contracts.FieldChange{}
+		prev, err := c.Previous(ctx)
+		if err != nil {
+			return rec, err
+		}
+		value = prev
+	}
+	var rule contracts.NotificationRule
+	if len(value) > 0 {
+		if err := json.Unmarshal(value, &rule); err != nil && !c.Deleted {
+			return rec, audit.NewPermanent(fmt.Errorf("decode rule %s: %w", c.Key, err))
+		}
+	}
+	rec.ResourceName = rule.Name
+	if rec.Action == "" { // written without a stamp (not by this notifier)
+		rec.Action = contracts.AuditUpdated
+	}
+	return rec, nil
 }

@@ -17,6 +17,9 @@ const (
 	StreamCommands = "INTHUB_COMMANDS"
 	StreamEvents   = "INTHUB_EVENTS"
 	StreamDLQ      = "INTHUB_DLQ"
+	// StreamAudit keeps the audit records of catalog and rule changes
+	// (inthub.audit.<tenantId>.<resourceType>.<resourceId>).
+	StreamAudit = "INTHUB_AUDIT"
 )
 
 // DLQPrefix prefixes the subject of a dead letter: inthub.dlq.<original subject>.
@@ -49,6 +52,10 @@ type Config struct {
 	CommandsMaxAge time.Duration
 	// DLQMaxAge is how long dead letters are kept for redrive.
 	DLQMaxAge time.Duration
+	// AuditMaxAge is how long audit records are kept; AuditMaxBytes caps
+	// their stream (-1 unlimited), the oldest records going first.
+	AuditMaxAge   time.Duration
+	AuditMaxBytes int64
 	// DuplicateWindow is the Nats-Msg-Id dedupe window.
 	DuplicateWindow time.Duration
 	// EndpointConcurrency is how many request-reply calls a service runs
@@ -92,6 +99,8 @@ func DefaultConfig() Config {
 		EventsMaxBytes:     -1,
 		CommandsMaxAge:     24 * time.Hour,
 		DLQMaxAge:          30 * 24 * time.Hour,
+		AuditMaxAge:        365 * 24 * time.Hour,
+		AuditMaxBytes:      -1,
 		DuplicateWindow:    2 * time.Minute,
 		MaxDeliver:         5,
 		AckWait:            8 * time.Second,
@@ -126,6 +135,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DLQMaxAge == 0 {
 		c.DLQMaxAge = d.DLQMaxAge
+	}
+	if c.AuditMaxAge == 0 {
+		c.AuditMaxAge = d.AuditMaxAge
+	}
+	if c.AuditMaxBytes == 0 {
+		c.AuditMaxBytes = d.AuditMaxBytes
 	}
 	if c.DuplicateWindow == 0 {
 		c.DuplicateWindow = d.DuplicateWindow

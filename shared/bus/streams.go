@@ -16,7 +16,7 @@ import (
 // subscriber of the original subjects sees them twice.
 const ReplayPrefix = "inthub.replay"
 
-// StreamConfigs returns the three streams as configured. Exposed so
+// StreamConfigs returns the four streams as configured. Exposed so
 // deployments/ can render them and tests can compare.
 func StreamConfigs(c Config) []jetstream.StreamConfig {
 	c = c.withDefaults()
@@ -48,6 +48,17 @@ func StreamConfigs(c Config) []jetstream.StreamConfig {
 			Subjects:    []string{DLQPrefix + ".>"},
 			Retention:   jetstream.LimitsPolicy,
 			MaxAge:      c.DLQMaxAge,
+			Replicas:    c.Replicas,
+			Duplicates:  c.DuplicateWindow,
+			Storage:     jetstream.FileStorage,
+		},
+		{
+			Name:        StreamAudit,
+			Description: "Integration Hub audit records: who changed which integration or notification rule, when and what",
+			Subjects:    []string{contracts.SubjectAudit + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      c.AuditMaxAge,
+			MaxBytes:    c.AuditMaxBytes,
 			Replicas:    c.Replicas,
 			Duplicates:  c.DuplicateWindow,
 			Storage:     jetstream.FileStorage,

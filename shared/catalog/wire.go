@@ -36,6 +36,9 @@ type CreateRequest struct {
 	// with the same key and input answers what the first one stored; the
 	// same key with another input is 422 IDEMPOTENCY_KEY_REUSED.
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record and lifecycle event.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // GetRequest reads one integration.
@@ -56,6 +59,9 @@ type ReplaceRequest struct {
 	ID       string                     `json:"id"`
 	IfMatch  uint64                     `json:"ifMatch,omitempty"`
 	Input    contracts.IntegrationInput `json:"input"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record and lifecycle event.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // PatchRequest applies a JSON merge patch (RFC 7386).
@@ -64,6 +70,9 @@ type PatchRequest struct {
 	ID       string          `json:"id"`
 	IfMatch  uint64          `json:"ifMatch,omitempty"`
 	Patch    json.RawMessage `json:"patch"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record and lifecycle event.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // DeleteRequest deletes an integration.
@@ -71,6 +80,9 @@ type DeleteRequest struct {
 	TenantID string `json:"tenantId"`
 	ID       string `json:"id"`
 	IfMatch  uint64 `json:"ifMatch,omitempty"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record and lifecycle event.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // ProvidersRequest lists providers.

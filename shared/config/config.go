@@ -265,6 +265,10 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 	b.MaxDeliver = r.Int("INTHUB_MAX_DELIVER", b.MaxDeliver, 1)
 	b.EventsMaxAge = r.Duration("INTHUB_EVENTS_MAX_AGE", b.EventsMaxAge)
 	b.DLQMaxAge = r.Duration("INTHUB_DLQ_MAX_AGE", b.DLQMaxAge)
+	b.AuditMaxAge = r.Duration("INTHUB_AUDIT_MAX_AGE", b.AuditMaxAge)
+	if mb := r.Int("INTHUB_AUDIT_MAX_MB", 0, 0); mb > 0 {
+		b.AuditMaxBytes = int64(mb) << 20
+	}
 	b.AckWait = r.Duration("INTHUB_ACK_WAIT", b.AckWait)
 	b.HandlerTimeout = r.Duration("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout)
 	b.PublishTimeout = r.Duration("INTHUB_PUBLISH_TIMEOUT", b.PublishTimeout)

@@ -10,6 +10,11 @@ type LifecycleEvent struct {
 	TenantID    string      `json:"tenantId"`
 	Integration Integration `json:"integration"`
 	OccurredAt  time.Time   `json:"occurredAt"`
+	// Actor is who made the change (absent when a bus caller did not say).
+	Actor *Actor `json:"actor,omitempty"`
+	// Changes are the fields an update (or create) set, as in the audit
+	// record: never a secret value.
+	Changes []FieldChange `json:"changes,omitempty"`
 }
 
 // CheckType is one of the three health check levels.

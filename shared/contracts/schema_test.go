@@ -73,6 +73,22 @@ func minimalIntegration() Integration {
 	}
 }
 
+func sampleChanges() []FieldChange {
+	return []FieldChange{
+		{Field: "config.signingSecretRef", ValuesOmitted: OmittedSecret},
+		{Field: "description", Old: "old", New: "Images deployed to production."},
+		{Field: "labels.team", New: "platform"},
+	}
+}
+
+func sampleAuditRecord() AuditRecord {
+	return AuditRecord{
+		ID: "integration:" + intID + ":3", TenantID: tenantID, ResourceType: AuditIntegration, ResourceID: intID,
+		ResourceName: "Production Registry", Action: AuditUpdated, Actor: &Actor{Kind: ActorToken, Name: "ci"},
+		Changes: sampleChanges(), Revision: 3, OccurredAt: t0,
+	}
+}
+
 func sampleInput() IntegrationInput {
 	return IntegrationInput{
 		TypeID: "docker-registry", Name: "Production Registry", Description: "Images deployed to production.",
@@ -403,12 +419,50 @@ func schemaCases() []schemaCase {
 		},
 		{
 			file: "lifecycle-event.schema.json", typ: typeOf[LifecycleEvent](),
-			full:    LifecycleEvent{EventID: "01JNB6Q3S4V5W6X7Y8Z9A0B1C2", TenantID: tenantID, Integration: sampleIntegration(), OccurredAt: t0},
+			full: LifecycleEvent{EventID: "01JNB6Q3S4V5W6X7Y8Z9A0B1C2", TenantID: tenantID, Integration: sampleIntegration(), OccurredAt: t0,
+				Actor: &Actor{Kind: ActorToken, Name: "ci"}, Changes: sampleChanges()},
 			minimal: LifecycleEvent{EventID: "e1", TenantID: tenantID, Integration: minimalIntegration(), OccurredAt: t0},
 			invalid: []invalidCase{
 				missing("integration"), missing("eventId"), unknown(), wrongType("occurredAt", 1700000000),
 				badEnum("integration.healthStatus", "green"),
 				bad("integration with a secret field", "integration.password", "hunter2", "additionalProperties"),
+			},
+		},
+		{
+			file: "actor.schema.json", typ: typeOf[Actor](),
+			full:    Actor{Kind: ActorOIDC, Name: "u-5d1e", Issuer: "https://login.example.com/realms/hub"},
+			minimal: Actor{Kind: ActorToken, Name: "ci"},
+			invalid: []invalidCase{
+				missing("kind"), missing("name"), unknown(), badEnum("kind", "root"),
+				bad("empty name", "name", "", "minLength"), bad("name over 256", "name", strings.Repeat("n", 257), "maxLength"),
+			},
+		},
+		{
+			file: "field-change.schema.json", typ: typeOf[FieldChange](),
+			full:    FieldChange{Field: "config.url", Old: "https://a.example.com", New: "https://b.example.com"},
+			minimal: FieldChange{Field: "credentialRef", ValuesOmitted: OmittedSecret},
+			// A change without values says why it has none.
+			minimalSets: []string{"valuesOmitted"},
+			invalid: []invalidCase{
+				missing("field"), unknown(), badEnum("valuesOmitted", "hidden"), bad("empty field", "field", "", "minLength"),
+			},
+		},
+		{
+			file: "audit-record.schema.json", typ: typeOf[AuditRecord](),
+			full:    sampleAuditRecord(),
+			minimal: AuditRecord{ID: "integration:" + intID + ":4", TenantID: tenantID, ResourceType: AuditIntegration, ResourceID: intID, Action: AuditDeleted, Changes: []FieldChange{}, Revision: 4, OccurredAt: t0},
+			invalid: []invalidCase{
+				missing("action"), missing("changes"), unknown(), badEnum("action", "renamed"), badEnum("resourceType", "secret"),
+				bad("revision 0", "revision", 0, "minimum"), bad("actor without name", "actor.name", deleted{}, "required"),
+				bad("changes null (a nil Go slice)", "changes", nil, "type"),
+			},
+		},
+		{
+			file: "audit-page.schema.json", typ: typeOf[AuditPage](),
+			full:    AuditPage{Items: []AuditRecord{sampleAuditRecord()}, NextCursor: "YTo0Mg"},
+			minimal: AuditPage{Items: []AuditRecord{}},
+			invalid: []invalidCase{
+				missing("items"), unknown(), wrongType("items", "x"), bad("record without id", "items.0.id", deleted{}, "required"),
 			},
 		},
 		{
@@ -1861,6 +1915,7 @@ var subjectPayloads = map[string]string{
 	SubjectRunStarted:          "pipeline-run-event.schema.json",
 	SubjectRunChanged:          "pipeline-run-event.schema.json",
 	SubjectRunCompleted:        "pipeline-run-event.schema.json",
+	SubjectAudit:               "audit-record.schema.json",
 }
 
 // lastParameter is the subject's last token: the run of analysis
@@ -2013,9 +2068,40 @@ func TestAsyncAPI(t *testing.T) {
 		}
 	}
 
+	auditAddress := SubjectAudit + ".{tenantId}.{resourceType}.{resourceId}"
+	t.Run("audit records", func(t *testing.T) {
+		id, ok := byAddress[auditAddress]
+		if !ok {
+			t.Fatalf("no channel with address %s", auditAddress)
+		}
+		if get(channels[id], "x-stream") != "INTHUB_AUDIT" {
+			t.Errorf("x-stream %v, want INTHUB_AUDIT", get(channels[id], "x-stream"))
+		}
+		if !slices.Contains(actionsOn(id), "send") {
+			t.Error("no send operation")
+		}
+		for name, m := range get(channels[id], "messages").(map[string]any) {
+			msgPtr := strings.TrimPrefix(get(m, "$ref").(string), "#")
+			if err := compile(msgPtr + "/payload").Validate(toDoc(t, sampleAuditRecord())); err != nil {
+				t.Errorf("message %s: sample record rejected: %s", name, describe(err))
+			}
+			h := map[string]any{
+				"ce-specversion": "1.0", "ce-id": "integration:" + intID + ":3", "ce-type": SubjectAudit,
+				"ce-source": "/inthub/test", "ce-time": t0.Format(time.RFC3339Nano), "ce-subject": intID,
+				"content-type": "application/json", "Nats-Msg-Id": "integration:" + intID + ":3",
+			}
+			if err := compile(msgPtr + "/headers").Validate(h); err != nil {
+				t.Errorf("message %s: CloudEvents headers rejected: %s", name, describe(err))
+			}
+		}
+	})
+
 	t.Run("no channel beyond contracts", func(t *testing.T) {
 		known := append(slices.Clone(CommandSubjects), EventSubjects...)
 		for address := range byAddress {
+			if address == auditAddress {
+				continue // checked above
+			}
 			if strings.HasPrefix(address, "inthub.manager.") || strings.HasPrefix(address, "inthub.notifier.rules.") || strings.HasPrefix(address, "inthub.analyzer.runs.") || strings.HasPrefix(address, "inthub.pipeline-runner.runs.") || address == "inthub.pipeline-runner.hooks.receive" || address == "inthub.replay.>" {
 				continue // request-reply endpoints and replayed copies
 			}

@@ -40,6 +40,9 @@ const (
 type CreateRequest struct {
 	TenantID string                          `json:"tenantId"`
 	Input    contracts.NotificationRuleInput `json:"input"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // GetRequest reads one rule.
@@ -59,6 +62,9 @@ type ReplaceRequest struct {
 	ID       string                          `json:"id"`
 	IfMatch  uint64                          `json:"ifMatch,omitempty"`
 	Input    contracts.NotificationRuleInput `json:"input"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // DeleteRequest deletes a rule; IfMatch 0 is unconditional.
@@ -66,6 +72,9 @@ type DeleteRequest struct {
 	TenantID string `json:"tenantId"`
 	ID       string `json:"id"`
 	IfMatch  uint64 `json:"ifMatch,omitempty"`
+	// Actor is who asks (the ingress passes the API caller's identity);
+	// it goes into the change's audit record.
+	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
 // Client calls the notifier over NATS request-reply.

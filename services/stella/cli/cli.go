@@ -167,7 +167,7 @@ func (a *app) newRoot() *cobra.Command {
 		RunE:    a.helpOrUnknown,
 	}
 	config.AddCommand(a.newIntegrationsCmd(false))
-	root.AddCommand(config, a.newIntegrationsCmd(true), a.newMetricsCmd(), a.newAnalysisCmd(), a.newPipelinesCmd(), a.newEventsCmd(), a.newDLQCmd(), a.newWhoamiCmd(), a.newVersionCmd())
+	root.AddCommand(config, a.newIntegrationsCmd(true), a.newMetricsCmd(), a.newAnalysisCmd(), a.newPipelinesCmd(), a.newEventsCmd(), a.newDLQCmd(), a.newRulesCmd(), a.newAuditCmd(), a.newWhoamiCmd(), a.newVersionCmd())
 
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

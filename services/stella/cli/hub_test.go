@@ -28,7 +28,7 @@ import (
 
 // tenantCount is how many tenants the test hub knows: each test takes its
 // own, so tests that count integrations run in parallel on one hub.
-const tenantCount = 24
+const tenantCount = 26
 
 // testHub is the package's one devstack (STYLE: embedded JetStream per test
 // package), started by TestMain.
