@@ -49,15 +49,7 @@ func TestChecks(t *testing.T) {
 				cfg = map[string]any{"project": tc.project}
 			}
 			c := newConnector(t, f, setup{secret: tc.secret, config: cfg})
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
+			err := connectortest.Level(tc.level, c)(ctxT(t))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != 1 {
 				t.Fatalf("%s called %d times, want 1", tc.route, n)

@@ -44,15 +44,7 @@ func TestChecks(t *testing.T) {
 			t.Parallel()
 			f := circlecifake.Start(t)
 			c := newConnector(t, f, setup{project: tc.project, secret: tc.secret})
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
+			err := connectortest.Level(tc.level, c)(ctxT(t))
 			checkCode(t, err, tc.want)
 			calls := 1
 			if tc.want == resilience.InvalidConfig {
