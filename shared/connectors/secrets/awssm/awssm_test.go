@@ -25,14 +25,7 @@ func keysJSON(id, secret string) string {
 }
 
 // target builds the connector under test.
-var target = secretstest.Target[*Connector]{Spec: Spec, ID: "aws-1", Env: "AWS_KEYS",
-	New: func(in connectors.Instance) (*Connector, error) {
-		c, err := New(context.Background(), in)
-		if err != nil {
-			return nil, err
-		}
-		return c.(*Connector), nil
-	}}
+var target = secretstest.Target[*Connector]{Spec: Spec, ID: "aws-1", Env: "AWS_KEYS", New: secretstest.Typed[*Connector](New)}
 
 func newTestConnector(t *testing.T, f *fakeAWS, config map[string]any, creds string) *Connector {
 	t.Helper()

@@ -16,14 +16,7 @@ import (
 const value = "LEAK-gcp-secret-value-3c9e"
 
 // target builds the connector under test.
-var target = secretstest.Target[*Connector]{Spec: Spec, ID: "gcp-1", Env: "GCP_KEY",
-	New: func(in connectors.Instance) (*Connector, error) {
-		c, err := New(context.Background(), in)
-		if err != nil {
-			return nil, err
-		}
-		return c.(*Connector), nil
-	}}
+var target = secretstest.Target[*Connector]{Spec: Spec, ID: "gcp-1", Env: "GCP_KEY", New: secretstest.Typed[*Connector](New)}
 
 func newTestConnector(t *testing.T, f *fakeGCP, config map[string]any, key string) *Connector {
 	t.Helper()

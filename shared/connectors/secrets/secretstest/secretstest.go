@@ -221,6 +221,19 @@ type Target[C any] struct {
 	New     func(connectors.Instance) (C, error)
 }
 
+// Typed adapts a provider's factory to Target.New: the connector it
+// builds, as C.
+func Typed[C any](f connectors.Factory) func(connectors.Instance) (C, error) {
+	return func(in connectors.Instance) (C, error) {
+		c, err := f(context.Background(), in)
+		if err != nil {
+			var zero C
+			return zero, err
+		}
+		return c.(C), nil
+	}
+}
+
 // Connect builds the target's connector over defaults with config added,
 // under the outbound policy, with cred ("" none) stored under Env; it is
 // closed with the test.
