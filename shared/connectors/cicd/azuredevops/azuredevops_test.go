@@ -1,7 +1,6 @@
 package azuredevops
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -49,15 +48,7 @@ func TestChecks(t *testing.T) {
 				cfg = map[string]any{"project": tc.project}
 			}
 			c := newConnector(t, f, setup{secret: tc.secret, config: cfg})
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
+			err := connectortest.Level(tc.level, c)(ctxT(t))
 			checkCode(t, err, tc.want)
 			if n := f.Count(tc.route); n != 1 {
 				t.Fatalf("%s called %d times, want 1", tc.route, n)
@@ -163,14 +154,8 @@ func TestRateLimited(t *testing.T) {
 	t.Parallel()
 	f := azuredevopsfake.Start(t)
 	c := newConnector(t, f, setup{})
-	f.Throttle("GET pipelines", 12)
-	err := c.CheckFunctionality(ctxT(t))
-	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
-	f.Throttle("GET pipelines", 12)
-	connectortest.CheckRetried(t, func(ctx context.Context) error {
-		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourcePipelines})
-		return err
-	}, []time.Duration{12 * time.Second}, allSecrets...)
+	cicdtest.CheckDiscoveryThrottled(t, c, func() { f.Throttle("GET pipelines", 12) }, func() { f.Throttle("GET pipelines", 12) },
+		ResourcePipelines, 12*time.Second, allSecrets...)
 }
 
 func TestTrigger(t *testing.T) {

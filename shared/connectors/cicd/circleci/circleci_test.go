@@ -44,15 +44,7 @@ func TestChecks(t *testing.T) {
 			t.Parallel()
 			f := circlecifake.Start(t)
 			c := newConnector(t, f, setup{project: tc.project, secret: tc.secret})
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
+			err := connectortest.Level(tc.level, c)(ctxT(t))
 			checkCode(t, err, tc.want)
 			calls := 1
 			if tc.want == resilience.InvalidConfig {
@@ -137,14 +129,8 @@ func TestRateLimited(t *testing.T) {
 	t.Parallel()
 	f := circlecifake.Start(t)
 	c := newConnector(t, f, setup{})
-	f.Throttle("GET project", 12)
-	err := c.CheckFunctionality(ctxT(t))
-	connectortest.CheckRetryAfter(t, err, 12*time.Second, allSecrets...)
-	f.Throttle("GET insights", 12)
-	connectortest.CheckRetried(t, func(ctx context.Context) error {
-		_, err := c.Discover(ctx, connectors.DiscoveryQuery{ResourceType: ResourceWorkflows})
-		return err
-	}, []time.Duration{12 * time.Second}, allSecrets...)
+	cicdtest.CheckDiscoveryThrottled(t, c, func() { f.Throttle("GET project", 12) }, func() { f.Throttle("GET insights", 12) },
+		ResourceWorkflows, 12*time.Second, allSecrets...)
 }
 
 func TestTrigger(t *testing.T) {

@@ -124,19 +124,7 @@ func TestDiscovery(t *testing.T) {
 			if tc.code != "" {
 				return
 			}
-			if len(got.Resources) != tc.count || (tc.count > 0 && got.Resources[0].Name != tc.first) {
-				t.Fatalf("discovered %d resources (%v…), want %d starting %q", len(got.Resources), got.Names[:min(3, len(got.Names))], tc.count, tc.first)
-			}
-			if tc.count > 0 && !slices.Equal(got.PageSizes, tc.pages) {
-				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
-			}
-			seen := map[string]bool{}
-			for _, r := range got.Resources {
-				if seen[r.ID] || r.Type != tc.q.ResourceType {
-					t.Fatalf("resource %+v repeated or out of place", r)
-				}
-				seen[r.ID] = true
-			}
+			cicdtest.CheckListed(t, got, tc.q.ResourceType, cicdtest.Listed{Count: tc.count, First: tc.first, Pages: tc.pages}, cicdtest.Name, nil)
 		})
 	}
 	t.Run("a cursor of another repository", func(t *testing.T) {

@@ -110,19 +110,8 @@ func TestDiscovery(t *testing.T) {
 			if tc.code != "" {
 				return
 			}
-			if len(got.Resources) != tc.count || got.Resources[0].ID != tc.first {
-				t.Fatalf("discovered %d starting %q, want %d starting %q", len(got.Resources), got.Resources[0].ID, tc.count, tc.first)
-			}
-			if !slices.Equal(got.PageSizes, tc.pages) {
-				t.Fatalf("page sizes %v, want %v", got.PageSizes, tc.pages)
-			}
-			seen := map[string]bool{}
-			for _, r := range got.Resources {
-				if seen[r.ID] || r.ID == "_Root" || r.Type != tc.q.ResourceType || r.Attributes["webUrl"] == "" {
-					t.Fatalf("resource %+v repeated or out of place", r)
-				}
-				seen[r.ID] = true
-			}
+			cicdtest.CheckListed(t, got, tc.q.ResourceType, cicdtest.Listed{Count: tc.count, First: tc.first, Pages: tc.pages}, cicdtest.ID,
+				func(r contracts.Resource) bool { return r.ID != "_Root" && r.Attributes["webUrl"] != "" })
 		})
 	}
 }

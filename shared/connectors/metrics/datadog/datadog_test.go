@@ -16,7 +16,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/metrics/metricstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 // t0 is the fake's clock: every stored point is at or before it.
@@ -42,18 +41,7 @@ func newTestConnector(t *testing.T, f *fake, secret string, config map[string]an
 	srv := startFake(t, f)
 	cfg := map[string]any{"url": srv.URL, "timeout": float64(10)}
 	maps.Copy(cfg, config)
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
-	in := connectors.Instance{
-		Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: cfg, CredentialRef: "env://DATADOG_KEYS"},
-		Credentials: testsvc.EnvCredentials(map[string]string{"DATADOG_KEYS": secret}),
-		HTTP:        connectortest.HTTP(t, cfg, nil),
-	}
-	conn, err := Spec.New(context.Background(), in)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	conn := metricstest.Connect(t, Spec, cfg, "DATADOG_KEYS", secret)
 	c := conn.(*Connector)
 	c.now = func() time.Time { return t0 }
 	return c
@@ -236,20 +224,10 @@ func TestSameDataSameSeries(t *testing.T) {
 func TestLongRangeIsChunked(t *testing.T) {
 	t.Parallel()
 	const minutes = 3 * 24 * 60
-	valueAt := func(version string, i int) float64 {
-		v := float64(i%1000) / 1000
-		if version == "v2" {
-			v = 1 - v
-		}
-		return v
-	}
 	var series []fakeSeries
 	for _, version := range []string{"v1", "v2"} {
 		s := fakeSeries{Metric: "canary.success_ratio", Tags: []string{"service:checkout", "version:" + version}, Unit: "percent"}
-		for i := 0; i <= minutes; i++ {
-			at := t0.Add(time.Duration(i-minutes) * time.Minute)
-			s.Points = append(s.Points, [2]float64{float64(at.UnixMilli()), valueAt(version, i)})
-		}
+		s.Points = metricstest.MinutePoints(version, minutes)
 		series = append(series, s)
 	}
 	f := &fake{apiKey: testAPIKey, appKey: testAppKey, series: series}
@@ -280,20 +258,7 @@ func TestLongRangeIsChunked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Series) != 2 {
-		t.Fatalf("%d series, want 2", len(res.Series))
-	}
-	for _, s := range res.Series {
-		version := s.Labels["version"]
-		if len(s.Points) != minutes+1 {
-			t.Fatalf("%s: %d points, want %d", version, len(s.Points), minutes+1)
-		}
-		for i, p := range s.Points {
-			if at := start.Add(time.Duration(i) * time.Minute); !p.Time.Equal(at) || p.Value == nil || *p.Value != valueAt(version, i) {
-				t.Fatalf("%s point %d = %v at %s, want %v at %s", version, i, p.Value, p.Time, valueAt(version, i), at)
-			}
-		}
-	}
+	metricstest.CheckMinutes(t, res, start, minutes)
 	f.mu.Lock()
 	sent := f.queries
 	f.mu.Unlock()

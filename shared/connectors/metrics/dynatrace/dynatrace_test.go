@@ -3,7 +3,6 @@ package dynatrace
 import (
 	"context"
 	"errors"
-	"maps"
 	"testing"
 	"time"
 
@@ -12,25 +11,12 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/metrics/metricstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 func newTestConnector(t *testing.T, f *fake, token string) *Connector {
 	t.Helper()
 	srv := startFake(t, f)
-	cfg := map[string]any{"url": srv.URL + f.prefix, "timeout": float64(10)}
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
-	in := connectors.Instance{
-		Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: maps.Clone(cfg), CredentialRef: "env://DT_TOKEN"},
-		Credentials: testsvc.EnvCredentials(map[string]string{"DT_TOKEN": token}),
-		HTTP:        connectortest.HTTP(t, cfg, nil),
-	}
-	conn, err := Spec.New(context.Background(), in)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	conn := metricstest.Connect(t, Spec, map[string]any{"url": srv.URL + f.prefix, "timeout": float64(10)}, "DT_TOKEN", token)
 	c := conn.(*Connector)
 	c.now = func() time.Time { return metricstest.T0 }
 	return c
@@ -40,11 +26,7 @@ func newTestConnector(t *testing.T, f *fake, token string) *Connector {
 func sharedData() []fakeSeries {
 	var out []fakeSeries
 	for _, s := range metricstest.Data() {
-		fs := fakeSeries{Metric: metricstest.Metric, Dimensions: s.Labels}
-		for _, p := range s.Points {
-			fs.Points = append(fs.Points, [2]float64{float64(p.Time.UnixMilli()), p.Value})
-		}
-		out = append(out, fs)
+		out = append(out, fakeSeries{Metric: metricstest.Metric, Dimensions: s.Labels, Points: metricstest.MilliPoints(s)})
 	}
 	return out
 }

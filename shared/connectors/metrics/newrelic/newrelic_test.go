@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -14,25 +13,12 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/metrics/metricstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 func newTestConnector(t *testing.T, f *fake, key string, account int) *Connector {
 	t.Helper()
 	srv := startFake(t, f)
-	cfg := map[string]any{"url": srv.URL, "accountId": float64(account), "timeout": float64(10)}
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
-	in := connectors.Instance{
-		Integration: contracts.Integration{ID: "int-1", TenantID: "tenant-1", TypeID: ProviderID, Config: maps.Clone(cfg), CredentialRef: "env://NR_KEY"},
-		Credentials: testsvc.EnvCredentials(map[string]string{"NR_KEY": key}),
-		HTTP:        connectortest.HTTP(t, cfg, nil),
-	}
-	conn, err := Spec.New(context.Background(), in)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	conn := metricstest.Connect(t, Spec, map[string]any{"url": srv.URL, "accountId": float64(account), "timeout": float64(10)}, "NR_KEY", key)
 	c := conn.(*Connector)
 	c.now = func() time.Time { return metricstest.T0 }
 	return c
@@ -41,11 +27,7 @@ func newTestConnector(t *testing.T, f *fake, key string, account int) *Connector
 func sharedData() []fakeSeries {
 	var out []fakeSeries
 	for _, s := range metricstest.Data() {
-		fs := fakeSeries{Metric: metricstest.Metric, Attributes: s.Labels}
-		for _, p := range s.Points {
-			fs.Points = append(fs.Points, [2]float64{float64(p.Time.UnixMilli()), p.Value})
-		}
-		out = append(out, fs)
+		out = append(out, fakeSeries{Metric: metricstest.Metric, Attributes: s.Labels, Points: metricstest.MilliPoints(s)})
 	}
 	return out
 }
@@ -173,19 +155,10 @@ func TestLongRangeIsChunked(t *testing.T) {
 	t.Parallel()
 	const minutes = 24 * 60
 	t0 := metricstest.T0
-	valueAt := func(version string, i int) float64 {
-		v := float64(i%1000) / 1000
-		if version == "v2" {
-			v = 1 - v
-		}
-		return v
-	}
 	var series []fakeSeries
 	for _, version := range []string{"v1", "v2"} {
 		s := fakeSeries{Metric: "canary.success_ratio", Attributes: map[string]string{"service": "checkout", "version": version}}
-		for i := 0; i <= minutes; i++ {
-			s.Points = append(s.Points, [2]float64{float64(t0.Add(time.Duration(i-minutes) * time.Minute).UnixMilli()), valueAt(version, i)})
-		}
+		s.Points = metricstest.MinutePoints(version, minutes)
 		series = append(series, s)
 	}
 	f := &fake{key: testKey, account: testAccount, series: series}
@@ -206,20 +179,7 @@ func TestLongRangeIsChunked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Series) != 2 {
-		t.Fatalf("%d series, want 2", len(res.Series))
-	}
-	for _, s := range res.Series {
-		version := s.Labels["version"]
-		if len(s.Points) != minutes+1 {
-			t.Fatalf("%s: %d points, want %d", version, len(s.Points), minutes+1)
-		}
-		for i, p := range s.Points {
-			if at := start.Add(time.Duration(i) * time.Minute); !p.Time.Equal(at) || p.Value == nil || *p.Value != valueAt(version, i) {
-				t.Fatalf("%s point %d = %v at %s, want %v at %s", version, i, p.Value, p.Time, valueAt(version, i), at)
-			}
-		}
-	}
+	metricstest.CheckMinutes(t, res, start, minutes)
 	f.mu.Lock()
 	sent := f.nrqls
 	f.mu.Unlock()

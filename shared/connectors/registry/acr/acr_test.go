@@ -14,20 +14,17 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/azauth/entrafake"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: config, EnvVar: "ACR_CRED", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, url, "ACR_CRED", nil, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // startEntra runs the fake Entra ID on its own TLS server (authorityHost
 // must be https) with the test's application.
@@ -70,18 +67,7 @@ func TestACR(t *testing.T) {
 	t.Run("catalog pages to the end with an Entra application", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, aad, right)
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", clientSecret)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
+		got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}, clientSecret)
 		if !slices.Equal(got, many) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}
@@ -93,11 +79,7 @@ func TestACR(t *testing.T) {
 			cfg[k] = v
 		}
 		c := newConnector(t, f.srv.URL, cfg, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}})
-		connectortest.CheckCode(t, err, "", clientSecret)
-		if len(page.Items) != 1 || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "team/api", "", digests["1.0.0"], clientSecret)
 		for name, check := range map[string]func(context.Context) error{"authentication": c.CheckAuthentication, "functionality": c.CheckFunctionality} {
 			if err := check(ctxT(t)); err != nil {
 				t.Fatalf("%s: %v", name, err)
@@ -202,17 +184,6 @@ func TestFakeRefusesWhatACRRefuses(t *testing.T) {
 		{"exchange of no Entra token", http.MethodPost, "/oauth2/exchange?", "", http.StatusBadRequest},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req := httptest.NewRequest(tc.method, tc.path, nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
-			}
-			rec := httptest.NewRecorder()
-			f.srv.Config.Handler.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
-			}
-		})
+		ocitest.CheckStatus(t, tc.name, f.srv.Config.Handler, ocitest.Request{Method: tc.method, Path: tc.path, Auth: tc.auth}, tc.want)
 	}
 }

@@ -20,18 +20,10 @@ import (
 
 func newConnector(t *testing.T, hub, registry string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"namespace": namespace, "hubUrl": hub, "registryUrl": registry}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: hub, Config: cfg, EnvVar: "DOCKERHUB_PAT", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, hub, "DOCKERHUB_PAT", map[string]any{"namespace": namespace, "hubUrl": hub, "registryUrl": registry}, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestDockerHub covers what the conformance suite does not: the API and
 // the registry on separate hosts (hubUrl, registryUrl), the listing paged
@@ -54,18 +46,7 @@ func TestDockerHub(t *testing.T) {
 	t.Run("repositories page to the end, private ones included", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, hub.srv.URL, reg.URL, nil, right)
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", hubPAT)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
+		got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000}, hubPAT)
 		if !slices.Equal(got, fullNames(many)) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}
@@ -99,42 +80,19 @@ func TestDockerHub(t *testing.T) {
 			}
 		}
 	})
-	refusals := []struct {
-		name   string
-		config map[string]any
-		secret string
-		q      connectors.DiscoveryQuery
-		check  func(*Connector) func(context.Context) error
-		want   resilience.Code
-	}{
-		{name: "unknown namespace", config: map[string]any{"namespace": "nobody"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
-		{name: "unknown namespace fails functionality", config: map[string]any{"namespace": "nobody"},
-			check: func(c *Connector) func(context.Context) error { return c.CheckFunctionality }, want: resilience.ResourceNotFound},
-		{name: "wrong token", secret: accountJSON("dckr_pat_wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
-		{name: "wrong token on tags", secret: accountJSON("dckr_pat_wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
-		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
-		{name: "unknown repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
-		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
-		{name: "a token without a username", secret: `{"token":"abc"}`,
-			check: func(c *Connector) func(context.Context) error { return c.CheckAuthentication }, want: resilience.InvalidConfig},
+	refusals := []ocitest.Refusal{
+		{Name: "unknown namespace", Config: map[string]any{"namespace": "nobody"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+		{Name: "unknown namespace fails functionality", Config: map[string]any{"namespace": "nobody"}, Level: contracts.CheckFunctionality, Want: resilience.ResourceNotFound},
+		{Name: "wrong token", Secret: accountJSON("dckr_pat_wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong token on tags", Secret: accountJSON("dckr_pat_wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, Want: resilience.AuthenticationFailed},
+		{Name: "a cursor it did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, Want: resilience.InvalidConfig},
+		{Name: "unknown repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, Want: resilience.ResourceNotFound},
+		{Name: "tags without a repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags}, Want: resilience.InvalidConfig},
+		{Name: "a token without a username", Secret: `{"token":"abc"}`, Check: true, Want: resilience.InvalidConfig},
 	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret := tc.secret
-			if secret == "" {
-				secret = right
-			}
-			c := newConnector(t, hub.srv.URL, reg.URL, tc.config, secret)
-			var err error
-			if tc.check != nil {
-				err = tc.check(c)(ctxT(t))
-			} else {
-				_, err = c.Discover(ctxT(t), tc.q)
-			}
-			connectortest.CheckCode(t, err, tc.want, hubPAT)
-		})
-	}
+	ocitest.RunRefusals(t, refusals, right, func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+		return newConnector(t, hub.srv.URL, reg.URL, config, secret)
+	}, hubPAT)
 	t.Run("429s carry the delay", func(t *testing.T) {
 		t.Parallel()
 		throttled := newFakeHub(t, reg.URL, many)

@@ -20,18 +20,10 @@ import (
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"region": region}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "ECR_KEYS", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, url, "ECR_KEYS", map[string]any{"region": region}, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestECR covers what the conformance suite does not: DescribeRepositories
 // paged to the end by nextToken, the registry taken from registryUrl or
@@ -51,18 +43,7 @@ func TestECR(t *testing.T) {
 	t.Run("repositories page to the end", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, nil, right)
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", keySecret)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
+		got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}, keySecret)
 		if !slices.Equal(got, many) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}
@@ -71,11 +52,7 @@ func TestECR(t *testing.T) {
 		t.Parallel()
 		// The token names elsewhere.invalid: registryUrl wins.
 		c := newConnector(t, f.srv.URL, map[string]any{"registryUrl": reg.URL, "resolveDigests": true}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}})
-		connectortest.CheckCode(t, err, "", keySecret)
-		if len(page.Items) != 1 || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "team/api", "", digests["1.0.0"], keySecret)
 		if err := c.CheckAuthentication(ctxT(t)); err != nil {
 			t.Fatalf("authentication: %v", err)
 		}

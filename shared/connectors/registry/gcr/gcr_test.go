@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -27,11 +26,7 @@ func newConnector(t *testing.T, base string, config map[string]any, secret strin
 	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: base, Config: cfg, EnvVar: "GCR_KEY", Secret: secret}).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestGCR covers what the conformance suite does not: packages paged to
 // the end by pageToken, image paths with slashes, tags with digests over
@@ -51,18 +46,7 @@ func TestGCR(t *testing.T) {
 	t.Run("images page to the end", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, nil, right)
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", accessToken)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
+		got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 700}, accessToken)
 		if !slices.Equal(got, many) {
 			t.Fatalf("%d images, want %d", len(got), len(many))
 		}
@@ -70,11 +54,7 @@ func TestGCR(t *testing.T) {
 	t.Run("tags with digests", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "team/api"}})
-		connectortest.CheckCode(t, err, "", accessToken)
-		if len(page.Items) != 1 || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "team/api", "", digests["1.0.0"], accessToken)
 	})
 	t.Run("a throttled API is RATE_LIMITED", func(t *testing.T) {
 		t.Parallel()
@@ -124,17 +104,6 @@ func TestFakeRefusesWhatArtifactRegistryRefuses(t *testing.T) {
 		{"issued page token", list + "?pageSize=1&pageToken=" + pageToken(1), "Bearer " + accessToken, http.StatusOK},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
-			}
-			rec := httptest.NewRecorder()
-			f.srv.Config.Handler.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
-			}
-		})
+		ocitest.CheckStatus(t, tc.name, f.srv.Config.Handler, ocitest.Request{Path: tc.path, Auth: tc.auth}, tc.want)
 	}
 }

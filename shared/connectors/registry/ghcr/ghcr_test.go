@@ -18,18 +18,10 @@ import (
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"owner": org, "apiUrl": url, "registryUrl": url}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "GHCR_TOKEN", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, url, "GHCR_TOKEN", map[string]any{"owner": org, "apiUrl": url, "registryUrl": url}, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestGHCR covers what the conformance suite does not: the listing paged
 // to the end by GitHub's Link header at per_page=100, a user's packages,
@@ -48,19 +40,7 @@ func TestGHCR(t *testing.T) {
 
 	list := func(t *testing.T, c *Connector, size int) []string {
 		t.Helper()
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: size}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", pat)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
-		return got
+		return ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: size}, pat)
 	}
 	t.Run("repositories page to the end", func(t *testing.T) {
 		t.Parallel()
@@ -78,11 +58,7 @@ func TestGHCR(t *testing.T) {
 	t.Run("tags with digests", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}})
-		connectortest.CheckCode(t, err, "", pat)
-		if len(page.Items) != 1 || page.Items[0].ID != namespace+"/api:1.0.0" || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "api", namespace+"/api:1.0.0", digests["1.0.0"], pat)
 	})
 	refusals := []ocitest.Refusal{
 		{Name: "unknown organization", Config: map[string]any{"owner": "nobody"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
@@ -138,20 +114,11 @@ func TestFakeRefusesWhatGitHubRefuses(t *testing.T) {
 		{"owner names ignore case", "/orgs/stella-ops/packages?package_type=container", "Bearer " + pat, http.StatusOK},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
-			}
-			rec := httptest.NewRecorder()
-			f.srv.Config.Handler.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
-			}
-			if rec.Header().Get("X-RateLimit-Remaining") == "" {
-				t.Fatal("no x-ratelimit-remaining header")
-			}
-		})
+		ocitest.CheckStatus(t, tc.name, f.srv.Config.Handler, ocitest.Request{Path: tc.path, Auth: tc.auth}, tc.want,
+			func(t *testing.T, rec *httptest.ResponseRecorder) {
+				if rec.Header().Get("X-RateLimit-Remaining") == "" {
+					t.Fatal("no x-ratelimit-remaining header")
+				}
+			})
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/harbor/spec"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci"
 	"github.com/stella-ops/inthub/shared/contracts"
-	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // decl is the provider's declaration (package spec); New reads the config
@@ -72,16 +71,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 
 // robot resolves the robot account for one call.
 func (c *Connector) robot(ctx context.Context) (kit.Auth, oci.Auth, error) {
-	secret, err := c.Secret(ctx, "the Harbor robot account")
-	if err != nil {
-		return kit.Auth{}, oci.Auth{}, err
-	}
-	user, password, err := secret.Basic()
-	if err != nil {
-		return kit.Auth{}, oci.Auth{}, resilience.New(resilience.InvalidConfig,
-			"the Harbor robot account must hold a username (robot$...) and password (its secret)")
-	}
-	return kit.Basic(user, password), oci.Auth{Username: user, Password: password}, nil
+	return c.Basic(ctx, "the Harbor robot account", "the Harbor robot account must hold a username (robot$...) and password (its secret)")
 }
 
 // api is the URL of an API path (escaped) under /api/v2.0.

@@ -17,18 +17,10 @@ import (
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"project": project}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "HARBOR_ROBOT", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, url, "HARBOR_ROBOT", map[string]any{"project": project}, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestHarbor covers what the conformance suite does not: Harbor's refusals
 // (unknown project, a robot of another project, a cursor it did not
@@ -49,18 +41,7 @@ func TestHarbor(t *testing.T) {
 	t.Run("repositories page to the end in pages of 100", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, nil, right)
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", robotSecret)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
+		got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 1000}, robotSecret)
 		if !slices.Equal(got, many) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}

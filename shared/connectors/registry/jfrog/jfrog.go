@@ -62,15 +62,9 @@ var (
 // New builds a connector from the integration's config.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.NewValues(decl, in.Integration.Config)
-	base, err := kit.ParseBaseURL("url", cfg.String("url"))
+	base, registry, err := oci.BaseAndRegistry(cfg)
 	if err != nil {
 		return nil, err
-	}
-	registry := &url.URL{Scheme: base.Scheme, Host: base.Host}
-	if raw := cfg.String("registryUrl"); raw != "" {
-		if registry, err = kit.ParseBaseURL("registryUrl", raw); err != nil {
-			return nil, err
-		}
 	}
 	c := &Connector{
 		base: base, repoKey: cfg.String("repository"), username: cfg.String("username"),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -18,18 +17,10 @@ import (
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"repository": repoKey, "username": username}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "JFROG_TOKEN", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, url, "JFROG_TOKEN", map[string]any{"repository": repoKey, "username": username}, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestJFrog covers what the conformance suite does not: the catalog paged
 // to the end by n and last (including a last page exactly full), tags with
@@ -50,18 +41,7 @@ func TestJFrog(t *testing.T) {
 		t.Run(fmt.Sprintf("%d images page to the end", n), func(t *testing.T) {
 			t.Parallel()
 			c := newConnector(t, f.srv.URL, nil, tokenJSON(accessToken))
-			var got []string
-			q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}
-			for range 10 {
-				page, err := c.Discover(ctxT(t), q)
-				connectortest.CheckCode(t, err, "", accessToken)
-				for _, r := range page.Items {
-					got = append(got, r.Name)
-				}
-				if q.Cursor = page.NextCursor; q.Cursor == "" {
-					break
-				}
-			}
+			got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}, accessToken)
 			if !slices.Equal(got, ocitest.Prefixed(repoKey, many)) {
 				t.Fatalf("%d images, want %d", len(got), len(many))
 			}
@@ -72,20 +52,12 @@ func TestJFrog(t *testing.T) {
 	t.Run("tags with digests by repository path", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}})
-		connectortest.CheckCode(t, err, "", accessToken)
-		if len(page.Items) != 1 || page.Items[0].ID != repoKey+"/api:1.0.0" || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "api", repoKey+"/api:1.0.0", digests["1.0.0"], accessToken)
 	})
 	t.Run("tags by subdomain", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true, "dockerAccess": "subdomain", "registryUrl": reg.URL}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "web"}})
-		connectortest.CheckCode(t, err, "", accessToken)
-		if len(page.Items) != 1 || page.Items[0].ID != "web:1.0.0" || page.Items[0].Attributes["digest"] != subDigests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, subDigests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "web", "web:1.0.0", subDigests["1.0.0"], accessToken)
 		repos, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
 		connectortest.CheckCode(t, err, "", accessToken)
 		if len(repos.Items) != 1 || repos.Items[0].Name != "api" {
@@ -127,17 +99,6 @@ func TestFakeRefusesWhatArtifactoryRefuses(t *testing.T) {
 		{"ping without auth", "/artifactory/api/system/ping", "", http.StatusOK},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
-			}
-			rec := httptest.NewRecorder()
-			f.srv.Config.Handler.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
-			}
-		})
+		ocitest.CheckStatus(t, tc.name, f.srv.Config.Handler, ocitest.Request{Path: tc.path, Auth: tc.auth}, tc.want)
 	}
 }

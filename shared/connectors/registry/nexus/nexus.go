@@ -71,15 +71,9 @@ var (
 // the host of url unless registryUrl names the docker connector.
 func New(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
 	cfg := connectors.NewValues(decl, in.Integration.Config)
-	base, err := kit.ParseBaseURL("url", cfg.String("url"))
+	base, registry, err := oci.BaseAndRegistry(cfg)
 	if err != nil {
 		return nil, err
-	}
-	registry := &url.URL{Scheme: base.Scheme, Host: base.Host}
-	if raw := cfg.String("registryUrl"); raw != "" {
-		if registry, err = kit.ParseBaseURL("registryUrl", raw); err != nil {
-			return nil, err
-		}
 	}
 	c := &Connector{base: base, repository: cfg.String("repository"), connector: cfg.String("routing") == spec.RoutingConnector}
 	if c.Vendor, err = oci.NewVendor(in, cfg, registry, catalog); err != nil {
@@ -92,16 +86,7 @@ func New(_ context.Context, in connectors.Instance) (connectors.Connector, error
 // pass code) for one call: basic auth of the REST API and the registry
 // credential.
 func (c *Connector) credential(ctx context.Context) (kit.Auth, oci.Auth, error) {
-	secret, err := c.Secret(ctx, "the Nexus credential")
-	if err != nil {
-		return kit.Auth{}, oci.Auth{}, err
-	}
-	user, password, err := secret.Basic()
-	if err != nil {
-		return kit.Auth{}, oci.Auth{}, resilience.New(resilience.InvalidConfig,
-			"the nexus credential must hold a username and password (or a user token's name and pass code)")
-	}
-	return kit.Basic(user, password), oci.Auth{Username: user, Password: password}, nil
+	return c.Basic(ctx, "the Nexus credential", "the nexus credential must hold a username and password (or a user token's name and pass code)")
 }
 
 // image names an image of the repository as the registry API v2 does.

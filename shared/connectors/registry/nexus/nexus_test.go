@@ -19,18 +19,10 @@ import (
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"repository": repoName}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "NEXUS_CRED", Secret: secret}).(*Connector)
+	return ocitest.Connect(t, Spec, url, "NEXUS_CRED", map[string]any{"repository": repoName}, config, secret).(*Connector)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return ocitest.Context(t) }
 
 // TestNexus covers what the conformance suite does not: many components
 // paged to the end by continuation tokens, each image once though it has a
@@ -54,18 +46,10 @@ func TestNexus(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, big.srv.URL, nil, right)
 		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", password)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-				if r.Attributes["versions"] != 3 {
-					t.Fatalf("%s: versions %v, want 3", r.Name, r.Attributes["versions"])
-				}
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
+		for _, r := range ocitest.List(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}, password) {
+			got = append(got, r.Name)
+			if r.Attributes["versions"] != 3 {
+				t.Fatalf("%s: versions %v, want 3", r.Name, r.Attributes["versions"])
 			}
 		}
 		if !slices.Equal(got, ocitest.Prefixed(repoName, many)) {
@@ -76,20 +60,12 @@ func TestNexus(t *testing.T) {
 	t.Run("tags with digests by path-based routing", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}})
-		connectortest.CheckCode(t, err, "", password)
-		if len(page.Items) != 1 || page.Items[0].ID != repoName+"/api:1.0.0" || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "api", repoName+"/api:1.0.0", digests["1.0.0"], password)
 	})
 	t.Run("tags by a connector", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true, "routing": "connector", "registryUrl": reg.URL}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "web"}})
-		connectortest.CheckCode(t, err, "", password)
-		if len(page.Items) != 1 || page.Items[0].ID != "web:1.0.0" || page.Items[0].Attributes["digest"] != connDigests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, connDigests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "web", "web:1.0.0", connDigests["1.0.0"], password)
 		repos, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceRepositories})
 		connectortest.CheckCode(t, err, "", password)
 		if len(repos.Items) != 1 || repos.Items[0].Name != "api" {
@@ -102,46 +78,24 @@ func TestNexus(t *testing.T) {
 		_, _ = w.Write([]byte(`{"items":[{"id":"1","repository":"docker-hosted","format":"maven2","group":"org.acme","name":"app","version":"1.0"}],"continuationToken":null}`))
 	}))
 	t.Cleanup(maven.Close)
-	refusals := []struct {
-		name   string
-		url    string
-		config map[string]any
-		secret string
-		q      connectors.DiscoveryQuery
-		check  func(*Connector, context.Context) error
-		want   resilience.Code
-	}{
-		{name: "unknown repository", config: map[string]any{"repository": "nope-hosted"}, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.ResourceNotFound},
-		{name: "wrong password", secret: basicJSON(username, "wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.AuthenticationFailed},
-		{name: "wrong password on tags", secret: basicJSON(username, "wrong"), q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, want: resilience.AuthenticationFailed},
-		{name: "wrong user on the registry", secret: basicJSON("someone", password), check: (*Connector).CheckAuthentication, want: resilience.AuthenticationFailed},
-		{name: "wrong password on the functionality check", secret: basicJSON(username, "wrong"), check: (*Connector).CheckFunctionality, want: resilience.AuthenticationFailed},
-		{name: "a cursor it did not issue", q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, want: resilience.InvalidConfig},
-		{name: "unknown image", q: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, want: resilience.ResourceNotFound},
-		{name: "tags without a repository", q: connectors.DiscoveryQuery{ResourceType: ResourceTags}, want: resilience.InvalidConfig},
-		{name: "a token instead of a username and password", secret: `{"token":"t"}`, check: (*Connector).CheckAuthentication, want: resilience.InvalidConfig},
-		{name: "a repository of another format", url: maven.URL, q: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, want: resilience.InvalidConfig},
+	refusals := []ocitest.Refusal{
+		{Name: "unknown repository", Config: map[string]any{"repository": "nope-hosted"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
+		{Name: "wrong password", Secret: basicJSON(username, "wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong password on tags", Secret: basicJSON(username, "wrong"), Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}}, Want: resilience.AuthenticationFailed},
+		{Name: "wrong user on the registry", Secret: basicJSON("someone", password), Check: true, Want: resilience.AuthenticationFailed},
+		{Name: "wrong password on the functionality check", Secret: basicJSON(username, "wrong"), Level: contracts.CheckFunctionality, Want: resilience.AuthenticationFailed},
+		{Name: "a cursor it did not issue", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories, Cursor: "garbage"}, Want: resilience.InvalidConfig},
+		{Name: "unknown image", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "nope"}}, Want: resilience.ResourceNotFound},
+		{Name: "tags without a repository", Query: connectors.DiscoveryQuery{ResourceType: ResourceTags}, Want: resilience.InvalidConfig},
+		{Name: "a token instead of a username and password", Secret: `{"token":"t"}`, Check: true, Want: resilience.InvalidConfig},
+		{Name: "a repository of another format", Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.InvalidConfig,
+			Build: func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+				return newConnector(t, maven.URL, config, secret)
+			}},
 	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret, base := tc.secret, tc.url
-			if secret == "" {
-				secret = right
-			}
-			if base == "" {
-				base = f.srv.URL
-			}
-			c := newConnector(t, base, tc.config, secret)
-			var err error
-			if tc.check != nil {
-				err = tc.check(c, ctxT(t))
-			} else {
-				_, err = c.Discover(ctxT(t), tc.q)
-			}
-			connectortest.CheckCode(t, err, tc.want, password)
-		})
-	}
+	ocitest.RunRefusals(t, refusals, right, func(t *testing.T, config map[string]any, secret string) ocitest.Connector {
+		return newConnector(t, f.srv.URL, config, secret)
+	}, password)
 }
 
 // TestFakeRefusesWhatNexusRefuses keeps the fake honest: missing or wrong
@@ -169,25 +123,11 @@ func TestFakeRefusesWhatNexusRefuses(t *testing.T) {
 		{"status check with auth", "/service/rest/v1/status/check", username, password, http.StatusOK},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
-			if tc.user != "" {
-				req.SetBasicAuth(tc.user, tc.pass)
-			}
-			rec := httptest.NewRecorder()
-			f.srv.Config.Handler.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
-			}
-		})
+		ocitest.CheckStatus(t, tc.name, f.srv.Config.Handler, ocitest.Request{Path: tc.path, User: tc.user, Pass: tc.pass}, tc.want)
 	}
 	t.Run("first page holds 10 components and a token", func(t *testing.T) {
 		t.Parallel()
-		req := httptest.NewRequest(http.MethodGet, list, nil)
-		req.SetBasicAuth(username, password)
-		rec := httptest.NewRecorder()
-		f.srv.Config.Handler.ServeHTTP(rec, req)
+		rec := ocitest.Serve(f.srv.Config.Handler, ocitest.Request{Path: list, User: username, Pass: password})
 		var body struct {
 			Items             []component `json:"items"`
 			ContinuationToken *string     `json:"continuationToken"`

@@ -178,3 +178,34 @@ func (v *Vendor) tags(ctx context.Context, src Source, repo string, filter *disc
 	return v.V2.DiscoverTags(ctx, auth, TagQuery{ResourceType: v.catalog.ResourceTags, Repository: src.TagRepository(repo),
 		Keep: filter.Keep, Collector: collector, Start: start, Digests: v.resolveDigests, Created: v.resolveCreated})
 }
+
+// BaseAndRegistry reads the url field, the base of the vendor's REST API,
+// and the registry: registryUrl when set, else the host of url.
+func BaseAndRegistry(cfg connectors.Values) (base, registry *url.URL, err error) {
+	if base, err = kit.ParseBaseURL("url", cfg.String("url")); err != nil {
+		return nil, nil, err
+	}
+	registry = &url.URL{Scheme: base.Scheme, Host: base.Host}
+	if raw := cfg.String("registryUrl"); raw != "" {
+		if registry, err = kit.ParseBaseURL("registryUrl", raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	return base, registry, nil
+}
+
+// Basic resolves the integration's credential, a username and password,
+// for one call: the basic auth of the REST API and the registry
+// credential. what names the credential in errors; refused is the
+// INVALID_CONFIG message when it holds no username and password.
+func (v *Vendor) Basic(ctx context.Context, what, refused string) (kit.Auth, Auth, error) {
+	secret, err := v.Secret(ctx, what)
+	if err != nil {
+		return kit.Auth{}, Auth{}, err
+	}
+	user, password, err := secret.Basic()
+	if err != nil {
+		return kit.Auth{}, Auth{}, resilience.New(resilience.InvalidConfig, "%s", refused)
+	}
+	return kit.Basic(user, password), Auth{Username: user, Password: password}, nil
+}

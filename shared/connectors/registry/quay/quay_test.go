@@ -1,16 +1,13 @@
 package quay
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/connectors/connectortest"
 	"github.com/stella-ops/inthub/shared/connectors/registry/oci/ocitest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
@@ -18,17 +15,7 @@ import (
 
 func newConnector(t *testing.T, url string, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"namespace": namespace}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	return connectortest.NewConnector(t, connectortest.Setup{Spec: Spec, URL: url, Config: cfg, EnvVar: "QUAY_TOKEN", Secret: secret}).(*Connector)
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+	return ocitest.Connect(t, Spec, url, "QUAY_TOKEN", map[string]any{"namespace": namespace}, config, secret).(*Connector)
 }
 
 // TestQuay covers what the conformance suite does not: the listing paged
@@ -48,18 +35,7 @@ func TestQuay(t *testing.T) {
 	t.Run("repositories page to the end", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, nil, right)
-		var got []string
-		q := connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}
-		for range 10 {
-			page, err := c.Discover(ctxT(t), q)
-			connectortest.CheckCode(t, err, "", apiToken)
-			for _, r := range page.Items {
-				got = append(got, r.Name)
-			}
-			if q.Cursor = page.NextCursor; q.Cursor == "" {
-				break
-			}
-		}
+		got := ocitest.ListNames(t, c, connectors.DiscoveryQuery{ResourceType: ResourceRepositories, PageSize: 70}, apiToken)
 		if !slices.Equal(got, ocitest.Prefixed(namespace, many)) {
 			t.Fatalf("%d repositories, want %d", len(got), len(many))
 		}
@@ -67,11 +43,7 @@ func TestQuay(t *testing.T) {
 	t.Run("tags with digests", func(t *testing.T) {
 		t.Parallel()
 		c := newConnector(t, f.srv.URL, map[string]any{"resolveDigests": true}, right)
-		page, err := c.Discover(ctxT(t), connectors.DiscoveryQuery{ResourceType: ResourceTags, Filter: contracts.DiscoveryFilter{Repository: "api"}})
-		connectortest.CheckCode(t, err, "", apiToken)
-		if len(page.Items) != 1 || page.Items[0].Attributes["digest"] != digests["1.0.0"] {
-			t.Fatalf("tags %+v, pushed digest %s", page.Items, digests["1.0.0"])
-		}
+		ocitest.OneTag(t, c, ResourceTags, "api", "", digests["1.0.0"], apiToken)
 	})
 	refusals := []ocitest.Refusal{
 		{Name: "unknown namespace", Config: map[string]any{"namespace": "nobody"}, Query: connectors.DiscoveryQuery{ResourceType: ResourceRepositories}, Want: resilience.ResourceNotFound},
@@ -106,17 +78,6 @@ func TestFakeRefusesWhatQuayRefuses(t *testing.T) {
 		{"issued page token", "namespace=" + namespace + "&next_page=" + pageToken(1), "Bearer " + apiToken, http.StatusOK},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			req := httptest.NewRequest(http.MethodGet, "/api/v1/repository?"+tc.query, nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
-			}
-			rec := httptest.NewRecorder()
-			f.srv.Config.Handler.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tc.want)
-			}
-		})
+		ocitest.CheckStatus(t, tc.name, f.srv.Config.Handler, ocitest.Request{Path: "/api/v1/repository?" + tc.query, Auth: tc.auth}, tc.want)
 	}
 }

@@ -175,15 +175,7 @@ func TestChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newConnector(t, tc.server, tc.owner, tc.token)
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
+			err := connectortest.Level(tc.level, c)(ctxT(t))
 			checkCode(t, err, tc.want)
 		})
 	}

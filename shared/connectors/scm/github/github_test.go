@@ -186,15 +186,7 @@ func TestChecks(t *testing.T) {
 				server = private
 			}
 			c := newConnector(t, server, tc.owner, tc.token)
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
+			err := connectortest.Level(tc.level, c)(ctxT(t))
 			checkCode(t, err, tc.want)
 		})
 	}

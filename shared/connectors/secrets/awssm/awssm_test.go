@@ -6,14 +6,12 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/secrets/secretstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 const (
@@ -26,6 +24,9 @@ func keysJSON(id, secret string) string {
 	return `{"accessKeyId":"` + id + `","secretAccessKey":"` + secret + `"}`
 }
 
+// target builds the connector under test.
+var target = secretstest.Target[*Connector]{Spec: Spec, ID: "aws-1", Env: "AWS_KEYS", New: secretstest.Typed[*Connector](New)}
+
 func newTestConnector(t *testing.T, f *fakeAWS, config map[string]any, creds string) *Connector {
 	t.Helper()
 	return newGuardedConnector(t, f, httpx.GuardPolicy{AllowPrivate: true}, config, creds)
@@ -34,45 +35,24 @@ func newTestConnector(t *testing.T, f *fakeAWS, config map[string]any, creds str
 // newGuardedConnector is newTestConnector under the given outbound policy.
 func newGuardedConnector(t *testing.T, f *fakeAWS, policy httpx.GuardPolicy, config map[string]any, creds string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"region": f.region, "url": f.srv.URL, "timeout": float64(5)}
-	maps.Copy(cfg, config)
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
-	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), policy, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
-	env := map[string]string{}
-	if creds != "" {
-		env["AWS_KEYS"] = creds
-	}
-	conn, err := New(context.Background(), connectors.Instance{
-		Integration: contracts.Integration{ID: "aws-1", TenantID: "t", TypeID: ProviderID, Config: cfg, CredentialRef: "env://AWS_KEYS"},
-		Credentials: testsvc.EnvCredentials(env), HTTP: hc,
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn.(*Connector)
+	return secretstest.Connect(t, target, map[string]any{"region": f.region, "url": f.srv.URL, "timeout": float64(5)}, config, policy, creds)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+// provider is the runners' view of this package's tests, on fake f.
+func provider(f *fakeAWS) secretstest.Provider[*fakeAWS, *Connector] {
+	return secretstest.Provider[*fakeAWS, *Connector]{
+		Name: ProviderID, Fake: f, Cred: keysJSON(keyID, keySecret), Secrets: []string{keySecret, value},
+		Connect: func(t *testing.T, s secretstest.Setup[*fakeAWS]) *Connector {
+			return newTestConnector(t, s.Fake, s.Config, s.Cred)
+		},
+	}
 }
+
+func ctxT(t *testing.T) context.Context { return secretstest.Context(t) }
 
 func checkCode(t *testing.T, err error, want resilience.Code) {
 	t.Helper()
-	if got := resilience.CodeOf(err); got != want {
-		t.Fatalf("error %v has code %q, want %q", err, got, want)
-	}
-	if err != nil && (strings.Contains(err.Error(), keySecret) || strings.Contains(err.Error(), value)) {
-		t.Fatalf("error text holds a secret: %v", err)
-	}
+	secretstest.CheckErr(t, ProviderID, err, want, nil, keySecret, value)
 }
 
 func TestReadSecret(t *testing.T) {
@@ -85,51 +65,21 @@ func TestReadSecret(t *testing.T) {
 	cur := f.put("ci/token", value)
 	f.put("gone", value)
 	f.secrets["gone"].deleted = true
-	tests := []struct {
-		name    string
-		config  map[string]any
-		creds   string
-		path    string
-		want    map[string]string
-		version string
-		code    resilience.Code
-		prepare func()
-	}{
-		{name: "json secret", path: "docker/registry", want: map[string]string{"username": "alice", "password": value}},
-		{name: "plain secret, current", path: "ci/token", want: map[string]string{"value": value}, version: cur},
-		{name: "previous version by label", config: map[string]any{"versionStage": "AWSPREVIOUS"}, path: "ci/token",
-			want: map[string]string{"value": "old-" + value}, version: old},
-		{name: "unknown label", config: map[string]any{"versionStage": "NOPE"}, path: "ci/token", code: resilience.ResourceNotFound},
-		{name: "missing", path: "nope", code: resilience.ResourceNotFound},
-		{name: "marked for deletion", path: "gone", code: resilience.ResourceNotFound},
-		{name: "access denied", creds: keysJSON("AKIALIMITEDKEY00002", keySecret), path: "ci/token", code: resilience.PermissionDenied},
-		{name: "wrong secret key", creds: keysJSON(keyID, "wrong-"+keySecret), path: "ci/token", code: resilience.AuthenticationFailed},
-		{name: "unknown key", creds: keysJSON("AKIAUNKNOWNKEY00009", keySecret), path: "ci/token", code: resilience.AuthenticationFailed},
-		{name: "keys of the wrong shape", creds: `{"token":"x"}`, path: "ci/token", code: resilience.InvalidConfig},
-		{name: "keys unset", creds: "-", path: "ci/token", code: resilience.CredentialFetchFailed},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			creds := tc.creds
-			switch creds {
-			case "":
-				creds = keysJSON(keyID, keySecret)
-			case "-":
-				creds = ""
-			}
-			c := newTestConnector(t, f, tc.config, creds)
-			got, err := c.ReadSecretLease(ctxT(t), tc.path)
-			checkCode(t, err, tc.code)
-			if tc.code != "" {
-				t.Log(err)
-				return
-			}
-			if !maps.Equal(got.Data, tc.want) || (tc.version != "" && got.Version != tc.version) {
-				t.Fatalf("read %v (version %s), want %v (%s)", got.Data, got.Version, tc.want, tc.version)
-			}
-		})
-	}
+	type setup = secretstest.Setup[*fakeAWS]
+	secretstest.RunReads(t, provider(f), []secretstest.ReadCase[*fakeAWS]{
+		{Name: "json secret", Path: "docker/registry", Want: map[string]string{"username": "alice", "password": value}},
+		{Name: "plain secret, current", Path: "ci/token", Want: map[string]string{"value": value}, Version: cur},
+		{Name: "previous version by label", Setup: setup{Config: map[string]any{"versionStage": "AWSPREVIOUS"}}, Path: "ci/token",
+			Want: map[string]string{"value": "old-" + value}, Version: old},
+		{Name: "unknown label", Setup: setup{Config: map[string]any{"versionStage": "NOPE"}}, Path: "ci/token", Code: resilience.ResourceNotFound},
+		{Name: "missing", Path: "nope", Code: resilience.ResourceNotFound},
+		{Name: "marked for deletion", Path: "gone", Code: resilience.ResourceNotFound},
+		{Name: "access denied", Setup: setup{Cred: keysJSON("AKIALIMITEDKEY00002", keySecret)}, Path: "ci/token", Code: resilience.PermissionDenied},
+		{Name: "wrong secret key", Setup: setup{Cred: keysJSON(keyID, "wrong-"+keySecret)}, Path: "ci/token", Code: resilience.AuthenticationFailed},
+		{Name: "unknown key", Setup: setup{Cred: keysJSON("AKIAUNKNOWNKEY00009", keySecret)}, Path: "ci/token", Code: resilience.AuthenticationFailed},
+		{Name: "keys of the wrong shape", Setup: setup{Cred: `{"token":"x"}`}, Path: "ci/token", Code: resilience.InvalidConfig},
+		{Name: "keys unset", Setup: setup{Cred: secretstest.NoCredential}, Path: "ci/token", Code: resilience.CredentialFetchFailed},
+	})
 }
 
 func TestThrottled(t *testing.T) {
@@ -155,49 +105,20 @@ func TestChecks(t *testing.T) {
 	f.put("other", "x")
 	down := startAWS(t)
 	down.srv.Close()
-	tests := []struct {
-		name   string
-		fake   *fakeAWS
-		config map[string]any
-		creds  string
-		level  contracts.CheckType
-		code   resilience.Code
-	}{
-		{name: "connectivity", level: contracts.CheckConnectivity},
-		{name: "connectivity down", fake: down, level: contracts.CheckConnectivity, code: resilience.ConnectionRefused},
-		{name: "authentication", level: contracts.CheckAuthentication},
-		{name: "authentication of a key that may not list", creds: keysJSON("AKIALIMITEDKEY00002", keySecret), level: contracts.CheckAuthentication},
-		{name: "authentication wrong key", creds: keysJSON(keyID, "nope"), level: contracts.CheckAuthentication, code: resilience.AuthenticationFailed},
-		{name: "functionality lists", level: contracts.CheckFunctionality},
-		{name: "functionality canary", creds: keysJSON("AKIALIMITEDKEY00002", keySecret), config: map[string]any{"canarySecret": "app/canary"},
-			level: contracts.CheckFunctionality},
-		{name: "functionality may not list", creds: keysJSON("AKIALIMITEDKEY00002", keySecret), level: contracts.CheckFunctionality,
-			code: resilience.PermissionDenied},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			fake := tc.fake
-			if fake == nil {
-				fake = f
-			}
-			creds := tc.creds
-			if creds == "" {
-				creds = keysJSON(keyID, keySecret)
-			}
-			c := newTestConnector(t, fake, tc.config, creds)
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
-			checkCode(t, err, tc.code)
-		})
-	}
+	type setup = secretstest.Setup[*fakeAWS]
+	limited := keysJSON("AKIALIMITEDKEY00002", keySecret)
+	secretstest.RunChecks(t, provider(f), []secretstest.CheckCase[*fakeAWS]{
+		{Name: "connectivity", Level: contracts.CheckConnectivity},
+		{Name: "connectivity down", Setup: setup{Fake: down}, Level: contracts.CheckConnectivity, Code: resilience.ConnectionRefused},
+		{Name: "authentication", Level: contracts.CheckAuthentication},
+		{Name: "authentication of a key that may not list", Setup: setup{Cred: limited}, Level: contracts.CheckAuthentication},
+		{Name: "authentication wrong key", Setup: setup{Cred: keysJSON(keyID, "nope")}, Level: contracts.CheckAuthentication, Code: resilience.AuthenticationFailed},
+		{Name: "functionality lists", Level: contracts.CheckFunctionality},
+		{Name: "functionality canary", Setup: setup{Cred: limited, Config: map[string]any{"canarySecret": "app/canary"}},
+			Level: contracts.CheckFunctionality},
+		{Name: "functionality may not list", Setup: setup{Cred: limited}, Level: contracts.CheckFunctionality,
+			Code: resilience.PermissionDenied},
+	})
 }
 
 func TestAssumeRole(t *testing.T) {
@@ -242,20 +163,15 @@ func TestAssumeRole(t *testing.T) {
 
 func TestConfigRefused(t *testing.T) {
 	t.Parallel()
-	for name, tc := range map[string]struct {
-		cfg map[string]any
-		ref string
-	}{
-		"keys from a store": {map[string]any{"region": "eu-west-1"}, "vault://vault-1/aws#keys"},
-		"no ref":            {map[string]any{"region": "eu-west-1"}, ""},
-		"bad region":        {map[string]any{"region": "eu/west"}, "env://K"},
-		"role without arn":  {map[string]any{"region": "eu-west-1", "authMethod": "assumeRole"}, "env://K"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}, HTTP: connectortest.HTTP(t, nil, nil)})
-			checkCode(t, err, resilience.InvalidConfig)
-		})
-	}
+	secretstest.RunConfigRefused(t, ProviderID, func(in connectors.Instance) error {
+		_, err := New(context.Background(), in)
+		return err
+	}, map[string]secretstest.ConfigCase{
+		"keys from a store": {Config: map[string]any{"region": "eu-west-1"}, Ref: "vault://vault-1/aws#keys"},
+		"no ref":            {Config: map[string]any{"region": "eu-west-1"}, Ref: ""},
+		"bad region":        {Config: map[string]any{"region": "eu/west"}, Ref: "env://K"},
+		"role without arn":  {Config: map[string]any{"region": "eu-west-1", "authMethod": "assumeRole"}, Ref: "env://K"},
+	}, keySecret, value)
 }
 
 // An endpoint the outbound guard refuses (the Secrets Manager url, or the
@@ -290,9 +206,7 @@ func TestEndpointBlocked(t *testing.T) {
 			t.Run(tc.name+" "+op, func(t *testing.T) {
 				t.Parallel()
 				c := newGuardedConnector(t, f, fakeOnly, tc.config, keysJSON(keyID, keySecret))
-				calls := 0
-				err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
-					calls++
+				secretstest.CheckBlocked(t, ProviderID, func(ctx context.Context) error {
 					switch op {
 					case "connectivity":
 						return c.CheckConnectivity(ctx)
@@ -303,14 +217,7 @@ func TestEndpointBlocked(t *testing.T) {
 					}
 					_, err := c.ReadSecret(ctx, "ci/token")
 					return err
-				})
-				checkCode(t, err, resilience.DestinationBlocked)
-				if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "outbound policy") {
-					t.Errorf("error %q does not name %s and the outbound policy", err, tc.want)
-				}
-				if calls != 1 {
-					t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
-				}
+				}, tc.want, keySecret, value)
 			})
 		}
 	}
@@ -325,6 +232,3 @@ func with(m map[string]any, k string, v any) map[string]any {
 	out[k] = v
 	return out
 }
-
-// fastRetry retries as the hub does, without the waits.
-var fastRetry = resilience.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3, Multiplier: 1}

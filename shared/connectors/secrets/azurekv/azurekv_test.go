@@ -2,18 +2,16 @@ package azurekv
 
 import (
 	"context"
-	"maps"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/secrets/secretstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 const (
@@ -21,6 +19,12 @@ const (
 	clientSecret = "LEAK-azure-client-secret-4b2a"
 	value        = "LEAK-azure-stored-value-91cd"
 )
+
+// target builds the connector under test (no ambient identity).
+var target = secretstest.Target[*Connector]{Spec: Spec, ID: "akv-1", Env: "AZURE_SECRET",
+	New: func(in connectors.Instance) (*Connector, error) {
+		return newConnector(in, func() bool { return false })
+	}}
 
 func newTestConnector(t *testing.T, f *fakeAzure, config map[string]any, secret string) *Connector {
 	t.Helper()
@@ -30,46 +34,25 @@ func newTestConnector(t *testing.T, f *fakeAzure, config map[string]any, secret 
 // newGuardedConnector is newTestConnector under the given outbound policy.
 func newGuardedConnector(t *testing.T, f *fakeAzure, policy httpx.GuardPolicy, config map[string]any, secret string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"url": f.srv.URL, "authorityHost": f.srv.URL, "tenantId": fakeTenant, "clientId": clientID,
-		"caCert": f.caPEM(), "skipChallengeResourceVerification": true, "timeout": float64(5)}
-	maps.Copy(cfg, config)
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
-	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), policy, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
-	env := map[string]string{}
-	if secret != "" {
-		env["AZURE_SECRET"] = secret
-	}
-	c, err := newConnector(connectors.Instance{
-		Integration: contracts.Integration{ID: "akv-1", TenantID: "t", TypeID: ProviderID, Config: cfg, CredentialRef: "env://AZURE_SECRET"},
-		Credentials: testsvc.EnvCredentials(env), HTTP: hc,
-	}, func() bool { return false })
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return secretstest.Connect(t, target, map[string]any{"url": f.srv.URL, "authorityHost": f.srv.URL, "tenantId": fakeTenant, "clientId": clientID,
+		"caCert": f.caPEM(), "skipChallengeResourceVerification": true, "timeout": float64(5)}, config, policy, secret)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+// provider is the runners' view of this package's tests, on fake f.
+func provider(f *fakeAzure) secretstest.Provider[*fakeAzure, *Connector] {
+	return secretstest.Provider[*fakeAzure, *Connector]{
+		Name: ProviderID, Fake: f, Cred: clientSecret, Secrets: []string{clientSecret, value},
+		Connect: func(t *testing.T, s secretstest.Setup[*fakeAzure]) *Connector {
+			return newTestConnector(t, s.Fake, s.Config, s.Cred)
+		},
+	}
 }
+
+func ctxT(t *testing.T) context.Context { return secretstest.Context(t) }
 
 func checkCode(t *testing.T, err error, want resilience.Code) {
 	t.Helper()
-	if got := resilience.CodeOf(err); got != want {
-		t.Fatalf("error %v has code %q, want %q", err, got, want)
-	}
-	if err != nil && (strings.Contains(err.Error(), clientSecret) || strings.Contains(err.Error(), value)) {
-		t.Fatalf("error text holds a secret: %v", err)
-	}
+	secretstest.CheckErr(t, ProviderID, err, want, nil, clientSecret, value)
 }
 
 func TestReadSecret(t *testing.T) {
@@ -82,50 +65,22 @@ func TestReadSecret(t *testing.T) {
 	cur := f.put("token", value)
 	f.put("disabled", value)
 	f.secrets["disabled"][0].enabled = false
-	tests := []struct {
-		name    string
-		config  map[string]any
-		secret  string
-		path    string
-		want    map[string]string
-		version string
-		code    resilience.Code
-	}{
-		{name: "json secret", path: "registry", want: map[string]string{"username": "alice", "password": value}},
-		{name: "current version", path: "token", want: map[string]string{"value": value}, version: cur},
-		{name: "given version", path: "token/" + old, want: map[string]string{"value": "old-" + value}, version: old},
-		{name: "missing", path: "nope", code: resilience.ResourceNotFound},
-		{name: "missing version", path: "token/00000000000000000000000000000000", code: resilience.ResourceNotFound},
-		{name: "disabled", path: "disabled", code: resilience.ResourceNotFound},
-		{name: "access policy denies", config: map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-000000000002"}, path: "token",
-			code: resilience.PermissionDenied},
-		{name: "wrong client secret", secret: "wrong", path: "token", code: resilience.AuthenticationFailed},
-		{name: "unknown client", config: map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-00000000000f"}, path: "token",
-			code: resilience.AuthenticationFailed},
-		{name: "secret unset", secret: "-", path: "token", code: resilience.CredentialFetchFailed},
-		{name: "bad path", path: "a/b/c", code: resilience.InvalidConfig},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			secret := tc.secret
-			switch secret {
-			case "":
-				secret = clientSecret
-			case "-":
-				secret = ""
-			}
-			c := newTestConnector(t, f, tc.config, secret)
-			got, err := c.ReadSecretLease(ctxT(t), tc.path)
-			checkCode(t, err, tc.code)
-			if tc.code != "" {
-				return
-			}
-			if !maps.Equal(got.Data, tc.want) || (tc.version != "" && got.Version != tc.version) {
-				t.Fatalf("read %v (version %s), want %v (%s)", got.Data, got.Version, tc.want, tc.version)
-			}
-		})
-	}
+	type setup = secretstest.Setup[*fakeAzure]
+	secretstest.RunReads(t, provider(f), []secretstest.ReadCase[*fakeAzure]{
+		{Name: "json secret", Path: "registry", Want: map[string]string{"username": "alice", "password": value}},
+		{Name: "current version", Path: "token", Want: map[string]string{"value": value}, Version: cur},
+		{Name: "given version", Path: "token/" + old, Want: map[string]string{"value": "old-" + value}, Version: old},
+		{Name: "missing", Path: "nope", Code: resilience.ResourceNotFound},
+		{Name: "missing version", Path: "token/00000000000000000000000000000000", Code: resilience.ResourceNotFound},
+		{Name: "disabled", Path: "disabled", Code: resilience.ResourceNotFound},
+		{Name: "access policy denies", Setup: setup{Config: map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-000000000002"}}, Path: "token",
+			Code: resilience.PermissionDenied},
+		{Name: "wrong client secret", Setup: setup{Cred: "wrong"}, Path: "token", Code: resilience.AuthenticationFailed},
+		{Name: "unknown client", Setup: setup{Config: map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-00000000000f"}}, Path: "token",
+			Code: resilience.AuthenticationFailed},
+		{Name: "secret unset", Setup: setup{Cred: secretstest.NoCredential}, Path: "token", Code: resilience.CredentialFetchFailed},
+		{Name: "bad path", Path: "a/b/c", Code: resilience.InvalidConfig},
+	})
 }
 
 func TestTokenCachedAndThrottle(t *testing.T) {
@@ -161,69 +116,33 @@ func TestChecks(t *testing.T) {
 	down := startAzure(t)
 	down.srv.Close()
 	limited := map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-000000000002"}
-	tests := []struct {
-		name   string
-		fake   *fakeAzure
-		config map[string]any
-		secret string
-		level  contracts.CheckType
-		code   resilience.Code
-	}{
-		{name: "connectivity", level: contracts.CheckConnectivity},
-		{name: "connectivity down", fake: down, level: contracts.CheckConnectivity, code: resilience.ConnectionRefused},
-		{name: "authentication", level: contracts.CheckAuthentication},
-		{name: "authentication of a client that may not list", config: limited, level: contracts.CheckAuthentication},
-		{name: "authentication wrong secret", secret: "wrong", level: contracts.CheckAuthentication, code: resilience.AuthenticationFailed},
-		{name: "functionality lists", level: contracts.CheckFunctionality},
-		{name: "functionality canary", config: map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-000000000002", "canarySecret": "canary"},
-			level: contracts.CheckFunctionality},
-		{name: "functionality may not list", config: limited, level: contracts.CheckFunctionality, code: resilience.PermissionDenied},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			fake, secret := tc.fake, tc.secret
-			if fake == nil {
-				fake = f
-			}
-			if secret == "" {
-				secret = clientSecret
-			}
-			c := newTestConnector(t, fake, tc.config, secret)
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
-			checkCode(t, err, tc.code)
-			if err != nil {
-			}
-		})
-	}
+	type setup = secretstest.Setup[*fakeAzure]
+	secretstest.RunChecks(t, provider(f), []secretstest.CheckCase[*fakeAzure]{
+		{Name: "connectivity", Level: contracts.CheckConnectivity},
+		{Name: "connectivity down", Setup: setup{Fake: down}, Level: contracts.CheckConnectivity, Code: resilience.ConnectionRefused},
+		{Name: "authentication", Level: contracts.CheckAuthentication},
+		{Name: "authentication of a client that may not list", Setup: setup{Config: limited}, Level: contracts.CheckAuthentication},
+		{Name: "authentication wrong secret", Setup: setup{Cred: "wrong"}, Level: contracts.CheckAuthentication, Code: resilience.AuthenticationFailed},
+		{Name: "functionality lists", Level: contracts.CheckFunctionality},
+		{Name: "functionality canary", Setup: setup{Config: map[string]any{"clientId": "0f1e2d3c-aaaa-bbbb-cccc-000000000002", "canarySecret": "canary"}},
+			Level: contracts.CheckFunctionality},
+		{Name: "functionality may not list", Setup: setup{Config: limited}, Level: contracts.CheckFunctionality, Code: resilience.PermissionDenied},
+	})
 }
 
 func TestConfigRefused(t *testing.T) {
 	t.Parallel()
 	base := map[string]any{"url": "https://v.vault.azure.net", "tenantId": fakeTenant, "clientId": clientID}
-	for name, tc := range map[string]struct {
-		cfg map[string]any
-		ref string
-	}{
-		"secret from a store":          {base, "vault://vault-1/azure#secret"},
-		"no ref":                       {base, ""},
-		"http vault":                   {map[string]any{"url": "http://v.vault.azure.net", "tenantId": fakeTenant, "clientId": clientID}, "env://S"},
-		"no tenant":                    {map[string]any{"url": "https://v.vault.azure.net", "clientId": clientID}, "env://S"},
-		"managed identity not allowed": {map[string]any{"url": "https://v.vault.azure.net", "authMethod": "managedIdentity"}, ""},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := newConnector(connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}, HTTP: connectortest.HTTP(t, nil, nil)}, func() bool { return false })
-			checkCode(t, err, resilience.InvalidConfig)
-		})
-	}
+	secretstest.RunConfigRefused(t, ProviderID, func(in connectors.Instance) error {
+		_, err := newConnector(in, func() bool { return false })
+		return err
+	}, map[string]secretstest.ConfigCase{
+		"secret from a store":          {Config: base, Ref: "vault://vault-1/azure#secret"},
+		"no ref":                       {Config: base, Ref: ""},
+		"http vault":                   {Config: map[string]any{"url": "http://v.vault.azure.net", "tenantId": fakeTenant, "clientId": clientID}, Ref: "env://S"},
+		"no tenant":                    {Config: map[string]any{"url": "https://v.vault.azure.net", "clientId": clientID}, Ref: "env://S"},
+		"managed identity not allowed": {Config: map[string]any{"url": "https://v.vault.azure.net", "authMethod": "managedIdentity"}, Ref: ""},
+	}, clientSecret, value)
 }
 
 // An authorityHost the outbound guard refuses is DESTINATION_BLOCKED (not
@@ -249,22 +168,13 @@ func TestAuthorityHostBlocked(t *testing.T) {
 			t.Run(tc.name+" "+op, func(t *testing.T) {
 				t.Parallel()
 				c := newGuardedConnector(t, f, vaultOnly, map[string]any{"authorityHost": tc.authority}, clientSecret)
-				calls := 0
-				err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
-					calls++
+				secretstest.CheckBlocked(t, ProviderID, func(ctx context.Context) error {
 					if op == "read" {
 						_, err := c.ReadSecret(ctx, "token")
 						return err
 					}
 					return c.CheckAuthentication(ctx)
-				})
-				checkCode(t, err, resilience.DestinationBlocked)
-				if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "outbound policy") {
-					t.Errorf("error %q does not name %s and the outbound policy", err, tc.want)
-				}
-				if calls != 1 {
-					t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
-				}
+				}, tc.want, clientSecret, value)
 			})
 		}
 	}
@@ -272,9 +182,6 @@ func TestAuthorityHostBlocked(t *testing.T) {
 		t.Errorf("the fake's token endpoint was reached %d times", n)
 	}
 }
-
-// fastRetry retries as the hub does, without the waits.
-var fastRetry = resilience.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3, Multiplier: 1}
 
 // A vault url the outbound guard refuses is DESTINATION_BLOCKED through the
 // SDK's pipeline, for every check and a read, and is not retried.
@@ -297,18 +204,7 @@ func TestVaultURLBlocked(t *testing.T) {
 			t.Run(host+" "+name, func(t *testing.T) {
 				t.Parallel()
 				c := newGuardedConnector(t, f, fakeOnly, map[string]any{"url": "https://" + host}, clientSecret)
-				calls := 0
-				err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
-					calls++
-					return op(c, ctx)
-				})
-				checkCode(t, err, resilience.DestinationBlocked)
-				if !strings.Contains(err.Error(), host) || !strings.Contains(err.Error(), "outbound policy") {
-					t.Errorf("error %q does not name %s and the outbound policy", err, host)
-				}
-				if calls != 1 {
-					t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
-				}
+				secretstest.CheckBlocked(t, ProviderID, func(ctx context.Context) error { return op(c, ctx) }, host, clientSecret, value)
 			})
 		}
 	}

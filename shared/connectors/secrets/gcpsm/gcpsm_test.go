@@ -3,20 +3,20 @@ package gcpsm
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
-	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/secrets/secretstest"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 const value = "LEAK-gcp-secret-value-3c9e"
+
+// target builds the connector under test.
+var target = secretstest.Target[*Connector]{Spec: Spec, ID: "gcp-1", Env: "GCP_KEY", New: secretstest.Typed[*Connector](New)}
 
 func newTestConnector(t *testing.T, f *fakeGCP, config map[string]any, key string) *Connector {
 	t.Helper()
@@ -26,47 +26,28 @@ func newTestConnector(t *testing.T, f *fakeGCP, config map[string]any, key strin
 // newGuardedConnector is newTestConnector under the given outbound policy.
 func newGuardedConnector(t *testing.T, f *fakeGCP, policy httpx.GuardPolicy, config map[string]any, key string) *Connector {
 	t.Helper()
-	cfg := map[string]any{"project": f.project, "url": f.srv.URL, "timeout": float64(5)}
-	maps.Copy(cfg, config)
-	if err := Spec.ValidateConfig(cfg); err != nil {
-		t.Fatalf("config refused: %v", err)
-	}
-	hc, err := httpx.New(connectors.HTTPOptions(connectors.NewValues(Spec, cfg), policy, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
-	env := map[string]string{}
-	if key != "" {
-		env["GCP_KEY"] = key
-	}
-	conn, err := New(context.Background(), connectors.Instance{
-		Integration: contracts.Integration{ID: "gcp-1", TenantID: "t", TypeID: ProviderID, Config: cfg, CredentialRef: "env://GCP_KEY"},
-		Credentials: testsvc.EnvCredentials(env), HTTP: hc,
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn.(*Connector)
+	return secretstest.Connect(t, target, map[string]any{"project": f.project, "url": f.srv.URL, "timeout": float64(5)}, config, policy, key)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+// leaks are the values no error text may hold.
+var leaks = []string{value, "PRIVATE KEY"}
+
+// provider is the runners' view of this package's tests, on fake f with
+// the working service-account key.
+func provider(f *fakeGCP, key string) secretstest.Provider[*fakeGCP, *Connector] {
+	return secretstest.Provider[*fakeGCP, *Connector]{
+		Name: ProviderID, Fake: f, Cred: key, Secrets: leaks, ExactVersion: true,
+		Connect: func(t *testing.T, s secretstest.Setup[*fakeGCP]) *Connector {
+			return newTestConnector(t, s.Fake, s.Config, s.Cred)
+		},
+	}
 }
 
-func checkCode(t *testing.T, err error, want resilience.Code, secrets ...string) {
+func ctxT(t *testing.T) context.Context { return secretstest.Context(t) }
+
+func checkCode(t *testing.T, err error, want resilience.Code) {
 	t.Helper()
-	if got := resilience.CodeOf(err); got != want {
-		t.Fatalf("error %v has code %q, want %q", err, got, want)
-	}
-	for _, s := range append(secrets, value, "PRIVATE KEY") {
-		if err != nil && strings.Contains(err.Error(), s) {
-			t.Fatalf("error text holds a secret: %v", err)
-		}
-	}
+	secretstest.CheckErr(t, ProviderID, err, want, nil, leaks...)
 }
 
 func TestReadSecret(t *testing.T) {
@@ -81,47 +62,21 @@ func TestReadSecret(t *testing.T) {
 	f.secrets["token"].aliases["prod"] = 1
 	f.put("disabled", value)
 	f.secrets["disabled"].versions[0].disabled = true
-	tests := []struct {
-		name    string
-		key     string
-		config  map[string]any
-		path    string
-		want    map[string]string
-		version string
-		code    resilience.Code
-	}{
-		{name: "json secret, latest", path: "registry", want: map[string]string{"username": "alice", "password": value}, version: "1"},
-		{name: "latest", path: "token", want: map[string]string{"value": value}, version: "2"},
-		{name: "version number", path: "token/versions/1", want: map[string]string{"value": "old-" + value}, version: "1"},
-		{name: "alias", path: "token/prod", want: map[string]string{"value": "old-" + value}, version: "1"},
-		{name: "missing secret", path: "nope", code: resilience.ResourceNotFound},
-		{name: "missing version", path: "token/versions/9", code: resilience.ResourceNotFound},
-		{name: "disabled version", path: "disabled/1", code: resilience.ResourceNotFound},
-		{name: "permission denied", key: limited, path: "token", code: resilience.PermissionDenied},
-		{name: "wrong key", key: otherKey, config: map[string]any{"tokenUrl": f.srv.URL + "/token"}, path: "token", code: resilience.AuthenticationFailed},
-		{name: "not a key", key: `{"token":"x"}`, path: "token", code: resilience.InvalidConfig},
-		{name: "bad path", path: "a/b/c/d", code: resilience.InvalidConfig},
-		{name: "other project", config: map[string]any{"project": "someone-else"}, path: "token", code: resilience.PermissionDenied},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			k := tc.key
-			if k == "" {
-				k = key
-			}
-			c := newTestConnector(t, f, tc.config, k)
-			got, err := c.ReadSecretLease(ctxT(t), tc.path)
-			checkCode(t, err, tc.code)
-			if tc.code != "" {
-				t.Log(err)
-				return
-			}
-			if !maps.Equal(got.Data, tc.want) || got.Version != tc.version {
-				t.Fatalf("read %v (version %s), want %v (%s)", got.Data, got.Version, tc.want, tc.version)
-			}
-		})
-	}
+	type setup = secretstest.Setup[*fakeGCP]
+	secretstest.RunReads(t, provider(f, key), []secretstest.ReadCase[*fakeGCP]{
+		{Name: "json secret, latest", Path: "registry", Want: map[string]string{"username": "alice", "password": value}, Version: "1"},
+		{Name: "latest", Path: "token", Want: map[string]string{"value": value}, Version: "2"},
+		{Name: "version number", Path: "token/versions/1", Want: map[string]string{"value": "old-" + value}, Version: "1"},
+		{Name: "alias", Path: "token/prod", Want: map[string]string{"value": "old-" + value}, Version: "1"},
+		{Name: "missing secret", Path: "nope", Code: resilience.ResourceNotFound},
+		{Name: "missing version", Path: "token/versions/9", Code: resilience.ResourceNotFound},
+		{Name: "disabled version", Path: "disabled/1", Code: resilience.ResourceNotFound},
+		{Name: "permission denied", Setup: setup{Cred: limited}, Path: "token", Code: resilience.PermissionDenied},
+		{Name: "wrong key", Setup: setup{Cred: otherKey, Config: map[string]any{"tokenUrl": f.srv.URL + "/token"}}, Path: "token", Code: resilience.AuthenticationFailed},
+		{Name: "not a key", Setup: setup{Cred: `{"token":"x"}`}, Path: "token", Code: resilience.InvalidConfig},
+		{Name: "bad path", Path: "a/b/c/d", Code: resilience.InvalidConfig},
+		{Name: "other project", Setup: setup{Config: map[string]any{"project": "someone-else"}}, Path: "token", Code: resilience.PermissionDenied},
+	})
 }
 
 func TestTokenReusedAndThrottle(t *testing.T) {
@@ -159,64 +114,30 @@ func TestChecks(t *testing.T) {
 	f.put("canary", "ok")
 	down := startGCP(t)
 	down.srv.Close()
-	tests := []struct {
-		name   string
-		fake   *fakeGCP
-		key    string
-		config map[string]any
-		level  contracts.CheckType
-		code   resilience.Code
-	}{
-		{name: "connectivity", level: contracts.CheckConnectivity},
-		{name: "connectivity down", fake: down, level: contracts.CheckConnectivity, code: resilience.ConnectionRefused},
-		{name: "authentication", level: contracts.CheckAuthentication},
-		{name: "authentication with a key of another account", key: startGCP(t).addAccount(t, "x@y.iam.gserviceaccount.com"),
-			config: map[string]any{"tokenUrl": f.srv.URL + "/token"}, level: contracts.CheckAuthentication, code: resilience.AuthenticationFailed},
-		{name: "functionality lists", level: contracts.CheckFunctionality},
-		{name: "functionality canary", key: limited, config: map[string]any{"canarySecret": "canary"}, level: contracts.CheckFunctionality},
-		{name: "functionality may not list", key: limited, level: contracts.CheckFunctionality, code: resilience.PermissionDenied},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			fake, k := tc.fake, tc.key
-			if fake == nil {
-				fake = f
-			}
-			if k == "" {
-				k = key
-			}
-			c := newTestConnector(t, fake, tc.config, k)
-			var err error
-			switch tc.level {
-			case contracts.CheckConnectivity:
-				err = c.CheckConnectivity(ctxT(t))
-			case contracts.CheckAuthentication:
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
-			checkCode(t, err, tc.code)
-		})
-	}
+	type setup = secretstest.Setup[*fakeGCP]
+	secretstest.RunChecks(t, provider(f, key), []secretstest.CheckCase[*fakeGCP]{
+		{Name: "connectivity", Level: contracts.CheckConnectivity},
+		{Name: "connectivity down", Setup: setup{Fake: down}, Level: contracts.CheckConnectivity, Code: resilience.ConnectionRefused},
+		{Name: "authentication", Level: contracts.CheckAuthentication},
+		{Name: "authentication with a key of another account", Setup: setup{Cred: startGCP(t).addAccount(t, "x@y.iam.gserviceaccount.com"),
+			Config: map[string]any{"tokenUrl": f.srv.URL + "/token"}}, Level: contracts.CheckAuthentication, Code: resilience.AuthenticationFailed},
+		{Name: "functionality lists", Level: contracts.CheckFunctionality},
+		{Name: "functionality canary", Setup: setup{Cred: limited, Config: map[string]any{"canarySecret": "canary"}}, Level: contracts.CheckFunctionality},
+		{Name: "functionality may not list", Setup: setup{Cred: limited}, Level: contracts.CheckFunctionality, Code: resilience.PermissionDenied},
+	})
 }
 
 func TestConfigRefused(t *testing.T) {
 	t.Parallel()
-	for name, tc := range map[string]struct {
-		cfg map[string]any
-		ref string
-	}{
-		"key from a store": {map[string]any{"project": "p-1"}, "vault://vault-1/gcp#key"},
-		"no ref":           {map[string]any{"project": "p-1"}, ""},
-		"bad project":      {map[string]any{"project": "../x"}, "env://K"},
-		"bad canary":       {map[string]any{"project": "p-1", "canarySecret": "a/b/c/d"}, "env://K"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := New(context.Background(), connectors.Instance{Integration: contracts.Integration{Config: tc.cfg, CredentialRef: tc.ref}, HTTP: connectortest.HTTP(t, nil, nil)})
-			checkCode(t, err, resilience.InvalidConfig)
-		})
-	}
+	secretstest.RunConfigRefused(t, ProviderID, func(in connectors.Instance) error {
+		_, err := New(context.Background(), in)
+		return err
+	}, map[string]secretstest.ConfigCase{
+		"key from a store": {Config: map[string]any{"project": "p-1"}, Ref: "vault://vault-1/gcp#key"},
+		"no ref":           {Config: map[string]any{"project": "p-1"}, Ref: ""},
+		"bad project":      {Config: map[string]any{"project": "../x"}, Ref: "env://K"},
+		"bad canary":       {Config: map[string]any{"project": "p-1", "canarySecret": "a/b/c/d"}, Ref: "env://K"},
+	}, leaks...)
 }
 
 // withTokenURI is a key file's JSON with its token_uri replaced.
@@ -268,24 +189,10 @@ func TestTokenEndpointBlocked(t *testing.T) {
 				k = key
 			}
 			c := newGuardedConnector(t, f, deny, tc.config, k)
-			calls := 0
-			err := resilience.Do(ctxT(t), fastRetry, func(ctx context.Context) error {
-				calls++
-				return c.CheckAuthentication(ctx)
-			})
-			checkCode(t, err, resilience.DestinationBlocked)
-			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "outbound policy") {
-				t.Errorf("error %q does not name %s and the outbound policy", err, tc.want)
-			}
-			if calls != 1 {
-				t.Errorf("tried %d times, want 1 (a blocked destination is not retried)", calls)
-			}
+			secretstest.CheckBlocked(t, ProviderID, c.CheckAuthentication, tc.want, leaks...)
 			if n := f.count("token"); n != 0 {
 				t.Errorf("the token endpoint was reached %d times", n)
 			}
 		})
 	}
 }
-
-// fastRetry retries as the hub does, without the waits.
-var fastRetry = resilience.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3, Multiplier: 1}

@@ -6,10 +6,10 @@ import (
 	"maps"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/connectors/secrets/secretstest"
 	"github.com/stella-ops/inthub/shared/connectors/secrets/vault/vaultfake"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -75,30 +75,43 @@ func testConnector(t *testing.T, fake *vaultfake.Server, s setup) *Connector {
 	return c
 }
 
+// leaks are the values no error text may hold.
+var leaks = []string{rootToken, appSecret, k8sJWT, "s3cr3t-value"}
+
 // checkErr fails unless err has code want ("" = no error) and, when given,
 // wraps cause; no error text may hold a secret.
 func checkErr(t *testing.T, err error, want resilience.Code, cause error) {
 	t.Helper()
-	if got := resilience.CodeOf(err); got != want {
-		t.Fatalf("error %v has code %q, want %q", err, got, want)
-	}
-	if cause != nil && !errors.Is(err, cause) {
-		t.Fatalf("error %v does not wrap %v", err, cause)
-	}
-	if err == nil {
-		return
-	}
-	for _, s := range []string{rootToken, appSecret, k8sJWT, "s3cr3t-value"} {
-		if strings.Contains(err.Error(), s) {
-			t.Fatalf("error text holds a secret: %v", err)
-		}
-	}
+	secretstest.CheckErr(t, ProviderID, err, want, cause, leaks...)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+func ctxT(t *testing.T) context.Context { return secretstest.Context(t) }
+
+// provider is the runners' view of this package's tests: each case's
+// connector talks to the fake fakeFor gives (or the case's own), with the
+// root token unless the case names its environment.
+func provider(fakeFor func(*testing.T) *vaultfake.Server) secretstest.Provider[*vaultfake.Server, *Connector] {
+	return secretstest.Provider[*vaultfake.Server, *Connector]{
+		Name: ProviderID, Secrets: leaks, ExactVersion: true,
+		Connect: func(t *testing.T, s secretstest.Setup[*vaultfake.Server]) *Connector {
+			fake := s.Fake
+			if fake == nil {
+				fake = fakeFor(t)
+			}
+			if s.Prepare != nil {
+				s.Prepare(fake)
+			}
+			env := s.Env
+			if env == nil {
+				env = tokenEnv()
+			}
+			su := setup{config: s.Config, env: env}
+			if _, ok := env["VAULT_TOKEN"]; !ok {
+				su.ref = "env://VAULT_TOKEN"
+			}
+			return testConnector(t, fake, su)
+		},
+	}
 }
 
 // rootFake is a fake whose root token reads everything.

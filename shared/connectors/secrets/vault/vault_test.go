@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stella-ops/inthub/shared/connectors/secrets/secretstest"
 	"github.com/stella-ops/inthub/shared/connectors/secrets/vault/vaultfake"
+	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
@@ -24,122 +26,73 @@ func TestReadKV(t *testing.T) {
 	fake.Put("", "secret", "gone", map[string]any{"k": "v"})
 	fake.Delete("", "secret", "gone")
 
-	tests := []struct {
-		name    string
-		config  map[string]any
-		env     map[string]string
-		path    string
-		want    map[string]string
-		lease   time.Duration
-		version string
-		code    resilience.Code
-		cause   error
-	}{
-		{name: "kv2", path: "docker/registry", version: "1",
-			want: map[string]string{"username": "alice", "password": "s3cr3t-value", "port": "5000", "nested": `{"a":"b"}`}},
-		{name: "kv1 with its lease", config: map[string]any{"mountPath": "kv1", "kvVersion": "1"}, path: "ci/gitlab",
-			want: map[string]string{"token": "s3cr3t-value", "ttl": "90s"}, lease: 90 * time.Second},
-		{name: "namespace", config: map[string]any{"namespace": "team-a"}, env: map[string]string{"VAULT_TOKEN": "ns-token"},
-			path: "app/db", want: map[string]string{"password": "s3cr3t-value"}, version: "1"},
-		{name: "root token not valid in a namespace", config: map[string]any{"namespace": "team-a"}, path: "app/db",
-			code: resilience.AuthenticationFailed, cause: ErrTokenRefused},
-		{name: "missing path", path: "docker/nope", code: resilience.ResourceNotFound, cause: ErrSecretNotFound},
-		{name: "deleted latest version", path: "gone", code: resilience.ResourceNotFound, cause: ErrSecretNotFound},
-		{name: "v1 read of a v2 mount", config: map[string]any{"kvVersion": "1"}, path: "docker/registry", code: resilience.InvalidConfig},
-		{name: "policy denies", config: map[string]any{"namespace": "team-a"}, env: map[string]string{"VAULT_TOKEN": "ns-token"},
-			path: "other/db", code: resilience.PermissionDenied, cause: ErrPermissionDenied},
-		{name: "bad path", path: "../sys", code: resilience.InvalidConfig},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			env := tc.env
-			if env == nil {
-				env = tokenEnv()
-			}
-			c := testConnector(t, fake, setup{config: tc.config, env: env})
-			got, err := c.ReadSecretLease(ctxT(t), tc.path)
-			checkErr(t, err, tc.code, tc.cause)
-			if tc.code != "" {
-				return
-			}
-			if !maps.Equal(got.Data, tc.want) || got.Lease != tc.lease || got.Version != tc.version {
-				t.Fatalf("read %+v (lease %s, version %q), want %v (lease %s, version %q)", got.Data, got.Lease, got.Version, tc.want, tc.lease, tc.version)
-			}
-		})
-	}
+	type setup = secretstest.Setup[*vaultfake.Server]
+	p := provider(func(*testing.T) *vaultfake.Server { return fake })
+	secretstest.RunReads(t, p, []secretstest.ReadCase[*vaultfake.Server]{
+		{Name: "kv2", Path: "docker/registry", Version: "1",
+			Want: map[string]string{"username": "alice", "password": "s3cr3t-value", "port": "5000", "nested": `{"a":"b"}`}},
+		{Name: "kv1 with its lease", Setup: setup{Config: map[string]any{"mountPath": "kv1", "kvVersion": "1"}}, Path: "ci/gitlab",
+			Want: map[string]string{"token": "s3cr3t-value", "ttl": "90s"}, Lease: 90 * time.Second},
+		{Name: "namespace", Setup: setup{Config: map[string]any{"namespace": "team-a"}, Env: map[string]string{"VAULT_TOKEN": "ns-token"}},
+			Path: "app/db", Want: map[string]string{"password": "s3cr3t-value"}, Version: "1"},
+		{Name: "root token not valid in a namespace", Setup: setup{Config: map[string]any{"namespace": "team-a"}}, Path: "app/db",
+			Code: resilience.AuthenticationFailed, Cause: ErrTokenRefused},
+		{Name: "missing path", Path: "docker/nope", Code: resilience.ResourceNotFound, Cause: ErrSecretNotFound},
+		{Name: "deleted latest version", Path: "gone", Code: resilience.ResourceNotFound, Cause: ErrSecretNotFound},
+		{Name: "v1 read of a v2 mount", Setup: setup{Config: map[string]any{"kvVersion": "1"}}, Path: "docker/registry", Code: resilience.InvalidConfig},
+		{Name: "policy denies", Setup: setup{Config: map[string]any{"namespace": "team-a"}, Env: map[string]string{"VAULT_TOKEN": "ns-token"}},
+			Path: "other/db", Code: resilience.PermissionDenied, Cause: ErrPermissionDenied},
+		{Name: "bad path", Path: "../sys", Code: resilience.InvalidConfig},
+	})
 }
 
 func TestChecks(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		prepare func(f *vaultfake.Server)
-		config  map[string]any
-		env     map[string]string
-		level   string
-		code    resilience.Code
-		cause   error
-	}{
-		{name: "connectivity", level: "connectivity"},
-		{name: "connectivity of a standby", prepare: func(f *vaultfake.Server) { f.SetStandby(true, false) }, level: "connectivity"},
-		{name: "connectivity of a performance standby", prepare: func(f *vaultfake.Server) { f.SetStandby(true, true) }, level: "connectivity"},
-		{name: "connectivity sealed", prepare: func(f *vaultfake.Server) { f.Seal(true) }, level: "connectivity",
-			code: resilience.CredentialFetchFailed, cause: ErrSealed},
-		{name: "connectivity uninitialized", prepare: func(f *vaultfake.Server) { f.SetInitialized(false) }, level: "connectivity",
-			code: resilience.CredentialFetchFailed, cause: ErrNotInitialized},
-		{name: "connectivity DR secondary", prepare: func(f *vaultfake.Server) { f.SetDRSecondary(true) }, level: "connectivity",
-			code: resilience.CredentialFetchFailed, cause: ErrNotServing},
-		{name: "connectivity down", prepare: func(f *vaultfake.Server) { f.Close() }, level: "connectivity", code: resilience.ConnectionRefused},
-		{name: "authentication", level: "authentication"},
-		{name: "authentication wrong token", env: map[string]string{"VAULT_TOKEN": "hvs.wrong"}, level: "authentication",
-			code: resilience.AuthenticationFailed, cause: ErrTokenRefused},
-		{name: "authentication unset token", env: map[string]string{}, config: map[string]any{}, level: "authentication",
-			code: resilience.CredentialFetchFailed},
-		{name: "authentication sealed", prepare: func(f *vaultfake.Server) { f.Seal(true) }, level: "authentication",
-			code: resilience.CredentialFetchFailed, cause: ErrSealed},
-		{name: "authentication throttled", prepare: func(f *vaultfake.Server) { f.Throttle(5, 2) }, level: "authentication",
-			code: resilience.RateLimited},
-		{name: "functionality with capabilities", level: "functionality"},
-		{name: "functionality canary", config: map[string]any{"canaryPath": "inthub/canary"}, level: "functionality"},
-		{name: "functionality missing canary", config: map[string]any{"canaryPath": "inthub/nope"}, level: "functionality",
-			code: resilience.ResourceNotFound, cause: ErrSecretNotFound},
-		{name: "functionality wrong kv version", config: map[string]any{"kvVersion": "1"}, level: "functionality", code: resilience.InvalidConfig},
-		{name: "functionality unknown mount", config: map[string]any{"mountPath": "nope"}, level: "functionality",
-			code: resilience.ResourceNotFound},
-		{name: "functionality limited token", env: map[string]string{"VAULT_TOKEN": "limited"}, level: "functionality",
-			code: resilience.ResourceNotFound},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			fake := rootFake(t)
-			fake.AddToken("", "limited", vaultfake.TokenOptions{Policies: []string{"other/"}})
-			fake.Put("", "secret", "inthub/canary", map[string]any{"ok": "yes"})
-			if tc.prepare != nil {
-				tc.prepare(fake)
-			}
-			env := tc.env
-			if env == nil {
-				env = tokenEnv()
-			}
-			s := setup{config: tc.config, env: env}
-			if _, ok := env["VAULT_TOKEN"]; !ok {
-				s.ref = "env://VAULT_TOKEN"
-			}
-			c := testConnector(t, fake, s)
-			var err error
-			switch tc.level {
-			case "connectivity":
-				err = c.CheckConnectivity(ctxT(t))
-			case "authentication":
-				err = c.CheckAuthentication(ctxT(t))
-			default:
-				err = c.CheckFunctionality(ctxT(t))
-			}
-			checkErr(t, err, tc.code, tc.cause)
-		})
-	}
+	type setup = secretstest.Setup[*vaultfake.Server]
+	prep := func(f func(*vaultfake.Server)) setup { return setup{Prepare: f} }
+	// Each case has a fake of its own: a root token, a limited one and a
+	// canary.
+	p := provider(func(t *testing.T) *vaultfake.Server {
+		fake := rootFake(t)
+		fake.AddToken("", "limited", vaultfake.TokenOptions{Policies: []string{"other/"}})
+		fake.Put("", "secret", "inthub/canary", map[string]any{"ok": "yes"})
+		return fake
+	})
+	const (
+		connectivity   = contracts.CheckConnectivity
+		authentication = contracts.CheckAuthentication
+		functionality  = contracts.CheckFunctionality
+	)
+	secretstest.RunChecks(t, p, []secretstest.CheckCase[*vaultfake.Server]{
+		{Name: "connectivity", Level: connectivity},
+		{Name: "connectivity of a standby", Setup: prep(func(f *vaultfake.Server) { f.SetStandby(true, false) }), Level: connectivity},
+		{Name: "connectivity of a performance standby", Setup: prep(func(f *vaultfake.Server) { f.SetStandby(true, true) }), Level: connectivity},
+		{Name: "connectivity sealed", Setup: prep(func(f *vaultfake.Server) { f.Seal(true) }), Level: connectivity,
+			Code: resilience.CredentialFetchFailed, Cause: ErrSealed},
+		{Name: "connectivity uninitialized", Setup: prep(func(f *vaultfake.Server) { f.SetInitialized(false) }), Level: connectivity,
+			Code: resilience.CredentialFetchFailed, Cause: ErrNotInitialized},
+		{Name: "connectivity DR secondary", Setup: prep(func(f *vaultfake.Server) { f.SetDRSecondary(true) }), Level: connectivity,
+			Code: resilience.CredentialFetchFailed, Cause: ErrNotServing},
+		{Name: "connectivity down", Setup: prep(func(f *vaultfake.Server) { f.Close() }), Level: connectivity, Code: resilience.ConnectionRefused},
+		{Name: "authentication", Level: authentication},
+		{Name: "authentication wrong token", Setup: setup{Env: map[string]string{"VAULT_TOKEN": "hvs.wrong"}}, Level: authentication,
+			Code: resilience.AuthenticationFailed, Cause: ErrTokenRefused},
+		{Name: "authentication unset token", Setup: setup{Env: map[string]string{}, Config: map[string]any{}}, Level: authentication,
+			Code: resilience.CredentialFetchFailed},
+		{Name: "authentication sealed", Setup: prep(func(f *vaultfake.Server) { f.Seal(true) }), Level: authentication,
+			Code: resilience.CredentialFetchFailed, Cause: ErrSealed},
+		{Name: "authentication throttled", Setup: prep(func(f *vaultfake.Server) { f.Throttle(5, 2) }), Level: authentication,
+			Code: resilience.RateLimited},
+		{Name: "functionality with capabilities", Level: functionality},
+		{Name: "functionality canary", Setup: setup{Config: map[string]any{"canaryPath": "inthub/canary"}}, Level: functionality},
+		{Name: "functionality missing canary", Setup: setup{Config: map[string]any{"canaryPath": "inthub/nope"}}, Level: functionality,
+			Code: resilience.ResourceNotFound, Cause: ErrSecretNotFound},
+		{Name: "functionality wrong kv version", Setup: setup{Config: map[string]any{"kvVersion": "1"}}, Level: functionality, Code: resilience.InvalidConfig},
+		{Name: "functionality unknown mount", Setup: setup{Config: map[string]any{"mountPath": "nope"}}, Level: functionality,
+			Code: resilience.ResourceNotFound},
+		{Name: "functionality limited token", Setup: setup{Env: map[string]string{"VAULT_TOKEN": "limited"}}, Level: functionality,
+			Code: resilience.ResourceNotFound},
+	})
 }
 
 // TestAppRoleRenewAndRelogin: an AppRole token is renewed in the last third

@@ -3,16 +3,16 @@ package ocitest
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/connectortest"
+	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // Connector is what a refusal case calls on a vendor's connector.
 type Connector interface {
-	CheckAuthentication(ctx context.Context) error
+	connectors.Checker
 	Discover(ctx context.Context, q connectors.DiscoveryQuery) (connectors.DiscoveryPage, error)
 }
 
@@ -28,6 +28,11 @@ type Refusal struct {
 	Query connectors.DiscoveryQuery
 	// Check runs the authentication check instead of a discovery.
 	Check bool
+	// Level, if set, runs that health check instead of a discovery.
+	Level contracts.CheckType
+	// Build, if set, builds this case's connector instead of the run's
+	// build func (a connector on another server).
+	Build func(t *testing.T, config map[string]any, secret string) Connector
 	Want  resilience.Code
 }
 
@@ -45,13 +50,19 @@ func RunRefusals(t *testing.T, cases []Refusal, right string,
 			if secret == "" {
 				secret = right
 			}
-			c := build(t, tc.Config, secret)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
+			b := build
+			if tc.Build != nil {
+				b = tc.Build
+			}
+			c := b(t, tc.Config, secret)
+			ctx := Context(t)
 			var err error
-			if tc.Check {
+			switch {
+			case tc.Check:
 				err = c.CheckAuthentication(ctx)
-			} else {
+			case tc.Level != "":
+				err = connectortest.Level(tc.Level, c)(ctx)
+			default:
 				_, err = c.Discover(ctx, tc.Query)
 			}
 			connectortest.CheckCode(t, err, tc.Want, secrets...)
