@@ -104,6 +104,9 @@ func Routes() []bus.Route {
 		// consumed, which is no new traffic; a purge removes dead letters.
 		{Name: "operator replay", Produces: []string{bus.ReplayPrefix + ".>"},
 			Reads: []string{bus.StreamEvents}, Manages: []string{bus.StreamDLQ}},
+		// GET /api/v1/audit reads INTHUB_AUDIT with ordered consumers of
+		// its own (shared/audit's query).
+		{Name: "api audit", Reads: []string{bus.StreamAudit}},
 	}
 }
 

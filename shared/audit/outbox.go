@@ -23,7 +23,9 @@ const kvOperation = "KV-Operation"
 
 // Route is the line of a route table that writes audit records.
 func Route(name string) bus.Route {
-	return bus.Route{Name: name, Produces: []string{contracts.SubjectAudit + ".>"}}
+	// Reads: a redelivered change looks up the last record on its subject
+	// before writing (no duplicate past the stream's dedupe window).
+	return bus.Route{Name: name, Produces: []string{contracts.SubjectAudit + ".>"}, Reads: []string{bus.StreamAudit}}
 }
 
 // Event is the bus event of rec: its id is the message id, so a
