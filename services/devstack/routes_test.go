@@ -208,7 +208,7 @@ func TestRouteTablesMatchAsyncAPI(t *testing.T) {
 }
 
 // TestRouteTablesAreComplete: each service's table names its handlers'
-// traffic: every line says what it consumes or produces, and names are
+// traffic: every line says what it consumes, produces or reads, and names are
 // unique within a table.
 func TestRouteTablesAreComplete(t *testing.T) {
 	t.Parallel()
@@ -221,8 +221,8 @@ func TestRouteTablesAreComplete(t *testing.T) {
 					t.Errorf("route name %q twice", r.Name)
 				}
 				names[r.Name] = true
-				if r.Subject == "" && len(r.Produces)+len(r.Awaits)+len(r.Calls) == 0 {
-					t.Errorf("route %q neither consumes nor produces anything", r.Name)
+				if r.Subject == "" && len(r.Produces)+len(r.Awaits)+len(r.Calls)+len(r.Reads)+len(r.Manages) == 0 {
+					t.Errorf("route %q neither consumes, produces nor reads anything", r.Name)
 				}
 				if r.Handler != nil || r.Endpoint != nil {
 					t.Errorf("route %q: Routes() hands out a handler", r.Name)
