@@ -69,10 +69,11 @@ staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOFLAGS=-race $(GOBIN)/staticcheck $(PKGS)
 
-## bench: figures for the README (bus throughput, round trip, ...)
+## bench: figures for the README (bus throughput, round trip, discovery, ingress and memory, ...)
 bench:
 	$(GO) run ./shared/cmd/busbench
 	$(GO) run ./services/devstack/cmd/discobench
+	$(GO) run ./services/devstack/cmd/ingressbench
 	$(GO) run ./services/health-scheduler/cmd/schedbench
 
 ## chaos: the services as separate processes against their own nats-server and

@@ -259,6 +259,11 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 const headerIdempotencyKey = "Idempotency-Key"
 
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	if it, ok := s.reads.get(principalOf(r.Context()).TenantID, r.PathValue("id")); ok {
+		w.Header().Set("ETag", etag(it.Revision))
+		writeJSON(w, http.StatusOK, it)
+		return
+	}
 	it, err := s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id")})
 	if err != nil {
 		writeError(w, err)
@@ -284,6 +289,7 @@ func (s *server) replace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.reads.wrote(it.TenantID, it.ID, it.Revision)
 	w.Header().Set("ETag", etag(it.Revision))
 	writeJSON(w, http.StatusOK, it)
 }
@@ -316,6 +322,7 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.reads.wrote(it.TenantID, it.ID, it.Revision)
 	w.Header().Set("ETag", etag(it.Revision))
 	writeJSON(w, http.StatusOK, it)
 }
@@ -337,9 +344,13 @@ func (s *server) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev}); err != nil {
+	tenant, id := principalOf(r.Context()).TenantID, r.PathValue("id")
+	last, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{TenantID: tenant, ID: id, IfMatch: rev})
+	if err != nil {
 		writeError(w, err)
 		return
 	}
+	// The delete's own revision is above the last version's.
+	s.reads.wrote(tenant, id, last.Revision+1)
 	w.WriteHeader(http.StatusNoContent)
 }
