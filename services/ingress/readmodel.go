@@ -29,7 +29,7 @@ type readModel struct {
 	view *catalog.View
 
 	hmu    sync.RWMutex
-	health map[string][]byte
+	health map[string]catalog.Health
 	// healthReady is closed once the health bucket is replayed.
 	healthReady chan struct{}
 
@@ -53,7 +53,7 @@ const pendingTTL = time.Minute
 const maxPendingSweep = 1024
 
 func newReadModel() *readModel {
-	m := &readModel{view: catalog.NewView(), health: map[string][]byte{}, healthReady: make(chan struct{}),
+	m := &readModel{view: catalog.NewView(), health: map[string]catalog.Health{}, healthReady: make(chan struct{}),
 		pending: map[string]pendingWrite{}, now: time.Now}
 	m.view.OnChange = func(_ context.Context, c catalog.Change) { m.applied(c.Key(), c.Revision) }
 	return m
@@ -62,14 +62,17 @@ func newReadModel() *readModel {
 // followHealth keeps the copy of the health bucket until ctx ends.
 func (m *readModel) followHealth(ctx context.Context, kv jetstream.KeyValue) error {
 	return catalog.Follow(ctx, kv, func(e jetstream.KeyValueEntry) {
-		m.hmu.Lock()
-		defer m.hmu.Unlock()
 		if e.Operation() != jetstream.KeyValuePut {
+			m.hmu.Lock()
 			delete(m.health, e.Key())
+			m.hmu.Unlock()
 			return
 		}
-		// The entry's value is its own copy: keep it as is, decoded per read.
-		m.health[e.Key()] = e.Value()
+		// Decoded once here, not at every read.
+		h := catalog.DecodeHealth(e.Value())
+		m.hmu.Lock()
+		m.health[e.Key()] = h
+		m.hmu.Unlock()
 	}, func() { close(m.healthReady) })
 }
 
@@ -116,7 +119,7 @@ func (m *readModel) get(tenantID, id string) (contracts.Integration, bool) {
 	m.hmu.RLock()
 	h := m.health[tenantID+"."+id]
 	m.hmu.RUnlock()
-	catalog.JoinHealth(&it, h)
+	h.Join(&it)
 	return it, true
 }
 

@@ -12,28 +12,52 @@ import (
 // times at millisecond precision. The manager's reads and the ingress's
 // read model answer the same integration with the same health this way.
 func JoinHealth(it *contracts.Integration, value []byte) {
-	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = contracts.HealthUnknown, nil, nil, ""
+	DecodeHealth(value).Join(it)
+}
+
+// Health is a health record decoded for joining: a read model decodes each
+// record once, when it changes, rather than at every read.
+type Health struct {
+	status    contracts.HealthStatus
+	lastCheck *time.Time
+	checks    map[contracts.CheckType]contracts.HealthCheckResult
+	breaker   string
+}
+
+// DecodeHealth decodes a health bucket record (nil: none, unknown).
+func DecodeHealth(value []byte) Health {
+	h := Health{status: contracts.HealthUnknown}
 	if value == nil {
-		return
+		return h
 	}
-	var h contracts.IntegrationHealth
-	if json.Unmarshal(value, &h) != nil || !h.Status.Valid() {
-		return
+	var rec contracts.IntegrationHealth
+	if json.Unmarshal(value, &rec) != nil || !rec.Status.Valid() {
+		return h
 	}
-	it.HealthStatus = h.Status
-	if h.LastCheck != nil {
-		t := h.LastCheck.UTC().Truncate(time.Millisecond)
-		it.LastHealthCheck = &t
+	h.status = rec.Status
+	if rec.LastCheck != nil {
+		t := rec.LastCheck.UTC().Truncate(time.Millisecond)
+		h.lastCheck = &t
 	}
 	// The per-level results say why: which level failed, its code and its
 	// message (scrubbed of credentials by the connector kit before the
 	// scheduler stored them).
-	if len(h.Checks) > 0 {
-		it.HealthChecks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(h.Checks))
-		for ct, r := range h.Checks {
+	if len(rec.Checks) > 0 {
+		h.checks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(rec.Checks))
+		for ct, r := range rec.Checks {
 			r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
-			it.HealthChecks[ct] = r
+			h.checks[ct] = r
 		}
 	}
-	it.CircuitBreaker = h.Breaker
+	h.breaker = rec.Breaker
+	return h
+}
+
+// Join sets it's health fields. The zero Health is unknown. it shares
+// the checks with h: it must only be read (encoded), never changed.
+func (h Health) Join(it *contracts.Integration) {
+	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = h.status, h.lastCheck, h.checks, h.breaker
+	if it.HealthStatus == "" {
+		it.HealthStatus = contracts.HealthUnknown
+	}
 }

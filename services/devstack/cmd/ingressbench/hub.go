@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/stella-ops/inthub/services/devstack"
@@ -100,6 +102,18 @@ func (h *hub) call(ctx context.Context, method, path string, body, out any) erro
 type phase struct {
 	latencies []time.Duration
 	perSecond float64
+	// cpu is the process's CPU time (hub and clients, one process) per
+	// request, steadier than the rates on a shared machine.
+	cpu time.Duration
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // load runs clients for o.duration after a one-second warm-up. With
@@ -109,6 +123,8 @@ type phase struct {
 func load(ctx context.Context, clients int, interval time.Duration, o options, do func(ctx context.Context, client, n int) error) (phase, error) {
 	warmup := time.Now().Add(time.Second)
 	end := warmup.Add(o.duration)
+	var cpuStart atomic.Int64
+	cpuTimer := time.AfterFunc(time.Until(warmup), func() { cpuStart.Store(int64(cpuTime())) })
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -157,10 +173,16 @@ func load(ctx context.Context, clients int, interval time.Duration, o options, d
 		}()
 	}
 	wg.Wait()
+	cpuTimer.Stop()
+	cpu := cpuTime() - time.Duration(cpuStart.Load())
 	if firstErr != nil {
 		return phase{}, firstErr
 	}
-	return phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds()}, nil
+	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds()}
+	if len(latencies) > 0 {
+		p.cpu = cpu / time.Duration(len(latencies))
+	}
+	return p, nil
 }
 
 // createPhase creates inmemory integrations from o.createClients clients;

@@ -116,10 +116,10 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		return err
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintf(tw, "ingress (README: Benchmarks, Ingress)\tclients\trequests\treq/s\tp50 ms\tp99 ms\tgoal\tratio to goal\t\n")
+	fmt.Fprintf(tw, "ingress (README: Benchmarks, Ingress)\tclients\trequests\treq/s\tp50 ms\tp99 ms\tCPU µs/req\tgoal\tratio to goal\t\n")
 	row := func(name string, clients int, p phase, goal string, ratio float64) {
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%s\t%.2f\t\n", name, clients, len(p.latencies), p.perSecond,
-			ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), goal, ratio)
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t\n", name, clients, len(p.latencies), p.perSecond,
+			ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), p.cpu.Microseconds(), goal, ratio)
 	}
 	row("POST /integrations, closed loop", o.createClients, creates, ">= 2,000/s", creates.perSecond/2000)
 	row("GET /integrations/{id}, closed loop", o.getClients, closed, ">= 10,000/s", closed.perSecond/10000)

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/stella-ops/inthub/services/devstack"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -138,6 +139,8 @@ func putIntegrations(ctx context.Context, nc *nats.Conn, n int) (contracts.Integ
 	for i := range tenants {
 		tenants[i] = uuid.NewString()
 	}
+	// The last one is the dev token's, whose GET says it is served.
+	tenants[(n-1)%len(tenants)] = devstack.DevTenantID
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	var it contracts.Integration
 	for i := range n {
