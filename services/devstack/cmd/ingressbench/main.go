@@ -40,6 +40,7 @@ type options struct {
 	onlyMem       bool
 	child         string
 	cpuProfile    string
+	memProfile    string
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.DurationVar(&o.memSettle, "mem-settle", 20*time.Second, "how long the hub runs with them before its resident set is read")
 	flag.BoolVar(&o.onlyMem, "only-mem", false, "run the memory phase only")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file")
+	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
 	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -47,7 +48,8 @@ func memPhase(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-child", "mem", "-mem-n", strconv.Itoa(o.memN), "-mem-settle", o.memSettle.String())
+	cmd := exec.CommandContext(ctx, exe, "-child", "mem", "-mem-n", strconv.Itoa(o.memN), "-mem-settle", o.memSettle.String(),
+		"-memprofile", o.memProfile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -62,6 +64,7 @@ func memPhase(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "memory, %d integrations at the default intervals (README: Benchmarks, Memory)\tvalue\tgoal\tratio to goal\t\n", r.N)
 	fmt.Fprintf(tw, "  whole hub in one process: RSS after %s\t%.0f MiB\t< 600 MB\t%.2f\t\n", o.memSettle, mb(r.RSS), float64(r.RSS)/600e6)
 	fmt.Fprintf(tw, "  whole hub: peak RSS (VmHWM)\t%.0f MiB\t\t\t\n", mb(r.PeakRSS))
+	fmt.Fprintf(tw, "  whole hub: Go heap in use (services and the embedded nats-server)\t%.0f MiB\t\t\t\n", mb(r.HeapInuse))
 	fmt.Fprintf(tw, "  whole hub: RSS above the idle hub (%.0f MiB), per integration\t%.0f bytes\t\t\t\n", mb(r.IdleRSS), float64(r.RSS-r.IdleRSS)/float64(r.N))
 	fmt.Fprintf(tw, "  one catalog view (each catalog-holding service keeps one), heap per integration\t%.0f bytes\t<= 4 KB\t%.2f\t\n", r.ViewBytes, r.ViewBytes/4096)
 	fmt.Fprintf(tw, "  loading them into the bucket / until the ingress serves the last\t%.1f s / %.1f s\t\t\t\n", r.LoadSecond, r.Visible)
@@ -118,6 +121,11 @@ func memChild(ctx context.Context, o options, w io.Writer) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r.HeapInuse = int64(ms.HeapInuse)
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return err
+		}
+	}
 	// One more catalog view of the same bucket: what each service that
 	// holds the catalog pays for it.
 	if r.ViewBytes, err = viewCost(ctx, nc, o.memN); err != nil {
@@ -239,4 +247,15 @@ func procStatus(field string) int64 {
 		return kb << 10
 	}
 	return 0
+}
+
+// writeHeapProfile writes the heap profile (in use and allocated) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
 }
