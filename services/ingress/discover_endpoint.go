@@ -75,7 +75,7 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// The read model knows the integration's provider without a call; what
 	// it cannot answer, the manager does.
-	it, ok := d.s.reads.integration(tenant, id)
+	it, ok := d.s.reads.integration(r.Context(), tenant, id)
 	if !ok {
 		var err error
 		if it, err = d.s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: tenant, ID: id}); err != nil {

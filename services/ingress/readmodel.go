@@ -16,9 +16,9 @@ import (
 // View of the integrations bucket and a copy of the health bucket's records,
 // both kept by KV watches. It is derived state only (the buckets are the
 // record and the manager their only writer), so the ingress stays
-// stateless: a restarted replica replays the buckets. What it does not hold
-// is asked of the manager, which is never wrong, only slower: a read the
-// view cannot answer (not there yet, or not there at all) goes to it.
+// stateless: a restarted replica replays the buckets. A key the view does
+// not hold yet is read from the bucket; what the bucket does not hold
+// either is asked of the manager, which answers as it always did.
 //
 // Read-your-writes: a write through this ingress records the revision it
 // made (pending); until the view has applied it, reads of that key go to
@@ -108,11 +108,11 @@ func (m *readModel) applied(key string, rev uint64) {
 
 // get returns tenantID's integration id with its health, when the view can
 // answer for it; ok false sends the read to the manager.
-func (m *readModel) get(tenantID, id string) (contracts.Integration, bool) {
+func (m *readModel) get(ctx context.Context, tenantID, id string) (contracts.Integration, bool) {
 	if m == nil {
 		return contracts.Integration{}, false
 	}
-	it, ok := m.integration(tenantID, id)
+	it, ok := m.integration(ctx, tenantID, id)
 	if !ok {
 		return it, false
 	}
@@ -124,8 +124,11 @@ func (m *readModel) get(tenantID, id string) (contracts.Integration, bool) {
 }
 
 // integration is get without the health: what the discover endpoint needs.
-// Its Config and Labels are the view's: read them, never change them.
-func (m *readModel) integration(tenantID, id string) (contracts.Integration, bool) {
+// Its Config and Labels are the view's: read them, never change them. A
+// key the view does not hold yet (a create a moment ago) is read from the
+// bucket (View.Lookup); one the bucket does not hold either, or cannot be
+// read, is the manager's to answer.
+func (m *readModel) integration(ctx context.Context, tenantID, id string) (contracts.Integration, bool) {
 	if m == nil || tenantID == "" || id == "" || strings.ContainsAny(tenantID+id, ".*> \t\r\n") {
 		return contracts.Integration{}, false
 	}
@@ -136,7 +139,13 @@ func (m *readModel) integration(tenantID, id string) (contracts.Integration, boo
 	p, waiting := m.pending[key]
 	m.pmu.Unlock()
 	it, ok := m.view.Get(tenantID, id)
-	if !ok || (waiting && it.Revision < p.rev && m.now().Sub(p.at) <= pendingTTL) {
+	if !ok {
+		var err error
+		if it, ok, err = m.view.Lookup(ctx, tenantID, id); err != nil || !ok {
+			return contracts.Integration{}, false
+		}
+	}
+	if waiting && it.Revision < p.rev && m.now().Sub(p.at) <= pendingTTL {
 		return contracts.Integration{}, false
 	}
 	return it, true

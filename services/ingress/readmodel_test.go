@@ -82,27 +82,31 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestReadModelReadYourWrites(t *testing.T) {
 	t.Parallel()
 	f := newReadModelFixture(t)
+	ctx := context.Background()
 	const tenant, other = "0193a0b4-0000-7000-8000-00000000000a", "0193a0b4-0000-7000-8000-00000000000b"
 	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c1", TenantID: tenant, TypeID: "inmemory", Name: "one",
 		Config: map[string]any{}, Labels: map[string]string{}}
 	rev1 := f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view holds revision 1", func() bool { got, ok := f.m.get(tenant, it.ID); return ok && got.Revision == rev1 })
-	if _, ok := f.m.get(other, it.ID); ok {
+	eventually(t, "the view holds revision 1", func() bool { got, ok := f.m.get(ctx, tenant, it.ID); return ok && got.Revision == rev1 })
+	if _, ok := f.m.get(ctx, other, it.ID); ok {
 		t.Fatal("another tenant read the integration from the view")
 	}
 
 	// An update made rev1+1 and the view has not seen it.
 	f.m.wrote(tenant, it.ID, rev1+1)
-	if got, ok := f.m.get(tenant, it.ID); ok {
+	if got, ok := f.m.get(ctx, tenant, it.ID); ok {
 		t.Fatalf("answered revision %d while the write of %d is pending", got.Revision, rev1+1)
 	}
 	it.Name = "two"
 	rev2 := f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view answers the write", func() bool { got, ok := f.m.get(tenant, it.ID); return ok && got.Revision == rev2 && got.Name == "two" })
+	eventually(t, "the view answers the write", func() bool {
+		got, ok := f.m.get(ctx, tenant, it.ID)
+		return ok && got.Revision == rev2 && got.Name == "two"
+	})
 
 	// A delete of rev2, not yet applied by the view.
 	f.m.wrote(tenant, it.ID, rev2+1)
-	if _, ok := f.m.get(tenant, it.ID); ok {
+	if _, ok := f.m.get(ctx, tenant, it.ID); ok {
 		t.Fatal("answered a deleted integration while its delete is pending")
 	}
 	if err := f.itKV.Delete(context.Background(), tenant+"."+it.ID); err != nil {
@@ -113,7 +117,7 @@ func TestReadModelReadYourWrites(t *testing.T) {
 		defer f.m.pmu.Unlock()
 		return len(f.m.pending) == 0
 	})
-	if _, ok := f.m.get(tenant, it.ID); ok {
+	if _, ok := f.m.get(ctx, tenant, it.ID); ok {
 		t.Fatal("answered a deleted integration")
 	}
 }
@@ -123,19 +127,20 @@ func TestReadModelReadYourWrites(t *testing.T) {
 func TestReadModelJoinsHealth(t *testing.T) {
 	t.Parallel()
 	f := newReadModelFixture(t)
+	ctx := context.Background()
 	const tenant = "0193a0b4-0000-7000-8000-00000000000a"
 	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c2", TenantID: tenant, TypeID: "inmemory", Name: "h",
 		Config: map[string]any{}, Labels: map[string]string{}}
 	f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view holds it", func() bool { _, ok := f.m.get(tenant, it.ID); return ok })
-	if got, _ := f.m.get(tenant, it.ID); got.HealthStatus != contracts.HealthUnknown || got.LastHealthCheck != nil {
+	eventually(t, "the view holds it", func() bool { _, ok := f.m.get(ctx, tenant, it.ID); return ok })
+	if got, _ := f.m.get(ctx, tenant, it.ID); got.HealthStatus != contracts.HealthUnknown || got.LastHealthCheck != nil {
 		t.Fatalf("health before any check: %q %v, want unknown and no time", got.HealthStatus, got.LastHealthCheck)
 	}
 	checked := time.Date(2026, 1, 2, 3, 4, 5, 678901234, time.UTC)
 	f.put(t, f.healthKV, tenant+"."+it.ID, contracts.IntegrationHealth{TenantID: tenant, IntegrationID: it.ID,
 		Status: contracts.HealthHealthy, LastCheck: &checked, Breaker: "closed"})
 	eventually(t, "health joined", func() bool {
-		got, ok := f.m.get(tenant, it.ID)
+		got, ok := f.m.get(ctx, tenant, it.ID)
 		return ok && got.HealthStatus == contracts.HealthHealthy && got.CircuitBreaker == "closed" &&
 			got.LastHealthCheck != nil && got.LastHealthCheck.Equal(checked.Truncate(time.Millisecond))
 	})

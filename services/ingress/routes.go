@@ -259,7 +259,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 const headerIdempotencyKey = "Idempotency-Key"
 
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
-	if it, ok := s.reads.get(principalOf(r.Context()).TenantID, r.PathValue("id")); ok {
+	if it, ok := s.reads.get(r.Context(), principalOf(r.Context()).TenantID, r.PathValue("id")); ok {
 		w.Header().Set("ETag", etag(it.Revision))
 		writeJSON(w, http.StatusOK, it)
 		return
