@@ -69,12 +69,14 @@ staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOFLAGS=-race $(GOBIN)/staticcheck $(PKGS)
 
-## bench: figures for the README (bus throughput, round trip, ...). Each
-## comparison prints a "README row" line for the README's Benchmarks summary
-## table (hub, its peer on the same run, ratio) with the load average.
+## bench: figures for the README (bus, health checks, discovery, ingress and
+## memory). Each comparison prints a "README row" line for the README's
+## Benchmarks summary table (hub, its peer on the same run, ratio) with the
+## load average.
 bench:
 	$(GO) run ./shared/cmd/busbench
 	$(GO) run ./services/devstack/cmd/discobench
+	$(GO) run ./services/devstack/cmd/ingressbench
 	$(GO) run ./services/health-scheduler/cmd/schedbench
 	$(GO) run ./services/health-scheduler/cmd/schedbench -n 1000 -endpoint registry -blackbox -scale 6 -warmup 15s -duration 60s
 

@@ -286,6 +286,8 @@ func probes(t *testing.T) map[string]probe {
 			services: one("ingress", principal("file-token"))},
 		"INTHUB_BODY_LIMIT": {value: "4096", want: int64(4096), bad: "1MB",
 			services: one("ingress", func(s Services) any { return s.Ingress.BodyLimit })},
+		"INTHUB_ACCESS_LOG_RATE": {value: "-1", want: float64(-1), bad: "-2",
+			services: one("ingress", func(s Services) any { return s.Ingress.AccessLogRate })},
 		"INTHUB_DATA_DIR":  {value: "/srv/inthub", want: "/srv/inthub", devstack: func(s Settings) any { return s.Config.DataDir }},
 		"INTHUB_NATS_PORT": {value: "4299", want: 4299, bad: "70000", devstack: func(s Settings) any { return s.Config.NATSPort }},
 		"INTHUB_LOG_FILE":  {value: "/var/log/inthub.log", want: "/var/log/inthub.log", devstack: func(s Settings) any { return s.LogFile }},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 
 	"regexp"
@@ -263,9 +264,13 @@ func (d *discoverer) check(it contracts.Integration, req contracts.DiscoveryRequ
 // the bytes it keeps.
 type pager struct {
 	maxBytes, limit int
-	size            int
-	items           []contracts.Resource
-	err             error
+	// size is the page's encoded size once exact is set; until then an
+	// upper bound of it, from encodedBound, which costs no encoding: most
+	// pages are far below maxBytes and never need their exact size.
+	size  int
+	exact bool
+	items []contracts.Resource
+	err   error
 }
 
 // add takes r if it fits and reports whether the page takes more.
@@ -273,13 +278,25 @@ func (p *pager) add(r contracts.Resource) bool {
 	if len(p.items) >= p.limit {
 		return false
 	}
+	if p.size == 0 {
+		p.size = len("[]")
+	}
+	if !p.exact {
+		if n := encodedBound(r); n >= 0 && p.size+n+len(",") <= p.maxBytes {
+			p.size += n + len(",")
+			p.items = append(p.items, r)
+			return len(p.items) < p.limit
+		}
+		// Near the bound (or a value whose size is not bounded cheaply):
+		// from here on the page counts its exact size.
+		if !p.measure() {
+			return false
+		}
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		p.err = err
 		return false
-	}
-	if p.size == 0 {
-		p.size = len("[]")
 	}
 	if p.size += len(b) + len(","); p.size > p.maxBytes {
 		if len(p.items) == 0 {
@@ -289,6 +306,48 @@ func (p *pager) add(r contracts.Resource) bool {
 	}
 	p.items = append(p.items, r)
 	return len(p.items) < p.limit
+}
+
+// measure replaces the bound of the items taken by their exact size.
+func (p *pager) measure() bool {
+	p.exact, p.size = true, len("[]")
+	for _, r := range p.items {
+		b, err := json.Marshal(r)
+		if err != nil {
+			p.err = err
+			return false
+		}
+		p.size += len(b) + len(",")
+	}
+	return true
+}
+
+// encodedBound is at least the length of json.Marshal(r), or -1 when an
+// attribute's value is not a string, finite number, bool or null (then
+// only encoding it tells). A string byte encodes to at most 6 bytes
+// (\u00XX, or \ufffd for a byte of invalid UTF-8).
+func encodedBound(r contracts.Resource) int {
+	str := func(s string) int { return 2 + 6*len(s) }
+	n := len(`{"type":,"name":,"id":,"attributes":{}}`) + str(r.Type) + str(r.Name) + str(r.ID)
+	for k, v := range r.Attributes {
+		n += str(k) + len(":,")
+		switch v := v.(type) {
+		case string:
+			n += str(v)
+		case bool, nil:
+			n += len("false")
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return -1
+			}
+			n += 32 // strconv's longest float64 is 24 bytes
+		case int, int64, int32, uint, uint64, uint32:
+			n += 21
+		default:
+			return -1
+		}
+	}
+	return n
 }
 
 // walk follows the provider's pagination to the end (or upTo items when

@@ -73,10 +73,15 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	it, err := d.s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: tenant, ID: id})
-	if err != nil {
-		writeError(w, err) // another tenant's integration is 404 here too
-		return
+	// The read model knows the integration's provider without a call; what
+	// it cannot answer, the manager does.
+	it, ok := d.s.reads.integration(r.Context(), tenant, id)
+	if !ok {
+		var err error
+		if it, err = d.s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: tenant, ID: id}); err != nil {
+			writeError(w, err) // another tenant's integration is 404 here too
+			return
+		}
 	}
 	info, known, err := d.provider(r.Context(), it.TypeID)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/analysisruns"
 	"github.com/stella-ops/inthub/shared/apierr"
@@ -54,6 +55,11 @@ type Config struct {
 	// Metrics registers the ingress's series. They are not served on the
 	// API port: the process serves them on its own metrics listener.
 	Metrics prometheus.Registerer
+	// AccessLogRate is how many access-log lines a second are written at
+	// info (INTHUB_ACCESS_LOG_RATE, default DefaultAccessLogRate); the other
+	// requests are logged at debug, server errors always at error. Below
+	// zero, every request at info.
+	AccessLogRate float64
 	// Ready, if set, receives the listening address once serving.
 	Ready chan<- string
 }
@@ -75,9 +81,14 @@ type server struct {
 	watcher *tokenWatcher
 	oidc    *oidcVerifier
 	catalog *catalog.Client
-	nc      *nats.Conn
-	bus     *bus.Bus
-	logger  *slog.Logger
+	// reads answers single-integration reads from memory (readmodel.go);
+	// nil asks the manager every time.
+	reads  *readModel
+	nc     *nats.Conn
+	bus    *bus.Bus
+	logger *slog.Logger
+	// access samples the access log; nil logs every request at info.
+	access  *accessSampler
 	metrics *httpMetrics
 	extra   map[string]http.Handler
 	// testOut, discoverOut and queryOut publish the commands of their routes.
@@ -189,11 +200,22 @@ func Run(ctx context.Context, cfg Config) error {
 	return startup.Run(ctx, startup.Spec{
 		Name: "ingress", Bus: cfg.Bus, Logger: cfg.Logger, Ready: ready, Metrics: cfg.Metrics,
 		Start: func(ctx context.Context) error { return serveHTTP(ctx, srv, ln) },
+		// The read model follows both buckets; whoever comes first creates
+		// them, with the one definition.
+		Buckets: func(replicas int) []jetstream.KeyValueConfig {
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas), catalog.HealthBucket(replicas)}
+		},
 		Wire: func(ctx context.Context, w *startup.Wiring) error {
 			b := w.Bus
+			reads := newReadModel()
+			w.Watch(reads.view, w.Bucket(catalog.BucketIntegrations))
+			w.Go("health records", func(ctx context.Context) error {
+				return reads.followHealth(ctx, w.Bucket(catalog.BucketHealth))
+			})
+			w.Gate(reads.healthReady)
 			s := &server{
-				cfg: cfg, tokens: cfg.Tokens, watcher: watcher, oidc: verifier, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout),
-				nc: b.Conn(), bus: b, logger: cfg.Logger, metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
+				cfg: cfg, tokens: cfg.Tokens, watcher: watcher, oidc: verifier, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout), reads: reads,
+				nc: b.Conn(), bus: b, logger: cfg.Logger, access: newAccessSampler(cfg.AccessLogRate), metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
 				queryOut:   b.Publisher().For(routeQuery),
 				triggerOut: b.Publisher().For(routeTrigger), cancelOut: b.Publisher().For(routeCancel),
@@ -254,14 +276,27 @@ func (s *server) observe(next http.Handler) http.Handler {
 				route = "other"
 			}
 			s.metrics.observe(r.Method, route, rec.status, time.Since(start))
-			level := slog.LevelInfo
-			if rec.status >= 500 {
-				level = slog.LevelError
+			// Server errors always get their line; other requests up to the
+			// sampler's rate at info, the rest at debug (accesslog.go).
+			level, skipped := slog.LevelError, int64(0)
+			if rec.status < 500 {
+				info := false
+				if info, skipped = s.access.take(); info {
+					level = slog.LevelInfo
+				} else {
+					level = slog.LevelDebug
+				}
+			}
+			if !s.logger.Enabled(ctx, level) {
+				return
 			}
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}
 			if caller.ok {
 				// The token's name, never the token.
 				attrs = append(attrs, "tenant_id", caller.principal.TenantID, "token", caller.principal.Name)
+			}
+			if skipped > 0 {
+				attrs = append(attrs, "requests_logged_at_debug", skipped)
 			}
 			s.logger.Log(ctx, level, "http request", attrs...)
 		}()

@@ -277,6 +277,11 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 const headerIdempotencyKey = "Idempotency-Key"
 
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	if it, ok := s.reads.get(r.Context(), principalOf(r.Context()).TenantID, r.PathValue("id")); ok {
+		w.Header().Set("ETag", etag(it.Revision))
+		writeJSON(w, http.StatusOK, it)
+		return
+	}
 	it, err := s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id")})
 	if err != nil {
 		writeError(w, err)
@@ -304,6 +309,7 @@ func (s *server) replace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.reads.wrote(it.TenantID, it.ID, it.Revision)
 	w.Header().Set("ETag", etag(it.Revision))
 	writeJSON(w, http.StatusOK, it)
 }
@@ -338,6 +344,7 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.reads.wrote(it.TenantID, it.ID, it.Revision)
 	w.Header().Set("ETag", etag(it.Revision))
 	writeJSON(w, http.StatusOK, it)
 }
@@ -359,12 +366,16 @@ func (s *server) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{
-		TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), IfMatch: rev, Actor: actorOf(principalOf(r.Context())),
-	}); err != nil {
+	tenant, id := principalOf(r.Context()).TenantID, r.PathValue("id")
+	last, err := s.catalog.Delete(r.Context(), catalog.DeleteRequest{
+		TenantID: tenant, ID: id, IfMatch: rev, Actor: actorOf(principalOf(r.Context())),
+	})
+	if err != nil {
 		writeError(w, err)
 		return
 	}
+	// The delete's own revision is above the last version's.
+	s.reads.wrote(tenant, id, last.Revision+1)
 	w.WriteHeader(http.StatusNoContent)
 }
 

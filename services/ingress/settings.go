@@ -13,7 +13,7 @@ const DefaultBodyLimit = 1 << 20
 
 // ConfigFromEnv reads every variable the ingress documents: the bus,
 // INTHUB_ADDR, INTHUB_TOKENS, INTHUB_TOKENS_FILE,
-// INTHUB_TOKENS_RELOAD_INTERVAL, INTHUB_BODY_LIMIT, the INTHUB_OIDC_*
+// INTHUB_TOKENS_RELOAD_INTERVAL, INTHUB_BODY_LIMIT, INTHUB_ACCESS_LOG_RATE, the INTHUB_OIDC_*
 // variables and the outbound guard the OIDC issuer is fetched through.
 // Logger and Metrics are the caller's. Tokens stay nil when neither token
 // variable is set: Run refuses that unless an OIDC issuer is configured,
@@ -21,11 +21,12 @@ const DefaultBodyLimit = 1 << 20
 func ConfigFromEnv(getenv config.Getenv) (Config, error) {
 	r := config.NewReader(getenv)
 	cfg := Config{
-		Bus:          config.BusFromEnv(r, "ingress"),
-		Addr:         r.String("INTHUB_ADDR", ":8080"),
-		BodyLimit:    int64(r.Int("INTHUB_BODY_LIMIT", DefaultBodyLimit, 1)),
-		TokensReload: r.Duration("INTHUB_TOKENS_RELOAD_INTERVAL", DefaultTokensReload),
-		OIDC:         oidcFromEnv(r),
+		Bus:           config.BusFromEnv(r, "ingress"),
+		Addr:          r.String("INTHUB_ADDR", ":8080"),
+		BodyLimit:     int64(r.Int("INTHUB_BODY_LIMIT", DefaultBodyLimit, 1)),
+		TokensReload:  r.Duration("INTHUB_TOKENS_RELOAD_INTERVAL", DefaultTokensReload),
+		OIDC:          oidcFromEnv(r),
+		AccessLogRate: float64(r.Int("INTHUB_ACCESS_LOG_RATE", DefaultAccessLogRate, -1)),
 	}
 	file, spec := r.String("INTHUB_TOKENS_FILE", ""), r.String("INTHUB_TOKENS", "")
 	if file != "" || spec != "" {

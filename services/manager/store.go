@@ -223,26 +223,7 @@ func (s *kvStore) healthOf(ctx context.Context, it *contracts.Integration) {
 	if err != nil {
 		return
 	}
-	var h contracts.IntegrationHealth
-	if json.Unmarshal(e.Value(), &h) != nil || !h.Status.Valid() {
-		return
-	}
-	it.HealthStatus = h.Status
-	if h.LastCheck != nil {
-		t := h.LastCheck.UTC().Truncate(time.Millisecond)
-		it.LastHealthCheck = &t
-	}
-	// The per-level results say why: which level failed, its code and its
-	// message (scrubbed of credentials by the connector kit before the
-	// scheduler stored them).
-	if len(h.Checks) > 0 {
-		it.HealthChecks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(h.Checks))
-		for ct, r := range h.Checks {
-			r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
-			it.HealthChecks[ct] = r
-		}
-	}
-	it.CircuitBreaker = h.Breaker
+	catalog.JoinHealth(it, e.Value())
 }
 
 // tenantIntegrations yields the tenant's integrations for

@@ -303,6 +303,17 @@ func report(w io.Writer, o options, direct directTimes, cold []time.Duration, hi
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t\n", h.name, h.mode, len(h.latencies), h.perSecond,
 			ms(percentile(h.latencies, 50)), ms(percentile(h.latencies, 99)), ms(percentile(h.latencies, 100)))
 	}
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "goals (README: Benchmarks, Discovery)\tmeasured\tgoal\tratio to goal\t\n")
+	fmt.Fprintf(tw, "  cold: hub / reused go-containerregistry client\t%.2f\t<= 1.1\t%.2f\t\n", float64(hubCold)/float64(dReused), float64(hubCold)/float64(dReused)/1.1)
+	for _, h := range hits {
+		if h.mode == "closed loop" {
+			fmt.Fprintf(tw, "  %s cache hits, closed loop, req/s\t%.0f\t>= 5,000\t%.2f\t\n", h.name, h.perSecond, h.perSecond/5000)
+		} else {
+			p99 := ms(percentile(h.latencies, 99))
+			fmt.Fprintf(tw, "  %s cache hits at %.0f req/s in all, p99 ms\t%.2f\t< 2\t%.2f\t\n", h.name, h.perSecond, p99, p99/2)
+		}
+	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(tw, "load average at the end\t%s", load)
 	return tw.Flush()

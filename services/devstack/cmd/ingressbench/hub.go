@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
+	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/httpx"
+)
+
+// hub is a running devstack and an HTTP client for it.
+type hub struct {
+	info   devstack.Info
+	base   string
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startHub(ctx context.Context, dir string, logger *slog.Logger) (*hub, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan devstack.Info, 1)
+	h := &hub{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		h.done <- devstack.Run(ctx, devstack.Config{
+			DataDir: dir, Addr: "127.0.0.1:0", Logger: logger, Ready: ready,
+			Policy: httpx.GuardPolicy{AllowPrivate: true},
+		})
+	}()
+	select {
+	case h.info = <-ready:
+		h.base = "http://" + h.info.HTTPAddr
+	case err := <-h.done:
+		cancel()
+		return nil, fmt.Errorf("devstack: %w", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		return nil, fmt.Errorf("devstack did not start")
+	}
+	h.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		Proxy: nil, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+	}}
+	return h, nil
+}
+
+func (h *hub) stop() {
+	h.cancel()
+	<-h.done
+	h.client.CloseIdleConnections()
+}
+
+// call sends body (nil: none) and decodes a 2xx answer into out.
+func (h *hub) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.info.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// phase is what one phase measured.
+type phase struct {
+	latencies []time.Duration
+	perSecond float64
+	// cpu is the process's CPU time (hub and clients, one process) per
+	// request, steadier than the rates on a shared machine.
+	cpu time.Duration
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// load runs clients for o.duration after a one-second warm-up. With
+// interval 0 each client asks again as soon as it has its answer (closed
+// loop); otherwise once per interval, a latency counting from the
+// scheduled time (no coordinated omission). do is one request of client i.
+func load(ctx context.Context, clients int, interval time.Duration, o options, do func(ctx context.Context, client, n int) error) (phase, error) {
+	warmup := time.Now().Add(time.Second)
+	end := warmup.Add(o.duration)
+	var cpuStart atomic.Int64
+	cpuTimer := time.AfterFunc(time.Until(warmup), func() { cpuStart.Store(int64(cpuTime())) })
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			next := time.Now()
+			if interval > 0 {
+				next = next.Add(interval * time.Duration(i) / time.Duration(clients))
+			}
+			for n := 0; next.Before(end) && ctx.Err() == nil; n++ {
+				if wait := time.Until(next); wait > 0 {
+					time.Sleep(wait)
+				}
+				start := next
+				if interval == 0 {
+					start = time.Now()
+				}
+				err := do(ctx, i, n)
+				d := time.Since(start)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				if start.After(warmup) {
+					mine = append(mine, d)
+				}
+				if interval > 0 {
+					next = next.Add(interval)
+				} else {
+					next = time.Now()
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	cpuTimer.Stop()
+	cpu := cpuTime() - time.Duration(cpuStart.Load())
+	if firstErr != nil {
+		return phase{}, firstErr
+	}
+	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds()}
+	if len(latencies) > 0 {
+		p.cpu = cpu / time.Duration(len(latencies))
+	}
+	return p, nil
+}
+
+// createPhase creates inmemory integrations from o.createClients clients;
+// it returns the ids created, for the GET phases.
+func (h *hub) createPhase(ctx context.Context, o options) (phase, []string, error) {
+	var mu sync.Mutex
+	var ids []string
+	p, err := load(ctx, o.createClients, 0, o, func(ctx context.Context, client, n int) error {
+		var it contracts.Integration
+		in := contracts.IntegrationInput{TypeID: inmemory.Spec.ID, Name: fmt.Sprintf("bench-%d-%d", client, n),
+			Config: map[string]any{"failureMode": inmemory.FailNone}, Labels: map[string]string{"env": "bench"}}
+		if err := h.call(ctx, http.MethodPost, "/api/v1/integrations", in, &it); err != nil {
+			return err
+		}
+		mu.Lock()
+		ids = append(ids, it.ID)
+		mu.Unlock()
+		return nil
+	})
+	return p, ids, err
+}
+
+// getPhase reads random integrations of ids.
+func (h *hub) getPhase(ctx context.Context, ids []string, interval time.Duration, o options) (phase, error) {
+	if len(ids) == 0 {
+		return phase{}, fmt.Errorf("no integrations to read")
+	}
+	return load(ctx, o.getClients, interval, o, func(ctx context.Context, _, _ int) error {
+		id := ids[rand.IntN(len(ids))]
+		var it contracts.Integration
+		if err := h.call(ctx, http.MethodGet, "/api/v1/integrations/"+id, nil, &it); err != nil {
+			return err
+		}
+		if it.ID != id {
+			return fmt.Errorf("GET %s answered %s", id, it.ID)
+		}
+		return nil
+	})
+}
+
+// percentile returns the p-th percentile (0..100) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p/100)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,148 @@
+// Command ingressbench is the ingress and memory part of `make bench`. It
+// runs the whole hub in one process (as `make run`, the access log written
+// as JSON at info to a discarding writer, so formatting is paid, not disk)
+// and measures, each figure beside its goal on the same run:
+//
+//   - POST /api/v1/integrations from 32 concurrent clients (creates/s, p99);
+//   - GET /api/v1/integrations/{id} closed loop at 50 clients (GET/s, p99)
+//     and paced at 100 req/s in all (50 clients at 2 req/s; latency counted
+//     from the scheduled time, so a slow answer is not hidden);
+//   - memory with 100,000 integrations at the default check intervals, in a
+//     child process of its own: the whole hub's resident set, what one
+//     catalog view (the read model each catalog-holding service keeps)
+//     costs per integration, and the hub's resident set per integration.
+//
+// It lives beside devstack because it runs the whole hub in one process;
+// services themselves never import each other.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"text/tabwriter"
+	"time"
+)
+
+type options struct {
+	createClients int
+	getClients    int
+	duration      time.Duration
+	clientRate    float64
+	memN          int
+	memSettle     time.Duration
+	onlyMem       bool
+	child         string
+	cpuProfile    string
+	memProfile    string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.createClients, "create-clients", 32, "concurrent clients of the create phase")
+	flag.IntVar(&o.getClients, "get-clients", 50, "concurrent clients of the GET phases")
+	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of each phase (after a one-second warm-up)")
+	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced GET phase")
+	flag.IntVar(&o.memN, "mem-n", 100000, "integrations of the memory phase (0 skips it)")
+	flag.DurationVar(&o.memSettle, "mem-settle", 20*time.Second, "how long the hub runs with them before its resident set is read")
+	flag.BoolVar(&o.onlyMem, "only-mem", false, "run the memory phase only")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file")
+	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
+	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "ingressbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, w io.Writer) error {
+	if o.child == "mem" {
+		return memChild(ctx, o, w)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(tw, "machine\t%s/%s, %d CPUs, %s, load average at the start %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), load)
+	if !o.onlyMem {
+		if err := apiPhases(ctx, o, tw); err != nil {
+			return err
+		}
+	}
+	if o.memN > 0 {
+		if err := memPhase(ctx, o, tw); err != nil {
+			return err
+		}
+	}
+	load, _ = os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(tw, "load average at the end\t%s", load)
+	return nil
+}
+
+func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
+	dir, err := os.MkdirTemp("", "ingressbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	h, err := startHub(ctx, dir, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer h.stop()
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	creates, ids, err := h.createPhase(ctx, o)
+	if err != nil {
+		stopProfile()
+		return err
+	}
+	closed, err := h.getPhase(ctx, ids, 0, o)
+	if err != nil {
+		stopProfile()
+		return err
+	}
+	stopProfile()
+	paced, err := h.getPhase(ctx, ids, time.Duration(float64(time.Second)/o.clientRate), o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "ingress (README: Benchmarks, Ingress)\tclients\trequests\treq/s\tp50 ms\tp99 ms\tCPU µs/req\tgoal\tratio to goal\t\n")
+	row := func(name string, clients int, p phase, goal string, ratio float64) {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t\n", name, clients, len(p.latencies), p.perSecond,
+			ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), p.cpu.Microseconds(), goal, ratio)
+	}
+	row("POST /integrations, closed loop", o.createClients, creates, ">= 2,000/s", creates.perSecond/2000)
+	row("GET /integrations/{id}, closed loop", o.getClients, closed, ">= 10,000/s", closed.perSecond/10000)
+	row("  its p99", o.getClients, closed, "< 10 ms", ms(percentile(closed.latencies, 99))/10)
+	row(fmt.Sprintf("GET /integrations/{id}, %.0f req/s in all", o.clientRate*float64(o.getClients)), o.getClients, paced, "p99 < 2 ms", ms(percentile(paced.latencies, 99))/2)
+	return nil
+}
+
+// startProfile writes a CPU profile to path until the returned func is
+// called; "" profiles nothing.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

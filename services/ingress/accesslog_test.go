@@ -1,0 +1,44 @@
+package ingress
+
+import (
+	"testing"
+	"time"
+)
+
+// TestAccessSampler: up to rate info lines a second, the rest at debug,
+// counted into the next info line; a negative rate logs every request.
+func TestAccessSampler(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		rate float64
+		// at are the request times in ms from the start; want their info
+		// decision, skipped the count reported with each info line.
+		at      []int
+		want    []bool
+		skipped []int64
+	}{
+		{"burst beyond the rate", 2, []int{0, 1, 2, 3}, []bool{true, true, false, false}, []int64{0, 0, 0, 0}},
+		{"refills over time", 2, []int{0, 1, 2, 600}, []bool{true, true, false, true}, []int64{0, 0, 0, 1}},
+		{"every request when negative", -1, []int{0, 0, 0}, []bool{true, true, true}, []int64{0, 0, 0}},
+		{"default rate when zero", 0, []int{0, 0}, []bool{true, true}, []int64{0, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newAccessSampler(tc.rate)
+			start := time.Unix(1000, 0)
+			var now time.Time
+			if s != nil {
+				s.now = func() time.Time { return now }
+			}
+			for i, ms := range tc.at {
+				now = start.Add(time.Duration(ms) * time.Millisecond)
+				info, skipped := s.take()
+				if info != tc.want[i] || skipped != tc.skipped[i] {
+					t.Errorf("request %d at %d ms: info %v skipped %d, want %v %d", i, ms, info, skipped, tc.want[i], tc.skipped[i])
+				}
+			}
+		})
+	}
+}
