@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/services/notifier"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -273,7 +274,7 @@ func TestShippedPermissions(t *testing.T) {
 			// The ingress cannot write the catalog behind the manager's back.
 			{"ingress", "publish", "$KV." + catalog.BucketIntegrations + ".x"},
 			// nor read a bucket it does not use.
-			{"ingress", "publish", "$JS.API.STREAM.INFO.KV_" + catalog.BucketIntegrations},
+			{"ingress", "publish", "$JS.API.STREAM.INFO.KV_" + notifier.BucketRules},
 			// The health-scheduler cannot ask for discoveries.
 			{"health-scheduler", "publish", contracts.Subject(contracts.SubjectDiscoveryRequested, devstack.DevTenantID, "x")},
 			// The discovery-worker cannot dead-letter another route's subject.
@@ -313,15 +314,16 @@ func TestShippedPermissions(t *testing.T) {
 			})
 		}
 		// Through the JetStream API: the ingress's identity cannot open a
-		// bucket, the notifier's cannot publish a lifecycle event.
+		// bucket it does not read, the notifier's cannot publish a
+		// lifecycle event.
 		nc, errs := connectAs(t, url, "ingress", passwords["ingress"])
 		ijs, _ := jetstream.New(nc)
 		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer ccancel()
-		if _, err := ijs.KeyValue(cctx, catalog.BucketIntegrations); err == nil {
-			t.Fatal("the ingress opened the integrations bucket")
+		if _, err := ijs.KeyValue(cctx, notifier.BucketRules); err == nil {
+			t.Fatal("the ingress opened the notification rules bucket")
 		}
-		violation(t, errs, "$JS.API.STREAM.INFO.KV_"+catalog.BucketIntegrations)
+		violation(t, errs, "$JS.API.STREAM.INFO.KV_"+notifier.BucketRules)
 		nc, errs = connectAs(t, url, "notifier", passwords["notifier"])
 		njs, _ := jetstream.New(nc)
 		pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)

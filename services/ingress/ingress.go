@@ -123,7 +123,9 @@ func Routes() []bus.Route {
 
 // Access is what the ingress does on the bus, from which its NATS
 // identity's permissions are derived. It keeps no bucket.
-func Access() bus.Access { return bus.Access{Service: "ingress", Routes: Routes()} }
+func Access() bus.Access {
+	return bus.Access{Service: "ingress", Routes: Routes(), ReadBuckets: []string{catalog.BucketIntegrations, catalog.BucketHealth}}
+}
 
 // The routes whose producers the API endpoints publish through.
 var (

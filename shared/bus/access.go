@@ -19,6 +19,9 @@ type Access struct {
 	Routes  []Route
 	// Buckets are the KV buckets the service creates or opens.
 	Buckets []string
+	// ReadBuckets are buckets the service ensures and reads (a watch, gets)
+	// but never writes: the ingress's read model of the catalog.
+	ReadBuckets []string
 }
 
 // Permissions are one NATS user's publish and subscribe allow lists.
@@ -69,7 +72,7 @@ func KVStream(bucket string) string { return "KV_" + bucket }
 //   - the hub's streams: their info, creation and update (every service
 //     ensures them at start, so start order does not matter);
 //   - each bucket: its stream's creation, update and reads, and its keys
-//     ($KV.<bucket>.>);
+//     ($KV.<bucket>.>); each read bucket the same without the keys;
 //   - each stream route: its durable consumer (info, create, next, acks)
 //     and the dead letters of its subject (inthub.dlq.<subject>);
 //   - what routes produce and call, and what they await (subscribe);
@@ -86,9 +89,14 @@ func (a Access) Permissions() Permissions {
 	for _, sc := range hub {
 		pub = append(pub, streamAdmin(sc.Name)...)
 	}
-	if len(a.Buckets) > 0 {
+	if len(a.Buckets)+len(a.ReadBuckets) > 0 {
 		// Creating a bucket first reads the account's JetStream info.
 		pub = append(pub, jsAPI+"INFO")
+	}
+	for _, b := range a.ReadBuckets {
+		st := KVStream(b)
+		pub = append(pub, streamAdmin(st)...)
+		pub = append(pub, streamReads(st)...)
 	}
 	for _, b := range a.Buckets {
 		st := KVStream(b)

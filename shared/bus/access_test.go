@@ -9,7 +9,7 @@ import (
 // declarations do not name.
 func TestAccessPermissions(t *testing.T) {
 	t.Parallel()
-	a := Access{Service: "worker", Buckets: []string{"things"}, Routes: []Route{
+	a := Access{Service: "worker", Buckets: []string{"things"}, ReadBuckets: []string{"catalog"}, Routes: []Route{
 		{Name: "consume", Stream: StreamCommands, Subject: "thing.requested.>", Durable: "things",
 			Produces: []string{"thing.done.>"}},
 		ReplyRoute("inthub.worker.get", nil),
@@ -28,6 +28,11 @@ func TestAccessPermissions(t *testing.T) {
 		{"publish", "$JS.API.STREAM.CREATE.KV_things", true},
 		{"publish", "$KV.things.>", true},
 		{"publish", "$JS.API.DIRECT.GET.KV_things.>", true},
+		// A read bucket: ensured and read, never written.
+		{"publish", "$JS.API.STREAM.CREATE.KV_catalog", true},
+		{"publish", "$JS.API.CONSUMER.CREATE.KV_catalog.>", true},
+		{"publish", "$JS.API.DIRECT.GET.KV_catalog.>", true},
+		{"publish", "$KV.catalog.>", false},
 		{"publish", "$JS.API.CONSUMER.CREATE." + StreamCommands + ".things.>", true},
 		{"publish", "$JS.API.CONSUMER.MSG.NEXT." + StreamCommands + ".things", true},
 		{"publish", "$JS.ACK." + StreamCommands + ".things.>", true},
