@@ -22,7 +22,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/devstack"
@@ -133,38 +132,13 @@ func login(t *testing.T, ctx context.Context, base, token string) {
 // integration gets its health while the test watches.
 func startConsoleStack(t *testing.T, intervals healthscheduler.Intervals) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devstack.Info, 1)
-	done := make(chan error, 1)
 	local, secrets := localSecrets(t, nil)
-	go func() {
-		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
-			Policy: httpx.GuardPolicy{AllowPrivate: true}, Local: &local, Intervals: intervals,
-			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
-		})
-	}()
-	var info devstack.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("devstack: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("devstack did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devstack: %v", err)
-		}
+	info := runStack(t, devstack.Config{
+		DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler),
+		Policy: httpx.GuardPolicy{AllowPrivate: true}, Local: &local, Intervals: intervals,
+		ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 	})
-	nc, err := nats.Connect(info.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natsConn(t, info)
 	js, _ := jetstream.New(nc)
 	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js, secrets: secrets}
 }

@@ -118,39 +118,14 @@ func startCrossTenant(t *testing.T) *crossFixture {
 		"INTHUB_SECRET_DEV_VAULT": secretOfA,
 		"INTHUB_SECRET_B_TOKEN":   "token-of-tenant-b",
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devstack.Info, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, Local: &local,
-			// The recorder is on loopback; the guard would refuse it.
-			Policy:      httpx.GuardPolicy{AllowPrivate: true},
-			TestTimeout: 20 * time.Second,
-			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
-		})
-	}()
-	var info devstack.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("devstack: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("devstack did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devstack: %v", err)
-		}
+	info := runStack(t, devstack.Config{
+		DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Local: &local,
+		// The recorder is on loopback; the guard would refuse it.
+		Policy:      httpx.GuardPolicy{AllowPrivate: true},
+		TestTimeout: 20 * time.Second,
+		ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 	})
-	nc, err := nats.Connect(info.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natsConn(t, info)
 	f := &crossFixture{s: &stack{t: t, base: "http://" + info.HTTPAddr, info: info, secrets: secrets}, nc: nc, rec: newRecorder(t)}
 	f.fileA = writeSecret(t, filepath.Join(secrets, "dev"), "hook.json", `{"secret":"`+fileSecretOfA+`"}`)
 

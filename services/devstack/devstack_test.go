@@ -54,37 +54,12 @@ func localSecrets(t *testing.T, env map[string]string) (credentials.LocalResolve
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devstack.Info, 1)
-	done := make(chan error, 1)
 	local, secrets := localSecrets(t, nil)
-	go func() {
-		done <- devstack.Run(ctx, devstack.Config{
-			DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, Local: &local,
-			ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
-		})
-	}()
-	var info devstack.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("devstack: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("devstack did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devstack: %v", err)
-		}
+	info := runStack(t, devstack.Config{
+		DataDir: t.TempDir(), Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Local: &local,
+		ExtraTokens: []ingress.TokenEntry{{Principal: ingress.Principal{Name: "b", TenantID: tenantB}, SHA256: ingress.HashToken(tokenB)}},
 	})
-	nc, err := nats.Connect(info.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natsConn(t, info)
 	js, _ := jetstream.New(nc)
 	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js, secrets: secrets}
 }
@@ -554,14 +529,7 @@ func TestOnDemandTestOverHTTP(t *testing.T) {
 
 func TestOnDemandTestTimesOutWith504(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan devstack.Info, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- devstack.Run(ctx, devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, TestTimeout: 300 * time.Millisecond})
-	}()
-	info := <-ready
+	info := runStack(t, devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), TestTimeout: 300 * time.Millisecond})
 	s := &stack{t: t, base: "http://" + info.HTTPAddr, info: info}
 	r := s.call("POST", "/api/v1/integrations", info.Token, map[string]any{"typeId": "inmemory", "name": "slow", "config": map[string]any{"latencyMs": 3000}})
 	var it contracts.Integration
@@ -570,6 +538,43 @@ func TestOnDemandTestTimesOutWith504(t *testing.T) {
 	if r.status != http.StatusGatewayTimeout || r.code() != "TIMEOUT" {
 		t.Fatalf("slow test: %d %s", r.status, r.body)
 	}
-	cancel()
-	<-done
+}
+
+// runStack runs the devstack with cfg (its Ready channel is set here) until
+// t ends, and returns once it is ready.
+func runStack(t *testing.T, cfg devstack.Config) devstack.Info {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan devstack.Info, 1)
+	done := make(chan error, 1)
+	cfg.Ready = ready
+	go func() { done <- devstack.Run(ctx, cfg) }()
+	var info devstack.Info
+	select {
+	case info = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("devstack: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("devstack did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("devstack: %v", err)
+		}
+	})
+	return info
+}
+
+// natsConn connects to the stack's NATS server (as its admin) until t ends.
+func natsConn(t *testing.T, info devstack.Info) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(info.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }

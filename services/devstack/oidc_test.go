@@ -1,7 +1,6 @@
 package devstack_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -65,27 +64,7 @@ func TestOIDCThroughTheHub(t *testing.T) {
 		Issuer: issuer, Audience: "inthub", TenantClaim: "org.id", RolesClaim: "groups", OperatorRoles: []string{"hub-admins"},
 		CACertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: idp.Certificate().Raw}),
 	}
-	ready := make(chan devstack.Info, 1)
-	cfg.Ready = ready
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- devstack.Run(ctx, cfg) }()
-	var info devstack.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("devstack: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("devstack did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devstack: %v", err)
-		}
-	})
+	info := runStack(t, cfg)
 	s := &stack{t: t, base: "http://" + info.HTTPAddr, info: info}
 
 	alice, bob := token("alice", devstack.DevTenantID), token("bob", tenantB)

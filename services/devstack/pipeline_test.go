@@ -96,33 +96,10 @@ func startPipelineStackWith(t *testing.T, ci *stepCI, tune func(*devstack.Config
 		Fields:       []connectors.Field{connectors.WebhookSecretField("sent as X-Gitlab-Token.")},
 		Capabilities: []connectors.Capability{connectors.CapTrigger, connectors.CapFollowRuns}, Webhook: connectors.WebhookGitLabToken}).
 		WithFactory(factory))
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devstack.Info, 1)
-	done := make(chan error, 1)
-	cfg := devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready, Registry: reg}
+	cfg := devstack.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Registry: reg}
 	tune(&cfg)
-	go func() { done <- devstack.Run(ctx, cfg) }()
-	var info devstack.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("devstack: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("devstack did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devstack: %v", err)
-		}
-	})
-	nc, err := nats.Connect(info.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	info := runStack(t, cfg)
+	nc := natsConn(t, info)
 	js, _ := jetstream.New(nc)
 	return &stack{t: t, base: "http://" + info.HTTPAddr, info: info, js: js}
 }
