@@ -226,6 +226,37 @@ func TestConsoleInChromium(t *testing.T) {
 		t.FailNow()
 	}
 
+	// Edit through the form, then read the change history on the page: the
+	// creating token and the edited field, read from the audit records
+	// (written asynchronously by the manager's outbox, so polled).
+	t.Run("edit and change history", func(t *testing.T) {
+		run(t, op, chromedp.Navigate(s.base+"/console/integrations/"+id+"/edit"), chromedp.WaitVisible(chromedp.CSS("#integration-form")),
+			chromedp.SetValue(chromedp.CSS("#description"), "edited in the console"))
+		load(t, op, chromedp.Submit(chromedp.CSS("#integration-form")))
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			run(t, op, chromedp.Navigate(s.base+"/console/integrations/"+id), chromedp.WaitVisible(chromedp.CSS("#history")))
+			rows := get(t, op, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#history tbody tr[data-action]')].map(tr => tr.dataset.action + "/" + tr.querySelector('.actor').textContent + "/" + [...tr.querySelectorAll('li')].map(li => li.dataset.field).join(","))`))
+			if len(rows) == 2 {
+				if !strings.HasPrefix(rows[0], "updated/dev/") || !strings.Contains(rows[0], "description") || !strings.HasPrefix(rows[1], "created/dev/") {
+					t.Fatalf("history %v", rows)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("history %v", rows)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		if got := text(t, op, `#history li[data-field="description"] ins`); got != "edited in the console" {
+			t.Fatalf("edited value %q", got)
+		}
+		html := get(t, op, chromedp.OuterHTML(chromedp.CSS("html")))
+		if strings.Contains(html, "plain-text-key-9f8e7d") {
+			t.Fatal("the refused secret literal is rendered")
+		}
+	})
+
 	t.Run("catalog shows it with its health", func(t *testing.T) {
 		row := `tr[data-id="` + id + `"] .badge`
 		deadline := time.Now().Add(30 * time.Second)
