@@ -221,7 +221,7 @@ func TestRouteTablesAreComplete(t *testing.T) {
 					t.Errorf("route name %q twice", r.Name)
 				}
 				names[r.Name] = true
-				if r.Subject == "" && len(r.Produces)+len(r.Awaits)+len(r.Calls) == 0 {
+				if r.Subject == "" && len(r.Produces)+len(r.Awaits)+len(r.Calls)+len(r.Reads) == 0 {
 					t.Errorf("route %q neither consumes nor produces anything", r.Name)
 				}
 				if r.Handler != nil || r.Endpoint != nil {

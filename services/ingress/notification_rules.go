@@ -105,3 +105,20 @@ func (n *notificationRules) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// preview is POST /api/v1/notification-rules/preview: the notifier renders
+// the templates on its sample events of the caller's tenant, as it checks
+// a rule's when saving one; nothing is stored.
+func (n *notificationRules) preview(w http.ResponseWriter, r *http.Request) {
+	var in contracts.NotificationPreviewInput
+	if err := decodeBody(w, r, n.s.cfg.BodyLimit, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := n.client.Preview(r.Context(), notifyrules.PreviewRequest{TenantID: principalOf(r.Context()).TenantID, Input: in})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

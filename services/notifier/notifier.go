@@ -140,6 +140,7 @@ func routes(h *handlers, store *ruleStore, workers int) []bus.Route {
 		bus.ReplyRoute(notifyrules.SubjectList, bus.Typed(store.List)),
 		bus.ReplyRoute(notifyrules.SubjectReplace, bus.Typed(store.Replace)),
 		bus.ReplyRoute(notifyrules.SubjectDelete, bus.Typed(store.Delete)),
+		bus.ReplyRoute(notifyrules.SubjectPreview, bus.Typed(store.Preview)),
 		rulesAuditRoute,
 	}
 }

@@ -132,6 +132,9 @@ func (v *validator) validate(ctx context.Context, tenantID string, in contracts.
 	if in.Template != nil && *in.Template == (contracts.NotificationTemplate{}) {
 		in.Template = nil
 	}
+	if err := checkTemplateSizes(in.Template); err != nil {
+		return in, nil, err
+	}
 	cr, err := compileRule(contracts.NotificationRule{TenantID: tenantID, Name: in.Name, Match: in.Match, Targets: in.Targets, Template: in.Template})
 	if err != nil {
 		return in, nil, err

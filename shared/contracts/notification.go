@@ -83,3 +83,36 @@ type NotificationRule struct {
 type NotificationRuleList struct {
 	Items []NotificationRule `json:"items"`
 }
+
+// NotificationPreviewInput is the body of POST
+// /api/v1/notification-rules/preview: templates to try, and the event
+// types whose sample events they are rendered on. Nothing is stored.
+type NotificationPreviewInput struct {
+	EventTypes []string             `json:"eventTypes"`
+	Template   NotificationTemplate `json:"template"`
+}
+
+// NotificationPreview is the answer of a preview: each sample event with
+// what the templates render for it. A template that does not parse or
+// render is a 400 INVALID_TEMPLATE answer instead, naming the field.
+type NotificationPreview struct {
+	Samples []NotificationPreviewSample `json:"samples"`
+}
+
+// NotificationPreviewSample is one sample event rendered. Title and Text
+// are always set (a rule without those templates uses the event's own);
+// the other formats only when the rule has their template. Slack, Teams
+// and Webhook are the rendered JSON.
+type NotificationPreviewSample struct {
+	EventType string `json:"eventType"`
+	// Summary says which sample this is ("healthy → unhealthy").
+	Summary string `json:"summary"`
+	Title   string `json:"title"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+	Slack   string `json:"slack,omitempty"`
+	Teams   string `json:"teams,omitempty"`
+	Webhook string `json:"webhook,omitempty"`
+	// Truncated is set when an output was cut to the preview's length.
+	Truncated bool `json:"truncated,omitempty"`
+}

@@ -809,6 +809,33 @@ func schemaCases() []schemaCase {
 			},
 		},
 		{
+			file: "notification-preview-input.schema.json", typ: typeOf[NotificationPreviewInput](),
+			full:    NotificationPreviewInput{EventTypes: []string{SubjectHealthChanged, SubjectNotificationRequest}, Template: sampleTemplate()},
+			minimal: NotificationPreviewInput{EventTypes: []string{SubjectHealthChanged}, Template: NotificationTemplate{}},
+			invalid: []invalidCase{
+				missing("eventTypes"), missing("template"), unknown(), badEnum("eventTypes.0", "pipeline.run"),
+				bad("no event types", "eventTypes", []any{}, "minItems"), bad("huge title", "template.title", strings.Repeat("t", 2001), "maxLength"),
+			},
+		},
+		{
+			file: "notification-preview-sample.schema.json", typ: typeOf[NotificationPreviewSample](),
+			full: NotificationPreviewSample{EventType: SubjectHealthChanged, Summary: "Production Registry is unhealthy", Title: "[CRITICAL] Production Registry is unhealthy",
+				Text: "down", HTML: "<p>down</p>", Slack: `[{"type":"divider"}]`, Teams: `{"type":"AdaptiveCard"}`, Webhook: `{"who":"x"}`, Truncated: true},
+			minimal: NotificationPreviewSample{EventType: SubjectNotificationRequest, Summary: "", Title: "", Text: ""},
+			invalid: []invalidCase{
+				missing("title"), missing("eventType"), unknown(), badEnum("eventType", "pipeline.run"), wrongType("truncated", "yes"),
+			},
+		},
+		{
+			file: "notification-preview.schema.json", typ: typeOf[NotificationPreview](),
+			full:    NotificationPreview{Samples: []NotificationPreviewSample{{EventType: SubjectHealthChanged, Summary: "s", Title: "t", Text: "x"}}},
+			minimal: NotificationPreview{Samples: []NotificationPreviewSample{}},
+			invalid: []invalidCase{
+				missing("samples"), unknown(), bad("samples null (a nil Go slice)", "samples", nil, "type"),
+				bad("sample without title", "samples.0.title", deleted{}, "required"),
+			},
+		},
+		{
 			file: "notification-rule-list.schema.json", typ: typeOf[NotificationRuleList](),
 			full:    NotificationRuleList{Items: []NotificationRule{sampleRule()}},
 			minimal: NotificationRuleList{Items: []NotificationRule{}},

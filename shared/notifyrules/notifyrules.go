@@ -23,6 +23,8 @@ const (
 	SubjectList    = SubjectPrefix + ".rules.list"
 	SubjectReplace = SubjectPrefix + ".rules.replace"
 	SubjectDelete  = SubjectPrefix + ".rules.delete"
+	// SubjectPreview renders templates on sample events; nothing is stored.
+	SubjectPreview = SubjectPrefix + ".rules.preview"
 )
 
 // Error codes of the rule endpoints beyond apierr's.
@@ -77,6 +79,12 @@ type DeleteRequest struct {
 	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
+// PreviewRequest renders templates on the sample events of a tenant.
+type PreviewRequest struct {
+	TenantID string                             `json:"tenantId"`
+	Input    contracts.NotificationPreviewInput `json:"input"`
+}
+
 // Client calls the notifier over NATS request-reply.
 type Client struct {
 	nc      *nats.Conn
@@ -119,6 +127,12 @@ func (c *Client) Replace(ctx context.Context, r ReplaceRequest) (contracts.Notif
 func (c *Client) Delete(ctx context.Context, r DeleteRequest) (contracts.NotificationRule, error) {
 	var out contracts.NotificationRule
 	return out, c.call(ctx, SubjectDelete, r, &out)
+}
+
+// Preview renders templates on sample events.
+func (c *Client) Preview(ctx context.Context, r PreviewRequest) (contracts.NotificationPreview, error) {
+	var out contracts.NotificationPreview
+	return out, c.call(ctx, SubjectPreview, r, &out)
 }
 
 // call is one request-reply to the service.
