@@ -373,6 +373,32 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatalf("rules list: %q (%s)", got, refusal)
 		}
 		shot(t, op, "rules")
+
+		// Preview: the form's templates rendered on the sample events,
+		// nothing saved; a broken template's refusal shown inline.
+		run(t, op, chromedp.SendKeys(chromedp.CSS("#r-name"), "previewed"),
+			chromedp.SetValue(chromedp.CSS("#r-title"), "[{{upper .Event.Severity}}] {{.Integration.Name}}"),
+			chromedp.SetValue(chromedp.CSS("#r-text"), "{{.Event.Text}} <b>not markup</b>"))
+		load(t, op, chromedp.Click(chromedp.CSS("#rule-preview")))
+		titles := get(t, op, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#preview .p-title')].map(e => e.textContent)`))
+		if want := []string{"[CRITICAL] Production Registry", "[INFO] Production Registry"}; !slices.Equal(titles, want) {
+			t.Fatalf("preview titles %v, want %v", titles, want)
+		}
+		if got := text(t, op, "#preview .p-text"); !strings.HasSuffix(got, "<b>not markup</b>") {
+			t.Fatalf("preview text %q", got)
+		}
+		if got := get(t, op, chromedp.Value(chromedp.CSS("#r-title"))); got != "[{{upper .Event.Severity}}] {{.Integration.Name}}" {
+			t.Fatalf("the form lost its title: %q", got)
+		}
+		shot(t, op, "rule-preview")
+		run(t, op, chromedp.SetValue(chromedp.CSS("#r-title"), "{{.Event.Title"))
+		load(t, op, chromedp.Click(chromedp.CSS("#rule-preview")))
+		if got := text(t, op, "#preview-error"); !strings.Contains(got, "template title") {
+			t.Fatalf("preview of a broken template: %q", got)
+		}
+		if n := get(t, op, chromedp.Evaluate[int](`document.querySelectorAll('#rules tbody tr').length`)); n != 1 {
+			t.Fatalf("a preview saved a rule: %d rules", n)
+		}
 	})
 
 	t.Run("tenant is refused operator pages", func(t *testing.T) {
