@@ -399,6 +399,16 @@ func TestConsoleInChromium(t *testing.T) {
 		if n := get(t, op, chromedp.Evaluate[int](`document.querySelectorAll('#rules tbody tr').length`)); n != 1 {
 			t.Fatalf("a preview saved a rule: %d rules", n)
 		}
+
+		// The rule's delivery history: none yet (no event matched it since
+		// it was saved); the notifier's unit test lists real ones.
+		load(t, op, chromedp.Click(chromedp.CSS("#rules a.deliveries")))
+		if got := text(t, op, "#delivery-count"); !strings.HasPrefix(got, "0 deliveries remembered") {
+			t.Fatalf("deliveries page: %q", got)
+		}
+		if got := text(t, op, "h1"); got != "Deliveries: registry alerts" {
+			t.Fatalf("deliveries heading %q", got)
+		}
 	})
 
 	t.Run("tenant is refused operator pages", func(t *testing.T) {
@@ -534,6 +544,7 @@ func consoleAsTenantB(t *testing.T, s *stack, id string) {
 		{"GET", "/console/ops/events", http.StatusForbidden},
 		{"GET", "/console/ops/events/stream", http.StatusForbidden},
 		{"POST", "/console/ops/events/replay", http.StatusForbidden},
+		{"GET", "/console/rules/" + id + "/deliveries", http.StatusNotFound},
 	} {
 		if code, body := send(tc.method, tc.path, csrf); code != tc.want || strings.Contains(body, "registry one") {
 			t.Errorf("B %s %s: %d, want %d", tc.method, tc.path, code, tc.want)

@@ -376,6 +376,7 @@ func TestCrossTenant(t *testing.T) {
 		"POST /api/v1/analysis-runs":                         {kind: "create", path: "/api/v1/analysis-runs"},
 		"PUT /api/v1/notification-rules/{id}":                {kind: "404", path: rulePath, body: ruleEdit},
 		"DELETE /api/v1/notification-rules/{id}":             {kind: "404", path: rulePath},
+		"GET /api/v1/notification-rules/{id}/deliveries":     {kind: "404", path: rulePath + "/deliveries", idPath: rulePath},
 		"GET /api/v1/integrations":                           {kind: "collection", path: "/api/v1/integrations"},
 		"GET /api/v1/notification-rules":                     {kind: "collection", path: "/api/v1/notification-rules"},
 		"GET /api/v1/audit":                                  {kind: "collection", path: "/api/v1/audit"},

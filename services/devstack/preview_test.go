@@ -74,3 +74,42 @@ func TestNotificationPreviewAPI(t *testing.T) {
 		t.Fatalf("a preview stored a rule: %+v", list.Items)
 	}
 }
+
+// GET /api/v1/notification-rules/{id}/deliveries through the ingress and
+// the notifier: a new rule has none, the limit is bounded, an unknown rule
+// is 404 (the notifier's unit test lists real deliveries).
+func TestRuleDeliveriesAPI(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	tok := s.info.Token
+	r := s.call("POST", "/api/v1/integrations", tok, webhook("deliveries hook"))
+	if r.status != http.StatusCreated {
+		t.Fatalf("webhook: %d %s", r.status, r.body)
+	}
+	var hook contracts.Integration
+	r.decode(&hook)
+	eventually(t, "the notification-rules endpoint", func() bool {
+		r = s.call("POST", "/api/v1/notification-rules", tok, ruleBody("delivered", hook.ID))
+		return r.status != http.StatusServiceUnavailable
+	})
+	if r.status != http.StatusCreated {
+		t.Fatalf("rule: %d %s", r.status, r.body)
+	}
+	var rule contracts.NotificationRule
+	r.decode(&rule)
+	path := "/api/v1/notification-rules/" + rule.ID + "/deliveries"
+	if r := s.call("GET", path+"?limit=10", tok, nil); r.status != http.StatusOK || strings.TrimSpace(string(r.body)) != `{"items":[]}` {
+		t.Fatalf("deliveries: %d %s", r.status, r.body)
+	}
+	for _, q := range []string{"?limit=0", "?limit=501", "?since=1h"} {
+		if r := s.call("GET", path+q, tok, nil); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", q, r.status, r.body)
+		}
+	}
+	if r := s.call("GET", "/api/v1/notification-rules/0193a0b4-0000-7000-8000-0000000000ff/deliveries", tok, nil); r.status != http.StatusNotFound {
+		t.Errorf("unknown rule: %d %s", r.status, r.body)
+	}
+	if r := s.call("POST", path, tok, nil); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", r.status)
+	}
+}

@@ -122,3 +122,24 @@ func (n *notificationRules) preview(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// deliveries is GET /api/v1/notification-rules/{id}/deliveries: what the
+// notifier still remembers of the rule's deliveries, newest first.
+func (n *notificationRules) deliveries(w http.ResponseWriter, r *http.Request) {
+	q, err := queryParams(r, "limit")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	limit, err := limitValue(q.Get("limit"), 500)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := n.client.Deliveries(r.Context(), notifyrules.DeliveriesRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), Limit: limit})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

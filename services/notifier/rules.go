@@ -258,10 +258,12 @@ func sampleRenderData(tenantID string, eventTypes []string) []renderData {
 type ruleStore struct {
 	// js lists the bucket's keys and writes delete markers carrying the
 	// audit stamp.
-	js        jetstream.JetStream
-	kv        jetstream.KeyValue
-	validator *validator
-	now       func() time.Time
+	js jetstream.JetStream
+	kv jetstream.KeyValue
+	// deliveries is the deliveries bucket, read for a rule's history.
+	deliveries jetstream.KeyValue
+	validator  *validator
+	now        func() time.Time
 }
 
 func storeError(err error) error {

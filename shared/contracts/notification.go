@@ -116,3 +116,27 @@ type NotificationPreviewSample struct {
 	// Truncated is set when an output was cut to the preview's length.
 	Truncated bool `json:"truncated,omitempty"`
 }
+
+// NotificationDelivery is one delivery of a rule as the notifier
+// remembers it (for as long as it keeps deliveries for idempotency): the
+// event, the target and how it went.
+type NotificationDelivery struct {
+	EventID       string `json:"eventId"`
+	IntegrationID string `json:"integrationId"`
+	Channel       string `json:"channel,omitempty"`
+	// Status is pending (being sent), sent or failed (for good).
+	Status            string    `json:"status"`
+	ProviderMessageID string    `json:"providerMessageId,omitempty"`
+	ErrorCode         string    `json:"errorCode,omitempty"`
+	Reason            string    `json:"reason,omitempty"`
+	At                time.Time `json:"at"`
+}
+
+// NotificationDeliveryList is the body of GET
+// /api/v1/notification-rules/{id}/deliveries: newest first.
+type NotificationDeliveryList struct {
+	Items []NotificationDelivery `json:"items"`
+	// Truncated is set when the tenant's deliveries were more than one
+	// answer reads; the items are the newest of those read.
+	Truncated bool `json:"truncated,omitempty"`
+}

@@ -809,6 +809,24 @@ func schemaCases() []schemaCase {
 			},
 		},
 		{
+			file: "notification-delivery.schema.json", typ: typeOf[NotificationDelivery](),
+			full: NotificationDelivery{EventID: intID + ":changed:7", IntegrationID: otherID, Channel: "#releases", Status: "failed",
+				ProviderMessageID: "1712345678.000200", ErrorCode: "AUTH_FAILED", Reason: "401 from Slack", At: t0},
+			minimal: NotificationDelivery{EventID: "e", IntegrationID: otherID, Status: "sent", At: t0},
+			invalid: []invalidCase{
+				missing("eventId"), missing("status"), unknown(), badEnum("status", "queued"), bad("integrationId not a uuid", "integrationId", "x", "format"),
+			},
+		},
+		{
+			file: "notification-delivery-list.schema.json", typ: typeOf[NotificationDeliveryList](),
+			full:    NotificationDeliveryList{Items: []NotificationDelivery{{EventID: "e", IntegrationID: otherID, Status: "sent", At: t0}}, Truncated: true},
+			minimal: NotificationDeliveryList{Items: []NotificationDelivery{}},
+			invalid: []invalidCase{
+				missing("items"), unknown(), bad("items null (a nil Go slice)", "items", nil, "type"),
+				bad("item without status", "items.0.status", deleted{}, "required"),
+			},
+		},
+		{
 			file: "notification-preview-input.schema.json", typ: typeOf[NotificationPreviewInput](),
 			full:    NotificationPreviewInput{EventTypes: []string{SubjectHealthChanged, SubjectNotificationRequest}, Template: sampleTemplate()},
 			minimal: NotificationPreviewInput{EventTypes: []string{SubjectHealthChanged}, Template: NotificationTemplate{}},

@@ -248,3 +248,19 @@ func (c *Console) createRule(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	http.Redirect(w, r, Prefix+"/rules", http.StatusSeeOther)
 }
+
+// ruleDeliveries lists what the notifier remembers of a rule's deliveries.
+func (c *Console) ruleDeliveries(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	var rule contracts.NotificationRule
+	if _, err := s.api.do(http.MethodGet, "/api/v1/notification-rules/"+url.PathEscape(id), nil, nil, &rule); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	var list contracts.NotificationDeliveryList
+	if _, err := s.api.do(http.MethodGet, "/api/v1/notification-rules/"+url.PathEscape(id)+"/deliveries", url.Values{"limit": {"200"}}, nil, &list); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.render(w, r, s, http.StatusOK, "deliveries", "Deliveries: "+rule.Name, "rules", map[string]any{"Rule": rule, "List": list})
+}
