@@ -200,6 +200,37 @@ func TestConsoleInChromium(t *testing.T) {
 		t.FailNow()
 	}
 
+	// Edit through the form, then read the change history on the page: the
+	// creating token and the edited field, read from the audit records
+	// (written asynchronously by the manager's outbox, so polled).
+	t.Run("edit and change history", func(t *testing.T) {
+		run(t, op, chromedp.Navigate(s.base+"/console/integrations/"+id+"/edit"), chromedp.WaitVisible(chromedp.CSS("#integration-form")),
+			chromedp.SetValue(chromedp.CSS("#description"), "edited in the console"))
+		load(t, op, chromedp.Submit(chromedp.CSS("#integration-form")))
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			run(t, op, chromedp.Navigate(s.base+"/console/integrations/"+id), chromedp.WaitVisible(chromedp.CSS("#history")))
+			rows := get(t, op, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#history tbody tr[data-action]')].map(tr => tr.dataset.action + "/" + tr.querySelector('.actor').textContent + "/" + [...tr.querySelectorAll('li')].map(li => li.dataset.field).join(","))`))
+			if len(rows) == 2 {
+				if !strings.HasPrefix(rows[0], "updated/dev/") || !strings.Contains(rows[0], "description") || !strings.HasPrefix(rows[1], "created/dev/") {
+					t.Fatalf("history %v", rows)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("history %v", rows)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		if got := text(t, op, `#history li[data-field="description"] ins`); got != "edited in the console" {
+			t.Fatalf("edited value %q", got)
+		}
+		html := get(t, op, chromedp.OuterHTML(chromedp.CSS("html")))
+		if strings.Contains(html, "plain-text-key-9f8e7d") {
+			t.Fatal("the refused secret literal is rendered")
+		}
+	})
+
 	t.Run("catalog shows it with its health", func(t *testing.T) {
 		row := `tr[data-id="` + id + `"] .badge`
 		deadline := time.Now().Add(30 * time.Second)
@@ -316,6 +347,42 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatalf("rules list: %q (%s)", got, refusal)
 		}
 		shot(t, op, "rules")
+
+		// Preview: the form's templates rendered on the sample events,
+		// nothing saved; a broken template's refusal shown inline.
+		run(t, op, chromedp.SendKeys(chromedp.CSS("#r-name"), "previewed"),
+			chromedp.SetValue(chromedp.CSS("#r-title"), "[{{upper .Event.Severity}}] {{.Integration.Name}}"),
+			chromedp.SetValue(chromedp.CSS("#r-text"), "{{.Event.Text}} <b>not markup</b>"))
+		load(t, op, chromedp.Click(chromedp.CSS("#rule-preview")))
+		titles := get(t, op, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#preview .p-title')].map(e => e.textContent)`))
+		if want := []string{"[CRITICAL] Production Registry", "[INFO] Production Registry"}; !slices.Equal(titles, want) {
+			t.Fatalf("preview titles %v, want %v", titles, want)
+		}
+		if got := text(t, op, "#preview .p-text"); !strings.HasSuffix(got, "<b>not markup</b>") {
+			t.Fatalf("preview text %q", got)
+		}
+		if got := get(t, op, chromedp.Value(chromedp.CSS("#r-title"))); got != "[{{upper .Event.Severity}}] {{.Integration.Name}}" {
+			t.Fatalf("the form lost its title: %q", got)
+		}
+		shot(t, op, "rule-preview")
+		run(t, op, chromedp.SetValue(chromedp.CSS("#r-title"), "{{.Event.Title"))
+		load(t, op, chromedp.Click(chromedp.CSS("#rule-preview")))
+		if got := text(t, op, "#preview-error"); !strings.Contains(got, "template title") {
+			t.Fatalf("preview of a broken template: %q", got)
+		}
+		if n := get(t, op, chromedp.Evaluate[int](`document.querySelectorAll('#rules tbody tr').length`)); n != 1 {
+			t.Fatalf("a preview saved a rule: %d rules", n)
+		}
+
+		// The rule's delivery history: none yet (no event matched it since
+		// it was saved); the notifier's unit test lists real ones.
+		load(t, op, chromedp.Click(chromedp.CSS("#rules a.deliveries")))
+		if got := text(t, op, "#delivery-count"); !strings.HasPrefix(got, "0 deliveries remembered") {
+			t.Fatalf("deliveries page: %q", got)
+		}
+		if got := text(t, op, "h1"); got != "Deliveries: registry alerts" {
+			t.Fatalf("deliveries heading %q", got)
+		}
 	})
 
 	t.Run("tenant is refused operator pages", func(t *testing.T) {
@@ -451,6 +518,7 @@ func consoleAsTenantB(t *testing.T, s *stack, id string) {
 		{"GET", "/console/ops/events", http.StatusForbidden},
 		{"GET", "/console/ops/events/stream", http.StatusForbidden},
 		{"POST", "/console/ops/events/replay", http.StatusForbidden},
+		{"GET", "/console/rules/" + id + "/deliveries", http.StatusNotFound},
 	} {
 		if code, body := send(tc.method, tc.path, csrf); code != tc.want || strings.Contains(body, "registry one") {
 			t.Errorf("B %s %s: %d, want %d", tc.method, tc.path, code, tc.want)

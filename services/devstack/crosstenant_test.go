@@ -351,11 +351,13 @@ func TestCrossTenant(t *testing.T) {
 		"POST /api/v1/analysis-runs":                         {kind: "create", path: "/api/v1/analysis-runs"},
 		"PUT /api/v1/notification-rules/{id}":                {kind: "404", path: rulePath, body: ruleEdit},
 		"DELETE /api/v1/notification-rules/{id}":             {kind: "404", path: rulePath},
+		"GET /api/v1/notification-rules/{id}/deliveries":     {kind: "404", path: rulePath + "/deliveries", idPath: rulePath},
 		"GET /api/v1/integrations":                           {kind: "collection", path: "/api/v1/integrations"},
 		"GET /api/v1/notification-rules":                     {kind: "collection", path: "/api/v1/notification-rules"},
 		"GET /api/v1/audit":                                  {kind: "collection", path: "/api/v1/audit"},
 		"POST /api/v1/integrations":                          {kind: "create", path: "/api/v1/integrations"},
 		"POST /api/v1/notification-rules":                    {kind: "create", path: "/api/v1/notification-rules"},
+		"POST /api/v1/notification-rules/preview":            {kind: "preview", path: "/api/v1/notification-rules/preview"},
 		"GET /api/v1/operator/events":                        {kind: "operator", path: "/api/v1/operator/events"},
 		"GET /api/v1/operator/events/stream":                 {kind: "operator", path: "/api/v1/operator/events/stream"},
 		"POST /api/v1/operator/events/replay":                {kind: "operator", path: "/api/v1/operator/events/replay"},
@@ -459,6 +461,17 @@ func TestCrossTenant(t *testing.T) {
 						t.Fatalf("webhook to A's integration: %+v; to a missing one: %+v (want both the same 404)", answers[0], answers[1])
 					}
 				}
+			case "preview":
+				// B's templates render on samples of B's own tenant: the
+				// tenant a template sees is the caller's, never a body's.
+				resp := f.s.call(method, tc.path, tokenB, map[string]any{
+					"eventTypes": []string{contracts.SubjectHealthChanged},
+					"template":   map[string]any{"title": "{{.Tenant}}", "webhook": `{"tenant": "{{.Tenant}}", "name": "{{.Integration.Name}}"}`},
+				})
+				if resp.status != http.StatusOK || !strings.Contains(string(resp.body), `"title":"`+tenantB+`"`) {
+					t.Fatalf("B's preview: %d %s", resp.status, resp.body)
+				}
+				f.assertNoLeak(t, "preview", resp.body, resp.header)
 			case "public":
 				for _, tok := range []string{tokenB, ""} {
 					resp := f.s.call(method, tc.path, tok, nil)

@@ -207,8 +207,14 @@ func TestShippedPermissions(t *testing.T) {
 		}
 		var hook contracts.Integration
 		r.decode(&hook)
-		if r := s.call("POST", "/api/v1/notification-rules", tok, ruleBody("rule", hook.ID)); r.status != 201 {
+		r = s.call("POST", "/api/v1/notification-rules", tok, ruleBody("rule", hook.ID))
+		if r.status != 201 {
 			t.Fatalf("rule: %d %s", r.status, r.body)
+		}
+		var rule contracts.NotificationRule
+		r.decode(&rule)
+		if r := s.call("POST", "/api/v1/notification-rules/preview", tok, map[string]any{"eventTypes": []string{"notification.send.requested"}, "template": map[string]any{"title": "{{.Event.Title}}"}}); r.status != 200 {
+			t.Fatalf("preview: %d %s", r.status, r.body)
 		}
 		if r := s.call("GET", "/api/v1/notification-rules", tok, nil); r.status != 200 {
 			t.Fatalf("rules: %d %s", r.status, r.body)
@@ -222,6 +228,11 @@ func TestShippedPermissions(t *testing.T) {
 		case <-hooks:
 		case <-time.After(20 * time.Second):
 			t.Fatal("the notifier delivered nothing")
+		}
+		// The rule's delivery history reads the deliveries bucket, which
+		// now holds the direct delivery's record.
+		if r := s.call("GET", "/api/v1/notification-rules/"+rule.ID+"/deliveries", tok, nil); r.status != 200 {
+			t.Fatalf("deliveries: %d %s", r.status, r.body)
 		}
 		// pipeline-runner: reads of runs; metrics-analyzer: analysis runs
 		// (refused for an integration that is no metrics provider, by the

@@ -107,7 +107,8 @@ func Routes() []bus.Route {
 			catalog.SubjectReplace, catalog.SubjectPatch, catalog.SubjectDelete, catalog.SubjectProvider}},
 		{Name: "api pipeline runs", Calls: []string{pipelineruns.SubjectGet, pipelineruns.SubjectList, pipelineruns.SubjectHook}},
 		{Name: "api notification rules", Calls: []string{notifyrules.SubjectCreate, notifyrules.SubjectGet,
-			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete}},
+			notifyrules.SubjectList, notifyrules.SubjectReplace, notifyrules.SubjectDelete, notifyrules.SubjectPreview,
+			notifyrules.SubjectDeliveries}},
 		{Name: "api analysis runs", Calls: []string{analysisruns.SubjectCreate, analysisruns.SubjectGet, analysisruns.SubjectCancel}},
 		// The operator's views read the events and the dead letters; a
 		// replay republishes stored events under inthub.replay.<name>

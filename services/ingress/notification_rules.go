@@ -105,3 +105,41 @@ func (n *notificationRules) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// preview is POST /api/v1/notification-rules/preview: the notifier renders
+// the templates on its sample events of the caller's tenant, as it checks
+// a rule's when saving one; nothing is stored.
+func (n *notificationRules) preview(w http.ResponseWriter, r *http.Request) {
+	var in contracts.NotificationPreviewInput
+	if err := decodeBody(w, r, n.s.cfg.BodyLimit, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := n.client.Preview(r.Context(), notifyrules.PreviewRequest{TenantID: principalOf(r.Context()).TenantID, Input: in})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// deliveries is GET /api/v1/notification-rules/{id}/deliveries: what the
+// notifier still remembers of the rule's deliveries, newest first.
+func (n *notificationRules) deliveries(w http.ResponseWriter, r *http.Request) {
+	q, err := queryParams(r, "limit")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	limit, err := limitValue(q.Get("limit"), 500)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := n.client.Deliveries(r.Context(), notifyrules.DeliveriesRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id"), Limit: limit})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

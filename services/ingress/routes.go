@@ -77,6 +77,8 @@ func (s *server) routes() http.Handler {
 	rules := newNotificationRules(s)
 	mux.Handle("/api/v1/notification-rules", s.authed(rules.collection()))
 	mux.Handle("/api/v1/notification-rules/{id}", s.authed(rules.item()))
+	mux.Handle("/api/v1/notification-rules/preview", s.authed(methods{http.MethodPost: rules.preview}))
+	mux.Handle("/api/v1/notification-rules/{id}/deliveries", s.authed(methods{http.MethodGet: rules.deliveries}))
 	// Canary analysis runs (analysis_runs.go), kept by the metrics-analyzer.
 	analysis := newAnalysisRuns(s)
 	mux.Handle("/api/v1/analysis-runs", s.authed(methods{http.MethodPost: analysis.create}))

@@ -140,6 +140,8 @@ func routes(h *handlers, store *ruleStore, workers int) []bus.Route {
 		bus.ReplyRoute(notifyrules.SubjectList, bus.Typed(store.List)),
 		bus.ReplyRoute(notifyrules.SubjectReplace, bus.Typed(store.Replace)),
 		bus.ReplyRoute(notifyrules.SubjectDelete, bus.Typed(store.Delete)),
+		bus.ReplyRoute(notifyrules.SubjectPreview, bus.Typed(store.Preview)),
+		bus.ReplyRoute(notifyrules.SubjectDeliveries, bus.Typed(store.Deliveries)),
 		rulesAuditRoute,
 	}
 }
@@ -204,7 +206,7 @@ func wire(ctx context.Context, w *startup.Wiring, cfg Config) error {
 		}
 	}
 	integrations := w.Bucket(catalog.BucketIntegrations)
-	store := &ruleStore{js: w.Bus.JetStream(), kv: w.Bucket(BucketRules), now: cfg.Clock, validator: &validator{
+	store := &ruleStore{js: w.Bus.JetStream(), kv: w.Bucket(BucketRules), deliveries: w.Bucket(BucketDeliveries), now: cfg.Clock, validator: &validator{
 		registry: cfg.Registry, lookup: kvLookup(integrations),
 	}}
 	bc := w.Bus.Config()

@@ -132,6 +132,9 @@ func (v *validator) validate(ctx context.Context, tenantID string, in contracts.
 	if in.Template != nil && *in.Template == (contracts.NotificationTemplate{}) {
 		in.Template = nil
 	}
+	if err := checkTemplateSizes(in.Template); err != nil {
+		return in, nil, err
+	}
 	cr, err := compileRule(contracts.NotificationRule{TenantID: tenantID, Name: in.Name, Match: in.Match, Targets: in.Targets, Template: in.Template})
 	if err != nil {
 		return in, nil, err
@@ -255,10 +258,12 @@ func sampleRenderData(tenantID string, eventTypes []string) []renderData {
 type ruleStore struct {
 	// js lists the bucket's keys and writes delete markers carrying the
 	// audit stamp.
-	js        jetstream.JetStream
-	kv        jetstream.KeyValue
-	validator *validator
-	now       func() time.Time
+	js jetstream.JetStream
+	kv jetstream.KeyValue
+	// deliveries is the deliveries bucket, read for a rule's history.
+	deliveries jetstream.KeyValue
+	validator  *validator
+	now        func() time.Time
 }
 
 func storeError(err error) error {

@@ -57,6 +57,7 @@ func TestRulesAreValidatedWholeBeforeStoring(t *testing.T) {
 	}{
 		{"template does not parse", tenantA, with(tmpl(contracts.NotificationTemplate{Title: "{{.Integration.Name"})), 400, notifyrules.InvalidTemplate, "template.title"},
 		{"template fails on a sample event", tenantA, with(tmpl(contracts.NotificationTemplate{Text: "{{index .Data.labels 3}}"})), 400, notifyrules.InvalidTemplate, "template.text"},
+		{"template longer than its field takes", tenantA, with(tmpl(contracts.NotificationTemplate{HTML: strings.Repeat("<p>", 5462)})), 400, notifyrules.InvalidTemplate, "template.html"},
 		{"template names an unknown function", tenantA, with(tmpl(contracts.NotificationTemplate{Text: "{{shout .Event.Title}}"})), 400, notifyrules.InvalidTemplate, "template.text"},
 		{"slack template is not JSON", tenantA, with(tmpl(contracts.NotificationTemplate{Slack: `[{"type":"section",}]`})), 400, notifyrules.InvalidTemplate, "template.slack"},
 		{"slack template is no block array", tenantA, with(tmpl(contracts.NotificationTemplate{Slack: `{"type":"section"}`})), 400, notifyrules.InvalidTemplate, "template.slack"},

@@ -83,3 +83,60 @@ type NotificationRule struct {
 type NotificationRuleList struct {
 	Items []NotificationRule `json:"items"`
 }
+
+// NotificationPreviewInput is the body of POST
+// /api/v1/notification-rules/preview: templates to try, and the event
+// types whose sample events they are rendered on. Nothing is stored.
+type NotificationPreviewInput struct {
+	EventTypes []string             `json:"eventTypes"`
+	Template   NotificationTemplate `json:"template"`
+}
+
+// NotificationPreview is the answer of a preview: each sample event with
+// what the templates render for it. A template that does not parse or
+// render is a 400 INVALID_TEMPLATE answer instead, naming the field.
+type NotificationPreview struct {
+	Samples []NotificationPreviewSample `json:"samples"`
+}
+
+// NotificationPreviewSample is one sample event rendered. Title and Text
+// are always set (a rule without those templates uses the event's own);
+// the other formats only when the rule has their template. Slack, Teams
+// and Webhook are the rendered JSON.
+type NotificationPreviewSample struct {
+	EventType string `json:"eventType"`
+	// Summary says which sample this is ("healthy → unhealthy").
+	Summary string `json:"summary"`
+	Title   string `json:"title"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+	Slack   string `json:"slack,omitempty"`
+	Teams   string `json:"teams,omitempty"`
+	Webhook string `json:"webhook,omitempty"`
+	// Truncated is set when an output was cut to the preview's length.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// NotificationDelivery is one delivery of a rule as the notifier
+// remembers it (for as long as it keeps deliveries for idempotency): the
+// event, the target and how it went.
+type NotificationDelivery struct {
+	EventID       string `json:"eventId"`
+	IntegrationID string `json:"integrationId"`
+	Channel       string `json:"channel,omitempty"`
+	// Status is pending (being sent), sent or failed (for good).
+	Status            string    `json:"status"`
+	ProviderMessageID string    `json:"providerMessageId,omitempty"`
+	ErrorCode         string    `json:"errorCode,omitempty"`
+	Reason            string    `json:"reason,omitempty"`
+	At                time.Time `json:"at"`
+}
+
+// NotificationDeliveryList is the body of GET
+// /api/v1/notification-rules/{id}/deliveries: newest first.
+type NotificationDeliveryList struct {
+	Items []NotificationDelivery `json:"items"`
+	// Truncated is set when the tenant's deliveries were more than one
+	// answer reads; the items are the newest of those read.
+	Truncated bool `json:"truncated,omitempty"`
+}

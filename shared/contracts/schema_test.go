@@ -809,6 +809,51 @@ func schemaCases() []schemaCase {
 			},
 		},
 		{
+			file: "notification-delivery.schema.json", typ: typeOf[NotificationDelivery](),
+			full: NotificationDelivery{EventID: intID + ":changed:7", IntegrationID: otherID, Channel: "#releases", Status: "failed",
+				ProviderMessageID: "1712345678.000200", ErrorCode: "AUTH_FAILED", Reason: "401 from Slack", At: t0},
+			minimal: NotificationDelivery{EventID: "e", IntegrationID: otherID, Status: "sent", At: t0},
+			invalid: []invalidCase{
+				missing("eventId"), missing("status"), unknown(), badEnum("status", "queued"), bad("integrationId not a uuid", "integrationId", "x", "format"),
+			},
+		},
+		{
+			file: "notification-delivery-list.schema.json", typ: typeOf[NotificationDeliveryList](),
+			full:    NotificationDeliveryList{Items: []NotificationDelivery{{EventID: "e", IntegrationID: otherID, Status: "sent", At: t0}}, Truncated: true},
+			minimal: NotificationDeliveryList{Items: []NotificationDelivery{}},
+			invalid: []invalidCase{
+				missing("items"), unknown(), bad("items null (a nil Go slice)", "items", nil, "type"),
+				bad("item without status", "items.0.status", deleted{}, "required"),
+			},
+		},
+		{
+			file: "notification-preview-input.schema.json", typ: typeOf[NotificationPreviewInput](),
+			full:    NotificationPreviewInput{EventTypes: []string{SubjectHealthChanged, SubjectNotificationRequest}, Template: sampleTemplate()},
+			minimal: NotificationPreviewInput{EventTypes: []string{SubjectHealthChanged}, Template: NotificationTemplate{}},
+			invalid: []invalidCase{
+				missing("eventTypes"), missing("template"), unknown(), badEnum("eventTypes.0", "pipeline.run"),
+				bad("no event types", "eventTypes", []any{}, "minItems"), bad("huge title", "template.title", strings.Repeat("t", 2001), "maxLength"),
+			},
+		},
+		{
+			file: "notification-preview-sample.schema.json", typ: typeOf[NotificationPreviewSample](),
+			full: NotificationPreviewSample{EventType: SubjectHealthChanged, Summary: "Production Registry is unhealthy", Title: "[CRITICAL] Production Registry is unhealthy",
+				Text: "down", HTML: "<p>down</p>", Slack: `[{"type":"divider"}]`, Teams: `{"type":"AdaptiveCard"}`, Webhook: `{"who":"x"}`, Truncated: true},
+			minimal: NotificationPreviewSample{EventType: SubjectNotificationRequest, Summary: "", Title: "", Text: ""},
+			invalid: []invalidCase{
+				missing("title"), missing("eventType"), unknown(), badEnum("eventType", "pipeline.run"), wrongType("truncated", "yes"),
+			},
+		},
+		{
+			file: "notification-preview.schema.json", typ: typeOf[NotificationPreview](),
+			full:    NotificationPreview{Samples: []NotificationPreviewSample{{EventType: SubjectHealthChanged, Summary: "s", Title: "t", Text: "x"}}},
+			minimal: NotificationPreview{Samples: []NotificationPreviewSample{}},
+			invalid: []invalidCase{
+				missing("samples"), unknown(), bad("samples null (a nil Go slice)", "samples", nil, "type"),
+				bad("sample without title", "samples.0.title", deleted{}, "required"),
+			},
+		},
+		{
 			file: "notification-rule-list.schema.json", typ: typeOf[NotificationRuleList](),
 			full:    NotificationRuleList{Items: []NotificationRule{sampleRule()}},
 			minimal: NotificationRuleList{Items: []NotificationRule{}},

@@ -23,6 +23,10 @@ const (
 	SubjectList    = SubjectPrefix + ".rules.list"
 	SubjectReplace = SubjectPrefix + ".rules.replace"
 	SubjectDelete  = SubjectPrefix + ".rules.delete"
+	// SubjectPreview renders templates on sample events; nothing is stored.
+	SubjectPreview = SubjectPrefix + ".rules.preview"
+	// SubjectDeliveries lists the remembered deliveries of one rule.
+	SubjectDeliveries = SubjectPrefix + ".rules.deliveries"
 )
 
 // Error codes of the rule endpoints beyond apierr's.
@@ -77,6 +81,20 @@ type DeleteRequest struct {
 	Actor *contracts.Actor `json:"actor,omitempty"`
 }
 
+// PreviewRequest renders templates on the sample events of a tenant.
+type PreviewRequest struct {
+	TenantID string                             `json:"tenantId"`
+	Input    contracts.NotificationPreviewInput `json:"input"`
+}
+
+// DeliveriesRequest lists a rule's deliveries, newest first; Limit 0 is
+// the default (50), at most 500.
+type DeliveriesRequest struct {
+	TenantID string `json:"tenantId"`
+	ID       string `json:"id"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
 // Client calls the notifier over NATS request-reply.
 type Client struct {
 	nc      *nats.Conn
@@ -119,6 +137,18 @@ func (c *Client) Replace(ctx context.Context, r ReplaceRequest) (contracts.Notif
 func (c *Client) Delete(ctx context.Context, r DeleteRequest) (contracts.NotificationRule, error) {
 	var out contracts.NotificationRule
 	return out, c.call(ctx, SubjectDelete, r, &out)
+}
+
+// Preview renders templates on sample events.
+func (c *Client) Preview(ctx context.Context, r PreviewRequest) (contracts.NotificationPreview, error) {
+	var out contracts.NotificationPreview
+	return out, c.call(ctx, SubjectPreview, r, &out)
+}
+
+// Deliveries lists a rule's remembered deliveries.
+func (c *Client) Deliveries(ctx context.Context, r DeliveriesRequest) (contracts.NotificationDeliveryList, error) {
+	var out contracts.NotificationDeliveryList
+	return out, c.call(ctx, SubjectDeliveries, r, &out)
 }
 
 // call is one request-reply to the service.

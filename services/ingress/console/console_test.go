@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stella-ops/inthub/shared/contracts"
 )
@@ -41,6 +42,26 @@ func fakeAPI(t *testing.T) http.Handler {
 	mux.HandleFunc("/api/v1/integrations/i1", auth(func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(contracts.Integration{ID: "i1", TypeID: "p", Name: "one", HealthStatus: "healthy",
 			Config: map[string]any{"url": "https://r.example", "keyRef": "hunter2-literal", "passRef": "env://DEV_PASS", "undeclared": "x-literal"}})
+	}))
+	// Its audit records, oldest first: created by ops, then an edit whose
+	// record (written before keyRef was declared secret, say) carries the
+	// literal, which the page must not show either.
+	mux.HandleFunc("/api/v1/audit", auth(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("resourceType") != contracts.AuditIntegration || q.Get("resourceId") != "i1" {
+			_ = json.NewEncoder(w).Encode(contracts.AuditPage{Items: []contracts.AuditRecord{}})
+			return
+		}
+		t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+		_ = json.NewEncoder(w).Encode(contracts.AuditPage{Items: []contracts.AuditRecord{
+			{ID: "integration:i1:1", TenantID: "t1", ResourceType: contracts.AuditIntegration, ResourceID: "i1", Action: contracts.AuditCreated,
+				Actor: &contracts.Actor{Kind: "token", Name: "ops"}, Revision: 1, OccurredAt: t0,
+				Changes: []contracts.FieldChange{{Field: "name", New: "one"}, {Field: "credentialRef", ValuesOmitted: contracts.OmittedSecret}}},
+			{ID: "integration:i1:2", TenantID: "t1", ResourceType: contracts.AuditIntegration, ResourceID: "i1", Action: contracts.AuditUpdated,
+				Actor: &contracts.Actor{Kind: "oidc", Name: "alice", Issuer: "https://id.example"}, Revision: 2, OccurredAt: t0.Add(time.Hour),
+				Changes: []contracts.FieldChange{{Field: "config.url", Old: "https://old.example", New: "https://r.example"},
+					{Field: "config.keyRef", Old: "env://OLD", New: "hunter2-literal"}, {Field: "config.passRef", New: "env://DEV_PASS"}}},
+		}})
 	}))
 	return mux
 }
@@ -166,6 +187,39 @@ func TestSecretsAreNeverRendered(t *testing.T) {
 		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 			t.Errorf("%s: CSP %q", path, csp)
 		}
+	}
+}
+
+// The integration page shows its change history newest first: who, when,
+// which fields with their values, and only the fact that a secret field
+// changed.
+func TestHistoryShowsWhoWhenWhat(t *testing.T) {
+	c := newTestConsole(t)
+	w := do(c, "GET", "/console/integrations/i1", "op-token", nil)
+	body := w.Body.String()
+	if w.Code != http.StatusOK {
+		t.Fatalf("%d %s", w.Code, body)
+	}
+	start := strings.Index(body, `id="history"`)
+	if start < 0 {
+		t.Fatal("no history table")
+	}
+	h := body[start:]
+	h = h[:strings.Index(h, "</table>")]
+	for _, want := range []string{
+		`data-revision="2"`, "alice (https://id.example)", "2026-12-06", "<code>config.url</code>: <del>https://old.example</del> → <ins>https://r.example</ins>",
+		"<code>config.keyRef</code> changed (value not shown: secret)", "<ins>env://DEV_PASS</ins>",
+		`data-revision="1"`, `<td class="actor">ops</td>`, "<code>credentialRef</code> changed (value not shown: secret)",
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("history lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Index(h, `data-revision="2"`) > strings.Index(h, `data-revision="1"`) {
+		t.Error("history is not newest first")
+	}
+	if strings.Contains(body, "hunter2") {
+		t.Error("a secret literal is rendered")
 	}
 }
 

@@ -174,6 +174,11 @@ func (c *Console) rules(w http.ResponseWriter, r *http.Request, s *session) {
 type ruleForm struct {
 	Name, EventType, Severities, LabelSelector, Target, Channel, Title, Text string
 	Error, Field                                                             string
+	// Previewed is set on the answer of Preview: Preview holds the samples
+	// as rendered, or PreviewError the refusal.
+	Previewed    bool
+	Preview      []contracts.NotificationPreviewSample
+	PreviewError string
 }
 
 func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request, s *session, status int, f ruleForm) {
@@ -190,10 +195,37 @@ func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request, s *session, 
 	c.render(w, r, s, status, "rules", "Notification rules", "rules", map[string]any{"Rules": list.Items, "Targets": its.Items, "Form": f})
 }
 
-func (c *Console) createRule(w http.ResponseWriter, r *http.Request, s *session) {
-	f := ruleForm{Name: r.PostFormValue("name"), EventType: r.PostFormValue("eventType"), Severities: r.PostFormValue("severities"),
+// readRuleForm is the posted rule form, as typed.
+func readRuleForm(r *http.Request) ruleForm {
+	return ruleForm{Name: r.PostFormValue("name"), EventType: r.PostFormValue("eventType"), Severities: r.PostFormValue("severities"),
 		LabelSelector: r.PostFormValue("labelSelector"), Target: r.PostFormValue("target"), Channel: r.PostFormValue("channel"),
 		Title: r.PostFormValue("title"), Text: r.PostFormValue("text")}
+}
+
+// previewRule renders the form's templates through the API's preview (the
+// notifier's sample events of the chosen event type) and shows the form
+// again, as typed, with the rendered samples or the refusal next to it.
+// Nothing is saved.
+func (c *Console) previewRule(w http.ResponseWriter, r *http.Request, s *session) {
+	f := readRuleForm(r)
+	in := contracts.NotificationPreviewInput{EventTypes: []string{f.EventType}, Template: contracts.NotificationTemplate{Title: f.Title, Text: f.Text}}
+	var out contracts.NotificationPreview
+	if _, err := s.api.do(http.MethodPost, "/api/v1/notification-rules/preview", nil, in, &out); err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status >= 500 {
+			c.fail(w, r, s, err)
+			return
+		}
+		f.PreviewError, f.Field = ae.Body.Message, ae.Field()
+	} else {
+		f.Preview = out.Samples
+	}
+	f.Previewed = true
+	c.rulesPage(w, r, s, http.StatusOK, f)
+}
+
+func (c *Console) createRule(w http.ResponseWriter, r *http.Request, s *session) {
+	f := readRuleForm(r)
 	in := contracts.NotificationRuleInput{Name: f.Name, Match: contracts.NotificationMatch{EventTypes: []string{f.EventType}, LabelSelector: strings.TrimSpace(f.LabelSelector)},
 		Targets: []contracts.NotificationTarget{{IntegrationID: f.Target, Channel: strings.TrimSpace(f.Channel)}}}
 	for _, sev := range strings.Split(f.Severities, ",") {
@@ -215,4 +247,20 @@ func (c *Console) createRule(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	http.Redirect(w, r, Prefix+"/rules", http.StatusSeeOther)
+}
+
+// ruleDeliveries lists what the notifier remembers of a rule's deliveries.
+func (c *Console) ruleDeliveries(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	var rule contracts.NotificationRule
+	if _, err := s.api.do(http.MethodGet, "/api/v1/notification-rules/"+url.PathEscape(id), nil, nil, &rule); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	var list contracts.NotificationDeliveryList
+	if _, err := s.api.do(http.MethodGet, "/api/v1/notification-rules/"+url.PathEscape(id)+"/deliveries", url.Values{"limit": {"200"}}, nil, &list); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.render(w, r, s, http.StatusOK, "deliveries", "Deliveries: "+rule.Name, "rules", map[string]any{"Rule": rule, "List": list})
 }

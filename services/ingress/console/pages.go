@@ -449,6 +449,12 @@ func (c *Console) integration(w http.ResponseWriter, r *http.Request, s *session
 	}
 	p, _ := providerByID(providers, it.TypeID)
 	data := map[string]any{"It": it, "Provider": p, "Config": configRows(p, it.Config)}
+	if recs, more, err := s.history(contracts.AuditIntegration, it.ID); err != nil {
+		c.cfg.Logger.WarnContext(r.Context(), "console: change history", "error", err.Error())
+		data["HistoryErr"] = "The change history cannot be read right now."
+	} else {
+		data["History"], data["HistoryMore"] = historyOf(p, recs), more
+	}
 	if c.cfg.HealthEvents != nil {
 		events, err := c.cfg.HealthEvents(r.Context(), s.id.TenantID, it.ID, 50)
 		if err != nil {

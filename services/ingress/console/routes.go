@@ -35,6 +35,8 @@ func (c *Console) routes() {
 	m.Handle("POST "+Prefix+"/integrations/{id}/discovery", c.authed(c.discovery))
 	m.Handle("GET "+Prefix+"/rules", c.authed(c.rules))
 	m.Handle("POST "+Prefix+"/rules", c.authed(c.createRule))
+	m.Handle("POST "+Prefix+"/rules/preview", c.authed(c.previewRule))
+	m.Handle("GET "+Prefix+"/rules/{id}/deliveries", c.authed(c.ruleDeliveries))
 	m.Handle("GET "+Prefix+"/ops/events", c.operatorOnly(c.eventsPage))
 	m.Handle("GET "+Prefix+"/ops/events/stream", c.operatorOnly(c.eventStream))
 	m.Handle("POST "+Prefix+"/ops/events/replay", c.operatorOnly(c.replay))
