@@ -224,7 +224,8 @@ func TestHistoryShowsWhoWhenWhat(t *testing.T) {
 }
 
 // readForm turns a posted form into the API's input: empty fields are left
-// to the provider's defaults, a checkbox at its default is not sent on create,
+// to the provider's defaults, a checkbox at its default is not sent unless
+// the stored config holds it,
 // lists are one per line, and a literal in a secret field is sent (the API
 // refuses it) but never put back into the form.
 func TestReadForm(t *testing.T) {
@@ -233,30 +234,32 @@ func TestReadForm(t *testing.T) {
 		{Name: "tags", Type: "stringList"}, {Name: "keyRef", Type: "string", Secret: true},
 	}}
 	tests := []struct {
-		name         string
-		form         url.Values
-		omitDefaults bool
-		config       map[string]any
-		labels       map[string]string
-		labelsErr    bool
-		keyShown     string
+		name      string
+		form      url.Values
+		stored    map[string]any
+		config    map[string]any
+		labels    map[string]string
+		labelsErr bool
+		keyShown  string
 	}{
-		{"empty fields keep the defaults", url.Values{"cfg.url": {"https://r"}, "cfg.retries": {""}, "cfg.insecure": {"false"}}, true,
+		{"empty fields keep the defaults", url.Values{"cfg.url": {"https://r"}, "cfg.retries": {""}, "cfg.insecure": {"false"}}, nil,
 			map[string]any{"url": "https://r"}, nil, false, ""},
-		{"an edit sends the checkbox as it is", url.Values{"cfg.insecure": {"false"}}, false, map[string]any{"insecure": false}, nil, false, ""},
-		{"a ticked checkbox wins over its hidden false", url.Values{"cfg.insecure": {"false", "true"}}, true, map[string]any{"insecure": true}, nil, false, ""},
-		{"numbers and lists", url.Values{"cfg.retries": {"5"}, "cfg.tags": {"a\n\n b \n"}}, true, map[string]any{"retries": int64(5), "tags": []string{"a", "b"}}, nil, false, ""},
-		{"a bad number goes to the API as written", url.Values{"cfg.retries": {"five"}}, true, map[string]any{"retries": "five"}, nil, false, ""},
-		{"a literal secret is sent, not shown", url.Values{"cfg.keyRef": {"hunter2"}}, true, map[string]any{"keyRef": "hunter2"}, nil, false, ""},
-		{"a reference is shown", url.Values{"cfg.keyRef": {"env://KEY"}}, true, map[string]any{"keyRef": "env://KEY"}, nil, false, "env://KEY"},
-		{"labels", url.Values{"labels": {"env=prod\n team = a \n"}}, true, map[string]any{}, map[string]string{"env": "prod", "team": "a"}, false, ""},
-		{"a label without =", url.Values{"labels": {"env"}}, true, map[string]any{}, nil, true, ""},
+		{"an edit sends a stored checkbox as it is", url.Values{"cfg.insecure": {"false"}}, map[string]any{"insecure": true}, map[string]any{"insecure": false}, nil, false, ""},
+		{"an edit leaves an unset checkbox at its default unset", url.Values{"cfg.insecure": {"false"}}, map[string]any{}, map[string]any{}, nil, false, ""},
+		{"an edit sends a checkbox ticked away from its default", url.Values{"cfg.insecure": {"false", "true"}}, map[string]any{}, map[string]any{"insecure": true}, nil, false, ""},
+		{"a ticked checkbox wins over its hidden false", url.Values{"cfg.insecure": {"false", "true"}}, nil, map[string]any{"insecure": true}, nil, false, ""},
+		{"numbers and lists", url.Values{"cfg.retries": {"5"}, "cfg.tags": {"a\n\n b \n"}}, nil, map[string]any{"retries": int64(5), "tags": []string{"a", "b"}}, nil, false, ""},
+		{"a bad number goes to the API as written", url.Values{"cfg.retries": {"five"}}, nil, map[string]any{"retries": "five"}, nil, false, ""},
+		{"a literal secret is sent, not shown", url.Values{"cfg.keyRef": {"hunter2"}}, nil, map[string]any{"keyRef": "hunter2"}, nil, false, ""},
+		{"a reference is shown", url.Values{"cfg.keyRef": {"env://KEY"}}, nil, map[string]any{"keyRef": "env://KEY"}, nil, false, "env://KEY"},
+		{"labels", url.Values{"labels": {"env=prod\n team = a \n"}}, nil, map[string]any{}, map[string]string{"env": "prod", "team": "a"}, false, ""},
+		{"a label without =", url.Values{"labels": {"env"}}, nil, map[string]any{}, nil, true, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.form.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			in, form := readForm(r, p, tc.omitDefaults)
+			in, form := readForm(r, p, tc.stored)
 			got, _ := json.Marshal(in.Config)
 			want, _ := json.Marshal(tc.config)
 			if string(got) != string(want) {

@@ -280,9 +280,11 @@ func labelText(m map[string]string) string {
 // readForm turns a posted form into an API input and the form to show
 // again if the API refuses it.
 //
-// On create (omitDefaults), a checkbox left at its spec's default is not
-// sent, so the integration keeps following the default.
-func readForm(r *http.Request, p contracts.ProviderInfo, omitDefaults bool) (contracts.IntegrationInput, integrationForm) {
+// A checkbox left at its spec's default is not sent unless stored (the
+// integration's config before an edit; nil on create) holds it, so an
+// integration that follows a default keeps following it: an edit of
+// another field neither pins the default nor records it as a change.
+func readForm(r *http.Request, p contracts.ProviderInfo, stored map[string]any) (contracts.IntegrationInput, integrationForm) {
 	last := func(name string) string {
 		v := r.PostForm[name]
 		if len(v) == 0 {
@@ -302,8 +304,10 @@ func readForm(r *http.Request, p contracts.ProviderInfo, omitDefaults bool) (con
 		switch f.Type {
 		case "boolean":
 			b := raw == "true"
-			if def, _ := f.Default.(bool); omitDefaults && b == def {
-				continue
+			if def, _ := f.Default.(bool); b == def {
+				if _, set := stored[f.Name]; !set {
+					continue
+				}
 			}
 			in.Config[f.Name] = b
 		case "integer":
@@ -379,7 +383,7 @@ func (c *Console) create(w http.ResponseWriter, r *http.Request, s *session) {
 		c.status(w, r, s, http.StatusBadRequest, "Unknown provider", "Choose a provider from the list.")
 		return
 	}
-	in, form := readForm(r, p, true)
+	in, form := readForm(r, p, nil)
 	form.Providers = providers
 	if form.LabelsErr != "" {
 		form.Error = form.LabelsErr
@@ -413,7 +417,7 @@ func (c *Console) edit(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p, _ := providerByID(providers, cur.TypeID)
-	in, form := readForm(r, p, false)
+	in, form := readForm(r, p, cur.Config)
 	form.Edit, form.ID = true, id
 	form.Revision, _ = strconv.ParseUint(r.PostFormValue("revision"), 10, 64)
 	if form.LabelsErr != "" {
