@@ -753,6 +753,11 @@ func TestCrossTenantOnTheBus(t *testing.T) {
 		notifyrules.SubjectDelete:  {{notifyrules.DeleteRequest{TenantID: tenantB, ID: f.ruleA.ID}, notifyrules.DeleteRequest{TenantID: tenantB, ID: missing}}},
 		notifyrules.SubjectList:    {{notifyrules.ListRequest{TenantID: tenantB}, ""}},
 		notifyrules.SubjectCreate:  {{notifyrules.CreateRequest{TenantID: tenantB, Input: ruleTo(f.hookA.ID)}, notifyrules.CreateRequest{TenantID: tenantB, Input: ruleTo(missing)}}},
+		// B's deliveries of A's rule answer as those of a missing rule; a
+		// preview renders B's own sample events, never A's data.
+		notifyrules.SubjectDeliveries: {{notifyrules.DeliveriesRequest{TenantID: tenantB, ID: f.ruleA.ID}, notifyrules.DeliveriesRequest{TenantID: tenantB, ID: missing}}},
+		notifyrules.SubjectPreview: {{notifyrules.PreviewRequest{TenantID: tenantB, Input: contracts.NotificationPreviewInput{
+			EventTypes: []string{contracts.SubjectHealthChanged}, Template: contracts.NotificationTemplate{Title: "{{ .TenantID }} {{ .Type }}"}}}, nil}},
 	}
 	for _, rc := range f.refCases() {
 		cases[catalog.SubjectCreate] = append(cases[catalog.SubjectCreate],
