@@ -36,7 +36,7 @@ func fakeAPI(t *testing.T) http.Handler {
 		_ = json.NewEncoder(w).Encode(ids[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")])
 	}))
 	mux.HandleFunc("/api/v1/integrations/providers", auth(func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(contracts.ProviderList{Items: []contracts.ProviderInfo{{ID: "p", Name: "P", Category: "registry",
+		_ = json.NewEncoder(w).Encode(contracts.ProviderList{Items: []contracts.ProviderInfo{{ID: "p", Name: "P", Category: "registry", Capabilities: []string{"check", "trigger"},
 			ConfigFields: []contracts.ConfigField{{Name: "url", Type: "url"}, {Name: "keyRef", Type: "string", Secret: true}, {Name: "passRef", Type: "string", Secret: true}}}}})
 	}))
 	mux.HandleFunc("/api/v1/integrations/i1", auth(func(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +63,72 @@ func fakeAPI(t *testing.T) http.Handler {
 					{Field: "config.keyRef", Old: "env://OLD", New: "hunter2-literal"}, {Field: "config.passRef", New: "env://DEV_PASS"}}},
 		}})
 	}))
+	// Its pipeline runs, a page of two and a cursor to the next.
+	mux.HandleFunc("/api/v1/integrations/i1/runs", auth(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("cursor") == "c2" {
+			_ = json.NewEncoder(w).Encode(contracts.PipelineRunList{Items: []contracts.PipelineRun{{RunID: "run-old", Pipeline: "deploy", Status: contracts.RunSucceeded}}})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(contracts.PipelineRunList{NextCursor: "c2", Items: []contracts.PipelineRun{
+			{RunID: "run-2", Pipeline: "deploy", Ref: "main", Status: contracts.RunFailed, Error: &contracts.ErrorBody{Code: "AUTHENTICATION_FAILED", Message: "the token was refused"}},
+			{RunID: "run-1", Pipeline: "deploy", Ref: "main", Status: contracts.RunSucceeded, ProviderRunID: "4711", WebURL: "https://ci.example/p/4711", DurationMs: 1234},
+		}})
+	}))
+	mux.HandleFunc("/api/v1/analysis-runs/{id}", auth(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") != "a1" {
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(contracts.ErrorBody{Code: "NOT_FOUND", Message: "analysis run not found"})
+			return
+		}
+		t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+		_ = json.NewEncoder(w).Encode(contracts.AnalysisRun{RunID: "a1", TenantID: "t1", Status: "completed", Verdict: "Failed", Message: "error-rate failed",
+			Results: []contracts.AnalysisMetricResult{{Name: "error-rate", Phase: "Failed", Measurements: 2, Successful: 1, Failed: 1}},
+			Measurements: []contracts.AnalysisMeasurement{{Metric: "error-rate", Index: 0, Phase: "Successful", MeasuredAt: t0},
+				{Metric: "error-rate", Index: 1, Phase: "Failed", MeasuredAt: t0.Add(time.Minute)}},
+			CreatedAt: t0})
+	}))
 	return mux
+}
+
+// The pipeline runs of an integration page by the API's cursor and show
+// the provider's link and a refused trigger's code; an analysis run shows
+// its verdict, each metric and its measurements newest first; a run the
+// API does not find is the console's 404.
+func TestRunPages(t *testing.T) {
+	c := newTestConsole(t)
+	tests := []struct {
+		name, target string
+		status       int
+		want         []string
+	}{
+		{"integration links its runs", "/console/integrations/i1", http.StatusOK, []string{`href="/console/integrations/i1/runs"`}},
+		{"runs, newest first", "/console/integrations/i1/runs", http.StatusOK, []string{`data-status="failed"`, "<code>AUTHENTICATION_FAILED</code> the token was refused",
+			`href="https://ci.example/p/4711"`, "1234 ms", `href="/console/integrations/i1/runs?cursor=c2"`}},
+		{"the next page", "/console/integrations/i1/runs?cursor=c2", http.StatusOK, []string{"run-old"}},
+		{"ask for an analysis run", "/console/analysis-runs", http.StatusOK, []string{`<label for="run-id">`}},
+		{"an analysis run", "/console/analysis-runs?id=a1", http.StatusOK, []string{`data-verdict="Failed"`, `<tr data-phase="Failed"><td>error-rate</td>`, "error-rate failed"}},
+		{"an unknown analysis run", "/console/analysis-runs?id=nope", http.StatusNotFound, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(c, "GET", tc.target, "op-token", nil)
+			body := w.Body.String()
+			if w.Code != tc.status {
+				t.Fatalf("%d, want %d: %s", w.Code, tc.status, body)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+			if tc.name == "runs, newest first" && strings.Index(body, "run-2") > strings.Index(body, "run-1") {
+				t.Error("runs are not newest first")
+			}
+			if tc.name == "an analysis run" && strings.Index(body, "<td>1</td><td>Failed</td>") > strings.Index(body, "<td>0</td><td>Successful</td>") {
+				t.Error("measurements are not newest first")
+			}
+		})
+	}
 }
 
 func newTestConsole(t *testing.T) *Console {

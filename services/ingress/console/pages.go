@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 )
@@ -452,7 +453,8 @@ func (c *Console) integration(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	p, _ := providerByID(providers, it.TypeID)
-	data := map[string]any{"It": it, "Provider": p, "Config": configRows(p, it.Config)}
+	data := map[string]any{"It": it, "Provider": p, "Config": configRows(p, it.Config),
+		"Pipelines": hasCapability(p, string(connectors.CapTrigger))}
 	if recs, more, err := s.history(contracts.AuditIntegration, it.ID); err != nil {
 		c.cfg.Logger.WarnContext(r.Context(), "console: change history", "error", err.Error())
 		data["HistoryErr"] = "The change history cannot be read right now."

@@ -33,6 +33,8 @@ func (c *Console) routes() {
 	m.Handle("POST "+Prefix+"/integrations/{id}/test", c.authed(c.test))
 	m.Handle("GET "+Prefix+"/integrations/{id}/discovery", c.authed(c.discovery))
 	m.Handle("POST "+Prefix+"/integrations/{id}/discovery", c.authed(c.discovery))
+	m.Handle("GET "+Prefix+"/integrations/{id}/runs", c.authed(c.pipelineRuns))
+	m.Handle("GET "+Prefix+"/analysis-runs", c.authed(c.analysisRun))
 	m.Handle("GET "+Prefix+"/rules", c.authed(c.rules))
 	m.Handle("POST "+Prefix+"/rules", c.authed(c.createRule))
 	m.Handle("POST "+Prefix+"/rules/preview", c.authed(c.previewRule))
