@@ -72,7 +72,7 @@ interrupted() {
 trap interrupted INT TERM
 
 start=$SECONDS
-echo "make test: ${#phases[@]} phases (${names[*]}); cold ~15-18 min on 2 cores, warm ~6-8 min"
+echo "make test: ${#phases[@]} phases (${names[*]}); cold ~15-17 min on 2 cores, warm ~6-8 min"
 for i in "${!phases[@]}"; do
 	IFS='|' read -r name target usual <<<"${phases[$i]}"
 	current=$i
