@@ -58,7 +58,7 @@ type outbox struct {
 
 	mu     sync.Mutex
 	cons   jetstream.Consumer
-	events jetstream.Stream
+	events *bus.LastID // the last event of a subject in INTHUB_EVENTS
 
 	progress progress
 }
@@ -239,20 +239,7 @@ func (o *outbox) publish(ctx context.Context, msg jetstream.Msg, evCtx context.C
 func (o *outbox) published(ctx context.Context, ev bus.Event) bool {
 	ctx, cancel := context.WithTimeout(ctx, o.store.timeout)
 	defer cancel()
-	o.mu.Lock()
-	events := o.events
-	o.mu.Unlock()
-	if events == nil {
-		st, err := o.js.Stream(ctx, bus.StreamEvents)
-		if err != nil {
-			return false
-		}
-		o.mu.Lock()
-		o.events, events = st, st
-		o.mu.Unlock()
-	}
-	m, err := events.GetLastMsgForSubject(ctx, ev.Subject)
-	return err == nil && m.Header.Get(bus.HeaderMsgID) == ev.ID
+	return o.events.Is(ctx, ev.Subject, ev.ID)
 }
 
 // permanentError is a change no retry can announce (a record that does not

@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if cfg.crashAt != "" {
 				crash = &crasher{point: cfg.crashAt, nth: cfg.crashNth, kill: b.Conn().Close}
 			}
-			out := &outbox{js: b.JetStream(), store: store, pub: b.Publisher().For(outboxRoute), logger: logger,
+			out := &outbox{js: b.JetStream(), events: bus.NewLastID(b.JetStream(), bus.StreamEvents), store: store, pub: b.Publisher().For(outboxRoute), logger: logger,
 				audit:   audit.NewWriter(b.JetStream(), b.Publisher().For(auditRoute)),
 				ackWait: cmp.Or(cfg.outboxAckWait, outboxAckWait), crash: crash}
 			// The consumer exists before the first write is served, so no

@@ -40,16 +40,13 @@ func Event(rec contracts.AuditRecord) bus.Event {
 
 // Writer publishes audit records and tells whether one is stored already.
 type Writer struct {
-	js  jetstream.JetStream
-	pub *bus.Producer
-
-	mu     sync.Mutex
-	stream jetstream.Stream
+	pub    *bus.Producer
+	stored *bus.LastID
 }
 
 // NewWriter returns a writer publishing through pub (a producer of Route).
 func NewWriter(js jetstream.JetStream, pub *bus.Producer) *Writer {
-	return &Writer{js: js, pub: pub}
+	return &Writer{pub: pub, stored: bus.NewLastID(js, bus.StreamAudit)}
 }
 
 // Publish publishes rec once (the publisher retries with the same id).
@@ -63,20 +60,7 @@ func (w *Writer) Publish(ctx context.Context, rec contracts.AuditRecord) error {
 // change whose record is stored finds it there, also past the duplicate
 // window.
 func (w *Writer) Stored(ctx context.Context, rec contracts.AuditRecord) bool {
-	w.mu.Lock()
-	st := w.stream
-	w.mu.Unlock()
-	if st == nil {
-		s, err := w.js.Stream(ctx, bus.StreamAudit)
-		if err != nil {
-			return false
-		}
-		w.mu.Lock()
-		w.stream, st = s, s
-		w.mu.Unlock()
-	}
-	m, err := st.GetLastMsgForSubject(ctx, contracts.AuditSubject(rec.TenantID, rec.ResourceType, rec.ResourceID))
-	return err == nil && m.Header.Get(bus.HeaderMsgID) == rec.ID
+	return w.stored.Is(ctx, contracts.AuditSubject(rec.TenantID, rec.ResourceType, rec.ResourceID), rec.ID)
 }
 
 // Write publishes rec unless redelivered says the change was taken before
