@@ -61,7 +61,18 @@ type outbox struct {
 	events *bus.LastID // the last event of a subject in INTHUB_EVENTS
 
 	progress progress
+
+	// floorMu guards the one ack-floor poll shared by every waiting write
+	// call (await): at most one consumer info request per floorPoll, however
+	// many calls wait.
+	floorMu  sync.Mutex
+	polling  bool
+	lastPoll time.Time
 }
+
+// floorPoll is how often waiting write calls ask the shared consumer's ack
+// floor (another replica may have announced their change).
+const floorPoll = 25 * time.Millisecond
 
 // streamName is the integrations bucket's stream; prefix its subjects'.
 var (
@@ -368,7 +379,7 @@ func (o *outbox) lastSeq(ctx context.Context, tenant, id string) (uint64, error)
 func (o *outbox) await(ctx context.Context, seq uint64) bool {
 	ctx, cancel := context.WithTimeout(ctx, announceWait)
 	defer cancel()
-	poll := time.NewTicker(25 * time.Millisecond)
+	poll := time.NewTicker(floorPoll)
 	defer poll.Stop()
 	for {
 		done, changed := o.progress.reached(seq)
@@ -378,19 +389,44 @@ func (o *outbox) await(ctx context.Context, seq uint64) bool {
 		select {
 		case <-changed:
 		case <-poll.C:
-			if c := o.consumer(); c != nil {
-				if info, err := c.Info(ctx); err == nil && info.AckFloor.Stream >= seq {
-					return true
-				}
-			}
+			o.pollFloor(ctx)
 		case <-ctx.Done():
 			return false
 		}
 	}
 }
 
-// progress is the highest stream sequence this replica's outbox has
-// announced, and a channel closed at each advance.
+// pollFloor asks the shared consumer for its ack floor and counts it as
+// announced progress (every change at or below it was announced, by this
+// replica or another): one request per floorPoll for all waiting calls, the
+// others skip it and are woken by the advance. With 32 calls waiting it
+// was 32 requests every 25 ms, each a JetStream API call the server
+// answers with the consumer's whole state.
+func (o *outbox) pollFloor(ctx context.Context) {
+	o.floorMu.Lock()
+	if o.polling || time.Since(o.lastPoll) < floorPoll {
+		o.floorMu.Unlock()
+		return
+	}
+	o.polling = true
+	o.floorMu.Unlock()
+	defer func() {
+		o.floorMu.Lock()
+		o.polling, o.lastPoll = false, time.Now()
+		o.floorMu.Unlock()
+	}()
+	c := o.consumer()
+	if c == nil {
+		return
+	}
+	if info, err := c.Info(ctx); err == nil {
+		o.progress.advance(info.AckFloor.Stream)
+	}
+}
+
+// progress is the highest stream sequence known announced (by this
+// replica's outbox, or below the shared consumer's ack floor), and a
+// channel closed at each advance.
 type progress struct {
 	mu      sync.Mutex
 	seq     uint64

@@ -40,6 +40,7 @@ type options struct {
 	onlyMem       bool
 	child         string
 	cpuProfile    string
+	createProfile string
 	memProfile    string
 }
 
@@ -52,7 +53,8 @@ func main() {
 	flag.IntVar(&o.memN, "mem-n", 100000, "integrations of the memory phase (0 skips it)")
 	flag.DurationVar(&o.memSettle, "mem-settle", 20*time.Second, "how long the hub runs with them before its resident set is read")
 	flag.BoolVar(&o.onlyMem, "only-mem", false, "run the memory phase only")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file (of the GET phase only with -create-cpuprofile)")
+	flag.StringVar(&o.createProfile, "create-cpuprofile", "", "write a CPU profile of the create phase alone to this file")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
 	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
 	flag.Parse()
@@ -98,7 +100,11 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		return err
 	}
 	defer h.stop()
-	stopProfile, err := startProfile(o.cpuProfile)
+	first := o.cpuProfile
+	if o.createProfile != "" {
+		first = o.createProfile
+	}
+	stopProfile, err := startProfile(first)
 	if err != nil {
 		return err
 	}
@@ -106,6 +112,12 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	if err != nil {
 		stopProfile()
 		return err
+	}
+	if o.createProfile != "" {
+		stopProfile()
+		if stopProfile, err = startProfile(o.cpuProfile); err != nil {
+			return err
+		}
 	}
 	closed, err := h.getPhase(ctx, ids, 0, o)
 	if err != nil {
