@@ -15,7 +15,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
@@ -98,6 +102,31 @@ func (h *hub) call(ctx context.Context, method, path string, body, out any) erro
 	return json.Unmarshal(b, out)
 }
 
+// checkBacklog is how many check commands the health-scheduler's workers
+// have yet to finish (the three checks each new integration gets at once
+// queue up behind a create phase and are worked off during the GET phases
+// that follow, on the same cores); -1 when it cannot be read.
+func (h *hub) checkBacklog(ctx context.Context) int {
+	nc, err := nats.Connect(h.info.NATSURL)
+	if err != nil {
+		return -1
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return -1
+	}
+	c, err := js.Consumer(ctx, bus.StreamCommands, "health-checks")
+	if err != nil {
+		return -1
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return -1
+	}
+	return int(info.NumPending) + info.NumAckPending
+}
+
 // phase is what one phase measured.
 type phase struct {
 	latencies []time.Duration
@@ -105,6 +134,8 @@ type phase struct {
 	// cpu is the process's CPU time (hub and clients, one process) per
 	// request, steadier than the rates on a shared machine.
 	cpu time.Duration
+	// backlog is the check commands still queued at the phase's end.
+	backlog int
 }
 
 // cpuTime is the process's user and system CPU time so far.
@@ -120,7 +151,7 @@ func cpuTime() time.Duration {
 // interval 0 each client asks again as soon as it has its answer (closed
 // loop); otherwise once per interval, a latency counting from the
 // scheduled time (no coordinated omission). do is one request of client i.
-func load(ctx context.Context, clients int, interval time.Duration, o options, do func(ctx context.Context, client, n int) error) (phase, error) {
+func load(ctx context.Context, clients int, interval time.Duration, o options, backlog func(context.Context) int, do func(ctx context.Context, client, n int) error) (phase, error) {
 	warmup := time.Now().Add(time.Second)
 	end := warmup.Add(o.duration)
 	var cpuStart atomic.Int64
@@ -178,7 +209,7 @@ func load(ctx context.Context, clients int, interval time.Duration, o options, d
 	if firstErr != nil {
 		return phase{}, firstErr
 	}
-	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds()}
+	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds(), backlog: backlog(ctx)}
 	if len(latencies) > 0 {
 		p.cpu = cpu / time.Duration(len(latencies))
 	}
@@ -190,7 +221,7 @@ func load(ctx context.Context, clients int, interval time.Duration, o options, d
 func (h *hub) createPhase(ctx context.Context, o options) (phase, []string, error) {
 	var mu sync.Mutex
 	var ids []string
-	p, err := load(ctx, o.createClients, 0, o, func(ctx context.Context, client, n int) error {
+	p, err := load(ctx, o.createClients, 0, o, h.checkBacklog, func(ctx context.Context, client, n int) error {
 		var it answer
 		in := contracts.IntegrationInput{TypeID: inmemory.Spec.ID, Name: fmt.Sprintf("bench-%d-%d", client, n),
 			Config: map[string]any{"failureMode": inmemory.FailNone}, Labels: map[string]string{"env": "bench"}}
@@ -219,7 +250,7 @@ func (h *hub) getPhase(ctx context.Context, ids []string, interval time.Duration
 	if len(ids) == 0 {
 		return phase{}, fmt.Errorf("no integrations to read")
 	}
-	return load(ctx, o.getClients, interval, o, func(ctx context.Context, _, _ int) error {
+	return load(ctx, o.getClients, interval, o, h.checkBacklog, func(ctx context.Context, _, _ int) error {
 		id := ids[rand.IntN(len(ids))]
 		var it answer
 		if err := h.call(ctx, http.MethodGet, "/api/v1/integrations/"+id, nil, &it); err != nil {

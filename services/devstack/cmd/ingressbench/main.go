@@ -41,6 +41,7 @@ type options struct {
 	child         string
 	cpuProfile    string
 	createProfile string
+	pacedProfile  string
 	memProfile    string
 }
 
@@ -55,6 +56,7 @@ func main() {
 	flag.BoolVar(&o.onlyMem, "only-mem", false, "run the memory phase only")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file (of the GET phase only with -create-cpuprofile)")
 	flag.StringVar(&o.createProfile, "create-cpuprofile", "", "write a CPU profile of the create phase alone to this file")
+	flag.StringVar(&o.pacedProfile, "paced-cpuprofile", "", "write a CPU profile of the paced GET phase to this file")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
 	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
 	flag.Parse()
@@ -125,7 +127,11 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		return err
 	}
 	stopProfile()
+	if stopProfile, err = startProfile(o.pacedProfile); err != nil {
+		return err
+	}
 	paced, err := h.getPhase(ctx, ids, time.Duration(float64(time.Second)/o.clientRate), o)
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -139,6 +145,7 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	row("GET /integrations/{id}, closed loop", o.getClients, closed, ">= 10,000/s", closed.perSecond/10000)
 	row("  its p99", o.getClients, closed, "< 10 ms", ms(percentile(closed.latencies, 99))/10)
 	row(fmt.Sprintf("GET /integrations/{id}, %.0f req/s in all", o.clientRate*float64(o.getClients)), o.getClients, paced, "p99 < 2 ms", ms(percentile(paced.latencies, 99))/2)
+	fmt.Fprintf(tw, "\ncheck commands still queued at the end of the create, closed-loop GET and paced GET phases\t%d, %d, %d\n", creates.backlog, closed.backlog, paced.backlog)
 	return nil
 }
 
