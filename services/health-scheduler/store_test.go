@@ -3,6 +3,7 @@ package healthscheduler
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +84,85 @@ func TestHealthStoreReplicasNeverLoseAResult(t *testing.T) {
 	tr, err := b.record(ctx, it, result(contracts.CheckConnectivity, contracts.HealthHealthy, 6), "closed", exists, false)
 	if err != nil || tr.previous != contracts.HealthUnknown || tr.current != contracts.HealthHealthy {
 		t.Fatalf("after remove: %+v, %v", tr, err)
+	}
+}
+
+// countingKV counts the writes and reads that reach the bucket.
+type countingKV struct {
+	jetstream.KeyValue
+	mu                     sync.Mutex
+	creates, updates, gets int
+}
+
+func (c *countingKV) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	c.mu.Lock()
+	c.creates++
+	c.mu.Unlock()
+	return c.KeyValue.Create(ctx, key, value, opts...)
+}
+
+func (c *countingKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	c.mu.Lock()
+	c.updates++
+	c.mu.Unlock()
+	return c.KeyValue.Update(ctx, key, value, rev)
+}
+
+func (c *countingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	c.mu.Lock()
+	c.gets++
+	c.mu.Unlock()
+	return c.KeyValue.Get(ctx, key)
+}
+
+// TestHealthStoreChecksOfOneIntegrationDoNotRace: the three levels of a
+// new integration, checked at once, end together on three workers. They
+// record one after another, so every result is kept with one write each
+// and one read (of the record that does not exist yet), not lost writes
+// that read and write again.
+func TestHealthStoreChecksOfOneIntegrationDoNotRace(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	bucket, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := &countingKV{KeyValue: bucket}
+	st := newHealthStore(kv, 1)
+	it := contracts.Integration{ID: "i1", TenantID: "t1", Revision: 1}
+	at := time.Unix(1_700_000_000, 0).UTC()
+	var wg sync.WaitGroup
+	for _, ct := range contracts.CheckTypes {
+		wg.Go(func() {
+			res := contracts.HealthCheckResult{IntegrationID: it.ID, CheckType: ct, Status: contracts.HealthHealthy, CheckedAt: at}
+			if _, err := st.record(ctx, it, res, "closed", func() bool { return true }, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	e, err := bucket.Get(ctx, "t1.i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec healthRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Checks) != len(contracts.CheckTypes) {
+		t.Fatalf("record holds %d results, want %d: %+v", len(rec.Checks), len(contracts.CheckTypes), rec.Checks)
+	}
+	if kv.creates+kv.updates != len(contracts.CheckTypes) || kv.gets != 1 {
+		t.Fatalf("%d creates, %d updates, %d reads; want %d writes and 1 read", kv.creates, kv.updates, kv.gets, len(contracts.CheckTypes))
+	}
+	if len(st.writing) != 0 {
+		t.Fatalf("%d write locks left", len(st.writing))
 	}
 }

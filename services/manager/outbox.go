@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,18 @@ type outbox struct {
 	events *bus.LastID // the last event of a subject in INTHUB_EVENTS
 
 	progress progress
+
+	// floorMu guards the one ack-floor poll shared by every waiting write
+	// call (await): at most one consumer info request per floorPoll, however
+	// many calls wait.
+	floorMu  sync.Mutex
+	polling  bool
+	lastPoll time.Time
 }
+
+// floorPoll is how often waiting write calls ask the shared consumer's ack
+// floor (another replica may have announced their change).
+const floorPoll = 25 * time.Millisecond
 
 // streamName is the integrations bucket's stream; prefix its subjects'.
 var (
@@ -368,33 +380,66 @@ func (o *outbox) lastSeq(ctx context.Context, tenant, id string) (uint64, error)
 func (o *outbox) await(ctx context.Context, seq uint64) bool {
 	ctx, cancel := context.WithTimeout(ctx, announceWait)
 	defer cancel()
-	poll := time.NewTicker(25 * time.Millisecond)
+	poll := time.NewTicker(floorPoll)
 	defer poll.Stop()
+	done, stop := o.progress.wait(seq)
+	defer stop()
 	for {
-		done, changed := o.progress.reached(seq)
-		if done {
-			return true
-		}
 		select {
-		case <-changed:
+		case <-done:
+			return true
 		case <-poll.C:
-			if c := o.consumer(); c != nil {
-				if info, err := c.Info(ctx); err == nil && info.AckFloor.Stream >= seq {
-					return true
-				}
-			}
+			o.pollFloor(ctx)
 		case <-ctx.Done():
 			return false
 		}
 	}
 }
 
-// progress is the highest stream sequence this replica's outbox has
-// announced, and a channel closed at each advance.
+// pollFloor asks the shared consumer for its ack floor and counts it as
+// announced progress (every change at or below it was announced, by this
+// replica or another): one request per floorPoll for all waiting calls, the
+// others skip it and are woken by the advance. With 32 calls waiting it
+// was 32 requests every 25 ms, each a JetStream API call the server
+// answers with the consumer's whole state.
+func (o *outbox) pollFloor(ctx context.Context) {
+	o.floorMu.Lock()
+	if o.polling || time.Since(o.lastPoll) < floorPoll {
+		o.floorMu.Unlock()
+		return
+	}
+	o.polling = true
+	o.floorMu.Unlock()
+	defer func() {
+		o.floorMu.Lock()
+		o.polling, o.lastPoll = false, time.Now()
+		o.floorMu.Unlock()
+	}()
+	c := o.consumer()
+	if c == nil {
+		return
+	}
+	if info, err := c.Info(ctx); err == nil {
+		o.progress.advance(info.AckFloor.Stream)
+	}
+}
+
+// progress is the highest stream sequence known announced (by this
+// replica's outbox, or below the shared consumer's ack floor), and the
+// write calls waiting for a higher one. Each waiter has its own channel,
+// closed when its sequence is reached: one channel closed at every advance
+// woke every waiting call for each change announced (32 waiting creates,
+// 32 wake-ups per create, 31 of them to wait again).
 type progress struct {
 	mu      sync.Mutex
 	seq     uint64
-	changed chan struct{}
+	waiters []waiter
+}
+
+// waiter is one call waiting for seq.
+type waiter struct {
+	seq  uint64
+	done chan struct{}
 }
 
 func (p *progress) advance(seq uint64) {
@@ -404,24 +449,39 @@ func (p *progress) advance(seq uint64) {
 		return
 	}
 	p.seq = seq
-	if p.changed != nil {
-		close(p.changed)
-		p.changed = nil
+	kept := p.waiters[:0]
+	for _, w := range p.waiters {
+		if w.seq <= seq {
+			close(w.done)
+		} else {
+			kept = append(kept, w)
+		}
 	}
+	clear(p.waiters[len(kept):])
+	p.waiters = kept
 }
 
-// reached says whether seq is announced, or returns a channel closed at
-// the next advance.
-func (p *progress) reached(seq uint64) (bool, <-chan struct{}) {
+// wait returns a channel closed once seq is announced (already closed if
+// it is) and a func that stops the waiting (call it when giving up).
+func (p *progress) wait(seq uint64) (<-chan struct{}, func()) {
+	done := make(chan struct{})
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.seq >= seq {
-		return true, nil
+		close(done)
+		return done, func() {}
 	}
-	if p.changed == nil {
-		p.changed = make(chan struct{})
+	p.waiters = append(p.waiters, waiter{seq: seq, done: done})
+	return done, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for i, w := range p.waiters {
+			if w.done == done {
+				p.waiters = slices.Delete(p.waiters, i, i+1)
+				return
+			}
+		}
 	}
-	return false, p.changed
 }
 
 // Points where a test stops the manager as kill -9 would (crasher).

@@ -40,6 +40,8 @@ type options struct {
 	onlyMem       bool
 	child         string
 	cpuProfile    string
+	createProfile string
+	pacedProfile  string
 	memProfile    string
 }
 
@@ -52,7 +54,9 @@ func main() {
 	flag.IntVar(&o.memN, "mem-n", 100000, "integrations of the memory phase (0 skips it)")
 	flag.DurationVar(&o.memSettle, "mem-settle", 20*time.Second, "how long the hub runs with them before its resident set is read")
 	flag.BoolVar(&o.onlyMem, "only-mem", false, "run the memory phase only")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the create and GET phases to this file (of the GET phase only with -create-cpuprofile)")
+	flag.StringVar(&o.createProfile, "create-cpuprofile", "", "write a CPU profile of the create phase alone to this file")
+	flag.StringVar(&o.pacedProfile, "paced-cpuprofile", "", "write a CPU profile of the paced GET phase to this file")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
 	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
 	flag.Parse()
@@ -98,7 +102,11 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		return err
 	}
 	defer h.stop()
-	stopProfile, err := startProfile(o.cpuProfile)
+	first := o.cpuProfile
+	if o.createProfile != "" {
+		first = o.createProfile
+	}
+	stopProfile, err := startProfile(first)
 	if err != nil {
 		return err
 	}
@@ -107,13 +115,23 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		stopProfile()
 		return err
 	}
+	if o.createProfile != "" {
+		stopProfile()
+		if stopProfile, err = startProfile(o.cpuProfile); err != nil {
+			return err
+		}
+	}
 	closed, err := h.getPhase(ctx, ids, 0, o)
 	if err != nil {
 		stopProfile()
 		return err
 	}
 	stopProfile()
+	if stopProfile, err = startProfile(o.pacedProfile); err != nil {
+		return err
+	}
 	paced, err := h.getPhase(ctx, ids, time.Duration(float64(time.Second)/o.clientRate), o)
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -127,6 +145,7 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	row("GET /integrations/{id}, closed loop", o.getClients, closed, ">= 10,000/s", closed.perSecond/10000)
 	row("  its p99", o.getClients, closed, "< 10 ms", ms(percentile(closed.latencies, 99))/10)
 	row(fmt.Sprintf("GET /integrations/{id}, %.0f req/s in all", o.clientRate*float64(o.getClients)), o.getClients, paced, "p99 < 2 ms", ms(percentile(paced.latencies, 99))/2)
+	fmt.Fprintf(tw, "\ncheck commands still queued at the end of the create, closed-loop GET and paced GET phases\t%d, %d, %d\n", creates.backlog, closed.backlog, paced.backlog)
 	return nil
 }
 
