@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +60,9 @@ func (c Change) Key() string { return c.TenantID + "." + c.ID }
 // View is a service's read model of the integrations bucket, kept current
 // by a KV watch: integrations created, changed and deleted take effect
 // within the watch's latency, without asking the manager. It is what the
-// health-scheduler, the discovery-worker and the notifier read.
+// health-scheduler, the discovery-worker and the notifier read. Several
+// services in one process (the all-in-one) share one View, one watch and
+// one decoded catalog: each follows its changes with Subscribe.
 type View struct {
 	// OnChange, if set, is called for every change after the view applied
 	// it, with the watch's context, on the watch's goroutine and outside
@@ -80,6 +84,27 @@ type View struct {
 	changed chan struct{}
 	ready   chan struct{}
 	once    sync.Once
+
+	// fmu orders the watch's apply-and-hand-out of each change with a
+	// subscriber's joining, so a subscriber sees every change exactly once:
+	// in the snapshot it starts from or handed to it afterwards.
+	fmu  sync.Mutex
+	subs []*subscriber
+	// replayed is set (under fmu) once the watch has replayed the bucket.
+	replayed bool
+}
+
+// subscriber is one Subscribe call: the watch hands it changes on feed.
+type subscriber struct {
+	done <-chan struct{}
+	feed chan fanned
+}
+
+// fanned is a change handed to a subscriber, or (replayed) the end of the
+// watch's replay.
+type fanned struct {
+	c        Change
+	replayed bool
 }
 
 // NewView returns an empty view; Watch fills it.
@@ -219,13 +244,107 @@ func (v *View) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 	v.mu.Unlock()
 	live := false
 	return Follow(ctx, kv, func(e jetstream.KeyValueEntry) {
-		if c, ok := v.apply(e, live); ok && v.OnChange != nil {
+		v.fmu.Lock()
+		defer v.fmu.Unlock()
+		c, ok := v.apply(e, live)
+		if !ok {
+			return
+		}
+		if v.OnChange != nil {
 			v.OnChange(ctx, c)
 		}
+		v.fanOut(ctx, fanned{c: c})
 	}, func() {
 		live = true
+		v.fmu.Lock()
+		v.replayed = true
+		v.fanOut(ctx, fanned{replayed: true})
+		v.fmu.Unlock()
 		v.once.Do(func() { close(v.ready) })
 	})
+}
+
+// fanOut hands f to every subscriber, in the order they joined, waiting
+// for each to take it (a slow subscriber slows the watch, as a slow
+// OnChange does); a subscriber whose context ended is dropped. Called with
+// fmu held.
+func (v *View) fanOut(ctx context.Context, f fanned) {
+	kept := v.subs[:0]
+	for _, s := range v.subs {
+		select {
+		case s.feed <- f:
+			kept = append(kept, s)
+		case <-s.done:
+		case <-ctx.Done():
+			kept = append(kept, s)
+		}
+	}
+	clear(v.subs[len(kept):])
+	v.subs = kept
+}
+
+// Subscribe calls fn for every change of the view until ctx ends (then it
+// returns nil), on the caller's goroutine and in the order the view applied
+// them, as OnChange is called: first each integration the view holds when
+// Subscribe is called, as a Created change that is not Live (oldest
+// revision first, as a watch replays the bucket), then every change the
+// watch applies after that, with its own Live flag. ready, if not nil, is
+// closed once fn has had the replay of the bucket (at once after the
+// snapshot when the view had replayed it already). fn must return when ctx
+// ends. Subscribers may come and go while the view is watched: each
+// service of a process keeps its own callback on one shared view.
+func (v *View) Subscribe(ctx context.Context, ready chan<- struct{}, fn func(context.Context, Change)) error {
+	s := &subscriber{done: ctx.Done(), feed: make(chan fanned)}
+	v.fmu.Lock()
+	replayed := v.replayed
+	snapshot := v.snapshot()
+	v.subs = append(v.subs, s)
+	v.fmu.Unlock()
+	markReady := func() {
+		if ready != nil {
+			close(ready)
+			ready = nil
+		}
+	}
+	for _, it := range snapshot {
+		if ctx.Err() != nil {
+			return nil
+		}
+		fn(ctx, Change{Kind: Created, TenantID: it.TenantID, ID: it.ID, Integration: it, Revision: it.Revision})
+	}
+	if replayed {
+		markReady()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-s.feed:
+			if f.replayed {
+				markReady()
+				continue
+			}
+			fn(ctx, f.c)
+		}
+	}
+}
+
+// snapshot is what the view holds that the watch has applied (not what
+// Lookup put in it ahead of the watch: the watch reports those as created
+// when it gets there), oldest revision first. Called with fmu held.
+func (v *View) snapshot() []contracts.Integration {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]contracts.Integration, 0, v.n)
+	for tenantID, its := range v.byTenant {
+		for id, it := range its {
+			if !v.read[tenantID+"."+id] {
+				out = append(out, it)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b contracts.Integration) int { return cmp.Compare(a.Revision, b.Revision) })
+	return out
 }
 
 // Follow replays a bucket and then follows it, calling apply for each entry
