@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -71,8 +70,10 @@ type View struct {
 	OnChange func(context.Context, Change)
 
 	mu       sync.RWMutex
-	byTenant map[string]map[string]contracts.Integration
-	n        int
+	byTenant map[string]map[string]entry
+	// names interns tenant and type ids (under mu).
+	names interned
+	n     int
 	// kv is the watched bucket, read by Lookup on a miss.
 	kv jetstream.KeyValue
 	// seen is the highest bucket revision the watch has applied.
@@ -109,15 +110,18 @@ type fanned struct {
 
 // NewView returns an empty view; Watch fills it.
 func NewView() *View {
-	return &View{byTenant: map[string]map[string]contracts.Integration{}, read: map[string]bool{}, changed: make(chan struct{}), ready: make(chan struct{})}
+	return &View{byTenant: map[string]map[string]entry{}, names: interned{}, read: map[string]bool{}, changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Get returns the integration id of tenantID.
 func (v *View) Get(tenantID, id string) (contracts.Integration, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	it, ok := v.byTenant[tenantID][id]
-	return it, ok
+	e, ok := v.byTenant[tenantID][id]
+	if !ok {
+		return contracts.Integration{}, false
+	}
+	return e.integration(), true
 }
 
 // FindStore finds a secret-store integration of tenantID by id or unique
@@ -125,7 +129,20 @@ func (v *View) Get(tenantID, id string) (contracts.Integration, bool) {
 func (v *View) FindStore(tenantID, store string) (contracts.Integration, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return credentials.FindStore(maps.Values(v.byTenant[tenantID]), tenantID, store)
+	// FindStore matches on ids and names only: the maps are decoded for
+	// the one it picks.
+	its := v.byTenant[tenantID]
+	found, ok := credentials.FindStore(func(yield func(contracts.Integration) bool) {
+		for _, e := range its {
+			if !yield(e.it) {
+				return
+			}
+		}
+	}, tenantID, store)
+	if !ok {
+		return found, false
+	}
+	return its[found.ID].integration(), true
 }
 
 // Len is the number of integrations the view holds.
@@ -141,12 +158,25 @@ func (v *View) All(yield func(contracts.Integration) bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for _, its := range v.byTenant {
-		for _, it := range its {
-			if !yield(it) {
+		for _, e := range its {
+			if !yield(e.integration()) {
 				return
 			}
 		}
 	}
+}
+
+// Find returns the integration id of whichever tenant holds it (ids are
+// unique UUIDs): a provider's webhook names no tenant.
+func (v *View) Find(id string) (contracts.Integration, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, its := range v.byTenant {
+		if e, ok := its[id]; ok {
+			return e.integration(), true
+		}
+	}
+	return contracts.Integration{}, false
 }
 
 // Ready is closed once the watch has replayed the bucket's current values.
@@ -185,8 +215,8 @@ func (v *View) fill(it contracts.Integration) contracts.Integration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	its := v.byTenant[it.TenantID]
-	if held, ok := its[it.ID]; ok && held.Revision >= it.Revision {
-		return held
+	if held, ok := its[it.ID]; ok && held.it.Revision >= it.Revision {
+		return held.integration()
 	}
 	if v.seen >= it.Revision {
 		// The watch got here first (and may have deleted it since): our
@@ -194,14 +224,14 @@ func (v *View) fill(it contracts.Integration) contracts.Integration {
 		return it
 	}
 	if its == nil {
-		its = map[string]contracts.Integration{}
+		its = map[string]entry{}
 		v.byTenant[it.TenantID] = its
 	}
 	if _, ok := its[it.ID]; !ok {
 		v.n++
 		v.read[it.TenantID+"."+it.ID] = true
 	}
-	its[it.ID] = it
+	its[it.ID] = v.intern(newEntry(it))
 	close(v.changed)
 	v.changed = make(chan struct{})
 	return it
@@ -337,9 +367,9 @@ func (v *View) snapshot() []contracts.Integration {
 	defer v.mu.RUnlock()
 	out := make([]contracts.Integration, 0, v.n)
 	for tenantID, its := range v.byTenant {
-		for id, it := range its {
+		for id, e := range its {
 			if !v.read[tenantID+"."+id] {
-				out = append(out, it)
+				out = append(out, e.integration())
 			}
 		}
 	}
@@ -384,6 +414,13 @@ func Follow(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.Key
 	}
 }
 
+// intern shares e's tenant and type ids with the view's other entries.
+// Called with mu held.
+func (v *View) intern(e entry) entry {
+	e.it.TenantID, e.it.TypeID = v.names.of(e.it.TenantID), v.names.of(e.it.TypeID)
+	return e
+}
+
 // apply applies one bucket entry; false when it is not an integration.
 func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	tenantID, id, found := strings.Cut(e.Key(), ".")
@@ -392,18 +429,24 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	}
 	c := Change{TenantID: tenantID, ID: id, Revision: e.Revision(), Live: live}
 	deleted := e.Operation() != jetstream.KeyValuePut
+	var stored entry
 	if !deleted {
-		if err := json.Unmarshal(e.Value(), &c.Integration); err != nil {
+		var err error
+		if stored, err = decodeEntry(e.Value()); err != nil {
 			return Change{}, false
 		}
-		c.Integration.Revision = e.Revision()
+		stored.it.Revision = e.Revision()
+		c.Integration = stored.integration()
+		if stored.it.ID == id {
+			id = stored.it.ID // the map's key shares the value's string
+		}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.seen = max(v.seen, e.Revision())
 	its := v.byTenant[tenantID]
 	old, had := its[id]
-	if had && old.Revision > e.Revision() {
+	if had && old.it.Revision > e.Revision() {
 		// Lookup brought a newer revision from the bucket already; the
 		// watch is catching up and reports it when it gets there.
 		return Change{}, false
@@ -412,8 +455,9 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	delete(v.read, e.Key())
 	switch {
 	case deleted:
-		c.Kind, c.Integration = Deleted, old
+		c.Kind = Deleted
 		if had {
+			c.Integration = old.integration()
 			delete(its, id)
 			v.n--
 			if len(its) == 0 {
@@ -428,10 +472,10 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 			v.n++
 		}
 		if its == nil {
-			its = map[string]contracts.Integration{}
-			v.byTenant[tenantID] = its
+			its = map[string]entry{}
+			v.byTenant[v.names.of(tenantID)] = its
 		}
-		its[id] = c.Integration
+		its[id] = v.intern(stored)
 	}
 	close(v.changed)
 	v.changed = make(chan struct{})
