@@ -251,7 +251,7 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan catalog.Chang
 		now := s.cfg.Clock()
 		if !s.cfg.DisableSchedule {
 			for _, j := range sched.due(now) {
-				s.publishCheck(ctx, j.key, j.checkType, strconv.FormatInt(j.slot, 10), j.slot, j.due)
+				s.publishCheck(ctx, j.key, j.checkType, strconv.FormatInt(j.slot, 10), j.slot, j.due())
 			}
 		}
 		s.metrics.scheduled.Set(float64(sched.size()))
