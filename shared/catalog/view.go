@@ -336,10 +336,13 @@ func (v *View) Subscribe(ctx context.Context, ready chan<- struct{}, fn func(con
 			ready = nil
 		}
 	}
-	for _, it := range snapshot {
+	for i := range snapshot {
 		if ctx.Err() != nil {
 			return nil
 		}
+		// Decoded one at a time, as the watch's replay does.
+		it := snapshot[i].integration()
+		snapshot[i] = entry{}
 		fn(ctx, Change{Kind: Created, TenantID: it.TenantID, ID: it.ID, Integration: it, Revision: it.Revision})
 	}
 	if replayed {
@@ -362,18 +365,18 @@ func (v *View) Subscribe(ctx context.Context, ready chan<- struct{}, fn func(con
 // snapshot is what the view holds that the watch has applied (not what
 // Lookup put in it ahead of the watch: the watch reports those as created
 // when it gets there), oldest revision first. Called with fmu held.
-func (v *View) snapshot() []contracts.Integration {
+func (v *View) snapshot() []entry {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	out := make([]contracts.Integration, 0, v.n)
+	out := make([]entry, 0, v.n)
 	for tenantID, its := range v.byTenant {
 		for id, e := range its {
 			if !v.read[tenantID+"."+id] {
-				out = append(out, e.integration())
+				out = append(out, e)
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b contracts.Integration) int { return cmp.Compare(a.Revision, b.Revision) })
+	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.it.Revision, b.it.Revision) })
 	return out
 }
 
