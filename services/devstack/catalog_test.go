@@ -2,11 +2,15 @@ package devstack_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/stella-ops/inthub/services/manager"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -14,28 +18,32 @@ import (
 
 // TestOneCatalogViewPerProcess: the six services of make run that read the
 // catalog share one view, so the integrations bucket has one watch (one
-// consumer) rather than six, and each service still follows the catalog:
-// the health-scheduler schedules a created integration and drops a deleted
-// one, the ingress's read model serves the create, the update and the
-// delete at once.
+// consumer besides the manager's outbox) rather than six, and each service
+// still follows the catalog: the health-scheduler schedules and checks a
+// created integration and removes a deleted one's health record, the
+// ingress's read model serves the create, the update and the delete.
 func TestOneCatalogViewPerProcess(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
 	tok := s.info.Token
-	consumers := func() int {
+	// The watches of the bucket: its consumers but the manager's outbox
+	// (a durable one, which turns changes into lifecycle events).
+	watches := func() int {
 		t.Helper()
 		st, err := s.js.Stream(context.Background(), bus.KVStream(catalog.BucketIntegrations))
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := st.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
+		n := 0
+		for info := range st.ListConsumers(context.Background()).Info() {
+			if info.Name != manager.OutboxConsumer {
+				n++
+			}
 		}
-		return info.State.Consumers
+		return n
 	}
-	if n := consumers(); n != 1 {
-		t.Fatalf("%d consumers on the integrations bucket, want 1 (one shared watch)", n)
+	if n := watches(); n != 1 {
+		t.Fatalf("%d watches of the integrations bucket, want 1 (one shared view)", n)
 	}
 	jobs := regexp.MustCompile(`(?m)^inthub_health_schedule_jobs\{service="health-scheduler"\} (\d+)$`)
 	eventually := func(what string, ok func() bool) {
@@ -80,11 +88,15 @@ func TestOneCatalogViewPerProcess(t *testing.T) {
 	if r = s.call("GET", "/api/v1/integrations/"+it.ID, tok, nil); r.status != http.StatusNotFound {
 		t.Fatalf("get after delete: %d %s", r.status, r.body)
 	}
-	eventually("the health-scheduler drops the deleted integration", func() bool {
-		m := jobs.FindStringSubmatch(s.scrape())
-		return m != nil && m[1] == "0"
+	health, err := s.js.KeyValue(context.Background(), catalog.BucketHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually("the health-scheduler removes the deleted integration's health record", func() bool {
+		_, err := health.Get(context.Background(), it.TenantID+"."+it.ID)
+		return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
 	})
-	if n := consumers(); n != 1 {
-		t.Fatalf("%d consumers on the integrations bucket, want 1", n)
+	if n := watches(); n != 1 {
+		t.Fatalf("%d watches of the integrations bucket, want 1", n)
 	}
 }
