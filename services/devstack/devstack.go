@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	discoveryworker "github.com/stella-ops/inthub/services/discovery-worker"
@@ -29,6 +30,7 @@ import (
 	"github.com/stella-ops/inthub/services/notifier"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
 	"github.com/stella-ops/inthub/shared/credentials"
@@ -176,6 +178,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// The services run side by side; the first that fails stops the rest.
 	g := startup.NewGroup(ctx)
 	defer g.Stop()
+	// One catalog view for the six services that read the catalog: one
+	// watch of the bucket and one decoded copy in the process, each service
+	// following its changes (startup.Wiring.Catalog).
+	shared := svc.shareCatalog()
+	g.Go("catalog view", func(ctx context.Context) error { return watchCatalog(ctx, shared, svc.Ingress.Bus, cfg.Logger) })
 	managerReady := make(chan struct{})
 	svc.Manager.Ready = managerReady
 	g.Go("manager", func(ctx context.Context) error { return manager.Run(ctx, svc.Manager) })
@@ -207,6 +214,32 @@ func Run(ctx context.Context, cfg Config) error {
 	<-g.Context().Done()
 	g.Stop()
 	return g.Err()
+}
+
+// shareCatalog gives every service that reads the catalog one view, which
+// watchCatalog keeps, and returns it.
+func (s *Services) shareCatalog() *catalog.View {
+	view := catalog.NewView()
+	s.Ingress.Catalog, s.HealthScheduler.Catalog, s.DiscoveryWorker.Catalog = view, view, view
+	s.Notifier.Catalog, s.MetricsAnalyzer.Catalog, s.PipelineRunner.Catalog = view, view, view
+	return view
+}
+
+// watchCatalog keeps the process's shared catalog view from the
+// integrations bucket until ctx ends, on a connection of its own with the
+// ingress's identity (b): the one user that reads the catalog and writes
+// nothing. It starts as a service does, so it waits for NATS as they do.
+func watchCatalog(ctx context.Context, view *catalog.View, b bus.Config, logger *slog.Logger) error {
+	return startup.Run(ctx, startup.Spec{
+		Name: "catalog view", Bus: b, Logger: logger.With("service", "catalog-view"),
+		Buckets: func(replicas int) []jetstream.KeyValueConfig {
+			return []jetstream.KeyValueConfig{catalog.IntegrationsBucket(replicas)}
+		},
+		Wire: func(_ context.Context, w *startup.Wiring) error {
+			w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+			return nil
+		},
+	})
 }
 
 // withDefaults fills what cfg leaves unset.

@@ -59,6 +59,10 @@ type Config struct {
 	Clock    func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
+	// Catalog, when set, is the catalog view the process shares among its
+	// services (devstack): the service follows it instead of watching the
+	// integrations bucket into a view of its own.
+	Catalog *catalog.View
 }
 
 func (c *Config) defaults() {
@@ -153,18 +157,18 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	w.Defer(func() { _ = c.Close() })
 	m := newMetrics(cfg.Metrics)
-	view := catalog.NewView()
+	view := w.Catalog(cfg.Catalog)
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
 		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
 	w.Defer(pool.Close)
 	// A deleted integration's connector is closed.
-	view.OnChange = func(_ context.Context, c catalog.Change) {
+	w.OnChange(view, func(_ context.Context, c catalog.Change) {
 		if c.Kind == catalog.Deleted {
 			pool.Remove(c.TenantID, c.ID)
 		}
-	}
+	})
 	svc := &service{
 		cfg: cfg, logger: cfg.Logger, metrics: m, view: view, cache: c, pool: pool,
 		disc: &discoverer{
@@ -174,7 +178,6 @@ func wire(w *startup.Wiring, cfg Config) error {
 		},
 	}
 	w.Routes(svc.routes())
-	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	w.ReadyLog(func() []any {
 		return []any{"integrations", view.Len(), "workers", cfg.Workers, "cache", cacheKind(cfg)}
 	})

@@ -61,6 +61,10 @@ type Config struct {
 	Clock       func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
+	// Catalog, when set, is the catalog view the process shares among its
+	// services (devstack): the service follows it instead of watching the
+	// integrations bucket into a view of its own.
+	Catalog *catalog.View
 	// OnPublished, if set, is called by the schedule loop after each check
 	// command is handed to the bus, with the slot's due time and the time
 	// of the publish: schedbench measures scheduling lag with it, exactly
@@ -173,7 +177,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 		}
 		bm.Attach(breakers)
 	}
-	view := catalog.NewView()
+	view := w.Catalog(cfg.Catalog)
 	pool, stores := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
 		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
@@ -191,13 +195,12 @@ func wire(w *startup.Wiring, cfg Config) error {
 	svc.schedule = w.Bus.Publisher().For(table[0])
 	w.Routes(table)
 	changes := make(chan catalog.Change, 1024)
-	view.OnChange = func(ctx context.Context, c catalog.Change) {
+	w.OnChange(view, func(ctx context.Context, c catalog.Change) {
 		select {
 		case changes <- c:
 		case <-ctx.Done():
 		}
-	}
-	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+	})
 	if cfg.Metrics != nil {
 		gauges := newHealthGauges(cfg.Clock)
 		cfg.Metrics.MustRegister(gauges)
@@ -248,7 +251,7 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan catalog.Chang
 		now := s.cfg.Clock()
 		if !s.cfg.DisableSchedule {
 			for _, j := range sched.due(now) {
-				s.publishCheck(ctx, j.key, j.checkType, strconv.FormatInt(j.slot, 10), j.slot, j.due)
+				s.publishCheck(ctx, j.key, j.checkType, strconv.FormatInt(j.slot, 10), j.slot, j.due())
 			}
 		}
 		s.metrics.scheduled.Set(float64(sched.size()))

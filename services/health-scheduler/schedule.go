@@ -55,22 +55,27 @@ func nextSlot(now time.Time, interval, ph time.Duration) (int64, time.Time) {
 	return k, time.Unix(0, k*int64(interval)+int64(ph))
 }
 
-// job is one (integration, check type) in the schedule.
+// job is one (integration, check type) in the schedule: 64 bytes, three
+// per integration, so its due time is Unix nanoseconds (a time.Time takes
+// 24 bytes) and its generation 32 bits (compared for equality only).
 type job struct {
 	key       string // tenant.integration
 	checkType contracts.CheckType
-	gen       uint64 // schedule generation of the key; stale entries are skipped
 	slot      int64
-	due       time.Time
+	dueNanos  int64
 	interval  time.Duration
+	gen       uint32 // schedule generation of the key; stale entries are skipped
 }
+
+// due is when the job's slot is due.
+func (j job) due() time.Time { return time.Unix(0, j.dueNanos) }
 
 // jobHeap orders jobs by due time. It holds them by value, so re-planning a
 // due job for its next slot (in place, then heap.Fix) allocates nothing.
 type jobHeap []job
 
 func (h jobHeap) Len() int           { return len(h) }
-func (h jobHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h jobHeap) Less(i, j int) bool { return h[i].dueNanos < h[j].dueNanos }
 func (h jobHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *jobHeap) Push(x any)        { *h = append(*h, x.(job)) }
 func (h *jobHeap) Pop() any {
@@ -86,13 +91,13 @@ func (h *jobHeap) Pop() any {
 // concurrent use: the scheduler loop owns it.
 type schedule struct {
 	heap      jobHeap
-	gens      map[string]uint64
+	gens      map[string]uint32
 	intervals Intervals
 	batch     []job // due's result, reused
 }
 
 func newSchedule(iv Intervals) *schedule {
-	return &schedule{gens: map[string]uint64{}, intervals: iv}
+	return &schedule{gens: map[string]uint32{}, intervals: iv}
 }
 
 // set (re)plans the checks of it from now on, dropping its old plan.
@@ -106,7 +111,7 @@ func (s *schedule) set(it contracts.Integration, levels []contracts.CheckType, n
 			continue
 		}
 		slot, due := nextSlot(now, iv, phase(it.ID, ct, iv))
-		heap.Push(&s.heap, job{key: key, checkType: ct, gen: gen, slot: slot, due: due, interval: iv})
+		heap.Push(&s.heap, job{key: key, checkType: ct, gen: gen, slot: slot, dueNanos: due.UnixNano(), interval: iv})
 	}
 }
 
@@ -117,7 +122,7 @@ func (s *schedule) remove(key string) { delete(s.gens, key) }
 // for its next slot. The slice is valid until the next call.
 func (s *schedule) due(now time.Time) []job {
 	out := s.batch[:0]
-	for s.heap.Len() > 0 && !s.heap[0].due.After(now) {
+	for s.heap.Len() > 0 && s.heap[0].dueNanos <= now.UnixNano() {
 		j := &s.heap[0]
 		if g, ok := s.gens[j.key]; !ok || g != j.gen {
 			heap.Pop(&s.heap)
@@ -125,7 +130,7 @@ func (s *schedule) due(now time.Time) []job {
 		}
 		out = append(out, *j)
 		j.slot++
-		j.due = j.due.Add(j.interval)
+		j.dueNanos += int64(j.interval)
 		heap.Fix(&s.heap, 0)
 	}
 	s.batch = out
@@ -137,7 +142,7 @@ func (s *schedule) next() time.Time {
 	for s.heap.Len() > 0 {
 		j := s.heap[0]
 		if g, ok := s.gens[j.key]; ok && g == j.gen {
-			return j.due
+			return j.due()
 		}
 		heap.Pop(&s.heap)
 	}

@@ -62,6 +62,10 @@ type Config struct {
 	AccessLogRate float64
 	// Ready, if set, receives the listening address once serving.
 	Ready chan<- string
+	// Catalog, when set, is the catalog view the process shares among its
+	// services (devstack): the service follows it instead of watching the
+	// integrations bucket into a view of its own.
+	Catalog *catalog.View
 }
 
 func (c Config) readyTimeout() time.Duration { return time.Second }
@@ -211,7 +215,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Wire: func(ctx context.Context, w *startup.Wiring) error {
 			b := w.Bus
 			reads := newReadModel()
-			w.Watch(reads.view, w.Bucket(catalog.BucketIntegrations))
+			reads.view = w.Catalog(cfg.Catalog)
+			w.OnChange(reads.view, reads.onChange)
 			w.Go("health records", func(ctx context.Context) error {
 				return reads.followHealth(ctx, w.Bucket(catalog.BucketHealth))
 			})

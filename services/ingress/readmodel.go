@@ -55,9 +55,16 @@ const maxPendingSweep = 1024
 func newReadModel() *readModel {
 	m := &readModel{view: catalog.NewView(), health: map[string]catalog.Health{}, healthReady: make(chan struct{}),
 		pending: map[string]pendingWrite{}, now: time.Now}
-	m.view.OnChange = func(_ context.Context, c catalog.Change) { m.applied(c.Key(), c.Revision) }
+	// The view's own callback serves a view the read model is given to
+	// watch directly; a service's wiring replaces the view with its catalog
+	// (shared or its own) and subscribes onChange instead.
+	m.view.OnChange = m.onChange
 	return m
 }
+
+// onChange follows the view's changes: a write is no longer pending once
+// the view has applied it.
+func (m *readModel) onChange(_ context.Context, c catalog.Change) { m.applied(c.Key(), c.Revision) }
 
 // followHealth keeps the copy of the health bucket until ctx ends.
 func (m *readModel) followHealth(ctx context.Context, kv jetstream.KeyValue) error {

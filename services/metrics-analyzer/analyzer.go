@@ -48,6 +48,10 @@ type Config struct {
 	Clock func() time.Time
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
+	// Catalog, when set, is the catalog view the process shares among its
+	// services (devstack): the service follows it instead of watching the
+	// integrations bucket into a view of its own.
+	Catalog *catalog.View
 }
 
 func (c *Config) defaults() {
@@ -136,17 +140,17 @@ func wire(w *startup.Wiring, cfg Config) error {
 		// A query must end before its handler does, to publish its answer.
 		cfg.Timeout = limit
 	}
-	view := catalog.NewView()
+	view := w.Catalog(cfg.Catalog)
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
 		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
 	w.Defer(pool.Close)
-	view.OnChange = func(_ context.Context, c catalog.Change) {
+	w.OnChange(view, func(_ context.Context, c catalog.Change) {
 		if c.Kind == catalog.Deleted {
 			pool.Remove(c.TenantID, c.ID)
 		}
-	}
+	})
 	svc := &service{cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
 		js: w.Bus.JetStream(), runs: w.Bucket(BucketAnalysisRuns), out: w.Bus.Publisher().For(schedulerRoute), wake: make(chan struct{}, 1)}
 	table := svc.routes()
@@ -156,7 +160,6 @@ func wire(w *startup.Wiring, cfg Config) error {
 		Name: analysisruns.ServiceName, Version: "0.1.0", Prefix: analysisruns.SubjectPrefix,
 		Description: "Integration Hub metrics-analyzer: analysis runs", Routes: table, Logger: cfg.Logger,
 	})
-	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	w.ReadyLog(func() []any { return []any{"integrations", view.Len(), "workers", cfg.Workers} })
 	return nil
 }

@@ -42,6 +42,10 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Ready, if set, is closed once the service consumes and serves.
 	Ready chan<- struct{}
+	// Catalog, when set, is the catalog view the process shares among its
+	// services (devstack): the service follows it instead of watching the
+	// integrations bucket into a view of its own.
+	Catalog *catalog.View
 	// Registry of providers; required.
 	Registry *connectors.Registry
 	// Resolver resolves the integrations' credential references.
@@ -170,18 +174,18 @@ func Run(ctx context.Context, cfg Config) error {
 
 // wire builds the notifier's parts on w.
 func wire(ctx context.Context, w *startup.Wiring, cfg Config) error {
-	view := catalog.NewView()
+	view := w.Catalog(cfg.Catalog)
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
 		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
 	w.Defer(pool.Close)
 	// A deleted integration's connector is closed.
-	view.OnChange = func(_ context.Context, c catalog.Change) {
+	w.OnChange(view, func(_ context.Context, c catalog.Change) {
 		if c.Kind == catalog.Deleted {
 			pool.Remove(c.TenantID, c.ID)
 		}
-	}
+	})
 	rules := newRuleView()
 	rules.onBroken = func(key string, err error) {
 		cfg.Logger.Error("stored notification rule ignored", "key", key, "error", err.Error())
@@ -233,7 +237,6 @@ func wire(ctx context.Context, w *startup.Wiring, cfg Config) error {
 		return err
 	}
 	w.Go("rules audit", auditor.Run)
-	w.Watch(view, integrations)
 	rulesReady := make(chan struct{})
 	w.Go("rules view", func(ctx context.Context) error {
 		return catalog.Follow(ctx, w.Bucket(BucketRules), rules.apply, func() { close(rulesReady) })

@@ -221,15 +221,5 @@ func schemeOf(reg *connectors.Registry) func(string) connectors.WebhookScheme {
 // findIntegration finds an integration by id in every tenant of the view:
 // a webhook names no tenant, and ids are unique UUIDs.
 func findIntegration(view *catalog.View) func(string) (contracts.Integration, bool) {
-	return func(id string) (contracts.Integration, bool) {
-		var out contracts.Integration
-		found := false
-		view.All(func(it contracts.Integration) bool {
-			if it.ID == id {
-				out, found = it, true
-			}
-			return !found
-		})
-		return out, found
-	}
+	return view.Find
 }

@@ -40,6 +40,10 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Ready, if set, is closed once the service consumes.
 	Ready chan<- struct{}
+	// Catalog, when set, is the catalog view the process shares among its
+	// services (devstack): the service follows it instead of watching the
+	// integrations bucket into a view of its own.
+	Catalog *catalog.View
 	// Registry of providers; required.
 	Registry *connectors.Registry
 	// Resolver resolves the integrations' credential references.
@@ -162,17 +166,17 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func wire(w *startup.Wiring, cfg Config) error {
-	view := catalog.NewView()
+	view := w.Catalog(cfg.Catalog)
 	pool, stores := secrets.NewPool(secrets.PoolConfig{
 		Registry: cfg.Registry, Base: cfg.Resolver, Policy: cfg.Policy,
 		FindStore: view.FindStore, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
 	w.Defer(pool.Close)
-	view.OnChange = func(_ context.Context, c catalog.Change) {
+	w.OnChange(view, func(_ context.Context, c catalog.Change) {
 		if c.Kind == catalog.Deleted {
 			pool.Remove(c.TenantID, c.ID)
 		}
-	}
+	})
 	r := &runner{
 		cfg: cfg, logger: cfg.Logger, view: view, pool: pool,
 		store: &runStore{js: w.Bus.JetStream(), kv: w.Bucket(BucketRuns)}, replica: uuid.NewString(),
@@ -190,7 +194,6 @@ func wire(w *startup.Wiring, cfg Config) error {
 		Name: pipelineruns.ServiceName, Version: Version, Prefix: pipelineruns.SubjectPrefix,
 		Description: "Integration Hub pipeline-runner: reads of pipeline runs, providers' webhooks", Routes: table,
 	})
-	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
 	replayed := make(chan struct{})
 	w.Go("runs view", func(ctx context.Context) error {
 		return catalog.Follow(ctx, w.Bucket(BucketRuns), r.active.apply, func() { close(replayed) })

@@ -1,11 +1,12 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +59,9 @@ func (c Change) Key() string { return c.TenantID + "." + c.ID }
 // View is a service's read model of the integrations bucket, kept current
 // by a KV watch: integrations created, changed and deleted take effect
 // within the watch's latency, without asking the manager. It is what the
-// health-scheduler, the discovery-worker and the notifier read.
+// health-scheduler, the discovery-worker and the notifier read. Several
+// services in one process (the all-in-one) share one View, one watch and
+// one decoded catalog: each follows its changes with Subscribe.
 type View struct {
 	// OnChange, if set, is called for every change after the view applied
 	// it, with the watch's context, on the watch's goroutine and outside
@@ -67,8 +70,10 @@ type View struct {
 	OnChange func(context.Context, Change)
 
 	mu       sync.RWMutex
-	byTenant map[string]map[string]contracts.Integration
-	n        int
+	byTenant map[string]map[string]entry
+	// names interns tenant and type ids (under mu).
+	names interned
+	n     int
 	// kv is the watched bucket, read by Lookup on a miss.
 	kv jetstream.KeyValue
 	// seen is the highest bucket revision the watch has applied.
@@ -80,19 +85,43 @@ type View struct {
 	changed chan struct{}
 	ready   chan struct{}
 	once    sync.Once
+
+	// fmu orders the watch's apply-and-hand-out of each change with a
+	// subscriber's joining, so a subscriber sees every change exactly once:
+	// in the snapshot it starts from or handed to it afterwards.
+	fmu  sync.Mutex
+	subs []*subscriber
+	// replayed is set (under fmu) once the watch has replayed the bucket.
+	replayed bool
+}
+
+// subscriber is one Subscribe call: the watch hands it changes on feed.
+type subscriber struct {
+	done <-chan struct{}
+	feed chan fanned
+}
+
+// fanned is a change handed to a subscriber, or (replayed) the end of the
+// watch's replay.
+type fanned struct {
+	c        Change
+	replayed bool
 }
 
 // NewView returns an empty view; Watch fills it.
 func NewView() *View {
-	return &View{byTenant: map[string]map[string]contracts.Integration{}, read: map[string]bool{}, changed: make(chan struct{}), ready: make(chan struct{})}
+	return &View{byTenant: map[string]map[string]entry{}, names: interned{}, read: map[string]bool{}, changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Get returns the integration id of tenantID.
 func (v *View) Get(tenantID, id string) (contracts.Integration, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	it, ok := v.byTenant[tenantID][id]
-	return it, ok
+	e, ok := v.byTenant[tenantID][id]
+	if !ok {
+		return contracts.Integration{}, false
+	}
+	return e.integration(), true
 }
 
 // FindStore finds a secret-store integration of tenantID by id or unique
@@ -100,7 +129,20 @@ func (v *View) Get(tenantID, id string) (contracts.Integration, bool) {
 func (v *View) FindStore(tenantID, store string) (contracts.Integration, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return credentials.FindStore(maps.Values(v.byTenant[tenantID]), tenantID, store)
+	// FindStore matches on ids and names only: the maps are decoded for
+	// the one it picks.
+	its := v.byTenant[tenantID]
+	found, ok := credentials.FindStore(func(yield func(contracts.Integration) bool) {
+		for _, e := range its {
+			if !yield(e.it) {
+				return
+			}
+		}
+	}, tenantID, store)
+	if !ok {
+		return found, false
+	}
+	return its[found.ID].integration(), true
 }
 
 // Len is the number of integrations the view holds.
@@ -116,12 +158,25 @@ func (v *View) All(yield func(contracts.Integration) bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for _, its := range v.byTenant {
-		for _, it := range its {
-			if !yield(it) {
+		for _, e := range its {
+			if !yield(e.integration()) {
 				return
 			}
 		}
 	}
+}
+
+// Find returns the integration id of whichever tenant holds it (ids are
+// unique UUIDs): a provider's webhook names no tenant.
+func (v *View) Find(id string) (contracts.Integration, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, its := range v.byTenant {
+		if e, ok := its[id]; ok {
+			return e.integration(), true
+		}
+	}
+	return contracts.Integration{}, false
 }
 
 // Ready is closed once the watch has replayed the bucket's current values.
@@ -160,8 +215,8 @@ func (v *View) fill(it contracts.Integration) contracts.Integration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	its := v.byTenant[it.TenantID]
-	if held, ok := its[it.ID]; ok && held.Revision >= it.Revision {
-		return held
+	if held, ok := its[it.ID]; ok && held.it.Revision >= it.Revision {
+		return held.integration()
 	}
 	if v.seen >= it.Revision {
 		// The watch got here first (and may have deleted it since): our
@@ -169,14 +224,14 @@ func (v *View) fill(it contracts.Integration) contracts.Integration {
 		return it
 	}
 	if its == nil {
-		its = map[string]contracts.Integration{}
+		its = map[string]entry{}
 		v.byTenant[it.TenantID] = its
 	}
 	if _, ok := its[it.ID]; !ok {
 		v.n++
 		v.read[it.TenantID+"."+it.ID] = true
 	}
-	its[it.ID] = it
+	its[it.ID] = v.intern(newEntry(it))
 	close(v.changed)
 	v.changed = make(chan struct{})
 	return it
@@ -219,13 +274,110 @@ func (v *View) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 	v.mu.Unlock()
 	live := false
 	return Follow(ctx, kv, func(e jetstream.KeyValueEntry) {
-		if c, ok := v.apply(e, live); ok && v.OnChange != nil {
+		v.fmu.Lock()
+		defer v.fmu.Unlock()
+		c, ok := v.apply(e, live)
+		if !ok {
+			return
+		}
+		if v.OnChange != nil {
 			v.OnChange(ctx, c)
 		}
+		v.fanOut(ctx, fanned{c: c})
 	}, func() {
 		live = true
+		v.fmu.Lock()
+		v.replayed = true
+		v.fanOut(ctx, fanned{replayed: true})
+		v.fmu.Unlock()
 		v.once.Do(func() { close(v.ready) })
 	})
+}
+
+// fanOut hands f to every subscriber, in the order they joined, waiting
+// for each to take it (a slow subscriber slows the watch, as a slow
+// OnChange does); a subscriber whose context ended is dropped. Called with
+// fmu held.
+func (v *View) fanOut(ctx context.Context, f fanned) {
+	kept := v.subs[:0]
+	for _, s := range v.subs {
+		select {
+		case s.feed <- f:
+			kept = append(kept, s)
+		case <-s.done:
+		case <-ctx.Done():
+			kept = append(kept, s)
+		}
+	}
+	clear(v.subs[len(kept):])
+	v.subs = kept
+}
+
+// Subscribe calls fn for every change of the view until ctx ends (then it
+// returns nil), on the caller's goroutine and in the order the view applied
+// them, as OnChange is called: first each integration the view holds when
+// Subscribe is called, as a Created change that is not Live (oldest
+// revision first, as a watch replays the bucket), then every change the
+// watch applies after that, with its own Live flag. ready, if not nil, is
+// closed once fn has had the replay of the bucket (at once after the
+// snapshot when the view had replayed it already). fn must return when ctx
+// ends. Subscribers may come and go while the view is watched: each
+// service of a process keeps its own callback on one shared view.
+func (v *View) Subscribe(ctx context.Context, ready chan<- struct{}, fn func(context.Context, Change)) error {
+	s := &subscriber{done: ctx.Done(), feed: make(chan fanned)}
+	v.fmu.Lock()
+	replayed := v.replayed
+	snapshot := v.snapshot()
+	v.subs = append(v.subs, s)
+	v.fmu.Unlock()
+	markReady := func() {
+		if ready != nil {
+			close(ready)
+			ready = nil
+		}
+	}
+	for i := range snapshot {
+		if ctx.Err() != nil {
+			return nil
+		}
+		// Decoded one at a time, as the watch's replay does.
+		it := snapshot[i].integration()
+		snapshot[i] = entry{}
+		fn(ctx, Change{Kind: Created, TenantID: it.TenantID, ID: it.ID, Integration: it, Revision: it.Revision})
+	}
+	if replayed {
+		markReady()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-s.feed:
+			if f.replayed {
+				markReady()
+				continue
+			}
+			fn(ctx, f.c)
+		}
+	}
+}
+
+// snapshot is what the view holds that the watch has applied (not what
+// Lookup put in it ahead of the watch: the watch reports those as created
+// when it gets there), oldest revision first. Called with fmu held.
+func (v *View) snapshot() []entry {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]entry, 0, v.n)
+	for tenantID, its := range v.byTenant {
+		for id, e := range its {
+			if !v.read[tenantID+"."+id] {
+				out = append(out, e)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.it.Revision, b.it.Revision) })
+	return out
 }
 
 // Follow replays a bucket and then follows it, calling apply for each entry
@@ -265,6 +417,13 @@ func Follow(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.Key
 	}
 }
 
+// intern shares e's tenant and type ids with the view's other entries.
+// Called with mu held.
+func (v *View) intern(e entry) entry {
+	e.it.TenantID, e.it.TypeID = v.names.of(e.it.TenantID), v.names.of(e.it.TypeID)
+	return e
+}
+
 // apply applies one bucket entry; false when it is not an integration.
 func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	tenantID, id, found := strings.Cut(e.Key(), ".")
@@ -273,18 +432,24 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	}
 	c := Change{TenantID: tenantID, ID: id, Revision: e.Revision(), Live: live}
 	deleted := e.Operation() != jetstream.KeyValuePut
+	var stored entry
 	if !deleted {
-		if err := json.Unmarshal(e.Value(), &c.Integration); err != nil {
+		var err error
+		if stored, err = decodeEntry(e.Value()); err != nil {
 			return Change{}, false
 		}
-		c.Integration.Revision = e.Revision()
+		stored.it.Revision = e.Revision()
+		c.Integration = stored.integration()
+		if stored.it.ID == id {
+			id = stored.it.ID // the map's key shares the value's string
+		}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.seen = max(v.seen, e.Revision())
 	its := v.byTenant[tenantID]
 	old, had := its[id]
-	if had && old.Revision > e.Revision() {
+	if had && old.it.Revision > e.Revision() {
 		// Lookup brought a newer revision from the bucket already; the
 		// watch is catching up and reports it when it gets there.
 		return Change{}, false
@@ -293,8 +458,9 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 	delete(v.read, e.Key())
 	switch {
 	case deleted:
-		c.Kind, c.Integration = Deleted, old
+		c.Kind = Deleted
 		if had {
+			c.Integration = old.integration()
 			delete(its, id)
 			v.n--
 			if len(its) == 0 {
@@ -309,10 +475,10 @@ func (v *View) apply(e jetstream.KeyValueEntry, live bool) (Change, bool) {
 			v.n++
 		}
 		if its == nil {
-			its = map[string]contracts.Integration{}
-			v.byTenant[tenantID] = its
+			its = map[string]entry{}
+			v.byTenant[v.names.of(tenantID)] = its
 		}
-		its[id] = c.Integration
+		its[id] = v.intern(stored)
 	}
 	close(v.changed)
 	v.changed = make(chan struct{})

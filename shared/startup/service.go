@@ -103,6 +103,31 @@ func (w *Wiring) Watch(view *catalog.View, kv jetstream.KeyValue) {
 	w.Gate(view.Ready())
 }
 
+// Catalog returns the catalog view the service reads. shared, when not
+// nil, is the one view its process keeps for every service in it (the
+// all-in-one: one watch and one decoded catalog instead of one per
+// service); readiness waits for its replay. Otherwise (a service in a
+// process of its own) the service watches the integrations bucket, which
+// its Spec.Buckets must declare, into a view of its own.
+func (w *Wiring) Catalog(shared *catalog.View) *catalog.View {
+	if shared != nil {
+		w.Gate(shared.Ready())
+		return shared
+	}
+	view := catalog.NewView()
+	w.Watch(view, w.Bucket(catalog.BucketIntegrations))
+	return view
+}
+
+// OnChange calls fn for every change of view for the life of the service,
+// the view's replay first (View.Subscribe); readiness waits until fn has
+// had the replay.
+func (w *Wiring) OnChange(view *catalog.View, fn func(context.Context, catalog.Change)) {
+	ready := make(chan struct{})
+	w.Go("catalog changes", func(ctx context.Context) error { return view.Subscribe(ctx, ready, fn) })
+	w.Gate(ready)
+}
+
 // Defer runs fn after the service stopped (its handlers and tasks done),
 // before the bus closes; deferred functions run in reverse order.
 func (w *Wiring) Defer(fn func()) { w.closers = append(w.closers, fn) }

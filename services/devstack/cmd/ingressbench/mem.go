@@ -66,7 +66,7 @@ func memPhase(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "  whole hub: peak RSS (VmHWM)\t%.0f MiB\t\t\t\n", mb(r.PeakRSS))
 	fmt.Fprintf(tw, "  whole hub: Go heap in use (services and the embedded nats-server)\t%.0f MiB\t\t\t\n", mb(r.HeapInuse))
 	fmt.Fprintf(tw, "  whole hub: RSS above the idle hub (%.0f MiB), per integration\t%.0f bytes\t\t\t\n", mb(r.IdleRSS), float64(r.RSS-r.IdleRSS)/float64(r.N))
-	fmt.Fprintf(tw, "  one catalog view (each catalog-holding service keeps one), heap per integration\t%.0f bytes\t<= 4 KB\t%.2f\t\n", r.ViewBytes, r.ViewBytes/4096)
+	fmt.Fprintf(tw, "  one catalog view (one per process; a service on its own keeps one), heap per integration\t%.0f bytes\t<= 4 KB\t%.2f\t\n", r.ViewBytes, r.ViewBytes/4096)
 	fmt.Fprintf(tw, "  loading them into the bucket / until the ingress serves the last\t%.1f s / %.1f s\t\t\t\n", r.LoadSecond, r.Visible)
 	return nil
 }
@@ -126,8 +126,9 @@ func memChild(ctx context.Context, o options, w io.Writer) error {
 			return err
 		}
 	}
-	// One more catalog view of the same bucket: what each service that
-	// holds the catalog pays for it.
+	// One more catalog view of the same bucket: what the process pays for
+	// it (its services share one), and each service that holds the catalog
+	// in a process of its own.
 	if r.ViewBytes, err = viewCost(ctx, nc, o.memN); err != nil {
 		return err
 	}
