@@ -67,7 +67,7 @@ func printText(w io.Writer, s summary) error {
 	fmt.Fprintf(tw, "nats-server\t%s embedded, JetStream file store, loopback\n", s.NATSServer)
 	fmt.Fprintf(tw, "load\t%d messages per phase, in flight %s, hub handler concurrency %d\n", s.Messages, inflight, s.Concurrency)
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "phase\tmsgs\tseconds\tmsgs/s\tp50 ms\tp99 ms\tmax ms\tCPU µs/msg\t")
+	fmt.Fprintln(tw, "phase\tmsgs\tseconds\tmsgs/s\tp50 ms\tp99 ms\tmax ms\tCPU µs/msg\tallocs/msg\tKB/msg\t")
 	phases := []phaseResult{s.Raw, s.Hub}
 	if s.HalfRate != nil {
 		phases = append(phases, *s.HalfRate)
@@ -77,8 +77,8 @@ func printText(w io.Writer, s summary) error {
 		if p.TimedOut {
 			name += " (timed out)"
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.0f\t\n",
-			name, p.Received, p.Sent, p.Seconds, p.MsgsPerSec, p.P50Ms, p.P99Ms, p.MaxMs, p.CPUPerMsgUs)
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.1f\t\n",
+			name, p.Received, p.Sent, p.Seconds, p.MsgsPerSec, p.P50Ms, p.P99Ms, p.MaxMs, p.CPUPerMsgUs, p.AllocsPerMsg, p.BytesPerMsg/1024)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "hub/raw throughput ratio\t%.3f\n", s.HubRawRatio)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,12 @@ type phaseResult struct {
 	// per message received: a cost that other load on the machine does
 	// not inflate the way it does wall-clock throughput.
 	CPUPerMsgUs float64 `json:"cpuPerMsgUs"`
-	TimedOut    bool    `json:"timedOut"`
+	// AllocsPerMsg and BytesPerMsg are the process's heap allocations
+	// (client and embedded server) per message received: unlike time, the
+	// machine's load hardly moves them, so they compare two builds best.
+	AllocsPerMsg float64 `json:"allocsPerMsg"`
+	BytesPerMsg  float64 `json:"bytesPerMsg"`
+	TimedOut     bool    `json:"timedOut"`
 }
 
 // tracker follows one phase's n messages from publish to receipt. Its window
@@ -37,6 +43,7 @@ type tracker struct {
 	sent   atomic.Int64
 	start  time.Time
 	cpu0   time.Duration
+	heap0  heapAllocs
 	done   chan struct{}
 
 	mu       sync.Mutex
@@ -61,7 +68,23 @@ func newTracker(n, inflight int) *tracker {
 }
 
 // begin starts the clock; call it just before the first publish.
-func (t *tracker) begin() { t.start, t.cpu0 = time.Now(), processCPU() }
+func (t *tracker) begin() { t.start, t.cpu0, t.heap0 = time.Now(), processCPU(), readHeapAllocs() }
+
+// heapAllocs are the process's cumulative heap allocations.
+type heapAllocs struct{ objects, bytes uint64 }
+
+func readHeapAllocs() heapAllocs {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	var h heapAllocs
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		h.objects = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		h.bytes = s[1].Value.Uint64()
+	}
+	return h
+}
 
 // acquire waits for room in the window, then stamps message i as sent now and
 // returns the stamp.
@@ -127,6 +150,9 @@ func (t *tracker) result(name string, timedOut bool) phaseResult {
 	r.P99Ms = ms(percentile(lat, 0.99))
 	r.MaxMs = ms(lat[len(lat)-1])
 	r.CPUPerMsgUs = float64((processCPU() - t.cpu0).Microseconds()) / float64(r.Received)
+	h := readHeapAllocs()
+	r.AllocsPerMsg = float64(h.objects-t.heap0.objects) / float64(r.Received)
+	r.BytesPerMsg = float64(h.bytes-t.heap0.bytes) / float64(r.Received)
 	return r
 }
 
