@@ -160,16 +160,8 @@ func publishCommands(ctx context.Context, p *bus.Publisher, t *tracker, fail *er
 	go awaitAcks(ctx, acks, fail)
 	start := time.Now()
 	for i := 0; i < t.n; i++ {
-		if rate > 0 {
-			// Open loop: command i goes at start + i/rate, whatever the
-			// answers do, so latency is measured at a fixed offered load.
-			if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+		if err := pace(ctx, start, i, rate); err != nil {
+			return err
 		}
 		if _, err := t.acquire(ctx, i); err != nil {
 			return err

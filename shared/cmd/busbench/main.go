@@ -67,6 +67,9 @@ type summary struct {
 	HalfRate *phaseResult `json:"halfRate,omitempty"`
 	// HalfRateTarget is the pace of HalfRate, msgs/s.
 	HalfRateTarget float64 `json:"halfRateTarget,omitempty"`
+	// RawHalfRate is raw JetStream paced at HalfRateTarget: the latency the
+	// broker and the machine give at that pace, without the hub.
+	RawHalfRate *phaseResult `json:"rawHalfRate,omitempty"`
 	// HubRawRatio is hub msgs/s divided by raw msgs/s.
 	HubRawRatio float64 `json:"hubRawThroughputRatio"`
 	// Load is /proc/loadavg at the end of the run: the figures are only
@@ -88,7 +91,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 
 	sum := summary{Machine: describeMachine(), NATSServer: server.VERSION,
 		Messages: o.n, Inflight: o.inflight, Concurrency: o.concurrency}
-	if sum.Raw, err = rawPhase(ctx, s.ClientURL(), o); err != nil {
+	if sum.Raw, err = rawPhase(ctx, s.ClientURL(), o, "raw jetstream", o.n, 0); err != nil {
 		return fmt.Errorf("raw phase: %w", err)
 	}
 	stopProfile, err := startProfile(o.cpuProfile)
@@ -111,6 +114,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			return fmt.Errorf("half-rate phase: %w", err)
 		}
 		sum.HalfRate, sum.HalfRateTarget = &half, rate
+		rawHalf, err := rawPhase(ctx, s.ClientURL(), o, "raw at the same pace", n, rate)
+		if err != nil {
+			return fmt.Errorf("raw half-rate phase: %w", err)
+		}
+		sum.RawHalfRate = &rawHalf
 	}
 	sum.Load = loadAvg()
 	if o.json {

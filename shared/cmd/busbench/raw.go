@@ -37,7 +37,11 @@ func (s *errSink) report(err error) { s.once.Do(func() { s.ch <- err }) }
 
 // rawPhase publishes with js.PublishAsync and consumes with a durable pull
 // consumer that acks each message explicitly (Ack, not DoubleAck).
-func rawPhase(ctx context.Context, url string, o options) (phaseResult, error) {
+//
+// rate > 0 paces the publishes at rate per second (the raw latency at the
+// hub's half-peak pace, so the hub's p99 there can be told from the
+// machine's); 0 publishes as fast as the in-flight window allows.
+func rawPhase(ctx context.Context, url string, o options, name string, n int, rate float64) (phaseResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	fail := newErrSink()
@@ -69,7 +73,7 @@ func rawPhase(ctx context.Context, url string, o options) (phaseResult, error) {
 		return phaseResult{}, err
 	}
 
-	t := newTracker(o.n, o.inflight)
+	t := newTracker(n, o.inflight)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		d := m.Data()
 		if len(d) < 16 {
@@ -91,16 +95,20 @@ func rawPhase(ctx context.Context, url string, o options) (phaseResult, error) {
 
 	t.begin()
 	go func() {
-		if err := publishRaw(ctx, js, t); err != nil && ctx.Err() == nil {
+		if err := publishRaw(ctx, js, t, rate); err != nil && ctx.Err() == nil {
 			fail.report(err)
 		}
 	}()
-	return finish(ctx, t, "raw jetstream", fail)
+	return finish(ctx, t, name, fail)
 }
 
 // publishRaw publishes t's messages, each stamped with its index and send time.
-func publishRaw(ctx context.Context, js jetstream.JetStream, t *tracker) error {
+func publishRaw(ctx context.Context, js jetstream.JetStream, t *tracker, rate float64) error {
+	start := time.Now()
 	for i := 0; i < t.n; i++ {
+		if err := pace(ctx, start, i, rate); err != nil {
+			return err
+		}
 		sent, err := t.acquire(ctx, i)
 		if err != nil {
 			return err
@@ -131,5 +139,26 @@ func finish(ctx context.Context, t *tracker, name string, fail *errSink) (phaseR
 		return phaseResult{}, err
 	case <-ctx.Done():
 		return t.result(name, true), nil
+	}
+}
+
+// pace waits until message i of an open-loop run at rate per second is due
+// (start + i/rate), whatever the answers do, so latency is measured at a
+// fixed offered load; rate 0 does not wait.
+func pace(ctx context.Context, start time.Time, i int, rate float64) error {
+	if rate <= 0 {
+		return nil
+	}
+	wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second))))
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

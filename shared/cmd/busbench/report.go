@@ -72,6 +72,9 @@ func printText(w io.Writer, s summary) error {
 	if s.HalfRate != nil {
 		phases = append(phases, *s.HalfRate)
 	}
+	if s.RawHalfRate != nil {
+		phases = append(phases, *s.RawHalfRate)
+	}
 	for _, p := range phases {
 		name := p.Name
 		if p.TimedOut {
@@ -86,6 +89,9 @@ func printText(w io.Writer, s summary) error {
 	fmt.Fprintln(tw, "hub round trip\tbus.Publisher.PublishAsync command -> bus.Router handler publishes event -> ordered consumer; latency command publish -> event receipt")
 	if s.HalfRate != nil {
 		fmt.Fprintf(tw, "hub at half peak\tthe round trip paced open-loop at %.0f msgs/s (half the hub's peak)\n", s.HalfRateTarget)
+	}
+	if s.RawHalfRate != nil {
+		fmt.Fprintln(tw, "raw at the same pace\traw jetstream paced like the row above: the broker's and the machine's share of its latency")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
