@@ -17,8 +17,10 @@ import (
 
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discovery"
 	"github.com/stella-ops/inthub/shared/discoveryfilter"
 )
 
@@ -75,8 +77,8 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// The read model knows the integration's provider without a call; what
 	// it cannot answer, the manager does.
-	it, ok := d.s.reads.integration(r.Context(), tenant, id)
-	if !ok {
+	it, inView := d.s.reads.integration(r.Context(), tenant, id)
+	if !inView {
 		var err error
 		if it, err = d.s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: tenant, ID: id}); err != nil {
 			writeError(w, err) // another tenant's integration is 404 here too
@@ -91,6 +93,18 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if known && !slices.Contains(info.SupportedResourceTypes, req.ResourceType) {
 		writeError(w, unsupportedType(info, req.ResourceType))
 		return
+	}
+	// A hit of a cache shared with the worker is answered here, for an
+	// integration the read model holds for the caller's tenant; anything
+	// else (a miss, a refresh, a cursor the page cannot follow) is the
+	// worker's to answer, errors included.
+	if inView && known && !req.Refresh && d.s.discoveryCache != nil {
+		if body, ok := d.fromCache(r.Context(), tenant, id, it, req); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(body)
+			return
+		}
 	}
 	reqID := uuid.NewString()
 	// Subscribe before publishing: on one connection, NATS keeps the order.
@@ -121,6 +135,43 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 			"no discovery result arrived within %s; it will still be published as integration.discovery.completed", discoverTimeout).
 			With("requestId", reqID))
 	}
+}
+
+// fromCache answers a request from the discovery cache when it holds a
+// valid entry of the integration's revision: the page the worker would
+// answer from the same entry (shared/discovery), encoded as the worker
+// encodes it, with a newline as respond adds. ok is false for anything
+// else: a resource type not cached (TTL 0), a cursor that is not ours, a
+// miss, an expired cursor, the cache unreadable.
+func (d *discoverEndpoint) fromCache(ctx context.Context, tenant, id string, it contracts.Integration, req contracts.DiscoveryRequest) ([]byte, bool) {
+	if d.s.cfg.DiscoveryCacheSettings.TTLs.For(req.ResourceType, it.Config) <= 0 {
+		return nil, false
+	}
+	filter, err := discoveryfilter.Parse(req.Filter)
+	if err != nil {
+		return nil, false
+	}
+	key := cache.Key{TenantID: tenant, IntegrationID: id, ResourceType: req.ResourceType, Filter: req.Filter, Revision: it.Revision}
+	cur, err := discovery.DecodeCursor(req.Cursor, key)
+	if err != nil {
+		return nil, false
+	}
+	e, found, err := d.s.discoveryCache.Lookup(ctx, key)
+	if err != nil || !found {
+		return nil, false
+	}
+	res, err := discovery.Page(ctx, e, discovery.Request{
+		Key: key, ResourceType: req.ResourceType, Filter: filter, Cursor: cur, HasCursor: req.Cursor != "", Limit: req.Limit,
+		Stored: true, Hit: true, MaxBytes: discovery.MaxPageBytes(d.s.nc.MaxPayload()), Now: time.Now(),
+	})
+	if err != nil {
+		return nil, false
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return nil, false
+	}
+	return append(body, '\n'), true
 }
 
 // validateDiscovery checks what the ingress can without the provider.
