@@ -43,18 +43,22 @@ var resourceTypeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 // discoverEndpoint serves POST /api/v1/integrations/{id}/discover: it checks
 // the request against the provider's spec, publishes
 // integration.discovery.requested and answers with the matching
-// integration.discovery.completed. It keeps no state beyond the requests in
-// flight and a short-lived copy of the provider specs.
+// integration.discovery.completed, or answers a cache hit itself from a
+// discovery cache it shares with the worker (fromCache). It keeps no state
+// beyond the requests in flight, a short-lived copy of the provider specs
+// and a bounded memo of encoded hit pages.
 type discoverEndpoint struct {
 	s         *server
 	waiters   *completionWaiters
+	pages     *pageMemo
 	mu        sync.Mutex
 	providers map[string]contracts.ProviderInfo
 	fetched   time.Time
 }
 
 func newDiscoverEndpoint(s *server) methods {
-	d := &discoverEndpoint{s: s, waiters: newCompletionWaiters(s.nc, completionLinger)}
+	d := &discoverEndpoint{s: s, waiters: newCompletionWaiters(s.nc, completionLinger),
+		pages: &pageMemo{pages: map[pageKey]encodedPage{}, maxBytes: memoBytes}}
 	return methods{http.MethodPost: d.serve}
 }
 
@@ -160,9 +164,15 @@ func (d *discoverEndpoint) fromCache(ctx context.Context, tenant, id string, it 
 	if err != nil || !found {
 		return nil, false
 	}
+	now := time.Now()
+	age := int64(e.Age(now) / time.Second)
+	pk := pageKey{key: key.String(), revision: key.Revision, discoveredAt: e.DiscoveredAt.UnixNano(), cursor: req.Cursor, limit: req.Limit}
+	if p, ok := d.pages.get(pk); ok {
+		return p.render(age), true
+	}
 	res, err := discovery.Page(ctx, e, discovery.Request{
 		Key: key, ResourceType: req.ResourceType, Filter: filter, Cursor: cur, HasCursor: req.Cursor != "", Limit: req.Limit,
-		Stored: true, Hit: true, MaxBytes: discovery.MaxPageBytes(d.s.nc.MaxPayload()), Now: time.Now(),
+		Stored: true, Hit: true, MaxBytes: discovery.MaxPageBytes(d.s.nc.MaxPayload()), Now: now,
 	})
 	if err != nil {
 		return nil, false
@@ -171,7 +181,94 @@ func (d *discoverEndpoint) fromCache(ctx context.Context, tenant, id string, it 
 	if err != nil {
 		return nil, false
 	}
+	if p, ok := cutPage(body); ok {
+		d.pages.put(pk, p)
+	}
 	return append(body, '\n'), true
+}
+
+// pageMemo keeps the encoded pages of the cache hits the ingress answered,
+// cut around ageSeconds (the one member that changes while an entry
+// lives), so a popular page is encoded once per fill rather than once per
+// request. A page is named by its entry's key, revision and discoveredAt
+// (one fill) and the request's cursor and limit, so it is only ever reused
+// for the entry it was cut from; the entry itself is still looked up each
+// time (valid, of the revision, not invalidated). It is derived and
+// bounded: losing it costs an encoding.
+type pageMemo struct {
+	mu       sync.Mutex
+	pages    map[pageKey]encodedPage
+	size     int
+	maxBytes int
+}
+
+// memoBytes bounds the pages the memo holds.
+const memoBytes = 8 << 20
+
+type pageKey struct {
+	key          string
+	revision     uint64
+	discoveredAt int64
+	cursor       string
+	limit        int
+}
+
+// encodedPage is an answer without its ageSeconds value.
+type encodedPage struct{ head, tail []byte }
+
+// ageMember precedes the age in an encoded DiscoveryResult; only
+// discoveredAt follows it.
+const ageMember = `,"ageSeconds":`
+
+// cutPage splits an encoded DiscoveryResult around its age.
+func cutPage(body []byte) (encodedPage, bool) {
+	i := bytes.LastIndex(body, []byte(ageMember))
+	if i < 0 {
+		return encodedPage{}, false
+	}
+	start := i + len(ageMember)
+	end := start
+	for end < len(body) && body[end] >= '0' && body[end] <= '9' {
+		end++
+	}
+	return encodedPage{head: body[:start:start], tail: body[end:]}, true
+}
+
+// render is the answer with age, and the newline respond writes too.
+func (p encodedPage) render(age int64) []byte {
+	out := make([]byte, 0, len(p.head)+len(p.tail)+21)
+	out = append(out, p.head...)
+	out = strconv.AppendInt(out, age, 10)
+	out = append(out, p.tail...)
+	return append(out, '\n')
+}
+
+func (m *pageMemo) get(k pageKey) (encodedPage, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.pages[k]
+	return p, ok
+}
+
+func (m *pageMemo) put(k pageKey, p encodedPage) {
+	n := len(p.head) + len(p.tail) + len(k.key) + len(k.cursor)
+	if n > m.maxBytes/16 {
+		return // a page this large is rare: encode it each time
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.pages[k]; ok {
+		m.size -= len(old.head) + len(old.tail) + len(k.key) + len(k.cursor)
+	}
+	for victim, v := range m.pages { // map order: arbitrary victims
+		if m.size+n <= m.maxBytes {
+			break
+		}
+		delete(m.pages, victim)
+		m.size -= len(v.head) + len(v.tail) + len(victim.key) + len(victim.cursor)
+	}
+	m.pages[k] = p
+	m.size += n
 }
 
 // validateDiscovery checks what the ingress can without the provider.
