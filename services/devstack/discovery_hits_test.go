@@ -82,10 +82,10 @@ func TestDiscoverHitsFromTheIngressAreTheWorkersAnswers(t *testing.T) {
 		{"resourceType": "repositories", "limit": 40, "filter": map[string]any{"orderBy": "name", "order": "desc"}},
 	}
 	for _, req := range requests {
+		// The fill, by the worker (the first two requests share a key:
+		// the limit is not part of it).
 		view.off.Store(true)
-		if res := s.discover(it.ID, req); res.CacheHit { // the fill, by the worker
-			t.Fatalf("%v: first call hit", req)
-		}
+		s.discover(it.ID, req)
 		okBefore := s.metric(`inthub_discovery_requests_total{code="ok",service="discovery-worker"}`)
 		for page := 0; ; page++ {
 			// The ingress twice: encoded, then from its memo of pages.

@@ -54,6 +54,8 @@ type discoverEndpoint struct {
 	mu        sync.Mutex
 	providers map[string]contracts.ProviderInfo
 	fetched   time.Time
+	// fetchMu is held while the provider list is fetched.
+	fetchMu sync.Mutex
 }
 
 func newDiscoverEndpoint(s *server) methods {
@@ -310,13 +312,25 @@ func unsupportedType(info contracts.ProviderInfo, resourceType string) error {
 
 // provider returns the spec of a provider id, from a copy of the catalog's
 // provider list refreshed every providersTTL (or when an id is missing).
+// One caller fetches at a time; those that waited meanwhile take its list,
+// so a burst of discoveries asks the manager once, not once each.
 func (d *discoverEndpoint) provider(ctx context.Context, typeID string) (contracts.ProviderInfo, bool, error) {
+	asked := time.Now()
 	d.mu.Lock()
 	info, ok := d.providers[typeID]
 	fresh := time.Since(d.fetched) < providersTTL
 	d.mu.Unlock()
 	if ok && fresh {
 		return info, true, nil
+	}
+	d.fetchMu.Lock()
+	defer d.fetchMu.Unlock()
+	d.mu.Lock()
+	info, ok = d.providers[typeID]
+	fetchedSince := !d.fetched.Before(asked)
+	d.mu.Unlock()
+	if fetchedSince {
+		return info, ok, nil
 	}
 	list, err := d.s.catalog.Providers(ctx, catalog.ProvidersRequest{IncludeTestOnly: true})
 	if err != nil {
