@@ -30,6 +30,7 @@ import (
 	"github.com/stella-ops/inthub/services/notifier"
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/all"
@@ -174,6 +175,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	svc := cfg.compose(natsURL, reg, tokens)
+	if err := svc.shareDiscoveryCache(); err != nil {
+		ln.Close()
+		return err
+	}
 
 	// The services run side by side; the first that fails stops the rest.
 	g := startup.NewGroup(ctx)
@@ -322,6 +327,7 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 	resolver(&d.Resolver)
 	if cfg.RedisURL != "" {
 		d.RedisURL = cfg.RedisURL
+		s.Ingress.DiscoveryCacheSettings.URL = cfg.RedisURL
 	}
 
 	a := &s.MetricsAnalyzer
@@ -342,6 +348,24 @@ func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ing
 	policy(&p.Policy)
 	resolver(&p.Resolver)
 	return s
+}
+
+// shareDiscoveryCache gives the discovery-worker and the ingress one
+// in-process discovery cache when no Redis is configured, so the ingress
+// answers cache hits from it as it does from a shared Redis: one process,
+// one cache. Its metrics are the worker's, as when the worker opens it.
+func (s *Services) shareDiscoveryCache() error {
+	d := &s.DiscoveryWorker
+	if d.Cache != nil || d.RedisURL != "" || d.Redis.Set() || s.Ingress.DiscoveryCache != nil || s.Ingress.DiscoveryCacheSettings.Shared() {
+		return nil
+	}
+	m, err := cache.NewMetrics(d.Metrics)
+	if err != nil {
+		return err
+	}
+	mem := cache.NewMemory(cache.MemoryOptions{Clock: d.Clock, Metrics: m})
+	d.Cache, s.Ingress.DiscoveryCache = mem, mem
+	return nil
 }
 
 // startNATS runs the embedded JetStream server with its store in the data

@@ -245,6 +245,11 @@ func probes(t *testing.T) map[string]probe {
 	discovery := func(get func(discoveryworker.Config) any) []field {
 		return one("discovery-worker", func(s Services) any { return get(s.DiscoveryWorker) })
 	}
+	// discoveryCache reads a setting of the discovery cache, which the
+	// discovery-worker fills and the ingress answers hits from.
+	discoveryCache := func(worker func(discoveryworker.Config) any, ingressCache func(cache.Settings) any) []field {
+		return append(discovery(worker), field{"ingress", func(s Services) any { return ingressCache(s.Ingress.DiscoveryCacheSettings) }})
+	}
 	return map[string]probe{
 		"NATS_URL": {value: "nats://10.9.8.7:4333", want: "nats://10.9.8.7:4333",
 			services: busField(func(b bus.Config) any { return b.URL }), devstack: func(s Settings) any { return s.Config.NATSURL }},
@@ -292,21 +297,21 @@ func probes(t *testing.T) map[string]probe {
 		"INTHUB_NATS_PORT": {value: "4299", want: 4299, bad: "70000", devstack: func(s Settings) any { return s.Config.NATSPort }},
 		"INTHUB_LOG_FILE":  {value: "/var/log/inthub.log", want: "/var/log/inthub.log", devstack: func(s Settings) any { return s.LogFile }},
 		"REDIS_URL": {value: "redis://10.0.0.5:6379/2", want: "redis://10.0.0.5:6379/2",
-			services: discovery(func(c discoveryworker.Config) any { return c.RedisURL })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return c.RedisURL }, func(c cache.Settings) any { return c.URL })},
 		"REDIS_SENTINEL_MASTER": {value: "inthub", want: "inthub",
-			services: discovery(func(c discoveryworker.Config) any { return c.Redis.SentinelMaster })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return c.Redis.SentinelMaster }, func(c cache.Settings) any { return c.Servers.SentinelMaster })},
 		"REDIS_SENTINEL_ADDRS": {value: "10.0.0.5:26379, sentinel-1.redis:26379", want: "10.0.0.5:26379+sentinel-1.redis:26379", bad: "10.0.0.5",
-			services: discovery(func(c discoveryworker.Config) any { return strings.Join(c.Redis.SentinelAddrs, "+") })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return strings.Join(c.Redis.SentinelAddrs, "+") }, func(c cache.Settings) any { return strings.Join(c.Servers.SentinelAddrs, "+") })},
 		"REDIS_SENTINEL_PASSWORD": {value: "sentinel-probe-value", want: "sentinel-probe-value",
-			services: discovery(func(c discoveryworker.Config) any { return c.Redis.SentinelPassword })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return c.Redis.SentinelPassword }, func(c cache.Settings) any { return c.Servers.SentinelPassword })},
 		"REDIS_CLUSTER_ADDRS": {value: "redis-0.redis:6379,redis-1.redis:6379", want: "redis-0.redis:6379+redis-1.redis:6379", bad: "redis-0.redis:port",
-			services: discovery(func(c discoveryworker.Config) any { return strings.Join(c.Redis.ClusterAddrs, "+") })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return strings.Join(c.Redis.ClusterAddrs, "+") }, func(c cache.Settings) any { return strings.Join(c.Servers.ClusterAddrs, "+") })},
 		"REDIS_USERNAME": {value: "inthub", want: "inthub",
-			services: discovery(func(c discoveryworker.Config) any { return c.Redis.Username })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return c.Redis.Username }, func(c cache.Settings) any { return c.Servers.Username })},
 		"REDIS_PASSWORD": {value: "redis-probe-value", want: "redis-probe-value",
-			services: discovery(func(c discoveryworker.Config) any { return c.Redis.Password })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return c.Redis.Password }, func(c cache.Settings) any { return c.Servers.Password })},
 		"INTHUB_DISCOVERY_CACHE_TTLS": {value: "tags=2m,repositories=30m", want: ttls, bad: "tags=soon",
-			services: discovery(func(c discoveryworker.Config) any { return c.CacheTTLs })},
+			services: discoveryCache(func(c discoveryworker.Config) any { return c.CacheTTLs }, func(c cache.Settings) any { return c.TTLs })},
 		"INTHUB_PIPELINE_POLL_INTERVAL": {value: "3s", want: 3 * time.Second, bad: "often",
 			services: one("pipeline-runner", func(s Services) any { return s.PipelineRunner.PollInterval })},
 		"INTHUB_PIPELINE_MAX_POLL_INTERVAL": {value: "2m", want: 2 * time.Minute, bad: "long",

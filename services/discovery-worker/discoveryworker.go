@@ -23,6 +23,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/discovery"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
 	"github.com/stella-ops/inthub/shared/startup"
@@ -44,6 +45,10 @@ type Config struct {
 	// Redis names a Sentinel-managed primary or a Redis Cluster (instead
 	// of RedisURL).
 	Redis cache.RedisServers
+	// Cache, when set, is the discovery cache instead of one opened from
+	// RedisURL or Redis: the devstack shares its in-process cache with the
+	// ingress, which answers hits from it. The worker does not close it.
+	Cache cache.Cache
 	// CacheTTLs override the per-resource-type TTLs of cache.DefaultTTLs;
 	// an integration's discoveryCacheTTLSeconds overrides both.
 	CacheTTLs cache.TTLs
@@ -100,10 +105,6 @@ const (
 // publishTimeout bounds the publish of one answer.
 const publishTimeout = 5 * time.Second
 
-// envelopeBytes is kept free in a bus message for the headers and the
-// completion event around a page of items.
-const envelopeBytes = 64 << 10
-
 // Routes is the discovery-worker's route table.
 func Routes() []bus.Route { return bus.Declared((&service{}).routes()) }
 
@@ -151,11 +152,14 @@ func wire(w *startup.Wiring, cfg Config) error {
 		// A walk must end before its handler does, to publish its answer.
 		cfg.Timeout = limit
 	}
-	c, err := openCache(cfg)
-	if err != nil {
-		return err
+	c := cfg.Cache
+	if c == nil {
+		var err error
+		if c, err = openCache(cfg); err != nil {
+			return err
+		}
+		w.Defer(func() { _ = c.Close() })
 	}
-	w.Defer(func() { _ = c.Close() })
 	m := newMetrics(cfg.Metrics)
 	view := w.Catalog(cfg.Catalog)
 	pool, _ := secrets.NewPool(secrets.PoolConfig{
@@ -173,7 +177,7 @@ func wire(w *startup.Wiring, cfg Config) error {
 		cfg: cfg, logger: cfg.Logger, metrics: m, view: view, cache: c, pool: pool,
 		disc: &discoverer{
 			registry: cfg.Registry, pool: pool, cache: c, ttls: cfg.CacheTTLs, retry: cfg.Retry, timeout: cfg.Timeout,
-			maxItems: cfg.MaxItems, maxBytes: max(int(b.Conn().MaxPayload())-envelopeBytes, envelopeBytes),
+			maxItems: cfg.MaxItems, maxBytes: discovery.MaxPageBytes(b.Conn().MaxPayload()),
 			now: cfg.Clock, metrics: m, logger: cfg.Logger,
 		},
 	}
@@ -198,6 +202,8 @@ func openCache(cfg Config) (cache.Cache, error) {
 
 func cacheKind(cfg Config) string {
 	switch {
+	case cfg.Cache != nil:
+		return "shared with the ingress"
 	case cfg.Redis.SentinelMaster != "":
 		return "redis-sentinel"
 	case len(cfg.Redis.ClusterAddrs) > 0:

@@ -2,28 +2,21 @@ package discoveryworker
 
 import (
 	"errors"
-	"fmt"
 	"math"
 
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discovery"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // requestError refuses the request itself (a resource type the provider
 // does not discover, a bad cursor or limit), in the API's vocabulary.
-type requestError struct {
-	code    string
-	message string
-	details map[string]any
-}
+type requestError = discovery.RequestError
 
-func (e *requestError) Error() string { return e.code + ": " + e.message }
-
-func refuse(code string, details map[string]any, format string, args ...any) *requestError {
-	return &requestError{code: code, message: fmt.Sprintf(format, args...), details: details}
-}
+// refuse returns a requestError.
+var refuse = discovery.Refuse
 
 // unsupported is the answer for a resource type a provider does not
 // discover, listing those it does (none for a provider without discovery).
@@ -42,7 +35,7 @@ func unsupported(spec *connectors.Spec, resourceType string) *requestError {
 func errorBody(err error) *contracts.ErrorBody {
 	var re *requestError
 	if errors.As(err, &re) {
-		return &contracts.ErrorBody{Code: re.code, Message: re.message, Details: re.details}
+		return &contracts.ErrorBody{Code: re.Code, Message: re.Message, Details: re.Details}
 	}
 	body := &contracts.ErrorBody{Code: string(resilience.CodeOf(err)), Message: err.Error()}
 	if wait := resilience.RetryAfterOf(err); wait > 0 {

@@ -1,11 +1,6 @@
 package discoveryworker
 
 import (
-	"fmt"
-	"net"
-	"strconv"
-	"strings"
-
 	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/credentials"
@@ -26,43 +21,9 @@ func ConfigFromEnv(getenv config.Getenv) (Config, error) {
 		Bus:      config.BusFromEnv(r, "discovery-worker"),
 		Policy:   config.PolicyFromEnv(r),
 		Resolver: &credentials.Resolver{Local: config.LocalSecretsFromEnv(r)},
-		RedisURL: r.String("REDIS_URL", ""),
-		Redis: cache.RedisServers{
-			SentinelMaster:   r.String("REDIS_SENTINEL_MASTER", ""),
-			SentinelAddrs:    addrs(r, "REDIS_SENTINEL_ADDRS"),
-			SentinelPassword: r.String("REDIS_SENTINEL_PASSWORD", ""),
-			ClusterAddrs:     addrs(r, "REDIS_CLUSTER_ADDRS"),
-			Username:         r.String("REDIS_USERNAME", ""),
-			Password:         r.String("REDIS_PASSWORD", ""),
-		},
-		Workers: r.Int("INTHUB_DISCOVERY_WORKERS", 0, 1), // 0: the service's default, 64
 	}
-	ttls, err := cache.ParseTTLs(r.String("INTHUB_DISCOVERY_CACHE_TTLS", ""))
-	if err != nil {
-		r.Fail(fmt.Errorf("INTHUB_DISCOVERY_CACHE_TTLS: %w", err))
-	}
-	cfg.CacheTTLs = ttls
+	c := cache.SettingsFromEnv(r)
+	cfg.RedisURL, cfg.Redis, cfg.CacheTTLs = c.URL, c.Servers, c.TTLs
+	cfg.Workers = r.Int("INTHUB_DISCOVERY_WORKERS", 0, 1) // 0: the service's default, 64
 	return cfg, r.Err()
-}
-
-// addrs reads a comma-separated list of host:port. Which of REDIS_URL,
-// Sentinel and Cluster is set, and whether Sentinel has both its master
-// name and addresses, is checked when the cache opens (cache.NewRedis):
-// each variable alone is a valid reading.
-func addrs(r *config.Reader, name string) []string {
-	v := r.String(name, "")
-	if v == "" {
-		return nil
-	}
-	var out []string
-	for a := range strings.SplitSeq(v, ",") {
-		a = strings.TrimSpace(a)
-		host, port, err := net.SplitHostPort(a)
-		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			r.Fail(fmt.Errorf("%s: %q is not host:port", name, a))
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
 }

@@ -17,8 +17,10 @@ import (
 
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/discovery"
 	"github.com/stella-ops/inthub/shared/discoveryfilter"
 )
 
@@ -41,18 +43,24 @@ var resourceTypeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 // discoverEndpoint serves POST /api/v1/integrations/{id}/discover: it checks
 // the request against the provider's spec, publishes
 // integration.discovery.requested and answers with the matching
-// integration.discovery.completed. It keeps no state beyond the requests in
-// flight and a short-lived copy of the provider specs.
+// integration.discovery.completed, or answers a cache hit itself from a
+// discovery cache it shares with the worker (fromCache). It keeps no state
+// beyond the requests in flight, a short-lived copy of the provider specs
+// and a bounded memo of encoded hit pages.
 type discoverEndpoint struct {
 	s         *server
 	waiters   *completionWaiters
+	pages     *pageMemo
 	mu        sync.Mutex
 	providers map[string]contracts.ProviderInfo
 	fetched   time.Time
+	// fetchMu is held while the provider list is fetched.
+	fetchMu sync.Mutex
 }
 
 func newDiscoverEndpoint(s *server) methods {
-	d := &discoverEndpoint{s: s, waiters: newCompletionWaiters(s.nc, completionLinger)}
+	d := &discoverEndpoint{s: s, waiters: newCompletionWaiters(s.nc, completionLinger),
+		pages: &pageMemo{pages: map[pageKey]encodedPage{}, maxBytes: memoBytes}}
 	return methods{http.MethodPost: d.serve}
 }
 
@@ -75,8 +83,8 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// The read model knows the integration's provider without a call; what
 	// it cannot answer, the manager does.
-	it, ok := d.s.reads.integration(r.Context(), tenant, id)
-	if !ok {
+	it, inView := d.s.reads.integration(r.Context(), tenant, id)
+	if !inView {
 		var err error
 		if it, err = d.s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: tenant, ID: id}); err != nil {
 			writeError(w, err) // another tenant's integration is 404 here too
@@ -91,6 +99,18 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if known && !slices.Contains(info.SupportedResourceTypes, req.ResourceType) {
 		writeError(w, unsupportedType(info, req.ResourceType))
 		return
+	}
+	// A hit of a cache shared with the worker is answered here, for an
+	// integration the read model holds for the caller's tenant; anything
+	// else (a miss, a refresh, a cursor the page cannot follow) is the
+	// worker's to answer, errors included.
+	if inView && known && !req.Refresh && d.s.discoveryCache != nil {
+		if body, ok := d.fromCache(r.Context(), tenant, id, it, req); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(body)
+			return
+		}
 	}
 	reqID := uuid.NewString()
 	// Subscribe before publishing: on one connection, NATS keeps the order.
@@ -121,6 +141,136 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 			"no discovery result arrived within %s; it will still be published as integration.discovery.completed", discoverTimeout).
 			With("requestId", reqID))
 	}
+}
+
+// fromCache answers a request from the discovery cache when it holds a
+// valid entry of the integration's revision: the page the worker would
+// answer from the same entry (shared/discovery), encoded as the worker
+// encodes it, with a newline as respond adds. ok is false for anything
+// else: a resource type not cached (TTL 0), a cursor that is not ours, a
+// miss, an expired cursor, the cache unreadable.
+func (d *discoverEndpoint) fromCache(ctx context.Context, tenant, id string, it contracts.Integration, req contracts.DiscoveryRequest) ([]byte, bool) {
+	if d.s.cfg.DiscoveryCacheSettings.TTLs.For(req.ResourceType, it.Config) <= 0 {
+		return nil, false
+	}
+	filter, err := discoveryfilter.Parse(req.Filter)
+	if err != nil {
+		return nil, false
+	}
+	key := cache.Key{TenantID: tenant, IntegrationID: id, ResourceType: req.ResourceType, Filter: req.Filter, Revision: it.Revision}
+	cur, err := discovery.DecodeCursor(req.Cursor, key)
+	if err != nil {
+		return nil, false
+	}
+	e, found, err := d.s.discoveryCache.Lookup(ctx, key)
+	if err != nil || !found {
+		return nil, false
+	}
+	now := time.Now()
+	age := int64(e.Age(now) / time.Second)
+	pk := pageKey{key: key.String(), revision: key.Revision, discoveredAt: e.DiscoveredAt.UnixNano(), cursor: req.Cursor, limit: req.Limit}
+	if p, ok := d.pages.get(pk); ok {
+		return p.render(age), true
+	}
+	res, err := discovery.Page(ctx, e, discovery.Request{
+		Key: key, ResourceType: req.ResourceType, Filter: filter, Cursor: cur, HasCursor: req.Cursor != "", Limit: req.Limit,
+		Stored: true, Hit: true, MaxBytes: discovery.MaxPageBytes(d.s.nc.MaxPayload()), Now: now,
+	})
+	if err != nil {
+		return nil, false
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return nil, false
+	}
+	if p, ok := cutPage(body); ok {
+		d.pages.put(pk, p)
+	}
+	return append(body, '\n'), true
+}
+
+// pageMemo keeps the encoded pages of the cache hits the ingress answered,
+// cut around ageSeconds (the one member that changes while an entry
+// lives), so a popular page is encoded once per fill rather than once per
+// request. A page is named by its entry's key, revision and discoveredAt
+// (one fill) and the request's cursor and limit, so it is only ever reused
+// for the entry it was cut from; the entry itself is still looked up each
+// time (valid, of the revision, not invalidated). It is derived and
+// bounded: losing it costs an encoding.
+type pageMemo struct {
+	mu       sync.Mutex
+	pages    map[pageKey]encodedPage
+	size     int
+	maxBytes int
+}
+
+// memoBytes bounds the pages the memo holds.
+const memoBytes = 8 << 20
+
+type pageKey struct {
+	key          string
+	revision     uint64
+	discoveredAt int64
+	cursor       string
+	limit        int
+}
+
+// encodedPage is an answer without its ageSeconds value.
+type encodedPage struct{ head, tail []byte }
+
+// ageMember precedes the age in an encoded DiscoveryResult; only
+// discoveredAt follows it.
+const ageMember = `,"ageSeconds":`
+
+// cutPage splits an encoded DiscoveryResult around its age.
+func cutPage(body []byte) (encodedPage, bool) {
+	i := bytes.LastIndex(body, []byte(ageMember))
+	if i < 0 {
+		return encodedPage{}, false
+	}
+	start := i + len(ageMember)
+	end := start
+	for end < len(body) && body[end] >= '0' && body[end] <= '9' {
+		end++
+	}
+	return encodedPage{head: body[:start:start], tail: body[end:]}, true
+}
+
+// render is the answer with age, and the newline respond writes too.
+func (p encodedPage) render(age int64) []byte {
+	out := make([]byte, 0, len(p.head)+len(p.tail)+21)
+	out = append(out, p.head...)
+	out = strconv.AppendInt(out, age, 10)
+	out = append(out, p.tail...)
+	return append(out, '\n')
+}
+
+func (m *pageMemo) get(k pageKey) (encodedPage, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.pages[k]
+	return p, ok
+}
+
+func (m *pageMemo) put(k pageKey, p encodedPage) {
+	n := len(p.head) + len(p.tail) + len(k.key) + len(k.cursor)
+	if n > m.maxBytes/16 {
+		return // a page this large is rare: encode it each time
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.pages[k]; ok {
+		m.size -= len(old.head) + len(old.tail) + len(k.key) + len(k.cursor)
+	}
+	for victim, v := range m.pages { // map order: arbitrary victims
+		if m.size+n <= m.maxBytes {
+			break
+		}
+		delete(m.pages, victim)
+		m.size -= len(v.head) + len(v.tail) + len(victim.key) + len(victim.cursor)
+	}
+	m.pages[k] = p
+	m.size += n
 }
 
 // validateDiscovery checks what the ingress can without the provider.
@@ -162,13 +312,25 @@ func unsupportedType(info contracts.ProviderInfo, resourceType string) error {
 
 // provider returns the spec of a provider id, from a copy of the catalog's
 // provider list refreshed every providersTTL (or when an id is missing).
+// One caller fetches at a time; those that waited meanwhile take its list,
+// so a burst of discoveries asks the manager once, not once each.
 func (d *discoverEndpoint) provider(ctx context.Context, typeID string) (contracts.ProviderInfo, bool, error) {
+	asked := time.Now()
 	d.mu.Lock()
 	info, ok := d.providers[typeID]
 	fresh := time.Since(d.fetched) < providersTTL
 	d.mu.Unlock()
 	if ok && fresh {
 		return info, true, nil
+	}
+	d.fetchMu.Lock()
+	defer d.fetchMu.Unlock()
+	d.mu.Lock()
+	info, ok = d.providers[typeID]
+	fetchedSince := !d.fetched.Before(asked)
+	d.mu.Unlock()
+	if fetchedSince {
+		return info, ok, nil
 	}
 	list, err := d.s.catalog.Providers(ctx, catalog.ProvidersRequest{IncludeTestOnly: true})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/stella-ops/inthub/shared/analysisruns"
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus"
+	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/notifyrules"
@@ -60,6 +61,16 @@ type Config struct {
 	// requests are logged at debug, server errors always at error. Below
 	// zero, every request at info.
 	AccessLogRate float64
+	// DiscoveryCache, when set, is the discovery cache the ingress answers
+	// cache hits from without a bus round trip (the devstack shares the
+	// discovery-worker's in-process cache); unset, it opens the Redis that
+	// DiscoveryCacheSettings names, if any; with neither, every discovery
+	// goes to the discovery-worker.
+	DiscoveryCache cache.Reader
+	// DiscoveryCacheSettings are the discovery-worker's cache settings
+	// (REDIS_URL or Sentinel or Cluster, INTHUB_DISCOVERY_CACHE_TTLS): the
+	// TTLs tell which resource types are cached at all.
+	DiscoveryCacheSettings cache.Settings
 	// Ready, if set, receives the listening address once serving.
 	Ready chan<- string
 	// Catalog, when set, is the catalog view the process shares among its
@@ -95,6 +106,9 @@ type server struct {
 	access  *accessSampler
 	metrics *httpMetrics
 	extra   map[string]http.Handler
+	// discoveryCache answers discovery cache hits; nil sends every
+	// discovery to the worker.
+	discoveryCache cache.Reader
 	// testOut, discoverOut and queryOut publish the commands of their routes.
 	testOut, discoverOut, queryOut *bus.Producer
 	// triggerOut and cancelOut publish the pipeline-run commands.
@@ -221,12 +235,20 @@ func Run(ctx context.Context, cfg Config) error {
 				return reads.followHealth(ctx, w.Bucket(catalog.BucketHealth))
 			})
 			w.Gate(reads.healthReady)
+			dc, err := openDiscoveryCache(cfg)
+			if err != nil {
+				return err
+			}
+			if c, ok := dc.(interface{ Close() error }); ok && cfg.DiscoveryCache == nil {
+				w.Defer(func() { _ = c.Close() })
+			}
 			s := &server{
 				cfg: cfg, tokens: cfg.Tokens, watcher: watcher, oidc: verifier, catalog: catalog.NewClient(b.Conn(), cfg.CallTimeout), reads: reads,
 				nc: b.Conn(), bus: b, logger: cfg.Logger, access: newAccessSampler(cfg.AccessLogRate), metrics: newHTTPMetrics(cfg.Metrics), extra: map[string]http.Handler{},
 				testOut: b.Publisher().For(routeTest), discoverOut: b.Publisher().For(routeDiscover),
 				queryOut:   b.Publisher().For(routeQuery),
 				triggerOut: b.Publisher().For(routeTrigger), cancelOut: b.Publisher().For(routeCancel),
+				discoveryCache: dc,
 			}
 			h := s.routes()
 			api.Store(&h)
@@ -234,6 +256,24 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		},
 	})
+}
+
+// openDiscoveryCache returns the cache the ingress reads discovery hits
+// from: the one it was given, else the shared Redis the settings name, else
+// none (an in-process cache of another process cannot be read).
+func openDiscoveryCache(cfg Config) (cache.Reader, error) {
+	if cfg.DiscoveryCache != nil {
+		return cfg.DiscoveryCache, nil
+	}
+	set := cfg.DiscoveryCacheSettings
+	if !set.Shared() {
+		return nil, nil
+	}
+	m, err := cache.NewMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return cache.NewRedis(cache.RedisOptions{URL: set.URL, Servers: set.Servers, Metrics: m, Logger: cfg.Logger})
 }
 
 // starting answers while the ingress waits for NATS: alive, not ready.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/stella-ops/inthub/shared/cache"
 	"github.com/stella-ops/inthub/shared/config"
 )
 
@@ -14,7 +15,8 @@ const DefaultBodyLimit = 1 << 20
 // ConfigFromEnv reads every variable the ingress documents: the bus,
 // INTHUB_ADDR, INTHUB_TOKENS, INTHUB_TOKENS_FILE,
 // INTHUB_TOKENS_RELOAD_INTERVAL, INTHUB_BODY_LIMIT, INTHUB_ACCESS_LOG_RATE, the INTHUB_OIDC_*
-// variables and the outbound guard the OIDC issuer is fetched through.
+// variables, the outbound guard the OIDC issuer is fetched through, and the
+// discovery-worker's cache settings (REDIS_*, INTHUB_DISCOVERY_CACHE_TTLS).
 // Logger and Metrics are the caller's. Tokens stay nil when neither token
 // variable is set: Run refuses that unless an OIDC issuer is configured,
 // the devstack adds its dev token.
@@ -27,6 +29,9 @@ func ConfigFromEnv(getenv config.Getenv) (Config, error) {
 		TokensReload:  r.Duration("INTHUB_TOKENS_RELOAD_INTERVAL", DefaultTokensReload),
 		OIDC:          oidcFromEnv(r),
 		AccessLogRate: float64(r.Int("INTHUB_ACCESS_LOG_RATE", DefaultAccessLogRate, -1)),
+		// The discovery-worker's cache: a shared one (Redis) lets the
+		// ingress answer hits itself.
+		DiscoveryCacheSettings: cache.SettingsFromEnv(r),
 	}
 	file, spec := r.String("INTHUB_TOKENS_FILE", ""), r.String("INTHUB_TOKENS", "")
 	if file != "" || spec != "" {

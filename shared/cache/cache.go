@@ -159,3 +159,13 @@ func withItems(ctx context.Context, e Entry, err error) (Entry, error) {
 	e.Items = items
 	return e, nil
 }
+
+// Reader reads entries without filling them: the ingress answers a cache
+// hit from a cache it shares with the discovery-worker (Redis, or the
+// in-process cache of `make run`) and leaves a miss to the worker.
+type Reader interface {
+	// Lookup returns the valid entry of key, counting a hit; a miss is
+	// (Entry{}, false, nil) and counts nothing, since the fill that
+	// follows counts it. An error means the cache could not be read.
+	Lookup(ctx context.Context, key Key) (Entry, bool, error)
+}

@@ -204,3 +204,14 @@ func (m *Memory) Len() int {
 
 // Close implements Cache; there is nothing to release.
 func (m *Memory) Close() error { return nil }
+
+var _ Reader = (*Memory)(nil)
+
+// Lookup implements Reader.
+func (m *Memory) Lookup(_ context.Context, key Key) (Entry, bool, error) {
+	e, ok := m.lookup(key.String(), key)
+	if ok {
+		m.metrics.observe(Hit)
+	}
+	return e, ok, nil
+}

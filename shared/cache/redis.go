@@ -864,3 +864,27 @@ func (r *Redis) chunkLoader(prefix string) func(ctx context.Context, i int) ([]b
 		return raw, nil
 	}
 }
+
+var _ Reader = (*Redis)(nil)
+
+// Lookup implements Reader: one GET (and no decoding while the entry's
+// header is the one decoded last). While Redis is found unreachable it
+// answers a miss without trying, as Fetch does, so a caller pays for an
+// outage at most once per RetryAfter.
+func (r *Redis) Lookup(ctx context.Context, key Key) (Entry, bool, error) {
+	if !r.available() {
+		return Entry{}, false, nil
+	}
+	ks := key.String()
+	e, ok, err := r.get(ctx, ks, key)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.markDown(err)
+		}
+		return Entry{}, false, err
+	}
+	if ok {
+		r.opts.Metrics.observe(Hit)
+	}
+	return e, ok, nil
+}

@@ -2,6 +2,7 @@ package helmtest
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -86,8 +87,10 @@ func TestChartProductionValues(t *testing.T) {
 				t.Errorf("%s: nats-auth volume %+v, want only key %s.password of inthub-nats-users", c, v.Secret, c)
 			}
 		}
+		// The discovery-worker fills the discovery cache; the ingress
+		// answers its hits from the same Redis.
 		redis := fmtEnv(env, "REDIS_")
-		if c != "discovery-worker" && redis != "" {
+		if c != "discovery-worker" && c != "ingress" && redis != "" {
 			t.Errorf("%s reads no Redis but is given %s", c, redis)
 		}
 	}
@@ -108,6 +111,9 @@ func TestChartProductionValues(t *testing.T) {
 		t.Errorf("discovery-worker: REDIS_URL beside Sentinel")
 	}
 	ing := r.env(t, r.deployment(t, "ingress").Spec.Template.Spec.Containers[0])
+	if !sameEnv(ing, dw, "REDIS_") {
+		t.Errorf("ingress: Redis %s, want the discovery-worker's %s", fmtEnv(ing, "REDIS_"), fmtEnv(dw, "REDIS_"))
+	}
 	if ing["INTHUB_OIDC_ISSUER"] != "https://login.example.com/realms/hub" || ing["INTHUB_OIDC_AUDIENCE"] != "inthub" || ing["INTHUB_TOKENS_FILE"] == "" {
 		t.Errorf("ingress: OIDC %s, tokens file %q", fmtEnv(ing, "INTHUB_OIDC_"), ing["INTHUB_TOKENS_FILE"])
 	}
@@ -177,16 +183,18 @@ func TestChartProductionValues(t *testing.T) {
 			t.Errorf("%s cannot reach HTTPS (its integrations' systems or the OIDC issuer)", c)
 		}
 	}
-	redisRule := false
-	for _, rule := range np("discovery-worker").Spec.Egress {
-		for _, p := range rule.Ports {
-			if p.Port.IntValue() == 26379 && len(rule.To) == 1 && rule.To[0].NamespaceSelector != nil {
-				redisRule = true
+	for _, c := range []string{"discovery-worker", "ingress"} {
+		redisRule := false
+		for _, rule := range np(c).Spec.Egress {
+			for _, p := range rule.Ports {
+				if p.Port.IntValue() == 26379 && len(rule.To) == 1 && rule.To[0].NamespaceSelector != nil {
+					redisRule = true
+				}
 			}
 		}
-	}
-	if !redisRule {
-		t.Errorf("discovery-worker cannot reach the sentinels in the redis namespace")
+		if !redisRule {
+			t.Errorf("%s cannot reach the sentinels in the redis namespace", c)
+		}
 	}
 	ingressFrom := np("ingress").Spec.Ingress
 	if len(ingressFrom) != 2 || len(ingressFrom[0].From) != 1 || ingressFrom[0].Ports[0].Port.String() != "http" {
@@ -195,7 +203,8 @@ func TestChartProductionValues(t *testing.T) {
 }
 
 // TestChartRedisModes: the discovery cache on each Redis topology reaches
-// only the discovery-worker, with the variables its loader reads.
+// only the discovery-worker and the ingress (which answers cache hits from
+// it), with the variables their loader reads.
 func TestChartRedisModes(t *testing.T) {
 	t.Parallel()
 	base := valuesFile(t, "values.yaml")
@@ -230,11 +239,17 @@ func TestChartRedisModes(t *testing.T) {
 				t.Errorf("the Redis Secret does not hold REDIS_URL: %+v", s)
 			}
 			for _, c := range components {
-				if c == "discovery-worker" {
-					continue
-				}
-				if s := fmtEnv(r.env(t, r.deployment(t, c).Spec.Template.Spec.Containers[0]), "REDIS_"); s != "" {
-					t.Errorf("%s is given %s", c, s)
+				s := fmtEnv(r.env(t, r.deployment(t, c).Spec.Template.Spec.Containers[0]), "REDIS_")
+				switch c {
+				case "discovery-worker":
+				case "ingress": // answers discovery cache hits from the same Redis
+					if !sameEnv(r.env(t, r.deployment(t, c).Spec.Template.Spec.Containers[0]), env, "REDIS_") {
+						t.Errorf("ingress is given %s, want the discovery-worker's %s", s, fmtEnv(env, "REDIS_"))
+					}
+				default:
+					if s != "" {
+						t.Errorf("%s is given %s", c, s)
+					}
 				}
 			}
 		})
@@ -317,4 +332,19 @@ func TestChartLint(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sameEnv reports whether a and b set the same variables with prefix, to
+// the same values.
+func sameEnv(a, b map[string]string, prefix string) bool {
+	pick := func(env map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range env {
+			if strings.HasPrefix(k, prefix) {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return maps.Equal(pick(a), pick(b))
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, factory Factory) {
 		{"a caller stops waiting when its context ends", waiterGivesUp},
 		{"one key's fill does not hold up another key", independentKeys},
 		{"large results and attributes round-trip", largeResult},
+		{"lookup reads what another replica stored, never fills", lookup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -551,5 +552,59 @@ func streamed(t *testing.T, f Factory) {
 	want(t, "Fetch of a streamed entry", o, cache.Hit)
 	if len(all.Items) != n || all.Items[n-1].Name != fmt.Sprintf("v%d", n-1) {
 		t.Fatalf("Fetch decoded %d items", len(all.Items))
+	}
+}
+
+// lookup: a Reader (the ingress's view of the cache) finds nothing before a
+// fill, the entry another handle stored after it (same items, same
+// discoveredAt), nothing for another revision, tenant or integration, nothing
+// once expired, and nothing after an invalidation.
+func lookup(t *testing.T, f Factory) {
+	x := newFixture(t, f, 2)
+	ctx := context.Background()
+	reader, ok := x.caches[1].(cache.Reader)
+	if !ok {
+		t.Fatalf("%T is not a cache.Reader", x.caches[1])
+	}
+	key := x.key("i1", "repositories", 1)
+	if _, found, err := reader.Lookup(ctx, key); found || err != nil {
+		t.Fatalf("before a fill: found %v, err %v", found, err)
+	}
+	c := newCounter("a", "b")
+	stored, _, err := x.caches[0].Fetch(ctx, key, cache.Options{TTL: time.Minute}, c.fill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, found, err := reader.Lookup(ctx, key)
+	if err != nil || !found {
+		t.Fatalf("after a fill: found %v, err %v", found, err)
+	}
+	items, err := e.Range(ctx, 0, 10)
+	if err != nil || len(items) != 2 || items[0].Name != "a" || !e.DiscoveredAt.Equal(stored.DiscoveredAt) {
+		t.Fatalf("looked up %v (%v), discovered %v, want a, b of %v", items, err, e.DiscoveredAt, stored.DiscoveredAt)
+	}
+	other := key
+	other.TenantID = uuid.NewString()
+	for name, k := range map[string]cache.Key{"revision": x.key("i1", "repositories", 2), "integration": x.key("i2", "repositories", 1), "tenant": other} {
+		if _, found, _ := reader.Lookup(ctx, k); found {
+			t.Errorf("found the entry under another %s", name)
+		}
+	}
+	if c.calls.Load() != 1 {
+		t.Fatalf("lookups filled: %d calls", c.calls.Load())
+	}
+	x.clock.Advance(2 * time.Minute)
+	if _, found, _ := reader.Lookup(ctx, key); found {
+		t.Fatal("found an expired entry")
+	}
+	x.clock.Advance(-2 * time.Minute)
+	if _, found, _ := reader.Lookup(ctx, key); !found {
+		t.Fatal("lost the entry")
+	}
+	if err := x.caches[0].Invalidate(ctx, x.tenant, "i1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := reader.Lookup(ctx, key); found {
+		t.Fatal("found an invalidated entry")
 	}
 }

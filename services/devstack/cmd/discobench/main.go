@@ -50,6 +50,7 @@ type options struct {
 	clientRate   float64
 	noRedis      bool
 	cpuProfile   string
+	coldProfile  string
 	// the very-large-repository phase
 	bigTags  int
 	onlyBig  bool
@@ -67,6 +68,7 @@ func main() {
 	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced cache-hit phases")
 	flag.BoolVar(&o.noRedis, "no-redis", false, "skip the Redis cache-hit phase")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process cache-hit phase to this file")
+	flag.StringVar(&o.coldProfile, "cold-cpuprofile", "", "write a CPU profile of the cold-discovery phase to this file")
 	flag.IntVar(&o.bigTags, "big-tags", 20000, "tags of the one repository of the very-large-repository phase (0 skips it)")
 	flag.BoolVar(&o.onlyBig, "only-big-tags", false, "run the very-large-repository phase only")
 	flag.StringVar(&o.child, "child", "", "internal: run one listing of the very-large-repository phase (hub or crane)")
@@ -121,7 +123,12 @@ func run(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stopCold, err := startProfile(o.coldProfile)
+	if err != nil {
+		return err
+	}
 	cold, err := hub.cold(ctx, id, o)
+	stopCold()
 	if err != nil {
 		return err
 	}

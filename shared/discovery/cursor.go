@@ -1,4 +1,4 @@
-package discoveryworker
+package discovery
 
 import (
 	"crypto/sha256"
@@ -14,7 +14,7 @@ import (
 // maxCursorLength bounds a cursor before it is decoded.
 const maxCursorLength = 256
 
-// cursor continues a discovery result: an offset into the cached result,
+// Cursor continues a discovery result: an offset into the cached result,
 // the version of that result (its discoveredAt in Unix nanoseconds), and a
 // fingerprint of the key, so a cursor is refused for another query. See
 // docs/decisions/discovery-results.md.
@@ -22,7 +22,7 @@ const maxCursorLength = 256
 // A cursor of an ordered result also names the position in the result of
 // the last item it returned (last), where the next page's pass starts
 // (orderedPage); -1 in any other cursor.
-type cursor struct {
+type Cursor struct {
 	offset  int
 	version int64
 	last    int
@@ -36,7 +36,7 @@ func fingerprint(key cache.Key) string {
 
 // encodeCursor renders "<offset>.<version>.<fingerprint>[.<last>]" as
 // base64url.
-func encodeCursor(c cursor, key cache.Key) string {
+func encodeCursor(c Cursor, key cache.Key) string {
 	raw := strconv.Itoa(c.offset) + "." + strconv.FormatInt(c.version, 10) + "." + fingerprint(key)
 	if c.last >= 0 {
 		raw += "." + strconv.Itoa(c.last)
@@ -44,36 +44,41 @@ func encodeCursor(c cursor, key cache.Key) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-func badCursor(format string, args ...any) *requestError {
-	return refuse(apierr.InvalidCursor, nil, format, args...)
+func badCursor(format string, args ...any) *RequestError {
+	return Refuse(apierr.InvalidCursor, nil, format, args...)
 }
 
-// decodeCursor reads a cursor from encodeCursor for key.
-func decodeCursor(s string, key cache.Key) (cursor, error) {
+// DecodeCursor reads a cursor a result's nextCursor gave for key ("" is
+// the zero Cursor: the first page); one of another key, or none of ours,
+// is an INVALID_CURSOR RequestError.
+func DecodeCursor(s string, key cache.Key) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
 	bad := badCursor("the cursor is not a nextCursor of this discovery (same resource type and filter)")
 	if len(s) > maxCursorLength {
-		return cursor{}, bad
+		return Cursor{}, bad
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return cursor{}, bad
+		return Cursor{}, bad
 	}
 	parts := strings.Split(string(raw), ".")
 	if (len(parts) != 3 && len(parts) != 4) || parts[2] != fingerprint(key) {
-		return cursor{}, bad
+		return Cursor{}, bad
 	}
 	last := -1
 	if len(parts) == 4 {
 		n, err := strconv.Atoi(parts[3])
 		if err != nil || n < 0 {
-			return cursor{}, bad
+			return Cursor{}, bad
 		}
 		last = n
 	}
 	offset, err1 := strconv.Atoi(parts[0])
 	version, err2 := strconv.ParseInt(parts[1], 10, 64)
 	if err1 != nil || err2 != nil || offset < 0 {
-		return cursor{}, bad
+		return Cursor{}, bad
 	}
-	return cursor{offset: offset, version: version, last: last}, nil
+	return Cursor{offset: offset, version: version, last: last}, nil
 }

@@ -1,4 +1,4 @@
-package discoveryworker
+package discovery
 
 import (
 	"encoding/json"
