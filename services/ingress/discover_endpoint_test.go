@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/natstest"
@@ -111,11 +109,7 @@ func TestRequestIDOfReadsOnlyTheHead(t *testing.T) {
 func TestCompletionWaitersShareOneSubscription(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc, _ := natstest.Connect(t, s)
 	w := newCompletionWaiters(nc, 50*time.Millisecond)
 	const subject = "integration.discovery.completed.t.i"
 	a, releaseA, err := w.wait(subject, "a")

@@ -22,7 +22,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
 	runManager(t, managerConfig(t, s))
-	nc, js := connect(t, s)
+	nc, js := natstest.Connect(t, s)
 	cl := catalog.NewClient(nc, 10*time.Second)
 	ctx := context.Background()
 	count := func(tenant string) int {

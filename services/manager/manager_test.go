@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/manager"
@@ -55,12 +54,7 @@ func startManager(t *testing.T) (*catalog.Client, jetstream.JetStream) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("manager did not start")
 	}
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	nc, js := natstest.Connect(t, s)
 	return catalog.NewClient(nc, 20*time.Second), js
 }
 

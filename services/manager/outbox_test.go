@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/manager"
@@ -66,20 +65,6 @@ func runManager(t *testing.T, cfg manager.Config) (stop func()) {
 	}
 	t.Cleanup(stop)
 	return stop
-}
-
-func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
 }
 
 // lifecycleEventIDs counts the lifecycle events in INTHUB_EVENTS by event
@@ -175,7 +160,7 @@ func TestACrashBetweenStoreAndEventLosesNoEvent(t *testing.T) {
 			manager.CrashAt(&crashing, tc.point, 1)
 			stopFirst := runManager(t, crashing)
 
-			nc, js := connect(t, s)
+			nc, js := natstest.Connect(t, s)
 			_, err := catalog.NewClient(nc, 2*time.Second).Create(context.Background(), catalog.CreateRequest{TenantID: tenantA, Input: input("crash")})
 			if err == nil {
 				t.Fatal("the create was answered: the manager did not crash where the test put it")
@@ -259,7 +244,7 @@ func TestEveryStoredRevisionHasExactlyOneEvent(t *testing.T) {
 	manager.CrashAt(&first, manager.CrashAfterPublish, 8)
 	stopFirst := runManager(t, first)
 	runManager(t, cfg)
-	nc, js := connect(t, s)
+	nc, js := natstest.Connect(t, s)
 	cl := catalog.NewClient(nc, 3*time.Second)
 	ctx := context.Background()
 

@@ -47,7 +47,7 @@ func TestAStoreCallThatNeverReturnsFailsWithinItsBound(t *testing.T) {
 	hang := new(atomic.Bool)
 	manager.WrapStore(&cfg, func(kv jetstream.KeyValue) jetstream.KeyValue { return hangingStore{kv, hang} })
 	runManager(t, cfg)
-	nc, _ := connect(t, s)
+	nc, _ := natstest.Connect(t, s)
 	cl := catalog.NewClient(nc, 20*time.Second)
 	ctx := context.Background()
 	for tenant, input := range map[string]contracts.IntegrationInput{tenantA: input("a"), tenantB: inputOfB("b")} {

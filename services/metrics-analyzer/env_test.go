@@ -41,12 +41,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	s := natstest.Start(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	nc, js := natstest.Connect(t, s)
 	kv, err := js.CreateOrUpdateKeyValue(context.Background(), catalog.IntegrationsBucket(1))
 	if err != nil {
 		t.Fatal(err)
