@@ -419,7 +419,12 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 		now, ok := s.view.Get(it.TenantID, it.ID)
 		return ok && now.Revision == it.Revision
 	}
-	tr, err := s.store.recordAll(ctx, it, outs, breaker.State().String(), current)
+	// The integration's record stays locked until this result's events are
+	// out: another worker of this replica recording a later result of the
+	// same integration (the next revision's check, say) announces its
+	// change after this one's, in the order the record went through them.
+	defer s.store.lock(it.TenantID + "." + it.ID)()
+	tr, err := s.store.recordLocked(ctx, it, outs, breaker.State().String(), current)
 	if err != nil {
 		return err
 	}

@@ -123,8 +123,16 @@ type outcome struct {
 // transition is from the status before the first to the status after the
 // last: at most one change to announce.
 func (s *healthStore) recordAll(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool) (transition, error) {
+	defer s.lock(it.TenantID + "." + it.ID)()
+	return s.recordLocked(ctx, it, outs, breaker, exists)
+}
+
+// recordLocked is recordAll for a caller holding the integration's lock
+// (lock), which it may keep past the write: the health-scheduler keeps it
+// until the write's events are out, so a later result of the same
+// integration on this replica is announced after them, not before.
+func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool) (transition, error) {
 	key := it.TenantID + "." + it.ID
-	defer s.lock(key)()
 	for attempt := 0; attempt < 20; attempt++ {
 		// The first attempt trusts what we wrote last; a retry reads.
 		rec, rev, err := s.previous(ctx, key, it.ID, attempt == 0)
