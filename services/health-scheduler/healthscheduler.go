@@ -251,7 +251,7 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan catalog.Chang
 		now := s.cfg.Clock()
 		if !s.cfg.DisableSchedule {
 			for _, j := range sched.due(now) {
-				s.publishCheck(ctx, j.key, j.checkType, strconv.FormatInt(j.slot, 10), j.slot, j.due())
+				s.publishCheck(ctx, j.key, []contracts.CheckType{j.checkType}, strconv.FormatInt(j.slot, 10), j.slot, j.due())
 			}
 		}
 		s.metrics.scheduled.Set(float64(sched.size()))
@@ -301,10 +301,8 @@ func (s *service) apply(ctx context.Context, sched *schedule, c catalog.Change) 
 	// replaces it with a closed one (Breakers.At).
 	levels := s.levels(c.Integration)
 	sched.set(c.Integration, levels, s.cfg.Clock())
-	if c.Live && !s.cfg.DisableSchedule {
-		for _, ct := range levels {
-			s.publishCheck(ctx, c.Key(), ct, fmt.Sprintf("r%d", c.Integration.Revision), 0, s.cfg.Clock())
-		}
+	if c.Live && !s.cfg.DisableSchedule && len(levels) > 0 {
+		s.publishCheck(ctx, c.Key(), levels, fmt.Sprintf("r%d", c.Integration.Revision), 0, s.cfg.Clock())
 	}
 }
 
@@ -315,12 +313,22 @@ var (
 	typeChecked        = contracts.EventType(contracts.SubjectHealthChecked)
 )
 
-// publishCheck publishes one check command with its slot id as Nats-Msg-Id.
-func (s *service) publishCheck(ctx context.Context, key string, ct contracts.CheckType, slotID string, slot int64, due time.Time) {
+// publishCheck publishes one check command covering levels, with
+// <integrationId>:<levels joined by "+">:<slotID> as Nats-Msg-Id: every
+// replica derives the same id for the same slot, and JetStream stores one.
+// A scheduled slot is one level (<integrationId>:<checkType>:<slot>, the
+// command without checkTypes); the check of a new revision is all its
+// levels in one command (slot "r<revision>"), run in order on one worker
+// and recorded in one write.
+func (s *service) publishCheck(ctx context.Context, key string, levels []contracts.CheckType, slotID string, slot int64, due time.Time) {
 	tenant, id, _ := strings.Cut(key, ".")
+	ct := levels[0]
 	cmd := contracts.HealthCheckRequested{TenantID: tenant, IntegrationID: id, CheckType: ct, Slot: slot, ScheduledAt: due.UTC()}
+	if len(levels) > 1 {
+		cmd.CheckTypes = levels
+	}
 	ev := bus.Event{
-		ID:      id + ":" + string(ct) + ":" + slotID,
+		ID:      id + ":" + joinLevels(levels) + ":" + slotID,
 		Subject: contracts.Subject(contracts.SubjectHealthCheckRequest, tenant, id), Type: typeCheckRequested,
 		TenantID: tenant, DataSubject: id, Data: cmd,
 	}
@@ -345,7 +353,39 @@ func (s *service) publishCheck(ctx context.Context, key string, ct contracts.Che
 	}
 }
 
-// handleCheck runs one scheduled check and records it.
+// joinLevels is the levels part of a check command's id: the level, or
+// the levels joined by "+".
+func joinLevels(levels []contracts.CheckType) string {
+	if len(levels) == 1 {
+		return string(levels[0])
+	}
+	var b strings.Builder
+	for i, ct := range levels {
+		if i > 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString(string(ct))
+	}
+	return b.String()
+}
+
+// checkedID is the id of the health.checked event of level ct of the check
+// command with id cmdID (<integrationId>:<levels>:<slot>): the command's id
+// plus ":checked" for a one-level command, and for a command covering
+// several levels the id its level's own command would have had, plus
+// ":checked", so each level's event is deduped on its own.
+func checkedID(cmdID string, levels []contracts.CheckType, ct contracts.CheckType) string {
+	if len(levels) == 1 {
+		return cmdID + ":checked"
+	}
+	id, rest, _ := strings.Cut(cmdID, ":")
+	_, slot, _ := strings.Cut(rest, ":")
+	return id + ":" + string(ct) + ":" + slot + ":checked"
+}
+
+// handleCheck runs the levels of one check command in order and records
+// their results in one write of the health record; it publishes one
+// health.checked per level and at most one health.changed.
 func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Producer) error {
 	cmd, err := bus.Decode[contracts.HealthCheckRequested](m)
 	if err != nil {
@@ -368,16 +408,23 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 			s.breakers.Remove(it.ID)
 		}
 	}()
-	res, checkErr := s.run.scheduledCheck(ctx, it, cmd.CheckType, breaker)
-	s.metrics.checks.WithLabelValues(string(cmd.CheckType), string(res.Status)).Inc()
+	levels := cmd.Levels()
+	outs := s.run.scheduledChecks(ctx, it, levels, breaker)
+	for _, o := range outs {
+		s.metrics.checks.WithLabelValues(string(o.res.CheckType), string(o.res.Status)).Inc()
+	}
 	// A result is recorded only for the revision that is still current: the
 	// result of a config that was just replaced says nothing about the new one.
 	current := func() bool {
 		now, ok := s.view.Get(it.TenantID, it.ID)
 		return ok && now.Revision == it.Revision
 	}
-	refused := errors.Is(checkErr, resilience.ErrCircuitOpen)
-	tr, err := s.store.record(ctx, it, res, breaker.State().String(), current, refused)
+	// The integration's record stays locked until this result's events are
+	// out: another worker of this replica recording a later result of the
+	// same integration (the next revision's check, say) announces its
+	// change after this one's, in the order the record went through them.
+	defer s.store.lock(it.TenantID + "." + it.ID)()
+	tr, err := s.store.recordLocked(ctx, it, outs, breaker.State().String(), current)
 	if err != nil {
 		return err
 	}
@@ -386,12 +433,13 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 		// before our write, so clean up after ourselves too.
 		return s.store.remove(ctx, it.TenantID+"."+it.ID)
 	}
-	slot := m.ID
-	if _, err := out.Publish(ctx, bus.Event{
-		ID: slot + ":checked", Subject: contracts.Subject(contracts.SubjectHealthChecked, it.TenantID, it.ID), Type: typeChecked,
-		TenantID: it.TenantID, DataSubject: it.ID, Data: contracts.HealthChecked{TenantID: it.TenantID, Result: res},
-	}); err != nil {
-		return err
+	for _, o := range outs {
+		if _, err := out.Publish(ctx, bus.Event{
+			ID: checkedID(m.ID, levels, o.res.CheckType), Subject: contracts.Subject(contracts.SubjectHealthChecked, it.TenantID, it.ID), Type: typeChecked,
+			TenantID: it.TenantID, DataSubject: it.ID, Data: contracts.HealthChecked{TenantID: it.TenantID, Result: o.res},
+		}); err != nil {
+			return err
+		}
 	}
 	if tr.previous == tr.current {
 		return nil
@@ -403,7 +451,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 		TenantID: it.TenantID, DataSubject: it.ID,
 		Data: contracts.HealthChanged{
 			TenantID: it.TenantID, IntegrationID: it.ID, TypeID: it.TypeID, Name: it.Name, Labels: it.Labels,
-			Previous: tr.previous, Current: tr.current, Reason: tr.cause.Message, ErrorCode: tr.cause.ErrorCode, ChangedAt: res.CheckedAt,
+			Previous: tr.previous, Current: tr.current, Reason: tr.cause.Message, ErrorCode: tr.cause.ErrorCode, ChangedAt: outs[len(outs)-1].res.CheckedAt,
 		},
 	})
 	return err

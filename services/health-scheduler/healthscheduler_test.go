@@ -340,3 +340,67 @@ func TestOnDemandTestOverTheBus(t *testing.T) {
 		})
 	}
 }
+
+// A new integration is checked at once at every level by one command, which
+// two replicas both publish and JetStream stores once; its worker runs the
+// levels in order, writes the health record once and publishes one
+// health.checked per level (each with the id its level's own command would
+// have given it) and one health.changed.
+func TestNewIntegrationGetsOneCommandAndOneRecordWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := fastConfig(connectors.NewRegistry(inmemory.Spec))
+	// No scheduled slot falls inside the test: only the new revision's check.
+	cfg.Intervals = healthscheduler.Intervals{Connectivity: 24 * time.Hour, Authentication: 24 * time.Hour, Functionality: 24 * time.Hour}
+	e.start(cfg)
+	e.start(cfg)
+	it := e.put(memIntegration(inmemory.FailNone))
+
+	waitFor(t, "three health.checked", func() bool { return len(e.events(contracts.SubjectHealthChecked)) >= 3 })
+	time.Sleep(500 * time.Millisecond) // anything more would have come by now
+
+	st, err := e.js.Stream(context.Background(), bus.StreamCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.LastSeq != 1 {
+		t.Fatalf("%d check commands stored, want 1 for the three levels", info.State.LastSeq)
+	}
+	kv, err := e.js.KeyValue(context.Background(), catalog.BucketHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := kv.Get(context.Background(), it.TenantID+"."+it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h contracts.IntegrationHealth
+	if err := json.Unmarshal(entry.Value(), &h); err != nil {
+		t.Fatal(err)
+	}
+	if entry.Revision() != 1 || h.Status != contracts.HealthHealthy || len(h.Checks) != 3 {
+		t.Fatalf("health record at revision %d (want 1 write), status %s, %d levels: %+v", entry.Revision(), h.Status, len(h.Checks), h)
+	}
+	checked := e.events(contracts.SubjectHealthChecked)
+	if len(checked) != 3 {
+		t.Fatalf("%d health.checked, want one per level", len(checked))
+	}
+	for i, m := range checked {
+		var ev contracts.HealthChecked
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		ct := contracts.CheckTypes[i]
+		want := fmt.Sprintf("%s:%s:r%d:checked", it.ID, ct, it.Revision)
+		if ev.Result.CheckType != ct || ev.Result.Status != contracts.HealthHealthy || m.Headers().Get(nats.MsgIdHdr) != want {
+			t.Errorf("health.checked %d: %+v id %q, want %s healthy id %q", i, ev.Result, m.Headers().Get(nats.MsgIdHdr), ct, want)
+		}
+	}
+	if got := changes(t, e); len(got) != 1 || got[0].Previous != contracts.HealthUnknown || got[0].Current != contracts.HealthHealthy {
+		t.Fatalf("health.changed %+v, want one unknown -> healthy", got)
+	}
+}

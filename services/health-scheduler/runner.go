@@ -2,6 +2,7 @@ package healthscheduler
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -73,6 +74,19 @@ func (r *runner) scheduledCheck(ctx context.Context, it contracts.Integration, c
 		}))
 	})
 	return r.result(it, ct, start, err), err
+}
+
+// scheduledChecks runs the levels of one command in order, each as a
+// scheduledCheck through the same breaker: a level's failure counts towards
+// opening it before the next level runs, as the same levels on three
+// commands would.
+func (r *runner) scheduledChecks(ctx context.Context, it contracts.Integration, levels []contracts.CheckType, breaker *resilience.Breaker) []outcome {
+	outs := make([]outcome, len(levels))
+	for i, ct := range levels {
+		res, err := r.scheduledCheck(ctx, it, ct, breaker)
+		outs[i] = outcome{res: res, refused: errors.Is(err, resilience.ErrCircuitOpen)}
+	}
+	return outs
 }
 
 // result builds the HealthCheckResult of one outcome.

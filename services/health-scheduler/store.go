@@ -106,8 +106,33 @@ func newHealthStore(kv jetstream.KeyValue, threshold int) *healthStore {
 // the breaker were recorded already), so it updates the breaker state and
 // the time of the last check but neither the check's result nor the status.
 func (s *healthStore) record(ctx context.Context, it contracts.Integration, res contracts.HealthCheckResult, breaker string, exists func() bool, refused bool) (transition, error) {
+	return s.recordAll(ctx, it, []outcome{{res: res, refused: refused}}, breaker, exists)
+}
+
+// outcome is one level's result of a check command and whether the circuit
+// breaker refused it (see record).
+type outcome struct {
+	res     contracts.HealthCheckResult
+	refused bool
+}
+
+// recordAll folds the results of one command's levels into the
+// integration's record in one write, as if each had been recorded in turn:
+// the anti-flapping rule observes the status after each result, in order,
+// so a new integration's three levels move it as three writes would. The
+// transition is from the status before the first to the status after the
+// last: at most one change to announce.
+func (s *healthStore) recordAll(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool) (transition, error) {
+	defer s.lock(it.TenantID + "." + it.ID)()
+	return s.recordLocked(ctx, it, outs, breaker, exists)
+}
+
+// recordLocked is recordAll for a caller holding the integration's lock
+// (lock), which it may keep past the write: the health-scheduler keeps it
+// until the write's events are out, so a later result of the same
+// integration on this replica is announced after them, not before.
+func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool) (transition, error) {
 	key := it.TenantID + "." + it.ID
-	defer s.lock(key)()
 	for attempt := 0; attempt < 20; attempt++ {
 		// The first attempt trusts what we wrote last; a retry reads.
 		rec, rev, err := s.previous(ctx, key, it.ID, attempt == 0)
@@ -122,12 +147,14 @@ func (s *healthStore) record(ctx context.Context, it contracts.Integration, res 
 			rec.Checks = map[contracts.CheckType]contracts.HealthCheckResult{}
 		}
 		rec.TenantID, rec.IntegrationID = it.TenantID, it.ID
-		if !refused {
-			rec.Checks[res.CheckType] = res
-			rec.Flap = rec.Flap.observe(overall(rec.Checks), s.threshold)
+		for _, o := range outs {
+			if !o.refused {
+				rec.Checks[o.res.CheckType] = o.res
+				rec.Flap = rec.Flap.observe(overall(rec.Checks), s.threshold)
+			}
+			checked := o.res.CheckedAt
+			rec.LastCheck = &checked
 		}
-		checked := res.CheckedAt
-		rec.LastCheck = &checked
 		rec.Breaker = breaker
 		rec.Status = rec.Flap.Confirmed
 		if rec.Status == "" {

@@ -32,12 +32,28 @@ var CheckTypes = []CheckType{CheckConnectivity, CheckAuthentication, CheckFuncti
 
 // HealthCheckRequested is the command integration.health.check.requested: one
 // scheduled check slot. Its message id is <integrationId>:<checkType>:<slot>.
+//
+// The check of a new revision covers every level at once: one command whose
+// CheckTypes lists the levels, run in that order, with the message id
+// <integrationId>:<levels joined by "+">:r<revision> (CheckType is then the
+// first of them, so a consumer that predates CheckTypes runs that level).
 type HealthCheckRequested struct {
 	TenantID      string    `json:"tenantId"`
 	IntegrationID string    `json:"integrationId"`
 	CheckType     CheckType `json:"checkType"`
-	Slot          int64     `json:"slot"`
-	ScheduledAt   time.Time `json:"scheduledAt"`
+	// CheckTypes, when set, are the levels the command covers, in the order
+	// they run; absent, the command covers CheckType alone.
+	CheckTypes  []CheckType `json:"checkTypes,omitempty"`
+	Slot        int64       `json:"slot"`
+	ScheduledAt time.Time   `json:"scheduledAt"`
+}
+
+// Levels returns the levels the command covers, in the order they run.
+func (c HealthCheckRequested) Levels() []CheckType {
+	if len(c.CheckTypes) > 0 {
+		return c.CheckTypes
+	}
+	return []CheckType{c.CheckType}
 }
 
 // HealthCheckResult is the result of one check of one integration.

@@ -467,11 +467,14 @@ func schemaCases() []schemaCase {
 		},
 		{
 			file: "health-check-requested.schema.json", typ: typeOf[HealthCheckRequested](),
-			full:    HealthCheckRequested{TenantID: tenantID, IntegrationID: intID, CheckType: CheckConnectivity, Slot: 29_538_735, ScheduledAt: t0},
+			full: HealthCheckRequested{TenantID: tenantID, IntegrationID: intID, CheckType: CheckConnectivity,
+				CheckTypes: []CheckType{CheckConnectivity, CheckAuthentication, CheckFunctionality}, Slot: 0, ScheduledAt: t0},
 			minimal: HealthCheckRequested{TenantID: tenantID, IntegrationID: intID, CheckType: CheckFunctionality, Slot: 0, ScheduledAt: t0},
 			invalid: []invalidCase{
 				missing("slot"), unknown(), wrongType("slot", "1"), badEnum("checkType", "full"),
 				bad("negative slot", "slot", -1, "minimum"),
+				badEnum("checkTypes.1", "full"), bad("empty checkTypes", "checkTypes", []string{}, "minItems"),
+				bad("a level twice", "checkTypes", []string{"connectivity", "connectivity"}, "uniqueItems"),
 			},
 		},
 		{

@@ -79,8 +79,19 @@ func watchCheckLag(nc *nats.Conn, tenants []string) (*checkLagWatch, error) {
 		if json.Unmarshal(m.Data, &cmd) != nil {
 			return
 		}
+		id := m.Header.Get(bus.HeaderID)
 		w.mu.Lock()
-		w.due[m.Header.Get(bus.HeaderID)] = cmd.ScheduledAt
+		if len(cmd.CheckTypes) > 1 {
+			// One command for a new revision's levels: each level's
+			// health.checked carries the id its own command would have had.
+			integration, rest, _ := strings.Cut(id, ":")
+			_, slot, _ := strings.Cut(rest, ":")
+			for _, ct := range cmd.CheckTypes {
+				w.due[integration+":"+string(ct)+":"+slot] = cmd.ScheduledAt
+			}
+		} else {
+			w.due[id] = cmd.ScheduledAt
+		}
 		w.mu.Unlock()
 	}
 	onChecked := func(m *nats.Msg) {
