@@ -40,12 +40,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	s := natstest.Start(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	_, js := natstest.Connect(t, s)
 	if err := bus.EnsureStreams(context.Background(), js, bus.DefaultConfig()); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/catalog"
@@ -23,12 +22,7 @@ import (
 func TestHealthStoreReplicasNeverLoseAResult(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	_, js := natstest.Connect(t, s)
 	ctx := context.Background()
 	kv, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
 	if err != nil {
@@ -123,12 +117,7 @@ func (c *countingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEnt
 func TestHealthStoreChecksOfOneIntegrationDoNotRace(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	_, js := natstest.Connect(t, s)
 	ctx := context.Background()
 	bucket, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
 	if err != nil {
