@@ -148,7 +148,7 @@ func child(ctx context.Context, tb *benchTB, o options) error {
 		if err != nil {
 			return err
 		}
-		defer h.stop()
+		defer h.Stop()
 		id, err := h.createRegistryConfig(map[string]any{"url": o.registry, "repository": bigRepo})
 		if err != nil {
 			return err

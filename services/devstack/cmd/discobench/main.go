@@ -23,11 +23,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -37,6 +35,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/services/devstack/internal/benchkit"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
@@ -123,7 +122,7 @@ func run(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopCold, err := startProfile(o.coldProfile)
+	stopCold, err := benchkit.StartProfile(o.coldProfile)
 	if err != nil {
 		return err
 	}
@@ -132,7 +131,7 @@ func run(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopProfile, err := startProfile(o.cpuProfile)
+	stopProfile, err := benchkit.StartProfile(o.cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -141,7 +140,7 @@ func run(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hub.stop()
+	hub.Stop()
 	if !o.noRedis {
 		redis := testsvc.StartRedis(tb)
 		rhub, err := startHub(ctx, tb, redis.URL)
@@ -157,7 +156,7 @@ func run(ctx context.Context, tb *benchTB, o options, w io.Writer) error {
 			return err
 		}
 		hits = append(hits, more...)
-		rhub.stop()
+		rhub.Stop()
 	}
 	return report(w, o, direct, cold, hits)
 }
@@ -216,61 +215,17 @@ func (h *hub) hitPhases(ctx context.Context, id, name string, o options) ([]hitP
 }
 
 // hub is a running devstack and an HTTP client for it.
-type hub struct {
-	base   string
-	token  string
-	client *http.Client
-	cancel context.CancelFunc
-	done   chan error
-}
+type hub struct{ *benchkit.Hub }
 
 func startHub(ctx context.Context, tb *benchTB, redisURL string) (*hub, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan devstack.Info, 1)
-	h := &hub{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		h.done <- devstack.Run(ctx, devstack.Config{
-			DataDir: tb.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Ready: ready,
-			Policy: httpx.GuardPolicy{AllowPrivate: true}, RedisURL: redisURL,
-		})
-	}()
-	select {
-	case info := <-ready:
-		h.base, h.token = "http://"+info.HTTPAddr, info.Token
-	case err := <-h.done:
-		cancel()
-		return nil, fmt.Errorf("devstack: %w", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		return nil, fmt.Errorf("devstack did not start")
-	}
-	h.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-		Proxy: nil, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
-	}}
-	return h, nil
-}
-
-func (h *hub) stop() {
-	h.cancel()
-	<-h.done
-	h.client.CloseIdleConnections()
-}
-
-// startProfile writes a CPU profile to path until the returned func is
-// called; "" profiles nothing.
-func startProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
+	h, err := benchkit.StartHub(ctx, devstack.Config{
+		DataDir: tb.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler),
+		Policy: httpx.GuardPolicy{AllowPrivate: true}, RedisURL: redisURL,
+	}, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return &hub{h}, nil
 }
 
 // runtimeInfo says where the figures were taken.

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/stella-ops/inthub/services/devstack/internal/benchkit"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
@@ -29,13 +29,13 @@ func (h *hub) call(ctx context.Context, method, path string, body, out any) erro
 
 // send posts raw to path and returns a 2xx answer's body.
 func (h *hub) send(ctx context.Context, method, path string, raw []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, h.base+path, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, h.Base+path, bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Authorization", "Bearer "+h.Info.Token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.client.Do(req)
+	resp, err := h.Client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -114,64 +114,19 @@ func (h *hub) hits(ctx context.Context, id, name string, interval time.Duration,
 	}
 	warmup := time.Now().Add(time.Second)
 	end := warmup.Add(o.hitsDuration)
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		firstErr  error
-		wg        sync.WaitGroup
-	)
-	for i := range o.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			next := time.Now()
-			if interval > 0 { // spread the clients over one interval
-				next = next.Add(interval * time.Duration(i) / time.Duration(o.clients))
-			}
-			for next.Before(end) && ctx.Err() == nil {
-				if wait := time.Until(next); wait > 0 {
-					time.Sleep(wait)
-				}
-				start := next
-				if interval == 0 {
-					start = time.Now()
-				}
-				// The answer is not decoded, only looked at for
-				// "cacheHit":true (the names here hold no quotes):
-				// decoding the page's 100 resources in the bench's own
-				// process took more CPU than the hub answering them, on
-				// the same 2 cores.
-				b, err := h.send(ctx, http.MethodPost, path, body)
-				d := time.Since(start)
-				if err == nil && !bytes.Contains(b, []byte(`"cacheHit":true`)) {
-					err = errors.New("a cache-hit phase answer was not a hit")
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-				if start.After(warmup) {
-					mine = append(mine, d)
-				}
-				if interval > 0 {
-					next = next.Add(interval)
-				} else {
-					next = time.Now()
-				}
-			}
-			mu.Lock()
-			latencies = append(latencies, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return hitPhase{}, firstErr
+	latencies, err := benchkit.Load(ctx, o.clients, interval, warmup, end, func(ctx context.Context, _, _ int) error {
+		// The answer is not decoded, only looked at for "cacheHit":true
+		// (the names here hold no quotes): decoding the page's 100
+		// resources in the bench's own process took more CPU than the hub
+		// answering them, on the same 2 cores.
+		b, err := h.send(ctx, http.MethodPost, path, body)
+		if err == nil && !bytes.Contains(b, []byte(`"cacheHit":true`)) {
+			err = errors.New("a cache-hit phase answer was not a hit")
+		}
+		return err
+	})
+	if err != nil {
+		return hitPhase{}, err
 	}
 	mode := "closed loop"
 	if interval > 0 {

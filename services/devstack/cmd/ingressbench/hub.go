@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/services/devstack/internal/benchkit"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -27,44 +28,17 @@ import (
 )
 
 // hub is a running devstack and an HTTP client for it.
-type hub struct {
-	info   devstack.Info
-	base   string
-	client *http.Client
-	cancel context.CancelFunc
-	done   chan error
-}
+type hub struct{ *benchkit.Hub }
 
 func startHub(ctx context.Context, dir string, logger *slog.Logger) (*hub, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan devstack.Info, 1)
-	h := &hub{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		h.done <- devstack.Run(ctx, devstack.Config{
-			DataDir: dir, Addr: "127.0.0.1:0", Logger: logger, Ready: ready,
-			Policy: httpx.GuardPolicy{AllowPrivate: true},
-		})
-	}()
-	select {
-	case h.info = <-ready:
-		h.base = "http://" + h.info.HTTPAddr
-	case err := <-h.done:
-		cancel()
-		return nil, fmt.Errorf("devstack: %w", err)
-	case <-time.After(60 * time.Second):
-		cancel()
-		return nil, fmt.Errorf("devstack did not start")
+	h, err := benchkit.StartHub(ctx, devstack.Config{
+		DataDir: dir, Addr: "127.0.0.1:0", Logger: logger,
+		Policy: httpx.GuardPolicy{AllowPrivate: true},
+	}, 60*time.Second)
+	if err != nil {
+		return nil, err
 	}
-	h.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-		Proxy: nil, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
-	}}
-	return h, nil
-}
-
-func (h *hub) stop() {
-	h.cancel()
-	<-h.done
-	h.client.CloseIdleConnections()
+	return &hub{h}, nil
 }
 
 // call sends body (nil: none) and decodes a 2xx answer into out.
@@ -87,15 +61,15 @@ func (h *hub) send(ctx context.Context, method, path string, body any) (http.Hea
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, h.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, h.Base+path, rd)
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+h.info.Token)
+	req.Header.Set("Authorization", "Bearer "+h.Info.Token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := h.client.Do(req)
+	resp, err := h.Client.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,7 +89,7 @@ func (h *hub) send(ctx context.Context, method, path string, body any) (http.Hea
 // queue up behind a create phase and are worked off during the GET phases
 // that follow, on the same cores); -1 when it cannot be read.
 func (h *hub) checkBacklog(ctx context.Context) int {
-	nc, err := nats.Connect(h.info.NATSURL)
+	nc, err := nats.Connect(h.Info.NATSURL)
 	if err != nil {
 		return -1
 	}
@@ -164,58 +138,11 @@ func load(ctx context.Context, clients int, interval time.Duration, o options, b
 	end := warmup.Add(o.duration)
 	var cpuStart atomic.Int64
 	cpuTimer := time.AfterFunc(time.Until(warmup), func() { cpuStart.Store(int64(cpuTime())) })
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		firstErr  error
-		wg        sync.WaitGroup
-	)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			next := time.Now()
-			if interval > 0 {
-				next = next.Add(interval * time.Duration(i) / time.Duration(clients))
-			}
-			for n := 0; next.Before(end) && ctx.Err() == nil; n++ {
-				if wait := time.Until(next); wait > 0 {
-					time.Sleep(wait)
-				}
-				start := next
-				if interval == 0 {
-					start = time.Now()
-				}
-				err := do(ctx, i, n)
-				d := time.Since(start)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-				if start.After(warmup) {
-					mine = append(mine, d)
-				}
-				if interval > 0 {
-					next = next.Add(interval)
-				} else {
-					next = time.Now()
-				}
-			}
-			mu.Lock()
-			latencies = append(latencies, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	latencies, err := benchkit.Load(ctx, clients, interval, warmup, end, do)
 	cpuTimer.Stop()
 	cpu := cpuTime() - time.Duration(cpuStart.Load())
-	if firstErr != nil {
-		return phase{}, firstErr
+	if err != nil {
+		return phase{}, err
 	}
 	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds(), backlog: backlog(ctx)}
 	if len(latencies) > 0 {

@@ -25,9 +25,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"text/tabwriter"
 	"time"
+
+	"github.com/stella-ops/inthub/services/devstack/internal/benchkit"
 )
 
 type options struct {
@@ -101,12 +102,12 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer h.stop()
+	defer h.Stop()
 	first := o.cpuProfile
 	if o.createProfile != "" {
 		first = o.createProfile
 	}
-	stopProfile, err := startProfile(first)
+	stopProfile, err := benchkit.StartProfile(first)
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	}
 	if o.createProfile != "" {
 		stopProfile()
-		if stopProfile, err = startProfile(o.cpuProfile); err != nil {
+		if stopProfile, err = benchkit.StartProfile(o.cpuProfile); err != nil {
 			return err
 		}
 	}
@@ -127,7 +128,7 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		return err
 	}
 	stopProfile()
-	if stopProfile, err = startProfile(o.pacedProfile); err != nil {
+	if stopProfile, err = benchkit.StartProfile(o.pacedProfile); err != nil {
 		return err
 	}
 	paced, err := h.getPhase(ctx, ids, time.Duration(float64(time.Second)/o.clientRate), o)
@@ -147,21 +148,4 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	row(fmt.Sprintf("GET /integrations/{id}, %.0f req/s in all", o.clientRate*float64(o.getClients)), o.getClients, paced, "p99 < 2 ms", ms(percentile(paced.latencies, 99))/2)
 	fmt.Fprintf(tw, "\ncheck commands still queued at the end of the create, closed-loop GET and paced GET phases\t%d, %d, %d\n", creates.backlog, closed.backlog, paced.backlog)
 	return nil
-}
-
-// startProfile writes a CPU profile to path until the returned func is
-// called; "" profiles nothing.
-func startProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -84,12 +84,12 @@ func memChild(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer h.stop()
+	defer h.Stop()
 	time.Sleep(3 * time.Second)
 	var r memResult
 	r.N = o.memN
 	r.IdleRSS = procStatus("VmRSS")
-	nc, err := nats.Connect(h.info.NATSURL)
+	nc, err := nats.Connect(h.Info.NATSURL)
 	if err != nil {
 		return err
 	}
