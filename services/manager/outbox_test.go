@@ -206,28 +206,11 @@ func TestACrashBetweenStoreAndEventLosesNoEvent(t *testing.T) {
 // auditRecordIDs lists the ids of the records in INTHUB_AUDIT, in order.
 func auditRecordIDs(t *testing.T, js jetstream.JetStream) []string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := js.Stream(ctx, bus.StreamAudit)
-	if err != nil {
-		t.Fatal(err)
+	var ids []string
+	for _, rec := range natstest.StoredJSON[contracts.AuditRecord](t, js, bus.StreamAudit) {
+		ids = append(ids, rec.ID)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec contracts.AuditRecord
-		if err := json.Unmarshal(m.Data, &rec); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rec.ID)
-	}
-	return out
+	return ids
 }
 
 // TestEveryStoredRevisionHasExactlyOneEvent: two replicas serve creates,

@@ -20,28 +20,7 @@ import (
 // records reads every record of INTHUB_AUDIT, in order.
 func records(t *testing.T, js jetstream.JetStream) []contracts.AuditRecord {
 	t.Helper()
-	ctx := context.Background()
-	st, err := js.Stream(ctx, bus.StreamAudit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []contracts.AuditRecord
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec contracts.AuditRecord
-		if err := json.Unmarshal(m.Data, &rec); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rec)
-	}
-	return out
+	return natstest.StoredJSON[contracts.AuditRecord](t, js, bus.StreamAudit)
 }
 
 // TestOutboxRecordsEveryChangeOnce: puts carrying a stamp in their value

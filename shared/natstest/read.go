@@ -2,6 +2,7 @@ package natstest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -38,6 +39,34 @@ func ReadStream(t testing.TB, js jetstream.JetStream, stream string, filters ...
 		if ctx.Err() != nil {
 			t.Fatalf("read %s: %d of %d messages in 30s", stream, len(out), want)
 		}
+	}
+	return out
+}
+
+// StoredJSON decodes every message stream stores now, in sequence order,
+// as a T: the stream read directly by sequence, no consumer.
+func StoredJSON[T any](t testing.TB, js jetstream.JetStream, stream string) []T {
+	t.Helper()
+	ctx := context.Background()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []T
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v T
+		if err := json.Unmarshal(m.Data, &v); err != nil {
+			t.Fatalf("%s message %d: %v", stream, seq, err)
+		}
+		out = append(out, v)
 	}
 	return out
 }

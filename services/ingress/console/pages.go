@@ -75,6 +75,21 @@ func providerByID(ps []contracts.ProviderInfo, id string) (contracts.ProviderInf
 	return contracts.ProviderInfo{}, false
 }
 
+// integrationAndProvider reads integration id through the API, with the
+// provider it is of (zero if the provider list no longer holds its type).
+func (s *session) integrationAndProvider(id string) (contracts.Integration, contracts.ProviderInfo, error) {
+	var it contracts.Integration
+	if _, err := s.api.do(http.MethodGet, "/api/v1/integrations/"+url.PathEscape(id), nil, nil, &it); err != nil {
+		return it, contracts.ProviderInfo{}, err
+	}
+	providers, err := s.providers()
+	if err != nil {
+		return it, contracts.ProviderInfo{}, err
+	}
+	p, _ := providerByID(providers, it.TypeID)
+	return it, p, nil
+}
+
 type catalogRow struct {
 	contracts.Integration
 	Category string
@@ -246,17 +261,11 @@ func (c *Console) newForm(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (c *Console) editForm(w http.ResponseWriter, r *http.Request, s *session) {
-	var it contracts.Integration
-	if _, err := s.api.do(http.MethodGet, "/api/v1/integrations/"+url.PathEscape(r.PathValue("id")), nil, nil, &it); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	providers, err := s.providers()
+	it, p, err := s.integrationAndProvider(r.PathValue("id"))
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	p, _ := providerByID(providers, it.TypeID)
 	form := integrationForm{Edit: true, ID: it.ID, Revision: it.Revision, Provider: p, Name: it.Name, Description: it.Description,
 		Labels: labelText(it.Labels), CredentialRef: it.CredentialRef, Fields: fieldsOf(p, it.Config)}
 	if !credentials.IsRef(form.CredentialRef) {
@@ -407,17 +416,11 @@ func (c *Console) create(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (c *Console) edit(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	var cur contracts.Integration
-	if _, err := s.api.do(http.MethodGet, "/api/v1/integrations/"+url.PathEscape(id), nil, nil, &cur); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	providers, err := s.providers()
+	cur, p, err := s.integrationAndProvider(id)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	p, _ := providerByID(providers, cur.TypeID)
 	in, form := readForm(r, p, cur.Config)
 	form.Edit, form.ID = true, id
 	form.Revision, _ = strconv.ParseUint(r.PostFormValue("revision"), 10, 64)
@@ -442,17 +445,11 @@ func (c *Console) edit(w http.ResponseWriter, r *http.Request, s *session) {
 type configRow struct{ Name, Value string }
 
 func (c *Console) integration(w http.ResponseWriter, r *http.Request, s *session) {
-	var it contracts.Integration
-	if _, err := s.api.do(http.MethodGet, "/api/v1/integrations/"+url.PathEscape(r.PathValue("id")), nil, nil, &it); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	providers, err := s.providers()
+	it, p, err := s.integrationAndProvider(r.PathValue("id"))
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	p, _ := providerByID(providers, it.TypeID)
 	data := map[string]any{"It": it, "Provider": p, "Config": configRows(p, it.Config),
 		"Pipelines": hasCapability(p, string(connectors.CapTrigger))}
 	if recs, more, err := s.history(contracts.AuditIntegration, it.ID); err != nil {
@@ -535,17 +532,11 @@ func (c *Console) test(w http.ResponseWriter, r *http.Request, s *session) {
 // POST (a form with the CSRF token) refreshes the cache first.
 func (c *Console) discovery(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	var it contracts.Integration
-	if _, err := s.api.do(http.MethodGet, "/api/v1/integrations/"+url.PathEscape(id), nil, nil, &it); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	providers, err := s.providers()
+	it, p, err := s.integrationAndProvider(id)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	p, _ := providerByID(providers, it.TypeID)
 	form := r.URL.Query()
 	if r.Method == http.MethodPost {
 		form = r.PostForm
