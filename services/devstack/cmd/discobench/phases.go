@@ -94,14 +94,16 @@ type hitPhase struct {
 	mode      string
 	latencies []time.Duration
 	perSecond float64
+	// request and answer are the phase's request body and one of its
+	// answers: the paced phase's floor (benchkit.Floor) moves the same bytes.
+	request, answer []byte
 }
 
 // hits runs o.clients clients asking the same cached page for
 // o.hitsDuration, after a warm-up second. With interval 0 each client asks
 // again as soon as it has its answer (closed loop: the hub's capacity);
-// otherwise each asks once per interval, and a latency counts from the
-// scheduled time, so an answer late enough to delay the next request is
-// not hidden (no coordinated omission).
+// otherwise each asks once per interval for o.pacedDuration (benchkit.Load:
+// no coordinated omission).
 func (h *hub) hits(ctx context.Context, id, name string, interval time.Duration, o options) (hitPhase, error) {
 	path := "/api/v1/integrations/" + id + "/discover"
 	req := contracts.DiscoveryRequest{ResourceType: "repositories"}
@@ -112,8 +114,12 @@ func (h *hub) hits(ctx context.Context, id, name string, interval time.Duration,
 	if err != nil {
 		return hitPhase{}, err
 	}
+	duration := o.hitsDuration
+	if interval > 0 {
+		duration = o.pacedDuration
+	}
 	warmup := time.Now().Add(time.Second)
-	end := warmup.Add(o.hitsDuration)
+	end := warmup.Add(duration)
 	latencies, err := benchkit.Load(ctx, o.clients, interval, warmup, end, func(ctx context.Context, _, _ int) error {
 		// The answer is not decoded, only looked at for "cacheHit":true
 		// (the names here hold no quotes): decoding the page's 100
@@ -128,9 +134,26 @@ func (h *hub) hits(ctx context.Context, id, name string, interval time.Duration,
 	if err != nil {
 		return hitPhase{}, err
 	}
+	answer, err := h.send(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return hitPhase{}, err
+	}
 	mode := "closed loop"
 	if interval > 0 {
 		mode = fmt.Sprintf("%.0f req/s each", time.Second.Seconds()/interval.Seconds())
 	}
-	return hitPhase{name: name, mode: mode, latencies: latencies, perSecond: float64(len(latencies)) / o.hitsDuration.Seconds()}, nil
+	return hitPhase{name: name, mode: mode, latencies: latencies, perSecond: float64(len(latencies)) / duration.Seconds(), request: body, answer: answer}, nil
+}
+
+// floor is the paced cache-hit phases' floor (benchkit.Floor), run with
+// every hub stopped: the same clients at the same pace against a bare
+// net/http server answering p's answer to p's request.
+func floor(ctx context.Context, p hitPhase, o options) (hitPhase, error) {
+	interval := time.Duration(float64(time.Second) / o.clientRate)
+	warmup := time.Now().Add(time.Second)
+	latencies, err := benchkit.Floor(ctx, o.clients, interval, warmup, warmup.Add(o.pacedDuration), http.MethodPost, p.request, p.answer)
+	if err != nil {
+		return hitPhase{}, err
+	}
+	return hitPhase{name: "floor: net/http, same bytes, hub stopped", mode: p.mode, latencies: latencies, perSecond: float64(len(latencies)) / o.pacedDuration.Seconds()}, nil
 }

@@ -129,13 +129,13 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// load runs clients for o.duration after a one-second warm-up. With
+// load runs clients for duration after a one-second warm-up. With
 // interval 0 each client asks again as soon as it has its answer (closed
-// loop); otherwise once per interval, a latency counting from the
-// scheduled time (no coordinated omission). do is one request of client i.
-func load(ctx context.Context, clients int, interval time.Duration, o options, backlog func(context.Context) int, do func(ctx context.Context, client, n int) error) (phase, error) {
+// loop); otherwise once per interval (benchkit.Load: no coordinated
+// omission). do is one request of client i.
+func load(ctx context.Context, clients int, interval, duration time.Duration, backlog func(context.Context) int, do func(ctx context.Context, client, n int) error) (phase, error) {
 	warmup := time.Now().Add(time.Second)
-	end := warmup.Add(o.duration)
+	end := warmup.Add(duration)
 	var cpuStart atomic.Int64
 	cpuTimer := time.AfterFunc(time.Until(warmup), func() { cpuStart.Store(int64(cpuTime())) })
 	latencies, err := benchkit.Load(ctx, clients, interval, warmup, end, do)
@@ -144,7 +144,7 @@ func load(ctx context.Context, clients int, interval time.Duration, o options, b
 	if err != nil {
 		return phase{}, err
 	}
-	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / o.duration.Seconds(), backlog: backlog(ctx)}
+	p := phase{latencies: latencies, perSecond: float64(len(latencies)) / duration.Seconds(), backlog: backlog(ctx)}
 	if len(latencies) > 0 {
 		p.cpu = cpu / time.Duration(len(latencies))
 	}
@@ -163,7 +163,7 @@ func load(ctx context.Context, clients int, interval time.Duration, o options, b
 func (h *hub) createPhase(ctx context.Context, o options) (phase, []string, error) {
 	var mu sync.Mutex
 	var ids []string
-	p, err := load(ctx, o.createClients, 0, o, h.checkBacklog, func(ctx context.Context, client, n int) error {
+	p, err := load(ctx, o.createClients, 0, o.duration, h.checkBacklog, func(ctx context.Context, client, n int) error {
 		in := contracts.IntegrationInput{TypeID: inmemory.Spec.ID, Name: fmt.Sprintf("bench-%d-%d", client, n),
 			Config: map[string]any{"failureMode": inmemory.FailNone}, Labels: map[string]string{"env": "bench"}}
 		hdr, _, err := h.send(ctx, http.MethodPost, "/api/v1/integrations", in)
@@ -187,7 +187,11 @@ func (h *hub) getPhase(ctx context.Context, ids []string, interval time.Duration
 	if len(ids) == 0 {
 		return phase{}, fmt.Errorf("no integrations to read")
 	}
-	return load(ctx, o.getClients, interval, o, h.checkBacklog, func(ctx context.Context, _, _ int) error {
+	duration := o.duration
+	if interval > 0 {
+		duration = o.pacedDuration
+	}
+	return load(ctx, o.getClients, interval, duration, h.checkBacklog, func(ctx context.Context, _, _ int) error {
 		id := ids[rand.IntN(len(ids))]
 		_, b, err := h.send(ctx, http.MethodGet, "/api/v1/integrations/"+id, nil)
 		if err != nil {
@@ -211,3 +215,15 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// floorPhase is the paced GET phase's floor (benchkit.Floor), the hub
+// stopped: the same clients at the same pace against a bare net/http
+// server answering answer, a GET's answer.
+func floorPhase(ctx context.Context, o options, answer []byte) (phase, error) {
+	warmup := time.Now().Add(time.Second)
+	latencies, err := benchkit.Floor(ctx, o.getClients, time.Duration(float64(time.Second)/o.clientRate), warmup, warmup.Add(o.pacedDuration), http.MethodGet, nil, answer)
+	if err != nil {
+		return phase{}, err
+	}
+	return phase{latencies: latencies, perSecond: float64(len(latencies)) / o.pacedDuration.Seconds()}, nil
+}

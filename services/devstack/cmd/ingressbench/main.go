@@ -5,8 +5,11 @@
 //
 //   - POST /api/v1/integrations from 32 concurrent clients (creates/s, p99);
 //   - GET /api/v1/integrations/{id} closed loop at 50 clients (GET/s, p99)
-//     and paced at 100 req/s in all (50 clients at 2 req/s; latency counted
-//     from the scheduled time, so a slow answer is not hidden);
+//     and paced at 100 req/s in all (50 clients at 2 req/s for 20 s; a
+//     request a slow answer delayed counts from its scheduled time, so a
+//     slow answer is not hidden), beside its floor: the same clients and
+//     pace against a bare net/http server answering the same bytes, with
+//     the hub stopped (what this machine allows at best);
 //   - memory with 100,000 integrations at the default check intervals, in a
 //     child process of its own: the whole hub's resident set, what one
 //     catalog view (the read model each catalog-holding service keeps)
@@ -22,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -36,6 +40,7 @@ type options struct {
 	getClients    int
 	duration      time.Duration
 	clientRate    float64
+	pacedDuration time.Duration
 	memN          int
 	memSettle     time.Duration
 	onlyMem       bool
@@ -52,6 +57,7 @@ func main() {
 	flag.IntVar(&o.getClients, "get-clients", 50, "concurrent clients of the GET phases")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of each phase (after a one-second warm-up)")
 	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced GET phase")
+	flag.DurationVar(&o.pacedDuration, "paced-duration", 20*time.Second, "length of the paced GET phase and of its floor (2,000 requests at 100 req/s: a p99 of 800 is its 8th-slowest)")
 	flag.IntVar(&o.memN, "mem-n", 100000, "integrations of the memory phase (0 skips it)")
 	flag.DurationVar(&o.memSettle, "mem-settle", 20*time.Second, "how long the hub runs with them before its resident set is read")
 	flag.BoolVar(&o.onlyMem, "only-mem", false, "run the memory phase only")
@@ -136,6 +142,15 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	if err != nil {
 		return err
 	}
+	_, answer, err := h.send(ctx, http.MethodGet, "/api/v1/integrations/"+ids[0], nil)
+	if err != nil {
+		return err
+	}
+	h.Stop()
+	floor, err := floorPhase(ctx, o, answer)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "ingress (README: Benchmarks, Ingress)\tclients\trequests\treq/s\tp50 ms\tp99 ms\tCPU µs/req\tgoal\tratio to goal\t\n")
 	row := func(name string, clients int, p phase, goal string, ratio float64) {
@@ -146,6 +161,8 @@ func apiPhases(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	row("GET /integrations/{id}, closed loop", o.getClients, closed, ">= 10,000/s", closed.perSecond/10000)
 	row("  its p99", o.getClients, closed, "< 10 ms", ms(percentile(closed.latencies, 99))/10)
 	row(fmt.Sprintf("GET /integrations/{id}, %.0f req/s in all", o.clientRate*float64(o.getClients)), o.getClients, paced, "p99 < 2 ms", ms(percentile(paced.latencies, 99))/2)
+	fmt.Fprintf(tw, "  its floor: net/http answering the same bytes, same clients and pace, hub stopped\t%d\t%d\t%.0f\t%.2f\t%.2f\t\thub p99 / floor p99\t%.2f\t\n", o.getClients, len(floor.latencies), floor.perSecond,
+		ms(percentile(floor.latencies, 50)), ms(percentile(floor.latencies, 99)), float64(percentile(paced.latencies, 99))/float64(percentile(floor.latencies, 99)))
 	fmt.Fprintf(tw, "\ncheck commands still queued at the end of the create, closed-loop GET and paced GET phases\t%d, %d, %d\n", creates.backlog, closed.backlog, paced.backlog)
 	return nil
 }
