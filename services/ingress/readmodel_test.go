@@ -271,3 +271,51 @@ func TestReadModelAnswersBounded(t *testing.T) {
 		t.Fatalf("%d answers of %d bytes kept, bound %d", len(f.m.answers), f.m.answersSize, f.m.answersMax)
 	}
 }
+
+// TestReadModelAnswersUnderChanges: reads racing with updates and health
+// changes never leave a stale answer served: once the last of each is
+// applied, the answer is theirs.
+func TestReadModelAnswersUnderChanges(t *testing.T) {
+	t.Parallel()
+	f := newReadModelFixture(t)
+	ctx := context.Background()
+	const tenant = "0193a0b4-0000-7000-8000-00000000000a"
+	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c4", TenantID: tenant, TypeID: "inmemory", Name: "v0",
+		Config: map[string]any{}, Labels: map[string]string{}}
+	f.put(t, f.itKV, tenant+"."+it.ID, it)
+	eventually(t, "the view holds it", func() bool { _, ok := f.m.answer(ctx, tenant, it.ID); return ok })
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					f.m.answer(ctx, tenant, it.ID)
+				}
+			}
+		}()
+	}
+	var rev uint64
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := 1; i <= 20; i++ {
+		it.Name = fmt.Sprintf("v%d", i)
+		rev = f.put(t, f.itKV, tenant+"."+it.ID, it)
+		at = at.Add(time.Second)
+		f.put(t, f.healthKV, tenant+"."+it.ID, contracts.IntegrationHealth{TenantID: tenant, IntegrationID: it.ID,
+			Status: contracts.HealthHealthy, LastCheck: &at})
+	}
+	close(stop)
+	for range 4 {
+		<-done
+	}
+	want := `"lastHealthCheck":"` + at.Format(time.RFC3339) + `"`
+	eventually(t, "the answer is the last update's with the last health record", func() bool {
+		a, ok := f.m.answer(ctx, tenant, it.ID)
+		return ok && a.rev == rev && bytes.Contains(a.body, []byte(`"name":"v20"`)) && bytes.Contains(a.body, []byte(want))
+	})
+	answerOf(t, f, tenant, it.ID)
+}
