@@ -403,8 +403,10 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 	breaker := s.breakers.At(it.ID, it.Revision)
 	// A check that began before its integration was deleted may have made
 	// the breaker again after the delete dropped it: drop it once more.
+	// These checks of the view ask only whether it is there and of which
+	// revision (Revision): Get would decode its config and labels each time.
 	defer func() {
-		if _, ok := s.view.Get(it.TenantID, it.ID); !ok {
+		if _, ok := s.view.Revision(it.TenantID, it.ID); !ok {
 			s.breakers.Remove(it.ID)
 		}
 	}()
@@ -416,8 +418,8 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 	// A result is recorded only for the revision that is still current: the
 	// result of a config that was just replaced says nothing about the new one.
 	current := func() bool {
-		now, ok := s.view.Get(it.TenantID, it.ID)
-		return ok && now.Revision == it.Revision
+		rev, ok := s.view.Revision(it.TenantID, it.ID)
+		return ok && rev == it.Revision
 	}
 	// The integration's record stays locked until this result's events are
 	// out: another worker of this replica recording a later result of the
@@ -428,7 +430,7 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 	if err != nil {
 		return err
 	}
-	if _, ok := s.view.Get(it.TenantID, it.ID); !ok {
+	if _, ok := s.view.Revision(it.TenantID, it.ID); !ok {
 		// Deleted while we wrote: the delete's own cleanup may have run
 		// before our write, so clean up after ourselves too.
 		return s.store.remove(ctx, it.TenantID+"."+it.ID)

@@ -308,7 +308,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
+		ctx, span := tracer.Start(ctx, r.Method+" "+r.URL.Path, serverKind,
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 		defer span.End()
 		ctx, caller := withRequestCaller(ctx)
@@ -318,7 +318,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 				s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				writeError(rec, apierr.New(http.StatusInternalServerError, apierr.Internal, "internal error"))
 			}
-			span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+			if span.IsRecording() { // else the attribute is built for nothing
+				span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+			}
 			route := r.Pattern
 			if route == "" {
 				route = "other"
@@ -351,6 +353,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
 }
+
+// serverKind is the option of every request's span, made once.
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
 
 type statusRecorder struct {
 	http.ResponseWriter

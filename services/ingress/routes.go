@@ -279,9 +279,8 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 const headerIdempotencyKey = "Idempotency-Key"
 
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
-	if it, ok := s.reads.get(r.Context(), principalOf(r.Context()).TenantID, r.PathValue("id")); ok {
-		w.Header().Set("ETag", etag(it.Revision))
-		writeJSON(w, http.StatusOK, it)
+	if a, ok := s.reads.answer(r.Context(), principalOf(r.Context()).TenantID, r.PathValue("id")); ok {
+		a.write(w)
 		return
 	}
 	it, err := s.catalog.Get(r.Context(), catalog.GetRequest{TenantID: principalOf(r.Context()).TenantID, ID: r.PathValue("id")})

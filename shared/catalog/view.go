@@ -124,6 +124,18 @@ func (v *View) Get(tenantID, id string) (contracts.Integration, bool) {
 	return e.integration(), true
 }
 
+// Revision returns the bucket revision of the integration id of tenantID
+// that the view holds, without decoding its config and labels (Get does):
+// enough for a reader that asks only whether it is still there, or still
+// of the revision it read, or whether what it derived from that revision
+// still holds.
+func (v *View) Revision(tenantID, id string) (uint64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	e, ok := v.byTenant[tenantID][id]
+	return e.it.Revision, ok
+}
+
 // FindStore finds a secret-store integration of tenantID by id or unique
 // name (credentials.FindStore), for references to a secret store.
 func (v *View) FindStore(tenantID, store string) (contracts.Integration, bool) {

@@ -191,6 +191,34 @@ func TestViewChanges(t *testing.T) {
 	}
 }
 
+// TestViewRevision: Revision follows Get's revision through an update and
+// a delete, and finds no other tenant's integration.
+func TestViewRevision(t *testing.T) {
+	t.Parallel()
+	one := integration(tenantA, "i1", "Registry", "docker-registry")
+	f := newViewFixture(t, one)
+	f.next(t) // the replayed create
+	if rev, ok := f.view.Revision(tenantA, "i1"); !ok || rev != 1 {
+		t.Errorf("Revision = %d, %v; want 1", rev, ok)
+	}
+	if _, ok := f.view.Revision(tenantB, "i1"); ok {
+		t.Error("Revision found another tenant's integration")
+	}
+	one.Name = "Registry (EU)"
+	rev := f.put(t, one)
+	f.next(t)
+	if got, ok := f.view.Revision(tenantA, "i1"); !ok || got != rev {
+		t.Errorf("Revision after the update = %d, %v; want %d", got, ok, rev)
+	}
+	if err := f.kv.Delete(context.Background(), tenantA+".i1"); err != nil {
+		t.Fatal(err)
+	}
+	f.next(t)
+	if _, ok := f.view.Revision(tenantA, "i1"); ok {
+		t.Error("Revision found a deleted integration")
+	}
+}
+
 func TestViewLookups(t *testing.T) {
 	t.Parallel()
 	f := newViewFixture(t,
