@@ -87,19 +87,6 @@ func forgetBase(k baseKey) {
 	}
 }
 
-// sharedBases is the number of shared transports alive (for tests).
-func sharedBases() int {
-	bases.mu.Lock()
-	defer bases.mu.Unlock()
-	n := 0
-	for _, wp := range bases.m {
-		if wp.Value() != nil {
-			n++
-		}
-	}
-	return n
-}
-
 // newBaseTransport builds the guarded transport for opts.
 func newBaseTransport(opts Options, afterCheck func(network, address string) error) (*baseTransport, error) {
 	tlsCfg, err := opts.tlsConfig()
