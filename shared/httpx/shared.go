@@ -95,12 +95,17 @@ func newBaseTransport(opts Options, afterCheck func(network, address string) err
 	}
 	guard := newDialGuard(opts.Policy, opts.Timeout, afterCheck)
 	return &baseTransport{rt: &http.Transport{
-		Proxy:                 nil, // see the package doc: a proxy would dial out of the guard's sight
-		DialContext:           guard.dialContext,
-		TLSClientConfig:       tlsCfg,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   10,
+		Proxy:             nil, // see the package doc: a proxy would dial out of the guard's sight
+		DialContext:       guard.dialContext,
+		TLSClientConfig:   tlsCfg,
+		ForceAttemptHTTP2: true,
+		// The pool serves every integration with these settings, not one:
+		// no total cap (a hub's integrations reach many hosts, and each
+		// used to keep its own 100; IdleConnTimeout bounds them), and room
+		// per host for the checks that run at once against one server (16
+		// workers by default), which each integration's own 10 used to give.
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
