@@ -93,6 +93,11 @@ type Spec struct {
 	Example Example
 	// TestOnly providers are hidden from GET /providers unless asked for.
 	TestOnly bool
+	// OwnTransport providers send nothing through Instance.HTTP (in-memory
+	// data, SMTP over the guarded dialer, a client of their own): the
+	// runtime builds them none and Instance.HTTP is nil, so a hub holding
+	// many of them keeps no per-integration HTTP client.
+	OwnTransport bool
 	// New builds a connector for one integration revision. Declarations
 	// (the spec sub-packages) leave it nil; the implementation package
 	// sets it with WithFactory.

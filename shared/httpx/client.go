@@ -30,21 +30,9 @@ func newClient(opts Options, afterCheck func(network, address string) error) (*C
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := opts.tlsConfig()
+	base, err := baseFor(opts, afterCheck)
 	if err != nil {
 		return nil, err
-	}
-	guard := newDialGuard(opts.Policy, opts.Timeout, afterCheck)
-	base := &http.Transport{
-		Proxy:                 nil, // see the package doc: a proxy would dial out of the guard's sight
-		DialContext:           guard.dialContext,
-		TLSClientConfig:       tlsCfg,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   10,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
 	}
 	c := &Client{timeout: opts.Timeout, maxRedirects: opts.MaxRedirects, hidePath: opts.HidePath}
 	c.hc = &http.Client{
@@ -60,8 +48,11 @@ func newClient(opts Options, afterCheck func(network, address string) error) (*C
 // the URL as net/http writes it, so prefer Do where you build the request.
 func (c *Client) HTTPClient() *http.Client { return c.hc }
 
-// CloseIdleConnections releases pooled connections, for when an
-// integration's settings change and its old Client is dropped.
+// CloseIdleConnections is called when an integration's settings change and
+// its old Client is dropped. The pooled connections belong to the transport
+// the Client shares with every client of identical transport settings, so
+// they are not closed here (another integration may be using them): they
+// close after IdleConnTimeout, or when the last client sharing them is gone.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Do sends req. Any HTTP status is a response, not an error (see

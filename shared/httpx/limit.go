@@ -27,12 +27,12 @@ type limiter struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	spent map[string]time.Time // host -> end of its spent quota
+	spent map[string]time.Time // host -> end of its spent quota; nil until one is
 }
 
 // newLimiter returns the budget; zero values leave that limit off.
 func newLimiter(perSecond float64, burst, concurrent int) *limiter {
-	l := &limiter{now: time.Now, spent: map[string]time.Time{}}
+	l := &limiter{now: time.Now}
 	if perSecond > 0 {
 		if burst < 1 {
 			burst = max(1, int(perSecond))
@@ -114,6 +114,11 @@ func (l *limiter) observe(host string, status int, h http.Header) {
 	now := l.now()
 	if d, ok := resetOf(h, now); ok && d > 0 {
 		l.mu.Lock()
+		if l.spent == nil {
+			// Allocated on first use: most integrations never see a
+			// spent quota, and a hub holds one limiter per integration.
+			l.spent = map[string]time.Time{}
+		}
 		l.spent[host] = now.Add(d)
 		l.mu.Unlock()
 	}

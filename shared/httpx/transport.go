@@ -32,6 +32,7 @@ type scrubKey struct{}
 // included, before handing it to the pooled *http.Transport.
 type transport struct {
 	base      http.RoundTripper
+	shared    *baseTransport // keeps base in the shared table while this client lives
 	policy    GuardPolicy
 	userAgent string
 	hidePath  bool
@@ -44,9 +45,9 @@ type transport struct {
 	limit     *limiter
 }
 
-func newTransport(base http.RoundTripper, o Options) *transport {
+func newTransport(base *baseTransport, o Options) *transport {
 	return &transport{
-		base: base, policy: o.Policy, userAgent: o.UserAgent, hidePath: o.HidePath, onCred: o.OnCredential, scrub: o.Scrub,
+		base: base.rt, shared: base, policy: o.Policy, userAgent: o.UserAgent, hidePath: o.HidePath, onCred: o.OnCredential, scrub: o.Scrub,
 		logger: o.Logger, metrics: o.Metrics, tracers: o.TracerProvider, propagate: o.Propagator,
 		limit: newLimiter(o.RateLimit, o.RateBurst, o.MaxConcurrent),
 	}

@@ -96,12 +96,15 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 		}
 		clientKey = []byte(pem)
 	}
-	opts := connectors.HTTPOptions(cfg, p.policy, clientKey)
-	opts.Metrics = p.metrics
-	opts = connectors.WithScrubber(opts, scrubber)
-	client, err := httpx.New(opts)
-	if err != nil {
-		return nil, resilience.Wrap(resilience.InvalidConfig, err, "HTTP client of %s", it.ID)
+	var client *httpx.Client
+	if !spec.OwnTransport {
+		opts := connectors.HTTPOptions(cfg, p.policy, clientKey)
+		opts.Metrics = p.metrics
+		opts = connectors.WithScrubber(opts, scrubber)
+		var err error
+		if client, err = httpx.New(opts); err != nil {
+			return nil, resilience.Wrap(resilience.InvalidConfig, err, "HTTP client of %s", it.ID)
+		}
 	}
 	conn, err := spec.New(ctx, connectors.Instance{
 		Integration: it,
@@ -111,7 +114,9 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 		Scrubber:    scrubber,
 	})
 	if err != nil {
-		client.CloseIdleConnections()
+		if client != nil {
+			client.CloseIdleConnections()
+		}
 		return nil, scrubber.Error(fmt.Errorf("build %s connector: %w", spec.ID, err))
 	}
 	return &entry{revision: it.Revision, conn: connectors.Scrub(conn, scrubber), spec: spec, client: client}, nil
@@ -147,7 +152,9 @@ func (p *Pool) Close() {
 
 func closeEntry(e *entry) {
 	_ = e.conn.Close()
-	e.client.CloseIdleConnections()
+	if e.client != nil {
+		e.client.CloseIdleConnections()
+	}
 }
 
 // tenantSource resolves references for one tenant only: a connector can never

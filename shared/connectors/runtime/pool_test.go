@@ -144,3 +144,37 @@ func TestPoolConnectorsScrubTheSecretsTheyResolve(t *testing.T) {
 		t.Fatal("AsDiscoverer invented a capability the connector lacks")
 	}
 }
+
+// TestPoolBuildsNoClientForOwnTransportProviders: a provider that sends
+// nothing through Instance.HTTP gets none (and its revisions replace and
+// close cleanly without one); the others always get theirs.
+func TestPoolBuildsNoClientForOwnTransportProviders(t *testing.T) {
+	t.Parallel()
+	var gotHTTP atomic.Bool
+	own := &connectors.Spec{
+		ID: "own", Category: connectors.CategoryRegistry, OwnTransport: true,
+		New: func(_ context.Context, in connectors.Instance) (connectors.Connector, error) {
+			gotHTTP.Store(in.HTTP != nil)
+			return closer{new(atomic.Int64)}, nil
+		},
+	}
+	var built, closed atomic.Int64
+	p := NewPool(connectors.NewRegistry(own, countingSpec(&built, &closed)), &credentials.Resolver{}, httpx.GuardPolicy{}, nil)
+	defer p.Close()
+	for rev := uint64(1); rev <= 2; rev++ {
+		it := contracts.Integration{ID: "i1", TenantID: "t1", TypeID: "own", Revision: rev, Config: map[string]any{}}
+		if _, _, err := p.Get(context.Background(), it); err != nil {
+			t.Fatal(err)
+		}
+		if gotHTTP.Load() {
+			t.Fatal("an OwnTransport provider was handed an HTTP client")
+		}
+	}
+	// countingSpec panics without a client.
+	it := contracts.Integration{ID: "i2", TenantID: "t1", TypeID: "counting", Revision: 1, Config: map[string]any{}}
+	if _, _, err := p.Get(context.Background(), it); err != nil {
+		t.Fatal(err)
+	}
+	p.Remove("t1", "i1")
+	p.Remove("t1", "i2")
+}

@@ -87,6 +87,8 @@ var Spec = &connectors.Spec{
 		contracts.CheckFunctionality:  "The same, then MAIL FROM and RCPT TO for every configured recipient, then RSET: the server accepts the envelope and no message is sent.",
 	},
 	Capabilities: []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
+	// SMTP goes through httpx.NewDialer with Instance.Policy.
+	OwnTransport: true,
 	Example: connectors.Example{
 		Config: map[string]any{"host": "smtp.example.com", "port": 587, "from": "Release Bot <releases@example.com>",
 			"to": []any{"ops@example.com"}, "subjectPrefix": "[inthub]"},

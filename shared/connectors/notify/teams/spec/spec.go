@@ -30,6 +30,8 @@ var Spec = &connectors.Spec{
 		contracts.CheckFunctionality:  "With healthCheckCard, posts a small test card (visible in the channel) that must be accepted; without it, passes after building a card.",
 	},
 	Capabilities: []connectors.Capability{connectors.CapCheck, connectors.CapNotify},
+	// Its own client hides the webhook path (a secret) and follows no redirect.
+	OwnTransport: true,
 	Example: connectors.Example{
 		Config: map[string]any{"webhookUrlRef": "vault://vault-1/teams/releases#webhookUrl"},
 	},

@@ -47,6 +47,8 @@ var Spec = &connectors.Spec{
 	ResourceTypes: []string{"repositories", "tags"},
 	Capabilities:  []connectors.Capability{connectors.CapCheck, connectors.CapDiscover},
 	TestOnly:      true,
+	// Its data is in the config: no HTTP client.
+	OwnTransport: true,
 	Example: connectors.Example{
 		Config: map[string]any{"repositories": []any{"myorg/myapp"}, "tags": []any{"1.0.0", "latest"}},
 	},
