@@ -24,6 +24,19 @@ type Client struct {
 // INVALID_CONFIG error.
 func New(opts Options) (*Client, error) { return newClient(opts, nil) }
 
+// Validate refuses what New would refuse (a timeout out of range, a CA or
+// client certificate that does not load) without building a client: for
+// a connector that brings its own transport, whose TLS settings are still
+// the integration's to get right.
+func Validate(opts Options) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	_, err = opts.tlsConfig()
+	return err
+}
+
 // newClient is New with a hook run after the guard passes an address.
 func newClient(opts Options, afterCheck func(network, address string) error) (*Client, error) {
 	opts, err := opts.withDefaults()

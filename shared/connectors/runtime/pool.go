@@ -97,8 +97,14 @@ func (p *Pool) build(ctx context.Context, it contracts.Integration) (*entry, err
 		clientKey = []byte(pem)
 	}
 	var client *httpx.Client
-	if !spec.OwnTransport {
-		opts := connectors.HTTPOptions(cfg, p.policy, clientKey)
+	opts := connectors.HTTPOptions(cfg, p.policy, clientKey)
+	if spec.OwnTransport {
+		// No client is kept for it, but its TLS settings are refused as
+		// they were when one was built.
+		if err := httpx.Validate(opts); err != nil {
+			return nil, resilience.Wrap(resilience.InvalidConfig, err, "HTTP client of %s", it.ID)
+		}
+	} else {
 		opts.Metrics = p.metrics
 		opts = connectors.WithScrubber(opts, scrubber)
 		var err error

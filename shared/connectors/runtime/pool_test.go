@@ -170,6 +170,12 @@ func TestPoolBuildsNoClientForOwnTransportProviders(t *testing.T) {
 			t.Fatal("an OwnTransport provider was handed an HTTP client")
 		}
 	}
+	// Without a client its TLS settings are still refused as a client
+	// would refuse them.
+	bad := contracts.Integration{ID: "i3", TenantID: "t1", TypeID: "own", Revision: 1, Config: map[string]any{"caCert": "not a PEM"}}
+	if _, _, err := p.Get(context.Background(), bad); resilience.CodeOf(err) != resilience.InvalidConfig {
+		t.Fatalf("a CA that does not load: %v, want INVALID_CONFIG", err)
+	}
 	// countingSpec panics without a client.
 	it := contracts.Integration{ID: "i2", TenantID: "t1", TypeID: "counting", Revision: 1, Config: map[string]any{}}
 	if _, _, err := p.Get(context.Background(), it); err != nil {
