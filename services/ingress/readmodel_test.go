@@ -68,6 +68,18 @@ func (f *readModelFixture) put(t *testing.T, kv jetstream.KeyValue, key string, 
 	return rev
 }
 
+// putIntegration writes it to the integrations bucket and waits until the
+// read model holds that revision; it returns the revision.
+func (f *readModelFixture) putIntegration(t *testing.T, it contracts.Integration) uint64 {
+	t.Helper()
+	rev := f.put(t, f.itKV, it.TenantID+"."+it.ID, it)
+	eventually(t, "the view holds the write", func() bool {
+		got, ok := f.m.get(context.Background(), it.TenantID, it.ID)
+		return ok && got.Revision == rev
+	})
+	return rev
+}
+
 // eventually waits until cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -90,8 +102,7 @@ func TestReadModelReadYourWrites(t *testing.T) {
 	const tenant, other = "0193a0b4-0000-7000-8000-00000000000a", "0193a0b4-0000-7000-8000-00000000000b"
 	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c1", TenantID: tenant, TypeID: "inmemory", Name: "one",
 		Config: map[string]any{}, Labels: map[string]string{}}
-	rev1 := f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view holds revision 1", func() bool { got, ok := f.m.get(ctx, tenant, it.ID); return ok && got.Revision == rev1 })
+	rev1 := f.putIntegration(t, it)
 	if _, ok := f.m.get(ctx, other, it.ID); ok {
 		t.Fatal("another tenant read the integration from the view")
 	}
@@ -135,8 +146,7 @@ func TestReadModelJoinsHealth(t *testing.T) {
 	const tenant = "0193a0b4-0000-7000-8000-00000000000a"
 	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c2", TenantID: tenant, TypeID: "inmemory", Name: "h",
 		Config: map[string]any{}, Labels: map[string]string{}}
-	f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view holds it", func() bool { _, ok := f.m.get(ctx, tenant, it.ID); return ok })
+	f.putIntegration(t, it)
 	if got, _ := f.m.get(ctx, tenant, it.ID); got.HealthStatus != contracts.HealthUnknown || got.LastHealthCheck != nil {
 		t.Fatalf("health before any check: %q %v, want unknown and no time", got.HealthStatus, got.LastHealthCheck)
 	}
@@ -185,8 +195,7 @@ func TestReadModelAnswers(t *testing.T) {
 	const tenant, other = "0193a0b4-0000-7000-8000-00000000000a", "0193a0b4-0000-7000-8000-00000000000b"
 	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c3", TenantID: tenant, TypeID: "inmemory", Name: "one",
 		Config: map[string]any{"url": "http://example.test/<v2>"}, Labels: map[string]string{"env": "prod"}}
-	rev1 := f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view holds it", func() bool { got, ok := f.m.get(ctx, tenant, it.ID); return ok && got.Revision == rev1 })
+	f.putIntegration(t, it)
 
 	first, _ := answerOf(t, f, tenant, it.ID)
 	again, _ := answerOf(t, f, tenant, it.ID)
@@ -282,8 +291,7 @@ func TestReadModelAnswersUnderChanges(t *testing.T) {
 	const tenant = "0193a0b4-0000-7000-8000-00000000000a"
 	it := contracts.Integration{ID: "0193a0b4-0000-7000-8000-0000000000c4", TenantID: tenant, TypeID: "inmemory", Name: "v0",
 		Config: map[string]any{}, Labels: map[string]string{}}
-	f.put(t, f.itKV, tenant+"."+it.ID, it)
-	eventually(t, "the view holds it", func() bool { _, ok := f.m.answer(ctx, tenant, it.ID); return ok })
+	f.putIntegration(t, it)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	for range 4 {

@@ -1,8 +1,6 @@
 package httpx
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -115,14 +113,7 @@ func TestSharedTransportNeverLendsAConnectionAcrossTLSSettings(t *testing.T) {
 	certA, keyA, caA := clientIdentity(t, "tenant-a")
 	certB, keyB, caB := clientIdentity(t, "tenant-b")
 	stranger, strangerKey, _ := clientIdentity(t, "stranger")
-	mtls := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "hello "+r.TLS.PeerCertificates[0].Subject.CommonName)
-	}))
-	pool := x509.NewCertPool()
-	pool.AddCert(caA)
-	pool.AddCert(caB)
-	mtls.Config.ErrorLog = quietLog
-	mtls.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	mtls := newMTLSServer(caA, caB)
 	mtlsConns := countConns(mtls)
 	mtls.StartTLS()
 	t.Cleanup(mtls.Close)

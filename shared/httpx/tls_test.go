@@ -60,6 +60,21 @@ func clientIdentity(t *testing.T, cn string) (certPEM, keyPEM []byte, cert *x509
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), cert
 }
 
+// newMTLSServer is an unstarted TLS server that requires a client
+// certificate issued by one of cas and answers "hello <its common name>".
+func newMTLSServer(cas ...*x509.Certificate) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello "+r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	pool := x509.NewCertPool()
+	for _, ca := range cas {
+		pool.AddCert(ca)
+	}
+	srv.Config.ErrorLog = quietLog
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	return srv
+}
+
 // quietLog drops the server's log of handshakes the tests make fail.
 var quietLog = log.New(io.Discard, "", 0)
 
@@ -76,13 +91,7 @@ func TestTLSOptions(t *testing.T) {
 
 	clientCert, clientKey, clientCA := clientIdentity(t, "inthub-connector")
 	otherCert, otherKey, _ := clientIdentity(t, "stranger")
-	mtls := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "hello "+r.TLS.PeerCertificates[0].Subject.CommonName)
-	}))
-	pool := x509.NewCertPool()
-	pool.AddCert(clientCA)
-	mtls.Config.ErrorLog = quietLog
-	mtls.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	mtls := newMTLSServer(clientCA)
 	mtls.StartTLS()
 	t.Cleanup(mtls.Close)
 
