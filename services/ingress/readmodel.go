@@ -80,7 +80,7 @@ type answer struct {
 }
 
 // answersBytes bounds the encoded answers the read model keeps: about
-// 20,000 answers of a typical integration, checked at the spec's
+// 20,000 answers of a typical integration, checked at the default
 // intervals. Losing one costs an encoding.
 const answersBytes = 16 << 20
 
