@@ -20,6 +20,7 @@ import (
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
+	"github.com/stella-ops/inthub/shared/natstest"
 )
 
 const (
@@ -571,10 +572,6 @@ func runStack(t *testing.T, cfg devstack.Config) devstack.Info {
 // natsConn connects to the stack's NATS server (as its admin) until t ends.
 func natsConn(t *testing.T, info devstack.Info) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(info.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc, _ := natstest.ConnectURL(t, info.NATSURL)
 	return nc
 }

@@ -97,7 +97,14 @@ func OpenConfig(t testing.TB, cfg bus.Config) *bus.Bus {
 // the service under test.
 func Connect(t testing.TB, s *server.Server) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(s.ClientURL())
+	return ConnectURL(t, s.ClientURL())
+}
+
+// ConnectURL is Connect to a server known by its URL (a hub a test started
+// elsewhere, such as a devstack).
+func ConnectURL(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/stella-ops/inthub/services/stella/cli"
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/natstest"
 )
 
 // operatorEnv names the test hub and the operator token.
@@ -34,15 +35,7 @@ func operatorEnv() func(string) string {
 // hubJetStream connects the test to the test hub's NATS.
 func hubJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(testHub.devInfo.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.ConnectURL(t, testHub.devInfo.NATSURL)
 	return js
 }
 
