@@ -49,6 +49,7 @@ type options struct {
 	createProfile string
 	pacedProfile  string
 	memProfile    string
+	memCPUProfile string
 }
 
 func main() {
@@ -65,6 +66,7 @@ func main() {
 	flag.StringVar(&o.createProfile, "create-cpuprofile", "", "write a CPU profile of the create phase alone to this file")
 	flag.StringVar(&o.pacedProfile, "paced-cpuprofile", "", "write a CPU profile of the paced GET phase to this file")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
+	flag.StringVar(&o.memCPUProfile, "mem-cpuprofile", "", "write a CPU profile of the memory phase's hub while it settles to this file")
 	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -24,6 +24,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/services/devstack"
+	"github.com/stella-ops/inthub/services/devstack/internal/benchkit"
+	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -39,6 +41,20 @@ type memResult struct {
 	HeapInuse  int64   `json:"heapInuse"`
 	LoadSecond float64 `json:"loadSeconds"`
 	Visible    float64 `json:"visibleSeconds"`
+	// Samples are taken while the hub settles: whether its resident set
+	// still grows when it is read, and how much of the first checks' work
+	// is still queued then.
+	Samples []memSample `json:"samples"`
+}
+
+// memSample is the hub's state some time after the last integration is
+// served.
+type memSample struct {
+	After    time.Duration `json:"after"`
+	RSS      int64         `json:"rss"`
+	Heap     int64         `json:"heapInuse"`
+	Queued   uint64        `json:"commandsQueued"`
+	Recorded uint64        `json:"healthRecords"`
 }
 
 // memPhase runs the memory phase in a child process, so its resident set
@@ -49,7 +65,7 @@ func memPhase(ctx context.Context, o options, tw *tabwriter.Writer) error {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, exe, "-child", "mem", "-mem-n", strconv.Itoa(o.memN), "-mem-settle", o.memSettle.String(),
-		"-memprofile", o.memProfile)
+		"-memprofile", o.memProfile, "-mem-cpuprofile", o.memCPUProfile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -68,6 +84,16 @@ func memPhase(ctx context.Context, o options, tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "  whole hub: RSS above the idle hub (%.0f MiB), per integration\t%.0f bytes\t\t\t\n", mb(r.IdleRSS), float64(r.RSS-r.IdleRSS)/float64(r.N))
 	fmt.Fprintf(tw, "  one catalog view (one per process; a service on its own keeps one), heap per integration\t%.0f bytes\t<= 4 KB\t%.2f\t\n", r.ViewBytes, r.ViewBytes/4096)
 	fmt.Fprintf(tw, "  loading them into the bucket / until the ingress serves the last\t%.1f s / %.1f s\t\t\t\n", r.LoadSecond, r.Visible)
+	if len(r.Samples) > 0 {
+		var rss, queued []string
+		for _, s := range r.Samples {
+			rss = append(rss, fmt.Sprintf("%s %d", s.After, s.RSS>>20))
+			queued = append(queued, fmt.Sprintf("%d", s.Queued))
+		}
+		fmt.Fprintf(tw, "  while settling: RSS in MiB after\t%s\t\t\t\n", strings.Join(rss, ", "))
+		fmt.Fprintf(tw, "  while settling: check commands queued, then health records at the end\t%s; %d\t\t\t\n",
+			strings.Join(queued, ", "), r.Samples[len(r.Samples)-1].Recorded)
+	}
 	return nil
 }
 
@@ -112,15 +138,17 @@ func memChild(ctx context.Context, o options, w io.Writer) error {
 	}
 	r.Visible = time.Since(start).Seconds()
 	fmt.Fprintf(os.Stderr, "ingressbench: %d integrations loaded in %.1fs, served after %.1fs; settling %s\n", o.memN, r.LoadSecond, r.Visible, o.memSettle)
-	select {
-	case <-time.After(o.memSettle):
-	case <-ctx.Done():
-		return ctx.Err()
+	stopProfile, err := benchkit.StartProfile(o.memCPUProfile)
+	if err != nil {
+		return err
+	}
+	r.Samples, err = settle(ctx, nc, o.memSettle)
+	stopProfile()
+	if err != nil {
+		return err
 	}
 	r.RSS, r.PeakRSS = procStatus("VmRSS"), procStatus("VmHWM")
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	r.HeapInuse = int64(ms.HeapInuse)
+	r.HeapInuse = heapInuse()
 	if o.memProfile != "" {
 		if err := writeHeapProfile(o.memProfile); err != nil {
 			return err
@@ -133,6 +161,48 @@ func memChild(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 	return json.NewEncoder(w).Encode(r)
+}
+
+// settle waits d, sampling the hub every tenth of it (at most every 10 s).
+func settle(ctx context.Context, nc *nats.Conn, d time.Duration) ([]memSample, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	msgs := func(stream string) uint64 {
+		st, err := js.Stream(ctx, stream)
+		if err != nil {
+			return 0
+		}
+		return st.CachedInfo().State.Msgs
+	}
+	every := min(d/10, 10*time.Second)
+	if every <= 0 {
+		return nil, nil
+	}
+	var out []memSample
+	start := time.Now()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for time.Since(start) < d-every/2 {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+		s := memSample{After: time.Since(start).Round(time.Second), RSS: procStatus("VmRSS"), Heap: heapInuse(),
+			Queued: msgs(bus.StreamCommands), Recorded: msgs("KV_" + catalog.BucketHealth)}
+		fmt.Fprintf(os.Stderr, "ingressbench: after %s: RSS %d MiB, heap in use %d MiB, %d commands queued, %d health records\n",
+			s.After, s.RSS>>20, s.Heap>>20, s.Queued, s.Recorded)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func heapInuse() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }
 
 // putIntegrations writes n inmemory integrations into the bucket, as the
@@ -158,7 +228,14 @@ func putIntegrations(ctx context.Context, nc *nats.Conn, n int) (contracts.Integ
 			Config: map[string]any{"failureMode": inmemory.FailNone}, Labels: map[string]string{"env": "bench"},
 			CreatedAt: now, UpdatedAt: now,
 		}
-		body, err := json.Marshal(it)
+		// Version 1 is what the manager stores with a new integration; a
+		// record without it is one something else wrote, and the manager's
+		// outbox then reads the key's history to tell a create from an
+		// update (an ordered consumer made and deleted per change).
+		body, err := json.Marshal(struct {
+			contracts.Integration
+			Version uint64 `json:"version"`
+		}{it, 1})
 		if err != nil {
 			return it, err
 		}
