@@ -332,6 +332,8 @@ func probes(t *testing.T) map[string]probe {
 			services: health(func(c healthscheduler.Config) any { return c.Intervals.Functionality })},
 		"INTHUB_CHECK_WORKERS": {value: "33", want: 33, bad: "many",
 			services: health(func(c healthscheduler.Config) any { return c.Workers })},
+		"INTHUB_CHECK_MAX_QUEUED": {value: "2500", want: 2500, bad: "-1",
+			services: health(func(c healthscheduler.Config) any { return c.MaxQueued })},
 		"INTHUB_FLAP_THRESHOLD": {value: "4", want: 4, bad: "-1",
 			services: health(func(c healthscheduler.Config) any { return c.FlapThreshold })},
 		"INTHUB_ALLOW_PRIVATE_NETWORKS": {value: "true", want: true, bad: "sometimes",

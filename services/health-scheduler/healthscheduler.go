@@ -19,6 +19,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/catalog"
+	"github.com/stella-ops/inthub/shared/config"
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/runtime"
 	"github.com/stella-ops/inthub/shared/connectors/secrets"
@@ -44,6 +45,15 @@ type Config struct {
 	FlapThreshold int
 	// Workers is how many checks this replica runs at once (16).
 	Workers int
+	// MaxQueued is how many check commands may wait in the queue (not yet
+	// taken, or taken and not yet acknowledged) before the schedule stops
+	// publishing: a slot that comes due while the queue holds that many
+	// is skipped (inthub_health_checks_skipped_total) and the level is
+	// checked at its next slot. Without it a fleet whose checks cost more
+	// than the replicas can run grows the queue, and the memory and disk
+	// holding it, without end. A new revision's first check is never
+	// skipped. 0 takes config.DefaultMaxQueuedChecks; negative never skips.
+	MaxQueued int
 	// CheckTimeout bounds one attempt of one check (10s).
 	CheckTimeout time.Duration
 	Retry        resilience.Policy
@@ -88,6 +98,9 @@ func (c *Config) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 16
+	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = config.DefaultMaxQueuedChecks
 	}
 	if c.CheckTimeout <= 0 {
 		c.CheckTimeout = 10 * time.Second
@@ -193,6 +206,15 @@ func wire(w *startup.Wiring, cfg Config) error {
 	}
 	table := svc.routes()
 	svc.schedule = w.Bus.Publisher().For(table[0])
+	svc.queue = &checkQueue{max: cfg.MaxQueued, every: time.Second, logger: cfg.Logger, gauge: m.queued,
+		read: func(ctx context.Context) (uint64, error) {
+			c, err := w.Bus.JetStream().Consumer(ctx, bus.StreamCommands, durableChecks)
+			if err != nil {
+				return 0, err
+			}
+			info := c.CachedInfo()
+			return info.NumPending + uint64(max(info.NumAckPending, 0)), nil
+		}}
 	w.Routes(table)
 	changes := make(chan catalog.Change, 1024)
 	w.OnChange(view, func(ctx context.Context, c catalog.Change) {
@@ -219,11 +241,13 @@ type service struct {
 	logger *slog.Logger
 	// schedule publishes the check commands (the "schedule" route).
 	schedule *bus.Producer
-	metrics  *metrics
-	view     *catalog.View
-	store    *healthStore
-	run      *runner
-	pool     *runtime.Pool
+	// queue says when the check commands waiting are too many to add to.
+	queue   *checkQueue
+	metrics *metrics
+	view    *catalog.View
+	store   *healthStore
+	run     *runner
+	pool    *runtime.Pool
 	// breakers hold one circuit breaker per integration, keyed by its id
 	// (never by revision, so the metric series stay one per integration):
 	// a new revision starts closed, a deleted integration's is dropped.
@@ -250,8 +274,16 @@ func (s *service) scheduleLoop(ctx context.Context, changes <-chan catalog.Chang
 	for {
 		now := s.cfg.Clock()
 		if !s.cfg.DisableSchedule {
-			for _, j := range sched.due(now) {
-				s.publishCheck(ctx, j.key, []contracts.CheckType{j.checkType}, strconv.FormatInt(j.slot, 10), j.slot, j.due())
+			if due := sched.due(now); len(due) > 0 {
+				if s.queue.full(ctx, now) {
+					for _, j := range due {
+						s.metrics.skipped.WithLabelValues(string(j.checkType)).Inc()
+					}
+				} else {
+					for _, j := range due {
+						s.publishCheck(ctx, j.key, []contracts.CheckType{j.checkType}, strconv.FormatInt(j.slot, 10), j.slot, j.due())
+					}
+				}
 			}
 		}
 		s.metrics.scheduled.Set(float64(sched.size()))
@@ -497,6 +529,8 @@ type metrics struct {
 	checks    *prometheus.CounterVec
 	retries   *prometheus.CounterVec
 	tests     *prometheus.CounterVec
+	skipped   *prometheus.CounterVec
+	queued    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -508,6 +542,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		checks:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_checks_total", Help: "Checks run, by type and status."}, []string{"check", "status"}),
 		retries:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_check_retries_total", Help: "Check attempts retried, by error code."}, []string{"code"}),
 		tests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_integration_tests_total", Help: "On-demand tests run, by success."}, []string{"success"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inthub_health_checks_skipped_total",
+			Help: "Scheduled slots not published because the check queue held INTHUB_CHECK_MAX_QUEUED commands, by check type."}, []string{"check"}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inthub_health_check_queue",
+			Help: "Check commands waiting or running at the schedule's last reading of the queue."}),
 	}
 	// Every check type and status exported from the start, so rates and
 	// alerts have their series before the first check.
@@ -516,13 +554,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.checks.WithLabelValues(string(ct), string(st))
 		}
 	}
+	for _, ct := range []contracts.CheckType{contracts.CheckConnectivity, contracts.CheckAuthentication, contracts.CheckFunctionality} {
+		m.skipped.WithLabelValues(string(ct))
+	}
 	for _, code := range resilience.Codes {
 		if resilience.StrategyFor(code) != resilience.NoRetry {
 			m.retries.WithLabelValues(string(code))
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.retries, m.tests)
+		reg.MustRegister(m.published, m.lag, m.scheduled, m.checks, m.retries, m.tests, m.skipped, m.queued)
 	}
 	return m
 }

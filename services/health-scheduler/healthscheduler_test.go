@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/bus"
@@ -398,4 +399,92 @@ func TestNewIntegrationGetsOneCommandAndOneRecordWrite(t *testing.T) {
 	if got := changes(t, e); len(got) != 1 || got[0].Previous != contracts.HealthUnknown || got[0].Current != contracts.HealthHealthy {
 		t.Fatalf("health.changed %+v, want one unknown -> healthy", got)
 	}
+}
+
+// blockingSpec is a provider whose connectivity checks wait until release
+// is closed, counting the checks that ran.
+func blockingSpec(release <-chan struct{}, calls *atomic.Int64) *connectors.Spec {
+	return &connectors.Spec{
+		ID: "blocking", Category: connectors.CategoryRegistry, CheckLevels: []contracts.CheckType{contracts.CheckConnectivity},
+		New: func(context.Context, connectors.Instance) (connectors.Connector, error) {
+			return blocking{counter{calls}, release}, nil
+		},
+	}
+}
+
+type blocking struct {
+	counter
+	release <-chan struct{}
+}
+
+func (b blocking) CheckConnectivity(ctx context.Context) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.counter.CheckConnectivity(ctx)
+}
+
+// While the checks cannot keep up, the check commands stop piling up at
+// MaxQueued (plus what one reading of the queue lets through) and the
+// slots coming due are counted as skipped; once the workers catch up the
+// schedule publishes again.
+func TestAFullCheckQueueSkipsSlotsUntilItDrains(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	release := make(chan struct{})
+	var calls atomic.Int64
+	const n, maxQueued = 5, 20
+	for i := 0; i < n; i++ {
+		e.put(contracts.Integration{ID: uuid.NewString(), TenantID: tenant, TypeID: "blocking", Name: fmt.Sprint(i), Config: map[string]any{}})
+	}
+	metrics := prometheus.NewRegistry()
+	cfg := fastConfig(connectors.NewRegistry(blockingSpec(release, &calls)))
+	cfg.Intervals.Connectivity = 100 * time.Millisecond // 50 slots a second
+	cfg.Workers, cfg.MaxQueued, cfg.CheckTimeout, cfg.Metrics = 1, maxQueued, time.Minute, metrics
+	e.start(cfg)
+	st, err := e.js.Stream(context.Background(), bus.StreamCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() uint64 {
+		info, err := st.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	skipped := func() float64 { return counterValue(t, metrics, "inthub_health_checks_skipped_total") }
+	waitFor(t, "slots skipped", func() bool { return skipped() >= 2*n })
+	// At most one second of slots (50) gets past the bound between two
+	// readings of the queue; without it 4 s would store about 200.
+	time.Sleep(2 * time.Second)
+	if got := stored(); got > maxQueued+50+n {
+		t.Fatalf("%d check commands stored with the workers stuck; want at most about %d", got, maxQueued+50)
+	}
+	before := stored()
+	close(release)
+	waitFor(t, "publishing again once the queue drained", func() bool { return stored() > before+2*n })
+	if calls.Load() == 0 {
+		t.Fatal("no check ran after the release")
+	}
+}
+
+// counterValue sums the samples of the counter family name.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }

@@ -313,20 +313,29 @@ func natsAuthFromEnv(r *Reader) bus.Auth {
 	return a
 }
 
+// DefaultMaxQueuedChecks is INTHUB_CHECK_MAX_QUEUED's default: minutes of
+// work for one replica's default workers, far above the few hundred
+// commands a schedule that keeps up leaves queued between ticks.
+const DefaultMaxQueuedChecks = 10000
+
 // Health is the health-scheduler's own settings.
 type Health struct {
 	Connectivity, Authentication, Functionality time.Duration
 	Workers, FlapThreshold                      int
+	// MaxQueued is how many check commands may wait before the schedule
+	// skips the slots coming due; 0 never skips.
+	MaxQueued int
 }
 
-// HealthFromEnv reads INTHUB_CHECK_*_INTERVAL, INTHUB_CHECK_WORKERS and
-// INTHUB_FLAP_THRESHOLD.
+// HealthFromEnv reads INTHUB_CHECK_*_INTERVAL, INTHUB_CHECK_WORKERS,
+// INTHUB_CHECK_MAX_QUEUED and INTHUB_FLAP_THRESHOLD.
 func HealthFromEnv(r *Reader) Health {
 	return Health{
 		Connectivity:   r.Duration("INTHUB_CHECK_CONNECTIVITY_INTERVAL", time.Minute),
 		Authentication: r.Duration("INTHUB_CHECK_AUTHENTICATION_INTERVAL", 5*time.Minute),
 		Functionality:  r.Duration("INTHUB_CHECK_FUNCTIONALITY_INTERVAL", 15*time.Minute),
 		Workers:        r.Int("INTHUB_CHECK_WORKERS", 16, 1),
+		MaxQueued:      r.Int("INTHUB_CHECK_MAX_QUEUED", DefaultMaxQueuedChecks, 0),
 		FlapThreshold:  r.Int("INTHUB_FLAP_THRESHOLD", 2, 1),
 	}
 }
