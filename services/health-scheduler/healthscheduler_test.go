@@ -471,8 +471,9 @@ func TestAFullCheckQueueSkipsSlotsUntilItDrains(t *testing.T) {
 	}
 }
 
-// counterValue sums the samples of the counter family name.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// counterValue sums the counter family name's series that carry labels
+// (name, value pairs).
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -480,8 +481,19 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	var sum float64
 	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			matches := true
+			for i := 0; i+1 < len(labels); i += 2 {
+				matches = matches && have[labels[i]] == labels[i+1]
+			}
+			if matches {
 				sum += m.GetCounter().GetValue()
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
@@ -43,22 +42,7 @@ func TestOnPublishedSeesEverySlotAfterItIsDue(t *testing.T) {
 	if len(early) > 0 {
 		t.Fatalf("%d slots published before they were due, by up to %v", len(early), early[0])
 	}
-	if published := testutil.ToFloat64(scheduledTotal(t, metrics)); published != float64(calls) {
+	if published := counterValue(t, metrics, "inthub_health_checks_scheduled_total"); published != float64(calls) {
 		t.Fatalf("OnPublished called %d times for %v published slots", calls, published)
 	}
-}
-
-func scheduledTotal(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "scheduled"})
-	for _, mf := range mfs {
-		if mf.GetName() == "inthub_health_checks_scheduled_total" {
-			g.Set(mf.GetMetric()[0].GetCounter().GetValue())
-		}
-	}
-	return g
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	healthscheduler "github.com/stella-ops/inthub/services/health-scheduler"
 	"github.com/stella-ops/inthub/shared/connectors"
@@ -68,13 +67,13 @@ func TestRealRegistryOutageAndRecovery(t *testing.T) {
 		}
 		return false
 	})
-	if n := testutil.ToFloat64(retries(t, metrics, resilience.AuthenticationFailed)); n != 0 {
+	if n := counterValue(t, metrics, "inthub_health_check_retries_total", "code", string(resilience.AuthenticationFailed)); n != 0 {
 		t.Fatalf("AUTHENTICATION_FAILED retried %v times", n)
 	}
 
 	reg.Stop(t)
 	waitFor(t, "unhealthy after the registry stopped", func() bool { return healthOf(t, e, good).Status == contracts.HealthUnhealthy })
-	if n := testutil.ToFloat64(retries(t, metrics, resilience.ConnectionRefused)); n == 0 {
+	if n := counterValue(t, metrics, "inthub_health_check_retries_total", "code", string(resilience.ConnectionRefused)); n == 0 {
 		t.Fatal("CONNECTION_REFUSED was not retried")
 	}
 	time.Sleep(time.Second) // stays down: no more transitions
@@ -104,26 +103,4 @@ func TestRealRegistryOutageAndRecovery(t *testing.T) {
 
 func healthschedulerIntervals(d time.Duration) healthscheduler.Intervals {
 	return healthscheduler.Intervals{Connectivity: d, Authentication: d, Functionality: d}
-}
-
-func retries(t *testing.T, reg *prometheus.Registry, code resilience.Code) prometheus.Collector {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "retries"})
-	for _, mf := range mfs {
-		if mf.GetName() != "inthub_health_check_retries_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "code" && l.GetValue() == string(code) {
-					g.Set(m.GetCounter().GetValue())
-				}
-			}
-		}
-	}
-	return g
 }
