@@ -22,6 +22,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/discoveryfilter"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/telemetry/metrictest"
 )
 
 // pagedSpec is a provider whose pages of 50 resources carry a bulky
@@ -190,9 +191,9 @@ func TestDiscoveryRetriesAsTheIntegrationSays(t *testing.T) {
 				cfg[k] = v
 			}
 			it := e.put(contracts.Integration{TypeID: inmemory.Spec.ID, Config: cfg})
-			before := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", tc.code)
+			before := metrictest.Value(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", tc.code)
 			errorOf(t, e.discover(it, repositories), tc.code)
-			if n := metricValue(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", tc.code) - before; n != tc.calls {
+			if n := metrictest.Value(t, metrics, "inthub_discovery_provider_call_duration_seconds", "outcome", tc.code) - before; n != tc.calls {
 				t.Errorf("%s called the provider %v times, want %v", tc.code, n, tc.calls)
 			}
 		})
@@ -344,14 +345,14 @@ func TestLifecycleEventsEmptyTheCache(t *testing.T) {
 	// The announcement alone empties the cache: same revision, no KV change.
 	e.announce(contracts.SubjectUpdated, it)
 	waitFor(t, "the update's invalidation", func() bool {
-		return metricValue(t, metrics, "inthub_discovery_cache_invalidations_total", "event", "updated") == 1
+		return metrictest.Value(t, metrics, "inthub_discovery_cache_invalidations_total", "event", "updated") == 1
 	})
 	if res := result(t, e.discover(it, req)); res.CacheHit {
 		t.Fatal("hit after integration.updated")
 	}
 	e.announce(contracts.SubjectDeleted, it)
 	waitFor(t, "the delete's invalidation", func() bool {
-		return metricValue(t, metrics, "inthub_discovery_cache_invalidations_total", "event", "deleted") == 1
+		return metrictest.Value(t, metrics, "inthub_discovery_cache_invalidations_total", "event", "deleted") == 1
 	})
 	if res := result(t, e.discover(it, req)); res.CacheHit {
 		t.Fatal("hit after integration.deleted")

@@ -22,6 +22,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/dockerregistry"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/telemetry/metrictest"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
@@ -225,7 +226,7 @@ func TestRealRegistryThroughRedisOnTwoReplicas(t *testing.T) {
 
 	// Redis stopped: discovery keeps answering, uncached, and says so.
 	unavailable := func() float64 {
-		return metricValue(t, m1, "inthub_discovery_cache_unavailable") + metricValue(t, m2, "inthub_discovery_cache_unavailable")
+		return metrictest.Value(t, m1, "inthub_discovery_cache_unavailable") + metrictest.Value(t, m2, "inthub_discovery_cache_unavailable")
 	}
 	redisSrv.Stop(t)
 	for i := range 3 {
@@ -234,8 +235,8 @@ func TestRealRegistryThroughRedisOnTwoReplicas(t *testing.T) {
 			t.Fatalf("call %d with Redis down: hit %v, %d items", i, res.CacheHit, len(res.Items))
 		}
 	}
-	if unavailable() < 1 || metricValue(t, m1, "inthub_discovery_cache_requests_total", "result", "error")+
-		metricValue(t, m2, "inthub_discovery_cache_requests_total", "result", "error") != 3 {
+	if unavailable() < 1 || metrictest.Value(t, m1, "inthub_discovery_cache_requests_total", "result", "error")+
+		metrictest.Value(t, m2, "inthub_discovery_cache_requests_total", "result", "error") != 3 {
 		t.Fatalf("unavailable gauge %v after Redis stopped", unavailable())
 	}
 	// ... and caches again once it is back.

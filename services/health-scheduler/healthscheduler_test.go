@@ -25,6 +25,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/natstest"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/telemetry/metrictest"
 )
 
 const tenant = "0193a0b4-0000-7000-8000-00000000000a"
@@ -455,7 +456,7 @@ func TestAFullCheckQueueSkipsSlotsUntilItDrains(t *testing.T) {
 		}
 		return info.State.LastSeq
 	}
-	skipped := func() float64 { return counterValue(t, metrics, "inthub_health_checks_skipped_total") }
+	skipped := func() float64 { return metrictest.Value(t, metrics, "inthub_health_checks_skipped_total") }
 	waitFor(t, "slots skipped", func() bool { return skipped() >= 2*n })
 	// At most one second of slots (50) gets past the bound between two
 	// readings of the queue; without it 4 s would store about 200.
@@ -469,34 +470,4 @@ func TestAFullCheckQueueSkipsSlotsUntilItDrains(t *testing.T) {
 	if calls.Load() == 0 {
 		t.Fatal("no check ran after the release")
 	}
-}
-
-// counterValue sums the counter family name's series that carry labels
-// (name, value pairs).
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			matches := true
-			for i := 0; i+1 < len(labels); i += 2 {
-				matches = matches && have[labels[i]] == labels[i+1]
-			}
-			if matches {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
 }

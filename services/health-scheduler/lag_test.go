@@ -9,6 +9,7 @@ import (
 
 	"github.com/stella-ops/inthub/shared/connectors"
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
+	"github.com/stella-ops/inthub/shared/telemetry/metrictest"
 )
 
 // TestOnPublishedSeesEverySlotAfterItIsDue checks the hook schedbench
@@ -42,7 +43,7 @@ func TestOnPublishedSeesEverySlotAfterItIsDue(t *testing.T) {
 	if len(early) > 0 {
 		t.Fatalf("%d slots published before they were due, by up to %v", len(early), early[0])
 	}
-	if published := counterValue(t, metrics, "inthub_health_checks_scheduled_total"); published != float64(calls) {
+	if published := metrictest.Value(t, metrics, "inthub_health_checks_scheduled_total"); published != float64(calls) {
 		t.Fatalf("OnPublished called %d times for %v published slots", calls, published)
 	}
 }

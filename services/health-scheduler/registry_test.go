@@ -14,6 +14,7 @@ import (
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/httpx"
 	"github.com/stella-ops/inthub/shared/resilience"
+	"github.com/stella-ops/inthub/shared/telemetry/metrictest"
 	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
@@ -67,13 +68,13 @@ func TestRealRegistryOutageAndRecovery(t *testing.T) {
 		}
 		return false
 	})
-	if n := counterValue(t, metrics, "inthub_health_check_retries_total", "code", string(resilience.AuthenticationFailed)); n != 0 {
+	if n := metrictest.Value(t, metrics, "inthub_health_check_retries_total", "code", string(resilience.AuthenticationFailed)); n != 0 {
 		t.Fatalf("AUTHENTICATION_FAILED retried %v times", n)
 	}
 
 	reg.Stop(t)
 	waitFor(t, "unhealthy after the registry stopped", func() bool { return healthOf(t, e, good).Status == contracts.HealthUnhealthy })
-	if n := counterValue(t, metrics, "inthub_health_check_retries_total", "code", string(resilience.ConnectionRefused)); n == 0 {
+	if n := metrictest.Value(t, metrics, "inthub_health_check_retries_total", "code", string(resilience.ConnectionRefused)); n == 0 {
 		t.Fatal("CONNECTION_REFUSED was not retried")
 	}
 	time.Sleep(time.Second) // stays down: no more transitions
