@@ -347,19 +347,11 @@ func (d *discoverEndpoint) provider(ctx context.Context, typeID string) (contrac
 	return info, ok, nil
 }
 
-// completion is the part of integration.discovery.completed the ingress
-// reads; the result is passed through as the worker encoded it.
-type completion struct {
-	RequestID string               `json:"requestId"`
-	Result    json.RawMessage      `json:"result"`
-	Error     *contracts.ErrorBody `json:"error"`
-}
-
 // respond maps a completion to the HTTP answer: the result as is, or the
 // error with the status its code calls for.
 func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info contracts.ProviderInfo) {
-	var c completion
-	if err := json.Unmarshal(data, &c); err != nil || (c.Error == nil && len(c.Result) == 0) {
+	c, ok := splitCompletion(data)
+	if !ok || (c.Error == nil && c.Result == nil) {
 		writeError(w, apierr.New(http.StatusInternalServerError, apierr.Internal, "the discovery answer could not be read"))
 		return
 	}
