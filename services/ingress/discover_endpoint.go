@@ -179,7 +179,7 @@ func (d *discoverEndpoint) fromCache(ctx context.Context, tenant, id string, it 
 	if err != nil {
 		return nil, false
 	}
-	body, err := json.Marshal(res)
+	body, err := discovery.AppendResult(nil, res)
 	if err != nil {
 		return nil, false
 	}
