@@ -106,9 +106,7 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	// worker's to answer, errors included.
 	if inView && known && !req.Refresh && d.s.discoveryCache != nil {
 		if body, ok := d.fromCache(r.Context(), tenant, id, it, req); ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(body)
+			writePage(w, body)
 			return
 		}
 	}
@@ -356,9 +354,11 @@ func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info cont
 		return
 	}
 	if c.Error == nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(append(c.Result, '\n'))
+		// A copy with the newline: the result is a slice of the message.
+		body := make([]byte, len(c.Result)+1)
+		copy(body, c.Result)
+		body[len(c.Result)] = '\n'
+		writePage(w, body)
 		return
 	}
 	if c.Error.Code == "RATE_LIMITED" {
@@ -367,6 +367,18 @@ func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info cont
 		}
 	}
 	writeError(w, discoveryError(*c.Error, info))
+}
+
+// writePage answers 200 with an encoded page. Its length is set: without
+// it net/http sends a page (larger than its 2 KB buffer) chunked, and the
+// caller's read of the body ends only with the last chunk, written after
+// the handler returns.
+func writePage(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // discoveryError gives a worker's error code its HTTP status: refusals of
