@@ -369,3 +369,29 @@ func TestDiscoveryWithRedisSurvivesItsOutage(t *testing.T) {
 		t.Fatalf("%s = %v after Redis came back", unavailable, v)
 	}
 }
+
+// TestDiscoveryAnswersCarryTheirLength: a page, answered by the worker over
+// the bus or by the ingress from the cache, is sent with its
+// Content-Length, not chunked, so a caller has it as soon as its last byte
+// arrives rather than when the handler has finished.
+func TestDiscoveryAnswersCarryTheirLength(t *testing.T) {
+	t.Parallel()
+	s := startDiscoveryStack(t, "")
+	repos := make([]any, 300)
+	for i := range repos {
+		repos[i] = fmt.Sprintf("team/svc-%03d", i)
+	}
+	it := s.createIntegration("inmemory", map[string]any{"repositories": repos})
+	req := map[string]any{"resourceType": "repositories", "limit": 1000}
+	for _, query := range [][]string{{"refresh=true"}, nil} {
+		r := s.discoverRaw(it.ID, s.info.Token, req, query...)
+		var res contracts.DiscoveryResult
+		r.decode(&res)
+		if r.status != http.StatusOK || len(res.Items) != 300 || res.CacheHit != (query == nil) {
+			t.Fatalf("%v: %d, %d items, hit %v", query, r.status, len(res.Items), res.CacheHit)
+		}
+		if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(r.body)) {
+			t.Errorf("%v: Content-Length %q for %d bytes", query, got, len(r.body))
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package discoveryworker_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -390,4 +392,37 @@ func TestCommandForAnotherTenantIsDeadLettered(t *testing.T) {
 		info, err := st.Info(context.Background(), jetstream.WithSubjectFilter(bus.DLQPrefix+".>"))
 		return err == nil && info.State.Msgs == 1
 	})
+}
+
+// TestCompletionsAreTheBytesJSONMarshalWrites: the worker encodes its
+// answers itself (discovery.EncodeCompleted, without reflection over the
+// items); what it publishes, a page or an error, must be exactly what
+// json.Marshal writes for the same completion.
+func TestCompletionsAreTheBytesJSONMarshalWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var calls atomic.Int64
+	e.start(discoveryworker.Config{Registry: connectors.NewRegistry(pagedSpec(&calls))})
+	sub, err := e.nc.SubscribeSync(contracts.SubjectDiscoveryCompleted + ".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range []contracts.Integration{
+		e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"total": float64(3)}}),
+		e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"total": float64(120), "versions": true}}),
+		e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"loop": true}}),
+	} {
+		done := e.discover(it, contracts.DiscoveryRequest{ResourceType: "repositories", Limit: 100})
+		msg, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(msg.Data, want) {
+			t.Fatalf("published %.200s\njson.Marshal %.200s", msg.Data, want)
+		}
+	}
 }

@@ -270,11 +270,17 @@ func (s *service) handleDiscover(ctx context.Context, m *bus.Message, out *bus.P
 	s.metrics.requests.WithLabelValues(errorCode(derr)).Inc()
 	// The answer goes out even when the handler's time ran out (it then
 	// says TIMEOUT): the caller is waiting for it.
+	// Encoded here rather than by the publisher's json.Marshal: the same
+	// bytes, written without reflection over the page's items.
+	body, err := discovery.EncodeCompleted(done)
+	if err != nil {
+		return fmt.Errorf("encode the discovery answer: %w", err)
+	}
 	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	_, err = out.Publish(pubCtx, bus.Event{
 		ID: "discovery:" + cmd.RequestID, Subject: contracts.Subject(contracts.SubjectDiscoveryCompleted, cmd.TenantID, cmd.IntegrationID),
-		TenantID: cmd.TenantID, DataSubject: cmd.IntegrationID, Data: done,
+		TenantID: cmd.TenantID, DataSubject: cmd.IntegrationID, Data: body,
 	})
 	return err
 }

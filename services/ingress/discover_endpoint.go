@@ -106,9 +106,7 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	// worker's to answer, errors included.
 	if inView && known && !req.Refresh && d.s.discoveryCache != nil {
 		if body, ok := d.fromCache(r.Context(), tenant, id, it, req); ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(body)
+			writePage(w, body)
 			return
 		}
 	}
@@ -179,7 +177,7 @@ func (d *discoverEndpoint) fromCache(ctx context.Context, tenant, id string, it 
 	if err != nil {
 		return nil, false
 	}
-	body, err := json.Marshal(res)
+	body, err := discovery.AppendResult(nil, res)
 	if err != nil {
 		return nil, false
 	}
@@ -347,26 +345,20 @@ func (d *discoverEndpoint) provider(ctx context.Context, typeID string) (contrac
 	return info, ok, nil
 }
 
-// completion is the part of integration.discovery.completed the ingress
-// reads; the result is passed through as the worker encoded it.
-type completion struct {
-	RequestID string               `json:"requestId"`
-	Result    json.RawMessage      `json:"result"`
-	Error     *contracts.ErrorBody `json:"error"`
-}
-
 // respond maps a completion to the HTTP answer: the result as is, or the
 // error with the status its code calls for.
 func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info contracts.ProviderInfo) {
-	var c completion
-	if err := json.Unmarshal(data, &c); err != nil || (c.Error == nil && len(c.Result) == 0) {
+	c, ok := splitCompletion(data)
+	if !ok || (c.Error == nil && c.Result == nil) {
 		writeError(w, apierr.New(http.StatusInternalServerError, apierr.Internal, "the discovery answer could not be read"))
 		return
 	}
 	if c.Error == nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(append(c.Result, '\n'))
+		// A copy with the newline: the result is a slice of the message.
+		body := make([]byte, len(c.Result)+1)
+		copy(body, c.Result)
+		body[len(c.Result)] = '\n'
+		writePage(w, body)
 		return
 	}
 	if c.Error.Code == "RATE_LIMITED" {
@@ -375,6 +367,18 @@ func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info cont
 		}
 	}
 	writeError(w, discoveryError(*c.Error, info))
+}
+
+// writePage answers 200 with an encoded page. Its length is set: without
+// it net/http sends a page (larger than its 2 KB buffer) chunked, and the
+// caller's read of the body ends only with the last chunk, written after
+// the handler returns.
+func writePage(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // discoveryError gives a worker's error code its HTTP status: refusals of
