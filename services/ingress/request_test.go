@@ -169,7 +169,7 @@ func TestRequestSpan(t *testing.T) {
 			}
 			for k, v := range want {
 				if got[k] != v {
-					t.Errorf("attribute %s = %v, want %v", k, got[k].Emit(), v.Emit())
+					t.Errorf("attribute %s = %v, want %v", k, got[k].String(), v.String())
 				}
 			}
 		})
