@@ -106,7 +106,7 @@ func (d *discoverEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	// worker's to answer, errors included.
 	if inView && known && !req.Refresh && d.s.discoveryCache != nil {
 		if body, ok := d.fromCache(r.Context(), tenant, id, it, req); ok {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header()["Content-Type"] = contentTypeJSON // shared, never changed: no copy per hit
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(body)
 			return

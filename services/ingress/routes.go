@@ -192,6 +192,9 @@ func (s *server) providers(w http.ResponseWriter, r *http.Request) {
 }
 
 func boolParam(r *http.Request, name string) (bool, error) {
+	if r.URL.RawQuery == "" {
+		return false, nil // the usual case: no query to parse (into a map)
+	}
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return false, nil
