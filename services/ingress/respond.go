@@ -40,7 +40,7 @@ func writeError(w http.ResponseWriter, err error) {
 // fields and trailing data are refused. Errors never echo the body.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, mediaTypes ...string) error {
 	if len(mediaTypes) == 0 {
-		mediaTypes = []string{"application/json"}
+		mediaTypes = jsonOnly
 	}
 	// The usual header is one of the types as written, without parameters:
 	// taken as it is, without parsing it (a map of its parameters).
@@ -57,11 +57,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, medi
 		}
 	}
 	body, err := readBody(w, r, limit)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return apierr.New(http.StatusRequestEntityTooLarge, apierr.PayloadTooLarge, "request body is larger than %d bytes", limit)
-	}
 	if err != nil {
+		// Declared here, tooBig is on the heap only for a body refused
+		// (errors.As takes its address).
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return apierr.New(http.StatusRequestEntityTooLarge, apierr.PayloadTooLarge, "request body is larger than %d bytes", limit)
+		}
 		return apierr.BadRequest(apierr.MalformedJSON, "request body could not be read")
 	}
 	return DecodeJSON(body, v)
@@ -94,6 +96,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	return io.ReadAll(http.MaxBytesReader(w, io.NopCloser(io.MultiReader(bytes.NewReader(buf), r.Body)), limit))
 }
+
+// jsonOnly is decodeBody's media types by default, made once.
+var jsonOnly = []string{"application/json"}
 
 // DecodeJSON decodes one JSON value strictly into v. Text the API could
 // not give back as sent is refused rather than silently replaced by U+FFFD,
