@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +24,17 @@ type accessSampler struct {
 	// last info line, which reports them.
 	tokens  float64
 	last    time.Time
-	dropped int64
+	dropped atomic.Int64
 	now     func() time.Time
+	// readyAt is when the next token is due (Unix ns) while the bucket is
+	// empty, 0 otherwise: until then a request is sent to debug without
+	// the lock (nearly every request under load, all contending for it).
+	// The bucket refills linearly, so skipping its update in between
+	// changes nothing. wait is the longest readyAt can be ahead (one
+	// token's time): a readyAt further off (the wall clock went back) is
+	// not trusted, the locked path decides.
+	readyAt atomic.Int64
+	wait    int64
 }
 
 // newAccessSampler returns a sampler of rate lines per second; nil (every
@@ -36,7 +46,7 @@ func newAccessSampler(rate float64) *accessSampler {
 	case rate == 0:
 		rate = DefaultAccessLogRate
 	}
-	return &accessSampler{rate: rate, tokens: rate, now: time.Now}
+	return &accessSampler{rate: rate, tokens: rate, now: time.Now, wait: int64(float64(time.Second)/rate) + 1}
 }
 
 // take says whether this request gets an info line and, if so, how many
@@ -45,18 +55,28 @@ func (s *accessSampler) take() (info bool, skipped int64) {
 	if s == nil {
 		return true, 0
 	}
+	now := s.now()
+	if ready := s.readyAt.Load(); ready != 0 {
+		if ahead := ready - now.UnixNano(); ahead > 0 && ahead <= s.wait {
+			s.dropped.Add(1)
+			return false, 0
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
 	if !s.last.IsZero() {
 		s.tokens = min(s.rate, s.tokens+now.Sub(s.last).Seconds()*s.rate)
 	}
 	s.last = now
 	if s.tokens < 1 {
-		s.dropped++
+		s.dropped.Add(1)
+		s.readyAt.Store(now.UnixNano() + int64((1-s.tokens)/s.rate*float64(time.Second)))
 		return false, 0
 	}
 	s.tokens--
-	skipped, s.dropped = s.dropped, 0
-	return true, skipped
+	s.readyAt.Store(0)
+	if s.tokens < 1 {
+		s.readyAt.Store(now.UnixNano() + int64((1-s.tokens)/s.rate*float64(time.Second)))
+	}
+	return true, s.dropped.Swap(0)
 }

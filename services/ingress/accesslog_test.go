@@ -42,3 +42,32 @@ func TestAccessSampler(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessSamplerUnderLoad: at a request a millisecond for 3 s, the info
+// lines keep to the rate (the first second's burst included) and every
+// request is either one or counted, once, in the next info line's skipped.
+func TestAccessSamplerUnderLoad(t *testing.T) {
+	t.Parallel()
+	const rate, requests = 10, 3000
+	s := newAccessSampler(rate)
+	start := time.Unix(1000, 0)
+	var now time.Time
+	s.now = func() time.Time { return now }
+	var infos, counted, lastInfo int64
+	for i := range requests {
+		now = start.Add(time.Duration(i) * time.Millisecond)
+		if info, skipped := s.take(); info {
+			infos++
+			counted += skipped
+			lastInfo = int64(i)
+		} else if skipped != 0 {
+			t.Fatalf("request %d: a debug request reported %d skipped", i, skipped)
+		}
+	}
+	if infos < 3*rate || infos > 4*rate {
+		t.Errorf("%d info lines in 3 s at %d a second", infos, rate)
+	}
+	if counted != lastInfo+1-infos {
+		t.Errorf("info lines reported %d requests at debug, want %d", counted, lastInfo+1-infos)
+	}
+}

@@ -375,7 +375,7 @@ func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info cont
 // the handler returns.
 func writePage(w http.ResponseWriter, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = contentTypeJSON // shared, never changed: no copy per answer
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/natstest"
@@ -67,18 +70,31 @@ func BenchmarkGetIntegration(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &server{logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), access: newAccessSampler(0), metrics: newHTTPMetrics(nil),
-		tokens: tokens, reads: m, extra: map[string]http.Handler{}}
-	h := s.routes()
-	req := httptest.NewRequest(http.MethodGet, "/api/v1/integrations/"+id, nil)
-	req.Header.Set("Authorization", "Bearer "+secret)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
+	// The first as ingressbench runs the hub (no tracer provider: spans
+	// record nothing); the second as `make run` does (the SDK's provider,
+	// every span recorded, none exported without OTEL_TRACES_FILE).
+	for _, tc := range []struct {
+		name   string
+		tracer trace.Tracer
+	}{
+		{"no tracer provider", nil},
+		{"recording spans", sdktrace.NewTracerProvider().Tracer("bench")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := &server{logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), access: newAccessSampler(0), metrics: newHTTPMetrics(nil),
+				tokens: tokens, reads: m, extra: map[string]http.Handler{}, tracer: tc.tracer}
+			h := s.routes()
+			req := httptest.NewRequest(http.MethodGet, "/api/v1/integrations/"+id, nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }

@@ -103,7 +103,9 @@ type server struct {
 	bus    *bus.Bus
 	logger *slog.Logger
 	// access samples the access log; nil logs every request at info.
-	access  *accessSampler
+	access *accessSampler
+	// tracer starts the requests' spans; nil is the global provider's.
+	tracer  trace.Tracer
 	metrics *httpMetrics
 	extra   map[string]http.Handler
 	// discoveryCache answers discovery cache hits; nil sends every
@@ -303,16 +305,28 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 // caller's trace, one log line, and metrics by route pattern (never by raw
 // path, which would blow up label cardinality).
 func (s *server) observe(next http.Handler) http.Handler {
-	tracer := otel.Tracer("github.com/stella-ops/inthub/services/ingress")
+	tracer := s.tracer
+	if tracer == nil {
+		tracer = otel.Tracer("github.com/stella-ops/inthub/services/ingress")
+	}
 	prop := propagation.TraceContext{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method+" "+r.URL.Path, serverKind,
-			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+		ctx := prop.Extract(r.Context(), traceHeaders(r.Header))
+		// The span starts under the method alone and gets its name and
+		// attributes once it records: a span that does not (no tracer
+		// provider, or not sampled) costs no string or attribute slice.
+		// The name and attributes a recording span ends with are the same;
+		// the sampler deciding is the default, parent-based one, which reads
+		// neither.
+		ctx, span := tracer.Start(ctx, r.Method, serverSpan...)
 		defer span.End()
-		ctx, caller := withRequestCaller(ctx)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		if span.IsRecording() {
+			span.SetName(r.Method + " " + r.URL.Path)
+			span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path))
+		}
+		st := &requestState{Context: ctx, rec: statusRecorder{ResponseWriter: w, status: http.StatusOK}}
+		rec := &st.rec
 		defer func() {
 			if p := recover(); p != nil {
 				s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -325,7 +339,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if route == "" {
 				route = "other"
 			}
-			s.metrics.observe(r.Method, route, rec.status, time.Since(start))
+			took := time.Since(start)
+			s.metrics.observe(r.Method, route, rec.status, took)
 			// Server errors always get their line; other requests up to the
 			// sampler's rate at info, the rest at debug (accesslog.go).
 			level, skipped := slog.LevelError, int64(0)
@@ -340,22 +355,24 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if !s.logger.Enabled(ctx, level) {
 				return
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}
-			if caller.ok {
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", took.Milliseconds()}
+			if st.callerOK {
 				// The token's name, never the token.
-				attrs = append(attrs, "tenant_id", caller.principal.TenantID, "token", caller.principal.Name)
+				attrs = append(attrs, "tenant_id", st.caller.TenantID, "token", st.caller.Name)
 			}
 			if skipped > 0 {
 				attrs = append(attrs, "requests_logged_at_debug", skipped)
 			}
 			s.logger.Log(ctx, level, "http request", attrs...)
 		}()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		st.req = r.WithContext(st)
+		next.ServeHTTP(rec, st.req)
 	})
 }
 
-// serverKind is the option of every request's span, made once.
-var serverKind = trace.WithSpanKind(trace.SpanKindServer)
+// serverSpan is the options of every request's span, made once (a
+// variadic argument built at each call would be allocated at each call).
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
 type statusRecorder struct {
 	http.ResponseWriter

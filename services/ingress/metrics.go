@@ -1,8 +1,10 @@
 package ingress
 
 import (
+	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,9 +18,11 @@ type httpMetrics struct {
 	// a request finds its two series with one map read instead of hashing
 	// its labels (and formatting its status) in both vectors. At most
 	// maxSeriesKept: past it (methods a client made up) the vectors are
-	// asked as before.
-	mu     sync.RWMutex
-	series map[seriesKey]routeSeries
+	// asked as before. The map is never changed once published (a new
+	// series copies it, under mu), so a request reads it without a lock:
+	// a read lock's shared counter was written by every request.
+	mu     sync.Mutex
+	series atomic.Pointer[map[seriesKey]routeSeries]
 }
 
 type seriesKey struct {
@@ -43,8 +47,8 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Name: "inthub_ingress_request_duration_seconds", Help: "HTTP request latency by route pattern.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"method", "route"}),
-		series: map[seriesKey]routeSeries{},
 	}
+	m.series.Store(&map[seriesKey]routeSeries{})
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration)
 	}
@@ -53,20 +57,28 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 
 func (m *httpMetrics) observe(method, route string, status int, d time.Duration) {
 	k := seriesKey{method, route, status}
-	m.mu.RLock()
-	s, ok := m.series[k]
-	m.mu.RUnlock()
+	s, ok := (*m.series.Load())[k]
 	if !ok {
 		s = routeSeries{
 			requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
 			duration: m.duration.WithLabelValues(method, route),
 		}
-		m.mu.Lock()
-		if len(m.series) < maxSeriesKept {
-			m.series[k] = s
-		}
-		m.mu.Unlock()
+		m.keep(k, s)
 	}
 	s.requests.Inc()
 	s.duration.Observe(d.Seconds())
+}
+
+// keep adds s to the series kept, while they are fewer than maxSeriesKept.
+func (m *httpMetrics) keep(k seriesKey, s routeSeries) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.series.Load()
+	if _, ok := old[k]; ok || len(old) >= maxSeriesKept {
+		return
+	}
+	next := make(map[seriesKey]routeSeries, len(old)+1)
+	maps.Copy(next, old)
+	next[k] = s
+	m.series.Store(&next)
 }

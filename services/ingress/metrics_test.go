@@ -38,7 +38,7 @@ func TestHTTPMetricsSeries(t *testing.T) {
 	if n := testutil.CollectAndCount(m.duration); n != maxSeriesKept+11 {
 		t.Errorf("%d duration series, want %d", n, maxSeriesKept+11)
 	}
-	if len(m.series) > maxSeriesKept {
-		t.Errorf("%d series kept, bound %d", len(m.series), maxSeriesKept)
+	if n := len(*m.series.Load()); n > maxSeriesKept {
+		t.Errorf("%d series kept, bound %d", n, maxSeriesKept)
 	}
 }

@@ -17,29 +17,6 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-type principalKey struct{}
-
-func principalOf(ctx context.Context) Principal {
-	p, _ := ctx.Value(principalKey{}).(Principal)
-	return p
-}
-
-// requestCaller is where authed leaves the principal for observe, whose
-// request log line is written outside authed, from a context that never
-// sees the principal's value.
-type requestCaller struct {
-	principal Principal
-	ok        bool
-}
-
-type requestCallerKey struct{}
-
-// withRequestCaller returns ctx with an empty requestCaller for authed to fill.
-func withRequestCaller(ctx context.Context) (context.Context, *requestCaller) {
-	c := &requestCaller{}
-	return context.WithValue(ctx, requestCallerKey{}, c), c
-}
-
 // routes builds the API's handler. Paths are matched without a method so a
 // wrong method gets the API's JSON 405 rather than the mux's plain text.
 func (s *server) routes() http.Handler {
@@ -137,10 +114,7 @@ func (s *server) authed(next http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		if c, _ := r.Context().Value(requestCallerKey{}).(*requestCaller); c != nil {
-			c.principal, c.ok = p, true
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		withPrincipal(next, w, r, p)
 	})
 }
 
@@ -218,6 +192,9 @@ func (s *server) providers(w http.ResponseWriter, r *http.Request) {
 }
 
 func boolParam(r *http.Request, name string) (bool, error) {
+	if r.URL.RawQuery == "" {
+		return false, nil // the usual case: no query to parse (into a map)
+	}
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return false, nil
