@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -82,8 +81,8 @@ func (q *queryEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 // respondQuery maps metrics.query.completed to the HTTP answer: the
 // series as the analyzer encoded them, or the error with its status.
 func respondQuery(w http.ResponseWriter, data []byte) {
-	var c completion
-	if err := json.Unmarshal(data, &c); err != nil || (c.Error == nil && len(c.Result) == 0) {
+	c, ok := splitCompletion(data)
+	if !ok || (c.Error == nil && len(c.Result) == 0) {
 		writeError(w, apierr.New(http.StatusInternalServerError, apierr.Internal, "the query answer could not be read"))
 		return
 	}
