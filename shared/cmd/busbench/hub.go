@@ -111,7 +111,10 @@ func hubPhase(ctx context.Context, url string, o options, name string, n int, ra
 			fail.report(err)
 		}
 	}()
+	wctx, stopWatch := context.WithCancel(ctx)
+	go watchStall(wctx, t, ingress.JetStream(), name)
 	res, err := finish(ctx, t, name, fail)
+	stopWatch()
 	if sl != nil {
 		var gs debug.GCStats
 		debug.ReadGCStats(&gs)
@@ -279,4 +282,38 @@ func streamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint6
 		return 0, err
 	}
 	return info.State.Msgs, nil
+}
+
+// watchStall reports on stderr when nothing was received for two seconds
+// while round trips are in flight, with the worker consumer's and the
+// command stream's state: stored commands not delivered and no pull waiting
+// would be the consumer's client not asking for more; commands handled but
+// events not received, the event consumer.
+func watchStall(ctx context.Context, t *tracker, js jetstream.JetStream, name string) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		last, got := t.lastSeen, len(t.latency)
+		t.mu.Unlock()
+		if last.IsZero() || time.Since(last) < 2*time.Second || got >= int(t.sent.Load()) {
+			continue
+		}
+		c, err := js.Consumer(ctx, bus.StreamCommands, "busbench-test")
+		if err != nil {
+			continue
+		}
+		ci, err := c.Info(ctx)
+		if err != nil {
+			continue
+		}
+		cmds, _ := streamMsgs(ctx, js, bus.StreamCommands)
+		fmt.Fprintf(os.Stderr, "%s: stalled %.1fs, %d sent, %d received; worker consumer: %d stored not delivered, %d pulls waiting, %d unacked, %d redelivered; command stream holds %d\n",
+			name, time.Since(last).Seconds(), t.sent.Load(), got, ci.NumPending, ci.NumWaiting, ci.NumAckPending, ci.NumRedelivered, cmds)
+	}
 }
