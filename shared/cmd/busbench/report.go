@@ -76,6 +76,9 @@ func printText(w io.Writer, s summary) error {
 		phases = append(phases, *s.RawHalfRate)
 	}
 	for _, p := range phases {
+		if p.Sent == 0 && p.Received == 0 {
+			continue // not run (-pace)
+		}
 		name := p.Name
 		if p.TimedOut {
 			name += " (timed out)"
@@ -84,7 +87,9 @@ func printText(w io.Writer, s summary) error {
 			name, p.Received, p.Sent, p.Seconds, p.MsgsPerSec, p.P50Ms, p.P99Ms, p.MaxMs, p.CPUPerMsgUs, p.AllocsPerMsg, p.BytesPerMsg/1024)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintf(tw, "hub/raw throughput ratio\t%.3f\n", s.HubRawRatio)
+	if s.Raw.MsgsPerSec > 0 {
+		fmt.Fprintf(tw, "hub/raw throughput ratio\t%.3f\n", s.HubRawRatio)
+	}
 	fmt.Fprintln(tw, "raw jetstream\tjs.PublishAsync -> durable pull consumer, explicit Ack per message; latency publish -> consume")
 	fmt.Fprintln(tw, "hub round trip\tbus.Publisher.PublishAsync command -> bus.Router handler publishes event -> ordered consumer; latency command publish -> event receipt")
 	if s.HalfRate != nil {
