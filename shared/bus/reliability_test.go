@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stella-ops/inthub/shared/bus"
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -258,5 +259,74 @@ func TestDefaultsMoveAKilledWorkersMessageInSeconds(t *testing.T) {
 				t.Errorf("Validate = %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestConsumerResumesWhenTheServerDroppedItsPull: the server may drop a
+// pull request without a reply (here: its waiting queue is full, and a
+// request that asks for heartbeats gets no 409), and a stalled busbench
+// run showed the same state, commands stored, none delivered, no pull
+// waiting on the server. The router's consumer then believed it had asked
+// and waited. It must notice the missing heartbeats and ask again within
+// seconds, not when its request would have expired (30 s).
+func TestConsumerResumesWhenTheServerDroppedItsPull(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	cfg := natstest.Config(s, "dropped-pull")
+	b := natstest.OpenConfig(t, cfg)
+	nc, js := natstest.Connect(t, s)
+	ctx := context.Background()
+	subject := contracts.SubjectTestRequested + ".>"
+	// The durable as the router defines it (so the router reuses it), with
+	// room for one waiting pull.
+	if _, err := js.CreateOrUpdateConsumer(ctx, bus.StreamCommands, jetstream.ConsumerConfig{
+		Durable: "dropped", FilterSubject: subject, AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: cfg.AckWait, MaxDeliver: cfg.MaxDeliver + 1, MaxAckPending: 1000,
+		DeliverPolicy: jetstream.DeliverAllPolicy, MaxWaiting: 1,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Another client's pull takes the only place.
+	inbox := nc.NewInbox()
+	other, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT."+bus.StreamCommands+".dropped", inbox, []byte(`{"batch":1,"expires":120000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *bus.Message, 1)
+	r, err := b.NewRouter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Handle(bus.Route{Name: "dropped", Stream: bus.StreamCommands, Subject: subject, Durable: "dropped",
+		Handler: func(_ context.Context, m *bus.Message, _ *bus.Producer) error { got <- m; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	runRouter(t, r)
+	// Let the router's pull reach the full queue and be dropped, then
+	// free the place: the other client goes, and its request with it.
+	time.Sleep(500 * time.Millisecond)
+	if err := other.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := b.Publisher().Publish(ctx, bus.Event{
+		Subject: contracts.Subject(contracts.SubjectTestRequested, "t1", "i1"), Data: contracts.TestRequested{RequestID: "r1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		t.Logf("handled %s after the publish (delivery %d)", time.Since(start).Round(time.Millisecond), m.Delivered)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the router's consumer did not ask again within 10 s of losing its pull")
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,6 +60,12 @@ func hubPhase(ctx context.Context, url string, o options, name string, n int, ra
 	defer stopRouter()
 
 	t := newTracker(n, o.inflight)
+	var sl *stageLog
+	if o.stages && rate > 0 {
+		sl = newStageLog(n)
+	}
+	stages.Store(sl)
+	defer stages.Store(nil)
 	fail := newErrSink()
 	events, err := ingress.JetStream().OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{contracts.SubjectTestCompleted + ".>"},
@@ -81,6 +90,14 @@ func hubPhase(ctx context.Context, url string, o options, name string, n int, ra
 			fail.report(fmt.Errorf("event for unknown request %q", ev.RequestID))
 			return
 		}
+		if sl != nil {
+			now := time.Now().UnixNano()
+			sl.mark(i, stSent, sent.UnixNano())
+			sl.mark(i, stReceived, now)
+			if md, err := m.Metadata(); err == nil {
+				sl.mark(i, stEvStored, md.Timestamp.UnixNano())
+			}
+		}
 		t.receive(i, sent)
 	})
 	if err != nil {
@@ -94,7 +111,21 @@ func hubPhase(ctx context.Context, url string, o options, name string, n int, ra
 			fail.report(err)
 		}
 	}()
+	wctx, stopWatch := context.WithCancel(ctx)
+	go watchStall(wctx, t, ingress.JetStream(), name)
 	res, err := finish(ctx, t, name, fail)
+	stopWatch()
+	if sl != nil {
+		var gs debug.GCStats
+		debug.ReadGCStats(&gs)
+		var gcs []gcEvent
+		for k := range gs.PauseEnd {
+			gcs = append(gcs, gcEvent{end: gs.PauseEnd[k], pause: gs.Pause[k]})
+		}
+		slices.Reverse(gcs)
+		fmt.Fprintf(os.Stderr, "%s:\n", name)
+		sl.report(os.Stderr, gcs)
+	}
 	if err != nil || res.TimedOut {
 		return res, err
 	}
@@ -135,9 +166,21 @@ func startWorker(ctx context.Context, b *bus.Bus, concurrency int) (stop func(),
 // completeTest is the benchmark's handler: decode the command, publish its
 // completion (deduplicated on the command's id), ack by returning nil.
 func completeTest(ctx context.Context, m *bus.Message, out *bus.Producer) error {
+	// Stamped only under -stages, so the measured handler costs nothing more.
+	sl := stages.Load()
+	var hs int64
+	if sl != nil {
+		hs = time.Now().UnixNano()
+	}
 	req, err := bus.Decode[contracts.TestRequested](m)
 	if err != nil {
 		return err
+	}
+	if sl != nil {
+		i, _ := strconv.Atoi(req.RequestID)
+		sl.mark(i, stHandlerStart, hs)
+		sl.mark(i, stHandlerPub, time.Now().UnixNano())
+		defer func() { sl.mark(i, stHandlerEnd, time.Now().UnixNano()) }()
 	}
 	_, err = out.Publish(ctx, bus.Event{
 		ID:          "completed-" + m.ID,
@@ -239,4 +282,38 @@ func streamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint6
 		return 0, err
 	}
 	return info.State.Msgs, nil
+}
+
+// watchStall reports on stderr when nothing was received for two seconds
+// while round trips are in flight, with the worker consumer's and the
+// command stream's state: stored commands not delivered and no pull waiting
+// would be the consumer's client not asking for more; commands handled but
+// events not received, the event consumer.
+func watchStall(ctx context.Context, t *tracker, js jetstream.JetStream, name string) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		last, got := t.lastSeen, len(t.latency)
+		t.mu.Unlock()
+		if last.IsZero() || time.Since(last) < 2*time.Second || got >= int(t.sent.Load()) {
+			continue
+		}
+		c, err := js.Consumer(ctx, bus.StreamCommands, "busbench-test")
+		if err != nil {
+			continue
+		}
+		ci, err := c.Info(ctx)
+		if err != nil {
+			continue
+		}
+		cmds, _ := streamMsgs(ctx, js, bus.StreamCommands)
+		fmt.Fprintf(os.Stderr, "%s: stalled %.1fs, %d sent, %d received; worker consumer: %d stored not delivered, %d pulls waiting, %d unacked, %d redelivered; command stream holds %d\n",
+			name, time.Since(last).Seconds(), t.sent.Load(), got, ci.NumPending, ci.NumWaiting, ci.NumAckPending, ci.NumRedelivered, cmds)
+	}
 }

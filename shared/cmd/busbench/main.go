@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -27,6 +28,10 @@ type options struct {
 	halfRateFor time.Duration
 	json        bool
 	cpuProfile  string
+	memProfile  string
+	stages      bool
+	pace        float64
+	trace       string
 }
 
 func main() {
@@ -39,7 +44,11 @@ func main() {
 	flag.IntVar(&o.inflight, "inflight", 256, "messages published but not yet received, per phase (0 = unbounded burst)")
 	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "time limit of each phase")
 	flag.BoolVar(&o.json, "json", false, "print a JSON summary instead of text")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the hub round-trip phase to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the hub round-trip phase (with -pace, of the paced one) to this file")
+	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile (allocations) taken after the hub round-trip phase to this file")
+	flag.Float64Var(&o.pace, "pace", 0, "skip the peak phases and run the paced ones at this many msgs/s: two builds compared at the same offered load")
+	flag.StringVar(&o.trace, "trace", "", "write an execution trace of the paced hub phase to this file (go tool trace -pprof=sched shows where goroutines waited to run)")
+	flag.BoolVar(&o.stages, "stages", false, "stamp each message of the half-peak phase at each stage and print where the slowest 1 % waited (stderr)")
 	flag.Parse()
 	if o.n < 1 || o.concurrency < 1 || o.inflight < 0 || o.timeout <= 0 {
 		fmt.Fprintln(os.Stderr, "busbench: -n and -concurrency must be at least 1, -inflight at least 0, -timeout positive")
@@ -91,17 +100,25 @@ func run(ctx context.Context, o options, w io.Writer) error {
 
 	sum := summary{Machine: describeMachine(), NATSServer: server.VERSION,
 		Messages: o.n, Inflight: o.inflight, Concurrency: o.concurrency}
-	if sum.Raw, err = rawPhase(ctx, s.ClientURL(), o, "raw jetstream", o.n, 0); err != nil {
+	if o.pace > 0 {
+		// The paced phases alone, at a fixed rate.
+		sum.Hub.MsgsPerSec, sum.Hub.Name = 2*o.pace, "not run (-pace)"
+	} else if sum.Raw, err = rawPhase(ctx, s.ClientURL(), o, "raw jetstream", o.n, 0); err != nil {
 		return fmt.Errorf("raw phase: %w", err)
 	}
-	stopProfile, err := startProfile(o.cpuProfile)
-	if err != nil {
-		return err
-	}
-	sum.Hub, err = hubPhase(ctx, s.ClientURL(), o, "hub round trip", o.n, 0)
-	stopProfile()
-	if err != nil {
-		return fmt.Errorf("hub phase: %w", err)
+	if o.pace <= 0 {
+		stopProfile, err := startProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		sum.Hub, err = hubPhase(ctx, s.ClientURL(), o, "hub round trip", o.n, 0)
+		stopProfile()
+		if err != nil {
+			return fmt.Errorf("hub phase: %w", err)
+		}
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return err
+		}
 	}
 	if sum.Raw.MsgsPerSec > 0 {
 		sum.HubRawRatio = sum.Hub.MsgsPerSec / sum.Raw.MsgsPerSec
@@ -109,7 +126,19 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if o.halfRateFor > 0 && sum.Hub.MsgsPerSec > 0 && !sum.Hub.TimedOut {
 		rate := sum.Hub.MsgsPerSec / 2
 		n := max(100, int(rate*o.halfRateFor.Seconds()))
+		var stopProfile = func() {}
+		if o.pace > 0 {
+			if stopProfile, err = startProfile(o.cpuProfile); err != nil {
+				return err
+			}
+		}
+		stopTrace, err := startTrace(o.trace)
+		if err != nil {
+			return err
+		}
 		half, err := hubPhase(ctx, s.ClientURL(), o, "hub at half peak", n, rate)
+		stopTrace()
+		stopProfile()
 		if err != nil {
 			return fmt.Errorf("half-rate phase: %w", err)
 		}
@@ -165,4 +194,38 @@ func startProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile (allocations since the start) to
+// path, if any.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return nil
+}
+
+// startTrace starts an execution trace to path, if any; the returned func
+// stops it.
+func startTrace(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }

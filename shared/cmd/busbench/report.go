@@ -76,6 +76,9 @@ func printText(w io.Writer, s summary) error {
 		phases = append(phases, *s.RawHalfRate)
 	}
 	for _, p := range phases {
+		if p.Sent == 0 && p.Received == 0 {
+			continue // not run (-pace)
+		}
 		name := p.Name
 		if p.TimedOut {
 			name += " (timed out)"
@@ -84,17 +87,22 @@ func printText(w io.Writer, s summary) error {
 			name, p.Received, p.Sent, p.Seconds, p.MsgsPerSec, p.P50Ms, p.P99Ms, p.MaxMs, p.CPUPerMsgUs, p.AllocsPerMsg, p.BytesPerMsg/1024)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintf(tw, "hub/raw throughput ratio\t%.3f\n", s.HubRawRatio)
+	if s.Raw.MsgsPerSec > 0 {
+		fmt.Fprintf(tw, "hub/raw throughput ratio\t%.3f\n", s.HubRawRatio)
+	}
 	fmt.Fprintln(tw, "raw jetstream\tjs.PublishAsync -> durable pull consumer, explicit Ack per message; latency publish -> consume")
 	fmt.Fprintln(tw, "hub round trip\tbus.Publisher.PublishAsync command -> bus.Router handler publishes event -> ordered consumer; latency command publish -> event receipt")
 	if s.HalfRate != nil {
-		fmt.Fprintf(tw, "hub at half peak\tthe round trip paced open-loop at %.0f msgs/s (half the hub's peak)\n", s.HalfRateTarget)
+		fmt.Fprintf(tw, "hub at half peak\tthe round trip paced open-loop at %.0f msgs/s (half the hub's peak, or -pace)\n", s.HalfRateTarget)
 	}
 	if s.RawHalfRate != nil {
 		fmt.Fprintln(tw, "raw at the same pace\traw jetstream paced like the row above: the broker's and the machine's share of its latency")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if s.Raw.MsgsPerSec == 0 {
+		return nil // -pace: no peak phases, no README row
 	}
 	return printReadmeRow(w, s)
 }
