@@ -14,11 +14,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -149,6 +151,7 @@ func Run(ctx context.Context, cfg Config) error {
 		metricsAddr = addr
 	}
 	natsURL, infoURL := cfg.NATSURL, cfg.NATSURL
+	var embedded nats.InProcessConnProvider
 	if natsURL == "" {
 		users, err := newNATSUsers()
 		if err != nil {
@@ -163,6 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 		natsURL, infoURL = ns.ClientURL(), users.adminURL(ns.ClientURL())
 		cfg.NATSIdentities = users.identities()
+		embedded = ns
 	}
 	token, err := devToken(cfg.DataDir)
 	if err != nil {
@@ -174,7 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ln.Close()
 		return err
 	}
-	svc := cfg.compose(natsURL, reg, tokens)
+	svc := cfg.compose(natsURL, embedded, reg, tokens)
 	if err := svc.shareDiscoveryCache(); err != nil {
 		ln.Close()
 		return err
@@ -274,12 +278,19 @@ func (cfg Config) tokens(devToken string) (*ingress.Tokens, error) {
 // cfg.Services, with the stack's bus, logger, metrics and tokens, and the
 // test knobs of cfg where set. Nothing else is decided here, so a setting a
 // service's ConfigFromEnv reads reaches it under `make run` too.
-func (cfg Config) compose(natsURL string, reg prometheus.Registerer, tokens *ingress.Tokens) Services {
+func (cfg Config) compose(natsURL string, embedded nats.InProcessConnProvider, reg prometheus.Registerer, tokens *ingress.Tokens) Services {
 	s := cfg.Services
 	busFor := func(b bus.Config, name string) bus.Config {
 		b.URL, b.Name = natsURL, name
 		if id, ok := cfg.NATSIdentities[name]; ok {
 			b.Auth = id
+		}
+		if embedded != nil {
+			// The services of this process reach the embedded server over an
+			// in-memory pipe instead of loopback TCP: no socket reads and
+			// writes per message. The server authenticates them as it does any
+			// client; operators and tools still connect over TCP.
+			b.Options = append(slices.Clip(b.Options), nats.InProcessServer(embedded))
 		}
 		return b
 	}

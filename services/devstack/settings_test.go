@@ -125,7 +125,7 @@ func load(t *testing.T, getenv config.Getenv) loaded {
 	if err != nil {
 		tokens = nil
 	}
-	l.composed = cfg.compose(cmp.Or(cfg.NATSURL, "nats://127.0.0.1:1"), prometheus.NewRegistry(), tokens)
+	l.composed = cfg.compose(cmp.Or(cfg.NATSURL, "nats://127.0.0.1:1"), nil, prometheus.NewRegistry(), tokens)
 	return l
 }
 
