@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +122,30 @@ func BenchmarkEncodeCompleted(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The encoder writes the members of these contract types by hand: a field
+// added to one of them must be added there too (the comparisons above
+// would only notice it once a test sets it).
+func TestEncoderKnowsEveryContractField(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		v    any
+		want []string
+	}{
+		{contracts.DiscoveryCompleted{}, []string{"requestId", "tenantId", "integrationId", "result", "error"}},
+		{contracts.DiscoveryResult{}, []string{"resourceType", "items", "nextCursor", "cacheHit", "ageSeconds", "discoveredAt"}},
+		{contracts.Resource{}, []string{"type", "name", "id", "attributes"}},
+	} {
+		typ := reflect.TypeOf(tc.v)
+		var have []string
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			have = append(have, name)
+		}
+		if !slices.Equal(have, tc.want) {
+			t.Errorf("%s has the JSON members %v; the encoder writes %v: update EncodeCompleted/AppendResult", typ.Name(), have, tc.want)
+		}
 	}
 }
