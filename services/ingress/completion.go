@@ -3,8 +3,12 @@ package ingress
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"strconv"
 
+	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/contracts"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 // completion is what the ingress reads of an integration.discovery.completed:
@@ -68,6 +72,26 @@ func splitCompletion(data []byte) (c completion, ok bool) {
 			return completion{}, false
 		}
 	}
+}
+
+// write answers c: 200 with the result as its worker encoded it, or the
+// error with the status mapErr gives it (and Retry-After when the provider
+// said how long to wait). The result is copied: it is a slice of the bus
+// message, which other waiters may hold.
+func (c completion) write(w http.ResponseWriter, mapErr func(contracts.ErrorBody) *apierr.Error) {
+	if c.Error == nil {
+		body := make([]byte, len(c.Result)+1)
+		copy(body, c.Result)
+		body[len(c.Result)] = '\n'
+		writePage(w, body)
+		return
+	}
+	if c.Error.Code == string(resilience.RateLimited) {
+		if s, ok := c.Error.Details["retryAfterSeconds"].(float64); ok && s > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(s)))
+		}
+	}
+	writeError(w, mapErr(*c.Error))
 }
 
 // end returns c if only white space follows the object ending at data[i].

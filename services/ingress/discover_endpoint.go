@@ -353,20 +353,7 @@ func (d *discoverEndpoint) respond(w http.ResponseWriter, data []byte, info cont
 		writeError(w, apierr.New(http.StatusInternalServerError, apierr.Internal, "the discovery answer could not be read"))
 		return
 	}
-	if c.Error == nil {
-		// A copy with the newline: the result is a slice of the message.
-		body := make([]byte, len(c.Result)+1)
-		copy(body, c.Result)
-		body[len(c.Result)] = '\n'
-		writePage(w, body)
-		return
-	}
-	if c.Error.Code == "RATE_LIMITED" {
-		if s, ok := c.Error.Details["retryAfterSeconds"].(float64); ok && s > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s)))
-		}
-	}
-	writeError(w, discoveryError(*c.Error, info))
+	c.write(w, func(b contracts.ErrorBody) *apierr.Error { return discoveryError(b, info) })
 }
 
 // writePage answers 200 with an encoded page. Its length is set: without

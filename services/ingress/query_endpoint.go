@@ -3,7 +3,6 @@ package ingress
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,22 +81,11 @@ func (q *queryEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 // series as the analyzer encoded them, or the error with its status.
 func respondQuery(w http.ResponseWriter, data []byte) {
 	c, ok := splitCompletion(data)
-	if !ok || (c.Error == nil && len(c.Result) == 0) {
+	if !ok || (c.Error == nil && c.Result == nil) {
 		writeError(w, apierr.New(http.StatusInternalServerError, apierr.Internal, "the query answer could not be read"))
 		return
 	}
-	if c.Error == nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(append(c.Result, '\n'))
-		return
-	}
-	if c.Error.Code == string(resilience.RateLimited) {
-		if s, ok := c.Error.Details["retryAfterSeconds"].(float64); ok && s > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s)))
-		}
-	}
-	writeError(w, queryError(*c.Error))
+	c.write(w, queryError)
 }
 
 // queryError gives the analyzer's error code its HTTP status: a bad query

@@ -26,9 +26,16 @@ func TestRespondQueryPassesTheSeriesOrMapsTheError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := httptest.NewRecorder()
-			respondQuery(w, []byte(tc.completed))
+			data := []byte(tc.completed)
+			respondQuery(w, data)
 			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
 				t.Fatalf("answered %d %s, want %d with %s", w.Code, w.Body.String(), tc.status, tc.body)
+			}
+			if string(data) != tc.completed {
+				t.Fatalf("the message was changed under its other readers: %s", data)
+			}
+			if wantRetry := map[int]string{http.StatusTooManyRequests: "3"}[tc.status]; w.Header().Get("Retry-After") != wantRetry {
+				t.Fatalf("Retry-After %q, want %q", w.Header().Get("Retry-After"), wantRetry)
 			}
 		})
 	}
