@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -87,7 +88,14 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, c Config) error 
 		if st, err := js.Stream(ctx, sc.Name); err == nil && sameStream(st.CachedInfo().Config, sc) {
 			continue
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		// Created rather than created-or-updated: a service that found it
+		// missing while another was creating it gets the other's stream
+		// back (same config) instead of updating it.
+		_, err := js.CreateStream(ctx, sc)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			_, err = js.UpdateStream(ctx, sc)
+		}
+		if err != nil {
 			return fmt.Errorf("ensure stream %s: %w", sc.Name, err)
 		}
 	}

@@ -182,7 +182,7 @@ func Run(ctx context.Context, s Spec) error {
 	w := &Wiring{Bus: b, Logger: logger, buckets: map[string]jetstream.KeyValue{}}
 	if s.Buckets != nil {
 		for _, kvc := range s.Buckets(b.Config().Replicas) {
-			kv, err := b.JetStream().CreateOrUpdateKeyValue(ctx, kvc)
+			kv, err := ensureBucket(ctx, b.JetStream(), kvc)
 			if err != nil {
 				return fmt.Errorf("%s bucket: %w", kvc.Bucket, err)
 			}
@@ -268,4 +268,19 @@ func (w *Wiring) run(g *Group, s Spec, logger *slog.Logger) error {
 	}
 	<-ctx.Done()
 	return g.Err()
+}
+
+// ensureBucket creates the bucket, or leaves it alone when it already has
+// this configuration, and updates it only when it differs (a bucket an
+// older version declared otherwise). Every service of a process declares
+// the buckets it uses at start: updating a bucket that already matches
+// races, in nats-server (v2.15), with a consumer another service is
+// creating on it (fileStore.UpdateConfig writes what ConsumerStore reads
+// unlocked), as EnsureStreams notes for the streams.
+func ensureBucket(ctx context.Context, js jetstream.JetStream, kvc jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateKeyValue(ctx, kvc)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return js.UpdateKeyValue(ctx, kvc)
+	}
+	return kv, err
 }
