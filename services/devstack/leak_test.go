@@ -91,13 +91,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	defer nc.Close()
 	var busMu sync.Mutex
 	var bus []string
-	if _, err := nc.Subscribe(">", func(m *nats.Msg) {
+	natstest.Subscribe(t, nc, ">", func(m *nats.Msg) {
 		busMu.Lock()
 		defer busMu.Unlock()
 		bus = append(bus, fmt.Sprintf("%s %v %s", m.Subject, m.Header, m.Data))
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	var responses []string
 	call := func(method, path string, body any, headers ...string) response {
@@ -240,13 +238,11 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 	defer nc.Close()
 	var busMu sync.Mutex
 	var bus []string
-	if _, err := nc.Subscribe(">", func(m *nats.Msg) {
+	natstest.Subscribe(t, nc, ">", func(m *nats.Msg) {
 		busMu.Lock()
 		defer busMu.Unlock()
 		bus = append(bus, fmt.Sprintf("%s %v %s", m.Subject, m.Header, m.Data))
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	busHas := func(prefix string) bool {
 		busMu.Lock()
 		defer busMu.Unlock()

@@ -26,6 +26,7 @@ import (
 	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
+	"github.com/stella-ops/inthub/shared/natstest"
 )
 
 // authConfFile is the shipped NATS users file.
@@ -174,11 +175,7 @@ func TestShippedPermissions(t *testing.T) {
 	tok := info.Token
 
 	t.Run("every service's flow", func(t *testing.T) {
-		events, err := admin.SubscribeSync(">")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = events.Unsubscribe() }()
+		events := natstest.SubscribeSync(t, admin, ">")
 		// manager: create (and its lifecycle event, by the outbox), get, list.
 		r := s.call("POST", "/api/v1/integrations", tok, map[string]any{"typeId": "inmemory", "name": "mem", "config": map[string]any{}})
 		if r.status != 201 {

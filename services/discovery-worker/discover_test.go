@@ -23,6 +23,7 @@ import (
 	"github.com/stella-ops/inthub/shared/connectors/registry/inmemory"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/discoveryfilter"
+	"github.com/stella-ops/inthub/shared/natstest"
 	"github.com/stella-ops/inthub/shared/resilience"
 	"github.com/stella-ops/inthub/shared/telemetry/metrictest"
 )
@@ -403,10 +404,7 @@ func TestCompletionsAreTheBytesJSONMarshalWrites(t *testing.T) {
 	e := newEnv(t)
 	var calls atomic.Int64
 	e.start(discoveryworker.Config{Registry: connectors.NewRegistry(pagedSpec(&calls))})
-	sub, err := e.nc.SubscribeSync(contracts.SubjectDiscoveryCompleted + ".>")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := natstest.SubscribeSync(t, e.nc, contracts.SubjectDiscoveryCompleted+".>")
 	for _, it := range []contracts.Integration{
 		e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"total": float64(3)}}),
 		e.put(contracts.Integration{TypeID: "pagedfake", Config: map[string]any{"total": float64(120), "versions": true}}),

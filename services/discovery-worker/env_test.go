@@ -53,9 +53,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, srv: s, nc: nc, js: js, kv: kv, bus: b, waiters: map[string]chan contracts.DiscoveryCompleted{}}
-	if _, err := nc.Subscribe(contracts.SubjectDiscoveryCompleted+".>", e.complete); err != nil {
-		t.Fatal(err)
-	}
+	natstest.Subscribe(t, nc, contracts.SubjectDiscoveryCompleted+".>", e.complete)
 	return e
 }
 

@@ -303,13 +303,7 @@ func TestOnDemandTestOverTheBus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			it := e.put(memIntegration(tc.mode))
-			waitForView := time.Now().Add(200 * time.Millisecond)
-			_ = waitForView
-			sub, err := nc.SubscribeSync(contracts.Subject(contracts.SubjectTestCompleted, tenant, it.ID))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Unsubscribe()
+			sub := natstest.SubscribeSync(t, nc, contracts.Subject(contracts.SubjectTestCompleted, tenant, it.ID))
 			reqID := uuid.NewString()
 			if _, err := b.Publisher().Publish(context.Background(), bus.Event{
 				Subject: contracts.Subject(contracts.SubjectTestRequested, tenant, it.ID), TenantID: tenant,

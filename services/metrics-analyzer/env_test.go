@@ -111,7 +111,7 @@ func subscribe[T any](e *env, filter string) func() []T {
 	e.t.Helper()
 	var mu sync.Mutex
 	var got []T
-	sub, err := e.nc.Subscribe(filter, func(msg *nats.Msg) {
+	natstest.Subscribe(e.t, e.nc, filter, func(msg *nats.Msg) {
 		var v T
 		if err := json.Unmarshal(msg.Data, &v); err != nil {
 			e.t.Errorf("%s: %v", msg.Subject, err)
@@ -121,11 +121,6 @@ func subscribe[T any](e *env, filter string) func() []T {
 		got = append(got, v)
 		mu.Unlock()
 	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { _ = sub.Unsubscribe() })
-	_ = e.nc.Flush()
 	return func() []T {
 		mu.Lock()
 		defer mu.Unlock()

@@ -204,12 +204,7 @@ type outcomes struct {
 
 func (h *harness) watchOutcomes() *outcomes {
 	h.t.Helper()
-	sub, err := h.bus.Conn().SubscribeSync("notification.>")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { _ = sub.Unsubscribe() })
-	return &outcomes{sub: sub}
+	return &outcomes{sub: natstest.SubscribeSync(h.t, h.bus.Conn(), "notification.>")}
 }
 
 // next returns the next outcome (its subject prefix and body).
