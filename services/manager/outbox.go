@@ -137,7 +137,7 @@ func (o *outbox) run(ctx context.Context) error {
 // consume handles the consumer's messages until an error ends the
 // iteration.
 func (o *outbox) consume(ctx context.Context) error {
-	it, err := o.consumer().Messages(jetstream.PullMaxMessages(1))
+	it, err := o.consumer().Messages(bus.PullOptions(1)...)
 	if err != nil {
 		return err
 	}

@@ -231,7 +231,7 @@ func (o *Outbox) consume(ctx context.Context) error {
 	if cons == nil {
 		return errors.New("no consumer")
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1))
+	it, err := cons.Messages(bus.PullOptions(1)...)
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,7 @@ func Read(ctx context.Context, js jetstream.JetStream, q Query) (contracts.Audit
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
 		return page, nil
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(min(limit, 500)))
+	it, err := cons.Messages(bus.PullOptions(min(limit, 500))...)
 	if err != nil {
 		return page, unavailable(err)
 	}

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,5 +329,71 @@ func TestConsumerResumesWhenTheServerDroppedItsPull(t *testing.T) {
 		t.Logf("handled %s after the publish (delivery %d)", time.Since(start).Round(time.Millisecond), m.Delivered)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the router's consumer did not ask again within 10 s of losing its pull")
+	}
+}
+
+// TestPullOptionsAskAgainAfterADroppedPull: an iterator with PullOptions
+// (every pull loop of the hub: the router's consumers, the outboxes, the
+// operators' reads) notices a pull the server dropped without a reply and
+// asks again, instead of waiting for nothing for 30 s.
+func TestPullOptionsAskAgainAfterADroppedPull(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	nc, js := natstest.Connect(t, s)
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PULLS", Subjects: []string{"pulls.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "PULLS", jetstream.ConsumerConfig{
+		Durable: "dropped", AckPolicy: jetstream.AckExplicitPolicy, MaxWaiting: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another client's pull takes the only place.
+	inbox := nc.NewInbox()
+	other := natstest.SubscribeSync(t, nc, inbox)
+	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.PULLS.dropped", inbox, []byte(`{"batch":1,"expires":120000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	it, err := cons.Messages(bus.PullOptions(1)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Stop()
+	got := make(chan jetstream.Msg, 1)
+	go func() {
+		for {
+			m, err := it.Next()
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			if err == nil {
+				got <- m
+				return
+			}
+		}
+	}()
+	// The iterator's pull meets the full queue and is dropped; then the
+	// place is freed and a message stored.
+	time.Sleep(500 * time.Millisecond)
+	if err := other.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := js.Publish(ctx, "pulls.one", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+		t.Logf("delivered %s after the publish", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the iterator did not ask again within 10 s of losing its pull")
 	}
 }

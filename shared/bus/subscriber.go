@@ -31,8 +31,26 @@ type subscriber struct {
 
 var _ message.Subscriber = (*subscriber)(nil)
 
-// pullHeartbeat is the idle heartbeat the consumer's pull requests ask for.
+// pullHeartbeat is the idle heartbeat every pull request of the hub asks
+// for (PullOptions).
 const pullHeartbeat = time.Second
+
+// PullOptions are the options of every pull iterator the hub runs
+// (Consumer.Messages): at most max messages asked at a time, and idle
+// heartbeats every pullHeartbeat.
+//
+// The server may drop a pull request without a reply (a full waiting
+// queue answers a request that asks for heartbeats with silence), and the
+// iterator, counting it as asked, then waited for nothing until its
+// missing-heartbeat check fired at twice the heartbeat interval: 30 s by
+// default, seen as 30-s stalls in busbench with commands stored and no
+// pull waiting, and as a manager outbox that did not catch up within 20 s
+// in a test. With idle heartbeats every pullHeartbeat, a lost pull is
+// noticed (Next returns ErrNoHeartbeat) and asked again in about 2 s; an
+// idle consumer costs one heartbeat a second.
+func PullOptions(max int) []jetstream.PullMessagesOpt {
+	return []jetstream.PullMessagesOpt{jetstream.PullMaxMessages(max), jetstream.PullHeartbeat(pullHeartbeat)}
+}
 
 func newSubscriber(js jetstream.JetStream, route Route, cfg Config, logger *slog.Logger) *subscriber {
 	return &subscriber{js: js, route: route, cfg: cfg, logger: logger, closing: make(chan struct{})}
@@ -50,16 +68,7 @@ func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	// Buffer no more than the workers take: the server starts a message's
 	// AckWait when it delivers it, so a message waiting in a client buffer
 	// behind slow handlers could be redelivered while still unhandled.
-	//
-	// The server may drop a pull request without a reply (a full waiting
-	// queue answers a request that asks for heartbeats with silence), and
-	// the iterator, counting it as asked, then waited for nothing until its
-	// missing-heartbeat check fired at twice the heartbeat interval: 30 s
-	// by default, seen as 30-s stalls in busbench with commands stored and
-	// no pull waiting. With idle heartbeats every pullHeartbeat, a lost
-	// pull is noticed (Next returns ErrNoHeartbeat) and asked again in
-	// about 2 s; an idle consumer costs one heartbeat a second.
-	it, err := consumer.Messages(jetstream.PullMaxMessages(n), jetstream.PullHeartbeat(pullHeartbeat))
+	it, err := consumer.Messages(PullOptions(n)...)
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", s.route.Durable, err)
 	}

@@ -141,7 +141,7 @@ func (s *Service) read(ctx context.Context, stream string, cfg jetstream.Ordered
 	if err != nil {
 		return fmt.Errorf("read %s: %w", stream, err)
 	}
-	it, err := c.Messages(jetstream.PullMaxMessages(max(min(batch, 500), 1)))
+	it, err := c.Messages(bus.PullOptions(max(min(batch, 500), 1))...)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", stream, err)
 	}
@@ -278,7 +278,7 @@ func (s *Service) Tail(ctx context.Context, q TailQuery) (*Tail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tail %s: %w", bus.StreamEvents, err)
 	}
-	it, err := c.Messages(jetstream.PullMaxMessages(64))
+	it, err := c.Messages(bus.PullOptions(64)...)
 	if err != nil {
 		s.deleteConsumer(bus.StreamEvents, c)
 		return nil, fmt.Errorf("tail %s: %w", bus.StreamEvents, err)
