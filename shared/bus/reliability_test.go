@@ -287,18 +287,7 @@ func TestConsumerResumesWhenTheServerDroppedItsPull(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Another client's pull takes the only place.
-	inbox := nc.NewInbox()
-	other, err := nc.SubscribeSync(inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT."+bus.StreamCommands+".dropped", inbox, []byte(`{"batch":1,"expires":120000000000}`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	free := occupyPull(t, nc, bus.StreamCommands, "dropped")
 	got := make(chan *bus.Message, 1)
 	r, err := b.NewRouter()
 	if err != nil {
@@ -309,15 +298,7 @@ func TestConsumerResumesWhenTheServerDroppedItsPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	runRouter(t, r)
-	// Let the router's pull reach the full queue and be dropped, then
-	// free the place: the other client goes, and its request with it.
-	time.Sleep(500 * time.Millisecond)
-	if err := other.Unsubscribe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	free()
 	start := time.Now()
 	if _, err := b.Publisher().Publish(ctx, bus.Event{
 		Subject: contracts.Subject(contracts.SubjectTestRequested, "t1", "i1"), Data: contracts.TestRequested{RequestID: "r1"},
@@ -350,15 +331,7 @@ func TestPullOptionsAskAgainAfterADroppedPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Another client's pull takes the only place.
-	inbox := nc.NewInbox()
-	other := natstest.SubscribeSync(t, nc, inbox)
-	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.PULLS.dropped", inbox, []byte(`{"batch":1,"expires":120000000000}`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	free := occupyPull(t, nc, "PULLS", "dropped")
 	it, err := cons.Messages(bus.PullOptions(1)...)
 	if err != nil {
 		t.Fatal(err)
@@ -377,15 +350,7 @@ func TestPullOptionsAskAgainAfterADroppedPull(t *testing.T) {
 			}
 		}
 	}()
-	// The iterator's pull meets the full queue and is dropped; then the
-	// place is freed and a message stored.
-	time.Sleep(500 * time.Millisecond)
-	if err := other.Unsubscribe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	free()
 	start := time.Now()
 	if _, err := js.Publish(ctx, "pulls.one", []byte("x")); err != nil {
 		t.Fatal(err)
@@ -395,5 +360,32 @@ func TestPullOptionsAskAgainAfterADroppedPull(t *testing.T) {
 		t.Logf("delivered %s after the publish", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("the iterator did not ask again within 10 s of losing its pull")
+	}
+}
+
+// occupyPull takes the only waiting-pull place of a consumer made with
+// MaxWaiting 1 by another client's long pull, so the next pull asked is
+// dropped by the server without a reply. free waits for the pull under
+// test to have met the full queue, then lets the place go (the other
+// client goes, and its request with it).
+func occupyPull(t *testing.T, nc *nats.Conn, stream, durable string) (free func()) {
+	t.Helper()
+	inbox := nc.NewInbox()
+	other := natstest.SubscribeSync(t, nc, inbox)
+	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT."+stream+"."+durable, inbox, []byte(`{"batch":1,"expires":120000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		time.Sleep(500 * time.Millisecond)
+		if err := other.Unsubscribe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
