@@ -36,12 +36,7 @@ func TestConsoleRunPagesInChromium(t *testing.T) {
 
 	// Two runs through the API, each followed to its verdict.
 	ciID := s.createStepCI("Release CI")
-	type finished struct {
-		pipeline string
-		status   contracts.PipelineRunStatus
-		webURL   string
-	}
-	want := map[string]finished{} // by run id
+	var triggered []string // "run id|pipeline|status|provider link", in trigger order
 	for _, tc := range []struct {
 		pipeline string
 		verdict  contracts.PipelineRunStatus
@@ -60,7 +55,7 @@ func TestConsoleRunPagesInChromium(t *testing.T) {
 		if run.Status != tc.verdict || run.WebURL == "" {
 			t.Fatalf("run %s ended %+v, want %s with a provider link", tc.pipeline, run, tc.verdict)
 		}
-		want[run.RunID] = finished{tc.pipeline, run.Status, run.WebURL}
+		triggered = append(triggered, strings.Join([]string{run.RunID, tc.pipeline, string(run.Status), run.WebURL}, "|"))
 	}
 
 	// An analysis run of two measurements, once Prometheus has scraped.
@@ -101,14 +96,10 @@ func TestConsoleRunPagesInChromium(t *testing.T) {
 		shot(t, ctx, "pipeline-runs")
 		rows := get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#pipeline-runs tbody tr[data-status]')].map(tr =>
 			[tr.cells[0].textContent.trim(), tr.cells[1].textContent.trim(), tr.dataset.status, tr.cells[6].querySelector('a')?.href ?? ''].join("|"))`))
-		var got []string
-		for id, w := range want {
-			got = append(got, strings.Join([]string{id, w.pipeline, string(w.status), w.webURL}, "|"))
-		}
-		slices.Sort(rows)
-		slices.Sort(got)
-		if !slices.Equal(rows, got) {
-			t.Fatalf("runs page rows\n%v\nwant\n%v", rows, got)
+		newestFirst := slices.Clone(triggered)
+		slices.Reverse(newestFirst)
+		if !slices.Equal(rows, newestFirst) {
+			t.Fatalf("runs page rows\n%v\nwant, newest first,\n%v", rows, newestFirst)
 		}
 	})
 
