@@ -13,7 +13,6 @@ import (
 	pipelinerunner "github.com/stella-ops/inthub/services/pipeline-runner"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/httpx"
-	"github.com/stella-ops/inthub/shared/testsvc"
 )
 
 // TestConsoleRunPagesInChromium reads the release verbs' results as a person
@@ -24,9 +23,6 @@ import (
 // every measurement.
 func TestConsoleRunPagesInChromium(t *testing.T) {
 	t.Parallel()
-	target := testsvc.StartMetricsTarget(t)
-	target.Set("canary_success_ratio", 0.98)
-	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}, ScrapeInterval: 100 * time.Millisecond})
 	ci := &stepCI{runs: map[string]contracts.PipelineRunStatus{}}
 	s := startPipelineStackWith(t, ci, func(cfg *devstack.Config) {
 		cfg.Services.PipelineRunner = pipelinerunner.Config{PollInterval: 20 * time.Millisecond, MaxPollInterval: 40 * time.Millisecond}
@@ -59,15 +55,7 @@ func TestConsoleRunPagesInChromium(t *testing.T) {
 	}
 
 	// An analysis run of two measurements, once Prometheus has scraped.
-	prometheus := s.createIntegration("prometheus", map[string]any{"url": prom.URL})
-	waitFor(t, 20*time.Second, "a scrape", func() bool {
-		var res contracts.MetricsResult
-		r := s.call("POST", "/api/v1/integrations/"+prometheus.ID+"/query", token, map[string]any{"query": "canary_success_ratio"})
-		if r.status == http.StatusOK {
-			r.decode(&res)
-		}
-		return len(res.Series) == 1
-	})
+	prometheus := scrapedPrometheus(t, s)
 	r := s.call("POST", "/api/v1/analysis-runs", token, map[string]any{"metrics": []map[string]any{{
 		"name": "success-rate", "integrationId": prometheus.ID, "query": "canary_success_ratio",
 		"successCondition": "result[0] >= 0.95", "interval": "200ms", "count": 2,

@@ -15,41 +15,22 @@ import (
 // or by Prometheus; a non-metrics integration is 400 NOT_SUPPORTED.
 func TestMetricsQueryOverHTTP(t *testing.T) {
 	t.Parallel()
-	target := testsvc.StartMetricsTarget(t)
-	target.Set("canary_success_ratio", 0.98)
-	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}, ScrapeInterval: 100 * time.Millisecond})
 	s := startDiscoveryStack(t, "")
 	token := s.info.Token
-	create := func(body map[string]any) string {
-		t.Helper()
-		r := s.call("POST", "/api/v1/integrations", token, body)
-		if r.status != 201 {
-			t.Fatalf("create: %d %s", r.status, r.body)
-		}
-		var it contracts.Integration
-		r.decode(&it)
-		return it.ID
-	}
-	promID := create(map[string]any{"typeId": "prometheus", "name": "Prometheus", "config": map[string]any{"url": prom.URL}})
-	hookID := create(map[string]any{"typeId": "webhook", "name": "Hook", "config": map[string]any{"url": "https://hooks.example.com/x"}})
+	promID := scrapedPrometheus(t, s).ID
+	hookID := s.createIntegration("webhook", map[string]any{"url": "https://hooks.example.com/x"}).ID
 	path := "/api/v1/integrations/" + promID + "/query"
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var res contracts.MetricsResult
-		r := s.call("POST", path, token, map[string]any{"query": "canary_success_ratio"})
-		if r.status == 200 {
-			r.decode(&res)
-			if len(res.Series) == 1 {
-				if v := res.Series[0].Points[0].Value; v == nil || *v != 0.98 || res.Series[0].Labels["job"] != "target" {
-					t.Fatalf("series %+v", res.Series[0])
-				}
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no series within 20s: %d %s", r.status, r.body)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var res contracts.MetricsResult
+	if r := s.call("POST", path, token, map[string]any{"query": "canary_success_ratio"}); r.status != 200 {
+		t.Fatalf("query: %d %s", r.status, r.body)
+	} else {
+		r.decode(&res)
+	}
+	if len(res.Series) != 1 || len(res.Series[0].Points) == 0 {
+		t.Fatalf("series %+v", res.Series)
+	}
+	if v := res.Series[0].Points[0].Value; v == nil || *v != 0.98 || res.Series[0].Labels["job"] != "target" {
+		t.Fatalf("series %+v", res.Series[0])
 	}
 	end := time.Now()
 	start := end.Add(-time.Second)
@@ -91,26 +72,13 @@ func TestMetricsQueryOverHTTP(t *testing.T) {
 // stored, and cancel completes a run as inconclusive.
 func TestAnalysisRunsOverHTTP(t *testing.T) {
 	t.Parallel()
-	target := testsvc.StartMetricsTarget(t)
-	target.Set("canary_success_ratio", 0.98)
-	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}, ScrapeInterval: 100 * time.Millisecond})
 	s := startDiscoveryStack(t, "")
 	token := s.info.Token
-	r := s.call("POST", "/api/v1/integrations", token, map[string]any{"typeId": "prometheus", "name": "Prometheus", "config": map[string]any{"url": prom.URL}})
-	var it contracts.Integration
-	r.decode(&it)
+	it := scrapedPrometheus(t, s)
 	metric := func(count int, success, query string) map[string]any {
 		return map[string]any{"metrics": []map[string]any{{"name": "success-rate", "integrationId": it.ID, "query": query,
 			"successCondition": success, "interval": "200ms", "count": count}}}
 	}
-	waitFor(t, 20*time.Second, "a scrape", func() bool {
-		var res contracts.MetricsResult
-		r := s.call("POST", "/api/v1/integrations/"+it.ID+"/query", token, map[string]any{"query": "canary_success_ratio"})
-		if r.status == 200 {
-			r.decode(&res)
-		}
-		return len(res.Series) == 1
-	})
 	follow := func(location string) contracts.AnalysisRun {
 		t.Helper()
 		var run contracts.AnalysisRun
@@ -125,7 +93,7 @@ func TestAnalysisRunsOverHTTP(t *testing.T) {
 		return run
 	}
 
-	r = s.call("POST", "/api/v1/analysis-runs", token, metric(2, "result[0] >= 0.95", "canary_success_ratio"))
+	r := s.call("POST", "/api/v1/analysis-runs", token, metric(2, "result[0] >= 0.95", "canary_success_ratio"))
 	if r.status != 201 || r.header.Get("Location") == "" {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
@@ -169,4 +137,25 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// scrapedPrometheus starts a metrics target serving canary_success_ratio
+// 0.98 and a real Prometheus scraping it every 100 ms, creates a prometheus
+// integration for it on s, and returns it once a query through the hub
+// answers the series.
+func scrapedPrometheus(t *testing.T, s *stack) contracts.Integration {
+	t.Helper()
+	target := testsvc.StartMetricsTarget(t)
+	target.Set("canary_success_ratio", 0.98)
+	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}, ScrapeInterval: 100 * time.Millisecond})
+	it := s.createIntegration("prometheus", map[string]any{"url": prom.URL})
+	waitFor(t, 20*time.Second, "a scrape", func() bool {
+		var res contracts.MetricsResult
+		r := s.call("POST", "/api/v1/integrations/"+it.ID+"/query", s.info.Token, map[string]any{"query": "canary_success_ratio"})
+		if r.status == 200 {
+			r.decode(&res)
+		}
+		return len(res.Series) == 1
+	})
+	return it
 }
