@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,7 +195,37 @@ func (s *Server) run() error {
 		<-done
 		return err
 	}
+	// What answered may be another process that took the port between
+	// freePort and the child's bind (the child then fails to bind and
+	// exits): a test would talk to someone else's server, as a registry
+	// test once did, refused by the other registry's token auth. Only a
+	// port the child itself listens on counts as started.
+	if err := s.ownsPort(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		<-done
+		return err
+	}
 	s.cmd, s.done = cmd, done
+	return nil
+}
+
+// ownsPort checks that process pid listens on the port of s.URL.
+func (s *Server) ownsPort(pid int) error {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return fmt.Errorf("the port of %s: %w", s.URL, err)
+	}
+	ok, err := listensOn(pid, port)
+	switch {
+	case err != nil:
+		return fmt.Errorf("which process listens on port %d: %w", port, err)
+	case !ok:
+		return fmt.Errorf("another process answers on port %d", port)
+	}
 	return nil
 }
 

@@ -4,7 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -164,5 +169,40 @@ func TestPushTagged(t *testing.T) {
 		if got := resp.Header.Get("Docker-Content-Digest"); got != digest {
 			t.Errorf("%s: digest %q, want %q", tag, got, digest)
 		}
+	}
+}
+
+// TestAPortAnsweredByAnotherProcessIsNotAStart: when another process holds
+// the port a server was given (it took it between freePort and the child's
+// bind), its answers must not pass for the child's: run refuses, so launch
+// tries another port instead of handing the test someone else's server.
+func TestAPortAnsweredByAnotherProcessIsNotAStart(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer other.Close()
+	dir := t.TempDir()
+	// A child that answers nothing: only the other server is listening.
+	s := &Server{name: "sleeper", bin: "/bin/sleep", args: []string{"30"}, Dir: dir, logPath: filepath.Join(dir, "sleeper.log"), URL: other.URL,
+		ready: func(ctx context.Context, base string) bool {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return true
+		}}
+	err := s.run()
+	if err == nil {
+		_ = s.stop()
+		t.Fatal("run took the other process's answer for the child's")
+	}
+	if !strings.Contains(err.Error(), "another process answers") {
+		t.Fatalf("run: %v", err)
+	}
+	// The check itself: this test binary listens on the other server's port,
+	// the child did not.
+	port := other.Listener.Addr().(*net.TCPAddr).Port
+	if ok, err := listensOn(os.Getpid(), port); err != nil || !ok {
+		t.Fatalf("listensOn(this process, %d) = %v, %v; want true", port, ok, err)
 	}
 }
