@@ -91,9 +91,12 @@ func (r *runner) claimAndStep(ctx context.Context, o openRun) {
 
 // settle brings a held record forward: started out, the run read once when
 // poll (and each transition out), completed out once final, then the
-// record stored and released. An event is published before the record says
-// so; a replica that stops in between publishes it again under the same
-// id, which the stream's duplicate window drops.
+// record stored and released. The started and completed events are
+// published before the record says so; a replica that stops in between
+// publishes them again under the same id, which the stream's duplicate
+// window drops. A transition is stored first (its event marked as being
+// announced) and published after, because the next owner could not
+// compute the same one: the provider may have moved on meanwhile.
 func (r *runner) settle(ctx context.Context, out *bus.Producer, rec record, rev uint64, poll bool) error {
 	var err error
 	if !rec.Started {
@@ -105,8 +108,15 @@ func (r *runner) settle(ctx context.Context, out *bus.Producer, rec record, rev 
 			return err
 		}
 	}
+	if rec.Announcing != nil {
+		// The last owner stored a transition and stopped before its event
+		// was known to be out.
+		if err := r.announce(ctx, out, &rec); err != nil {
+			return err
+		}
+	}
 	if poll && !rec.Run.Status.Final() {
-		if err := r.poll(ctx, out, &rec); err != nil {
+		if err := r.poll(ctx, out, &rec, &rev); err != nil {
 			return err
 		}
 	}
@@ -128,7 +138,7 @@ func (r *runner) settle(ctx context.Context, out *bus.Producer, rec record, rev 
 
 // poll reads the run once (sending a requested cancel first), publishes a
 // transition, and sets when to read it next.
-func (r *runner) poll(ctx context.Context, out *bus.Producer, rec *record) error {
+func (r *runner) poll(ctx context.Context, out *bus.Producer, rec *record, rev *uint64) error {
 	st, err := r.read(ctx, rec)
 	now := r.cfg.Clock().UTC()
 	if err != nil {
@@ -140,7 +150,7 @@ func (r *runner) poll(ctx context.Context, out *bus.Producer, rec *record) error
 		r.logger.Warn("pipeline run read failed", "run_id", rec.Run.RunID, "error_code", string(code), "error", err.Error(), "failures", rec.Failures)
 		if rec.Failures >= r.cfg.MaxFailures || (resilience.StrategyFor(code) == resilience.NoRetry && rec.Failures >= noRetryLimit) {
 			rec.Run.Error = errorBody(err)
-			return r.transition(ctx, out, rec, contracts.RunFailed, now)
+			return r.transition(ctx, out, rec, rev, contracts.RunFailed, now)
 		}
 		wait := min(rec.Interval<<min(rec.Failures, 10), r.cfg.MaxPollInterval)
 		rec.NextPoll = now.Add(max(wait, resilience.RetryAfterOf(err)))
@@ -164,7 +174,7 @@ func (r *runner) poll(ctx context.Context, out *bus.Producer, rec *record) error
 	}
 	rec.Interval = r.cfg.PollInterval
 	rec.NextPoll = now.Add(rec.Interval)
-	return r.transition(ctx, out, rec, st.Status, now)
+	return r.transition(ctx, out, rec, rev, st.Status, now)
 }
 
 // read sends a requested cancel, then reads the run's state.
@@ -205,15 +215,32 @@ func (r *runner) read(ctx context.Context, rec *record) (connectors.RunState, er
 	return f.RunStatus(cctx, rec.Provider)
 }
 
-// transition publishes the move of rec to status and records it.
-func (r *runner) transition(ctx context.Context, out *bus.Producer, rec *record, status contracts.PipelineRunStatus, now time.Time) error {
+// transition records the move of rec to status, then publishes it. The
+// record is stored first, with the event marked as being announced: a
+// process killed after publishing and before storing left a record in the
+// old status, and the next owner, reading a provider that had moved on,
+// announced a different transition under a different id (queued>running,
+// then queued>succeeded). *rev is the held record's revision, updated.
+func (r *runner) transition(ctx context.Context, out *bus.Producer, rec *record, rev *uint64, status contracts.PipelineRunStatus, now time.Time) error {
 	prev := rec.Run.Status
 	rec.Run.Status, rec.Run.UpdatedAt = status, now
-	id := fmt.Sprintf("%s:%d:%s", rec.Run.RunID, rec.Transitions+1, status)
-	if err := r.publish(ctx, out, contracts.SubjectRunChanged, id, *rec, prev); err != nil {
+	rec.Transitions++
+	rec.Announcing = &announcement{ID: fmt.Sprintf("%s:%d:%s", rec.Run.RunID, rec.Transitions, status), Previous: prev}
+	next, err := r.store.update(ctx, *rec, *rev)
+	if err != nil {
 		return err
 	}
-	rec.Transitions++
+	*rev = next
+	return r.announce(ctx, out, rec)
+}
+
+// announce publishes the stored transition's event and clears the mark
+// (stored by the record's next write).
+func (r *runner) announce(ctx context.Context, out *bus.Producer, rec *record) error {
+	if err := r.publish(ctx, out, contracts.SubjectRunChanged, rec.Announcing.ID, *rec, rec.Announcing.Previous); err != nil {
+		return err
+	}
+	rec.Announcing = nil
 	return nil
 }
 

@@ -50,6 +50,11 @@ type record struct {
 	// pipeline.run.changed events out (their ids are numbered by it).
 	Started     bool `json:"started,omitempty"`
 	Transitions int  `json:"transitions,omitempty"`
+	// Announcing is the pipeline.run.changed of the last transition while
+	// it may not be out yet: stored with the transition, before it is
+	// published, and cleared by the next write, so an owner that takes the
+	// run over publishes it again under its id (see runner.transition).
+	Announcing *announcement `json:"announcing,omitempty"`
 	// CancelRequested is set by a cancel command; CancelSent once the
 	// provider took it.
 	CancelRequested bool `json:"cancelRequested,omitempty"`
@@ -60,6 +65,13 @@ type record struct {
 	NextPoll   time.Time     `json:"nextPoll,omitzero"`
 	Interval   time.Duration `json:"interval,omitempty"`
 	Failures   int           `json:"failures,omitempty"`
+}
+
+// announcement is a transition's event as it was stored: its id and the
+// status the run moved from.
+type announcement struct {
+	ID       string                      `json:"id"`
+	Previous contracts.PipelineRunStatus `json:"previous"`
 }
 
 func runKey(tenantID, runID string) string { return tenantID + "." + runID }
