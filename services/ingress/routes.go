@@ -11,6 +11,7 @@ import (
 
 	"github.com/stella-ops/inthub/schemas"
 	"github.com/stella-ops/inthub/services/ingress/console"
+	"github.com/stella-ops/inthub/services/ingress/internal/strictjson"
 	"github.com/stella-ops/inthub/shared/apierr"
 	"github.com/stella-ops/inthub/shared/bus/ops"
 	"github.com/stella-ops/inthub/shared/catalog"
@@ -335,7 +336,7 @@ type rawCapture struct {
 
 func (c *rawCapture) UnmarshalJSON(b []byte) error {
 	*c.raw = append([]byte(nil), b...)
-	return DecodeJSON(b, c.dst)
+	return strictjson.Decode(b, c.dst)
 }
 
 func (s *server) delete(w http.ResponseWriter, r *http.Request) {
