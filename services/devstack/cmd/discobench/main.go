@@ -73,7 +73,7 @@ func main() {
 	flag.Float64Var(&o.clientRate, "client-rate", 2, "requests per second of each client in the paced cache-hit phases")
 	flag.BoolVar(&o.noRedis, "no-redis", false, "skip the Redis cache-hit phase")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process cache-hit phase to this file")
-	flag.StringVar(&o.coldProfile, "cold-cpuprofile", "", "write a CPU profile of the cold-discovery phase to this file")
+	flag.StringVar(&o.coldProfile, "cold-cpuprofile", "", "write a CPU profile of the cold-discovery phase to this file (go-containerregistry's listings, interleaved with the hub's, are in it too)")
 	flag.IntVar(&o.bigTags, "big-tags", 20000, "tags of the one repository of the very-large-repository phase (0 skips it)")
 	flag.BoolVar(&o.onlyBig, "only-big-tags", false, "run the very-large-repository phase only")
 	flag.StringVar(&o.child, "child", "", "internal: run one listing of the very-large-repository phase (hub or crane)")
@@ -169,8 +169,8 @@ type coldTimes struct {
 }
 
 // coldPhase lists the registry o.coldRuns+1 times each way, the three
-// interleaved (one of each per round) so that they meet the registry in the
-// same state: its own listing time drifts over a run by more than the gap
+// interleaved (one of each per round, in rotating order) so that they meet
+// the registry in the same state: its own listing time drifts over a run by more than the gap
 // the goal is about. go-containerregistry lists once per round with a fresh
 // remote.Catalog (ping, then the catalog) and with one Puller reused across
 // rounds (its ping cached), the fastest client there is; the hub with
@@ -191,28 +191,41 @@ func coldPhase(ctx context.Context, h *hub, id, registryURL string, o options) (
 		return out, err
 	}
 	defer stop()
-	for i := 0; i < o.coldRuns+1; i++ {
+	catalog := func(list func() ([]string, error)) (time.Duration, error) {
 		start := time.Now()
-		fresh, err := remote.Catalog(ctx, reg, remote.WithPageSize(1000))
+		names, err := list()
+		d := time.Since(start)
 		if err != nil {
-			return out, fmt.Errorf("go-containerregistry catalog: %w", err)
+			return 0, fmt.Errorf("go-containerregistry catalog: %w", err)
 		}
-		dFresh := time.Since(start)
-		start = time.Now()
-		reused, err := puller.Catalog(ctx, reg)
-		if err != nil {
-			return out, fmt.Errorf("go-containerregistry catalog: %w", err)
+		if len(names) != o.repos {
+			return 0, fmt.Errorf("go-containerregistry listed %d repositories, want %d", len(names), o.repos)
 		}
-		dReused := time.Since(start)
-		if len(fresh) != o.repos || len(reused) != o.repos {
-			return out, fmt.Errorf("go-containerregistry listed %d and %d repositories, want %d", len(fresh), len(reused), o.repos)
-		}
-		dHub, err := h.coldOne(ctx, id, o)
-		if err != nil {
-			return out, err
+		return d, nil
+	}
+	listings := []func() (time.Duration, error){
+		func() (time.Duration, error) {
+			return catalog(func() ([]string, error) { return remote.Catalog(ctx, reg, remote.WithPageSize(1000)) })
+		},
+		func() (time.Duration, error) {
+			return catalog(func() ([]string, error) { return puller.Catalog(ctx, reg) })
+		},
+		func() (time.Duration, error) { return h.coldOne(ctx, id, o) },
+	}
+	for i := 0; i < o.coldRuns+1; i++ {
+		var took [3]time.Duration
+		// Each round starts with the next of the three, so none always
+		// follows the same one.
+		for k := range listings {
+			j := (i + k) % len(listings)
+			d, err := listings[j]()
+			if err != nil {
+				return out, err
+			}
+			took[j] = d
 		}
 		if i > 0 {
-			out.fresh, out.reused, out.hub = append(out.fresh, dFresh), append(out.reused, dReused), append(out.hub, dHub)
+			out.fresh, out.reused, out.hub = append(out.fresh, took[0]), append(out.reused, took[1]), append(out.hub, took[2])
 		}
 	}
 	return out, nil
