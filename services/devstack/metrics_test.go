@@ -140,14 +140,17 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // scrapedPrometheus starts a metrics target serving canary_success_ratio
-// 0.98 and a real Prometheus scraping it every 100 ms, creates a prometheus
+// 0.98 and a real Prometheus scraping it every second, creates a prometheus
 // integration for it on s, and returns it once a query through the hub
-// answers the series.
+// answers the series. The value never changes, so the default interval
+// will do; it is also the scrape's timeout, and a shorter one lets a
+// loaded machine fail a scrape, which makes the series stale (absent) until
+// the next.
 func scrapedPrometheus(t *testing.T, s *stack) contracts.Integration {
 	t.Helper()
 	target := testsvc.StartMetricsTarget(t)
 	target.Set("canary_success_ratio", 0.98)
-	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}, ScrapeInterval: 100 * time.Millisecond})
+	prom := testsvc.StartPrometheus(t, testsvc.PrometheusOptions{Targets: []string{target.Addr}})
 	it := s.createIntegration("prometheus", map[string]any{"url": prom.URL})
 	waitFor(t, 20*time.Second, "a scrape", func() bool {
 		var res contracts.MetricsResult
