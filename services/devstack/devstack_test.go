@@ -21,6 +21,7 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/credentials"
 	"github.com/stella-ops/inthub/shared/natstest"
+	"github.com/stella-ops/inthub/shared/resilience"
 )
 
 const (
@@ -545,6 +546,15 @@ func TestOnDemandTestTimesOutWith504(t *testing.T) {
 // t ends, and returns once it is ready.
 func runStack(t *testing.T, cfg devstack.Config) devstack.Info {
 	t.Helper()
+	if cfg.Services.HealthScheduler.Retry == (resilience.Policy{}) {
+		// The same attempts as the service's default, with short waits:
+		// most of these tests' integrations point at hosts that do not
+		// resolve, so a new integration's first check fails, and with the
+		// service's backoff (500 ms doubling, per level) the stack's
+		// shutdown waited about 10 s for the handler to finish retrying.
+		cfg.Services.HealthScheduler.Retry = resilience.Policy{InitialInterval: 20 * time.Millisecond, MaxInterval: 100 * time.Millisecond,
+			MaxElapsed: 5 * time.Second, MaxAttempts: 3, Multiplier: 2, RandomizationFactor: 0.5, MaxRetryAfter: 5 * time.Second}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devstack.Info, 1)
 	done := make(chan error, 1)
