@@ -15,12 +15,12 @@ MAKE=${MAKE:-make}
 phases=(
 	"deps|test-deps|seconds when installed; 1-3 min the first time (apt-get install)"
 	"fmt|fmt|~10 s"
-	"vet|vet|cold ~5 min (compiles every package, race build), warm ~40 s"
-	"staticcheck|staticcheck|~1-2 min (installs staticcheck the first time; reuses vet's build)"
+	"vet|vet|cold ~6 min (compiles every package, race build), warm ~40 s"
+	"staticcheck|staticcheck|~1 min (installs staticcheck the first time; reuses vet's build)"
 	"standalone|standalone|~15 s"
 	"contracts|lint-contracts|~1 min the first time (npm ci), then ~15 s"
-	"unit|unit|cold ~6 min, warm ~4 min (race detector, real servers)"
-	"fuzz|fuzz|cold ~2.5 min, warm ~1 min (20 s of fuzzing plus two instrumented builds)"
+	"unit|unit|cold ~5.5 min, warm ~4 min (race detector, real servers)"
+	"fuzz|fuzz|cold ~1-1.5 min, warm ~30 s (20 s of fuzzing plus two small instrumented builds)"
 	"walkthrough|walkthrough|~15 s (the hub is built by then)"
 )
 
@@ -72,7 +72,7 @@ interrupted() {
 trap interrupted INT TERM
 
 start=$SECONDS
-echo "make test: ${#phases[@]} phases (${names[*]}); cold ~15-17 min on 2 cores, warm ~6-8 min"
+echo "make test: ${#phases[@]} phases (${names[*]}); cold ~14-15 min on 2 cores, warm ~6-7 min"
 for i in "${!phases[@]}"; do
 	IFS='|' read -r name target usual <<<"${phases[$i]}"
 	current=$i
