@@ -170,12 +170,12 @@ type coldTimes struct {
 
 // coldPhase lists the registry o.coldRuns+1 times each way, the three
 // interleaved (one of each per round, in rotating order) so that they meet
-// the registry in the same state: its own listing time drifts over a run by more than the gap
-// the goal is about. go-containerregistry lists once per round with a fresh
-// remote.Catalog (ping, then the catalog) and with one Puller reused across
-// rounds (its ping cached), the fastest client there is; the hub with
-// refresh=true. The first round warms the registry's own caches and is not
-// counted.
+// the registry in the same state: its own listing time drifts over a run
+// by more than the gap the goal is about. go-containerregistry lists once
+// per round with a fresh remote.Catalog (ping, then the catalog) and with
+// one Puller reused across rounds (its ping cached), the fastest client
+// there is; the hub with refresh=true. The first round warms the
+// registry's own caches and is not counted.
 func coldPhase(ctx context.Context, h *hub, id, registryURL string, o options) (coldTimes, error) {
 	var out coldTimes
 	reg, err := name.NewRegistry(strings.TrimPrefix(registryURL, "http://"), name.Insecure)
