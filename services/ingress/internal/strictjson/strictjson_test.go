@@ -11,15 +11,13 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// patchShape has the field types of the ingress's PATCH body (pointers for
-// "absent or null", a map of pointers for labels to remove).
-type patchShape struct {
-	TypeID        *string            `json:"typeId"`
-	Name          *string            `json:"name"`
-	Description   *string            `json:"description"`
-	Config        map[string]any     `json:"config"`
-	CredentialRef *string            `json:"credentialRef"`
-	Labels        map[string]*string `json:"labels"`
+// patchKinds has one field of each kind the ingress's PATCH body decodes
+// into: a pointer (absent or null), a free-form object, and a map of
+// pointers (a null label removes it).
+type patchKinds struct {
+	Name   *string            `json:"name"`
+	Config map[string]any     `json:"config"`
+	Labels map[string]*string `json:"labels"`
 }
 
 func TestDecode(t *testing.T) {
@@ -68,7 +66,7 @@ func TestDecode(t *testing.T) {
 }
 
 // FuzzDecode: request decoding never panics, every failure is a 4xx
-// with a code, for the create body and the PATCH shape, and what decodes is
+// with a code, for the create body and the PATCH body's kinds of field, and what decodes is
 // the text sent: valid UTF-8, no U+FFFD the body did not hold.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{`{"typeId":"webhook","name":"x","config":{"url":"https://x"}}`, `{"labels":{"a":"b"}}`, `{"name":null}`, `[`, `{"config":{"a":[1,{"b":2}]}}`, "\x00",
@@ -76,7 +74,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, dst := range []any{&contracts.IntegrationInput{}, &patchShape{}} {
+		for _, dst := range []any{&contracts.IntegrationInput{}, &patchKinds{}} {
 			err := Decode(body, dst)
 			if err == nil {
 				if !utf8.Valid(body) {
