@@ -65,9 +65,9 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-// FuzzDecode: request decoding never panics, every failure is a 4xx
-// with a code, for the create body and the PATCH body's kinds of field, and what decodes is
-// the text sent: valid UTF-8, no U+FFFD the body did not hold.
+// FuzzDecode: request decoding never panics, every failure is a 4xx with a
+// code, for the create body and the PATCH body's kinds of field, and what
+// decodes is the text sent: valid UTF-8, no U+FFFD the body did not hold.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{`{"typeId":"webhook","name":"x","config":{"url":"https://x"}}`, `{"labels":{"a":"b"}}`, `{"name":null}`, `[`, `{"config":{"a":[1,{"b":2}]}}`, "\x00",
 		"{\"name\":\"\xff\"}", `{"name":"\ud800"}`, `{"name":"\ud83d\ude00"}`, `{"name":"\\ud800"}`} {
