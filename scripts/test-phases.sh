@@ -20,7 +20,7 @@ phases=(
 	"standalone|standalone|~15 s"
 	"contracts|lint-contracts|~1 min the first time (npm ci), then ~15 s"
 	"unit|unit|cold ~5.5 min, warm ~4 min (race detector, real servers)"
-	"fuzz|fuzz|cold ~1-1.5 min, warm ~30 s (20 s of fuzzing plus two small instrumented builds)"
+	"fuzz|fuzz|cold ~1-1.5 min, warm ~30 s (~15 s of fuzzing plus two small instrumented builds)"
 	"walkthrough|walkthrough|~15 s (the hub is built by then)"
 )
 
