@@ -1,7 +1,8 @@
 // Package strictjson decodes API request bodies strictly: one JSON value,
 // no unknown fields, no trailing data, and only text the API can give back
-// as it was sent. Every refusal is a 400 with an error code, and no error
-// echoes the body.
+// as it was sent. Every refusal is a 400 with an error code; no error
+// echoes a value from the body (an unknown field is named, cut to 64
+// bytes).
 //
 // It is a package of its own so that its fuzz test (`make fuzz`) builds
 // and instruments this package and the standard library, not the whole
