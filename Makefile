@@ -42,6 +42,7 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRef$$' -fuzztime 300000x -timeout 5m ./shared/credentials
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 200000x -timeout 5m ./services/ingress/internal/strictjson
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 300000x -timeout 5m ./shared/bus/internal/puback
 
 ## walkthrough: the README's marked examples against `make run` and a demo registry (a few seconds)
 walkthrough:

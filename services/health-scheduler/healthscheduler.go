@@ -458,7 +458,10 @@ func (s *service) handleCheck(ctx context.Context, m *bus.Message, out *bus.Prod
 	// same integration (the next revision's check, say) announces its
 	// change after this one's, in the order the record went through them.
 	defer s.store.lock(it.TenantID + "." + it.ID)()
-	tr, err := s.store.recordLocked(ctx, it, outs, breaker.State().String(), current)
+	// A new revision's command (slot 0) of an integration never updated
+	// since its create is most likely its first check: no record to read.
+	fresh := cmd.Slot == 0 && it.CreatedAt.Equal(it.UpdatedAt)
+	tr, err := s.store.recordLocked(ctx, it, outs, breaker.State().String(), current, fresh)
 	if err != nil {
 		return err
 	}

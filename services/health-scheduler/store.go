@@ -124,18 +124,24 @@ type outcome struct {
 // last: at most one change to announce.
 func (s *healthStore) recordAll(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool) (transition, error) {
 	defer s.lock(it.TenantID + "." + it.ID)()
-	return s.recordLocked(ctx, it, outs, breaker, exists)
+	return s.recordLocked(ctx, it, outs, breaker, exists, false)
 }
 
 // recordLocked is recordAll for a caller holding the integration's lock
 // (lock), which it may keep past the write: the health-scheduler keeps it
 // until the write's events are out, so a later result of the same
 // integration on this replica is announced after them, not before.
-func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool) (transition, error) {
+//
+// fresh says the integration was just created and this is its first check:
+// with nothing remembered, the first attempt then assumes there is no record
+// yet instead of reading the bucket to find none (a read per create). A
+// wrong guess costs a refused create and the read it saved: the create
+// expects no record, so it never overwrites one.
+func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration, outs []outcome, breaker string, exists func() bool, fresh bool) (transition, error) {
 	key := it.TenantID + "." + it.ID
 	for attempt := 0; attempt < 20; attempt++ {
 		// The first attempt trusts what we wrote last; a retry reads.
-		rec, rev, err := s.previous(ctx, key, it.ID, attempt == 0)
+		rec, rev, err := s.previous(ctx, key, it.ID, attempt == 0, fresh)
 		if err != nil {
 			return transition{}, err
 		}
@@ -190,8 +196,10 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 }
 
 // previous returns the integration's current record and its revision (0:
-// none yet): the one we wrote last if trusted and known, else the bucket's.
-func (s *healthStore) previous(ctx context.Context, key, id string, trustWritten bool) (healthRecord, uint64, error) {
+// none yet): the one we wrote last if trusted and known, none if trusted
+// and the integration is fresh (see recordLocked), else the bucket's.
+func (s *healthStore) previous(ctx context.Context, key, id string, trustWritten, fresh bool) (healthRecord, uint64, error) {
+	var rec healthRecord
 	if trustWritten {
 		s.mu.Lock()
 		w, ok := s.written[key]
@@ -199,8 +207,11 @@ func (s *healthStore) previous(ctx context.Context, key, id string, trustWritten
 		if ok {
 			return w.healthRecord(), w.revision, nil
 		}
+		if fresh {
+			rec.Status = contracts.HealthUnknown
+			return rec, 0, nil
+		}
 	}
-	var rec healthRecord
 	e, err := s.kv.Get(ctx, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):

@@ -3,6 +3,7 @@ package healthscheduler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -153,5 +154,70 @@ func TestHealthStoreChecksOfOneIntegrationDoNotRace(t *testing.T) {
 	}
 	if len(st.writing) != 0 {
 		t.Fatalf("%d write locks left", len(st.writing))
+	}
+}
+
+// TestHealthStoreFreshIntegrationFirstWriteReadsNothing: the first check of
+// a just-created integration writes its record without reading the bucket
+// first, and a wrong guess (a record exists already, written by another
+// replica) still keeps that record's results, at the cost of the refused
+// create and a read.
+func TestHealthStoreFreshIntegrationFirstWriteReadsNothing(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	_, js := natstest.Connect(t, s)
+	ctx := context.Background()
+	bucket, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_700_000_000, 0).UTC()
+	exists := func() bool { return true }
+	tests := []struct {
+		name string
+		// other, when set, is a result another replica recorded first.
+		other                  *contracts.HealthCheckResult
+		fresh                  bool
+		creates, updates, gets int
+		wantChecks             int
+	}{
+		{name: "fresh, no record", fresh: true, creates: 1, wantChecks: 1},
+		{name: "fresh, a record exists", fresh: true, other: &contracts.HealthCheckResult{CheckType: contracts.CheckAuthentication, Status: contracts.HealthHealthy, CheckedAt: at},
+			creates: 1, updates: 1, gets: 1, wantChecks: 2},
+		{name: "not fresh, no record", creates: 1, gets: 1, wantChecks: 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := contracts.Integration{ID: fmt.Sprintf("i%d", i), TenantID: "t1", Revision: 1}
+			if tt.other != nil {
+				if _, err := newHealthStore(bucket, 1).record(ctx, it, *tt.other, "closed", exists, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kv := &countingKV{KeyValue: bucket}
+			st := newHealthStore(kv, 1)
+			res := contracts.HealthCheckResult{IntegrationID: it.ID, CheckType: contracts.CheckConnectivity, Status: contracts.HealthHealthy, CheckedAt: at}
+			tr, err := st.recordLocked(ctx, it, []outcome{{res: res}}, "closed", exists, tt.fresh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.current != contracts.HealthHealthy {
+				t.Fatalf("status %s, want healthy", tr.current)
+			}
+			if kv.creates != tt.creates || kv.updates != tt.updates || kv.gets != tt.gets {
+				t.Fatalf("%d creates, %d updates, %d reads; want %d, %d, %d", kv.creates, kv.updates, kv.gets, tt.creates, tt.updates, tt.gets)
+			}
+			e, err := bucket.Get(ctx, "t1."+it.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec healthRecord
+			if err := json.Unmarshal(e.Value(), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Checks) != tt.wantChecks {
+				t.Fatalf("record holds %d results, want %d: %+v", len(rec.Checks), tt.wantChecks, rec.Checks)
+			}
+		})
 	}
 }

@@ -136,7 +136,7 @@ func refsOf(spec *connectors.Spec, in contracts.IntegrationInput) []refField {
 	if in.CredentialRef != "" {
 		out = append(out, refField{"credentialRef", in.CredentialRef})
 	}
-	for _, f := range spec.AllFields() {
+	for f := range spec.AllFields() {
 		if s, _ := in.Config[f.Name].(string); f.Secret && s != "" {
 			out = append(out, refField{f.Name, s})
 		}

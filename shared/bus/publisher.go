@@ -85,7 +85,7 @@ func (b publishBound) publish(ctx context.Context, js jetstream.JetStream, msg *
 	wait := publishRetryWait
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, b.timeout)
-		ack, err := js.PublishMsg(actx, msg)
+		ack, err := publishMsg(actx, js.Conn(), msg)
 		cancel()
 		if err == nil {
 			return ack, nil

@@ -3,6 +3,7 @@ package connectors
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"net/url"
 	"regexp"
@@ -150,7 +151,7 @@ func (s *Spec) ValidateConfig(cfg map[string]any) error {
 			return err
 		}
 	}
-	for _, f := range s.AllFields() {
+	for f := range s.AllFields() {
 		if !f.Required {
 			continue
 		}
@@ -398,10 +399,10 @@ func PlainPath(s string) error {
 	return nil
 }
 
-func fieldNames(fs []Field) []string {
-	out := make([]string, len(fs))
-	for i, f := range fs {
-		out[i] = f.Name
+func fieldNames(fs iter.Seq[Field]) []string {
+	var out []string
+	for f := range fs {
+		out = append(out, f.Name)
 	}
 	return out
 }

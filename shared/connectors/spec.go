@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/stella-ops/inthub/shared/contracts"
@@ -178,16 +179,22 @@ func defaultFits(f Field) bool {
 // Factory builds a connector for one integration revision.
 type Factory func(ctx context.Context, in Instance) (Connector, error)
 
-// AllFields returns the provider's fields followed by the common ones it
-// does not override.
-func (s *Spec) AllFields() []Field {
-	out := append([]Field{}, s.Fields...)
-	for _, c := range CommonFields {
-		if s.field(c.Name) == nil {
-			out = append(out, c)
+// AllFields yields the provider's fields followed by the common ones it
+// does not override. It yields rather than returns a slice: validating
+// every create and update walked a fresh copy of them all.
+func (s *Spec) AllFields() iter.Seq[Field] {
+	return func(yield func(Field) bool) {
+		for _, f := range s.Fields {
+			if !yield(f) {
+				return
+			}
+		}
+		for _, c := range CommonFields {
+			if s.field(c.Name) == nil && !yield(c) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 func (s *Spec) field(name string) *Field {
@@ -232,7 +239,7 @@ func (s *Spec) Info() contracts.ProviderInfo {
 	for _, c := range s.Capabilities {
 		info.Capabilities = append(info.Capabilities, string(c))
 	}
-	for _, f := range s.AllFields() {
+	for f := range s.AllFields() {
 		info.ConfigFields = append(info.ConfigFields, f.Info())
 	}
 	return info
