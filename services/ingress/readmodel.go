@@ -63,10 +63,13 @@ type readModel struct {
 // be built (allocated) at every read.
 type itemKey struct{ tenantID, id string }
 
-// healthRecord is a decoded health record and the bucket revision it was
-// decoded from, which names it in an answer.
+// healthRecord is a health record as the bucket holds it and its revision,
+// which names it in an answer. It is decoded when a read joins it, not when
+// it is written: the scheduler rewrites every record at every check, and an
+// answer once encoded is kept (answer), so a record is decoded at most once
+// per revision read, and one never read is never decoded.
 type healthRecord struct {
-	h   catalog.Health
+	raw []byte
 	rev uint64
 }
 
@@ -140,8 +143,7 @@ func (m *readModel) followHealth(ctx context.Context, kv jetstream.KeyValue) err
 			m.hmu.Unlock()
 			return
 		}
-		// Decoded once here, not at every read.
-		h := healthRecord{h: catalog.DecodeHealth(e.Value()), rev: e.Revision()}
+		h := healthRecord{raw: e.Value(), rev: e.Revision()}
 		m.hmu.Lock()
 		m.health[k] = h
 		m.forget(k)
@@ -201,7 +203,7 @@ func (m *readModel) read(ctx context.Context, tenantID, id string) (contracts.In
 	m.hmu.RLock()
 	h := m.health[itemKey{tenantID, id}]
 	m.hmu.RUnlock()
-	h.h.Join(&it)
+	catalog.DecodeHealth(h.raw).Join(&it)
 	return it, h.rev, true
 }
 

@@ -146,8 +146,18 @@ func unset(v any) any {
 }
 
 func tooLarge(v any) bool {
-	if v == nil {
+	switch x := v.(type) {
+	case nil, bool:
 		return false
+	case json.Number:
+		return len(x) > MaxValueBytes
+	case string:
+		// Encoded, a byte takes at most 6 (\u00XX) and the quotes 2: a
+		// string short enough is not measured by encoding it (every
+		// field of every create was).
+		if 6*len(x)+2 <= MaxValueBytes {
+			return false
+		}
 	}
 	b, err := json.Marshal(v)
 	return err != nil || len(b) > MaxValueBytes

@@ -107,3 +107,34 @@ func TestCursorRoundTrip(t *testing.T) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// TestTooLargeMatchesTheEncodedLength: the shortcuts for strings and numbers
+// say what measuring the encoded value says, at the bound and around it.
+func TestTooLargeMatchesTheEncodedLength(t *testing.T) {
+	tests := []struct {
+		name string
+		v    any
+	}{
+		{"nil", nil},
+		{"bool", true},
+		{"short string", "abc"},
+		{"string at the shortcut's bound", strings.Repeat("x", (MaxValueBytes-2)/6)},
+		{"escapes at the shortcut's bound", strings.Repeat("<", (MaxValueBytes-2)/6)},
+		{"string that fits", strings.Repeat("x", MaxValueBytes-2)},
+		{"string one over", strings.Repeat("x", MaxValueBytes-1)},
+		{"escapes that do not fit", strings.Repeat("<", MaxValueBytes/6+1)},
+		{"invalid UTF-8", strings.Repeat("\xff", 200)},
+		{"number", json.Number("12345")},
+		{"long number", json.Number(strings.Repeat("9", MaxValueBytes+1))},
+		{"map", map[string]any{"k": strings.Repeat("x", MaxValueBytes)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.v)
+			want := err != nil || (tt.v != nil && len(b) > MaxValueBytes)
+			if got := tooLarge(tt.v); got != want {
+				t.Fatalf("tooLarge = %v, want %v (encoded %d bytes)", got, want, len(b))
+			}
+		})
+	}
+}
