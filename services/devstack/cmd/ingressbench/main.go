@@ -13,7 +13,9 @@
 //   - memory with 100,000 integrations at the default check intervals, in a
 //     child process of its own: the whole hub's resident set, what one
 //     catalog view (the read model each catalog-holding service keeps)
-//     costs per integration, and the hub's resident set per integration.
+//     costs per integration (measured in a process of its own again, so
+//     the running hub's heap does not blur it), and the hub's resident set
+//     per integration.
 //
 // It lives beside devstack because it runs the whole hub in one process;
 // services themselves never import each other.
@@ -45,6 +47,7 @@ type options struct {
 	memSettle     time.Duration
 	onlyMem       bool
 	child         string
+	natsURL       string
 	cpuProfile    string
 	createProfile string
 	pacedProfile  string
@@ -67,7 +70,8 @@ func main() {
 	flag.StringVar(&o.pacedProfile, "paced-cpuprofile", "", "write a CPU profile of the paced GET phase to this file")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the memory phase's hub (after it settled) to this file")
 	flag.StringVar(&o.memCPUProfile, "mem-cpuprofile", "", "write a CPU profile of the memory phase's hub while it settles to this file")
-	flag.StringVar(&o.child, "child", "", "internal: run the memory phase in this process")
+	flag.StringVar(&o.child, "child", "", "internal: run the memory phase (mem) or the catalog view's measurement (view) in this process")
+	flag.StringVar(&o.natsURL, "nats-url", "", "internal: the hub's NATS URL, for -child view")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -78,8 +82,11 @@ func main() {
 }
 
 func run(ctx context.Context, o options, w io.Writer) error {
-	if o.child == "mem" {
+	switch o.child {
+	case "mem":
 		return memChild(ctx, o, w)
+	case "view":
+		return viewChild(ctx, o, w)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	defer tw.Flush()
