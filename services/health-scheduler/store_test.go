@@ -22,13 +22,8 @@ import (
 // overwrite it.
 func TestHealthStoreReplicasNeverLoseAResult(t *testing.T) {
 	t.Parallel()
-	s := natstest.Start(t)
-	_, js := natstest.Connect(t, s)
 	ctx := context.Background()
-	kv, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := healthBucket(t)
 	a, b := newHealthStore(kv, 2), newHealthStore(kv, 2)
 	it := contracts.Integration{ID: "i1", TenantID: "t1", Revision: 1}
 	exists := func() bool { return true }
@@ -117,13 +112,8 @@ func (c *countingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEnt
 // that read and write again.
 func TestHealthStoreChecksOfOneIntegrationDoNotRace(t *testing.T) {
 	t.Parallel()
-	s := natstest.Start(t)
-	_, js := natstest.Connect(t, s)
 	ctx := context.Background()
-	bucket, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket := healthBucket(t)
 	kv := &countingKV{KeyValue: bucket}
 	st := newHealthStore(kv, 1)
 	it := contracts.Integration{ID: "i1", TenantID: "t1", Revision: 1}
@@ -164,13 +154,8 @@ func TestHealthStoreChecksOfOneIntegrationDoNotRace(t *testing.T) {
 // create and a read.
 func TestHealthStoreFreshIntegrationFirstWriteReadsNothing(t *testing.T) {
 	t.Parallel()
-	s := natstest.Start(t)
-	_, js := natstest.Connect(t, s)
 	ctx := context.Background()
-	bucket, err := js.CreateOrUpdateKeyValue(ctx, catalog.HealthBucket(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket := healthBucket(t)
 	at := time.Unix(1_700_000_000, 0).UTC()
 	exists := func() bool { return true }
 	tests := []struct {
@@ -220,4 +205,15 @@ func TestHealthStoreFreshIntegrationFirstWriteReadsNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// healthBucket is the health bucket of a server of the test's own.
+func healthBucket(t *testing.T) jetstream.KeyValue {
+	t.Helper()
+	_, js := natstest.Connect(t, natstest.Start(t))
+	kv, err := js.CreateOrUpdateKeyValue(context.Background(), catalog.HealthBucket(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
 }
