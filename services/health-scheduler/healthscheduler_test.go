@@ -336,7 +336,8 @@ func TestOnDemandTestOverTheBus(t *testing.T) {
 // two replicas both publish and JetStream stores once; its worker runs the
 // levels in order, writes the health record once and publishes one
 // health.checked per level (each with the id its level's own command would
-// have given it) and one health.changed.
+// have given it) and one health.changed. The record is written without
+// being read first: an integration never updated since its create has none.
 func TestNewIntegrationGetsOneCommandAndOneRecordWrite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -345,10 +346,28 @@ func TestNewIntegrationGetsOneCommandAndOneRecordWrite(t *testing.T) {
 	cfg.Intervals = healthscheduler.Intervals{Connectivity: 24 * time.Hour, Authentication: 24 * time.Hour, Functionality: 24 * time.Hour}
 	e.start(cfg)
 	e.start(cfg)
-	it := e.put(memIntegration(inmemory.FailNone))
+	// Every read of the health bucket is a JetStream API request; a
+	// subscriber of those subjects sees each one.
+	nc, _ := natstest.Connect(t, e.srv)
+	var reads atomic.Int32
+	for _, subj := range []string{"$JS.API.STREAM.MSG.GET.KV_" + catalog.BucketHealth, "$JS.API.DIRECT.GET.KV_" + catalog.BucketHealth + ".>"} {
+		if _, err := nc.Subscribe(subj, func(*nats.Msg) { reads.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	created := memIntegration(inmemory.FailNone)
+	created.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	created.UpdatedAt = created.CreatedAt
+	it := e.put(created)
 
 	waitFor(t, "three health.checked", func() bool { return len(e.events(contracts.SubjectHealthChecked)) >= 3 })
 	time.Sleep(500 * time.Millisecond) // anything more would have come by now
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("the health bucket was read %d times before the first write of a new integration's record", n)
+	}
 
 	st, err := e.js.Stream(context.Background(), bus.StreamCommands)
 	if err != nil {
