@@ -20,7 +20,7 @@ phases=(
 	"standalone|standalone|~15 s"
 	"contracts|lint-contracts|~1 min the first time (npm ci), then ~15 s"
 	"unit|unit|cold ~5.5 min, warm ~4 min (race detector, real servers)"
-	"fuzz|fuzz|cold ~1-1.5 min, warm ~30 s (~15 s of fuzzing plus two small instrumented builds)"
+	"fuzz|fuzz|cold ~0.7-1.5 min, warm ~30 s (~20 s of fuzzing plus three small instrumented builds)"
 	"walkthrough|walkthrough|~15 s (the hub is built by then)"
 )
 
@@ -72,7 +72,7 @@ interrupted() {
 trap interrupted INT TERM
 
 start=$SECONDS
-echo "make test: ${#phases[@]} phases (${names[*]}); cold ~14-15 min on 2 cores, warm ~6-7 min"
+echo "make test: ${#phases[@]} phases (${names[*]}); cold ~9-15 min on 2 cores (machines differ), warm ~6-9 min"
 for i in "${!phases[@]}"; do
 	IFS='|' read -r name target usual <<<"${phases[$i]}"
 	current=$i
