@@ -153,9 +153,9 @@ func healthOf(t *testing.T, e *env, it contracts.Integration) contracts.Integrat
 	if err != nil {
 		return contracts.IntegrationHealth{}
 	}
-	var h contracts.IntegrationHealth
-	_ = json.Unmarshal(entry.Value(), &h)
-	return h
+	var rec catalog.HealthRecord
+	_ = json.Unmarshal(entry.Value(), &rec)
+	return rec.Health(it.TenantID, it.ID)
 }
 
 func TestStatusTransitionsAreAnnouncedOnce(t *testing.T) {

@@ -10,14 +10,37 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
 // healthRecord is what the health bucket holds: the public record the
-// manager joins into reads, plus the anti-flapping state.
+// manager and the ingress join into reads, plus the anti-flapping state.
 type healthRecord struct {
 	contracts.IntegrationHealth
 	Flap flapState `json:"flap"`
+}
+
+// storedRecord is a healthRecord as the bucket stores it: in
+// catalog.HealthRecord's compact shape, which the readers decode.
+type storedRecord struct {
+	catalog.HealthRecord
+	Flap flapState `json:"flap"`
+}
+
+// encode returns rec as the bucket stores it.
+func (rec healthRecord) encode() []byte {
+	b, _ := json.Marshal(storedRecord{HealthRecord: catalog.StoredHealth(rec.IntegrationHealth), Flap: rec.Flap})
+	return b
+}
+
+// decodeRecord decodes the bucket's record of tenantID's integration id.
+func decodeRecord(value []byte, tenantID, id string) (healthRecord, error) {
+	var sr storedRecord
+	if err := json.Unmarshal(value, &sr); err != nil {
+		return healthRecord{}, err
+	}
+	return healthRecord{IntegrationHealth: sr.Health(tenantID, id), Flap: sr.Flap}, nil
 }
 
 // transition is the outcome of recording one result.
@@ -88,8 +111,9 @@ type writtenRecord struct {
 	status   contracts.HealthStatus
 	flap     flapState
 	// checks holds the latest result per level, in contracts.CheckTypes
-	// order; bit i of present says whether level i has one.
-	checks  [3]contracts.HealthCheckResult
+	// order, without the integration and level (as stored); bit i of
+	// present says whether level i has one.
+	checks  [3]catalog.LevelResult
 	present uint8
 }
 
@@ -141,7 +165,7 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 	key := it.TenantID + "." + it.ID
 	for attempt := 0; attempt < 20; attempt++ {
 		// The first attempt trusts what we wrote last; a retry reads.
-		rec, rev, err := s.previous(ctx, key, it.ID, attempt == 0, fresh)
+		rec, rev, err := s.previous(ctx, it, attempt == 0, fresh)
 		if err != nil {
 			return transition{}, err
 		}
@@ -166,7 +190,7 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 		if rec.Status == "" {
 			rec.Status = contracts.HealthUnknown
 		}
-		b, _ := json.Marshal(rec)
+		b := rec.encode()
 		if !exists() {
 			return transition{previous: prev, current: prev}, nil
 		}
@@ -198,14 +222,15 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 // previous returns the integration's current record and its revision (0:
 // none yet): the one we wrote last if trusted and known, none if trusted
 // and the integration is fresh (see recordLocked), else the bucket's.
-func (s *healthStore) previous(ctx context.Context, key, id string, trustWritten, fresh bool) (healthRecord, uint64, error) {
+func (s *healthStore) previous(ctx context.Context, it contracts.Integration, trustWritten, fresh bool) (healthRecord, uint64, error) {
+	key := it.TenantID + "." + it.ID
 	var rec healthRecord
 	if trustWritten {
 		s.mu.Lock()
 		w, ok := s.written[key]
 		s.mu.Unlock()
 		if ok {
-			return w.healthRecord(), w.revision, nil
+			return w.healthRecord(it.ID), w.revision, nil
 		}
 		if fresh {
 			rec.Status = contracts.HealthUnknown
@@ -218,10 +243,11 @@ func (s *healthStore) previous(ctx context.Context, key, id string, trustWritten
 		rec.Status = contracts.HealthUnknown
 		return rec, 0, nil
 	case err != nil:
-		return rec, 0, fmt.Errorf("read health of %s: %w", id, err)
+		return rec, 0, fmt.Errorf("read health of %s: %w", it.ID, err)
 	}
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return rec, 0, fmt.Errorf("decode health of %s: %w", id, err)
+	rec, err = decodeRecord(e.Value(), it.TenantID, it.ID)
+	if err != nil {
+		return rec, 0, fmt.Errorf("decode health of %s: %w", it.ID, err)
 	}
 	return rec, e.Revision(), nil
 }
@@ -237,7 +263,7 @@ func (s *healthStore) remember(key string, revision uint64, rec healthRecord) {
 			s.forget(key)
 			return
 		}
-		w.checks[i], w.present = r, w.present|1<<i
+		w.checks[i], w.present = catalog.LevelOf(r), w.present|1<<i
 	}
 	s.mu.Lock()
 	if old, ok := s.written[key]; !ok || old.revision < revision {
@@ -252,15 +278,15 @@ func (s *healthStore) forget(key string) {
 	s.mu.Unlock()
 }
 
-// healthRecord rebuilds the fields of the record that record folds into;
-// the others it sets anew on every write.
-func (w writtenRecord) healthRecord() healthRecord {
+// healthRecord rebuilds the fields of integration id's record that record
+// folds into; the others it sets anew on every write.
+func (w writtenRecord) healthRecord(id string) healthRecord {
 	var rec healthRecord
 	rec.Status, rec.Flap = w.status, w.flap
 	rec.Checks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(w.checks))
 	for i, r := range w.checks {
 		if w.present&(1<<i) != 0 {
-			rec.Checks[contracts.CheckTypes[i]] = r
+			rec.Checks[contracts.CheckTypes[i]] = r.Result(id, contracts.CheckTypes[i])
 		}
 	}
 	return rec

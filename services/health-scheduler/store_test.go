@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,4 +217,56 @@ func healthBucket(t *testing.T) jetstream.KeyValue {
 		t.Fatal(err)
 	}
 	return kv
+}
+
+// TestHealthStoreReadsRecordsOfTheOldShape: a record written in the API's
+// shape (as before the compact one) is read, folded into and written back
+// compact, keeping its other levels and anti-flapping state; a failing
+// level read from it names the integration and its level when it is the
+// cause of a change.
+func TestHealthStoreReadsRecordsOfTheOldShape(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	kv := healthBucket(t)
+	at := time.Unix(1_700_000_000, 0).UTC()
+	it := contracts.Integration{ID: "i1", TenantID: "t1", Revision: 1}
+	old := healthRecord{
+		IntegrationHealth: contracts.IntegrationHealth{TenantID: "t1", IntegrationID: "i1", Status: contracts.HealthHealthy, LastCheck: &at, Breaker: "closed",
+			Checks: map[contracts.CheckType]contracts.HealthCheckResult{
+				contracts.CheckConnectivity:   {IntegrationID: "i1", CheckType: contracts.CheckConnectivity, Status: contracts.HealthHealthy, CheckedAt: at},
+				contracts.CheckAuthentication: {IntegrationID: "i1", CheckType: contracts.CheckAuthentication, Status: contracts.HealthUnhealthy, ErrorCode: "AUTH_FAILED", CheckedAt: at},
+			}},
+		// One unhealthy result seen, a second confirms it (threshold 2).
+		Flap: flapState{Confirmed: contracts.HealthHealthy, Pending: contracts.HealthUnhealthy, Streak: 1},
+	}
+	value, _ := json.Marshal(old)
+	if _, err := kv.Create(ctx, "t1.i1", value); err != nil {
+		t.Fatal(err)
+	}
+	res := contracts.HealthCheckResult{IntegrationID: "i1", CheckType: contracts.CheckFunctionality, Status: contracts.HealthHealthy, CheckedAt: at.Add(time.Second)}
+	tr, err := newHealthStore(kv, 2).record(ctx, it, res, "closed", func() bool { return true }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.previous != contracts.HealthHealthy || tr.current != contracts.HealthUnhealthy {
+		t.Errorf("transition %s -> %s, want healthy -> unhealthy (the old record's streak kept)", tr.previous, tr.current)
+	}
+	if tr.cause.IntegrationID != "i1" || tr.cause.CheckType != contracts.CheckAuthentication || tr.cause.ErrorCode != "AUTH_FAILED" {
+		t.Errorf("cause %+v, want the authentication level of i1", tr.cause)
+	}
+	e, err := kv.Get(ctx, "t1.i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(e.Value()), `"integrationId"`) {
+		t.Errorf("written back in the old shape: %s", e.Value())
+	}
+	rec, err := decodeRecord(e.Value(), "t1", "i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Checks) != 3 || rec.Checks[contracts.CheckAuthentication].ErrorCode != "AUTH_FAILED" || rec.Checks[contracts.CheckFunctionality].CheckType != contracts.CheckFunctionality ||
+		rec.IntegrationID != "i1" || rec.TenantID != "t1" {
+		t.Errorf("record %+v", rec)
+	}
 }

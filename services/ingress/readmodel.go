@@ -143,7 +143,9 @@ func (m *readModel) followHealth(ctx context.Context, kv jetstream.KeyValue) err
 			m.hmu.Unlock()
 			return
 		}
-		h := healthRecord{raw: e.Value(), rev: e.Revision()}
+		// A copy: the entry's value shares one allocation with the
+		// message's headers, which would stay alive with it.
+		h := healthRecord{raw: bytes.Clone(e.Value()), rev: e.Revision()}
 		m.hmu.Lock()
 		m.health[k] = h
 		m.forget(k)
