@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,19 +76,19 @@ func hubPhase(ctx context.Context, url string, o options, name string, n int, ra
 		return phaseResult{}, err
 	}
 	cc, err := events.Consume(func(m jetstream.Msg) {
-		// Only the request id is wanted: decoding the whole event would
-		// charge the hub for the bench's own bookkeeping.
-		var ev struct {
-			RequestID string `json:"requestId"`
-		}
-		if err := json.Unmarshal(m.Data(), &ev); err != nil {
-			fail.report(fmt.Errorf("decode event: %w", err))
+		// Only the request id is wanted, as the raw phase reads only its
+		// sequence: decoding the event (json.Unmarshal scans all of it
+		// twice, ~2.5 % of the phase's CPU) would charge the hub for the
+		// bench's own bookkeeping.
+		id, err := requestIDOf(m.Data())
+		if err != nil {
+			fail.report(err)
 			return
 		}
-		i, _ := strconv.Atoi(ev.RequestID)
+		i, _ := strconv.Atoi(id)
 		sent, ok := t.sentTime(i)
 		if !ok {
-			fail.report(fmt.Errorf("event for unknown request %q", ev.RequestID))
+			fail.report(fmt.Errorf("event for unknown request %q", id))
 			return
 		}
 		if sl != nil {
@@ -161,6 +162,26 @@ func startWorker(ctx context.Context, b *bus.Bus, concurrency int) (stop func(),
 		stop()
 		return nil, ctx.Err()
 	}
+}
+
+// requestIDOf finds the requestId of a test.completed body: the string
+// after its name, when it has no escapes (the bench's ids are digits), else
+// by decoding the body.
+func requestIDOf(body []byte) (string, error) {
+	const name = `"requestId":"`
+	if at := bytes.Index(body, []byte(name)); at >= 0 {
+		rest := body[at+len(name):]
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			return string(rest[:end]), nil
+		}
+	}
+	var ev struct {
+		RequestID string `json:"requestId"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return "", fmt.Errorf("decode event: %w", err)
+	}
+	return ev.RequestID, nil
 }
 
 // completeTest is the benchmark's handler: decode the command, publish its
