@@ -2,12 +2,6 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := github.com/stella-ops/inthub/...
-# The Helm chart's tests render it with the Helm SDK, whose Kubernetes
-# modules are half of a cold compile of the tree; they run no goroutines of
-# ours, so they are vetted, checked and tested without the race detector
-# (whose instrumented build of those modules costs ~1 min more when cold).
-HELMTEST := github.com/stella-ops/inthub/deployments/helm/helmtest/...
-RACE_PKGS = $(shell $(GO) list $(PKGS) | grep -v '/deployments/helm/helmtest')
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
@@ -38,9 +32,7 @@ test-deps:
 ## devstack tests), and race reports, panics and stack traces read the same
 ## (they use the Go symbol table, which stays).
 unit:
-	@echo "$(GO) test -race -vet=off -count=1 -ldflags='-s -w' -timeout 20m \$$(go list $(PKGS) | grep -v /deployments/helm/helmtest)"
-	@$(GO) test -race -vet=off -count=1 -ldflags='-s -w' -timeout 20m $(RACE_PKGS)
-	$(GO) test -vet=off -count=1 -ldflags='-s -w' -timeout 10m $(HELMTEST)
+	$(GO) test -race -vet=off -count=1 -ldflags='-s -w' -timeout 20m $(PKGS)
 
 ## fuzz: budgets in executions, not seconds: with a time budget Go 1.26's
 ## fuzzing coordinator can report "context deadline exceeded" as a failure
@@ -73,12 +65,9 @@ fmt:
 	@out=$$(gofmt -l shared services schemas deployments); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## vet: with -race, so the dependencies it compiles are the ones `make unit`
-## links (one cold compile of the tree instead of two; same analyzers); the
-## Helm chart's tests without it, as `make unit` runs them (see HELMTEST).
+## links (one cold compile of the tree instead of two; same analyzers).
 vet:
-	@echo "$(GO) vet -race \$$(go list $(PKGS) | grep -v /deployments/helm/helmtest)"
-	@$(GO) vet -race $(RACE_PKGS)
-	$(GO) vet $(HELMTEST)
+	$(GO) vet -race $(PKGS)
 
 ## standalone: no file cites a document outside the repository
 standalone:
@@ -88,9 +77,7 @@ standalone:
 ## race build `make vet` compiled (without it, a cold tree is compiled once more).
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	@echo "GOFLAGS=-race $(GOBIN)/staticcheck \$$(go list $(PKGS) | grep -v /deployments/helm/helmtest)"
-	@GOFLAGS=-race $(GOBIN)/staticcheck $(RACE_PKGS)
-	$(GOBIN)/staticcheck $(HELMTEST)
+	GOFLAGS=-race $(GOBIN)/staticcheck $(PKGS)
 
 ## bench: figures for the README (bus, health checks, discovery, ingress and
 ## memory). Each comparison prints a "README row" line for the README's
