@@ -1,6 +1,7 @@
 package healthscheduler
 
 import (
+	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -57,7 +58,7 @@ func (f flapState) observe(s contracts.HealthStatus, threshold int) flapState {
 // until it has, a passed authentication or functionality check proves
 // little (some providers' pass without reaching anything), so the status
 // stays unknown rather than saying healthy and flipping a second later.
-func overall(latest map[contracts.CheckType]contracts.HealthCheckResult) contracts.HealthStatus {
+func overall(latest map[contracts.CheckType]catalog.LevelResult) contracts.HealthStatus {
 	if len(latest) == 0 {
 		return contracts.HealthUnknown
 	}

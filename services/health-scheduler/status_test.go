@@ -3,6 +3,7 @@ package healthscheduler
 import (
 	"testing"
 
+	"github.com/stella-ops/inthub/shared/catalog"
 	"github.com/stella-ops/inthub/shared/contracts"
 	"github.com/stella-ops/inthub/shared/resilience"
 )
@@ -41,11 +42,11 @@ func TestAntiFlapping(t *testing.T) {
 
 func TestOverall(t *testing.T) {
 	t.Parallel()
-	r := func(s contracts.HealthStatus, code resilience.Code) contracts.HealthCheckResult {
-		return contracts.HealthCheckResult{Status: s, ErrorCode: string(code)}
+	r := func(s contracts.HealthStatus, code resilience.Code) catalog.LevelResult {
+		return catalog.LevelResult{Status: s, ErrorCode: string(code)}
 	}
-	st := func(c, a, f contracts.HealthStatus) map[contracts.CheckType]contracts.HealthCheckResult {
-		m := map[contracts.CheckType]contracts.HealthCheckResult{}
+	st := func(c, a, f contracts.HealthStatus) map[contracts.CheckType]catalog.LevelResult {
+		m := map[contracts.CheckType]catalog.LevelResult{}
 		if c != "" {
 			m[contracts.CheckConnectivity] = r(c, "")
 		}
@@ -61,7 +62,7 @@ func TestOverall(t *testing.T) {
 	unreachableSeenByFunctionality[contracts.CheckFunctionality] = r(bad, resilience.ConnectionRefused)
 	tests := []struct {
 		name string
-		in   map[contracts.CheckType]contracts.HealthCheckResult
+		in   map[contracts.CheckType]catalog.LevelResult
 		want contracts.HealthStatus
 	}{
 		{"nothing ran", st("", "", ""), contracts.HealthUnknown},

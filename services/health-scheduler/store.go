@@ -14,33 +14,13 @@ import (
 	"github.com/stella-ops/inthub/shared/contracts"
 )
 
-// healthRecord is what the health bucket holds: the public record the
-// manager and the ingress join into reads, plus the anti-flapping state.
+// healthRecord is what the health bucket holds: the record the manager
+// and the ingress join into reads (catalog.HealthRecord, compact: the key
+// names the integration), plus the anti-flapping state. The scheduler works
+// on it in that shape, so a write encodes it as it is.
 type healthRecord struct {
-	contracts.IntegrationHealth
-	Flap flapState `json:"flap"`
-}
-
-// storedRecord is a healthRecord as the bucket stores it: in
-// catalog.HealthRecord's compact shape, which the readers decode.
-type storedRecord struct {
 	catalog.HealthRecord
 	Flap flapState `json:"flap"`
-}
-
-// encode returns rec as the bucket stores it.
-func (rec healthRecord) encode() []byte {
-	b, _ := json.Marshal(storedRecord{HealthRecord: catalog.StoredHealth(rec.IntegrationHealth), Flap: rec.Flap})
-	return b
-}
-
-// decodeRecord decodes the bucket's record of tenantID's integration id.
-func decodeRecord(value []byte, tenantID, id string) (healthRecord, error) {
-	var sr storedRecord
-	if err := json.Unmarshal(value, &sr); err != nil {
-		return healthRecord{}, err
-	}
-	return healthRecord{IntegrationHealth: sr.Health(tenantID, id), Flap: sr.Flap}, nil
 }
 
 // transition is the outcome of recording one result.
@@ -111,8 +91,7 @@ type writtenRecord struct {
 	status   contracts.HealthStatus
 	flap     flapState
 	// checks holds the latest result per level, in contracts.CheckTypes
-	// order, without the integration and level (as stored); bit i of
-	// present says whether level i has one.
+	// order; bit i of present says whether level i has one.
 	checks  [3]catalog.LevelResult
 	present uint8
 }
@@ -174,12 +153,11 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 			prev = contracts.HealthUnknown
 		}
 		if rec.Checks == nil {
-			rec.Checks = map[contracts.CheckType]contracts.HealthCheckResult{}
+			rec.Checks = map[contracts.CheckType]catalog.LevelResult{}
 		}
-		rec.TenantID, rec.IntegrationID = it.TenantID, it.ID
 		for _, o := range outs {
 			if !o.refused {
-				rec.Checks[o.res.CheckType] = o.res
+				rec.Checks[o.res.CheckType] = catalog.LevelOf(o.res)
 				rec.Flap = rec.Flap.observe(overall(rec.Checks), s.threshold)
 			}
 			checked := o.res.CheckedAt
@@ -190,7 +168,7 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 		if rec.Status == "" {
 			rec.Status = contracts.HealthUnknown
 		}
-		b := rec.encode()
+		b, _ := json.Marshal(rec)
 		if !exists() {
 			return transition{previous: prev, current: prev}, nil
 		}
@@ -205,7 +183,7 @@ func (s *healthStore) recordLocked(ctx context.Context, it contracts.Integration
 			tr := transition{previous: prev, current: rec.Status, revision: newRev}
 			for _, ct := range contracts.CheckTypes {
 				if r, ok := rec.Checks[ct]; ok && r.Status != contracts.HealthHealthy && rec.Status != contracts.HealthHealthy {
-					tr.cause = r
+					tr.cause = r.Result(it.ID, ct)
 					break
 				}
 			}
@@ -230,7 +208,7 @@ func (s *healthStore) previous(ctx context.Context, it contracts.Integration, tr
 		w, ok := s.written[key]
 		s.mu.Unlock()
 		if ok {
-			return w.healthRecord(it.ID), w.revision, nil
+			return w.healthRecord(), w.revision, nil
 		}
 		if fresh {
 			rec.Status = contracts.HealthUnknown
@@ -245,8 +223,7 @@ func (s *healthStore) previous(ctx context.Context, it contracts.Integration, tr
 	case err != nil:
 		return rec, 0, fmt.Errorf("read health of %s: %w", it.ID, err)
 	}
-	rec, err = decodeRecord(e.Value(), it.TenantID, it.ID)
-	if err != nil {
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
 		return rec, 0, fmt.Errorf("decode health of %s: %w", it.ID, err)
 	}
 	return rec, e.Revision(), nil
@@ -263,7 +240,7 @@ func (s *healthStore) remember(key string, revision uint64, rec healthRecord) {
 			s.forget(key)
 			return
 		}
-		w.checks[i], w.present = catalog.LevelOf(r), w.present|1<<i
+		w.checks[i], w.present = r, w.present|1<<i
 	}
 	s.mu.Lock()
 	if old, ok := s.written[key]; !ok || old.revision < revision {
@@ -278,15 +255,15 @@ func (s *healthStore) forget(key string) {
 	s.mu.Unlock()
 }
 
-// healthRecord rebuilds the fields of integration id's record that record
-// folds into; the others it sets anew on every write.
-func (w writtenRecord) healthRecord(id string) healthRecord {
+// healthRecord rebuilds the fields of the record that record folds into;
+// the others it sets anew on every write.
+func (w writtenRecord) healthRecord() healthRecord {
 	var rec healthRecord
 	rec.Status, rec.Flap = w.status, w.flap
-	rec.Checks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(w.checks))
+	rec.Checks = make(map[contracts.CheckType]catalog.LevelResult, len(w.checks))
 	for i, r := range w.checks {
 		if w.present&(1<<i) != 0 {
-			rec.Checks[contracts.CheckTypes[i]] = r.Result(id, contracts.CheckTypes[i])
+			rec.Checks[contracts.CheckTypes[i]] = r
 		}
 	}
 	return rec

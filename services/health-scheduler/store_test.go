@@ -230,7 +230,13 @@ func TestHealthStoreReadsRecordsOfTheOldShape(t *testing.T) {
 	kv := healthBucket(t)
 	at := time.Unix(1_700_000_000, 0).UTC()
 	it := contracts.Integration{ID: "i1", TenantID: "t1", Revision: 1}
-	old := healthRecord{
+	// The API's shape with the anti-flapping state, as the scheduler
+	// wrote records before the compact shape.
+	type oldRecord struct {
+		contracts.IntegrationHealth
+		Flap flapState `json:"flap"`
+	}
+	old := oldRecord{
 		IntegrationHealth: contracts.IntegrationHealth{TenantID: "t1", IntegrationID: "i1", Status: contracts.HealthHealthy, LastCheck: &at, Breaker: "closed",
 			Checks: map[contracts.CheckType]contracts.HealthCheckResult{
 				contracts.CheckConnectivity:   {IntegrationID: "i1", CheckType: contracts.CheckConnectivity, Status: contracts.HealthHealthy, CheckedAt: at},
@@ -261,12 +267,13 @@ func TestHealthStoreReadsRecordsOfTheOldShape(t *testing.T) {
 	if strings.Contains(string(e.Value()), `"integrationId"`) {
 		t.Errorf("written back in the old shape: %s", e.Value())
 	}
-	rec, err := decodeRecord(e.Value(), "t1", "i1")
-	if err != nil {
+	var stored healthRecord
+	if err := json.Unmarshal(e.Value(), &stored); err != nil {
 		t.Fatal(err)
 	}
+	rec := stored.Health("t1", "i1")
 	if len(rec.Checks) != 3 || rec.Checks[contracts.CheckAuthentication].ErrorCode != "AUTH_FAILED" || rec.Checks[contracts.CheckFunctionality].CheckType != contracts.CheckFunctionality ||
-		rec.IntegrationID != "i1" || rec.TenantID != "t1" {
-		t.Errorf("record %+v", rec)
+		rec.IntegrationID != "i1" || rec.TenantID != "t1" || stored.Flap.Confirmed != contracts.HealthUnhealthy {
+		t.Errorf("record %+v, flap %+v", rec, stored.Flap)
 	}
 }

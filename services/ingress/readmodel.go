@@ -205,7 +205,7 @@ func (m *readModel) read(ctx context.Context, tenantID, id string) (contracts.In
 	m.hmu.RLock()
 	h := m.health[itemKey{tenantID, id}]
 	m.hmu.RUnlock()
-	catalog.DecodeHealth(h.raw).Join(&it)
+	catalog.JoinHealth(&it, h.raw)
 	return it, h.rev, true
 }
 

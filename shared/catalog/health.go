@@ -11,8 +11,32 @@ import (
 // bucket (nil: none): unknown when there is none or it does not decode,
 // times at millisecond precision. The manager's reads and the ingress's
 // read model answer the same integration with the same health this way.
+//
+// Nobody keeps a decoded record: the ingress keeps each record's bytes and
+// its encoded answers, the manager reads the bucket, so the record is
+// decoded straight into it, each result naming it and its level, the
+// checks a map of it's own.
 func JoinHealth(it *contracts.Integration, value []byte) {
-	DecodeHealth(value).Join(it)
+	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = contracts.HealthUnknown, nil, nil, ""
+	var rec HealthRecord
+	if value == nil || json.Unmarshal(value, &rec) != nil || !rec.Status.Valid() {
+		return
+	}
+	it.HealthStatus, it.CircuitBreaker = rec.Status, rec.Breaker
+	if rec.LastCheck != nil {
+		t := rec.LastCheck.UTC().Truncate(time.Millisecond)
+		it.LastHealthCheck = &t
+	}
+	// The per-level results say why: which level failed, its code and its
+	// message (scrubbed of credentials by the connector kit before the
+	// scheduler stored them).
+	if len(rec.Checks) > 0 {
+		it.HealthChecks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(rec.Checks))
+		for ct, r := range rec.Checks {
+			r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
+			it.HealthChecks[ct] = r.Result(it.ID, ct)
+		}
+	}
 }
 
 // HealthRecord is a record of the health bucket as the health-scheduler
@@ -42,18 +66,6 @@ type LevelResult struct {
 	CheckedAt time.Time              `json:"checkedAt"`
 }
 
-// StoredHealth is h as the health bucket stores it.
-func StoredHealth(h contracts.IntegrationHealth) HealthRecord {
-	rec := HealthRecord{Status: h.Status, LastCheck: h.LastCheck, Breaker: h.Breaker}
-	if len(h.Checks) > 0 {
-		rec.Checks = make(map[contracts.CheckType]LevelResult, len(h.Checks))
-		for ct, r := range h.Checks {
-			rec.Checks[ct] = LevelOf(r)
-		}
-	}
-	return rec
-}
-
 // Health is the record of tenantID's integration id in the API's shape.
 func (rec HealthRecord) Health(tenantID, id string) contracts.IntegrationHealth {
 	h := contracts.IntegrationHealth{TenantID: tenantID, IntegrationID: id, Status: rec.Status, LastCheck: rec.LastCheck, Breaker: rec.Breaker}
@@ -75,65 +87,4 @@ func LevelOf(r contracts.HealthCheckResult) LevelResult {
 func (r LevelResult) Result(id string, level contracts.CheckType) contracts.HealthCheckResult {
 	return contracts.HealthCheckResult{IntegrationID: id, CheckType: level, Status: r.Status, LatencyMs: r.LatencyMs,
 		ErrorCode: r.ErrorCode, Message: r.Message, CheckedAt: r.CheckedAt}
-}
-
-// Health is a health record decoded for joining: a read model decodes each
-// record once, when it changes, rather than at every read. The per-level
-// results are a slice, not the map the API answers with: a map of three
-// results takes a group of eight slots (about 1.2 KB), the slice far less.
-type Health struct {
-	status    contracts.HealthStatus
-	lastCheck *time.Time
-	checks    []levelResult
-	breaker   string
-}
-
-// levelResult is one entry of a record's per-level results.
-type levelResult struct {
-	level  contracts.CheckType
-	result LevelResult
-}
-
-// DecodeHealth decodes a health bucket record (nil: none, unknown).
-func DecodeHealth(value []byte) Health {
-	h := Health{status: contracts.HealthUnknown}
-	if value == nil {
-		return h
-	}
-	var rec HealthRecord
-	if json.Unmarshal(value, &rec) != nil || !rec.Status.Valid() {
-		return h
-	}
-	h.status = rec.Status
-	if rec.LastCheck != nil {
-		t := rec.LastCheck.UTC().Truncate(time.Millisecond)
-		h.lastCheck = &t
-	}
-	// The per-level results say why: which level failed, its code and its
-	// message (scrubbed of credentials by the connector kit before the
-	// scheduler stored them).
-	if len(rec.Checks) > 0 {
-		h.checks = make([]levelResult, 0, len(rec.Checks))
-		for ct, r := range rec.Checks {
-			r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
-			h.checks = append(h.checks, levelResult{level: ct, result: r})
-		}
-	}
-	h.breaker = rec.Breaker
-	return h
-}
-
-// Join sets it's health fields. The zero Health is unknown. The checks
-// are a map of it's own, each result naming it and its level.
-func (h Health) Join(it *contracts.Integration) {
-	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = h.status, h.lastCheck, nil, h.breaker
-	if len(h.checks) > 0 {
-		it.HealthChecks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(h.checks))
-		for _, c := range h.checks {
-			it.HealthChecks[c.level] = c.result.Result(it.ID, c.level)
-		}
-	}
-	if it.HealthStatus == "" {
-		it.HealthStatus = contracts.HealthUnknown
-	}
 }

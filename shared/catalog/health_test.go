@@ -25,9 +25,8 @@ func TestJoinHealth(t *testing.T) {
 			contracts.CheckFunctionality:  {IntegrationID: "i1", Status: "healthy", CheckedAt: at}, // no checkType in the result
 		}}
 	value, _ := json.Marshal(rec)
-	h := catalog.DecodeHealth(value)
 	it := contracts.Integration{ID: "i1"}
-	h.Join(&it)
+	catalog.JoinHealth(&it, value)
 	ms := at.Truncate(time.Millisecond)
 	want := map[contracts.CheckType]contracts.HealthCheckResult{}
 	for ct, r := range rec.Checks {
@@ -42,14 +41,18 @@ func TestJoinHealth(t *testing.T) {
 	}
 	it.HealthChecks[contracts.CheckConnectivity] = contracts.HealthCheckResult{}
 	again := contracts.Integration{ID: "i1"}
-	h.Join(&again)
+	catalog.JoinHealth(&again, value)
 	if !reflect.DeepEqual(again.HealthChecks, want) {
-		t.Error("a reader's change reached the decoded record")
+		t.Error("a reader's change reached another read's checks")
 	}
-	var none contracts.Integration
-	catalog.DecodeHealth(nil).Join(&none)
-	if none.HealthStatus != contracts.HealthUnknown || none.HealthChecks != nil {
-		t.Errorf("no record joined %+v", none)
+	// No record, or one that does not decode: unknown, whatever the
+	// integration held before.
+	for _, v := range [][]byte{nil, []byte(`{"status":"bogus"}`), []byte(`not json`)} {
+		none := it
+		catalog.JoinHealth(&none, v)
+		if none.HealthStatus != contracts.HealthUnknown || none.HealthChecks != nil || none.LastHealthCheck != nil || none.CircuitBreaker != "" {
+			t.Errorf("record %q joined %+v", v, none)
+		}
 	}
 }
 
@@ -66,8 +69,13 @@ func TestHealthRecordShapes(t *testing.T) {
 			contracts.CheckAuthentication: {IntegrationID: id, CheckType: contracts.CheckAuthentication, Status: "unhealthy", ErrorCode: "AUTH_FAILED", Message: "401", CheckedAt: at},
 			contracts.CheckFunctionality:  {IntegrationID: id, CheckType: contracts.CheckFunctionality, Status: "healthy", LatencyMs: 12, CheckedAt: at},
 		}}
+	// The same record as the health-scheduler keeps and stores it.
+	stored := catalog.HealthRecord{Status: full.Status, LastCheck: &at, Breaker: "closed", Checks: map[contracts.CheckType]catalog.LevelResult{}}
+	for ct, r := range full.Checks {
+		stored.Checks[ct] = catalog.LevelOf(r)
+	}
 	apiShape, _ := json.Marshal(full)
-	compact, _ := json.Marshal(catalog.StoredHealth(full))
+	compact, _ := json.Marshal(stored)
 	for _, name := range []string{`"tenantId"`, `"integrationId"`, `"checkType"`} {
 		if strings.Contains(string(compact), name) {
 			t.Errorf("the stored record repeats %s: %s", name, compact)
@@ -76,8 +84,8 @@ func TestHealthRecordShapes(t *testing.T) {
 	if len(compact)*10 > len(apiShape)*6 {
 		t.Errorf("stored record %d bytes, the API's shape %d: want under 60 %%", len(compact), len(apiShape))
 	}
-	if got := catalog.StoredHealth(full).Health(tenantA, id); !reflect.DeepEqual(got, full) {
-		t.Errorf("StoredHealth then Health: %+v, want %+v", got, full)
+	if got := stored.Health(tenantA, id); !reflect.DeepEqual(got, full) {
+		t.Errorf("LevelOf then Health: %+v, want %+v", got, full)
 	}
 	for _, tt := range []struct {
 		name  string
@@ -92,7 +100,7 @@ func TestHealthRecordShapes(t *testing.T) {
 				t.Errorf("decoded %+v, want %+v", got, full)
 			}
 			it := contracts.Integration{ID: id, TenantID: tenantA}
-			catalog.DecodeHealth(tt.value).Join(&it)
+			catalog.JoinHealth(&it, tt.value)
 			if r := it.HealthChecks[contracts.CheckAuthentication]; r.IntegrationID != id || r.CheckType != contracts.CheckAuthentication || r.ErrorCode != "AUTH_FAILED" || it.HealthStatus != contracts.HealthUnhealthy {
 				t.Errorf("joined %s %+v", it.HealthStatus, r)
 			}
