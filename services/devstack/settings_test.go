@@ -256,6 +256,7 @@ func probes(t *testing.T) map[string]probe {
 		"INTHUB_STREAM_REPLICAS":      {value: "3", want: 3, bad: "6", services: busField(func(b bus.Config) any { return b.Replicas })},
 		"INTHUB_MAX_DELIVER":          {value: "9", want: 9, bad: "0", services: busField(func(b bus.Config) any { return b.MaxDeliver })},
 		"INTHUB_EVENTS_MAX_AGE":       {value: "100h", want: 100 * time.Hour, bad: "a week", services: busField(func(b bus.Config) any { return b.EventsMaxAge })},
+		"INTHUB_EVENTS_MAX_MB":        {value: "20480", want: int64(20480 << 20), bad: "-1", services: busField(func(b bus.Config) any { return b.EventsMaxBytes })},
 		"INTHUB_DLQ_MAX_AGE":          {value: "900h", want: 900 * time.Hour, bad: "-1h", services: busField(func(b bus.Config) any { return b.DLQMaxAge })},
 		"INTHUB_AUDIT_MAX_AGE":        {value: "2000h", want: 2000 * time.Hour, bad: "forever", services: busField(func(b bus.Config) any { return b.AuditMaxAge })},
 		"INTHUB_AUDIT_MAX_MB":         {value: "512", want: int64(512 << 20), bad: "-1", services: busField(func(b bus.Config) any { return b.AuditMaxBytes })},

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,6 +67,48 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 		if info.Config.Retention != want.Retention || info.Config.MaxAge != want.MaxAge || len(info.Config.Subjects) != len(want.Subjects) {
 			t.Errorf("%s: got %+v", want.Name, info.Config)
 		}
+	}
+}
+
+// An events cap (INTHUB_EVENTS_MAX_MB) set on a hub that already has its
+// events stream reaches that stream, and once the stream is full the oldest
+// events go while publishing goes on.
+func TestEventsCapReachesAnExistingStreamAndDropsTheOldest(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	b := natstest.Open(t, s, "events-cap")
+	ctx := context.Background()
+	cfg := b.Config()
+	const limit = 64 << 10
+	cfg.EventsMaxBytes = limit
+	if err := bus.EnsureStreams(ctx, b.JetStream(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.JetStream().Stream(ctx, bus.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.CachedInfo().Config.MaxBytes; got != limit {
+		t.Fatalf("events stream MaxBytes = %d, want %d", got, limit)
+	}
+	data := map[string]string{"message": strings.Repeat("x", 900)}
+	const n = 200 // ~200 KB of events, three times the cap
+	for i := range n {
+		id := fmt.Sprintf("evt-%d", i)
+		ev := bus.Event{ID: id, Subject: contracts.Subject(contracts.SubjectHealthChecked, "t1", "i1"), TenantID: "t1", DataSubject: "i1", Data: data}
+		if _, err := b.Publisher().Publish(ctx, ev); err != nil {
+			t.Fatalf("publish %d of %d with the stream full: %v", i+1, n, err)
+		}
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Bytes > limit {
+		t.Errorf("events stream holds %d bytes, above its cap of %d", info.State.Bytes, limit)
+	}
+	if info.State.LastSeq != n || info.State.FirstSeq <= 1 {
+		t.Errorf("events stream holds sequences %d..%d, want the newest up to %d with the oldest dropped", info.State.FirstSeq, info.State.LastSeq, n)
 	}
 }
 

@@ -264,6 +264,9 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 	b.Replicas = r.Int("INTHUB_STREAM_REPLICAS", b.Replicas, 1)
 	b.MaxDeliver = r.Int("INTHUB_MAX_DELIVER", b.MaxDeliver, 1)
 	b.EventsMaxAge = r.Duration("INTHUB_EVENTS_MAX_AGE", b.EventsMaxAge)
+	if mb := r.Int("INTHUB_EVENTS_MAX_MB", 0, 0); mb > 0 {
+		b.EventsMaxBytes = int64(mb) << 20
+	}
 	b.DLQMaxAge = r.Duration("INTHUB_DLQ_MAX_AGE", b.DLQMaxAge)
 	b.AuditMaxAge = r.Duration("INTHUB_AUDIT_MAX_AGE", b.AuditMaxAge)
 	if mb := r.Int("INTHUB_AUDIT_MAX_MB", 0, 0); mb > 0 {
