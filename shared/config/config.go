@@ -86,6 +86,15 @@ func (r *Reader) Int(name string, def, lowest int) int {
 	return n
 }
 
+// MiB returns the variable, a whole number of MiB, in bytes; def when it is
+// unset or 0 (the size caps' "no cap").
+func (r *Reader) MiB(name string, def int64) int64 {
+	if mb := r.Int(name, 0, 0); mb > 0 {
+		return int64(mb) << 20
+	}
+	return def
+}
+
 // Duration returns the variable as a positive duration, or def when unset.
 func (r *Reader) Duration(name string, def time.Duration) time.Duration {
 	v := r.String(name, "")
@@ -264,14 +273,10 @@ func BusFromEnv(r *Reader, name string) bus.Config {
 	b.Replicas = r.Int("INTHUB_STREAM_REPLICAS", b.Replicas, 1)
 	b.MaxDeliver = r.Int("INTHUB_MAX_DELIVER", b.MaxDeliver, 1)
 	b.EventsMaxAge = r.Duration("INTHUB_EVENTS_MAX_AGE", b.EventsMaxAge)
-	if mb := r.Int("INTHUB_EVENTS_MAX_MB", 0, 0); mb > 0 {
-		b.EventsMaxBytes = int64(mb) << 20
-	}
+	b.EventsMaxBytes = r.MiB("INTHUB_EVENTS_MAX_MB", b.EventsMaxBytes)
 	b.DLQMaxAge = r.Duration("INTHUB_DLQ_MAX_AGE", b.DLQMaxAge)
 	b.AuditMaxAge = r.Duration("INTHUB_AUDIT_MAX_AGE", b.AuditMaxAge)
-	if mb := r.Int("INTHUB_AUDIT_MAX_MB", 0, 0); mb > 0 {
-		b.AuditMaxBytes = int64(mb) << 20
-	}
+	b.AuditMaxBytes = r.MiB("INTHUB_AUDIT_MAX_MB", b.AuditMaxBytes)
 	b.AckWait = r.Duration("INTHUB_ACK_WAIT", b.AckWait)
 	b.HandlerTimeout = r.Duration("INTHUB_HANDLER_TIMEOUT", b.HandlerTimeout)
 	b.PublishTimeout = r.Duration("INTHUB_PUBLISH_TIMEOUT", b.PublishTimeout)
