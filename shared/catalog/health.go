@@ -14,29 +14,27 @@ import (
 //
 // Nobody keeps a decoded record: the ingress keeps each record's bytes and
 // its encoded answers, the manager reads the bucket, so the record is
-// decoded straight into it, each result naming it and its level, the
-// checks a map of it's own.
+// decoded for each join, each result naming the integration and its level,
+// the checks a map of the caller's own.
 func JoinHealth(it *contracts.Integration, value []byte) {
 	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = contracts.HealthUnknown, nil, nil, ""
 	var rec HealthRecord
 	if value == nil || json.Unmarshal(value, &rec) != nil || !rec.Status.Valid() {
 		return
 	}
-	it.HealthStatus, it.CircuitBreaker = rec.Status, rec.Breaker
 	if rec.LastCheck != nil {
 		t := rec.LastCheck.UTC().Truncate(time.Millisecond)
-		it.LastHealthCheck = &t
+		rec.LastCheck = &t
+	}
+	for ct, r := range rec.Checks {
+		r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
+		rec.Checks[ct] = r
 	}
 	// The per-level results say why: which level failed, its code and its
 	// message (scrubbed of credentials by the connector kit before the
 	// scheduler stored them).
-	if len(rec.Checks) > 0 {
-		it.HealthChecks = make(map[contracts.CheckType]contracts.HealthCheckResult, len(rec.Checks))
-		for ct, r := range rec.Checks {
-			r.CheckedAt = r.CheckedAt.UTC().Truncate(time.Millisecond)
-			it.HealthChecks[ct] = r.Result(it.ID, ct)
-		}
-	}
+	h := rec.Health(it.TenantID, it.ID)
+	it.HealthStatus, it.LastHealthCheck, it.HealthChecks, it.CircuitBreaker = h.Status, h.LastCheck, h.Checks, h.Breaker
 }
 
 // HealthRecord is a record of the health bucket as the health-scheduler
